@@ -1,0 +1,105 @@
+/**
+ * Errors are the contract with the workflows: an error's `name` is what an ASL `ErrorEquals` matches, on AWS
+ * and on the embedded engine alike. Messages never carry personal data, secrets or tokens.
+ */
+
+/** Base of every error the domain throws on purpose; `code` is stable and shown to API clients. */
+export class TakedownError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TakedownError';
+    this.code = code;
+  }
+}
+
+/** One reason an input was refused, with where it was found (a line, a field, an object id). */
+export interface InputIssue {
+  readonly where: string;
+  readonly reason: string;
+}
+
+/** The input (a file, a request body, a command argument) is not acceptable; nothing was stored. */
+export class InvalidInputError extends TakedownError {
+  readonly issues: readonly InputIssue[];
+  constructor(message: string, issues: readonly InputIssue[] = [], options?: { cause?: unknown }) {
+    super('INPUT.INVALID', message, options);
+    this.name = 'InvalidInputError';
+    this.issues = issues;
+  }
+}
+
+/** A record the caller named does not exist. */
+export class NotFoundError extends TakedownError {
+  constructor(what: string, id: string) {
+    super(`${what.toUpperCase()}.NOT_FOUND`, `${what} ${id} not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** A create met a record with the same key: the caller may treat it as "already done". */
+export class AlreadyExistsError extends TakedownError {
+  constructor(what: string, id: string) {
+    super(`${what.toUpperCase()}.ALREADY_EXISTS`, `${what} ${id} already exists`);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+/** A conditional save lost a race: the record changed since it was read. Re-read and decide again. */
+export class StaleWriteError extends TakedownError {
+  constructor(what: string, id: string) {
+    super('STORE.STALE_WRITE', `${what} ${id} changed since it was read`);
+    this.name = 'StaleWriteError';
+  }
+}
+
+/** A state change the lifecycle does not allow (e.g. a cancelled case acknowledged). */
+export class InvalidTransitionError extends TakedownError {
+  constructor(what: string, id: string, from: string, to: string) {
+    super(`${what.toUpperCase()}.INVALID_TRANSITION`, `${what} ${id} cannot go from ${from} to ${to}`);
+    this.name = 'InvalidTransitionError';
+  }
+}
+
+/** The campaign is not in a state that allows the request (e.g. approving a cancelled campaign). */
+export class CampaignStateError extends TakedownError {
+  constructor(id: string, state: string, wanted: string) {
+    super('CAMPAIGN.WRONG_STATE', `campaign ${id} is ${state}; cannot ${wanted}`);
+    this.name = 'CampaignStateError';
+  }
+}
+
+/** The transport refused or failed a send in a way that a retry may fix. */
+export class MailTransientError extends TakedownError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MAIL.TRANSIENT', message, options);
+    this.name = 'MailTransientError';
+  }
+}
+
+/** The transport refused the message for good (e.g. 5xx on RCPT): retrying will not help. */
+export class MailRejectedError extends TakedownError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MAIL.REJECTED', message, options);
+    this.name = 'MailRejectedError';
+  }
+}
+
+/** A task token is no longer waited on (the task timed out, or the execution is gone). */
+export class TaskTokenExpiredError extends TakedownError {
+  constructor(options?: { cause?: unknown }) {
+    super('WORKFLOW.TOKEN_EXPIRED', 'the workflow is no longer waiting on this token', options);
+    this.name = 'TaskTokenExpiredError';
+  }
+}
+
+/** Every error name a workflow may match in `ErrorEquals`, besides the `States.*` ones. */
+export const WORKFLOW_ERROR_NAMES = [
+  'InvalidInputError',
+  'NotFoundError',
+  'StaleWriteError',
+  'InvalidTransitionError',
+  'CampaignStateError',
+  'MailTransientError',
+  'MailRejectedError',
+] as const;

@@ -1,0 +1,71 @@
+import type { CaseState, NoticeState } from './model.js';
+
+/**
+ * The allowed state changes. The whole list of states is fixed here; later work adds behaviour, not states.
+ * A transition not listed is refused with InvalidTransitionError by the commands.
+ */
+export const CASE_TRANSITIONS: Readonly<Record<CaseState, readonly CaseState[]>> = {
+  open: ['notified', 'withheld', 'paused', 'cancelled', 'expired'],
+  withheld: ['open', 'cancelled'],
+  notified: ['received', 'acknowledged', 'actioned', 'not-ours', 'needs-info', 'disputed', 'paused', 'cancelled', 'escalated', 'expired'],
+  received: ['acknowledged', 'actioned', 'not-ours', 'needs-info', 'disputed', 'paused', 'cancelled', 'escalated', 'expired'],
+  acknowledged: ['actioned', 'not-ours', 'needs-info', 'disputed', 'paused', 'cancelled', 'escalated', 'expired'],
+  // a probe that finds it still reachable sends the case back to its party
+  actioned: ['verified-down', 'notified', 'disputed', 'cancelled'],
+  // a revival reopens the case at the first rung of its ladder
+  'verified-down': ['open'],
+  'not-ours': ['escalated', 'cancelled'],
+  'needs-info': ['notified', 'acknowledged', 'actioned', 'not-ours', 'disputed', 'paused', 'cancelled', 'escalated', 'expired'],
+  disputed: ['notified', 'escalated', 'cancelled', 'expired'],
+  paused: ['open', 'notified', 'received', 'acknowledged', 'cancelled'],
+  cancelled: [],
+  escalated: [],
+  expired: [],
+};
+
+/** States in which a case still waits on its party. */
+export const CASE_AWAITING: ReadonlySet<CaseState> = new Set(['notified', 'received', 'acknowledged']);
+
+/** States in which a case is finished for its party (nothing more is asked of it). */
+export const CASE_FINISHED: ReadonlySet<CaseState> = new Set([
+  'actioned',
+  'verified-down',
+  'not-ours',
+  'disputed',
+  'cancelled',
+  'escalated',
+  'expired',
+]);
+
+/** States that make an indicator count as "already being handled" for deduplication across campaigns. */
+export const CASE_LIVE: ReadonlySet<CaseState> = new Set([
+  'open',
+  'withheld',
+  'notified',
+  'received',
+  'acknowledged',
+  'actioned',
+  'needs-info',
+  'disputed',
+  'paused',
+]);
+
+export const NOTICE_TRANSITIONS: Readonly<Record<NoticeState, readonly NoticeState[]>> = {
+  planned: ['sending', 'paused', 'cancelled'],
+  // a crash after the SMTP hand-off and before "sent" was recorded leaves it uncertain
+  sending: ['sent', 'uncertain', 'planned'],
+  uncertain: ['sending', 'sent', 'cancelled'],
+  sent: ['closed', 'escalated', 'paused', 'cancelled'],
+  closed: ['sent'],
+  escalated: [],
+  paused: ['planned', 'sent', 'cancelled'],
+  cancelled: [],
+};
+
+export function canMoveCase(from: CaseState, to: CaseState): boolean {
+  return from === to || CASE_TRANSITIONS[from].includes(to);
+}
+
+export function canMoveNotice(from: NoticeState, to: NoticeState): boolean {
+  return from === to || NOTICE_TRANSITIONS[from].includes(to);
+}

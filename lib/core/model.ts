@@ -1,0 +1,268 @@
+import { z } from 'zod';
+
+/**
+ * The domain model. Times are ISO-8601 UTC strings (they sort as text and read well in an audit);
+ * durations are whole seconds of domain time (the clock port scales them on the embedded host).
+ */
+
+export const TLP = z.enum(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']);
+export type TLP = z.infer<typeof TLP>;
+
+export const IndicatorKind = z.enum(['ipv4', 'ipv6', 'domain', 'url']);
+export type IndicatorKind = z.infer<typeof IndicatorKind>;
+
+/** ISO 3166-1 alpha-2, upper case. */
+export const CountryCode = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/, 'a two-letter ISO 3166 country code')
+  .transform((c) => c.toUpperCase());
+
+/** One piece of malicious infrastructure in canonical form (see normalise.ts). */
+export const Indicator = z.object({
+  /** canonical value: the deduplication key */
+  value: z.string().min(1),
+  kind: IndicatorKind,
+  /** for a URL: its host (a domain or an IP in canonical form); for a domain or IP: the value itself */
+  host: z.string().min(1),
+  /** the kind of `host` */
+  hostKind: z.enum(['ipv4', 'ipv6', 'domain']),
+  port: z.number().int().min(1).max(65535).optional(),
+  country: z.string().length(2).optional(),
+  firstSeen: z.string().optional(),
+  evidence: z.string().max(4000).optional(),
+  /** what the source said it is (c2, phishing, malware, ...), free text */
+  threat: z.string().max(100).optional(),
+  /** the text as submitted (may be defanged) */
+  raw: z.string(),
+  /** where it came from in the source: "line 12", a STIX id, a MISP uuid */
+  origin: z.string(),
+});
+export type Indicator = z.infer<typeof Indicator>;
+
+export const PartyKind = z.enum(['hosting', 'registrar', 'registry', 'cert', 'upstream']);
+export type PartyKind = z.infer<typeof PartyKind>;
+
+export const ContactSource = z.enum(['directory', 'override', 'rdap', 'security.txt', 'abuse@']);
+export type ContactSource = z.infer<typeof ContactSource>;
+
+/** Someone who can act on an indicator, with the contact used to reach them. */
+export const Party = z.object({
+  /** stable id, e.g. "hosting:198.51.100.0/24" or "cert:KE" */
+  id: z.string().min(1),
+  kind: PartyKind,
+  name: z.string().min(1),
+  country: z.string().length(2).optional(),
+  email: z.string().email(),
+  contactSource: ContactSource,
+  /** what matched: a CIDR, a domain suffix, a country */
+  matchedBy: z.string().optional(),
+});
+export type Party = z.infer<typeof Party>;
+
+/** One rung of an indicator's routing ladder. */
+export const LadderStep = z.object({
+  party: Party,
+  /** seconds the party has to answer before a reminder, then escalation */
+  answerDeadline: z.number().int().positive(),
+  /** seconds the party has to act once it acknowledged */
+  actionDeadline: z.number().int().positive(),
+  /** reminders sent before escalating */
+  reminders: z.number().int().min(0).max(10),
+});
+export type LadderStep = z.infer<typeof LadderStep>;
+
+export const CampaignState = z.enum([
+  'routing',
+  'awaiting-approval',
+  'sending',
+  'running',
+  'paused',
+  'cancelled',
+  'done',
+]);
+export type CampaignState = z.infer<typeof CampaignState>;
+
+export const SourceFormat = z.enum(['list', 'csv', 'stix', 'misp']);
+export type SourceFormat = z.infer<typeof SourceFormat>;
+
+/** One submission by a coordinator. */
+export const Campaign = z.object({
+  id: z.string(),
+  name: z.string().min(1).max(200),
+  tlp: TLP,
+  legalBasis: z.string().max(500).optional(),
+  submitter: z.string().min(1).max(200),
+  source: z.object({ format: SourceFormat, name: z.string().max(300).optional() }),
+  requireApproval: z.boolean(),
+  state: CampaignState,
+  createdAt: z.string(),
+  approvedAt: z.string().optional(),
+  approvedBy: z.string().optional(),
+  counts: z.object({
+    submitted: z.number().int(),
+    indicators: z.number().int(),
+    duplicates: z.number().int(),
+    unroutable: z.number().int(),
+    cases: z.number().int(),
+    notices: z.number().int(),
+  }),
+  /** the campaign workflow's approval callback, while it waits */
+  approvalToken: z.string().optional(),
+  version: z.number().int().min(1),
+});
+export type Campaign = z.infer<typeof Campaign>;
+
+/** An accepted indicator of a campaign, before it is routed into cases. */
+export const CampaignIndicator = z.object({
+  campaignId: z.string(),
+  /** position in the source, 0-based: the paging key */
+  seq: z.number().int().min(0),
+  indicator: Indicator,
+});
+export type CampaignIndicator = z.infer<typeof CampaignIndicator>;
+
+/**
+ * A case's lifecycle. Later work adds behaviour, not states.
+ * open -> notified -> received -> acknowledged -> actioned -> verified-down, with the side exits below.
+ */
+export const CaseState = z.enum([
+  'open',
+  'withheld',
+  'notified',
+  'received',
+  'acknowledged',
+  'actioned',
+  'verified-down',
+  'not-ours',
+  'needs-info',
+  'disputed',
+  'paused',
+  'cancelled',
+  'escalated',
+  'expired',
+]);
+export type CaseState = z.infer<typeof CaseState>;
+
+/** One indicator against one party (one rung of its ladder), followed to closure. */
+export const Case = z.object({
+  id: z.string(),
+  campaignId: z.string(),
+  indicator: Indicator,
+  ladder: z.array(LadderStep).min(1),
+  /** index into `ladder` of the party this case is against */
+  step: z.number().int().min(0),
+  state: CaseState,
+  /** the notice that carries this case to its party, once planned */
+  noticeId: z.string().optional(),
+  /** the case this one escalated from */
+  previousCaseId: z.string().optional(),
+  /** why it is withheld, expired, unroutable ... */
+  reason: z.string().optional(),
+  updatedAt: z.string(),
+  version: z.number().int().min(1),
+});
+export type Case = z.infer<typeof Case>;
+
+export const NoticeState = z.enum([
+  'planned',
+  'sending',
+  'uncertain',
+  'sent',
+  'closed',
+  'escalated',
+  'paused',
+  'cancelled',
+]);
+export type NoticeState = z.infer<typeof NoticeState>;
+
+/** One message to one recipient covering one or more cases; sent exactly once. */
+export const Notice = z.object({
+  id: z.string(),
+  campaignId: z.string(),
+  party: Party,
+  /** ladder step of every case it carries */
+  step: z.number().int().min(0),
+  /** 1 for the first run; a revival or a second round gets a new one (execution names include it) */
+  round: z.number().int().min(1),
+  state: NoticeState,
+  /** `TKD-<id>`: in the subject, matched on replies */
+  tag: z.string(),
+  /** sha-256 of the reply token; the token itself is only in the sent message */
+  tokenHash: z.string(),
+  caseCount: z.number().int().min(0),
+  /** the notice this one escalated from, when it is an escalation */
+  escalatedFrom: z.array(z.string()).optional(),
+  answerDeadline: z.number().int().positive(),
+  actionDeadline: z.number().int().positive(),
+  remindersAllowed: z.number().int().min(0),
+  remindersSent: z.number().int().min(0),
+  /** absolute time the current wait ends (answer, or action after an acknowledgement) */
+  deadline: z.string().optional(),
+  sentAt: z.string().optional(),
+  messageId: z.string().optional(),
+  /** the notice workflow's callback while it waits for an answer */
+  taskToken: z.string().optional(),
+  updatedAt: z.string(),
+  version: z.number().int().min(1),
+});
+export type Notice = z.infer<typeof Notice>;
+
+export const OutboundKind = z.enum(['notice', 'reminder']);
+export type OutboundKind = z.infer<typeof OutboundKind>;
+
+/** The exact bytes of one message we send, stored before the send so a retry resends the same bytes. */
+export const Outbound = z.object({
+  /** `<noticeId>.<kind>.<n>` */
+  id: z.string(),
+  noticeId: z.string(),
+  kind: OutboundKind,
+  n: z.number().int().min(0),
+  state: z.enum(['sending', 'sent']),
+  to: z.string(),
+  from: z.string(),
+  messageId: z.string(),
+  /** what the transport returned (SES rewrites the Message-ID) */
+  transportId: z.string().optional(),
+  raw: z.string(),
+  sha256: z.string(),
+  attempts: z.number().int().min(1),
+  createdAt: z.string(),
+  sentAt: z.string().optional(),
+  version: z.number().int().min(1),
+});
+export type Outbound = z.infer<typeof Outbound>;
+
+export const AnswerIntent = z.enum(['received', 'acknowledged', 'actioned', 'not-ours', 'needs-info', 'disputed']);
+export type AnswerIntent = z.infer<typeof AnswerIntent>;
+
+export const AnswerSource = z.enum(['mail', 'webhook', 'link', 'api', 'manual']);
+export type AnswerSource = z.infer<typeof AnswerSource>;
+
+/** An answer from a recipient, applied to the open cases of its notice. */
+export const Answer = z.object({
+  id: z.string(),
+  noticeId: z.string(),
+  intent: AnswerIntent,
+  source: AnswerSource,
+  /** subset of the notice's cases it speaks of; all open ones when absent */
+  caseIds: z.array(z.string()).optional(),
+  from: z.string().optional(),
+  note: z.string().max(2000).optional(),
+  /** the recipient's own ticket number, when they gave one */
+  ticket: z.string().max(200).optional(),
+  receivedAt: z.string(),
+});
+export type Answer = z.infer<typeof Answer>;
+
+/** An append-only audit record of a change. */
+export const AuditEvent = z.object({
+  id: z.string(),
+  campaignId: z.string(),
+  caseId: z.string().optional(),
+  noticeId: z.string().optional(),
+  type: z.string(),
+  actor: z.string(),
+  at: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type AuditEvent = z.infer<typeof AuditEvent>;

@@ -1,0 +1,185 @@
+import type {
+  Answer,
+  AuditEvent,
+  Campaign,
+  CampaignIndicator,
+  Case,
+  CaseState,
+  Indicator,
+  Notice,
+  NoticeState,
+  Outbound,
+  Party,
+} from './model.js';
+
+/**
+ * The ports: what the domain needs from the outside world. One interface here, one adapter per host.
+ * Every adapter of a port passes the same contract test suite.
+ */
+
+export interface Page<T> {
+  readonly items: T[];
+  /** opaque cursor for the next page; absent on the last page */
+  readonly next?: string;
+}
+
+export interface PageRequest {
+  readonly after?: string;
+  readonly limit?: number;
+}
+
+/**
+ * Durable state. No operation spans two records atomically (DynamoDB without transactions):
+ * creates are conditional on absence (AlreadyExistsError), saves are conditional on the version read
+ * (the saved record carries version + 1; StaleWriteError when someone saved in between).
+ */
+export interface Store {
+  createCampaign(campaign: Campaign): Promise<void>;
+  getCampaign(id: string): Promise<Campaign | undefined>;
+  /** newest first */
+  listCampaigns(): Promise<Campaign[]>;
+  saveCampaign(campaign: Campaign): Promise<void>;
+
+  /** idempotent: an indicator already stored under the same (campaignId, seq) is left as it is */
+  putIndicators(items: readonly CampaignIndicator[]): Promise<void>;
+  /** in seq order */
+  listIndicators(campaignId: string, page?: PageRequest): Promise<Page<CampaignIndicator>>;
+
+  /** creates each case that does not exist yet; existing ones are left as they are (idempotent) */
+  putCases(cases: readonly Case[]): Promise<void>;
+  getCase(id: string): Promise<Case | undefined>;
+  saveCase(c: Case): Promise<void>;
+  /** in id order */
+  listCases(by: { campaignId: string } | { noticeId: string }, page?: PageRequest): Promise<Page<Case>>;
+  /** cases of these indicator values whose state is one of `states` (any campaign) */
+  findCasesByIndicator(values: readonly string[], states: ReadonlySet<CaseState>): Promise<Case[]>;
+
+  /** creates each notice that does not exist yet (idempotent) */
+  putNotices(notices: readonly Notice[]): Promise<void>;
+  getNotice(id: string): Promise<Notice | undefined>;
+  saveNotice(notice: Notice): Promise<void>;
+  /** in id order */
+  listNotices(by: { campaignId: string } | { state: NoticeState }, page?: PageRequest): Promise<Page<Notice>>;
+
+  /** AlreadyExistsError when an outbound with this id exists */
+  createOutbound(message: Outbound): Promise<void>;
+  getOutbound(id: string): Promise<Outbound | undefined>;
+  saveOutbound(message: Outbound): Promise<void>;
+  listOutbound(noticeId: string): Promise<Outbound[]>;
+
+  /** returns false when an answer with this id was stored before (idempotent) */
+  putAnswer(answer: Answer): Promise<boolean>;
+  listAnswers(noticeId: string): Promise<Answer[]>;
+
+  appendEvent(event: AuditEvent): Promise<void>;
+  /** in the order appended */
+  listEvents(by: { campaignId: string } | { caseId: string } | { noticeId: string }): Promise<AuditEvent[]>;
+}
+
+export type WorkflowName = 'campaign' | 'notice';
+
+/** Starts workflow executions and completes the tasks they wait on. */
+export interface Workflows {
+  /**
+   * Starts an execution named `name` (derived from ids and a round). Starting a name that is already
+   * running is not an error and starts nothing.
+   */
+  start(workflow: WorkflowName, name: string, input: Record<string, unknown>): Promise<void>;
+  /** TaskTokenExpiredError when nothing waits on the token any more */
+  succeed(taskToken: string, output: Record<string, unknown>): Promise<void>;
+}
+
+/** A message ready to compose; the adapter turns it into exact bytes. */
+export interface MailDraft {
+  readonly from: string;
+  readonly to: string;
+  readonly replyTo: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly messageId: string;
+  readonly inReplyTo?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly attachments?: readonly { filename: string; contentType: string; content: string }[];
+}
+
+export interface SentMail {
+  /** what the transport calls the message (SES rewrites the Message-ID) */
+  readonly transportId: string;
+  /** where the message went, for people: "outbox/…eml", "smtp://relay", "ses" */
+  readonly destination: string;
+}
+
+export interface Mailer {
+  /** the exact RFC 5322 bytes of the draft */
+  compose(draft: MailDraft): Promise<string>;
+  /** MailTransientError (retry may help) or MailRejectedError (it will not) */
+  sendRaw(envelope: { from: string; to: string }, raw: string): Promise<SentMail>;
+}
+
+/** The parties that can act on one indicator, found by a directory, RDAP ... */
+export interface PartyLookup {
+  readonly hosting?: Party;
+  readonly registrar?: Party;
+  readonly cert?: Party;
+  /** the country the indicator's infrastructure sits in, when known */
+  readonly country?: string;
+}
+
+export interface PartyResolver {
+  /** one result per indicator, same order */
+  resolve(indicators: readonly Indicator[]): Promise<PartyLookup[]>;
+}
+
+/**
+ * Domain time. On the embedded host it may run faster than real time; waits in the workflows are
+ * computed from stored absolute deadlines through `engineSeconds`.
+ */
+export interface Clock {
+  now(): Date;
+  /** how many seconds the workflow engine must wait for `domainSeconds` of domain time to pass (>= 1) */
+  engineSeconds(domainSeconds: number): number;
+}
+
+export interface Ids {
+  /** a new random id with a prefix, e.g. `cmp_…` */
+  newId(prefix: string): string;
+  /** a stable id from its parts: the same parts give the same id (idempotent starts, deterministic cases) */
+  derive(prefix: string, ...parts: string[]): string;
+  /** an unguessable token (>= 128 bits), URL- and mailbox-safe */
+  newToken(): string;
+  hash(value: string): string;
+  /** constant-time comparison of a token with a stored hash */
+  tokenMatches(token: string, hash: string): boolean;
+}
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Settings the commands need that are not ports. */
+export interface Settings {
+  /** the mailbox replies come to; the token goes in its plus part: local+token@domain */
+  readonly replyMailbox: string;
+  /** the From of every notice */
+  readonly fromAddress: string;
+  /** the name signed under notices */
+  readonly senderName: string;
+  /** base URL of the HTTP API, shown to recipients */
+  readonly publicUrl?: string;
+  /** indicators routed per workflow step */
+  readonly pageSize: number;
+}
+
+/** Everything a command may use. */
+export interface Deps {
+  readonly store: Store;
+  readonly workflows: Workflows;
+  readonly mailer: Mailer;
+  readonly parties: PartyResolver;
+  readonly clock: Clock;
+  readonly ids: Ids;
+  readonly log: Logger;
+  readonly settings: Settings;
+}
