@@ -1,0 +1,499 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AlreadyExistsError, InvalidInputError, StaleWriteError } from '../../lib/core/errors.js';
+import {
+  Answer,
+  AuditEvent,
+  Campaign,
+  CampaignIndicator,
+  Case,
+  type CaseState,
+  Notice,
+  type NoticeState,
+  Outbound,
+} from '../../lib/core/model.js';
+import type { Page, PageRequest, Store } from '../../lib/core/ports.js';
+
+/*
+ * The one behaviour every Store adapter must have. Fixtures go through the zod schemas so they stay records the
+ * commands could really store. Kept to tens of items: dynalite manages ~600 conditional writes a second.
+ */
+
+const T0 = Date.parse('2025-03-01T08:00:00.000Z');
+
+/** ISO time `minutes` after a fixed start. */
+function at(minutes: number): string {
+  return new Date(T0 + minutes * 60_000).toISOString();
+}
+
+function ip(n: number): string {
+  return `198.51.100.${n}`;
+}
+
+function indicatorFor(value: string, origin = 'line 1') {
+  return { value, kind: 'ipv4', host: value, hostKind: 'ipv4', country: 'KE', threat: 'c2', raw: value, origin } as const;
+}
+
+const hostingParty = {
+  id: 'hosting:198.51.100.0/24',
+  kind: 'hosting',
+  name: 'Example Hosting Ltd',
+  country: 'KE',
+  email: 'abuse@hosting.example',
+  contactSource: 'rdap',
+  matchedBy: '198.51.100.0/24',
+} as const;
+
+function makeCampaign(id: string, overrides: Partial<Campaign> = {}): Campaign {
+  return Campaign.parse({
+    id,
+    name: 'Operation Contract',
+    tlp: 'AMBER',
+    legalBasis: 'Budapest Convention art. 35',
+    submitter: 'coordinator@cert.example',
+    source: { format: 'csv', name: 'iocs.csv' },
+    requireApproval: true,
+    state: 'routing',
+    createdAt: at(0),
+    counts: { submitted: 3, indicators: 3, duplicates: 0, unroutable: 0, cases: 0, notices: 0 },
+    version: 1,
+    ...overrides,
+  });
+}
+
+function makeIndicator(campaignId: string, seq: number, value = ip(seq % 250)): CampaignIndicator {
+  return CampaignIndicator.parse({ campaignId, seq, indicator: indicatorFor(value, `line ${seq + 1}`) });
+}
+
+function makeCase(
+  id: string,
+  options: { campaignId: string; value?: string; state?: CaseState; noticeId?: string; version?: number },
+): Case {
+  return Case.parse({
+    id,
+    campaignId: options.campaignId,
+    indicator: indicatorFor(options.value ?? ip(7)),
+    ladder: [{ party: hostingParty, answerDeadline: 172_800, actionDeadline: 259_200, reminders: 1 }],
+    step: 0,
+    state: options.state ?? 'open',
+    ...(options.noticeId === undefined ? {} : { noticeId: options.noticeId }),
+    updatedAt: at(1),
+    version: options.version ?? 1,
+  });
+}
+
+function makeNotice(id: string, options: { campaignId: string; state?: NoticeState; version?: number }): Notice {
+  return Notice.parse({
+    id,
+    campaignId: options.campaignId,
+    party: hostingParty,
+    step: 0,
+    round: 1,
+    state: options.state ?? 'planned',
+    tag: `TKD-${id}`,
+    tokenHash: 'a'.repeat(64),
+    caseCount: 2,
+    answerDeadline: 172_800,
+    actionDeadline: 259_200,
+    remindersAllowed: 1,
+    remindersSent: 0,
+    updatedAt: at(2),
+    version: options.version ?? 1,
+  });
+}
+
+function makeOutbound(noticeId: string, kind: 'notice' | 'reminder', n: number, createdAt: string): Outbound {
+  return Outbound.parse({
+    id: `${noticeId}.${kind}.${n}`,
+    noticeId,
+    kind,
+    n,
+    state: 'sending',
+    to: 'abuse@hosting.example',
+    from: 'takedown@cert.example',
+    messageId: `<${noticeId}.${kind}.${n}@cert.example>`,
+    raw: 'Subject: [TKD] notice\r\n\r\nbody\r\n',
+    sha256: 'b'.repeat(64),
+    attempts: 1,
+    createdAt,
+    version: 1,
+  });
+}
+
+function makeAnswer(id: string, noticeId: string, receivedAt: string, intent: Answer['intent'] = 'acknowledged'): Answer {
+  return Answer.parse({ id, noticeId, intent, source: 'mail', from: 'abuse@hosting.example', ticket: 'INC-1', receivedAt });
+}
+
+function makeEvent(id: string, options: { campaignId: string; caseId?: string; noticeId?: string; at: string }): AuditEvent {
+  return AuditEvent.parse({
+    id,
+    campaignId: options.campaignId,
+    ...(options.caseId === undefined ? {} : { caseId: options.caseId }),
+    ...(options.noticeId === undefined ? {} : { noticeId: options.noticeId }),
+    type: 'case.state-changed',
+    actor: 'system',
+    at: options.at,
+    data: { from: 'open', to: 'notified', nested: { list: [1, 'two', null, true] } },
+  });
+}
+
+/** Follows `next` to the end, counting the pages; refuses to loop for ever on a cursor that never ends. */
+async function everyPage<T>(list: (page: PageRequest) => Promise<Page<T>>, limit: number) {
+  const items: T[] = [];
+  const sizes: number[] = [];
+  let after: string | undefined;
+  do {
+    const page = await list(after === undefined ? { limit } : { after, limit });
+    items.push(...page.items);
+    sizes.push(page.items.length);
+    after = page.next;
+    if (sizes.length > 100) throw new Error('paging does not end');
+  } while (after !== undefined);
+  return { items, sizes };
+}
+
+function byId<T extends { id: string }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Declares the Store contract suite for one adapter; `make` gives a fresh, empty store for every test. */
+export function storeContract(name: string, make: () => Promise<{ store: Store; close(): Promise<void> }>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    let close: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      const made = await make();
+      store = made.store;
+      close = made.close;
+    });
+
+    afterEach(async () => {
+      await close?.();
+      close = undefined;
+    });
+
+    describe('unknown ids', () => {
+      it('returns undefined for a campaign, case, notice or outbound that was never stored', async () => {
+        expect(await store.getCampaign('cmp_missing')).toBeUndefined();
+        expect(await store.getCase('case_missing')).toBeUndefined();
+        expect(await store.getNotice('ntc_missing')).toBeUndefined();
+        expect(await store.getOutbound('ntc_missing.notice.0')).toBeUndefined();
+      });
+
+      it('lists nothing for a campaign, notice or case it has never seen', async () => {
+        expect(await store.listIndicators('cmp_missing')).toStrictEqual({ items: [] });
+        expect(await store.listCases({ campaignId: 'cmp_missing' })).toStrictEqual({ items: [] });
+        expect(await store.listCases({ noticeId: 'ntc_missing' })).toStrictEqual({ items: [] });
+        expect(await store.listNotices({ campaignId: 'cmp_missing' })).toStrictEqual({ items: [] });
+        expect(await store.listNotices({ state: 'sent' })).toStrictEqual({ items: [] });
+        expect(await store.listOutbound('ntc_missing')).toStrictEqual([]);
+        expect(await store.listAnswers('ntc_missing')).toStrictEqual([]);
+        expect(await store.listEvents({ campaignId: 'cmp_missing' })).toStrictEqual([]);
+        expect(await store.findCasesByIndicator([ip(1)], new Set(['open']))).toStrictEqual([]);
+      });
+    });
+
+    describe('campaigns', () => {
+      it('returns a created campaign as a plain object equal to the one stored', async () => {
+        const campaign = makeCampaign('cmp_a');
+        await store.createCampaign(campaign);
+        expect(await store.getCampaign('cmp_a')).toStrictEqual(campaign);
+      });
+
+      it('refuses to create a campaign twice and keeps the first', async () => {
+        const first = makeCampaign('cmp_a');
+        await store.createCampaign(first);
+        await expect(store.createCampaign(makeCampaign('cmp_a', { name: 'Someone else' }))).rejects.toBeInstanceOf(
+          AlreadyExistsError,
+        );
+        expect(await store.getCampaign('cmp_a')).toStrictEqual(first);
+      });
+
+      it('saves a campaign whose version follows the stored one', async () => {
+        await store.createCampaign(makeCampaign('cmp_a'));
+        const approved = makeCampaign('cmp_a', { state: 'sending', approvedAt: at(30), approvedBy: 'lead', version: 2 });
+        await store.saveCampaign(approved);
+        expect(await store.getCampaign('cmp_a')).toStrictEqual(approved);
+      });
+
+      it('refuses a stale campaign save and leaves the stored record unchanged', async () => {
+        await store.createCampaign(makeCampaign('cmp_a'));
+        const winner = makeCampaign('cmp_a', { state: 'sending', version: 2 });
+        await store.saveCampaign(winner);
+
+        await expect(store.saveCampaign(makeCampaign('cmp_a', { state: 'cancelled', version: 2 }))).rejects.toBeInstanceOf(
+          StaleWriteError,
+        );
+        await expect(store.saveCampaign(makeCampaign('cmp_a', { state: 'cancelled', version: 4 }))).rejects.toBeInstanceOf(
+          StaleWriteError,
+        );
+        expect(await store.getCampaign('cmp_a')).toStrictEqual(winner);
+      });
+
+      it('refuses to save a campaign that was never created', async () => {
+        await expect(store.saveCampaign(makeCampaign('cmp_ghost', { version: 2 }))).rejects.toBeInstanceOf(StaleWriteError);
+        expect(await store.getCampaign('cmp_ghost')).toBeUndefined();
+      });
+
+      it('lists campaigns newest first, each once after saves', async () => {
+        await store.createCampaign(makeCampaign('cmp_old', { createdAt: at(0) }));
+        await store.createCampaign(makeCampaign('cmp_new', { createdAt: at(120) }));
+        await store.createCampaign(makeCampaign('cmp_mid', { createdAt: at(60) }));
+        await store.saveCampaign(makeCampaign('cmp_mid', { createdAt: at(60), state: 'running', version: 2 }));
+
+        const listed = await store.listCampaigns();
+        expect(listed.map((c) => c.id)).toStrictEqual(['cmp_new', 'cmp_mid', 'cmp_old']);
+        expect(listed[1]).toStrictEqual(makeCampaign('cmp_mid', { createdAt: at(60), state: 'running', version: 2 }));
+      });
+    });
+
+    describe('indicators', () => {
+      // gaps and runs across hundreds: a store may shard by seq and must page over the holes
+      const seqs = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 98, 99, 100, 101, 350, 351];
+
+      it('lists indicators in seq order over several pages, every one exactly once', async () => {
+        const items = seqs.map((seq) => makeIndicator('cmp_a', seq));
+        // put out of order and in two batches, as a resumed intake would
+        await store.putIndicators([...items.slice(8)].reverse());
+        await store.putIndicators(items.slice(0, 8));
+        await store.putIndicators([makeIndicator('cmp_b', 4)]);
+
+        const { items: listed, sizes } = await everyPage((page) => store.listIndicators('cmp_a', page), 4);
+        expect(listed).toStrictEqual(items);
+        expect(sizes).toStrictEqual([4, 4, 4, 4]);
+
+        const odd = await everyPage((page) => store.listIndicators('cmp_a', page), 5);
+        expect(odd.items).toStrictEqual(items);
+        expect(odd.sizes).toStrictEqual([5, 5, 5, 1]);
+
+        const whole = await store.listIndicators('cmp_a', { limit: 100 });
+        expect(whole).toStrictEqual({ items });
+      });
+
+      it('keeps the first indicator stored under a seq when the same seq is put again', async () => {
+        const first = makeIndicator('cmp_a', 3, ip(3));
+        await store.putIndicators([first, makeIndicator('cmp_a', 4)]);
+        await store.putIndicators([makeIndicator('cmp_a', 3, ip(200)), makeIndicator('cmp_a', 5)]);
+
+        const { items } = await store.listIndicators('cmp_a');
+        expect(items.map((i) => i.seq)).toStrictEqual([3, 4, 5]);
+        expect(items[0]).toStrictEqual(first);
+      });
+
+      it('refuses a paging cursor it did not issue', async () => {
+        await store.putIndicators([makeIndicator('cmp_a', 0)]);
+        await expect(store.listIndicators('cmp_a', { after: 'not-a-cursor' })).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(store.listCases({ campaignId: 'cmp_a' }, { after: 'not-a-cursor' })).rejects.toBeInstanceOf(
+          InvalidInputError,
+        );
+      });
+    });
+
+    describe('cases', () => {
+      it('creates each case once and leaves an existing one as it is', async () => {
+        const first = makeCase('case_01', { campaignId: 'cmp_a' });
+        await store.putCases([first, makeCase('case_02', { campaignId: 'cmp_a' })]);
+        await store.putCases([
+          makeCase('case_01', { campaignId: 'cmp_a', state: 'withheld', value: ip(99) }),
+          makeCase('case_03', { campaignId: 'cmp_a' }),
+        ]);
+
+        expect(await store.getCase('case_01')).toStrictEqual(first);
+        expect(await store.getCase('case_03')).toStrictEqual(makeCase('case_03', { campaignId: 'cmp_a' }));
+        const { items } = await store.listCases({ campaignId: 'cmp_a' });
+        expect(items.map((c) => c.id)).toStrictEqual(['case_01', 'case_02', 'case_03']);
+      });
+
+      it('saves a case whose version follows and refuses a stale one, keeping the winner', async () => {
+        await store.putCases([makeCase('case_01', { campaignId: 'cmp_a' })]);
+        const notified = makeCase('case_01', { campaignId: 'cmp_a', state: 'notified', noticeId: 'ntc_1', version: 2 });
+        await store.saveCase(notified);
+
+        await expect(
+          store.saveCase(makeCase('case_01', { campaignId: 'cmp_a', state: 'cancelled', version: 2 })),
+        ).rejects.toBeInstanceOf(StaleWriteError);
+        await expect(
+          store.saveCase(makeCase('case_01', { campaignId: 'cmp_a', state: 'cancelled', version: 1 })),
+        ).rejects.toBeInstanceOf(StaleWriteError);
+        await expect(store.saveCase(makeCase('case_ghost', { campaignId: 'cmp_a', version: 2 }))).rejects.toBeInstanceOf(
+          StaleWriteError,
+        );
+        expect(await store.getCase('case_01')).toStrictEqual(notified);
+        expect(await store.getCase('case_ghost')).toBeUndefined();
+      });
+
+      it('lists the cases of a campaign in id order over pages, every one exactly once', async () => {
+        const cases = Array.from({ length: 11 }, (_, i) =>
+          makeCase(`case_${String(i).padStart(2, '0')}`, { campaignId: 'cmp_a', value: ip(i) }),
+        );
+        await store.putCases([...cases].reverse());
+        await store.putCases([makeCase('case_05x', { campaignId: 'cmp_b' })]);
+
+        const { items, sizes } = await everyPage((page) => store.listCases({ campaignId: 'cmp_a' }, page), 3);
+        expect(items).toStrictEqual(cases);
+        expect(sizes).toStrictEqual([3, 3, 3, 2]);
+      });
+
+      it('lists the cases of a notice, following a case that moves to another notice', async () => {
+        const carried = ['case_01', 'case_02', 'case_03', 'case_04', 'case_05'].map((id) =>
+          makeCase(id, { campaignId: 'cmp_a', noticeId: 'ntc_1' }),
+        );
+        await store.putCases([
+          ...carried,
+          makeCase('case_06', { campaignId: 'cmp_a', noticeId: 'ntc_2' }),
+          makeCase('case_07', { campaignId: 'cmp_a' }),
+        ]);
+
+        const { items, sizes } = await everyPage((page) => store.listCases({ noticeId: 'ntc_1' }, page), 2);
+        expect(items).toStrictEqual(carried);
+        expect(sizes).toStrictEqual([2, 2, 1]);
+
+        await store.saveCase(makeCase('case_03', { campaignId: 'cmp_a', noticeId: 'ntc_2', version: 2 }));
+        await store.saveCase(makeCase('case_07', { campaignId: 'cmp_a', noticeId: 'ntc_2', version: 2 }));
+        const one = await store.listCases({ noticeId: 'ntc_1' });
+        expect(one.items.map((c) => c.id)).toStrictEqual(['case_01', 'case_02', 'case_04', 'case_05']);
+        const two = await store.listCases({ noticeId: 'ntc_2' });
+        expect(two.items.map((c) => c.id)).toStrictEqual(['case_03', 'case_06', 'case_07']);
+      });
+
+      it('finds the cases of indicator values in the given states, across campaigns', async () => {
+        await store.putCases([
+          makeCase('case_a1', { campaignId: 'cmp_a', value: ip(1), state: 'notified' }),
+          makeCase('case_a2', { campaignId: 'cmp_a', value: ip(2), state: 'open' }),
+          makeCase('case_a3', { campaignId: 'cmp_a', value: ip(3), state: 'open' }),
+          makeCase('case_a4', { campaignId: 'cmp_a', value: ip(1), state: 'cancelled' }),
+          makeCase('case_b1', { campaignId: 'cmp_b', value: ip(1), state: 'acknowledged' }),
+          makeCase('case_b2', { campaignId: 'cmp_b', value: ip(2), state: 'verified-down' }),
+        ]);
+        const live = new Set<CaseState>(['open', 'notified', 'acknowledged']);
+
+        const found = await store.findCasesByIndicator([ip(1), ip(2), ip(1), ip(200)], live);
+        expect(byId(found)).toStrictEqual([
+          makeCase('case_a1', { campaignId: 'cmp_a', value: ip(1), state: 'notified' }),
+          makeCase('case_a2', { campaignId: 'cmp_a', value: ip(2), state: 'open' }),
+          makeCase('case_b1', { campaignId: 'cmp_b', value: ip(1), state: 'acknowledged' }),
+        ]);
+
+        await store.saveCase(makeCase('case_a1', { campaignId: 'cmp_a', value: ip(1), state: 'actioned', version: 2 }));
+        const after = await store.findCasesByIndicator([ip(1)], live);
+        expect(byId(after).map((c) => c.id)).toStrictEqual(['case_b1']);
+        expect(await store.findCasesByIndicator([], live)).toStrictEqual([]);
+      });
+    });
+
+    describe('notices', () => {
+      it('creates each notice once, leaves an existing one as it is, and saves by version', async () => {
+        const first = makeNotice('ntc_1', { campaignId: 'cmp_a' });
+        await store.putNotices([first]);
+        await store.putNotices([makeNotice('ntc_1', { campaignId: 'cmp_a', state: 'cancelled' })]);
+        expect(await store.getNotice('ntc_1')).toStrictEqual(first);
+
+        const sent = Notice.parse({ ...first, state: 'sent', sentAt: at(5), deadline: at(2885), taskToken: 'tok', version: 2 });
+        await store.saveNotice(sent);
+        await expect(store.saveNotice({ ...first, state: 'paused', version: 2 })).rejects.toBeInstanceOf(StaleWriteError);
+        await expect(store.saveNotice({ ...first, state: 'paused', version: 1 })).rejects.toBeInstanceOf(StaleWriteError);
+        expect(await store.getNotice('ntc_1')).toStrictEqual(sent);
+      });
+
+      it('lists the notices of a campaign in id order over pages, every one exactly once', async () => {
+        const notices = ['ntc_1', 'ntc_2', 'ntc_3', 'ntc_4', 'ntc_5', 'ntc_6', 'ntc_7'].map((id) =>
+          makeNotice(id, { campaignId: 'cmp_a' }),
+        );
+        await store.putNotices([...notices].reverse());
+        await store.putNotices([makeNotice('ntc_0', { campaignId: 'cmp_b' })]);
+
+        const { items, sizes } = await everyPage((page) => store.listNotices({ campaignId: 'cmp_a' }, page), 3);
+        expect(items).toStrictEqual(notices);
+        expect(sizes).toStrictEqual([3, 3, 1]);
+      });
+
+      it('lists notices by state across campaigns and follows a notice whose state changes', async () => {
+        await store.putNotices([
+          makeNotice('ntc_1', { campaignId: 'cmp_a', state: 'sent' }),
+          makeNotice('ntc_2', { campaignId: 'cmp_a' }),
+          makeNotice('ntc_3', { campaignId: 'cmp_b', state: 'sent' }),
+          makeNotice('ntc_4', { campaignId: 'cmp_b', state: 'sent' }),
+          makeNotice('ntc_5', { campaignId: 'cmp_a', state: 'sent' }),
+        ]);
+
+        const { items, sizes } = await everyPage((page) => store.listNotices({ state: 'sent' }, page), 2);
+        expect(items.map((n) => n.id)).toStrictEqual(['ntc_1', 'ntc_3', 'ntc_4', 'ntc_5']);
+        expect(sizes).toStrictEqual([2, 2]);
+
+        await store.saveNotice(makeNotice('ntc_3', { campaignId: 'cmp_b', state: 'closed', version: 2 }));
+        const sent = await store.listNotices({ state: 'sent' });
+        expect(sent.items.map((n) => n.id)).toStrictEqual(['ntc_1', 'ntc_4', 'ntc_5']);
+        const closed = await store.listNotices({ state: 'closed' });
+        expect(closed.items).toStrictEqual([makeNotice('ntc_3', { campaignId: 'cmp_b', state: 'closed', version: 2 })]);
+      });
+    });
+
+    describe('outbound', () => {
+      it('creates, reads, saves by version and lists the messages of a notice', async () => {
+        const notice = makeOutbound('ntc_1', 'notice', 0, at(10));
+        const reminder = makeOutbound('ntc_1', 'reminder', 1, at(2890));
+        await store.createOutbound(reminder);
+        await store.createOutbound(notice);
+        await store.createOutbound(makeOutbound('ntc_2', 'notice', 0, at(11)));
+        expect(await store.getOutbound('ntc_1.notice.0')).toStrictEqual(notice);
+
+        const sent = Outbound.parse({ ...notice, state: 'sent', transportId: 'ses-0001', sentAt: at(12), version: 2 });
+        await store.saveOutbound(sent);
+        await expect(store.saveOutbound({ ...notice, attempts: 2, version: 2 })).rejects.toBeInstanceOf(StaleWriteError);
+        expect(await store.getOutbound('ntc_1.notice.0')).toStrictEqual(sent);
+
+        expect(byId(await store.listOutbound('ntc_1'))).toStrictEqual([sent, reminder]);
+      });
+
+      it('refuses to create an outbound message twice and keeps the first bytes', async () => {
+        const first = makeOutbound('ntc_1', 'notice', 0, at(10));
+        await store.createOutbound(first);
+        await expect(store.createOutbound({ ...first, raw: 'other bytes' })).rejects.toBeInstanceOf(AlreadyExistsError);
+        expect(await store.getOutbound(first.id)).toStrictEqual(first);
+      });
+    });
+
+    describe('answers', () => {
+      it('stores an answer once: true the first time, false for the same id after', async () => {
+        const first = makeAnswer('ans_1', 'ntc_1', at(100));
+        expect(await store.putAnswer(first)).toBe(true);
+        expect(await store.putAnswer(makeAnswer('ans_1', 'ntc_1', at(101), 'disputed'))).toBe(false);
+        const second = makeAnswer('ans_2', 'ntc_1', at(50), 'actioned');
+        expect(await store.putAnswer(second)).toBe(true);
+        expect(await store.putAnswer(makeAnswer('ans_3', 'ntc_2', at(60)))).toBe(true);
+
+        expect(byId(await store.listAnswers('ntc_1'))).toStrictEqual([first, second]);
+      });
+    });
+
+    describe('events', () => {
+      it('lists events in append order by campaign, case and notice, whatever their times say', async () => {
+        const events = [
+          makeEvent('evt_c', { campaignId: 'cmp_a', at: at(30) }),
+          makeEvent('evt_a', { campaignId: 'cmp_a', caseId: 'case_1', at: at(10) }),
+          makeEvent('evt_e', { campaignId: 'cmp_a', caseId: 'case_1', noticeId: 'ntc_1', at: at(20) }),
+          makeEvent('evt_b', { campaignId: 'cmp_a', noticeId: 'ntc_1', at: at(20) }),
+          makeEvent('evt_d', { campaignId: 'cmp_a', caseId: 'case_2', at: at(5) }),
+          makeEvent('evt_f', { campaignId: 'cmp_a', caseId: 'case_1', at: at(1) }),
+        ];
+        for (const event of events) await store.appendEvent(event);
+        await store.appendEvent(makeEvent('evt_z', { campaignId: 'cmp_b', caseId: 'case_9', noticeId: 'ntc_9', at: at(0) }));
+
+        const ids = (list: AuditEvent[]) => list.map((e) => e.id);
+        const campaign = await store.listEvents({ campaignId: 'cmp_a' });
+        expect(campaign).toStrictEqual(events);
+        expect(ids(await store.listEvents({ caseId: 'case_1' }))).toStrictEqual(['evt_a', 'evt_e', 'evt_f']);
+        expect(ids(await store.listEvents({ noticeId: 'ntc_1' }))).toStrictEqual(['evt_e', 'evt_b']);
+      });
+
+      it('refuses an event id appended before and keeps the first', async () => {
+        const first = makeEvent('evt_1', { campaignId: 'cmp_a', at: at(1) });
+        await store.appendEvent(first);
+        await expect(
+          store.appendEvent({ ...first, type: 'case.rewritten', data: { forged: true } }),
+        ).rejects.toBeInstanceOf(AlreadyExistsError);
+        expect(await store.listEvents({ campaignId: 'cmp_a' })).toStrictEqual([first]);
+      });
+    });
+  });
+}
