@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+
+export interface CaptureServerOptions {
+  /** where each accepted message is written as one `.eml` file (created when missing) */
+  readonly dir: string;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+}
+
+export interface CaptureServer {
+  readonly port: number;
+  /** `smtp://host:port`, ready for SmtpMailer */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded host's outbound relay: accepts every message and keeps its exact bytes as an `.eml` file,
+ * durably on disk before the 250, so a message the sender saw accepted is never lost.
+ */
+export async function startCaptureServer(opts: CaptureServerOptions): Promise<CaptureServer> {
+  const host = opts.host ?? '127.0.0.1';
+  await mkdir(opts.dir, { recursive: true });
+  let seq = 0;
+
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    logger: false,
+    // a reverse lookup of the client costs a DNS round trip (up to 1.5 s) per connection for nothing.
+    // The other ~100 ms before each greeting is hard-coded in smtp-server (SMTPConnection.init), no option
+    // removes it: senders should pool connections
+    disableReverseLookup: true,
+    // close() cuts idle connections at once; this bounds the wait for one that is mid-message
+    closeTimeout: 5_000,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      // a stream error may still be followed by 'end': answer once
+      let answered = false;
+      const answer: typeof callback = (...args) => {
+        if (answered) return;
+        answered = true;
+        callback(...args);
+      };
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('error', (err) => answer(err));
+      stream.on('end', () => {
+        if (answered) return;
+        const bytes = Buffer.concat(chunks);
+        seq += 1;
+        store(opts.dir, bytes, seq).then(
+          (name) => answer(null, `OK: queued as ${name}`),
+          () => answer(Object.assign(new Error('could not store the message, try again later'), { responseCode: 451 })),
+        );
+      });
+    },
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `smtp://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close: () => closeServer(server),
+  };
+}
+
+/** Writes one message under a name that sorts by arrival; temp file, fsync, rename, fsync of the directory. */
+async function store(dir: string, bytes: Buffer, seq: number): Promise<string> {
+  const stamp = new Date().toISOString().replace(/:/g, '-');
+  const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 8);
+  const name = `${stamp}-${String(seq).padStart(6, '0')}-${digest}.eml`;
+  // a leading dot and another suffix keep a half-written file out of every `*.eml` listing
+  const temp = join(dir, `.${name}.tmp`);
+  const file = await open(temp, 'wx');
+  try {
+    await file.writeFile(bytes);
+    await file.sync();
+  } catch (err) {
+    await file.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  await file.close();
+  await rename(temp, join(dir, name));
+  const directory = await open(dir, 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+  return name;
+}
+
+/** Resolves once the server has stopped; idle pooled client connections are cut at once rather than after 30 s. */
+export function closeServer(server: SMTPServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    for (const connection of server.connections) {
+      if (!connection._dataStream) connection.close();
+    }
+  });
+}
