@@ -1,0 +1,34 @@
+import { App } from 'aws-cdk-lib';
+import { TakedownStack } from '../lib/infra/stack.js';
+
+/**
+ * The CDK app (cdk.json's "app"). Every setting comes from `-c name=value`, else from the environment, else the
+ * default below. It synthesises offline and without credentials: the stack is environment-agnostic unless the
+ * CLI supplies an account and region (CDK_DEFAULT_ACCOUNT/REGION, set when credentials are present).
+ *
+ *   replyMailbox  TAKEDOWN_REPLY_MAILBOX  default takedown@example.org   the mailbox replies come to
+ *   fromAddress   TAKEDOWN_FROM_ADDRESS   default takedown@example.org   the From of every notice (SES identity)
+ *   senderName    TAKEDOWN_SENDER_NAME    default Takedown coordination  signed under notices
+ *   directoryFile TAKEDOWN_DIRECTORY      default examples/directory.yaml
+ *   publicUrl     TAKEDOWN_PUBLIC_URL     default the HTTP API's URL
+ *   stackName     TAKEDOWN_STACK_NAME     default Takedown               also prefixes the state machine names
+ */
+const app = new App();
+
+function setting(name: string, envName: string): string | undefined {
+  const value: unknown = app.node.tryGetContext(name) ?? process.env[envName];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+const account = process.env.CDK_DEFAULT_ACCOUNT;
+const region = process.env.CDK_DEFAULT_REGION;
+
+new TakedownStack(app, setting('stackName', 'TAKEDOWN_STACK_NAME') ?? 'Takedown', {
+  env: account && region ? { account, region } : undefined,
+  description: 'Takedown orchestrator: route confirmed malicious infrastructure to who can take it down',
+  replyMailbox: setting('replyMailbox', 'TAKEDOWN_REPLY_MAILBOX') ?? 'takedown@example.org',
+  fromAddress: setting('fromAddress', 'TAKEDOWN_FROM_ADDRESS') ?? 'takedown@example.org',
+  senderName: setting('senderName', 'TAKEDOWN_SENDER_NAME'),
+  directoryFile: setting('directoryFile', 'TAKEDOWN_DIRECTORY'),
+  publicUrl: setting('publicUrl', 'TAKEDOWN_PUBLIC_URL'),
+});

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import type { Deps, PartyResolver } from '../../core/ports.js';
+import { DirectoryResolver, loadDirectory } from '../directory/directory.js';
+import { DynamoDbStore } from '../dynamodb/store.dynamodb.js';
+import { SesMailer } from '../mail/mailer.ses.js';
+import { ScaledClock } from '../runtime/clock.js';
+import { CryptoIds } from '../runtime/ids.js';
+import { JsonLogger } from '../runtime/logger.js';
+import { SfnWorkflows } from '../sfn/workflows.sfn.js';
+
+/** The environment every Lambda of the AWS host reads; lib/infra sets it. */
+const AwsEnv = z.object({
+  TABLE_NAME: z.string().min(1),
+  CAMPAIGN_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  NOTICE_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  REPLY_MAILBOX: z.email(),
+  FROM_ADDRESS: z.email(),
+  SENDER_NAME: z.string().min(1).default('Takedown coordination'),
+  PUBLIC_URL: z.url().optional(),
+  // only the functions that resolve parties carry the directory in their bundle (see lib/infra/stack.ts)
+  DIRECTORY_PATH: z.string().min(1).optional(),
+  PAGE_SIZE: z.coerce.number().int().positive().default(500),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type AwsEnv = z.infer<typeof AwsEnv>;
+
+/** Reads the AWS host's configuration; the error names the missing or invalid variables, never their values. */
+export function readAwsEnv(env: NodeJS.ProcessEnv = process.env): AwsEnv {
+  const parsed = AwsEnv.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const missing = new Set<string>();
+  const invalid = new Set<string>();
+  for (const issue of parsed.error.issues) {
+    const name = String(issue.path[0] ?? '(environment)');
+    (env[name] === undefined ? missing : invalid).add(name);
+  }
+  const parts = [
+    missing.size > 0 ? `missing: ${[...missing].join(', ')}` : '',
+    invalid.size > 0 ? `invalid: ${[...invalid].join(', ')}` : '',
+  ].filter(Boolean);
+  throw new Error(`the Lambda environment is incomplete (${parts.join('; ')})`);
+}
+
+/** A resolver that reads the directory file on its first use only: most functions never resolve parties. */
+function lazyDirectory(path: string | undefined): PartyResolver {
+  let resolver: Promise<DirectoryResolver> | undefined;
+  return {
+    async resolve(indicators) {
+      if (path === undefined) throw new Error('DIRECTORY_PATH is not set: this function has no party directory');
+      const pending = (resolver ??= loadDirectory(path).then((directory) => new DirectoryResolver(directory)));
+      // a failed load is not kept, so a transient read error heals on the next call
+      pending.catch(() => {
+        if (resolver === pending) resolver = undefined;
+      });
+      return (await pending).resolve(indicators);
+    },
+  };
+}
+
+let deps: Deps | undefined;
+
+/** The ports of the AWS host, built once per Lambda container (SDK clients keep their connections warm). */
+export function awsDeps(): Deps {
+  if (deps) return deps;
+  const env = readAwsEnv();
+  deps = {
+    store: new DynamoDbStore({ tableName: env.TABLE_NAME }),
+    workflows: new SfnWorkflows({
+      stateMachineArns: { campaign: env.CAMPAIGN_STATE_MACHINE_ARN, notice: env.NOTICE_STATE_MACHINE_ARN },
+    }),
+    mailer: new SesMailer(),
+    parties: lazyDirectory(env.DIRECTORY_PATH),
+    clock: new ScaledClock(),
+    ids: new CryptoIds(),
+    log: new JsonLogger(env.LOG_LEVEL),
+    settings: {
+      replyMailbox: env.REPLY_MAILBOX,
+      fromAddress: env.FROM_ADDRESS,
+      senderName: env.SENDER_NAME,
+      publicUrl: env.PUBLIC_URL,
+      pageSize: env.PAGE_SIZE,
+    },
+  };
+  return deps;
+}

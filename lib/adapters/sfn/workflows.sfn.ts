@@ -1,0 +1,49 @@
+import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { TaskTokenExpiredError } from '../../core/errors.js';
+import type { WorkflowName, Workflows } from '../../core/ports.js';
+
+/** The SFN errors that mean nothing waits on a task token any more. */
+const EXPIRED_TOKEN_ERRORS: ReadonlySet<string> = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+
+export interface SfnWorkflowsOptions {
+  /** an SDK client to share (one per Lambda container); @default a new client with the environment's region and credentials */
+  readonly client?: SFNClient;
+  readonly stateMachineArns: Readonly<Record<WorkflowName, string>>;
+}
+
+/** The Workflows port on AWS Step Functions (Standard workflows). */
+export class SfnWorkflows implements Workflows {
+  private readonly client: SFNClient;
+  private readonly arns: Readonly<Record<WorkflowName, string>>;
+
+  constructor(options: SfnWorkflowsOptions) {
+    this.client = options.client ?? new SFNClient({});
+    this.arns = options.stateMachineArns;
+  }
+
+  async start(workflow: WorkflowName, name: string, input: Record<string, unknown>): Promise<void> {
+    try {
+      await this.client.send(
+        new StartExecutionCommand({ stateMachineArn: this.arns[workflow], name, input: JSON.stringify(input) }),
+      );
+    } catch (error) {
+      // A Standard workflow keeps an execution name for 90 days, and execution names derive from ids and a
+      // round: a name already taken means this very start happened before, so there is nothing to do.
+      if (errorName(error) === 'ExecutionAlreadyExists') return;
+      throw error;
+    }
+  }
+
+  async succeed(taskToken: string, output: Record<string, unknown>): Promise<void> {
+    try {
+      await this.client.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+    } catch (error) {
+      if (EXPIRED_TOKEN_ERRORS.has(errorName(error))) throw new TaskTokenExpiredError({ cause: error });
+      throw error;
+    }
+  }
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : '';
+}

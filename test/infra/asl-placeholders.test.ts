@@ -1,0 +1,51 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { WORKFLOW_ERROR_NAMES } from '../../lib/core/errors.js';
+import { placeholderOf, TASK_NAMES } from '../../lib/core/tasks.js';
+
+const DIR = join(import.meta.dirname, '../../workflows');
+const FILES = readdirSync(DIR).filter((f) => f.endsWith('.asl.json'));
+const TEXTS = new Map(FILES.map((f) => [f, readFileSync(join(DIR, f), 'utf8')]));
+
+function placeholders(text: string): string[] {
+  return [...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1] as string);
+}
+
+/** Every ErrorEquals list anywhere in a definition (Retry and Catch, nested Map and Parallel states too). */
+function errorNames(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(errorNames);
+  if (node === null || typeof node !== 'object') return [];
+  return Object.entries(node).flatMap(([key, value]) =>
+    key === 'ErrorEquals' && Array.isArray(value) ? (value as string[]) : errorNames(value),
+  );
+}
+
+describe('the workflow definitions', () => {
+  it('are the campaign and notice workflows', () => {
+    expect(FILES.sort()).toEqual(['campaign.asl.json', 'notice.asl.json']);
+  });
+
+  it('name only task functions in their placeholders', () => {
+    const known = new Set(TASK_NAMES.map(placeholderOf));
+    for (const [file, text] of TEXTS) {
+      const found = placeholders(text);
+      expect(found.length, file).toBeGreaterThan(0);
+      expect(found.filter((p) => !known.has(p)), file).toEqual([]);
+    }
+  });
+
+  it('use every task somewhere', () => {
+    const used = new Set([...TEXTS.values()].flatMap(placeholders));
+    expect(TASK_NAMES.filter((t) => !used.has(placeholderOf(t)))).toEqual([]);
+  });
+
+  it('match only errors the code can throw, or States.* and Lambda.* ones', () => {
+    const allowed = new Set<string>(WORKFLOW_ERROR_NAMES);
+    for (const [file, text] of TEXTS) {
+      const names = errorNames(JSON.parse(text));
+      expect(names.length, file).toBeGreaterThan(0);
+      expect(names.filter((n) => !/^(States|Lambda)\.\w+$/.test(n) && !allowed.has(n)), file).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,258 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLE_DESIGN } from '../../lib/adapters/dynamodb/store.dynamodb.js';
+import type { WorkflowName } from '../../lib/core/ports.js';
+import { TASK_NAMES, type TaskName } from '../../lib/core/tasks.js';
+import { TakedownStack } from '../../lib/infra/stack.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+let app: App;
+let stack: TakedownStack;
+let template: Template;
+let resources: Record<string, Resource>;
+
+// the same feature flags as `cdk synth`, so the test sees the template that would be deployed
+function cdkContext(): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context;
+}
+
+beforeAll(() => {
+  // one synthesis for the whole file: it bundles every function with esbuild
+  app = new App({ context: cdkContext() });
+  stack = new TakedownStack(app, 'Test', { replyMailbox: 'replies@takedown.example', fromAddress: 'cert@takedown.example' });
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+}, 120_000);
+
+function ofType(type: string): [string, Resource][] {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+function logicalId(element: unknown): string {
+  return stack.getLogicalId(element as CfnElement);
+}
+
+function fn(name: TaskName | 'Api'): NodejsFunction {
+  return stack.functions[name];
+}
+
+/** Every Allow statement of the IAM policies attached to a function's role. */
+function statementsOf(name: TaskName | 'Api'): Statement[] {
+  const role = logicalId(fn(name).role!.node.defaultChild);
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: role })))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[])
+    .filter((s) => s.Effect === 'Allow');
+}
+
+function actions(s: Statement): string[] {
+  return Array.isArray(s.Action) ? s.Action : [s.Action];
+}
+
+/** The resources an action is allowed on for a function, as JSON strings; empty when it is not allowed. */
+function allowed(name: TaskName | 'Api', action: string): string[] {
+  return statementsOf(name)
+    .filter((s) => actions(s).includes(action))
+    .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map((r) => JSON.stringify(r)));
+}
+
+function stateMachine(workflow: WorkflowName): Resource {
+  return resources[logicalId(stack.workflows[workflow].stateMachine.node.defaultChild)]!;
+}
+
+describe('TakedownStack', () => {
+  describe('the table', () => {
+    it('is on demand, with point-in-time recovery, and kept when the stack goes', () => {
+      const tables = ofType('AWS::DynamoDB::Table');
+      expect(tables).toHaveLength(1);
+      const [, table] = tables[0]!;
+      expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      expect(table.DeletionPolicy).toBe('Retain');
+    });
+
+    it('has exactly the keys and indexes of TABLE_DESIGN', () => {
+      const [, table] = ofType('AWS::DynamoDB::Table')[0]!;
+      const keySchema = (pk: { name: string }, sk: { name: string }) => [
+        { AttributeName: pk.name, KeyType: 'HASH' },
+        { AttributeName: sk.name, KeyType: 'RANGE' },
+      ];
+      expect(table.Properties.KeySchema).toEqual(keySchema(TABLE_DESIGN.partitionKey, TABLE_DESIGN.sortKey));
+      const byName = (a: { IndexName: string }, b: { IndexName: string }) => a.IndexName.localeCompare(b.IndexName);
+      expect([...table.Properties.GlobalSecondaryIndexes].sort(byName)).toEqual(
+        TABLE_DESIGN.globalSecondaryIndexes
+          .map((i) => ({ IndexName: i.indexName, KeySchema: keySchema(i.partitionKey, i.sortKey), Projection: { ProjectionType: 'ALL' } }))
+          .sort(byName),
+      );
+      const attributes = [TABLE_DESIGN.partitionKey, TABLE_DESIGN.sortKey, ...TABLE_DESIGN.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])];
+      expect(table.Properties.AttributeDefinitions).toHaveLength(attributes.length);
+      expect(table.Properties.AttributeDefinitions).toEqual(
+        expect.arrayContaining(attributes.map((a) => ({ AttributeName: a.name, AttributeType: 'S' }))),
+      );
+    });
+  });
+
+  describe('the functions', () => {
+    it('are one per task plus the API, all on Node.js 22, arm64, traced', () => {
+      const functions = ofType('AWS::Lambda::Function');
+      expect(functions).toHaveLength(TASK_NAMES.length + 1);
+      for (const [id, f] of functions) {
+        expect(f.Properties, id).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          Handler: 'index.handler',
+          TracingConfig: { Mode: 'Active' },
+        });
+      }
+      expect(Object.keys(stack.functions).sort()).toEqual([...TASK_NAMES, 'Api'].sort());
+    });
+
+    it('are told the state machines by ARNs built from their fixed names', () => {
+      const env = resources[logicalId(fn('StartNotices').node.defaultChild)]!.Properties.Environment.Variables;
+      for (const [variable, workflow] of [['CAMPAIGN_STATE_MACHINE_ARN', 'campaign'], ['NOTICE_STATE_MACHINE_ARN', 'notice']] as const) {
+        const name = stateMachine(workflow).Properties.StateMachineName as string;
+        expect(JSON.stringify(env[variable])).toContain(`:stateMachine:${name}"`);
+      }
+    });
+
+    it('ship the directory inside the route function only, where DIRECTORY_PATH points', () => {
+      const route = resources[logicalId(fn('RouteCampaign').node.defaultChild)]!.Properties;
+      expect(route.Environment.Variables.DIRECTORY_PATH).toBe('/var/task/directory.yaml');
+      const assetDir = join(app.outdir, `asset.${String(route.Code.S3Key).replace(/\.zip$/, '')}`);
+      expect(readFileSync(join(assetDir, 'directory.yaml'), 'utf8')).toBe(readFileSync(join(ROOT, 'examples/directory.yaml'), 'utf8'));
+      expect(existsSync(join(assetDir, 'index.mjs'))).toBe(true);
+
+      const send = resources[logicalId(fn('SendNotice').node.defaultChild)]!.Properties;
+      expect(send.Environment.Variables.DIRECTORY_PATH).toBeUndefined();
+    });
+  });
+
+  describe('the state machines', () => {
+    it('are two Standard workflows that log every step without its data, and trace', () => {
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+      for (const workflow of ['campaign', 'notice'] as const) {
+        expect(stateMachine(workflow).Properties).toMatchObject({
+          StateMachineName: `Test-${workflow}`,
+          StateMachineType: 'STANDARD',
+          LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+          TracingConfiguration: { Enabled: true },
+        });
+      }
+    });
+
+    it('substitute every placeholder of their ASL file with the ARN of that task function', () => {
+      for (const workflow of ['campaign', 'notice'] as const) {
+        const { DefinitionString, DefinitionSubstitutions } = stateMachine(workflow).Properties;
+        const asl = readFileSync(join(ROOT, 'workflows', `${workflow}.asl.json`), 'utf8');
+        expect(DefinitionString).toBe(asl);
+        const inFile = [...new Set([...asl.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]))].sort();
+        expect(Object.keys(DefinitionSubstitutions).sort()).toEqual(inFile);
+        let resolved = DefinitionString as string;
+        for (const [key, value] of Object.entries(DefinitionSubstitutions)) {
+          const task = key.replace(/FunctionArn$/, '') as TaskName;
+          expect(value, key).toEqual({ 'Fn::GetAtt': [logicalId(fn(task).node.defaultChild), 'Arn'] });
+          resolved = resolved.replaceAll(`\${${key}}`, 'arn');
+        }
+        expect(resolved).not.toMatch(/\$\{[^}]*FunctionArn\}/);
+      }
+    });
+
+    it('may invoke only their own functions', () => {
+      for (const [workflow, tasks] of [['campaign', ['RouteCampaign', 'BuildNotices', 'AwaitApproval', 'StartNotices']], ['notice', ['SendNotice', 'AwaitAnswer', 'NoticeDeadline']]] as const) {
+        const role = logicalId(stack.workflows[workflow].stateMachine.role.node.defaultChild);
+        const invoked = ofType('AWS::IAM::Policy')
+          .filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+          .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[])
+          .filter((s) => actions(s).includes('lambda:InvokeFunction'))
+          .flatMap((s) => s.Resource as unknown[])
+          .map((r) => JSON.stringify(r).match(/"([A-Za-z0-9]+Function[A-Z0-9]{8})"/)?.[1]);
+        expect(new Set(invoked)).toEqual(new Set(tasks.map((t) => logicalId(fn(t).node.defaultChild))));
+      }
+    });
+  });
+
+  it('puts an HTTP API with a $default route in front of the API function', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: { 'Fn::GetAtt': [logicalId(fn('Api').node.defaultChild), 'Arn'] },
+    });
+  });
+
+  describe('the grants', () => {
+    it('let the API complete task tokens and start campaigns, but not send mail', () => {
+      expect(allowed('Api', 'states:SendTaskSuccess')).toEqual(['"*"']);
+      expect(allowed('Api', 'states:StartExecution')).toEqual([expect.stringContaining(':stateMachine:Test-campaign"')]);
+      expect(statementsOf('Api').flatMap(actions).filter((a) => a.startsWith('ses:'))).toEqual([]);
+    });
+
+    it('give the route function the table and nothing of Step Functions or SES', () => {
+      expect(allowed('RouteCampaign', 'dynamodb:PutItem')).not.toEqual([]);
+      expect(allowed('RouteCampaign', 'states:SendTaskSuccess')).toEqual([]);
+      expect(statementsOf('RouteCampaign').flatMap(actions).filter((a) => a.startsWith('ses:') || a.startsWith('states:'))).toEqual([]);
+    });
+
+    it('let only SendNotice and NoticeDeadline send mail', () => {
+      for (const name of ['SendNotice', 'NoticeDeadline'] as const) {
+        expect(allowed(name, 'ses:SendRawEmail'), name).not.toEqual([]);
+        expect(allowed(name, 'ses:SendEmail'), name).not.toEqual([]);
+      }
+      const senders = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((name) => allowed(name, 'ses:SendRawEmail').length > 0);
+      expect(senders.sort()).toEqual(['NoticeDeadline', 'SendNotice']);
+    });
+
+    it('let StartNotices and NoticeDeadline start notices only, and only token holders complete tokens', () => {
+      for (const name of ['StartNotices', 'NoticeDeadline'] as const) {
+        expect(allowed(name, 'states:StartExecution'), name).toEqual([expect.stringContaining(':stateMachine:Test-notice"')]);
+      }
+      const starters = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((n) => allowed(n, 'states:StartExecution').length > 0);
+      expect(starters.sort()).toEqual(['Api', 'NoticeDeadline', 'StartNotices']);
+      const completers = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((n) => allowed(n, 'states:SendTaskSuccess').length > 0);
+      expect(completers.sort()).toEqual(['Api', 'AwaitAnswer', 'AwaitApproval']);
+    });
+
+    it('never allow a wildcard action', () => {
+      const wild = ofType('AWS::IAM::Policy')
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[])
+        .flatMap(actions)
+        .filter((a) => a === '*' || a.endsWith(':*'));
+      expect(wild).toEqual([]);
+      expect(ofType('AWS::IAM::Role').flatMap(([, r]) => r.Properties.Policies ?? [])).toEqual([]);
+    });
+  });
+});
+
+describe('TakedownStack props', () => {
+  it('refuses, before any bundling, a From address the functions would refuse at run time', () => {
+    const build = () => new TakedownStack(new App(), 'Bad', { replyMailbox: 'replies@takedown.example', fromAddress: 'CERT team' });
+    expect(build).toThrow(/fromAddress is not valid/);
+  });
+
+  it('refuses a directory file that does not exist', () => {
+    const build = () =>
+      new TakedownStack(new App(), 'Bad', {
+        replyMailbox: 'replies@takedown.example',
+        fromAddress: 'cert@takedown.example',
+        directoryFile: 'examples/no-such-directory.yaml',
+      });
+    expect(build).toThrow(/does not exist/);
+  });
+});
+
+// keeps the helper honest: it must see a grant that exists, or every "not allowed" above would pass vacuously
+describe('the IAM helpers', () => {
+  it('find the table grant of every function', () => {
+    for (const name of Object.keys(stack.functions) as (TaskName | 'Api')[]) {
+      expect(allowed(name, 'dynamodb:GetItem'), name).toHaveLength(2);
+    }
+  });
+});
