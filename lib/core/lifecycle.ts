@@ -51,7 +51,7 @@ export const CASE_LIVE: ReadonlySet<CaseState> = new Set([
 ]);
 
 export const NOTICE_TRANSITIONS: Readonly<Record<NoticeState, readonly NoticeState[]>> = {
-  planned: ['sending', 'paused', 'cancelled'],
+  planned: ['sending', 'sent', 'uncertain', 'paused', 'cancelled'],
   // a crash after the SMTP hand-off and before "sent" was recorded leaves it uncertain
   sending: ['sent', 'uncertain', 'planned'],
   uncertain: ['sending', 'sent', 'cancelled'],

@@ -200,6 +200,8 @@ export const Notice = z.object({
   deadline: z.string().optional(),
   sentAt: z.string().optional(),
   messageId: z.string().optional(),
+  /** answers already applied (so a replay after a crash applies nothing twice) */
+  appliedAnswers: z.array(z.string()).default([]),
   /** the notice workflow's callback while it waits for an answer */
   taskToken: z.string().optional(),
   updatedAt: z.string(),
@@ -217,7 +219,8 @@ export const Outbound = z.object({
   noticeId: z.string(),
   kind: OutboundKind,
   n: z.number().int().min(0),
-  state: z.enum(['sending', 'sent']),
+  /** composed: bytes stored, not handed over; sending: handed to the transport, outcome unknown until sent */
+  state: z.enum(['composed', 'sending', 'sent']),
   to: z.string(),
   from: z.string(),
   messageId: z.string(),
@@ -225,7 +228,10 @@ export const Outbound = z.object({
   transportId: z.string().optional(),
   raw: z.string(),
   sha256: z.string(),
-  attempts: z.number().int().min(1),
+  /** sha-256 of the reply token inside `raw` */
+  tokenHash: z.string().optional(),
+  /** hand-overs to the transport; more than one only after an uncertain send */
+  attempts: z.number().int().min(0),
   createdAt: z.string(),
   sentAt: z.string().optional(),
   version: z.number().int().min(1),

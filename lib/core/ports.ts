@@ -109,6 +109,24 @@ export interface SentMail {
   readonly destination: string;
 }
 
+/** An inbound message, parsed by an adapter (mailparser) from its raw bytes. */
+export interface InboundMail {
+  /** the exact bytes received */
+  readonly raw: string;
+  readonly from?: string;
+  /** every recipient address (To, Cc, and the SMTP envelope's RCPT TO), lower case */
+  readonly to: readonly string[];
+  readonly subject: string;
+  /** the plain-text body (from the HTML part when there is no text part) */
+  readonly text: string;
+  readonly messageId?: string;
+  readonly inReplyTo?: string;
+  readonly references: readonly string[];
+  /** header names lower case; repeated headers joined with "\n" */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly date?: string;
+}
+
 export interface Mailer {
   /** the exact RFC 5322 bytes of the draft */
   compose(draft: MailDraft): Promise<string>;

@@ -1,0 +1,113 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { TakedownError, InvalidInputError, NotFoundError, CampaignStateError } from '../../core/errors.js';
+import type { Deps } from '../../core/ports.js';
+import { approveCampaign, cancelCampaign, listAll, submitCampaign, SubmitCampaignInput } from '../../core/campaign.js';
+import { recordAnswer } from '../../core/answers.js';
+import { campaignStatus } from '../../core/status.js';
+
+const ApprovalBody = z.object({ approver: z.string().trim().min(1).max(200).default('api') }).strict();
+const ID = /^[a-z0-9_]{1,64}$/;
+
+function errorBody(code: string, message: string, issues?: readonly { where: string; reason: string }[]) {
+  return { error: { code, message, ...(issues?.length ? { issues } : {}) } };
+}
+
+async function jsonBody(c: Context): Promise<unknown> {
+  try {
+    return await c.req.json();
+  } catch {
+    throw new InvalidInputError('the body is not JSON', [{ where: '(body)', reason: 'send Content-Type: application/json and a JSON object' }]);
+  }
+}
+
+function checkId(kind: string, id: string): string {
+  if (!ID.test(id)) throw new NotFoundError(kind, id.slice(0, 64));
+  return id;
+}
+
+/**
+ * The HTTP API, one app for both hosts (@hono/node-server on the embedded host, hono/aws-lambda behind API
+ * Gateway). Errors are JSON with a stable code, never a stack trace.
+ */
+export function createApp(deps: Deps): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof InvalidInputError) return c.json(errorBody(err.code, err.message, err.issues), 400);
+    if (err instanceof NotFoundError) return c.json(errorBody(err.code, err.message), 404);
+    if (err instanceof CampaignStateError) return c.json(errorBody(err.code, err.message), 409);
+    if (err instanceof TakedownError) return c.json(errorBody(err.code, err.message), 500);
+    deps.log.error('request failed', { method: c.req.method, path: c.req.routePath, error: err.name });
+    return c.json(errorBody('INTERNAL', 'internal error'), 500);
+  });
+  app.notFound((c) => c.json(errorBody('ROUTE.NOT_FOUND', 'no such route'), 404));
+
+  app.get('/health', (c) => c.json({ ok: true }));
+
+  app.post(
+    '/campaigns',
+    bodyLimit({ maxSize: 100 * 1024 * 1024, onError: (c) => c.json(errorBody('INPUT.TOO_LARGE', 'the campaign is larger than 100 MB'), 413) }),
+    async (c) => {
+      const body = SubmitCampaignInput.safeParse(await jsonBody(c));
+      if (!body.success) {
+        throw new InvalidInputError('the campaign submission is not valid', body.error.issues.map((i) => ({ where: i.path.join('.') || '(body)', reason: i.message })));
+      }
+      const result = await submitCampaign(deps, body.data);
+      return c.json(
+        { campaign: result.campaign, duplicatesInFile: result.duplicatesInFile, alreadyOpen: result.alreadyOpen.length },
+        201,
+      );
+    },
+  );
+
+  app.get('/campaigns', async (c) => c.json({ campaigns: await deps.store.listCampaigns() }));
+
+  app.get('/campaigns/:id', async (c) => {
+    const status = await campaignStatus(deps, checkId('campaign', c.req.param('id')));
+    return c.json({
+      campaign: status.campaign,
+      cases: status.cases,
+      notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n),
+    });
+  });
+
+  app.post('/campaigns/:id/approval', bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
+    const id = checkId('campaign', c.req.param('id'));
+    const raw = c.req.header('content-length') === '0' ? {} : await jsonBody(c).catch(() => ({}));
+    const body = ApprovalBody.safeParse(raw ?? {});
+    if (!body.success) throw new InvalidInputError('the approval is not valid', body.error.issues.map((i) => ({ where: i.path.join('.'), reason: i.message })));
+    const campaign = await approveCampaign(deps, id, body.data.approver);
+    return c.json({ campaign: { id: campaign.id, state: campaign.state, approvedAt: campaign.approvedAt, approvedBy: campaign.approvedBy } });
+  });
+
+  app.post('/campaigns/:id/cancellation', bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
+    const campaign = await cancelCampaign(deps, checkId('campaign', c.req.param('id')), 'api');
+    return c.json({ campaign: { id: campaign.id, state: campaign.state } });
+  });
+
+  app.get('/notices/:id', async (c) => {
+    const id = checkId('notice', c.req.param('id'));
+    const notice = await deps.store.getNotice(id);
+    if (!notice) throw new NotFoundError('notice', id);
+    const cases = await listAll((p) => deps.store.listCases({ noticeId: id }, p));
+    const { taskToken: _t, tokenHash: _h, ...visible } = notice;
+    return c.json({ notice: visible, cases });
+  });
+
+  app.post('/notices/:id/answers', bodyLimit({ maxSize: 256 * 1024 }), async (c) => {
+    const id = checkId('notice', c.req.param('id'));
+    const body = await jsonBody(c);
+    // an unknown notice is a 404 even when the body is also wrong: the caller learns the more useful fact first
+    if (!(await deps.store.getNotice(id))) throw new NotFoundError('notice', id);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new InvalidInputError('the answer is not valid', [{ where: '(body)', reason: 'expected a JSON object' }]);
+    }
+    // the channel is a fact of the request, not something the caller may claim
+    const result = await recordAnswer(deps, id, { ...(body as Record<string, unknown>), source: 'api' } as never);
+    return c.json({ answer: result.answer, applied: result.applied, notice: { id, state: result.notice.state, deadline: result.notice.deadline } });
+  });
+
+  return app;
+}

@@ -1,0 +1,190 @@
+import './polyfill.js';
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { TaskTokenExpiredError } from '../../core/errors.js';
+import type { Logger, WorkflowName, Workflows } from '../../core/ports.js';
+import { TASK_NAMES, type TaskName, placeholderOf } from '../../core/tasks.js';
+
+/** Runs one task's work; the host binds it to `runTask(name, deps, input)`. */
+export type TaskRunner = (task: TaskName, input: unknown) => Promise<unknown>;
+
+const WORKFLOWS_DIR = new URL('../../../workflows/', import.meta.url);
+const WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+/** The ARN a placeholder stands for on the embedded host: valid in form (the engine checks ARNs), never called. */
+export function localFunctionArn(task: TaskName): string {
+  return `arn:aws:lambda:us-east-1:000000000000:function:takedown-${task}`;
+}
+
+/** The ASL file as shipped, with every `${XFunctionArn}` placeholder replaced; throws on one we cannot fill. */
+export function loadDefinition(name: WorkflowName): Record<string, unknown> {
+  const text = readFileSync(new URL(`${name}.asl.json`, WORKFLOWS_DIR), 'utf8');
+  const byPlaceholder = new Map(TASK_NAMES.map((t) => [placeholderOf(t), localFunctionArn(t)]));
+  const filled = text.replace(/\$\{([A-Za-z0-9]+)\}/g, (_, key: string) => {
+    const arn = byPlaceholder.get(key);
+    if (!arn) throw new Error(`workflows/${name}.asl.json has a placeholder with no task: \${${key}}`);
+    return arn;
+  });
+  return JSON.parse(filled) as Record<string, unknown>;
+}
+
+interface TaskState {
+  Type: string;
+  Resource?: string;
+  Parameters?: { FunctionName?: string };
+}
+
+/** Which task each Task state runs, and whether it waits for a token. Throws on a resource we cannot serve. */
+function taskStates(definition: Record<string, unknown>): Map<string, { task: TaskName; waits: boolean }> {
+  const byArn = new Map(TASK_NAMES.map((t) => [localFunctionArn(t), t]));
+  const out = new Map<string, { task: TaskName; waits: boolean }>();
+  for (const [name, state] of Object.entries(definition.States as Record<string, TaskState>)) {
+    if (state.Type !== 'Task') continue;
+    const waits = state.Resource === WAIT_FOR_TOKEN;
+    const arn = waits ? state.Parameters?.FunctionName : state.Resource;
+    const task = arn ? byArn.get(arn) : undefined;
+    if (!task) throw new Error(`state ${name} calls a resource the embedded host does not serve: ${arn ?? state.Resource}`);
+    out.set(name, { task, waits });
+  }
+  return out;
+}
+
+interface Pending {
+  resolve(output: unknown): void;
+  reject(reason: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface ExecutionRecord {
+  readonly workflow: WorkflowName;
+  readonly name: string;
+  status: 'running' | 'succeeded' | 'failed' | 'aborted';
+  error?: string;
+  output?: unknown;
+  readonly startedAt: Date;
+  endedAt?: Date;
+  readonly done: Promise<void>;
+}
+
+/**
+ * The Workflows port on the embedded host: the shipped ASL run by aws-local-stepfunctions, each Task state
+ * overridden by the same task code the Lambdas run. The engine passes no task token, so this adapter makes
+ * one per wait and completes it itself. Executions live in memory: a restarted host starts them again
+ * (their work is re-entrant) through `resumeAll`.
+ */
+export class LocalWorkflows implements Workflows {
+  private readonly machines: Record<WorkflowName, StateMachine>;
+  private readonly overrides: Record<WorkflowName, Record<string, (input: unknown) => Promise<unknown>>>;
+  private readonly pending = new Map<string, Pending>();
+  private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly aborts = new Map<string, () => void>();
+  private closed = false;
+
+  constructor(
+    private readonly run: TaskRunner,
+    private readonly log: Logger,
+  ) {
+    const names: WorkflowName[] = ['campaign', 'notice'];
+    const machines = {} as Record<WorkflowName, StateMachine>;
+    const overrides = {} as Record<WorkflowName, Record<string, (input: unknown) => Promise<unknown>>>;
+    for (const name of names) {
+      const definition = loadDefinition(name);
+      // constructing a machine validates the definition and costs ~200 ms: once per host, not per execution
+      machines[name] = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+      overrides[name] = {};
+      for (const [state, { task, waits }] of taskStates(definition)) {
+        overrides[name][state] = waits ? (input) => this.waitForToken(task, input) : (input) => this.run(task, input);
+      }
+    }
+    this.machines = machines;
+    this.overrides = overrides;
+  }
+
+  private async waitForToken(task: TaskName, input: unknown): Promise<unknown> {
+    const payload = (input as { Payload?: Record<string, unknown> }).Payload ?? {};
+    const token = `local.${randomBytes(18).toString('base64url')}`;
+    const seconds = typeof payload.seconds === 'number' ? payload.seconds : 60;
+    const answered = new Promise<unknown>((resolve, reject) => {
+      // the engine times the task out after `seconds`; from then on the token is dead, as on AWS
+      const timer = setTimeout(() => this.pending.delete(token), seconds * 1000 + 50);
+      timer.unref();
+      this.pending.set(token, { resolve, reject, timer });
+    });
+    try {
+      await this.run(task, { ...payload, taskToken: token });
+    } catch (e) {
+      const p = this.pending.get(token);
+      if (p) clearTimeout(p.timer);
+      this.pending.delete(token);
+      throw e;
+    }
+    return answered;
+  }
+
+  async start(workflow: WorkflowName, name: string, input: Record<string, unknown>): Promise<void> {
+    if (this.closed) throw new Error('the workflow engine is stopped');
+    const known = this.executions.get(name);
+    // as on AWS, a name is used once: a running or finished execution of that name is not started again
+    if (known) return;
+    const execution = this.machines[workflow].run(input as never, {
+      overrides: { taskResourceLocalHandlers: this.overrides[workflow] as never },
+      context: { Task: { Token: 'replaced-per-wait' } },
+      noThrowOnAbort: true,
+    });
+    let record!: ExecutionRecord;
+    const done = execution.result.then(
+      (output) => {
+        record.status = output === null ? 'aborted' : 'succeeded';
+        record.output = output;
+      },
+      (error: Error & { cause?: Error }) => {
+        record.status = 'failed';
+        const cause = error.cause ?? error;
+        record.error = `${cause.name}: ${cause.message}`;
+        this.log.error('workflow execution failed', { workflow, execution: name, error: cause.name, message: cause.message });
+      },
+    ).finally(() => {
+      record.endedAt = new Date();
+      this.aborts.delete(name);
+    });
+    record = { workflow, name, status: 'running', startedAt: new Date(), done };
+    this.executions.set(name, record);
+    this.aborts.set(name, execution.abort);
+  }
+
+  async succeed(taskToken: string, output: Record<string, unknown>): Promise<void> {
+    const p = this.pending.get(taskToken);
+    if (!p) throw new TaskTokenExpiredError();
+    clearTimeout(p.timer);
+    this.pending.delete(taskToken);
+    p.resolve(output);
+  }
+
+  /** Executions started by this host, for status and tests. */
+  list(): ExecutionRecord[] {
+    return [...this.executions.values()];
+  }
+
+  get(name: string): ExecutionRecord | undefined {
+    return this.executions.get(name);
+  }
+
+  running(): number {
+    return this.aborts.size;
+  }
+
+  /** Stop every running execution (their stored state stays; a restart resumes them). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const abort of this.aborts.values()) abort();
+    // the engine clears its own task time-out only when the task settles: settle every wait, or its timers
+    // (up to the whole SLA) keep the process alive after the host closed
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error('the host is stopping'));
+    }
+    this.pending.clear();
+    await Promise.allSettled([...this.executions.values()].map((e) => e.done));
+  }
+}

@@ -1,0 +1,49 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Ids } from '../../core/ports.js';
+
+// Crockford base32 in lower case: no i, l, o, u, so ids read aloud and typed from a printed notice survive,
+// and lower case because mail systems may fold the local part of a reply address that carries them
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+function base32(bytes: Uint8Array, length: number): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < length) {
+      out += ALPHABET[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    value &= (1 << bits) - 1;
+  }
+  return out;
+}
+
+/** Ids and tokens from node:crypto. Ids are 16 base32 characters (80 bits) after their prefix. */
+export class CryptoIds implements Ids {
+  newId(prefix: string): string {
+    return `${prefix}${base32(randomBytes(10), 16)}`;
+  }
+
+  derive(prefix: string, ...parts: string[]): string {
+    const digest = createHash('sha256').update(parts.join('\u0000')).digest();
+    return `${prefix}${base32(digest, 16)}`;
+  }
+
+  newToken(): string {
+    // 160 bits
+    return base32(randomBytes(20), 32);
+  }
+
+  hash(value: string): string {
+    return createHash('sha256').update(value).digest('hex');
+  }
+
+  tokenMatches(token: string, hash: string): boolean {
+    const a = Buffer.from(this.hash(token), 'hex');
+    const b = Buffer.from(hash, 'hex');
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+}

@@ -1,0 +1,339 @@
+import { AlreadyExistsError, MailRejectedError, MailTransientError, NotFoundError, StaleWriteError } from './errors.js';
+import { CASE_AWAITING } from './lifecycle.js';
+import type { Case, CaseState, Notice, Outbound, OutboundKind } from './model.js';
+import type { Deps, MailDraft } from './ports.js';
+import { completeQuietly, engineWait, executionName, groupIntoNotices, listAll } from './campaign.js';
+import { appendEvent } from './events.js';
+import { renderNotice } from './render.js';
+import { caseIdFor, noticeIdFor } from './routing.js';
+
+/** What a notice workflow does next; `seen` is the notice version the decision was made on. */
+export type NoticeStep =
+  | { next: 'wait'; seconds: number; seen: number }
+  | { next: 'deadline' | 'closed' | 'escalated' | 'stopped' };
+
+export async function mustGetNotice(deps: Deps, id: string): Promise<Notice> {
+  const notice = await deps.store.getNotice(id);
+  if (!notice) throw new NotFoundError('notice', id);
+  return notice;
+}
+
+export function casesOf(deps: Deps, noticeId: string): Promise<Case[]> {
+  return listAll((p) => deps.store.listCases({ noticeId }, p));
+}
+
+/**
+ * Read-modify-write with the store's version check, retried when someone saved in between.
+ * `change` returns undefined when there is nothing to change (the record is returned as stored).
+ */
+export async function updateNotice(deps: Deps, id: string, change: (n: Notice) => Notice | undefined): Promise<Notice> {
+  for (;;) {
+    const current = await mustGetNotice(deps, id);
+    const next = change(current);
+    if (!next) return current;
+    const saved = { ...next, updatedAt: deps.clock.now().toISOString(), version: current.version + 1 };
+    try {
+      await deps.store.saveNotice(saved);
+      return saved;
+    } catch (e) {
+      if (!(e instanceof StaleWriteError)) throw e;
+    }
+  }
+}
+
+export async function updateCase(deps: Deps, id: string, change: (c: Case) => Case | undefined): Promise<Case> {
+  for (;;) {
+    const current = await deps.store.getCase(id);
+    if (!current) throw new NotFoundError('case', id);
+    const next = change(current);
+    if (!next) return current;
+    const saved = { ...next, updatedAt: deps.clock.now().toISOString(), version: current.version + 1 };
+    try {
+      await deps.store.saveCase(saved);
+      return saved;
+    } catch (e) {
+      if (!(e instanceof StaleWriteError)) throw e;
+    }
+  }
+}
+
+/** The next step of a notice, decided from its stored state and deadline only. */
+export function stepFor(deps: Deps, notice: Notice): NoticeStep {
+  switch (notice.state) {
+    case 'closed':
+      return { next: 'closed' };
+    case 'escalated':
+      return { next: 'escalated' };
+    case 'paused':
+    case 'cancelled':
+      return { next: 'stopped' };
+    default: {
+      const deadline = notice.deadline ? Date.parse(notice.deadline) : deps.clock.now().getTime();
+      const remaining = (deadline - deps.clock.now().getTime()) / 1000;
+      if (remaining <= 0) return { next: 'deadline' };
+      return { next: 'wait', seconds: engineWait(deps, remaining), seen: notice.version };
+    }
+  }
+}
+
+function replyDomain(deps: Deps): string {
+  return deps.settings.replyMailbox.slice(deps.settings.replyMailbox.lastIndexOf('@') + 1);
+}
+
+/**
+ * Send one message of a notice exactly once. The exact bytes are stored before the hand-over, so a retry
+ * sends nothing when the first attempt got through, and the same bytes (same Message-ID, tag and token) when
+ * the first attempt's outcome is unknown (a crash between the transport's acceptance and the "sent" record):
+ * that one case is `uncertain`, recorded as such, and resolved by resending, which at worst delivers the same
+ * message twice under one Message-ID.
+ */
+export async function sendOutbound(
+  deps: Deps,
+  notice: Notice,
+  kind: OutboundKind,
+  n: number,
+  render: (token: string, messageId: string) => MailDraft,
+): Promise<Outbound> {
+  const id = `${notice.id}.${kind}.${n}`;
+  let out = await deps.store.getOutbound(id);
+  if (!out) {
+    const token = deps.ids.newToken();
+    const messageId = `<${id}@${replyDomain(deps)}>`;
+    const draft = render(token, messageId);
+    const raw = await deps.mailer.compose(draft);
+    const composed: Outbound = {
+      id,
+      noticeId: notice.id,
+      kind,
+      n,
+      state: 'composed',
+      to: draft.to,
+      from: draft.from,
+      messageId,
+      raw,
+      sha256: deps.ids.hash(raw),
+      tokenHash: deps.ids.hash(token),
+      attempts: 0,
+      createdAt: deps.clock.now().toISOString(),
+      version: 1,
+    };
+    try {
+      await deps.store.createOutbound(composed);
+      out = composed;
+    } catch (e) {
+      if (!(e instanceof AlreadyExistsError)) throw e;
+      out = (await deps.store.getOutbound(id))!;
+    }
+  }
+  if (out.state === 'sent') return out;
+  if (out.state === 'sending') {
+    await appendEvent(deps, {
+      campaignId: notice.campaignId,
+      noticeId: notice.id,
+      type: 'message.uncertain',
+      actor: 'system',
+      data: { outbound: id, attempts: out.attempts, resolution: 'resend the same bytes' },
+    });
+    if (kind === 'notice') await updateNotice(deps, notice.id, (cur) => (cur.state === 'sent' ? undefined : { ...cur, state: 'uncertain' }));
+  }
+  const handing: Outbound = { ...out, state: 'sending', attempts: out.attempts + 1, version: out.version + 1 };
+  await deps.store.saveOutbound(handing);
+  let sent;
+  try {
+    sent = await deps.mailer.sendRaw({ from: handing.from, to: handing.to }, handing.raw);
+  } catch (e) {
+    if (e instanceof MailTransientError || e instanceof MailRejectedError) {
+      // the transport refused it: nothing went out, so the next attempt is a first send, not an uncertain one
+      await deps.store.saveOutbound({ ...handing, state: 'composed', version: handing.version + 1 });
+    }
+    throw e;
+  }
+  const done: Outbound = {
+    ...handing,
+    state: 'sent',
+    transportId: sent.transportId,
+    sentAt: deps.clock.now().toISOString(),
+    version: handing.version + 1,
+  };
+  await deps.store.saveOutbound(done);
+  await appendEvent(deps, {
+    campaignId: notice.campaignId,
+    noticeId: notice.id,
+    type: 'message.sent',
+    actor: 'system',
+    data: { outbound: id, kind, to: done.to, messageId: done.messageId, transportId: done.transportId, sha256: done.sha256, attempts: done.attempts, destination: sent.destination },
+  });
+  return done;
+}
+
+/** Send a notice (once), mark its cases notified, and say how long to wait for an answer. */
+export async function sendNotice(deps: Deps, noticeId: string): Promise<NoticeStep> {
+  let notice = await mustGetNotice(deps, noticeId);
+  if (!['planned', 'sending', 'uncertain'].includes(notice.state)) return stepFor(deps, notice);
+  const campaign = await deps.store.getCampaign(notice.campaignId);
+  if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
+  const cases = await casesOf(deps, noticeId);
+  const previousId = notice.escalatedFrom?.[0];
+  const previousNotice = previousId ? await deps.store.getNotice(previousId) : undefined;
+  const now = deps.clock.now();
+  const out = await sendOutbound(deps, notice, 'notice', 0, (token, messageId) =>
+    renderNotice({
+      notice,
+      campaign,
+      cases,
+      token,
+      messageId,
+      settings: deps.settings,
+      now,
+      previous: previousNotice ? { party: previousNotice.party.name, sentAt: previousNotice.sentAt } : undefined,
+    }),
+  );
+  const sentAt = out.sentAt ?? now.toISOString();
+  notice = await updateNotice(deps, noticeId, (cur) =>
+    cur.state === 'sent' || cur.sentAt
+      ? undefined
+      : {
+          ...cur,
+          state: 'sent',
+          sentAt,
+          messageId: out.transportId ?? out.messageId,
+          tokenHash: out.tokenHash ?? '',
+          deadline: new Date(Date.parse(sentAt) + cur.answerDeadline * 1000).toISOString(),
+        },
+  );
+  for (const c of cases) {
+    if (c.state === 'open') await updateCase(deps, c.id, (cur) => (cur.state === 'open' ? { ...cur, state: 'notified' } : undefined));
+  }
+  await appendEvent(deps, {
+    campaignId: notice.campaignId,
+    noticeId,
+    type: 'notice.sent',
+    actor: 'system',
+    data: { to: notice.party.email, party: notice.party.id, cases: cases.length, deadline: notice.deadline, step: notice.step },
+  });
+  return stepFor(deps, notice);
+}
+
+/**
+ * The notice workflow parks its task token on the notice. When the notice changed since the workflow decided
+ * to wait (an answer arrived in between), the token is completed at once with a fresh decision.
+ */
+export async function awaitAnswer(deps: Deps, noticeId: string, seen: number, taskToken: string): Promise<Record<string, never>> {
+  for (;;) {
+    const notice = await mustGetNotice(deps, noticeId);
+    if (notice.version !== seen) {
+      await completeQuietly(deps, taskToken, stepFor(deps, notice));
+      return {};
+    }
+    try {
+      await deps.store.saveNotice({ ...notice, taskToken, version: notice.version + 1 });
+      return {};
+    } catch (e) {
+      if (!(e instanceof StaleWriteError)) throw e;
+    }
+  }
+}
+
+/**
+ * A wait ended without an answer. Before the stored deadline (a slice of a long wait) wait on; at it, send the
+ * next reminder or, when none is left (or the notice could not be delivered), escalate the cases still open.
+ */
+export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable: boolean): Promise<NoticeStep> {
+  const notice = await mustGetNotice(deps, noticeId);
+  const live = notice.state === 'sent' || (undeliverable && ['planned', 'sending', 'uncertain'].includes(notice.state));
+  if (!live) return stepFor(deps, notice);
+  const now = deps.clock.now();
+  if (!undeliverable && notice.deadline && now.getTime() < Date.parse(notice.deadline)) return stepFor(deps, notice);
+
+  if (!undeliverable && notice.remindersSent < notice.remindersAllowed) {
+    const n = notice.remindersSent + 1;
+    const campaign = await deps.store.getCampaign(notice.campaignId);
+    if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
+    const waiting = (await casesOf(deps, noticeId)).filter((c) => CASE_AWAITING.has(c.state));
+    const original = await deps.store.getOutbound(`${noticeId}.notice.0`);
+    await sendOutbound(deps, notice, 'reminder', n, (token, messageId) =>
+      renderNotice({
+        notice,
+        campaign,
+        cases: waiting,
+        token,
+        messageId,
+        settings: deps.settings,
+        now,
+        reminder: { n, originalMessageId: original?.messageId ?? '' },
+      }),
+    );
+    const updated = await updateNotice(deps, noticeId, (cur) =>
+      cur.remindersSent >= n
+        ? undefined
+        : { ...cur, remindersSent: n, taskToken: undefined, deadline: new Date(now.getTime() + cur.answerDeadline * 1000).toISOString() },
+    );
+    await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.reminded', actor: 'system', data: { reminder: n, deadline: updated.deadline } });
+    return stepFor(deps, updated);
+  }
+
+  const open = (await casesOf(deps, noticeId)).filter((c) => CASE_AWAITING.has(c.state) || c.state === 'open');
+  const escalatedTo = await escalateCases(deps, notice, open, undeliverable ? 'undeliverable' : 'no action by the deadline');
+  const final = await updateNotice(deps, noticeId, (cur) =>
+    cur.state === 'escalated' || cur.state === 'closed' ? undefined : { ...cur, state: open.length ? 'escalated' : 'closed', taskToken: undefined },
+  );
+  await appendEvent(deps, {
+    campaignId: notice.campaignId,
+    noticeId,
+    type: open.length ? 'notice.escalated' : 'notice.closed',
+    actor: 'system',
+    data: { reason: undeliverable ? 'undeliverable' : 'deadline', cases: open.length, to: escalatedTo },
+  });
+  return stepFor(deps, final);
+}
+
+/**
+ * Hand cases to the next party of their ladder: new cases grouped into one notice per new recipient, each
+ * started as its own execution; a case whose ladder is exhausted expires. New records are created before the
+ * old ones are marked, so a crash half-way redoes the same (derived) records and nothing is lost.
+ * Returns the ids of the notices started.
+ */
+export async function escalateCases(deps: Deps, from: Notice, cases: readonly Case[], reason: string): Promise<string[]> {
+  const now = deps.clock.now().toISOString();
+  const onward: Case[] = [];
+  for (const c of cases) {
+    const step = c.step + 1;
+    const rung = c.ladder[step];
+    if (!rung) continue;
+    onward.push({
+      id: caseIdFor(deps.ids, c.campaignId, c.indicator.value, step),
+      campaignId: c.campaignId,
+      indicator: c.indicator,
+      ladder: c.ladder,
+      step,
+      state: 'open',
+      noticeId: noticeIdFor(deps.ids, c.campaignId, rung.party.email, step, from.id),
+      previousCaseId: c.id,
+      updatedAt: now,
+      version: 1,
+    });
+  }
+  await deps.store.putCases(onward);
+  const notices = groupIntoNotices(deps, from.campaignId, onward, from.id);
+  await deps.store.putNotices(notices);
+  for (const n of notices) {
+    await deps.workflows.start('notice', executionName('notice', n.id, n.round), { noticeId: n.id });
+  }
+  for (const c of cases) {
+    const to: CaseState = c.ladder[c.step + 1] ? 'escalated' : 'expired';
+    await updateCase(deps, c.id, (cur) =>
+      CASE_AWAITING.has(cur.state) || cur.state === 'open' || cur.state === 'not-ours'
+        ? { ...cur, state: cur.state === 'not-ours' && to === 'escalated' ? 'not-ours' : to, reason: to === 'expired' ? 'ladder exhausted' : reason }
+        : undefined,
+    );
+    await appendEvent(deps, {
+      campaignId: c.campaignId,
+      caseId: c.id,
+      noticeId: from.id,
+      type: to === 'expired' ? 'case.expired' : 'case.escalated',
+      actor: 'system',
+      data: { reason, ...(to === 'escalated' ? { next: c.ladder[c.step + 1]!.party.id } : {}) },
+    });
+  }
+  return notices.map((n) => n.id);
+}

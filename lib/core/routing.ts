@@ -1,0 +1,74 @@
+import type { Indicator, LadderStep, Party } from './model.js';
+import type { Ids, PartyLookup } from './ports.js';
+
+const HOUR = 3600;
+
+/** How long each kind of party gets, in domain seconds; a routing policy file replaces these later. */
+export const DEFAULT_DEADLINES: Readonly<Record<Party['kind'], Omit<LadderStep, 'party'>>> = {
+  hosting: { answerDeadline: 24 * HOUR, actionDeadline: 72 * HOUR, reminders: 1 },
+  registrar: { answerDeadline: 48 * HOUR, actionDeadline: 96 * HOUR, reminders: 1 },
+  registry: { answerDeadline: 48 * HOUR, actionDeadline: 96 * HOUR, reminders: 1 },
+  upstream: { answerDeadline: 48 * HOUR, actionDeadline: 96 * HOUR, reminders: 1 },
+  cert: { answerDeadline: 72 * HOUR, actionDeadline: 120 * HOUR, reminders: 1 },
+};
+
+/**
+ * The parties an indicator is escalated through, in order: whoever operates the infrastructure first (the
+ * hosting network for an address, the registrar for a name), then the national CERT of its country.
+ * Returns an empty ladder when nobody can be found: the indicator is unroutable.
+ */
+export function buildLadder(indicator: Indicator, found: PartyLookup): LadderStep[] {
+  const first = indicator.hostKind === 'domain' ? (found.registrar ?? found.hosting) : (found.hosting ?? found.registrar);
+  const parties = [first, found.cert].filter((p): p is Party => p !== undefined);
+  const seen = new Set<string>();
+  const ladder: LadderStep[] = [];
+  for (const party of parties) {
+    // one rung per recipient: a CERT that is also the registrar is not asked twice
+    const key = party.email.toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    ladder.push({ party, ...DEFAULT_DEADLINES[party.kind] });
+  }
+  return ladder;
+}
+
+/**
+ * The notice a case travels in. Deterministic, so routing again (a retried page, a restarted workflow)
+ * lands every case in the same notice: one notice per recipient per campaign, or per escalation.
+ */
+export function noticeIdFor(ids: Ids, campaignId: string, recipient: string, step: number, escalatedFrom?: string): string {
+  return ids.derive('n', campaignId, recipient.toLowerCase(), String(step), escalatedFrom ?? '');
+}
+
+/** The case of one indicator at one rung of its ladder. */
+export function caseIdFor(ids: Ids, campaignId: string, indicatorValue: string, step: number): string {
+  return ids.derive('c', campaignId, indicatorValue, String(step));
+}
+
+/** The subject tag recipients keep when they reply: `TKD-<notice id>`. */
+export function tagOf(noticeId: string): string {
+  return `TKD-${noticeId}`;
+}
+
+const TAG_PATTERN = /\[?TKD-(n[0-9a-z]{16})\]?/i;
+
+/** The notice id in a subject line's tag, if any. */
+export function noticeIdFromTag(subject: string): string | undefined {
+  return TAG_PATTERN.exec(subject)?.[1]?.toLowerCase();
+}
+
+/** `local+<notice>.<token>@domain` for the reply mailbox `local@domain`. */
+export function replyAddress(replyMailbox: string, noticeId: string, token: string): string {
+  const at = replyMailbox.lastIndexOf('@');
+  return `${replyMailbox.slice(0, at)}+${noticeId}.${token}${replyMailbox.slice(at)}`;
+}
+
+/** The notice id and token in a reply address of our mailbox, if it is one. */
+export function parseReplyAddress(replyMailbox: string, address: string): { noticeId: string; token: string } | undefined {
+  const at = replyMailbox.lastIndexOf('@');
+  const local = replyMailbox.slice(0, at).toLowerCase();
+  const domain = replyMailbox.slice(at + 1).toLowerCase();
+  const m = /^([^+@]+)\+(n[0-9a-z]{16})\.([0-9a-z]{16,64})@(.+)$/i.exec(address.trim());
+  if (!m || m[1]!.toLowerCase() !== local || m[4]!.toLowerCase() !== domain) return undefined;
+  return { noticeId: m[2]!.toLowerCase(), token: m[3]!.toLowerCase() };
+}

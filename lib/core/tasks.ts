@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { InvalidInputError } from './errors.js';
+import type { Deps } from './ports.js';
+import { awaitApproval, buildNotices, routeCampaign, startNotices } from './campaign.js';
+import { awaitAnswer, noticeDeadline, sendNotice } from './notice.js';
+
+/**
+ * The work behind every Task state of the workflows, one entry per function. The Lambdas (AWS host) and the
+ * local engine's task overrides (embedded host) both call `runTask`, so the two hosts run the same code.
+ */
+const Cursor = z.object({ cursor: z.string().optional(), done: z.boolean().optional() }).passthrough();
+const WaitPayload = z.object({ seconds: z.number().int().positive(), taskToken: z.string().min(1) });
+
+export const TASKS = {
+  RouteCampaign: {
+    input: z.object({ campaignId: z.string().min(1), route: Cursor.default({}) }),
+    run: (deps: Deps, i: { campaignId: string; route: { cursor?: string } }) => routeCampaign(deps, i.campaignId, i.route.cursor),
+  },
+  BuildNotices: {
+    input: z.object({ campaignId: z.string().min(1) }),
+    run: (deps: Deps, i: { campaignId: string }) => buildNotices(deps, i.campaignId),
+  },
+  AwaitApproval: {
+    input: WaitPayload.extend({ campaignId: z.string().min(1) }),
+    run: (deps: Deps, i: { campaignId: string; taskToken: string }) => awaitApproval(deps, i.campaignId, i.taskToken),
+  },
+  StartNotices: {
+    input: z.object({ campaignId: z.string().min(1), start: Cursor.default({}) }),
+    run: (deps: Deps, i: { campaignId: string; start: { cursor?: string } }) => startNotices(deps, i.campaignId, i.start.cursor),
+  },
+  SendNotice: {
+    input: z.object({ noticeId: z.string().min(1) }),
+    run: (deps: Deps, i: { noticeId: string }) => sendNotice(deps, i.noticeId),
+  },
+  AwaitAnswer: {
+    input: WaitPayload.extend({ noticeId: z.string().min(1), seen: z.number().int() }),
+    run: (deps: Deps, i: { noticeId: string; seen: number; taskToken: string }) =>
+      awaitAnswer(deps, i.noticeId, i.seen, i.taskToken),
+  },
+  NoticeDeadline: {
+    input: z.object({ noticeId: z.string().min(1), undeliverable: z.boolean().default(false) }),
+    run: (deps: Deps, i: { noticeId: string; undeliverable: boolean }) => noticeDeadline(deps, i.noticeId, i.undeliverable),
+  },
+} as const;
+
+export type TaskName = keyof typeof TASKS;
+
+export const TASK_NAMES = Object.keys(TASKS) as TaskName[];
+
+/** The ASL placeholder that names each task's function: `${SendNoticeFunctionArn}` -> SendNotice. */
+export function placeholderOf(task: TaskName): string {
+  return `${task}FunctionArn`;
+}
+
+/** Validate a task's input and run it; a malformed input is an InvalidInputError (a bug in the workflow). */
+export async function runTask(name: TaskName, deps: Deps, event: unknown): Promise<unknown> {
+  const task = TASKS[name];
+  const parsed = task.input.safeParse(event);
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      `task ${name} got a malformed input`,
+      parsed.error.issues.map((i) => ({ where: i.path.join('.') || '(input)', reason: i.message })),
+    );
+  }
+  return (task.run as (d: Deps, i: unknown) => Promise<unknown>)(deps, parsed.data);
+}

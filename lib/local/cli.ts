@@ -1,0 +1,380 @@
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { userInfo } from 'node:os';
+import { createInterface } from 'node:readline/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { TakedownError, InvalidInputError } from '../core/errors.js';
+import type { Campaign, Notice } from '../core/model.js';
+import { approveCampaign, cancelCampaign, submitCampaign } from '../core/campaign.js';
+import { recordAnswer } from '../core/answers.js';
+import { campaignStatus, type CampaignStatus } from '../core/status.js';
+import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
+import { configFromEnv, hostFiles, runningHost, startHost, type Host, type HostConfig } from './host.js';
+import { Progress, summary, table } from './terminal.js';
+
+const out = (text: string): void => void process.stdout.write(text + '\n');
+const err = (text: string): void => void process.stderr.write(text + '\n');
+
+/** Raised for a user mistake the CLI explains in one line (exit 2), as opposed to a failure (exit 1). */
+class UsageError extends Error {}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 1) throw new InvalidArgumentError('expected a number >= 1');
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535');
+  return n;
+}
+
+interface HostFlags {
+  dataDir?: string;
+  timeScale?: number;
+  smtpUrl?: string;
+  directory?: string;
+  httpPort?: number;
+  smtpPort?: number;
+  logLevel?: string;
+}
+
+function withHostOptions(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'where the database, outbox and inbox live (env TAKEDOWN_DATA_DIR)', undefined)
+    .option('--time-scale <n>', 'domain seconds per real second, e.g. 86400 = a day a second (env TAKEDOWN_TIME_SCALE)', positiveNumber)
+    .option('--smtp-url <url>', 'send through this SMTP relay instead of the embedded outbox (env SMTP_URL)')
+    .option('--directory <file>', 'the party directory, YAML or JSON (env TAKEDOWN_DIRECTORY)')
+    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['debug', 'info', 'warn', 'error', 'silent']));
+}
+
+function hostConfig(flags: HostFlags, extra: Partial<HostConfig> = {}): HostConfig {
+  const merged: Record<string, unknown> = { ...configFromEnv(), ...extra };
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined && k in { dataDir: 1, timeScale: 1, smtpUrl: 1, directory: 1, httpPort: 1, smtpPort: 1, logLevel: 1 }) merged[k] = v;
+  return merged as HostConfig;
+}
+
+function dataDirOf(flags: HostFlags): string {
+  return flags.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown';
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function noticeIsOut(n: Notice): boolean {
+  return !['planned', 'sending', 'uncertain'].includes(n.state);
+}
+
+/** Wait until the campaign workflow has built its plan (or stopped). */
+async function waitForPlan(host: Host, campaignId: string): Promise<Campaign> {
+  for (;;) {
+    const c = await host.deps.store.getCampaign(campaignId);
+    if (c && c.state !== 'routing') return c;
+    const failed = host.workflows.list().find((e) => e.name.includes(campaignId) && e.status === 'failed');
+    if (failed) throw new Error(`the campaign workflow failed: ${failed.error}`);
+    await sleep(50);
+  }
+}
+
+/** Wait, with a progress bar, until every notice of the campaign has gone out. */
+async function waitForSending(host: Host, campaignId: string): Promise<CampaignStatus> {
+  const progress = new Progress('sending notices');
+  for (;;) {
+    const status = await campaignStatus(host.deps, campaignId);
+    const total = status.notices.length;
+    const sent = status.notices.filter(noticeIsOut).length;
+    progress.update(sent, total);
+    if (status.campaign.state === 'running' && sent === total) {
+      progress.finish();
+      return status;
+    }
+    const failed = host.workflows.list().find((e) => e.status === 'failed');
+    if (failed) {
+      progress.finish();
+      throw new Error(`workflow ${failed.name} failed: ${failed.error}`);
+    }
+    await sleep(100);
+  }
+}
+
+function planTable(status: CampaignStatus): string {
+  const rows = status.notices
+    .slice()
+    .sort((a, b) => b.caseCount - a.caseCount || a.party.name.localeCompare(b.party.name))
+    .map((n) => [n.party.name, n.party.kind, n.party.email, n.party.country ?? '', n.caseCount, n.party.contactSource]);
+  return table(['recipient', 'kind', 'contact', 'country', 'indicators', 'contact from'], rows);
+}
+
+function campaignSummary(status: CampaignStatus, host: Host | undefined, extra: [string, string | number][] = []): string {
+  const c = status.campaign;
+  const sent = status.notices.filter(noticeIsOut).length;
+  return summary([
+    ['campaign', c.id],
+    ['name', c.name],
+    ['state', c.state],
+    ['indicators', `${c.counts.indicators} accepted of ${c.counts.submitted} submitted (${c.counts.duplicates} duplicates)`],
+    ['unroutable', c.counts.unroutable],
+    ['cases', c.counts.cases],
+    ['recipients', status.notices.length],
+    ['notices sent', sent],
+    ...(host ? ([['mail went to', host.mailDestination]] as [string, string][]) : []),
+    ...extra,
+  ]);
+}
+
+function readCampaignFile(file: string): string {
+  if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
+  if (statSync(file).isDirectory()) throw new UsageError(`${file} is a directory, not a campaign file`);
+  return readFileSync(file, 'utf8');
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+async function withHost<T>(config: HostConfig, fn: (host: Host) => Promise<T>, listen = false): Promise<T> {
+  const dataDir = config.dataDir ?? '.takedown';
+  const running = runningHost(dataDir);
+  if (running) {
+    throw new UsageError(
+      `a takedown host (pid ${running.pid}) is serving ${dataDir} at ${running.httpUrl}; use its API, or stop it first`,
+    );
+  }
+  const host = await startHost(config, { listen });
+  try {
+    return await fn(host);
+  } finally {
+    await host.close();
+  }
+}
+
+async function postJson(url: string, body: unknown): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+  if (!res.ok) throw new UsageError(`the host answered ${res.status}: ${json.error?.message ?? res.statusText}`);
+  return json;
+}
+
+/** Build the `takedown` program; `main` runs it. */
+export function program(): Command {
+  const prog = new Command('takedown')
+    .description('Takedown-request orchestrator: route confirmed malicious infrastructure to whoever can take it down, send one notice per recipient, track answers, escalate.')
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  withHostOptions(
+    prog
+      .command('run')
+      .argument('<file>', 'campaign file: a CSV with a header (indicator,type,country,first_seen,evidence,...) or a plain list')
+      .description('run a whole campaign on the embedded host: intake, routing, plan, approval, sending; notices are left waiting for answers')
+      .option('--name <name>', 'operation name (default: the file name)')
+      .addOption(new Option('--tlp <tlp>', 'TLP of the whole campaign').choices(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']).default('AMBER'))
+      .option('--submitter <who>', 'who submits (default: your user name)')
+      .option('--legal-basis <text>', 'legal basis quoted in every notice')
+      .addOption(new Option('--format <format>', 'input format').choices(['auto', 'csv', 'list']).default('auto'))
+      .option('-y, --yes', 'approve the routing plan at once'),
+  ).action(async (file: string, opts: HostFlags & { name?: string; tlp: string; submitter?: string; legalBasis?: string; format: string; yes?: boolean }) => {
+    const content = readCampaignFile(file);
+    await withHost(hostConfig(opts), async (host) => {
+      const submitter = opts.submitter ?? safeUser();
+      const submitted = await submitCampaign(host.deps, {
+        name: opts.name ?? basename(file).replace(/\.[^.]+$/, ''),
+        tlp: opts.tlp as Campaign['tlp'],
+        submitter,
+        legalBasis: opts.legalBasis,
+        requireApproval: true,
+        format: opts.format as 'auto',
+        sourceName: basename(file),
+        content,
+      });
+      const c = submitted.campaign;
+      err(`read ${c.counts.submitted} indicators from ${file}: ${c.counts.indicators} accepted, ${submitted.duplicatesInFile} duplicates in the file, ${submitted.alreadyOpen.length} already in open cases`);
+      const planned = await waitForPlan(host, c.id);
+      if (planned.state === 'cancelled') throw new UsageError(`campaign ${c.id} was cancelled`);
+      const plan = await campaignStatus(host.deps, c.id);
+      out(`\nRouting plan for ${c.id} (${plan.notices.length} recipients, ${planned.counts.cases} cases, ${planned.counts.unroutable} unroutable):\n`);
+      out(planTable(plan) + '\n');
+      const approved = opts.yes || (await confirm(`Send ${plan.notices.length} notices? [y/N] `));
+      if (!approved) {
+        out(`Not sent. The plan waits for approval: takedown approve ${c.id}   (or POST /campaigns/${c.id}/approval)`);
+        return;
+      }
+      await approveCampaign(host.deps, c.id, submitter);
+      const status = await waitForSending(host, c.id);
+      out('\n' + campaignSummary(status, host, [['next', `takedown serve   (waits for answers; takedown status ${c.id})`]]));
+    });
+  });
+
+  prog
+    .command('serve')
+    .description('run the embedded host: HTTP API and webhooks, SMTP for inbound replies, the workflow engine; resumes every open notice')
+    .option('--http-port <port>', 'HTTP port, 0 for any free one (env TAKEDOWN_HTTP_PORT)', port)
+    .option('--smtp-port <port>', 'inbound SMTP port, 0 for any free one (env TAKEDOWN_SMTP_PORT)', port)
+    .option('--data-dir <dir>', 'where the database, outbox and inbox live (env TAKEDOWN_DATA_DIR)')
+    .option('--time-scale <n>', 'domain seconds per real second (env TAKEDOWN_TIME_SCALE)', positiveNumber)
+    .option('--smtp-url <url>', 'send through this SMTP relay instead of the embedded outbox (env SMTP_URL)')
+    .option('--directory <file>', 'the party directory (env TAKEDOWN_DIRECTORY)')
+    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+    .action(async (opts: HostFlags) => {
+      const config = hostConfig(opts);
+      const running = runningHost(config.dataDir ?? '.takedown');
+      if (running) throw new UsageError(`a takedown host (pid ${running.pid}) already serves this data directory at ${running.httpUrl}`);
+      const host = await startHost(config, { listen: true });
+      out(
+        summary([
+          ['http', host.httpUrl ?? ''],
+          ['smtp (replies)', `${host.config.smtpHost}:${host.smtpPort}`],
+          ['mail goes to', host.mailDestination],
+          ['data', host.files.dataDir],
+          ['time scale', host.clock.scale],
+          ['resumed', `${host.resumed.notices} notices, ${host.resumed.campaigns} campaigns, ${host.resumed.answersApplied} stored answers applied`],
+        ]),
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      err('stopping: open notices keep their stored state and resume at the next start');
+      await host.close();
+    });
+
+  prog
+    .command('status')
+    .argument('[campaign]', 'a campaign id; without it, every campaign')
+    .description('show campaigns, or one campaign with every notice and case state')
+    .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
+    .option('--json', 'machine-readable output')
+    .action(async (campaignId: string | undefined, opts: HostFlags & { json?: boolean }) => {
+      const files = hostFiles(dataDirOf(opts));
+      if (!existsSync(files.database)) throw new UsageError(`no data in ${files.dataDir} yet: run a campaign first (takedown run <file>)`);
+      const store = new SqliteStore(files.database);
+      try {
+        const deps = { store } as unknown as Host['deps'];
+        if (!campaignId) {
+          const campaigns = await store.listCampaigns();
+          if (opts.json) return out(JSON.stringify({ campaigns }, null, 2));
+          if (!campaigns.length) return out('no campaigns yet');
+          out(table(['campaign', 'name', 'state', 'created', 'indicators', 'cases', 'notices'], campaigns.map((c) => [c.id, c.name, c.state, c.createdAt, c.counts.indicators, c.counts.cases, c.counts.notices])));
+          return;
+        }
+        const status = await campaignStatus(deps, campaignId);
+        if (opts.json) {
+          const cases = await (async () => {
+            const all = [];
+            let after: string | undefined;
+            do {
+              const page = await store.listCases({ campaignId }, { after, limit: 1000 });
+              all.push(...page.items);
+              after = page.next;
+            } while (after);
+            return all;
+          })();
+          return out(JSON.stringify({ campaign: status.campaign, notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n), cases }, null, 2));
+        }
+        out(campaignSummary(status, undefined) + '\n');
+        out(table(['notice', 'recipient', 'step', 'state', 'cases', 'sent', 'deadline', 'reminders'], status.notices.map((n) => [n.id, `${n.party.name} <${n.party.email}>`, n.step, n.state, n.caseCount, n.sentAt ?? '', n.deadline ?? '', `${n.remindersSent}/${n.remindersAllowed}`])));
+        out('\ncases by state: ' + Object.entries(status.cases).map(([s, n]) => `${s} ${n}`).join(', '));
+      } finally {
+        store.close();
+      }
+    });
+
+  withHostOptions(
+    prog.command('approve').argument('<campaign>', 'the campaign id').description('approve a campaign\'s routing plan; its notices are sent').option('--as <who>', 'who approves (default: your user name)'),
+  ).action(async (campaignId: string, opts: HostFlags & { as?: string }) => {
+    const approver = opts.as ?? safeUser();
+    const running = runningHost(dataDirOf(opts));
+    if (running?.httpUrl) {
+      await postJson(`${running.httpUrl}/campaigns/${encodeURIComponent(campaignId)}/approval`, { approver });
+      return out(`approved ${campaignId}; the running host (pid ${running.pid}) sends the notices`);
+    }
+    await withHost(hostConfig(opts), async (host) => {
+      await approveCampaign(host.deps, campaignId, approver);
+      const status = await waitForSending(host, campaignId);
+      out(campaignSummary(status, host));
+    });
+  });
+
+  withHostOptions(
+    prog.command('cancel').argument('<campaign>', 'the campaign id').description('cancel a campaign whose notices have not gone out'),
+  ).action(async (campaignId: string, opts: HostFlags) => {
+    const running = runningHost(dataDirOf(opts));
+    if (running?.httpUrl) {
+      await postJson(`${running.httpUrl}/campaigns/${encodeURIComponent(campaignId)}/cancellation`, {});
+      return out(`cancelled ${campaignId}`);
+    }
+    await withHost(hostConfig(opts), async (host) => {
+      const c = await cancelCampaign(host.deps, campaignId, safeUser());
+      out(`campaign ${c.id} is ${c.state}`);
+    });
+  });
+
+  withHostOptions(
+    prog
+      .command('ack')
+      .argument('<notice>', 'the notice id (the TKD- tag without TKD-)')
+      .description('record a recipient\'s answer by hand (default: acknowledged)')
+      .option('--actioned', 'the recipient took it down')
+      .option('--disputed', 'the recipient disputes the notice')
+      .option('--not-ours', 'the recipient is not the right party: escalate at once')
+      .option('--note <text>', 'what they said'),
+  ).action(async (noticeArg: string, opts: HostFlags & { actioned?: boolean; disputed?: boolean; notOurs?: boolean; note?: string }) => {
+    const chosen = [opts.actioned && 'actioned', opts.disputed && 'disputed', opts.notOurs && 'not-ours'].filter(Boolean) as string[];
+    if (chosen.length > 1) throw new UsageError('choose one of --actioned, --disputed, --not-ours');
+    const intent = (chosen[0] ?? 'acknowledged') as 'acknowledged';
+    const noticeId = noticeArg.replace(/^\[?TKD-/i, '').replace(/\]$/, '').toLowerCase();
+    const running = runningHost(dataDirOf(opts));
+    if (running?.httpUrl) {
+      await postJson(`${running.httpUrl}/notices/${encodeURIComponent(noticeId)}/answers`, { intent, ...(opts.note ? { note: opts.note } : {}) });
+      return out(`recorded: ${noticeId} ${intent}`);
+    }
+    await withHost(hostConfig(opts), async (host) => {
+      const result = await recordAnswer(host.deps, noticeId, { intent, source: 'manual', from: safeUser(), note: opts.note });
+      out(`recorded: ${noticeId} ${intent}; notice is ${result.notice.state}`);
+    });
+  });
+
+  return prog;
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username || 'coordinator';
+  } catch {
+    return 'coordinator';
+  }
+}
+
+/** Run the CLI; returns the exit code (0 ok, 1 failure, 2 a usage or input mistake). */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`takedown: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof InvalidInputError) {
+      err(`takedown: ${e.message}`);
+      for (const issue of e.issues.slice(0, 50)) err(`  ${issue.where}: ${issue.reason}`);
+      if (e.issues.length > 50) err(`  ... and ${e.issues.length - 50} more`);
+      err('nothing was stored.');
+      return 2;
+    }
+    if (e instanceof TakedownError) {
+      err(`takedown: ${e.message} (${e.code})`);
+      return 1;
+    }
+    if ((e as { code?: string }).code?.startsWith('commander.')) return (e as { exitCode?: number }).exitCode ?? 2;
+    err(`takedown: ${(e as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,264 @@
+import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync, renameSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { z } from 'zod';
+import type { Deps, Logger, Settings } from '../core/ports.js';
+import { runTask } from '../core/tasks.js';
+import { receiveMail } from '../core/answers.js';
+import { resumeAll, type ResumeReport } from '../core/recovery.js';
+import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
+import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
+import { SmtpMailer } from '../adapters/mail/mailer.smtp.js';
+import { startCaptureServer } from '../adapters/mail/capture-server.js';
+import { startInboundServer } from '../adapters/mail/inbound-server.js';
+import { DirectoryResolver, loadDirectory } from '../adapters/directory/directory.js';
+import { createApp } from '../adapters/http/app.js';
+import { ScaledClock } from '../adapters/runtime/clock.js';
+import { CryptoIds } from '../adapters/runtime/ids.js';
+import { JsonLogger, silentLogger } from '../adapters/runtime/logger.js';
+
+const REPO_ROOT = new URL('../../', import.meta.url);
+
+/** Everything the embedded host can be told; every field has a default that works on a fresh clone. */
+export const HostConfig = z.object({
+  /** where the database, the outbox, the inbox and the clock live */
+  dataDir: z.string().min(1).default('.takedown'),
+  /** domain seconds per real second: 86400 makes a day pass in a second */
+  timeScale: z.number().min(1).max(10_000_000).default(1),
+  httpHost: z.string().default('127.0.0.1'),
+  /** 0 picks a free port */
+  httpPort: z.number().int().min(0).max(65535).default(8787),
+  smtpHost: z.string().default('127.0.0.1'),
+  /** inbound replies; 0 picks a free port */
+  smtpPort: z.number().int().min(0).max(65535).default(2525),
+  /** send through this relay instead of the embedded outbox (smtp://user:pass@host:port) */
+  smtpUrl: z.string().url().optional(),
+  directory: z.string().default(new URL('examples/directory.yaml', REPO_ROOT).pathname),
+  replyMailbox: z.string().email().default('takedown@reply.example'),
+  fromAddress: z.string().default('Takedown coordination <takedown@reply.example>'),
+  senderName: z.string().default('Takedown coordination (embedded demo)'),
+  publicUrl: z.string().url().optional(),
+  pageSize: z.number().int().min(1).max(5000).default(500),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
+});
+export type HostConfig = z.input<typeof HostConfig>;
+
+/** The config from TAKEDOWN_* environment variables, for the CLI to merge its flags over. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig {
+  const num = (v?: string) => (v === undefined || v === '' ? undefined : Number(v));
+  const out: Record<string, unknown> = {
+    dataDir: env.TAKEDOWN_DATA_DIR,
+    timeScale: num(env.TAKEDOWN_TIME_SCALE),
+    httpPort: num(env.TAKEDOWN_HTTP_PORT),
+    smtpPort: num(env.TAKEDOWN_SMTP_PORT),
+    smtpUrl: env.SMTP_URL,
+    directory: env.TAKEDOWN_DIRECTORY,
+    replyMailbox: env.TAKEDOWN_REPLY_MAILBOX,
+    fromAddress: env.TAKEDOWN_FROM,
+    publicUrl: env.TAKEDOWN_PUBLIC_URL,
+    logLevel: env.TAKEDOWN_LOG_LEVEL,
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as HostConfig;
+}
+
+export interface HostFiles {
+  readonly dataDir: string;
+  readonly database: string;
+  readonly outbox: string;
+  readonly inbox: string;
+  readonly clock: string;
+  readonly lock: string;
+  readonly hostInfo: string;
+}
+
+export function hostFiles(dataDir: string): HostFiles {
+  const dir = resolve(dataDir);
+  return {
+    dataDir: dir,
+    database: join(dir, 'takedown.db'),
+    outbox: join(dir, 'outbox'),
+    inbox: join(dir, 'inbox'),
+    clock: join(dir, 'clock.json'),
+    lock: join(dir, 'host.lock'),
+    hostInfo: join(dir, 'host.json'),
+  };
+}
+
+/** What a running host publishes for the CLI: where to reach it. */
+export const HostInfo = z.object({ pid: z.number(), httpUrl: z.string().optional(), smtpPort: z.number().optional(), startedAt: z.string() });
+export type HostInfo = z.infer<typeof HostInfo>;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The running host of a data directory, if there is one (its process alive). */
+export function runningHost(dataDir: string): HostInfo | undefined {
+  const files = hostFiles(dataDir);
+  if (!existsSync(files.hostInfo)) return undefined;
+  const info = HostInfo.safeParse(JSON.parse(readFileSync(files.hostInfo, 'utf8')));
+  return info.success && alive(info.data.pid) && info.data.pid !== process.pid ? info.data : undefined;
+}
+
+/**
+ * One host per data directory: two engines over one store would each resume the other's notices. A lock
+ * left by a killed host (its pid gone) is taken over.
+ */
+function takeLock(files: HostFiles): void {
+  if (existsSync(files.lock)) {
+    const pid = Number(readFileSync(files.lock, 'utf8'));
+    if (pid && pid !== process.pid && alive(pid)) {
+      throw new Error(`another takedown host (pid ${pid}) is using ${files.dataDir}; stop it or use --data-dir`);
+    }
+  }
+  writeFileSync(files.lock, String(process.pid));
+}
+
+function writeAtomic(path: string, text: string): void {
+  writeFileSync(path + '.tmp', text);
+  renameSync(path + '.tmp', path);
+}
+
+/**
+ * The domain clock continues where the last run left it: the anchor is stored, and a new scale takes over
+ * from the domain time reached under the old one.
+ */
+function openClock(files: HostFiles, scale: number): ScaledClock {
+  const realNow = Date.now();
+  let anchorDomain = realNow;
+  if (existsSync(files.clock)) {
+    const old = z.object({ anchorReal: z.number(), anchorDomain: z.number(), scale: z.number() }).safeParse(JSON.parse(readFileSync(files.clock, 'utf8')));
+    if (old.success) anchorDomain = old.data.anchorDomain + (realNow - old.data.anchorReal) * old.data.scale;
+  }
+  const clock = new ScaledClock({ scale, anchorReal: realNow, anchorDomain });
+  writeAtomic(files.clock, JSON.stringify(clock.anchor()));
+  return clock;
+}
+
+function makeLogger(level: z.infer<typeof HostConfig>['logLevel']): Logger {
+  return level === 'silent' ? silentLogger : new JsonLogger(level);
+}
+
+export interface Host {
+  readonly deps: Deps;
+  readonly config: z.infer<typeof HostConfig>;
+  readonly files: HostFiles;
+  readonly workflows: LocalWorkflows;
+  readonly store: SqliteStore;
+  readonly clock: ScaledClock;
+  /** http://host:port of the API, when listening */
+  readonly httpUrl?: string;
+  readonly smtpPort?: number;
+  /** where outbound mail goes, for people */
+  readonly mailDestination: string;
+  readonly resumed: ResumeReport;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** serve the HTTP API and the inbound SMTP server */
+  readonly listen?: boolean;
+  /** start again the executions a previous run left (the default) */
+  readonly resume?: boolean;
+}
+
+/**
+ * The embedded host: the core wired to SQLite, the local workflow engine running the shipped ASL, an outbox
+ * (or a relay), an inbound SMTP server and the HTTP API. Everything lives under the data directory.
+ */
+export async function startHost(input: HostConfig = {}, options: StartOptions = {}): Promise<Host> {
+  const config = HostConfig.parse(input);
+  const files = hostFiles(config.dataDir);
+  for (const dir of [files.dataDir, files.outbox, files.inbox]) mkdirSync(dir, { recursive: true });
+  takeLock(files);
+  const log = makeLogger(config.logLevel);
+  const closers: (() => Promise<void> | void)[] = [() => rmSync(files.lock, { force: true })];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close();
+  };
+  try {
+    const store = new SqliteStore(files.database);
+    closers.push(() => store.close());
+    const clock = openClock(files, config.timeScale);
+
+    let relayUrl = config.smtpUrl;
+    let mailDestination: string;
+    if (!relayUrl) {
+      const capture = await startCaptureServer({ dir: files.outbox });
+      closers.push(() => capture.close());
+      relayUrl = capture.url;
+      mailDestination = files.outbox;
+    } else {
+      mailDestination = relayUrl.replace(/\/\/[^@/]*@/, '//');
+    }
+    const mailer = new SmtpMailer({ url: relayUrl, destination: mailDestination });
+    closers.push(() => mailer.close());
+
+    const directory = await loadDirectory(config.directory);
+    let depsRef: Deps | undefined;
+    const workflows = new LocalWorkflows((task, taskInput) => runTask(task, depsRef!, taskInput), log);
+    closers.push(() => workflows.close());
+
+    const settings: Settings = {
+      replyMailbox: config.replyMailbox,
+      fromAddress: config.fromAddress,
+      senderName: config.senderName,
+      publicUrl: config.publicUrl,
+      pageSize: config.pageSize,
+    };
+    const deps: Deps = {
+      store,
+      workflows,
+      mailer,
+      parties: new DirectoryResolver(directory),
+      clock,
+      ids: new CryptoIds(),
+      log,
+      settings,
+    };
+    depsRef = deps;
+
+    let httpUrl: string | undefined;
+    let smtpPort: number | undefined;
+    if (options.listen) {
+      const inbound = await startInboundServer({
+        host: config.smtpHost,
+        port: config.smtpPort,
+        onMail: async (mail) => {
+          // kept whole before it is read, so a reply is never lost to a bug in the reader
+          const name = `${new Date().toISOString().replace(/:/g, '-')}-${deps.ids.newId('m')}.eml`;
+          writeAtomic(join(files.inbox, name), mail.raw);
+          const result = await receiveMail(deps, mail);
+          log.info('inbound mail', { file: name, matched: result.matched, notice: result.noticeId, intent: result.intent });
+        },
+      });
+      closers.push(() => inbound.close());
+      smtpPort = inbound.port;
+
+      const app = createApp(deps);
+      const server = await new Promise<ServerType>((ok) => {
+        const s = serve({ fetch: app.fetch, hostname: config.httpHost, port: config.httpPort }, () => ok(s));
+      });
+      closers.push(() => new Promise<void>((done) => server.close(() => done())));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : config.httpPort;
+      httpUrl = `http://${config.httpHost}:${port}`;
+      if (!settings.publicUrl) (settings as { publicUrl?: string }).publicUrl = httpUrl;
+      writeAtomic(files.hostInfo, JSON.stringify({ pid: process.pid, httpUrl, smtpPort, startedAt: new Date().toISOString() } satisfies HostInfo));
+      closers.push(() => rmSync(files.hostInfo, { force: true }));
+    }
+
+    const resumed = options.resume === false ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);
+    if (resumed.campaigns || resumed.notices || resumed.answersApplied) log.info('resumed', { ...resumed });
+
+    return { deps, config, files, workflows, store, clock, httpUrl, smtpPort, mailDestination, resumed, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
