@@ -230,7 +230,7 @@ export const Outbound = z.object({
   sha256: z.string(),
   /** sha-256 of the reply token inside `raw` */
   tokenHash: z.string().optional(),
-  /** hand-overs to the transport; more than one only after an uncertain send */
+  /** hand-overs to the transport, refused ones included */
   attempts: z.number().int().min(0),
   createdAt: z.string(),
   sentAt: z.string().optional(),

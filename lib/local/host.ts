@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync, renameSync 
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
-import type { Deps, Logger, Settings } from '../core/ports.js';
+import type { Deps, Logger, Mailer, Settings } from '../core/ports.js';
 import { runTask } from '../core/tasks.js';
 import { receiveMail } from '../core/answers.js';
 import { resumeAll, type ResumeReport } from '../core/recovery.js';
@@ -165,6 +165,8 @@ export interface StartOptions {
   readonly listen?: boolean;
   /** start again the executions a previous run left (the default) */
   readonly resume?: boolean;
+  /** wrap a port, e.g. to inject failures in a test */
+  readonly decorate?: { readonly mailer?: (mailer: Mailer) => Mailer };
 }
 
 /**
@@ -196,8 +198,9 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     } else {
       mailDestination = relayUrl.replace(/\/\/[^@/]*@/, '//');
     }
-    const mailer = new SmtpMailer({ url: relayUrl, destination: mailDestination });
-    closers.push(() => mailer.close());
+    const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination });
+    closers.push(() => smtp.close());
+    const mailer = options.decorate?.mailer ? options.decorate.mailer(smtp) : smtp;
 
     const directory = await loadDirectory(config.directory);
     let depsRef: Deps | undefined;

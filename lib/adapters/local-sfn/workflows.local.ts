@@ -64,6 +64,10 @@ export interface ExecutionRecord {
   output?: unknown;
   readonly startedAt: Date;
   endedAt?: Date;
+  /** the states entered, in order: the path the execution took (retries show in `events` as StateRetried) */
+  readonly path: string[];
+  /** the engine's event log, kept because executions live in memory only */
+  readonly events: { type: string; state?: string; at: number }[];
   readonly done: Promise<void>;
 }
 
@@ -148,9 +152,21 @@ export class LocalWorkflows implements Workflows {
       record.endedAt = new Date();
       this.aborts.delete(name);
     });
-    record = { workflow, name, status: 'running', startedAt: new Date(), done };
+    record = { workflow, name, status: 'running', startedAt: new Date(), path: [], events: [], done };
     this.executions.set(name, record);
+    void this.follow(record, execution.eventLogs);
     this.aborts.set(name, execution.abort);
+  }
+
+  private async follow(record: ExecutionRecord, logs: AsyncGenerator<{ type: string; timestamp: number; state?: { name: string } }>): Promise<void> {
+    try {
+      for await (const event of logs) {
+        record.events.push({ type: event.type, state: event.state?.name, at: event.timestamp });
+        if (event.type === 'StateEntered' && event.state) record.path.push(event.state.name);
+      }
+    } catch (e) {
+      this.log.warn('lost the event log of an execution', { execution: record.name, error: (e as Error).name });
+    }
   }
 
   async succeed(taskToken: string, output: Record<string, unknown>): Promise<void> {

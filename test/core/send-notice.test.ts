@@ -1,0 +1,142 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { approveCampaign, buildNotices, routeCampaign, submitCampaign } from '../../lib/core/campaign.js';
+import { sendNotice } from '../../lib/core/notice.js';
+import type { Deps, Mailer, Store, Workflows } from '../../lib/core/ports.js';
+import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
+import { SmtpMailer } from '../../lib/adapters/mail/mailer.smtp.js';
+import { startCaptureServer } from '../../lib/adapters/mail/capture-server.js';
+import { DirectoryResolver, loadDirectory } from '../../lib/adapters/directory/directory.js';
+import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
+import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
+import { silentLogger } from '../../lib/adapters/runtime/logger.js';
+
+const DIRECTORY = new URL('../../examples/directory.yaml', import.meta.url).pathname;
+
+/** Starts are recorded, not run: these tests drive the tasks by hand, as a retrying engine would. */
+class RecordedWorkflows implements Workflows {
+  readonly started: string[] = [];
+  async start(_w: string, name: string) {
+    this.started.push(name);
+  }
+  async succeed() {}
+}
+
+let dir: string;
+let capture: Awaited<ReturnType<typeof startCaptureServer>>;
+let smtp: SmtpMailer;
+let store: SqliteStore;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'takedown-send-'));
+  capture = await startCaptureServer({ dir: join(dir, 'outbox') });
+  smtp = new SmtpMailer({ url: capture.url });
+  store = new SqliteStore(join(dir, 'db.sqlite'));
+});
+afterEach(async () => {
+  await smtp.close();
+  await capture.close();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function deps(overrides: { mailer?: Mailer; store?: Store } = {}): Promise<Deps> {
+  return {
+    store: overrides.store ?? store,
+    workflows: new RecordedWorkflows(),
+    mailer: overrides.mailer ?? smtp,
+    parties: new DirectoryResolver(await loadDirectory(DIRECTORY)),
+    clock: new ScaledClock(),
+    ids: new CryptoIds(),
+    log: silentLogger,
+    settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: 100 },
+  };
+}
+
+/** A campaign routed and planned to one notice, as the campaign workflow leaves it. */
+async function plannedNotice(d: Deps): Promise<string> {
+  const { campaign } = await submitCampaign(d, { name: 'Op', submitter: 't', content: '198.51.100.5\n198.51.100.6\n', requireApproval: true });
+  await routeCampaign(d, campaign.id);
+  await buildNotices(d, campaign.id);
+  await approveCampaign(d, campaign.id, 't');
+  return (await d.store.listNotices({ campaignId: campaign.id })).items[0]!.id;
+}
+
+const outboxFiles = () => readdirSync(join(dir, 'outbox')).filter((f) => f.endsWith('.eml'));
+
+describe('sendNotice', () => {
+  it('sends nothing twice when the step is retried after the message went out', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    // the first attempt dies after the hand-over and the "sent" record, before the notice is updated
+    let failOnce = true;
+    const failing: Store = Object.create(store, {
+      saveNotice: {
+        value: async (n: Parameters<Store['saveNotice']>[0]) => {
+          if (failOnce && n.state === 'sent') {
+            failOnce = false;
+            throw new Error('lost the connection to the store');
+          }
+          return store.saveNotice(n);
+        },
+      },
+    });
+    await expect(sendNotice(await deps({ store: failing }), noticeId)).rejects.toThrow('lost the connection');
+    const step = await sendNotice(d, noticeId);
+
+    expect(step.next).toBe('wait');
+    expect(outboxFiles()).toHaveLength(1);
+    expect((await store.getNotice(noticeId))?.state).toBe('sent');
+    expect((await store.listEvents({ noticeId })).map((e) => e.type)).not.toContain('message.uncertain');
+  });
+
+  it('sends nothing when called again for a notice already sent', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    await sendNotice(d, noticeId);
+    await sendNotice(d, noticeId);
+    expect(outboxFiles()).toHaveLength(1);
+  });
+
+  it('marks an unknown outcome uncertain and resends the very same bytes once', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    // delivered, then the process "dies" before it learns the outcome
+    const dying: Mailer = {
+      compose: (draft) => smtp.compose(draft),
+      async sendRaw(envelope, raw) {
+        await smtp.sendRaw(envelope, raw);
+        throw new Error('process killed');
+      },
+    };
+    await expect(sendNotice(await deps({ mailer: dying }), noticeId)).rejects.toThrow('process killed');
+    expect((await store.listOutbound(noticeId))[0]?.state).toBe('sending');
+
+    await sendNotice(d, noticeId);
+    const files = outboxFiles().map((f) => readFileSync(join(dir, 'outbox', f), 'utf8'));
+    expect(files).toHaveLength(2);
+    expect(files[1]).toBe(files[0]);
+    const events = (await store.listEvents({ noticeId })).map((e) => e.type);
+    expect(events.filter((t) => t === 'message.uncertain')).toHaveLength(1);
+    expect((await store.getNotice(noticeId))?.state).toBe('sent');
+  });
+
+  it('puts every indicator of the notice, its case id and the reply address into the message', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    await sendNotice(d, noticeId);
+    // headers unfolded (RFC 5322 folds long ones), body soft line breaks joined (quoted-printable)
+    const raw = readFileSync(join(dir, 'outbox', outboxFiles()[0]!), 'utf8').replace(/\r\n[ \t]+/g, ' ').replace(/=\r\n/g, '');
+    const cases = (await store.listCases({ noticeId })).items;
+    expect(cases).toHaveLength(2);
+    for (const c of cases) {
+      expect(raw).toContain(c.indicator.value);
+      expect(raw).toContain(c.id);
+    }
+    expect(raw).toMatch(new RegExp(`Reply-To: takedown\\+${noticeId}\\.[0-9a-z]{32}@reply\\.example`));
+    expect(raw).toContain(`[TKD-${noticeId}]`);
+    expect(raw).toContain('TLP:AMBER');
+  });
+});

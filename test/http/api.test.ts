@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Host } from '../../lib/local/host.js';
+import { api, submit, testHost, waitFor } from '../workflows/support.js';
+
+let host: Host & { dispose(): Promise<void> };
+let noticeId: string;
+
+beforeAll(async () => {
+  host = await testHost(1);
+  const campaignId = await submit(host, ['198.51.100.5,ip,CI,phishing kit host']);
+  noticeId = await waitFor('the notice', async () => (await host.store.listNotices({ campaignId })).items[0]?.id);
+});
+afterAll(async () => host?.dispose());
+
+type ErrorBody = { error: { code: string; message: string; issues?: { where: string; reason: string }[] } };
+
+describe('POST /notices/{id}/answers', () => {
+  it('refuses a body that is not JSON with 400', async () => {
+    const res = await api<ErrorBody>(host, 'POST', `/notices/${noticeId}/answers`, '{not json');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('INPUT.INVALID');
+  });
+
+  it('refuses an unknown intent with 400 and names the field', async () => {
+    const res = await api<ErrorBody>(host, 'POST', `/notices/${noticeId}/answers`, { intent: 'maybe' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues?.map((i) => i.where)).toEqual(['intent']);
+  });
+
+  it('refuses fields it does not know with 400', async () => {
+    const res = await api<ErrorBody>(host, 'POST', `/notices/${noticeId}/answers`, { intent: 'acknowledged', admin: true });
+    expect(res.status).toBe(400);
+  });
+
+  it('refuses a case that is not part of the notice with 400', async () => {
+    const res = await api<ErrorBody>(host, 'POST', `/notices/${noticeId}/answers`, { intent: 'acknowledged', caseIds: ['cnotmine000000000'] });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues?.[0]?.reason).toBe('not in this notice');
+  });
+
+  it('answers 404 for an unknown notice, even with a valid body', async () => {
+    const res = await api<ErrorBody>(host, 'POST', '/notices/n0000000000000000/answers', { intent: 'acknowledged' });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('NOTICE.NOT_FOUND');
+  });
+
+  it('answers 404 for an id that cannot be a notice id', async () => {
+    const res = await api<ErrorBody>(host, 'POST', '/notices/..%2F..%2Fetc/answers', { intent: 'acknowledged' });
+    expect(res.status).toBe(404);
+  });
+
+  it('applies a repeated answer once when it carries the same answerId', async () => {
+    const first = await api<{ applied: boolean }>(host, 'POST', `/notices/${noticeId}/answers`, { intent: 'acknowledged', answerId: 'ticket-991' });
+    const again = await api<{ applied: boolean }>(host, 'POST', `/notices/${noticeId}/answers`, { intent: 'acknowledged', answerId: 'ticket-991' });
+    expect([first.status, first.body.applied]).toEqual([200, true]);
+    expect([again.status, again.body.applied]).toEqual([200, false]);
+    expect(await host.store.listAnswers(noticeId)).toHaveLength(1);
+  });
+});
+
+describe('POST /campaigns', () => {
+  it('refuses a campaign with a bad line with 400, names the line, and stores nothing', async () => {
+    const before = (await host.store.listCampaigns()).length;
+    const res = await api<ErrorBody>(host, 'POST', '/campaigns', {
+      name: 'Bad file',
+      submitter: 'tester',
+      content: 'indicator,type\n192.0.2.10,ip\n192.0.2.300,ip\n',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues?.[0]?.where).toBe('line 3');
+    expect(await host.store.listCampaigns()).toHaveLength(before);
+  });
+
+  it('refuses a submission without a submitter with 400', async () => {
+    const res = await api<ErrorBody>(host, 'POST', '/campaigns', { name: 'x', content: '192.0.2.10' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.issues?.map((i) => i.where)).toContain('submitter');
+  });
+
+  it('answers 404 for the approval of an unknown campaign', async () => {
+    const res = await api<ErrorBody>(host, 'POST', '/campaigns/cmp_0000000000000000/approval', {});
+    expect(res.status).toBe(404);
+  });
+
+  it('never shows a reply-token hash or a task token', async () => {
+    const res = await api<{ notice: Record<string, unknown> }>(host, 'GET', `/notices/${noticeId}`);
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body.notice)).not.toContain('tokenHash');
+    expect(Object.keys(res.body.notice)).not.toContain('taskToken');
+  });
+});
