@@ -10,6 +10,7 @@ export default defineConfig({
     // CI may be the only thing on the machine, a developer's machine is not: two workers on two cores
     maxWorkers: 2,
     allowOnly: false,
+    reporters: ['default', './test/support/closing-line.ts'],
     passWithNoTests: false,
   },
 });
