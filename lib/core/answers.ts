@@ -5,7 +5,8 @@ import { type Answer, AnswerIntent, AnswerSource, type CaseState, type Notice } 
 import type { Deps, InboundMail } from './ports.js';
 import { completeQuietly } from './campaign.js';
 import { appendEvent } from './events.js';
-import { casesOf, escalateCases, mustGetNotice, stepFor, updateCase, updateNotice } from './notice.js';
+import { casesOf, escalateCases, mustGetNotice, stepFor } from './notice.js';
+import { updateCase, updateNotice } from './updates.js';
 import { noticeIdFromTag, parseReplyAddress } from './routing.js';
 
 /** An answer as the API, the CLI and the mail reader hand it in. */

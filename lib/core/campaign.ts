@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { CampaignStateError, InvalidInputError, NotFoundError, StaleWriteError } from './errors.js';
+import { CampaignStateError, InvalidInputError, NotFoundError } from './errors.js';
 import { parseIndicators } from './intake.js';
 import { CASE_LIVE } from './lifecycle.js';
 import { type Campaign, type CampaignIndicator, type Case, type Indicator, type Notice, TLP } from './model.js';
 import type { Deps, Page, PageRequest, Store } from './ports.js';
 import { buildLadder, caseIdFor, noticeIdFor, tagOf } from './routing.js';
 import { appendEvent } from './events.js';
+import { updateCampaign } from './updates.js';
 
 /** A submission as a coordinator makes it, from the CLI or `POST /campaigns`. */
 export const SubmitCampaignInput = z.object({
@@ -184,35 +185,26 @@ export async function buildNotices(deps: Deps, campaignId: string): Promise<{ ne
   await deps.store.putNotices(notices);
 
   const routed = new Set(cases.map((c) => c.indicator.value)).size;
-  const next = campaign.requireApproval && !campaign.approvedAt ? 'approve' : 'send';
-  for (;;) {
-    try {
-      campaign = {
-        ...campaign,
-        state: next === 'approve' ? 'awaiting-approval' : 'sending',
-        counts: {
-          ...campaign.counts,
-          unroutable: campaign.counts.indicators - routed,
-          cases: cases.length,
-          notices: notices.length,
-        },
-        version: campaign.version + 1,
-      };
-      await deps.store.saveCampaign(campaign);
-      break;
-    } catch (e) {
-      if (!(e instanceof StaleWriteError)) throw e;
-      campaign = await mustGetCampaign(deps.store, campaignId);
-      if (campaign.state !== 'routing') return { next: campaign.state === 'awaiting-approval' ? 'approve' : 'send', seconds };
-    }
-  }
+  let planned = false;
+  campaign = await updateCampaign(deps, campaignId, (cur) => {
+    planned = cur.state === 'routing';
+    if (!planned) return undefined;
+    const wait = cur.requireApproval && !cur.approvedAt;
+    return {
+      ...cur,
+      state: wait ? 'awaiting-approval' : 'sending',
+      counts: { ...cur.counts, unroutable: cur.counts.indicators - routed, cases: cases.length, notices: notices.length },
+    };
+  });
+  // someone else (a retried step) built the plan in between: report what it decided
+  if (!planned) return { next: campaign.state === 'awaiting-approval' ? 'approve' : campaign.state === 'cancelled' ? 'stopped' : 'send', seconds };
   await appendEvent(deps, {
     campaignId,
     type: 'campaign.planned',
     actor: 'system',
-    data: { cases: cases.length, notices: notices.length, unroutable: campaign.counts.unroutable, awaitingApproval: next === 'approve' },
+    data: { cases: cases.length, notices: notices.length, unroutable: campaign.counts.unroutable, awaitingApproval: campaign.state === 'awaiting-approval' },
   });
-  return { next, seconds };
+  return { next: campaign.state === 'awaiting-approval' ? 'approve' : 'send', seconds };
 }
 
 /** One notice per recipient for the given cases (all of one ladder step), counted from the cases. */
@@ -253,55 +245,33 @@ export function groupIntoNotices(deps: Deps, campaignId: string, cases: readonly
 
 /** The campaign workflow parks its approval token here; completes at once if the decision was already made. */
 export async function awaitApproval(deps: Deps, campaignId: string, taskToken: string): Promise<Record<string, never>> {
-  for (;;) {
-    const campaign = await mustGetCampaign(deps.store, campaignId);
-    if (campaign.state === 'cancelled') {
-      await deps.workflows.succeed(taskToken, { next: 'stopped' });
-      return {};
-    }
-    if (campaign.state !== 'awaiting-approval') {
-      await deps.workflows.succeed(taskToken, { next: 'send' });
-      return {};
-    }
-    try {
-      await deps.store.saveCampaign({ ...campaign, approvalToken: taskToken, version: campaign.version + 1 });
-      return {};
-    } catch (e) {
-      if (!(e instanceof StaleWriteError)) throw e;
-    }
-  }
+  let decided: 'send' | 'stopped' | undefined;
+  await updateCampaign(deps, campaignId, (c) => {
+    decided = c.state === 'cancelled' ? 'stopped' : c.state !== 'awaiting-approval' ? 'send' : undefined;
+    return decided ? undefined : { ...c, approvalToken: taskToken };
+  });
+  if (decided) await deps.workflows.succeed(taskToken, { next: decided });
+  return {};
 }
 
 /** A coordinator approves the routing plan: the campaign workflow goes on to send. */
 export async function approveCampaign(deps: Deps, campaignId: string, approver: string): Promise<Campaign> {
-  for (;;) {
-    const campaign = await mustGetCampaign(deps.store, campaignId);
-    if (campaign.state === 'routing') {
-      // approving before the plan is built: remember it, the plan step will not wait
-      if (campaign.approvedAt) return campaign;
-    } else if (campaign.state !== 'awaiting-approval') {
-      if (campaign.approvedAt) return campaign;
-      throw new CampaignStateError(campaignId, campaign.state, 'approve');
-    }
-    const now = deps.clock.now().toISOString();
-    const approved: Campaign = {
-      ...campaign,
-      state: campaign.state === 'routing' ? 'routing' : 'sending',
-      approvedAt: now,
-      approvedBy: approver,
-      approvalToken: undefined,
-      version: campaign.version + 1,
-    };
-    try {
-      await deps.store.saveCampaign(approved);
-    } catch (e) {
-      if (e instanceof StaleWriteError) continue;
-      throw e;
-    }
-    await appendEvent(deps, { campaignId, type: 'campaign.approved', actor: approver, data: { notices: campaign.counts.notices } });
-    if (campaign.approvalToken) await completeQuietly(deps, campaign.approvalToken, { next: 'send' });
-    return approved;
-  }
+  let waiting: string | undefined;
+  let changed = false;
+  const now = deps.clock.now().toISOString();
+  const campaign = await updateCampaign(deps, campaignId, (c) => {
+    waiting = c.approvalToken;
+    changed = false;
+    if (c.approvedAt) return undefined;
+    if (c.state !== 'routing' && c.state !== 'awaiting-approval') throw new CampaignStateError(campaignId, c.state, 'approve');
+    changed = true;
+    // approved while still routing: the plan step will not wait for an approval
+    return { ...c, state: c.state === 'routing' ? 'routing' : 'sending', approvedAt: now, approvedBy: approver, approvalToken: undefined };
+  });
+  if (!changed) return campaign;
+  await appendEvent(deps, { campaignId, type: 'campaign.approved', actor: approver, data: { notices: campaign.counts.notices } });
+  if (waiting) await completeQuietly(deps, waiting, { next: 'send' });
+  return campaign;
 }
 
 /** Complete a task token; a token nobody waits on any more is fine (the workflow re-reads the store). */
@@ -323,37 +293,31 @@ export async function startNotices(deps: Deps, campaignId: string, cursor?: stri
     }
   }
   if (page.next) return { cursor: page.next, done: false };
-  for (;;) {
-    const campaign = await mustGetCampaign(deps.store, campaignId);
-    if (campaign.state !== 'sending') break;
-    try {
-      await deps.store.saveCampaign({ ...campaign, state: 'running', version: campaign.version + 1 });
-      await appendEvent(deps, { campaignId, type: 'campaign.running', actor: 'system', data: { notices: campaign.counts.notices } });
-      break;
-    } catch (e) {
-      if (!(e instanceof StaleWriteError)) throw e;
-    }
-  }
+  let started = false;
+  const campaign = await updateCampaign(deps, campaignId, (c) => {
+    started = c.state === 'sending';
+    return started ? { ...c, state: 'running' } : undefined;
+  });
+  if (started) await appendEvent(deps, { campaignId, type: 'campaign.running', actor: 'system', data: { notices: campaign.counts.notices } });
   return { done: true };
 }
 
 /** A coordinator cancels a campaign that has not started sending. */
 export async function cancelCampaign(deps: Deps, campaignId: string, actor: string): Promise<Campaign> {
-  for (;;) {
-    const campaign = await mustGetCampaign(deps.store, campaignId);
-    if (campaign.state === 'cancelled') return campaign;
-    if (campaign.state !== 'routing' && campaign.state !== 'awaiting-approval') {
-      throw new CampaignStateError(campaignId, campaign.state, 'cancel (notices are already out)');
+  let waiting: string | undefined;
+  let changed = false;
+  const campaign = await updateCampaign(deps, campaignId, (c) => {
+    waiting = c.approvalToken;
+    changed = false;
+    if (c.state === 'cancelled') return undefined;
+    if (c.state !== 'routing' && c.state !== 'awaiting-approval') {
+      throw new CampaignStateError(campaignId, c.state, 'cancel (notices are already out)');
     }
-    const cancelled: Campaign = { ...campaign, state: 'cancelled', approvalToken: undefined, version: campaign.version + 1 };
-    try {
-      await deps.store.saveCampaign(cancelled);
-    } catch (e) {
-      if (e instanceof StaleWriteError) continue;
-      throw e;
-    }
-    await appendEvent(deps, { campaignId, type: 'campaign.cancelled', actor, data: {} });
-    if (campaign.approvalToken) await completeQuietly(deps, campaign.approvalToken, { next: 'stopped' });
-    return cancelled;
-  }
+    changed = true;
+    return { ...c, state: 'cancelled', approvalToken: undefined };
+  });
+  if (!changed) return campaign;
+  await appendEvent(deps, { campaignId, type: 'campaign.cancelled', actor, data: {} });
+  if (waiting) await completeQuietly(deps, waiting, { next: 'stopped' });
+  return campaign;
 }

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, MailRejectedError, MailTransientError, NotFoundError, StaleWriteError } from './errors.js';
+import { AlreadyExistsError, MailRejectedError, MailTransientError, NotFoundError } from './errors.js';
 import { CASE_AWAITING } from './lifecycle.js';
 import type { Case, CaseState, Notice, Outbound, OutboundKind } from './model.js';
 import type { Deps, MailDraft } from './ports.js';
@@ -6,6 +6,7 @@ import { completeQuietly, engineWait, executionName, groupIntoNotices, listAll }
 import { appendEvent } from './events.js';
 import { renderNotice } from './render.js';
 import { caseIdFor, noticeIdFor } from './routing.js';
+import { updateCase, updateNotice } from './updates.js';
 
 /** What a notice workflow does next; `seen` is the notice version the decision was made on. */
 export type NoticeStep =
@@ -20,41 +21,6 @@ export async function mustGetNotice(deps: Deps, id: string): Promise<Notice> {
 
 export function casesOf(deps: Deps, noticeId: string): Promise<Case[]> {
   return listAll((p) => deps.store.listCases({ noticeId }, p));
-}
-
-/**
- * Read-modify-write with the store's version check, retried when someone saved in between.
- * `change` returns undefined when there is nothing to change (the record is returned as stored).
- */
-export async function updateNotice(deps: Deps, id: string, change: (n: Notice) => Notice | undefined): Promise<Notice> {
-  for (;;) {
-    const current = await mustGetNotice(deps, id);
-    const next = change(current);
-    if (!next) return current;
-    const saved = { ...next, updatedAt: deps.clock.now().toISOString(), version: current.version + 1 };
-    try {
-      await deps.store.saveNotice(saved);
-      return saved;
-    } catch (e) {
-      if (!(e instanceof StaleWriteError)) throw e;
-    }
-  }
-}
-
-export async function updateCase(deps: Deps, id: string, change: (c: Case) => Case | undefined): Promise<Case> {
-  for (;;) {
-    const current = await deps.store.getCase(id);
-    if (!current) throw new NotFoundError('case', id);
-    const next = change(current);
-    if (!next) return current;
-    const saved = { ...next, updatedAt: deps.clock.now().toISOString(), version: current.version + 1 };
-    try {
-      await deps.store.saveCase(saved);
-      return saved;
-    } catch (e) {
-      if (!(e instanceof StaleWriteError)) throw e;
-    }
-  }
 }
 
 /** The next step of a notice, decided from its stored state and deadline only. */
@@ -219,19 +185,13 @@ export async function sendNotice(deps: Deps, noticeId: string): Promise<NoticeSt
  * to wait (an answer arrived in between), the token is completed at once with a fresh decision.
  */
 export async function awaitAnswer(deps: Deps, noticeId: string, seen: number, taskToken: string): Promise<Record<string, never>> {
-  for (;;) {
-    const notice = await mustGetNotice(deps, noticeId);
-    if (notice.version !== seen) {
-      await completeQuietly(deps, taskToken, stepFor(deps, notice));
-      return {};
-    }
-    try {
-      await deps.store.saveNotice({ ...notice, taskToken, version: notice.version + 1 });
-      return {};
-    } catch (e) {
-      if (!(e instanceof StaleWriteError)) throw e;
-    }
-  }
+  let changed: Notice | undefined;
+  await updateNotice(deps, noticeId, (n) => {
+    changed = n.version !== seen ? n : undefined;
+    return changed ? undefined : { ...n, taskToken };
+  });
+  if (changed) await completeQuietly(deps, taskToken, stepFor(deps, changed));
+  return {};
 }
 
 /**
