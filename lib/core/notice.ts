@@ -33,6 +33,12 @@ export function stepFor(deps: Deps, notice: Notice): NoticeStep {
     case 'paused':
     case 'cancelled':
       return { next: 'stopped' };
+    case 'planned':
+    case 'sending':
+    case 'uncertain':
+      // only SendNotice moves a notice out of these; a waiting step that finds one stops rather than loop
+      // between "deadline" and a notice that is not live (a restart starts it again from SendNotice)
+      return { next: 'stopped' };
     default: {
       const deadline = notice.deadline ? Date.parse(notice.deadline) : deps.clock.now().getTime();
       const remaining = (deadline - deps.clock.now().getTime()) / 1000;
@@ -156,15 +162,16 @@ export async function sendNotice(deps: Deps, noticeId: string): Promise<NoticeSt
   );
   const sentAt = out.sentAt ?? now.toISOString();
   notice = await updateNotice(deps, noticeId, (cur) =>
-    cur.state === 'sent' || cur.sentAt
+    cur.state === 'sent'
       ? undefined
       : {
           ...cur,
           state: 'sent',
-          sentAt,
+          // a resend after an uncertain hand-over keeps the first send's clock
+          sentAt: cur.sentAt ?? sentAt,
           messageId: out.transportId ?? out.messageId,
           tokenHash: out.tokenHash ?? '',
-          deadline: new Date(Date.parse(sentAt) + cur.answerDeadline * 1000).toISOString(),
+          deadline: cur.deadline ?? new Date(Date.parse(sentAt) + cur.answerDeadline * 1000).toISOString(),
         },
   );
   for (const c of cases) {

@@ -252,12 +252,15 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       const port = typeof address === 'object' && address ? address.port : config.httpPort;
       httpUrl = `http://${config.httpHost}:${port}`;
       if (!settings.publicUrl) (settings as { publicUrl?: string }).publicUrl = httpUrl;
-      writeAtomic(files.hostInfo, JSON.stringify({ pid: process.pid, httpUrl, smtpPort, startedAt: new Date().toISOString() } satisfies HostInfo));
-      closers.push(() => rmSync(files.hostInfo, { force: true }));
     }
 
     const resumed = options.resume === false ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);
     if (resumed.campaigns || resumed.notices || resumed.answersApplied) log.info('resumed', { ...resumed });
+    if (httpUrl) {
+      // published only once every open notice was resumed: a client that finds it finds a host fully up
+      writeAtomic(files.hostInfo, JSON.stringify({ pid: process.pid, httpUrl, smtpPort, startedAt: new Date().toISOString() } satisfies HostInfo));
+      closers.push(() => rmSync(files.hostInfo, { force: true }));
+    }
 
     return { deps, config, files, workflows, store, clock, httpUrl, smtpPort, mailDestination, resumed, close: closeAll };
   } catch (e) {

@@ -89,16 +89,26 @@ export async function startServe(opts: ServeOptions): Promise<ServedHost> {
   if (pid === undefined) throw new Error('could not spawn the takedown host');
   children.add(child);
 
+  try {
+    return await published(child, pid, opts, () => err);
+  } catch (e) {
+    await killChild(child);
+    throw e;
+  }
+}
+
+async function published(child: ChildProcess, pid: number, opts: ServeOptions, stderr: () => string): Promise<ServedHost> {
   const infoFile = join(opts.dataDir, 'host.json');
   const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
   for (;;) {
+    const err = stderr();
     if (exited(child)) throw new Error(`the takedown host exited before it served (code ${child.exitCode}, signal ${child.signalCode}): ${err.slice(-2000)}`);
     if (existsSync(infoFile)) {
       try {
         const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { pid?: number; httpUrl?: string };
         if (info.pid === pid && info.httpUrl) {
           if (!info.httpUrl.startsWith('http://127.0.0.1:')) throw new Error(`the host listens beyond loopback: ${info.httpUrl}`);
-          return { child, pid, dataDir: opts.dataDir, httpUrl: info.httpUrl, stderr: () => err };
+          return { child, pid, dataDir: opts.dataDir, httpUrl: info.httpUrl, stderr };
         }
       } catch (e) {
         if (!(e instanceof SyntaxError)) throw e;
