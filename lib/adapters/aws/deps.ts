@@ -1,6 +1,10 @@
 import { z } from 'zod';
-import type { Deps, PartyResolver } from '../../core/ports.js';
-import { DirectoryResolver, loadDirectory } from '../directory/directory.js';
+import type { Deps, PartyResolver, Store } from '../../core/ports.js';
+import { loadDirectory } from '../directory/directory.js';
+import { IANA_BOOTSTRAP_URL, loadBootstrap } from '../rdap/bootstrap.js';
+import { RdapClient } from '../rdap/client.js';
+import { SystemHostResolver } from '../rdap/dns.js';
+import { RdapResolver } from '../rdap/resolver.js';
 import { DynamoDbStore } from '../dynamodb/store.dynamodb.js';
 import { SesMailer } from '../mail/mailer.ses.js';
 import { ScaledClock } from '../runtime/clock.js';
@@ -19,6 +23,9 @@ const AwsEnv = z.object({
   PUBLIC_URL: z.url().optional(),
   // only the functions that resolve parties carry the directory in their bundle (see lib/infra/stack.ts)
   DIRECTORY_PATH: z.string().min(1).optional(),
+  // off: the directory, the national CERTs and the coordinators' overrides; real: RDAP too, bootstrapped from IANA
+  RDAP_MODE: z.enum(['off', 'real']).default('off'),
+  RDAP_BOOTSTRAP: z.string().min(1).default(IANA_BOOTSTRAP_URL),
   PAGE_SIZE: z.coerce.number().int().positive().default(500),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
@@ -42,13 +49,22 @@ export function readAwsEnv(env: NodeJS.ProcessEnv = process.env): AwsEnv {
   throw new Error(`the Lambda environment is incomplete (${parts.join('; ')})`);
 }
 
-/** A resolver that reads the directory file on its first use only: most functions never resolve parties. */
-function lazyDirectory(path: string | undefined): PartyResolver {
-  let resolver: Promise<DirectoryResolver> | undefined;
+/**
+ * A resolver that reads the directory file (and the RDAP bootstrap) on its first use only: most functions never
+ * resolve parties. The RDAP cache and the overrides live in the table.
+ */
+function lazyResolver(path: string | undefined, store: Store, env: AwsEnv): PartyResolver {
+  let resolver: Promise<RdapResolver> | undefined;
+  const build = async (directoryPath: string): Promise<RdapResolver> => {
+    const directory = await loadDirectory(directoryPath);
+    if (env.RDAP_MODE === 'off') return new RdapResolver({ store, directory, securityTxt: false, guessAbuseMailbox: false });
+    const bootstrap = await loadBootstrap(env.RDAP_BOOTSTRAP);
+    return new RdapResolver({ store, directory, rdap: { client: new RdapClient(), bootstrap }, dns: new SystemHostResolver() });
+  };
   return {
     async resolve(indicators) {
       if (path === undefined) throw new Error('DIRECTORY_PATH is not set: this function has no party directory');
-      const pending = (resolver ??= loadDirectory(path).then((directory) => new DirectoryResolver(directory)));
+      const pending = (resolver ??= build(path));
       // a failed load is not kept, so a transient read error heals on the next call
       pending.catch(() => {
         if (resolver === pending) resolver = undefined;
@@ -64,13 +80,14 @@ let deps: Deps | undefined;
 export function awsDeps(): Deps {
   if (deps) return deps;
   const env = readAwsEnv();
+  const store = new DynamoDbStore({ tableName: env.TABLE_NAME });
   deps = {
-    store: new DynamoDbStore({ tableName: env.TABLE_NAME }),
+    store,
     workflows: new SfnWorkflows({
       stateMachineArns: { campaign: env.CAMPAIGN_STATE_MACHINE_ARN, notice: env.NOTICE_STATE_MACHINE_ARN },
     }),
     mailer: new SesMailer(),
-    parties: lazyDirectory(env.DIRECTORY_PATH),
+    parties: lazyResolver(env.DIRECTORY_PATH, store, env),
     clock: new ScaledClock(),
     ids: new CryptoIds(),
     log: new JsonLogger(env.LOG_LEVEL),

@@ -156,6 +156,11 @@ export class DirectoryResolver implements PartyResolver {
     return indicators.map((indicator) => this.lookup(indicator));
   }
 
+  /** The national CERT of a country, if the directory lists one. */
+  certFor(country: string): Party | undefined {
+    return this.certs.get(country.toUpperCase());
+  }
+
   private lookup(indicator: Indicator): PartyLookup {
     let hosting: Party | undefined;
     let registrar: Party | undefined;
