@@ -8,6 +8,8 @@ import { appendEvent } from './events.js';
 import { casesOf, escalateCases, mustGetNotice, stepFor } from './notice.js';
 import { updateCase, updateNotice } from './updates.js';
 import { noticeIdFromTag, parseReplyAddress } from './routing.js';
+import { classifyMail, type Classification, type MailClass } from './classify.js';
+import { queueForReview, type ReviewReason } from './review.js';
 
 /** An answer as the API, the CLI and the mail reader hand it in. */
 export const AnswerInput = z
@@ -116,8 +118,9 @@ export async function applyAnswer(deps: Deps, notice: Notice, answer: Answer): P
     let state = cur.state;
     let deadline = cur.deadline;
     if (live && !stillAwaiting) state = needInfo ? 'paused' : 'closed';
-    else if (live && (answer.intent === 'acknowledged' || answer.intent === 'received')) {
-      // the party took it on: the clock now runs to the action deadline
+    else if (live && answer.intent === 'acknowledged') {
+      // the party took it on: the clock now runs to the action deadline (an automatic receipt or an
+      // out-of-office reply is no one taking it on: the answer clock keeps running)
       deadline = new Date(now.getTime() + cur.actionDeadline * 1000).toISOString();
     }
     return { ...cur, state, deadline, taskToken: undefined, appliedAnswers: [...cur.appliedAnswers, answer.id] };
@@ -133,62 +136,205 @@ export async function applyAnswer(deps: Deps, notice: Notice, answer: Answer): P
   return { answer, applied: true, notice: updated };
 }
 
-/** Phrases that say the infrastructure is gone or that the desk is not the right one (a first cut; replies get a classifier later). */
-const ACTIONED = /\b(taken down|took (it|them) down|removed|suspended|terminated|disabled|blocked|shut down|null-?routed)\b/i;
-const NOT_OURS = /\b(not (our|my) (customer|network|client|ip|domain|address)|not ours|wrong (contact|abuse)|no longer (our|a) customer)\b/i;
-const QUOTE_START = /^(>|On .+wrote:|-----\s*Original Message\s*-----|From:\s)/im;
-
-/** The human part of a reply: the text above the quoted notice. */
-export function replyText(text: string): string {
-  const m = QUOTE_START.exec(text);
-  return (m ? text.slice(0, m.index) : text).trim();
-}
+/** How an inbound message was tied to its notice: the reply token, our Message-ID in its thread, the subject tag. */
+export type MatchedBy = 'token' | 'thread' | 'tag';
 
 export interface InboundResult {
   readonly matched: boolean;
   readonly noticeId?: string;
-  readonly by?: 'token' | 'tag';
+  readonly by?: MatchedBy;
+  readonly class: MailClass;
+  /** answer: recorded and applied as an answer; event: recorded on the notice only; review: queued for a person */
+  readonly outcome: 'answer' | 'event' | 'review';
+  /** the intent applied, for an answer */
   readonly intent?: AnswerIntent;
-  readonly reason?: string;
+  readonly reason: string;
 }
 
 /**
- * An inbound message: match it to its notice (reply token in the address, else the subject tag) and record it
- * as an answer. Unmatched mail is reported, never applied.
+ * An inbound message: classify it, match it to its notice (the reply token in an address, our Message-ID in its
+ * thread, the subject tag: in the message itself or in the copy of our notice it returns or quotes), then apply it:
+ * - bounce: recorded; a permanent failure for the notice's contact marks the contact undeliverable and escalates
+ *   the open cases to the next party at once; a delay warning or a delivery notice changes nothing;
+ * - report: kept for review, never an answer;
+ * - auto-reply: the cases are marked received (never acknowledged), the recipient's ticket number kept;
+ * - human: the intent is applied with the phrase that carried it; an unclear answer goes to review.
+ * Unmatched mail goes to review and is never applied. `rawRef` says where the host keeps the raw bytes.
  */
-export async function receiveMail(deps: Deps, mail: InboundMail): Promise<InboundResult> {
-  let noticeId: string | undefined;
-  let by: 'token' | 'tag' | undefined;
-  for (const address of mail.to) {
+export async function receiveMail(deps: Deps, mail: InboundMail, options: { rawRef?: string } = {}): Promise<InboundResult> {
+  const classification = classifyMail(mail);
+  const rawSha256 = deps.ids.hash(mail.raw);
+  const messageKey = (mail.messageId ? deps.ids.hash(mail.messageId) : rawSha256).slice(0, 32);
+  const match = await matchNotice(deps, mail, classification);
+  const review = async (reason: ReviewReason, why: string, notice?: Notice): Promise<InboundResult> => {
+    await queueForReview(deps, {
+      id: `r_${rawSha256.slice(0, 32)}`,
+      reason,
+      receivedAt: deps.clock.now().toISOString(),
+      noticeId: notice?.id,
+      campaignId: notice?.campaignId,
+      matchedBy: match?.by,
+      messageId: mail.messageId?.slice(0, 998),
+      from: mail.from?.slice(0, 320),
+      subject: mail.subject.slice(0, 500),
+      classification,
+      rawSha256,
+      rawRef: options.rawRef?.slice(0, 500),
+    });
+    if (notice) {
+      await appendEvent(deps, {
+        campaignId: notice.campaignId,
+        noticeId: notice.id,
+        type: 'mail.review',
+        actor: 'system',
+        data: { reason, class: classification.class, why, messageSha256: rawSha256 },
+      });
+    }
+    return { matched: !!notice, noticeId: notice?.id, by: match?.by, class: classification.class, outcome: 'review', reason: why };
+  };
+
+  if (!match) {
+    deps.log.warn('inbound mail matched no notice', { messageId: mail.messageId, class: classification.class });
+    return review('unmatched', `no reply token, thread or tag of ours (${classification.class}: ${classification.reason})`);
+  }
+  const { notice, by } = match;
+  switch (classification.class) {
+    case 'report':
+      return review('report', classification.reason, notice);
+    case 'bounce':
+      return applyBounce(deps, notice, by, classification, rawSha256, review);
+    case 'auto-reply': {
+      await recordAnswer(deps, notice.id, {
+        intent: 'received',
+        source: 'mail',
+        from: mail.from,
+        ticket: classification.ticket,
+        note: `automatic reply (${classification.kind}): ${classification.reason}`.slice(0, 2000),
+        answerId: `mail-${messageKey}`,
+      });
+      return { matched: true, noticeId: notice.id, by, class: 'auto-reply', outcome: 'answer', intent: 'received', reason: classification.reason };
+    }
+    case 'human': {
+      if (classification.intent === 'unclear') return review('unclear', classification.reason, notice);
+      const intent: AnswerIntent = classification.intent;
+      await recordAnswer(deps, notice.id, {
+        intent,
+        source: 'mail',
+        from: mail.from,
+        ticket: classification.ticket,
+        note: `matched "${classification.phrase ?? ''}"${classification.language ? ` (${classification.language})` : ''}: ${classification.text}`.slice(0, 2000),
+        answerId: `mail-${messageKey}`,
+      });
+      return { matched: true, noticeId: notice.id, by, class: 'human', outcome: 'answer', intent, reason: classification.reason };
+    }
+  }
+}
+
+async function applyBounce(
+  deps: Deps,
+  notice: Notice,
+  by: MatchedBy,
+  bounce: Extract<Classification, { class: 'bounce' }>,
+  rawSha256: string,
+  review: (reason: ReviewReason, why: string, notice?: Notice) => Promise<InboundResult>,
+): Promise<InboundResult> {
+  const contact = notice.party.email.toLowerCase();
+  const status = bounce.recipients.find((r) => r.address === contact)?.status ?? bounce.recipients.find((r) => r.status)?.status;
+  await appendEvent(deps, {
+    campaignId: notice.campaignId,
+    noticeId: notice.id,
+    type: 'mail.bounce',
+    actor: 'mail',
+    data: {
+      severity: bounce.severity,
+      format: bounce.format,
+      status,
+      recipients: bounce.recipients.slice(0, 20).map((r) => ({ address: r.address, status: r.status, action: r.action })),
+      messageSha256: rawSha256,
+    },
+  });
+  const done = (reason: string): InboundResult => ({ matched: true, noticeId: notice.id, by, class: 'bounce', outcome: 'event', reason });
+  if (bounce.severity !== 'permanent') return done(`${bounce.severity === 'delay' ? 'a delay warning' : 'a delivery notice'}: recorded, nothing changes`);
+
+  const named = bounce.recipients.filter((r) => r.address);
+  // a failure of some other address (an internal forward of the abuse box) says nothing sure about the contact
+  if (named.length && !named.some((r) => r.address === contact && r.severity === 'permanent')) {
+    return review('bounce', `a permanent failure for ${named.map((r) => r.address).join(', ')}, not the notice's contact`, notice);
+  }
+  // the contact answered before: a later failure (a full mailbox) does not undo that it works
+  const answered = (await deps.store.listAnswers(notice.id)).some((a) => a.source === 'mail' || a.source === 'webhook' || a.source === 'link');
+  if (answered) return review('bounce', 'a permanent failure for a contact that has answered this notice before', notice);
+
+  await appendEvent(deps, {
+    campaignId: notice.campaignId,
+    noticeId: notice.id,
+    type: 'contact.undeliverable',
+    actor: 'mail',
+    data: { party: notice.party.id, contact, status },
+  });
+  const escalatedTo = await escalateUndeliverable(deps, notice.id, status);
+  return done(`permanent failure${status ? ` ${status}` : ''}: contact undeliverable, ${escalatedTo === undefined ? 'the notice was no longer waiting' : `open cases escalated (${escalatedTo.length} new notices)`}`);
+}
+
+/**
+ * The notice's contact cannot be reached: its open cases go to the next party of their ladder now (the
+ * workflow's Undeliverable path, taken from a bounce), and the waiting workflow is woken. Returns the new
+ * notices, or undefined when the notice was no longer live.
+ */
+async function escalateUndeliverable(deps: Deps, noticeId: string, status: string | undefined): Promise<string[] | undefined> {
+  const notice = await mustGetNotice(deps, noticeId);
+  if (notice.state !== 'sent') return undefined;
+  const open = (await casesOf(deps, noticeId)).filter((c) => CASE_AWAITING.has(c.state) || c.state === 'open');
+  const to = await escalateCases(deps, notice, open, `undeliverable${status ? ` (${status})` : ''}`);
+  let token: string | undefined;
+  let changed = false;
+  const final = await updateNotice(deps, noticeId, (cur) => {
+    if (cur.state !== 'sent') return undefined;
+    // read with the change, so a token the workflow parks meanwhile is not lost
+    token = cur.taskToken;
+    changed = true;
+    return { ...cur, state: open.length ? 'escalated' : 'closed', taskToken: undefined };
+  });
+  if (changed) {
+    await appendEvent(deps, {
+      campaignId: final.campaignId,
+      noticeId,
+      type: open.length ? 'notice.escalated' : 'notice.closed',
+      actor: 'system',
+      data: { reason: 'undeliverable', status, cases: open.length, to },
+    });
+  }
+  if (token) await completeQuietly(deps, token, stepFor(deps, final));
+  return to;
+}
+
+const OUR_MESSAGE_ID = /^<(n[0-9a-z]{16})\.(notice|reminder)\.(\d{1,4})@[^>]+>$/i;
+
+/** The notice a message belongs to, and how that was found; undefined when nothing of ours is in it. */
+async function matchNotice(deps: Deps, mail: InboundMail, c: Classification): Promise<{ notice: Notice; by: MatchedBy } | undefined> {
+  // a token is unguessable: it may come from the message's own recipients or from the copy of our message it returns
+  for (const address of [...new Set([...mail.to, ...c.refs.addresses])]) {
     const parsed = parseReplyAddress(deps.settings.replyMailbox, address);
     if (!parsed) continue;
     const outs = await deps.store.listOutbound(parsed.noticeId);
     if (outs.some((o) => o.tokenHash && deps.ids.tokenMatches(parsed.token, o.tokenHash))) {
-      noticeId = parsed.noticeId;
-      by = 'token';
-      break;
+      const notice = await deps.store.getNotice(parsed.noticeId);
+      if (notice) return { notice, by: 'token' };
     }
   }
-  if (!noticeId) {
-    const tagged = noticeIdFromTag(mail.subject);
-    if (tagged && (await deps.store.getNotice(tagged))) {
-      noticeId = tagged;
-      by = 'tag';
+  for (const id of c.refs.messageIds) {
+    const m = OUR_MESSAGE_ID.exec(id);
+    if (!m) continue;
+    const out = await deps.store.getOutbound(`${m[1]!.toLowerCase()}.${m[2]!.toLowerCase()}.${Number(m[3])}`);
+    if (out && out.messageId.toLowerCase() === id.toLowerCase()) {
+      const notice = await deps.store.getNotice(out.noticeId);
+      if (notice) return { notice, by: 'thread' };
     }
   }
-  if (!noticeId) {
-    deps.log.warn('inbound mail matched no notice', { messageId: mail.messageId });
-    return { matched: false, reason: 'no reply token or tag of ours' };
+  for (const subject of [mail.subject, ...c.refs.subjects]) {
+    const tagged = noticeIdFromTag(subject);
+    const notice = tagged ? await deps.store.getNotice(tagged) : undefined;
+    if (notice) return { notice, by: 'tag' };
   }
-  const text = replyText(mail.text);
-  const intent: AnswerIntent = NOT_OURS.test(text) ? 'not-ours' : ACTIONED.test(text) ? 'actioned' : 'acknowledged';
-  const messageKey = mail.messageId ? deps.ids.hash(mail.messageId).slice(0, 32) : undefined;
-  await recordAnswer(deps, noticeId, {
-    intent,
-    source: 'mail',
-    from: mail.from,
-    note: text.slice(0, 2000),
-    ...(messageKey ? { answerId: `mail-${messageKey}` } : {}),
-  });
-  return { matched: true, noticeId, by, intent };
+  return undefined;
 }

@@ -1,0 +1,270 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nodemailer from 'nodemailer';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Notice } from '../../lib/core/model.js';
+import type { ReviewItem } from '../../lib/core/review.js';
+import { listAll } from '../../lib/core/campaign.js';
+import type { Host } from '../../lib/local/host.js';
+import { api, outbox, submit, testHost, waitFor, type OutboxMessage } from './support.js';
+
+/*
+ * Inbound mail end to end on the embedded host: real SMTP into the inbound server, the shipped notice workflow
+ * waiting on its answer. A day of domain time is a day here, so nothing but the message under test can move a
+ * notice.
+ */
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+let host: (Host & { dispose(): Promise<void> }) | undefined;
+
+afterEach(async () => {
+  await host?.dispose();
+  host = undefined;
+});
+
+async function sentNotice(h: Host): Promise<{ notice: Notice; sent: OutboxMessage }> {
+  const campaignId = await submit(h, ['192.0.2.10,ip,KE,C2 server']);
+  const notice = await waitFor('the notice to be sent', async () => {
+    const [n] = (await h.store.listNotices({ campaignId })).items;
+    return n?.state === 'sent' && n;
+  });
+  await waitFor('the workflow to wait for an answer', async () => (await h.store.getNotice(notice.id))?.taskToken !== undefined);
+  return { notice, sent: outbox(h)[0]! };
+}
+
+/** Deliver raw bytes to the host's inbound SMTP server, as a remote MTA would. */
+async function deliver(h: Host, raw: string, rcpt: string, from = ''): Promise<void> {
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: h.smtpPort, secure: false, ignoreTLS: true });
+  try {
+    await transport.sendMail({ envelope: { from, to: [rcpt] }, raw: raw.replace(/\r?\n/g, '\r\n') });
+  } finally {
+    transport.close();
+  }
+}
+
+/** A delivery report from the recipient's MTA about our notice, returning its headers. */
+function deliveryReport(sent: OutboxMessage, action: 'failed' | 'delayed', status: string, recipient: string): string {
+  const headers = sent.raw.slice(0, sent.raw.indexOf('\r\n\r\n'));
+  return [
+    'From: Mail Delivery System <MAILER-DAEMON@mx.hosting.example>',
+    'To: takedown@reply.example',
+    `Subject: ${action === 'failed' ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)'}`,
+    'Auto-Submitted: auto-replied',
+    'Message-ID: <bounce-1@mx.hosting.example>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="b0"',
+    '',
+    '--b0',
+    'Content-Type: text/plain',
+    '',
+    action === 'failed' ? 'Your message could not be delivered to one or more recipients.' : 'THIS IS A WARNING ONLY. YOUR MESSAGE WILL BE RETRIED.',
+    '',
+    '--b0',
+    'Content-Type: message/delivery-status',
+    '',
+    'Reporting-MTA: dns; mx.hosting.example',
+    '',
+    `Final-Recipient: rfc822; ${recipient}`,
+    `Action: ${action}`,
+    `Status: ${status}`,
+    `Diagnostic-Code: smtp; ${status.startsWith('5') ? '550' : '451'} ${status} mailbox problem`,
+    '',
+    '--b0',
+    'Content-Type: text/rfc822-headers',
+    '',
+    headers,
+    '',
+    '--b0--',
+    '',
+  ].join('\n');
+}
+
+function reply(sent: OutboxMessage, body: string, extra: string[] = [], subject = `Re: ${sent.header('Subject')}`): string {
+  return [
+    'From: Abuse Desk <abuse@hosting.example>',
+    `To: ${sent.header('Reply-To')}`,
+    `Subject: ${subject}`,
+    `Message-ID: <reply-${Math.random().toString(36).slice(2)}@hosting.example>`,
+    `In-Reply-To: ${sent.header('Message-ID')}`,
+    ...extra,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    body,
+    '',
+  ].join('\n');
+}
+
+async function eventTypes(h: Host, noticeId: string): Promise<string[]> {
+  return (await h.store.listEvents({ noticeId })).map((e) => e.type);
+}
+
+function takedown(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAKEDOWN_')));
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/takedown.mjs'), ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('receiveMail on the embedded host', () => {
+  it('marks the contact undeliverable on a permanent bounce and escalates its cases at once, without waiting for the deadline', async () => {
+    host = await testHost(1);
+    const { notice, sent } = await sentNotice(host);
+    await deliver(host, deliveryReport(sent, 'failed', '5.1.1', notice.party.email), 'takedown@reply.example');
+
+    const escalated = await waitFor('the escalation', async () => {
+      const all = (await host!.store.listNotices({ campaignId: notice.campaignId })).items;
+      return all.find((n) => n.escalatedFrom?.includes(notice.id));
+    });
+    expect(escalated.party.email).not.toBe(notice.party.email);
+    expect((await host.store.getNotice(notice.id))?.state).toBe('escalated');
+    await waitFor('the first execution to end', () => host!.workflows.get(`notice-${notice.id}-r1`)?.status === 'succeeded');
+    expect(host.workflows.get(`notice-${notice.id}-r1`)?.path.at(-1)).toBe('Escalated');
+    expect(await eventTypes(host, notice.id)).toEqual(expect.arrayContaining(['mail.bounce', 'contact.undeliverable', 'notice.escalated']));
+    const bounce = (await host.store.listEvents({ noticeId: notice.id })).find((e) => e.type === 'contact.undeliverable')!;
+    expect(bounce.data).toMatchObject({ contact: notice.party.email, status: '5.1.1' });
+    const cases = await listAll((p) => host!.store.listCases({ noticeId: notice.id }, p));
+    expect(cases.map((c) => c.state)).toEqual(['escalated']);
+  });
+
+  it('records a delay warning and changes nothing else', async () => {
+    host = await testHost(1);
+    const { notice, sent } = await sentNotice(host);
+    await deliver(host, deliveryReport(sent, 'delayed', '4.4.1', notice.party.email), 'takedown@reply.example');
+
+    const event = await waitFor('the bounce event', async () => (await host!.store.listEvents({ noticeId: notice.id })).find((e) => e.type === 'mail.bounce'));
+    expect(event.data).toMatchObject({ severity: 'delay', status: '4.4.1' });
+    const after = (await host.store.getNotice(notice.id))!;
+    expect(after.state).toBe('sent');
+    expect(after.deadline).toBe(notice.deadline);
+    expect((await host.store.listNotices({ campaignId: notice.campaignId })).items).toHaveLength(1);
+    const cases = await listAll((p) => host!.store.listCases({ noticeId: notice.id }, p));
+    expect(cases.map((c) => c.state)).toEqual(['notified']);
+  });
+
+  it('marks the cases received on an automatic reply, keeps its ticket number, and neither acknowledges nor moves the deadline', async () => {
+    host = await testHost(1);
+    const { notice, sent } = await sentNotice(host);
+    await deliver(
+      host,
+      reply(sent, 'Your report has been received as ticket 778812. Our team will look at it.', ['Auto-Submitted: auto-replied'], `[Ticket#778812] received: ${sent.header('Subject')}`),
+      sent.header('Reply-To')!,
+    );
+
+    const [answer] = await waitFor('the answer', async () => {
+      const list = await host!.store.listAnswers(notice.id);
+      return list.length > 0 && list;
+    });
+    expect(answer).toMatchObject({ intent: 'received', source: 'mail', ticket: '778812' });
+    const cases = await listAll((p) => host!.store.listCases({ noticeId: notice.id }, p));
+    expect(cases.map((c) => c.state)).toEqual(['received']);
+    const after = (await host.store.getNotice(notice.id))!;
+    expect(after.state).toBe('sent');
+    expect(after.deadline).toBe(notice.deadline);
+  });
+
+  it('applies a clear answer matched by its thread alone, with the phrase that carried it', async () => {
+    host = await testHost(1);
+    const { notice, sent } = await sentNotice(host);
+    // sent to the plain mailbox (no token) by a client that kept only In-Reply-To
+    const raw = reply(sent, 'Bonjour,\n\nLe serveur a été suspendu ce matin.\n\nCordialement', [], 'RE: votre message').replace(`To: ${sent.header('Reply-To')}`, 'To: takedown@reply.example');
+    await deliver(host, raw, 'takedown@reply.example');
+
+    const closed = await waitFor('the notice to close', async () => {
+      const n = await host!.store.getNotice(notice.id);
+      return n?.state === 'closed' && n;
+    });
+    const [answer] = await host.store.listAnswers(closed.id);
+    expect(answer).toMatchObject({ intent: 'actioned', source: 'mail', from: 'abuse@hosting.example' });
+    expect(answer!.note).toMatch(/^matched "a été suspendu" \(fr\): Bonjour/);
+  });
+
+  it('puts an unclear answer, an abuse report and unmatched mail on the review queue and applies none of them', async () => {
+    host = await testHost(1);
+    const { notice, sent } = await sentNotice(host);
+    await deliver(host, reply(sent, 'Who are you and why do you write to us?'), sent.header('Reply-To')!);
+    const arf = [
+      'From: FBL <fbl@mailbox.example>',
+      'To: takedown@reply.example',
+      `Subject: FW: ${sent.header('Subject')}`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=feedback-report; boundary="f0"',
+      '',
+      '--f0',
+      'Content-Type: text/plain',
+      '',
+      'This is an abuse report for a message received from your system.',
+      '--f0',
+      'Content-Type: message/feedback-report',
+      '',
+      'Feedback-Type: abuse',
+      'User-Agent: FBL/1.0',
+      'Version: 1',
+      '',
+      '--f0',
+      'Content-Type: text/rfc822-headers',
+      '',
+      sent.raw.slice(0, sent.raw.indexOf('\r\n\r\n')),
+      '',
+      '--f0--',
+    ].join('\n');
+    await deliver(host, arf, 'takedown@reply.example');
+    await deliver(host, 'From: stranger@elsewhere.example\nTo: takedown@reply.example\nSubject: hello\n\nWe have removed it.\n', 'takedown@reply.example');
+
+    const res = await waitFor('three review items', async () => {
+      const r = await api<{ reviews: ReviewItem[] }>(host!, 'GET', '/reviews');
+      return r.body.reviews.length === 3 && r;
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.reviews.map((r) => [r.reason, r.classification.class, r.noticeId ?? null])).toEqual([
+      ['unclear', 'human', notice.id],
+      ['report', 'report', notice.id],
+      ['unmatched', 'human', null],
+    ]);
+    expect(res.body.reviews[0]!.rawRef).toMatch(/^inbox\/.+\.eml$/);
+    expect(await host.store.listAnswers(notice.id)).toEqual([]);
+    expect((await host.store.getNotice(notice.id))?.state).toBe('sent');
+    const cases = await listAll((p) => host!.store.listCases({ noticeId: notice.id }, p));
+    expect(cases.map((c) => c.state)).toEqual(['notified']);
+
+    const paged = await api<{ reviews: ReviewItem[]; next?: string }>(host, 'GET', '/reviews?limit=2');
+    expect(paged.body.reviews).toHaveLength(2);
+    const rest = await api<{ reviews: ReviewItem[]; next?: string }>(host, 'GET', `/reviews?limit=2&after=${encodeURIComponent(paged.body.next!)}`);
+    expect(rest.body.reviews.map((r) => r.reason)).toEqual(['unmatched']);
+    expect((await api(host, 'GET', '/reviews?limit=0')).status).toBe(400);
+
+    const cli = await takedown(['review', '--json', '--data-dir', host.files.dataDir]);
+    expect(cli.code).toBe(0);
+    expect((JSON.parse(cli.stdout) as { reviews: ReviewItem[] }).reviews.map((r) => r.reason)).toEqual(['unclear', 'report', 'unmatched']);
+    const table = await takedown(['review', '--data-dir', host.files.dataDir]);
+    expect(table.stdout).toMatch(/unclear\s+human\/unclear/);
+  });
+});
+
+describe('takedown classify', () => {
+  it('prints each message\'s class, the fields it extracted and why, and the same as JSON', async () => {
+    const fixtures = fileURLToPath(new URL('../fixtures/replies/', import.meta.url));
+    const bounce = fileURLToPath(new URL('../../../shared/corpus/mail/sisimai/lhost-qmail-02.eml', import.meta.url));
+    const json = await takedown(['classify', '--json', `${fixtures}fr-needs-info.eml`, bounce]);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as { file: string; classification: Record<string, unknown> }[];
+    expect(parsed.map((p) => [p.classification.class, p.classification.intent ?? p.classification.severity])).toEqual([
+      ['human', 'needs-info'],
+      ['bounce', 'permanent'],
+    ]);
+
+    const text = await takedown(['classify', `${fixtures}ar-gmail-actioned.eml`]);
+    expect(text.stdout).toMatch(/intent:\s+actioned/);
+    expect(text.stdout).toMatch(/phrase:\s+"تم إيقاف"/);
+    expect(text.stdout).toMatch(/reason:\s+actioned/);
+
+    const missing = await takedown(['classify', `${fixtures}no-such.eml`]);
+    expect(missing.code).toBe(2);
+  });
+});
