@@ -1,6 +1,8 @@
-import type { Campaign, Case, Notice } from './model.js';
+import { TakedownError } from './errors.js';
+import type { Campaign, Case, Notice, TLP } from './model.js';
 import type { MailDraft, Settings } from './ports.js';
 import { replyAddress } from './routing.js';
+import { strictestTlp, tlpHandling } from './tlp.js';
 
 /** A duration in domain seconds as people say it: "24 hours", "3 days". */
 export function humanDuration(seconds: number): string {
@@ -9,11 +11,24 @@ export function humanDuration(seconds: number): string {
   return `${Math.round(seconds / 60)} minutes`;
 }
 
-function indicatorLines(cases: readonly Case[]): string[] {
+/**
+ * The level of what a message carries: the strictest marking among its indicators (an indicator without its
+ * own carries the campaign's). RED cannot get here past the TLP gate; if it ever does, nothing is rendered.
+ */
+export function contentTlp(campaign: Pick<Campaign, 'tlp'>, cases: readonly Pick<Case, 'indicator'>[]): TLP {
+  const tlp = strictestTlp(cases.map((c) => c.indicator.tlp ?? campaign.tlp)) ?? campaign.tlp;
+  if (cases.some((c) => (c.indicator.tlp ?? campaign.tlp) === 'RED')) {
+    throw new TakedownError('TLP.RED', 'a TLP:RED indicator reached a message; nothing was rendered');
+  }
+  return tlp;
+}
+
+function indicatorLines(cases: readonly Case[], campaign: Campaign, mixed: boolean): string[] {
   const lines: string[] = [];
   cases.forEach((c, i) => {
     const ind = c.indicator;
     lines.push(`${i + 1}. ${ind.value}  (${ind.kind}${ind.threat ? `, ${ind.threat}` : ''})`);
+    if (mixed) lines.push(`   marking: TLP:${ind.tlp ?? campaign.tlp}`);
     lines.push(`   case: ${c.id}`);
     if (ind.firstSeen) lines.push(`   first seen: ${ind.firstSeen}`);
     if (ind.evidence) lines.push(`   evidence: ${ind.evidence.replace(/\s+/g, ' ')}`);
@@ -40,7 +55,9 @@ export function renderNotice(input: RenderInput): MailDraft {
   const { notice, campaign, cases, settings } = input;
   const n = cases.length;
   const what = n === 1 ? '1 malicious indicator' : `${n} malicious indicators`;
-  const tlp = `TLP:${campaign.tlp}`;
+  const level = contentTlp(campaign, cases);
+  const tlp = `TLP:${level}`;
+  const mixed = new Set(cases.map((c) => c.indicator.tlp ?? campaign.tlp)).size > 1;
   const prefix = input.reminder ? `Reminder ${input.reminder.n}: ` : input.previous ? 'Escalation: ' : '';
   const subject = `[${notice.tag}] ${prefix}Takedown request: ${what} for ${notice.party.name} - ${campaign.name} [${tlp}]`;
   const deadline = notice.deadline ?? new Date(input.now.getTime() + notice.answerDeadline * 1000).toISOString();
@@ -65,7 +82,7 @@ export function renderNotice(input: RenderInput): MailDraft {
     `Please answer by ${deadline} (${humanDuration(notice.answerDeadline)} from the notice).`,
     '',
     `Indicators (${n}):`,
-    ...indicatorLines(cases),
+    ...indicatorLines(cases, campaign, mixed),
     '',
     'How to answer:',
     `- Reply to this message (keep ${notice.tag} in the subject). Tell us whether you have taken the infrastructure down, will act, or are not the right contact.`,
@@ -73,7 +90,8 @@ export function renderNotice(input: RenderInput): MailDraft {
       ? [`- Or POST a JSON answer to ${settings.publicUrl}/notices/${notice.id}/answers`]
       : []),
     '',
-    `This information is shared under ${tlp}: share it only as that marking allows.`,
+    `This information is shared under ${tlp}${mixed ? ' (the strictest marking among the indicators; each one shows its own)' : ''}.`,
+    tlpHandling(level),
     '',
     `-- `,
     settings.senderName,
@@ -90,7 +108,7 @@ export function renderNotice(input: RenderInput): MailDraft {
     headers: {
       'X-Takedown-Notice': notice.id,
       'X-Takedown-Campaign': campaign.id,
-      'X-TLP': campaign.tlp,
+      'X-TLP': level,
     },
   };
 }

@@ -1,0 +1,49 @@
+import { readSubmission, type SubmitCampaignInput } from './campaign.js';
+import type { Deps, Store } from './ports.js';
+import { decideRoute, PlanBuilder, type Plan } from './route-plan.js';
+
+/** What a dry run may touch: the party lookups (whose caches may fill) and, to read only, the store. */
+export type PlanDeps = Pick<Deps, 'parties' | 'clock' | 'settings'> & {
+  /** absent when there is no store yet: nothing can be open elsewhere then */
+  readonly store?: Pick<Store, 'findCasesByIndicator'>;
+};
+
+/**
+ * The routing plan a submission would get, without storing or sending anything: the same intake, TLP gate and
+ * routing as `submitCampaign` and `routeCampaign`, and a plan that says per recipient what it would receive
+ * and why, and what would not go out and why. A file with nothing to notify gives an empty plan that says why.
+ */
+export async function planSubmission(deps: PlanDeps, raw: SubmitCampaignInput): Promise<Plan> {
+  const submission = await readSubmission(deps, raw, { allowEmpty: true });
+  const { input, intake, fresh } = submission;
+  const builder = new PlanBuilder();
+  const policy = { campaignTlp: submission.tlp, campaignTlpFrom: submission.tlpFrom, permission: submission.tlpPermission, routing: deps.settings.routing };
+  const size = Math.max(1, deps.settings.pageSize);
+  for (let i = 0; i < fresh.length; i += size) {
+    const page = fresh.slice(i, i + size);
+    const found = await deps.parties.resolve(page);
+    page.forEach((indicator, j) => builder.add(decideRoute(indicator, found[j] ?? {}, policy)));
+  }
+  return builder.build({
+    campaign: {
+      name: input.name,
+      tlp: submission.tlp,
+      tlpFrom: submission.tlpFrom,
+      ...(submission.tlpPermission ? { tlpPermission: submission.tlpPermission } : {}),
+      format: intake.format,
+      ...(input.sourceName ? { sourceName: input.sourceName } : {}),
+    },
+    counts: {
+      submitted: intake.indicators.length + intake.duplicates.length,
+      accepted: fresh.length,
+      duplicates: intake.duplicates.length,
+      alreadyOpen: submission.alreadyOpen.length,
+      excluded: intake.excluded.length,
+      skipped: intake.skipped.length,
+    },
+    excluded: intake.excluded,
+    skipped: intake.skipped,
+    duplicates: intake.duplicates,
+    alreadyOpen: submission.alreadyOpen,
+  });
+}
