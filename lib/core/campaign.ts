@@ -1,26 +1,100 @@
 import { z } from 'zod';
-import { CampaignStateError, InvalidInputError, NotFoundError } from './errors.js';
-import { parseIndicators } from './intake.js';
+import { CampaignStateError, InvalidInputError, NotFoundError, type InputIssue } from './errors.js';
+import { parseIndicators, type ExcludedItem, type IntakeResult } from './intake.js';
 import { CASE_LIVE } from './lifecycle.js';
-import { type Campaign, type CampaignIndicator, type Case, type Indicator, type Notice, TLP } from './model.js';
+import { type Campaign, type CampaignIndicator, type Case, type CaseState, type Indicator, type Notice, TLP } from './model.js';
 import type { Deps, Page, PageRequest, Store } from './ports.js';
-import { buildLadder, caseIdFor, noticeIdFor, tagOf } from './routing.js';
+import { caseIdFor, noticeIdFor, tagOf } from './routing.js';
+import { decideRoute } from './route-plan.js';
+import type { TlpPermission } from './tlp.js';
 import { appendEvent } from './events.js';
 import { updateCampaign } from './updates.js';
 
 /** A submission as a coordinator makes it, from the CLI or `POST /campaigns`. */
 export const SubmitCampaignInput = z.object({
   name: z.string().trim().min(1).max(200),
-  tlp: TLP.default('AMBER'),
+  /** absent: the configured default (Settings.defaultTlp) */
+  tlp: TLP.optional(),
   legalBasis: z.string().trim().max(500).optional(),
   submitter: z.string().trim().min(1).max(200),
   /** false when the coordinator approved the plan in advance (`--yes`) */
   requireApproval: z.boolean().default(true),
-  format: z.enum(['auto', 'list', 'csv']).default('auto'),
+  format: z.enum(['auto', 'list', 'csv', 'stix', 'misp']).default('auto'),
   sourceName: z.string().max(300).optional(),
   content: z.string().max(200 * 1024 * 1024),
+  /** leave out the items with errors (listed in the plan and the audit record) instead of refusing the file */
+  skipInvalid: z.boolean().default(false),
+  /** the source allowed notifying the operators of AMBER / AMBER+STRICT infrastructure; who granted it */
+  tlpPermission: z
+    .object({
+      notifyOperators: z.literal(true).default(true),
+      grantedBy: z.string().trim().min(1).max(200),
+      /** when it was granted @default the submission time */
+      grantedAt: z.iso.datetime({ offset: true }).optional(),
+    })
+    .optional(),
 });
 export type SubmitCampaignInput = z.input<typeof SubmitCampaignInput>;
+
+/** A submission read and checked, before anything is stored: what both the campaign and the dry run start from. */
+export interface Submission {
+  readonly input: z.output<typeof SubmitCampaignInput>;
+  readonly intake: IntakeResult;
+  readonly tlp: TLP;
+  readonly tlpFrom: 'input' | 'default';
+  readonly tlpPermission?: TlpPermission;
+  /** unique indicators not already handled by a live case elsewhere, in source order */
+  readonly fresh: Indicator[];
+  readonly alreadyOpen: { value: string; caseId: string; campaignId: string }[];
+}
+
+// a withheld case is not being handled: the same indicator from a source that allows it must still go out
+const HANDLED: ReadonlySet<CaseState> = new Set([...CASE_LIVE].filter((s) => s !== 'withheld'));
+
+/**
+ * Validate a submission, read its file and set it against the live cases of other campaigns. Reads the store,
+ * writes nothing. InvalidInputError names every problem.
+ */
+export async function readSubmission(
+  deps: Pick<Deps, 'clock' | 'settings'> & { readonly store?: Pick<Store, 'findCasesByIndicator'> },
+  raw: SubmitCampaignInput,
+  opts: { readonly allowEmpty?: boolean } = {},
+): Promise<Submission> {
+  const parsed = SubmitCampaignInput.safeParse(raw);
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      'the campaign submission is not valid',
+      parsed.error.issues.map((i) => ({ where: i.path.join('.') || '(body)', reason: i.message })),
+    );
+  }
+  const input = parsed.data;
+  const now = deps.clock.now();
+  const tlp = input.tlp ?? deps.settings.defaultTlp ?? 'AMBER';
+  const intake = parseIndicators(input.content, {
+    format: input.format,
+    skipInvalid: input.skipInvalid,
+    now,
+    // unmarked material of the submitter's own adds no restriction to a value the source marked
+    ...(input.tlp ? { fallbackTlp: input.tlp } : {}),
+    allowEmpty: opts.allowEmpty,
+  });
+  const live = deps.store ? await deps.store.findCasesByIndicator(intake.indicators.map((i) => i.value), HANDLED) : [];
+  const liveByValue = new Map(live.map((c) => [c.indicator.value, c]));
+  const fresh: Indicator[] = [];
+  const alreadyOpen: Submission['alreadyOpen'] = [];
+  for (const indicator of intake.indicators) {
+    const c = liveByValue.get(indicator.value);
+    if (c) alreadyOpen.push({ value: indicator.value, caseId: c.id, campaignId: c.campaignId });
+    else fresh.push(indicator);
+  }
+  const permission = input.tlpPermission
+    ? { notifyOperators: true as const, grantedBy: input.tlpPermission.grantedBy, grantedAt: input.tlpPermission.grantedAt ?? now.toISOString() }
+    : undefined;
+  return { input, intake, tlp, tlpFrom: input.tlp ? 'input' : 'default', ...(permission ? { tlpPermission: permission } : {}), fresh, alreadyOpen };
+}
+
+/** How many items an audit event lists at most (a DynamoDB item holds 400 KB). */
+const EVENT_ITEMS = 500;
 
 export interface SubmitResult {
   readonly campaign: Campaign;
@@ -28,6 +102,10 @@ export interface SubmitResult {
   readonly duplicatesInFile: number;
   /** indicators already handled by a live case of another campaign */
   readonly alreadyOpen: { value: string; caseId: string; campaignId: string }[];
+  /** items of the file not notified (expired, unsupported, not for detection), with why */
+  readonly excluded: readonly ExcludedItem[];
+  /** items with errors left out at the submitter's request */
+  readonly skipped: readonly InputIssue[];
 }
 
 const WRITE_BATCH = 5000;
@@ -56,28 +134,7 @@ async function mustGetCampaign(store: Store, id: string): Promise<Campaign> {
  * leaves only unreachable indicator rows, never a half-stored campaign.
  */
 export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Promise<SubmitResult> {
-  const parsed = SubmitCampaignInput.safeParse(raw);
-  if (!parsed.success) {
-    throw new InvalidInputError(
-      'the campaign submission is not valid',
-      parsed.error.issues.map((i) => ({ where: i.path.join('.') || '(body)', reason: i.message })),
-    );
-  }
-  const input = parsed.data;
-  const intake = parseIndicators(input.content, { format: input.format });
-
-  const live = await deps.store.findCasesByIndicator(
-    intake.indicators.map((i) => i.value),
-    CASE_LIVE,
-  );
-  const liveByValue = new Map(live.map((c) => [c.indicator.value, c]));
-  const fresh: Indicator[] = [];
-  const alreadyOpen: SubmitResult['alreadyOpen'] = [];
-  for (const indicator of intake.indicators) {
-    const c = liveByValue.get(indicator.value);
-    if (c) alreadyOpen.push({ value: indicator.value, caseId: c.id, campaignId: c.campaignId });
-    else fresh.push(indicator);
-  }
+  const { input, intake, tlp, tlpPermission, fresh, alreadyOpen } = await readSubmission(deps, raw);
   if (fresh.length === 0) {
     throw new InvalidInputError('nothing to do: every indicator is already handled by an open case', [
       ...alreadyOpen.slice(0, 20).map((a) => ({ where: a.value, reason: `open in campaign ${a.campaignId}` })),
@@ -86,17 +143,21 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
 
   const now = deps.clock.now().toISOString();
   const id = deps.ids.newId('cmp_');
-  const rows: CampaignIndicator[] = fresh.map((indicator, seq) => ({ campaignId: id, seq, indicator }));
-  for (let i = 0; i < rows.length; i += WRITE_BATCH) await deps.store.putIndicators(rows.slice(i, i + WRITE_BATCH));
+  for (let i = 0; i < fresh.length; i += WRITE_BATCH) {
+    const rows: CampaignIndicator[] = fresh.slice(i, i + WRITE_BATCH).map((indicator, j) => ({ campaignId: id, seq: i + j, indicator }));
+    await deps.store.putIndicators(rows);
+  }
 
   const campaign: Campaign = {
     id,
     name: input.name,
-    tlp: input.tlp,
+    tlp,
+    tlpFrom: input.tlp ? 'input' : 'default',
     legalBasis: input.legalBasis,
     submitter: input.submitter,
     source: { format: intake.format, name: input.sourceName },
     requireApproval: input.requireApproval,
+    ...(tlpPermission ? { tlpPermission } : {}),
     state: 'routing',
     createdAt: now,
     ...(input.requireApproval ? {} : { approvedAt: now, approvedBy: input.submitter }),
@@ -107,6 +168,8 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
       unroutable: 0,
       cases: 0,
       notices: 0,
+      excluded: intake.excluded.length,
+      skipped: intake.skipped.length,
     },
     version: 1,
   };
@@ -119,14 +182,27 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
       name: input.name,
       format: intake.format,
       source: input.sourceName,
+      tlp,
+      ...(tlpPermission ? { tlpPermission } : {}),
       indicators: fresh.length,
       duplicatesInFile: intake.duplicates.length,
       alreadyOpen: alreadyOpen.length,
+      excluded: intake.excluded.length,
+      skipped: intake.skipped.length,
       preApproved: !input.requireApproval,
     },
   });
+  // what was left out is part of the record: an auditor sees it without the file
+  for (let i = 0; i < intake.skipped.length; i += EVENT_ITEMS) {
+    const items = intake.skipped.slice(i, i + EVENT_ITEMS);
+    await appendEvent(deps, { campaignId: id, type: 'intake.skipped', actor: input.submitter, data: { reason: 'invalid, skipped at the submitter\'s request', items } });
+  }
+  for (let i = 0; i < intake.excluded.length; i += EVENT_ITEMS) {
+    const items = intake.excluded.slice(i, i + EVENT_ITEMS);
+    await appendEvent(deps, { campaignId: id, type: 'intake.excluded', actor: 'system', data: { items } });
+  }
   await deps.workflows.start('campaign', executionName('campaign', id, 1), { campaignId: id, route: {}, start: {} });
-  return { campaign, duplicatesInFile: intake.duplicates.length, alreadyOpen };
+  return { campaign, duplicatesInFile: intake.duplicates.length, alreadyOpen, excluded: intake.excluded, skipped: intake.skipped };
 }
 
 /** Execution names derive from the id and a round: starting the same thing twice starts it once. */
@@ -142,23 +218,37 @@ export async function routeCampaign(deps: Deps, campaignId: string, cursor?: str
   const indicators = page.items.map((r) => r.indicator);
   const found = await deps.parties.resolve(indicators);
   const now = deps.clock.now().toISOString();
+  // a campaign stored before levels were told apart was routed as unmarked material
+  const policy = { campaignTlp: campaign.tlp, campaignTlpFrom: campaign.tlpFrom ?? 'default', permission: campaign.tlpPermission, routing: deps.settings.routing };
   const cases: Case[] = [];
+  const withheld: Case[] = [];
   indicators.forEach((indicator, i) => {
-    const ladder = buildLadder(indicator, found[i] ?? {});
-    const first = ladder[0];
-    if (!first) return;
-    cases.push({
-      id: caseIdFor(deps.ids, campaignId, indicator.value, 0),
-      campaignId,
-      indicator: found[i]?.country && !indicator.country ? { ...indicator, country: found[i]!.country } : indicator,
-      ladder,
-      step: 0,
-      state: 'open',
-      noticeId: noticeIdFor(deps.ids, campaignId, first.party.email, 0),
-      updatedAt: now,
-      version: 1,
-    });
+    const decision = decideRoute(indicator, found[i] ?? {}, policy);
+    if (decision.outcome === 'unroutable') return;
+    const base = { id: caseIdFor(deps.ids, campaignId, indicator.value, 0), campaignId, indicator: decision.indicator, step: 0, updatedAt: now, version: 1 };
+    if (decision.outcome === 'withheld') {
+      // kept as a case, in no notice: the campaign shows it, and a later permission can release it
+      const c: Case = { ...base, ladder: decision.ladder, state: 'withheld', reason: decision.reason };
+      cases.push(c);
+      withheld.push(c);
+      return;
+    }
+    cases.push({ ...base, ladder: decision.ladder, state: 'open', noticeId: noticeIdFor(deps.ids, campaignId, decision.ladder[0]!.party.email, 0) });
   });
+  if (withheld.length > 0) {
+    // recorded before the cases exist, so a crash in between repeats an event rather than loses one
+    const existing = new Set((await deps.store.findCasesByIndicator(withheld.map((c) => c.indicator.value), new Set(['withheld']))).map((c) => c.id));
+    for (const c of withheld) {
+      if (existing.has(c.id)) continue;
+      await appendEvent(deps, {
+        campaignId,
+        caseId: c.id,
+        type: 'case.withheld',
+        actor: 'system',
+        data: { value: c.indicator.value, tlp: c.indicator.tlp, party: c.ladder[0]!.party.id, reason: c.reason },
+      });
+    }
+  }
   await deps.store.putCases(cases);
   return page.next ? { cursor: page.next, done: false } : { done: true };
 }
@@ -180,11 +270,26 @@ export async function buildNotices(deps: Deps, campaignId: string): Promise<{ ne
   if (campaign.state !== 'routing') {
     return { next: campaign.state === 'awaiting-approval' ? 'approve' : 'send', seconds };
   }
-  const cases = await listAll((p) => deps.store.listCases({ campaignId }, p));
-  const notices = groupIntoNotices(deps, campaignId, cases.filter((c) => c.step === 0));
+  // a page at a time: 200,000 cases with their ladders do not fit in memory at once
+  const grouper = new NoticeGrouper(deps, campaignId);
+  let caseCount = 0;
+  let withheld = 0;
+  let after: string | undefined;
+  do {
+    const page = await deps.store.listCases({ campaignId }, { after, limit: 1000 });
+    for (const c of page.items) {
+      caseCount++;
+      if (c.step !== 0) continue;
+      if (c.state === 'withheld') withheld++;
+      grouper.add(c);
+    }
+    after = page.next;
+  } while (after);
+  const notices = grouper.notices();
   await deps.store.putNotices(notices);
 
-  const routed = new Set(cases.map((c) => c.indicator.value)).size;
+  // before the plan is fixed every case is its indicator's first rung: one case per routed indicator
+  const routed = caseCount;
   let planned = false;
   campaign = await updateCampaign(deps, campaignId, (cur) => {
     planned = cur.state === 'routing';
@@ -193,7 +298,7 @@ export async function buildNotices(deps: Deps, campaignId: string): Promise<{ ne
     return {
       ...cur,
       state: wait ? 'awaiting-approval' : 'sending',
-      counts: { ...cur.counts, unroutable: cur.counts.indicators - routed, cases: cases.length, notices: notices.length },
+      counts: { ...cur.counts, unroutable: cur.counts.indicators - routed, cases: caseCount, notices: notices.length, withheld },
     };
   });
   // someone else (a retried step) built the plan in between: report what it decided
@@ -202,45 +307,65 @@ export async function buildNotices(deps: Deps, campaignId: string): Promise<{ ne
     campaignId,
     type: 'campaign.planned',
     actor: 'system',
-    data: { cases: cases.length, notices: notices.length, unroutable: campaign.counts.unroutable, awaitingApproval: campaign.state === 'awaiting-approval' },
+    data: { cases: caseCount, notices: notices.length, unroutable: campaign.counts.unroutable, withheld, awaitingApproval: campaign.state === 'awaiting-approval' },
   });
   return { next: campaign.state === 'awaiting-approval' ? 'approve' : 'send', seconds };
 }
 
 /** One notice per recipient for the given cases (all of one ladder step), counted from the cases. */
 export function groupIntoNotices(deps: Deps, campaignId: string, cases: readonly Case[], escalatedFrom?: string): Notice[] {
-  const byNotice = new Map<string, Case[]>();
-  for (const c of cases) {
-    if (!c.noticeId) continue;
-    const group = byNotice.get(c.noticeId);
-    if (group) group.push(c);
-    else byNotice.set(c.noticeId, [c]);
+  const grouper = new NoticeGrouper(deps, campaignId, escalatedFrom);
+  for (const c of cases) grouper.add(c);
+  return grouper.notices();
+}
+
+/** Groups cases into notices as they come, keeping per notice only what the notice needs, not its cases. */
+export class NoticeGrouper {
+  private readonly groups = new Map<string, { party: Notice['party']; step: number; count: number; answer: number; action: number; reminders: number }>();
+
+  constructor(
+    private readonly deps: Pick<Deps, 'clock'>,
+    private readonly campaignId: string,
+    private readonly escalatedFrom?: string,
+  ) {}
+
+  add(c: Case): void {
+    if (!c.noticeId) return;
+    const rung = c.ladder[c.step]!;
+    const group = this.groups.get(c.noticeId);
+    if (!group) {
+      this.groups.set(c.noticeId, { party: rung.party, step: c.step, count: 1, answer: rung.answerDeadline, action: rung.actionDeadline, reminders: rung.reminders });
+      return;
+    }
+    // one recipient may hold several networks: it gets the shortest deadline among them
+    group.count++;
+    group.answer = Math.min(group.answer, rung.answerDeadline);
+    group.action = Math.min(group.action, rung.actionDeadline);
+    group.reminders = Math.min(group.reminders, rung.reminders);
   }
-  const now = deps.clock.now().toISOString();
-  return [...byNotice.entries()].map(([id, group]) => {
-    const first = group[0]!;
-    const step = first.ladder[first.step]!;
-    return {
+
+  notices(): Notice[] {
+    const now = this.deps.clock.now().toISOString();
+    return [...this.groups.entries()].map(([id, g]) => ({
       id,
-      campaignId,
-      party: step.party,
-      step: first.step,
+      campaignId: this.campaignId,
+      party: g.party,
+      step: g.step,
       round: 1,
       state: 'planned',
       tag: tagOf(id),
       tokenHash: '',
-      caseCount: group.length,
-      ...(escalatedFrom ? { escalatedFrom: [escalatedFrom] } : {}),
-      // one recipient may hold several networks: it gets the shortest deadline among them
-      answerDeadline: Math.min(...group.map((c) => c.ladder[c.step]!.answerDeadline)),
-      actionDeadline: Math.min(...group.map((c) => c.ladder[c.step]!.actionDeadline)),
-      remindersAllowed: Math.min(...group.map((c) => c.ladder[c.step]!.reminders)),
+      caseCount: g.count,
+      ...(this.escalatedFrom ? { escalatedFrom: [this.escalatedFrom] } : {}),
+      answerDeadline: g.answer,
+      actionDeadline: g.action,
+      remindersAllowed: g.reminders,
       remindersSent: 0,
       appliedAnswers: [],
       updatedAt: now,
       version: 1,
-    } satisfies Notice;
-  });
+    }) satisfies Notice);
+  }
 }
 
 /** The campaign workflow parks its approval token here; completes at once if the decision was already made. */

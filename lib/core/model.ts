@@ -36,6 +36,8 @@ export const Indicator = z.object({
   raw: z.string(),
   /** where it came from in the source: "line 12", a STIX id, a MISP uuid */
   origin: z.string(),
+  /** its own TLP marking from the source; absent: the campaign's level applies (see tlp.ts) */
+  tlp: TLP.optional(),
 });
 export type Indicator = z.infer<typeof Indicator>;
 
@@ -56,8 +58,25 @@ export const Party = z.object({
   contactSource: ContactSource,
   /** what matched: a CIDR, a domain suffix, a country */
   matchedBy: z.string().optional(),
+  /** a telephone number of the contact, when the source gives one (RDAP registrar abuse contacts do) */
+  phone: z.string().max(100).optional(),
 });
 export type Party = z.infer<typeof Party>;
+
+/**
+ * A coordinator's correction of a contact: wins over the directory file and RDAP from then on. `target` is a
+ * canonical CIDR (a hosting network), a domain (its registrar, for names at or under it) or a party id.
+ */
+export const ContactOverride = z.object({
+  target: z.string().min(1).max(300),
+  targetKind: z.enum(['network', 'domain', 'party']),
+  email: z.string().email(),
+  name: z.string().max(200).optional(),
+  note: z.string().max(500).optional(),
+  by: z.string().min(1).max(200),
+  at: z.string(),
+});
+export type ContactOverride = z.infer<typeof ContactOverride>;
 
 /** One rung of an indicator's routing ladder. */
 export const LadderStep = z.object({
@@ -90,10 +109,19 @@ export const Campaign = z.object({
   id: z.string(),
   name: z.string().min(1).max(200),
   tlp: TLP,
+  /**
+   * `input`: the submitter stated the level (the source's marking of the file: gated like any marking);
+   * `default`: the configured level of unmarked material. Absent on campaigns stored before: `default`.
+   */
+  tlpFrom: z.enum(['input', 'default']).optional(),
   legalBasis: z.string().max(500).optional(),
   submitter: z.string().min(1).max(200),
   source: z.object({ format: SourceFormat, name: z.string().max(300).optional() }),
   requireApproval: z.boolean(),
+  /** the source's permission to notify the operators of AMBER / AMBER+STRICT infrastructure, and who granted it */
+  tlpPermission: z
+    .object({ notifyOperators: z.literal(true), grantedBy: z.string().min(1).max(200), grantedAt: z.string() })
+    .optional(),
   state: CampaignState,
   createdAt: z.string(),
   approvedAt: z.string().optional(),
@@ -105,6 +133,12 @@ export const Campaign = z.object({
     unroutable: z.number().int(),
     cases: z.number().int(),
     notices: z.number().int(),
+    /** first-rung cases the TLP gate kept back */
+    withheld: z.number().int().optional(),
+    /** items of the file not notified: expired, unsupported, not meant for detection */
+    excluded: z.number().int().optional(),
+    /** items with errors left out at the coordinator's request (skip invalid) */
+    skipped: z.number().int().optional(),
   }),
   /** the campaign workflow's approval callback, while it waits */
   approvalToken: z.string().optional(),

@@ -174,9 +174,11 @@ export async function sendNotice(deps: Deps, noticeId: string): Promise<NoticeSt
           deadline: cur.deadline ?? new Date(Date.parse(sentAt) + cur.answerDeadline * 1000).toISOString(),
         },
   );
-  for (const c of cases) {
-    if (c.state === 'open') await updateCase(deps, c.id, (cur) => (cur.state === 'open' ? { ...cur, state: 'notified' } : undefined));
-  }
+  // the cases read before the send move together; one that changed meanwhile is redone on its own
+  const updatedAt = deps.clock.now().toISOString();
+  const opened = cases.filter((c) => c.state === 'open');
+  const stale = await deps.store.saveCases(opened.map((c) => ({ ...c, state: 'notified', updatedAt, version: c.version + 1 })));
+  for (const id of stale) await updateCase(deps, id, (cur) => (cur.state === 'open' ? { ...cur, state: 'notified' } : undefined));
   await appendEvent(deps, {
     campaignId: notice.campaignId,
     noticeId,

@@ -5,12 +5,17 @@ import type {
   CampaignIndicator,
   Case,
   CaseState,
+  ContactOverride,
   Indicator,
   Notice,
   NoticeState,
   Outbound,
   Party,
+  PartyKind,
+  TLP,
 } from './model.js';
+import type { RoutingPolicy } from './routing-policy.js';
+import type { ReviewItem } from './review.js';
 
 /**
  * The ports: what the domain needs from the outside world. One interface here, one adapter per host.
@@ -49,6 +54,8 @@ export interface Store {
   putCases(cases: readonly Case[]): Promise<void>;
   getCase(id: string): Promise<Case | undefined>;
   saveCase(c: Case): Promise<void>;
+  /** saves each case as saveCase does (not atomically as a whole); returns the ids that were stale and not saved */
+  saveCases(cases: readonly Case[]): Promise<string[]>;
   /** in id order */
   listCases(by: { campaignId: string } | { noticeId: string }, page?: PageRequest): Promise<Page<Case>>;
   /** cases of these indicator values whose state is one of `states` (any campaign) */
@@ -74,6 +81,40 @@ export interface Store {
   appendEvent(event: AuditEvent): Promise<void>;
   /** in the order appended */
   listEvents(by: { campaignId: string } | { caseId: string } | { noticeId: string }): Promise<AuditEvent[]>;
+
+  /** queues an inbound message for a person to read; false when an item with this id was queued before (idempotent) */
+  putReview(item: ReviewItem): Promise<boolean>;
+  /** the review queue in the order received (receivedAt, then id) */
+  listReviews(page?: PageRequest): Promise<Page<ReviewItem>>;
+
+  /** stores an answer of an outside registry (RDAP, security.txt); replaces the entry of the same kind and key (range entries: the same range) */
+  putLookup(entry: CachedLookup): Promise<void>;
+  /** the entry of this kind and key, unless it expired by `now` */
+  getLookup(kind: string, key: string, now: string): Promise<CachedLookup | undefined>;
+  /** the narrowest range entry of this kind covering `key` (rangeStart <= key <= rangeEnd), unless expired by `now` */
+  findRangeLookup(kind: string, key: string, now: string): Promise<CachedLookup | undefined>;
+
+  /** records a coordinator's contact correction; replaces an earlier one for the same target */
+  putContactOverride(override: ContactOverride): Promise<void>;
+  /** every override in force, in target order */
+  listContactOverrides(): Promise<ContactOverride[]>;
+}
+
+/**
+ * A cached answer of an outside registry, found again by its key, or (range entries) by any key inside the
+ * range it covers: one RDAP lookup per network, not per indicator. Keys are fixed-width text that sorts in
+ * numeric order, so a store compares them as text.
+ */
+export interface CachedLookup {
+  /** e.g. `rdap-net4`, `rdap-domain`, `security.txt`; range entries and key entries never share a kind */
+  readonly kind: string;
+  readonly key: string;
+  readonly rangeStart?: string;
+  readonly rangeEnd?: string;
+  /** JSON text, opaque to the store */
+  readonly value: string;
+  readonly fetchedAt: string;
+  readonly expiresAt: string;
 }
 
 export type WorkflowName = 'campaign' | 'notice';
@@ -138,9 +179,16 @@ export interface Mailer {
 export interface PartyLookup {
   readonly hosting?: Party;
   readonly registrar?: Party;
+  readonly registry?: Party;
+  /** the network announcing the hosting network (its origin AS), for the step after the hosting network */
+  readonly upstream?: Party;
   readonly cert?: Party;
   /** the country the indicator's infrastructure sits in, when known */
   readonly country?: string;
+  /** the origin AS of the hosting network, `AS64500`, when known */
+  readonly asn?: string;
+  /** why a party could not be found or has only a guessed contact, one line each; never stops the campaign */
+  readonly problems?: readonly { party: PartyKind; reason: string }[];
 }
 
 export interface PartyResolver {
@@ -188,6 +236,10 @@ export interface Settings {
   readonly publicUrl?: string;
   /** indicators routed per workflow step */
   readonly pageSize: number;
+  /** who gets a case, in which order, with which deadlines @default DEFAULT_ROUTING_POLICY */
+  readonly routing?: RoutingPolicy;
+  /** the TLP of a campaign submitted without one @default 'AMBER' */
+  readonly defaultTlp?: TLP;
 }
 
 /** Everything a command may use. */

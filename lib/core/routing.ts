@@ -1,35 +1,17 @@
 import type { Indicator, LadderStep, Party } from './model.js';
 import type { Ids, PartyLookup } from './ports.js';
+import { DEFAULT_ROUTING_POLICY, KIND_DEADLINES, ladderFor, type RoutingPolicy } from './routing-policy.js';
 
-const HOUR = 3600;
-
-/** How long each kind of party gets, in domain seconds; a routing policy file replaces these later. */
-export const DEFAULT_DEADLINES: Readonly<Record<Party['kind'], Omit<LadderStep, 'party'>>> = {
-  hosting: { answerDeadline: 24 * HOUR, actionDeadline: 72 * HOUR, reminders: 1 },
-  registrar: { answerDeadline: 48 * HOUR, actionDeadline: 96 * HOUR, reminders: 1 },
-  registry: { answerDeadline: 48 * HOUR, actionDeadline: 96 * HOUR, reminders: 1 },
-  upstream: { answerDeadline: 48 * HOUR, actionDeadline: 96 * HOUR, reminders: 1 },
-  cert: { answerDeadline: 72 * HOUR, actionDeadline: 120 * HOUR, reminders: 1 },
-};
+/** How long each kind of party gets, in domain seconds, when a routing policy step does not say. */
+export const DEFAULT_DEADLINES: Readonly<Record<Party['kind'], Omit<LadderStep, 'party'>>> = KIND_DEADLINES;
 
 /**
- * The parties an indicator is escalated through, in order: whoever operates the infrastructure first (the
- * hosting network for an address, the registrar for a name), then the national CERT of its country.
- * Returns an empty ladder when nobody can be found: the indicator is unroutable.
+ * The parties an indicator is escalated through, in order, as the routing policy says (see routing-policy.ts;
+ * the built-in one: hosting network, then upstream or registrar, then the national CERT). Returns an empty
+ * ladder when nobody can be found: the indicator is unroutable.
  */
-export function buildLadder(indicator: Indicator, found: PartyLookup): LadderStep[] {
-  const first = indicator.hostKind === 'domain' ? (found.registrar ?? found.hosting) : (found.hosting ?? found.registrar);
-  const parties = [first, found.cert].filter((p): p is Party => p !== undefined);
-  const seen = new Set<string>();
-  const ladder: LadderStep[] = [];
-  for (const party of parties) {
-    // one rung per recipient: a CERT that is also the registrar is not asked twice
-    const key = party.email.toLowerCase();
-    if (seen.has(key)) continue;
-    seen.add(key);
-    ladder.push({ party, ...DEFAULT_DEADLINES[party.kind] });
-  }
-  return ladder;
+export function buildLadder(indicator: Indicator, found: PartyLookup, policy: RoutingPolicy = DEFAULT_ROUTING_POLICY): LadderStep[] {
+  return ladderFor(policy, indicator, found);
 }
 
 /**

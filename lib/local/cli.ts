@@ -3,14 +3,19 @@ import { basename } from 'node:path';
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { TakedownError, InvalidInputError } from '../core/errors.js';
+import { TakedownError, InvalidInputError, type InputIssue } from '../core/errors.js';
 import type { Campaign, Notice } from '../core/model.js';
-import { approveCampaign, cancelCampaign, submitCampaign } from '../core/campaign.js';
+import { approveCampaign, cancelCampaign, listAll, submitCampaign, type SubmitCampaignInput } from '../core/campaign.js';
+import { planSubmission } from '../core/dry-run.js';
+import type { Plan } from '../core/route-plan.js';
+import { planText } from './plan-view.js';
 import { recordAnswer } from '../core/answers.js';
 import { campaignStatus, type CampaignStatus } from '../core/status.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { configFromEnv, hostFiles, runningHost, startHost, type Host, type HostConfig } from './host.js';
 import { Progress, summary, table } from './terminal.js';
+import { addPartyCommands, PARTY_OPTION_KEYS, withPartyOptions } from './parties-cli.js';
+import { addMailCommands } from './mail-cli.js';
 
 const out = (text: string): void => void process.stdout.write(text + '\n');
 const err = (text: string): void => void process.stderr.write(text + '\n');
@@ -38,10 +43,13 @@ interface HostFlags {
   httpPort?: number;
   smtpPort?: number;
   logLevel?: string;
+  rdap?: string;
+  rdapBootstrap?: string;
+  routing?: string;
 }
 
 function withHostOptions(cmd: Command): Command {
-  return cmd
+  return withPartyOptions(cmd)
     .option('--data-dir <dir>', 'where the database, outbox and inbox live (env TAKEDOWN_DATA_DIR)', undefined)
     .option('--time-scale <n>', 'domain seconds per real second, e.g. 86400 = a day a second (env TAKEDOWN_TIME_SCALE)', positiveNumber)
     .option('--smtp-url <url>', 'send through this SMTP relay instead of the embedded outbox (env SMTP_URL)')
@@ -49,9 +57,41 @@ function withHostOptions(cmd: Command): Command {
     .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['debug', 'info', 'warn', 'error', 'silent']));
 }
 
+/** The options `run` and `plan` share: how to read the file and under which marking and permission. */
+function withIntakeOptions(cmd: Command): Command {
+  return cmd
+    .option('--name <name>', 'operation name (default: the file name)')
+    .addOption(new Option('--tlp <tlp>', 'TLP of the campaign, for indicators without their own marking (default: TAKEDOWN_DEFAULT_TLP, else AMBER)').choices(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']))
+    .addOption(new Option('--format <format>', 'input format (auto: detected from the content)').choices(['auto', 'csv', 'list', 'stix', 'misp']).default('auto'))
+    .option('--skip-invalid', 'leave out the items with errors (they are listed in the plan and the audit record) instead of refusing the file')
+    .option('--allow-amber <who granted it>', "record the source's permission to notify the infrastructure's operators of AMBER and AMBER+STRICT indicators");
+}
+
+interface IntakeFlags {
+  name?: string;
+  tlp?: string;
+  format: string;
+  skipInvalid?: boolean;
+  allowAmber?: string;
+}
+
+/** A submission from a file and the intake flags. */
+function submissionOf(file: string, content: string, opts: IntakeFlags, submitter: string): SubmitCampaignInput {
+  return {
+    name: opts.name ?? basename(file).replace(/\.[^.]+$/, ''),
+    ...(opts.tlp ? { tlp: opts.tlp as Campaign['tlp'] } : {}),
+    submitter,
+    format: opts.format as 'auto',
+    sourceName: basename(file),
+    content,
+    skipInvalid: opts.skipInvalid === true,
+    ...(opts.allowAmber !== undefined ? { tlpPermission: { grantedBy: opts.allowAmber } } : {}),
+  };
+}
+
 function hostConfig(flags: HostFlags, extra: Partial<HostConfig> = {}): HostConfig {
   const merged: Record<string, unknown> = { ...configFromEnv(), ...extra };
-  for (const [k, v] of Object.entries(flags)) if (v !== undefined && k in { dataDir: 1, timeScale: 1, smtpUrl: 1, directory: 1, httpPort: 1, smtpPort: 1, logLevel: 1 }) merged[k] = v;
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined && k in { dataDir: 1, timeScale: 1, smtpUrl: 1, directory: 1, httpPort: 1, smtpPort: 1, logLevel: 1, ...PARTY_OPTION_KEYS }) merged[k] = v;
   return merged as HostConfig;
 }
 
@@ -80,20 +120,21 @@ async function waitForPlan(host: Host, campaignId: string): Promise<Campaign> {
 async function waitForSending(host: Host, campaignId: string): Promise<CampaignStatus> {
   const progress = new Progress('sending notices');
   for (;;) {
-    const status = await campaignStatus(host.deps, campaignId);
-    const total = status.notices.length;
-    const sent = status.notices.filter(noticeIsOut).length;
-    progress.update(sent, total);
-    if (status.campaign.state === 'running' && sent === total) {
+    // only the notices while waiting: loading every case on each poll cost more than the sending itself
+    const campaign = await host.deps.store.getCampaign(campaignId);
+    const notices = await listAll((p) => host.deps.store.listNotices({ campaignId }, p));
+    const sent = notices.filter(noticeIsOut).length;
+    progress.update(sent, notices.length);
+    if (campaign?.state === 'running' && sent === notices.length) {
       progress.finish();
-      return status;
+      return campaignStatus(host.deps, campaignId);
     }
     const failed = host.workflows.list().find((e) => e.status === 'failed');
     if (failed) {
       progress.finish();
       throw new Error(`workflow ${failed.name} failed: ${failed.error}`);
     }
-    await sleep(100);
+    await sleep(250);
   }
 }
 
@@ -114,6 +155,7 @@ function campaignSummary(status: CampaignStatus, host: Host | undefined, extra: 
     ['state', c.state],
     ['indicators', `${c.counts.indicators} accepted of ${c.counts.submitted} submitted (${c.counts.duplicates} duplicates)`],
     ['unroutable', c.counts.unroutable],
+    ['withheld (TLP)', c.counts.withheld ?? 0],
     ['cases', c.counts.cases],
     ['recipients', status.notices.length],
     ['notices sent', sent],
@@ -169,36 +211,37 @@ export function program(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   withHostOptions(
-    prog
-      .command('run')
-      .argument('<file>', 'campaign file: a CSV with a header (indicator,type,country,first_seen,evidence,...) or a plain list')
-      .description('run a whole campaign on the embedded host: intake, routing, plan, approval, sending; notices are left waiting for answers')
-      .option('--name <name>', 'operation name (default: the file name)')
-      .addOption(new Option('--tlp <tlp>', 'TLP of the whole campaign').choices(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']).default('AMBER'))
+    withIntakeOptions(
+      prog
+        .command('run')
+        .argument('<file>', 'campaign file: a STIX 2.1 bundle, a MISP event (JSON), a CSV with a header (indicator,type,country,first_seen,evidence,tlp,...) or a plain list')
+        .description('run a whole campaign on the embedded host: intake, routing, plan, approval, sending; notices are left waiting for answers'),
+    )
       .option('--submitter <who>', 'who submits (default: your user name)')
       .option('--legal-basis <text>', 'legal basis quoted in every notice')
-      .addOption(new Option('--format <format>', 'input format').choices(['auto', 'csv', 'list']).default('auto'))
       .option('-y, --yes', 'approve the routing plan at once'),
-  ).action(async (file: string, opts: HostFlags & { name?: string; tlp: string; submitter?: string; legalBasis?: string; format: string; yes?: boolean }) => {
-    const content = readCampaignFile(file);
+  ).action(async (file: string, opts: HostFlags & IntakeFlags & { submitter?: string; legalBasis?: string; yes?: boolean }) => {
+    // let go of once submitted: a 100 MB bundle must not stay in memory while the campaign is routed
+    let content: string | undefined = readCampaignFile(file);
+    const take = (): string => {
+      const text = content ?? '';
+      content = undefined;
+      return text;
+    };
     await withHost(hostConfig(opts), async (host) => {
       const submitter = opts.submitter ?? safeUser();
       const submitted = await submitCampaign(host.deps, {
-        name: opts.name ?? basename(file).replace(/\.[^.]+$/, ''),
-        tlp: opts.tlp as Campaign['tlp'],
-        submitter,
+        ...submissionOf(file, take(), opts, submitter),
         legalBasis: opts.legalBasis,
         requireApproval: true,
-        format: opts.format as 'auto',
-        sourceName: basename(file),
-        content,
       });
       const c = submitted.campaign;
-      err(`read ${c.counts.submitted} indicators from ${file}: ${c.counts.indicators} accepted, ${submitted.duplicatesInFile} duplicates in the file, ${submitted.alreadyOpen.length} already in open cases`);
+      err(`read ${c.counts.submitted} indicators from ${file}: ${c.counts.indicators} accepted, ${submitted.duplicatesInFile} duplicates in the file, ${submitted.alreadyOpen.length} already in open cases, ${submitted.excluded.length} excluded, ${submitted.skipped.length} skipped as invalid`);
+      for (const s of submitted.skipped.slice(0, 20)) err(`  skipped ${s.where}: ${s.reason}`);
       const planned = await waitForPlan(host, c.id);
       if (planned.state === 'cancelled') throw new UsageError(`campaign ${c.id} was cancelled`);
       const plan = await campaignStatus(host.deps, c.id);
-      out(`\nRouting plan for ${c.id} (${plan.notices.length} recipients, ${planned.counts.cases} cases, ${planned.counts.unroutable} unroutable):\n`);
+      out(`\nRouting plan for ${c.id} (${plan.notices.length} recipients, ${planned.counts.cases} cases, ${planned.counts.withheld ?? 0} withheld by TLP, ${planned.counts.unroutable} unroutable):\n`);
       out(planTable(plan) + '\n');
       const approved = opts.yes || (await confirm(`Send ${plan.notices.length} notices? [y/N] `));
       if (!approved) {
@@ -211,6 +254,39 @@ export function program(): Command {
     });
   });
 
+  withIntakeOptions(
+    withPartyOptions(prog
+      .command('plan'))
+      .argument('<file>', 'campaign file, as for run')
+      .description('dry run: intake, TLP and routing of a file without sending or storing anything; per recipient the indicators it would receive and why'),
+  )
+    .option('--data-dir <dir>', 'the data directory, for indicators already open in other campaigns (env TAKEDOWN_DATA_DIR)')
+    .option('--directory <file>', 'the party directory (env TAKEDOWN_DIRECTORY)')
+    .option('--json', 'the whole plan as JSON')
+    .option('--limit <n>', 'lines shown per list in the text output, 0 for all', (v) => (/^\d+$/.test(v) ? Number(v) : NaN), 20)
+    .action(async (file: string, opts: HostFlags & IntakeFlags & { json?: boolean; limit: number }) => {
+      if (!Number.isInteger(opts.limit)) throw new UsageError('--limit takes a whole number');
+      const body = submissionOf(file, readCampaignFile(file), opts, safeUser());
+      let plan: Plan;
+      const running = runningHost(dataDirOf(opts));
+      if (running?.httpUrl) {
+        const res = await fetch(`${running.httpUrl}/plans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const json = (await res.json().catch(() => ({}))) as Plan & { error?: { message?: string; issues?: InputIssue[] } };
+        if (res.status === 400) throw new InvalidInputError(json.error?.message ?? 'the file was refused', json.error?.issues ?? []);
+        if (!res.ok) throw new UsageError(`the host answered ${res.status}: ${json.error?.message ?? res.statusText}`);
+        plan = json;
+      } else {
+        // no listening, no resumed workflows: nothing can be sent; the store is only read (lookup caches may fill)
+        const host = await startHost(hostConfig(opts), { listen: false, resume: false });
+        try {
+          plan = await planSubmission(host.deps, body);
+        } finally {
+          await host.close();
+        }
+      }
+      out(opts.json ? JSON.stringify(plan, null, 2) : planText(plan, opts.limit));
+    });
+
   prog
     .command('serve')
     .description('run the embedded host: HTTP API and webhooks, SMTP for inbound replies, the workflow engine; resumes every open notice')
@@ -220,6 +296,9 @@ export function program(): Command {
     .option('--time-scale <n>', 'domain seconds per real second (env TAKEDOWN_TIME_SCALE)', positiveNumber)
     .option('--smtp-url <url>', 'send through this SMTP relay instead of the embedded outbox (env SMTP_URL)')
     .option('--directory <file>', 'the party directory (env TAKEDOWN_DIRECTORY)')
+    .option('--rdap <mode>', 'local (recorded answers, no network), real (the registries\' RDAP servers) or off (env TAKEDOWN_RDAP)')
+    .option('--rdap-bootstrap <url or dir>', 'RDAP bootstrap files of another RDAP service (env TAKEDOWN_RDAP_BOOTSTRAP)')
+    .option('--routing <file>', 'the routing policy (env TAKEDOWN_ROUTING)')
     .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (opts: HostFlags) => {
       const config = hostConfig(opts);
@@ -341,6 +420,8 @@ export function program(): Command {
     });
   });
 
+  addPartyCommands(prog);
+  addMailCommands(prog);
   return prog;
 }
 

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
 import type { Deps, Logger, Mailer, Settings } from '../core/ports.js';
+import { TLP } from '../core/model.js';
 import { runTask } from '../core/tasks.js';
 import { receiveMail } from '../core/answers.js';
 import { resumeAll, type ResumeReport } from '../core/recovery.js';
@@ -11,7 +12,9 @@ import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
 import { SmtpMailer } from '../adapters/mail/mailer.smtp.js';
 import { startCaptureServer } from '../adapters/mail/capture-server.js';
 import { startInboundServer } from '../adapters/mail/inbound-server.js';
-import { DirectoryResolver, loadDirectory } from '../adapters/directory/directory.js';
+import { loadDirectory } from '../adapters/directory/directory.js';
+import type { RdapResolver } from '../adapters/rdap/resolver.js';
+import { loadRoutingPolicy, startPartyResolver } from './parties.js';
 import { createApp } from '../adapters/http/app.js';
 import { ScaledClock } from '../adapters/runtime/clock.js';
 import { CryptoIds } from '../adapters/runtime/ids.js';
@@ -34,11 +37,19 @@ export const HostConfig = z.object({
   /** send through this relay instead of the embedded outbox (smtp://user:pass@host:port) */
   smtpUrl: z.string().url().optional(),
   directory: z.string().default(new URL('examples/directory.yaml', REPO_ROOT).pathname),
+  /** local: a local RDAP server with recorded answers (no network); real: the registries' RDAP servers; off: directory only */
+  rdap: z.enum(['local', 'real', 'off']).default('local'),
+  /** RDAP bootstrap files (a URL base or a directory) of another RDAP service to ask */
+  rdapBootstrap: z.string().min(1).optional(),
+  /** the routing policy file; absent: the built-in policy */
+  routing: z.string().min(1).optional(),
   replyMailbox: z.string().email().default('takedown@reply.example'),
   fromAddress: z.string().default('Takedown coordination <takedown@reply.example>'),
   senderName: z.string().default('Takedown coordination (embedded demo)'),
   publicUrl: z.string().url().optional(),
   pageSize: z.number().int().min(1).max(5000).default(500),
+  /** the TLP of a campaign submitted without one */
+  defaultTlp: TLP.default('AMBER'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
 });
 export type HostConfig = z.input<typeof HostConfig>;
@@ -53,10 +64,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     smtpPort: num(env.TAKEDOWN_SMTP_PORT),
     smtpUrl: env.SMTP_URL,
     directory: env.TAKEDOWN_DIRECTORY,
+    rdap: env.TAKEDOWN_RDAP,
+    rdapBootstrap: env.TAKEDOWN_RDAP_BOOTSTRAP,
+    routing: env.TAKEDOWN_ROUTING,
     replyMailbox: env.TAKEDOWN_REPLY_MAILBOX,
     fromAddress: env.TAKEDOWN_FROM,
     publicUrl: env.TAKEDOWN_PUBLIC_URL,
     logLevel: env.TAKEDOWN_LOG_LEVEL,
+    defaultTlp: env.TAKEDOWN_DEFAULT_TLP,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as HostConfig;
 }
@@ -156,6 +171,10 @@ export interface Host {
   readonly smtpPort?: number;
   /** where outbound mail goes, for people */
   readonly mailDestination: string;
+  /** finds the parties of indicators (directory, overrides, RDAP) */
+  readonly parties: RdapResolver;
+  /** the local RDAP server, when the host started one */
+  readonly rdapUrl?: string;
   readonly resumed: ResumeReport;
   close(): Promise<void>;
 }
@@ -203,6 +222,9 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     const mailer = options.decorate?.mailer ? options.decorate.mailer(smtp) : smtp;
 
     const directory = await loadDirectory(config.directory);
+    const routing = config.routing ? await loadRoutingPolicy(config.routing) : undefined;
+    const parties = await startPartyResolver({ mode: config.rdap, dataDir: files.dataDir, store, directory, log, ...(config.rdapBootstrap ? { bootstrap: config.rdapBootstrap } : {}) });
+    closers.push(() => parties.close());
     let depsRef: Deps | undefined;
     const workflows = new LocalWorkflows((task, taskInput) => runTask(task, depsRef!, taskInput), log);
     closers.push(() => workflows.close());
@@ -213,12 +235,14 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       senderName: config.senderName,
       publicUrl: config.publicUrl,
       pageSize: config.pageSize,
+      defaultTlp: config.defaultTlp,
+      ...(routing ? { routing } : {}),
     };
     const deps: Deps = {
       store,
       workflows,
       mailer,
-      parties: new DirectoryResolver(directory),
+      parties: parties.resolver,
       clock,
       ids: new CryptoIds(),
       log,
@@ -236,8 +260,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
           // kept whole before it is read, so a reply is never lost to a bug in the reader
           const name = `${new Date().toISOString().replace(/:/g, '-')}-${deps.ids.newId('m')}.eml`;
           writeAtomic(join(files.inbox, name), mail.raw);
-          const result = await receiveMail(deps, mail);
-          log.info('inbound mail', { file: name, matched: result.matched, notice: result.noticeId, intent: result.intent });
+          const result = await receiveMail(deps, mail, { rawRef: `inbox/${name}` });
+          log.info('inbound mail', { file: name, class: result.class, outcome: result.outcome, matched: result.matched, notice: result.noticeId, intent: result.intent });
         },
       });
       closers.push(() => inbound.close());
@@ -262,7 +286,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       closers.push(() => rmSync(files.hostInfo, { force: true }));
     }
 
-    return { deps, config, files, workflows, store, clock, httpUrl, smtpPort, mailDestination, resumed, close: closeAll };
+    return { deps, config, files, workflows, store, clock, httpUrl, smtpPort, mailDestination, parties: parties.resolver, ...(parties.rdapUrl ? { rdapUrl: parties.rdapUrl } : {}), resumed, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;

@@ -7,11 +7,13 @@ import {
   CampaignIndicator,
   Case,
   type CaseState,
+  ContactOverride,
   Notice,
   type NoticeState,
   Outbound,
 } from '../../lib/core/model.js';
-import type { Page, PageRequest, Store } from '../../lib/core/ports.js';
+import type { CachedLookup, Page, PageRequest, Store } from '../../lib/core/ports.js';
+import { ReviewItem } from '../../lib/core/review.js';
 
 /*
  * The one behaviour every Store adapter must have. Fixtures go through the zod schemas so they stay records the
@@ -133,6 +135,24 @@ function makeEvent(id: string, options: { campaignId: string; caseId?: string; n
     actor: 'system',
     at: options.at,
     data: { from: 'open', to: 'notified', nested: { list: [1, 'two', null, true] } },
+  });
+}
+
+/** A cached RDAP network covering [start, end] (fixed-width keys, as the resolver writes them). */
+function rangeEntry(start: string, end: string, expiresAt: string, name = `net ${start}`): CachedLookup {
+  return { kind: 'rdap-net4', key: `${start}-${end}`, rangeStart: start, rangeEnd: end, value: JSON.stringify({ name }), fetchedAt: at(0), expiresAt };
+}
+
+/** An inbound message queued for review, as receiveMail stores one. */
+function makeReview(id: string, receivedAt: string, reason: ReviewItem['reason'] = 'unmatched'): ReviewItem {
+  return ReviewItem.parse({
+    id,
+    reason,
+    receivedAt,
+    from: 'abuse@hosting.example',
+    subject: 'Re: [TKD-n0123456789abcdef] Takedown request',
+    classification: { class: 'human', intent: 'unclear', text: 'ok', reason: 'no phrase of a known intent', refs: { messageIds: [], subjects: [], addresses: [] } },
+    rawSha256: 'a'.repeat(64),
   });
 }
 
@@ -322,6 +342,19 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
         expect(await store.getCase('case_ghost')).toBeUndefined();
       });
 
+      it('saves cases in a batch, each by its version, and names the stale ones it left unsaved', async () => {
+        await store.putCases([makeCase('case_01', { campaignId: 'cmp_a' }), makeCase('case_02', { campaignId: 'cmp_a' })]);
+        const fresh = makeCase('case_01', { campaignId: 'cmp_a', state: 'notified', noticeId: 'ntc_1', version: 2 });
+        const stale = makeCase('case_02', { campaignId: 'cmp_a', state: 'notified', noticeId: 'ntc_1', version: 3 });
+        const ghost = makeCase('case_03', { campaignId: 'cmp_a', state: 'notified', version: 2 });
+
+        expect((await store.saveCases([fresh, stale, ghost])).sort()).toEqual(['case_02', 'case_03']);
+        expect(await store.getCase('case_01')).toStrictEqual(fresh);
+        expect(await store.getCase('case_02')).toStrictEqual(makeCase('case_02', { campaignId: 'cmp_a' }));
+        expect(await store.getCase('case_03')).toBeUndefined();
+        expect(await store.saveCases([])).toEqual([]);
+      });
+
       it('lists the cases of a campaign in id order over pages, every one exactly once', async () => {
         const cases = Array.from({ length: 11 }, (_, i) =>
           makeCase(`case_${String(i).padStart(2, '0')}`, { campaignId: 'cmp_a', value: ip(i) }),
@@ -466,6 +499,24 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
       });
     });
 
+    describe('reviews', () => {
+      it('queues a message once: true the first time, false for the same id after, keeping the first', async () => {
+        const first = makeReview('rev_1', at(10));
+        expect(await store.putReview(first)).toBe(true);
+        expect(await store.putReview({ ...first, reason: 'report' })).toBe(false);
+        expect((await store.listReviews()).items).toStrictEqual([first]);
+      });
+
+      it('lists the queue in the order received over pages, every item exactly once', async () => {
+        const items = [makeReview('rev_c', at(3)), makeReview('rev_a', at(1)), makeReview('rev_b', at(2)), makeReview('rev_d', at(2)), makeReview('rev_e', at(5), 'unclear')];
+        for (const item of items) await store.putReview(item);
+        const { items: listed, sizes } = await everyPage((page) => store.listReviews(page), 2);
+        expect(listed.map((r) => r.id)).toStrictEqual(['rev_a', 'rev_b', 'rev_d', 'rev_c', 'rev_e']);
+        expect(sizes).toStrictEqual([2, 2, 1]);
+        expect(listed[4]).toStrictEqual(items[4]);
+      });
+    });
+
     describe('events', () => {
       it('lists events in append order by campaign, case and notice, whatever their times say', async () => {
         const events = [
@@ -486,6 +537,12 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
         expect(ids(await store.listEvents({ noticeId: 'ntc_1' }))).toStrictEqual(['evt_e', 'evt_b']);
       });
 
+      it('keeps the audit trail of the contact directory apart from every campaign', async () => {
+        await store.appendEvent(makeEvent('evt_dir', { campaignId: 'directory', at: at(1) }));
+        expect((await store.listEvents({ campaignId: 'directory' })).map((e) => e.id)).toStrictEqual(['evt_dir']);
+        expect(await store.listEvents({ campaignId: 'cmp_a' })).toStrictEqual([]);
+      });
+
       it('refuses an event id appended before and keeps the first', async () => {
         const first = makeEvent('evt_1', { campaignId: 'cmp_a', at: at(1) });
         await store.appendEvent(first);
@@ -493,6 +550,65 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
           store.appendEvent({ ...first, type: 'case.rewritten', data: { forged: true } }),
         ).rejects.toBeInstanceOf(AlreadyExistsError);
         expect(await store.listEvents({ campaignId: 'cmp_a' })).toStrictEqual([first]);
+      });
+    });
+
+    describe('lookups', () => {
+      it('returns a cached answer by kind and key until it expires, and the latest put of a key', async () => {
+        const entry: CachedLookup = { kind: 'rdap-domain', key: 'example.net', value: '{"registrar":"A"}', fetchedAt: at(0), expiresAt: at(60) };
+        await store.putLookup(entry);
+        await store.putLookup({ ...entry, kind: 'security.txt', value: '{"contacts":[]}' });
+        expect(await store.getLookup('rdap-domain', 'example.net', at(59))).toStrictEqual(entry);
+        expect(await store.getLookup('rdap-domain', 'example.net', at(60))).toBeUndefined();
+        expect(await store.getLookup('rdap-domain', 'example.org', at(1))).toBeUndefined();
+
+        const newer = { ...entry, value: '{"registrar":"B"}', fetchedAt: at(70), expiresAt: at(130) };
+        await store.putLookup(newer);
+        expect(await store.getLookup('rdap-domain', 'example.net', at(71))).toStrictEqual(newer);
+        expect((await store.getLookup('security.txt', 'example.net', at(1)))?.value).toBe('{"contacts":[]}');
+      });
+
+      it('finds the narrowest unexpired range covering a key, and nothing in the gaps', async () => {
+        const wide = rangeEntry('4:c0000000', '4:c000ffff', at(100), 'wide');
+        const narrow = rangeEntry('4:c0000200', '4:c00002ff', at(100), 'narrow');
+        const stale = rangeEntry('4:c0000280', '4:c000028f', at(10), 'stale');
+        const other = rangeEntry('4:c6336400', '4:c63364ff', at(100), 'other');
+        for (const e of [other, stale, wide, narrow]) await store.putLookup(e);
+        await store.putLookup({ ...narrow, kind: 'rdap-net6' });
+
+        expect(await store.findRangeLookup('rdap-net4', '4:c0000210', at(20))).toStrictEqual(narrow);
+        expect(await store.findRangeLookup('rdap-net4', '4:c0000285', at(5))).toStrictEqual(stale);
+        expect(await store.findRangeLookup('rdap-net4', '4:c0000285', at(20))).toStrictEqual(narrow);
+        expect(await store.findRangeLookup('rdap-net4', '4:c00002ff', at(20))).toStrictEqual(narrow);
+        expect(await store.findRangeLookup('rdap-net4', '4:c0000300', at(20))).toStrictEqual(wide);
+        expect(await store.findRangeLookup('rdap-net4', '4:c0010000', at(20))).toBeUndefined();
+        expect(await store.findRangeLookup('rdap-net4', '4:bfffffff', at(20))).toBeUndefined();
+        expect(await store.findRangeLookup('rdap-net4', '4:c6336401', at(20))).toStrictEqual(other);
+        expect(await store.findRangeLookup('rdap-net4', '4:c0000210', at(100))).toBeUndefined();
+      });
+
+      it('replaces a range entry put again with a fresh expiry', async () => {
+        await store.putLookup(rangeEntry('4:c0000200', '4:c00002ff', at(10), 'old'));
+        const fresh = rangeEntry('4:c0000200', '4:c00002ff', at(200), 'fresh');
+        await store.putLookup(fresh);
+        expect(await store.findRangeLookup('rdap-net4', '4:c0000201', at(50))).toStrictEqual(fresh);
+      });
+    });
+
+    describe('contact overrides', () => {
+      it('lists every override once, the latest for a target winning', async () => {
+        const make = (target: string, targetKind: ContactOverride['targetKind'], email: string, minute: number) =>
+          ContactOverride.parse({ target, targetKind, email, by: 'coordinator', at: at(minute), note: 'confirmed by phone' });
+        await store.putContactOverride(make('198.51.100.0/24', 'network', 'abuse@old.example', 1));
+        await store.putContactOverride(make('registrar:iana:1251', 'party', 'abuse@registrar.example', 2));
+        await store.putContactOverride(make('198.51.100.0/24', 'network', 'abuse@new.example', 3));
+        await store.putContactOverride(make('bad.example', 'domain', 'abuse@registry.example', 4));
+
+        expect(await store.listContactOverrides()).toStrictEqual([
+          make('198.51.100.0/24', 'network', 'abuse@new.example', 3),
+          make('bad.example', 'domain', 'abuse@registry.example', 4),
+          make('registrar:iana:1251', 'party', 'abuse@registrar.example', 2),
+        ]);
       });
     });
   });

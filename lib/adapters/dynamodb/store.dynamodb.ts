@@ -20,11 +20,13 @@ import type {
   CampaignIndicator,
   Case,
   CaseState,
+  ContactOverride,
   Notice,
   NoticeState,
   Outbound,
 } from '../../core/model.js';
-import type { Page, PageRequest, Store } from '../../core/ports.js';
+import type { CachedLookup, Page, PageRequest, Store } from '../../core/ports.js';
+import type { ReviewItem } from '../../core/review.js';
 
 /**
  * The single table, as the only description of it: `createTable` builds it from this and so does the CDK
@@ -45,6 +47,13 @@ import type { Page, PageRequest, Store } from '../../core/ports.js';
  * - event      pk EVT#<id>                 sk EVT    gsi1 CMP#<campaignId>#EVT / <append key>
  *                                                    gsi2 CASE#<caseId>#EVT / <append key>
  *                                                    gsi3 NTC#<noticeId>#EVT / <append key>
+ * - lookup     pk LOOKUP#<kind>#<key>      sk LOOKUP (an RDAP or security.txt answer found by key)
+ * - range      pk LRANGE#<kind>            sk <rangeStart>#<rangeEnd> (an RDAP network, found by any key inside;
+ *              one partition per kind: read ~once per distinct network of a campaign, written once per network)
+ * - override   pk OVR#<target>             sk OVR    gsi1 OVERRIDES / <target>
+ * - review     pk REV#<id>                 sk REV    gsi1 REVIEWS / <receivedAt>#<id> (one partition: a queue
+ *              people read, tens of items a day)
+ * Lookups carry `ttl` (epoch seconds) for a table TTL to sweep; reads check `expiresAt` themselves.
  * One partition key per case, notice and event keeps a 20,000-case campaign off a single hot partition; the
  * per-campaign listings go through the GSIs.
  */
@@ -137,6 +146,8 @@ const INDICATOR_BLOCK = 100;
 const CONCURRENCY = 16;
 const DEFAULT_PAGE_LIMIT = 100;
 const CONDITION_FAILED = 'ConditionalCheckFailedException';
+/** Range entries read per probe: nested ranges are few; a miss past them costs a refetch, never a wrong answer. */
+const RANGE_PROBE = 32;
 
 /** The Store port on one DynamoDB table (no transactions, so it runs on dynalite too). */
 export class DynamoDbStore implements Store {
@@ -222,6 +233,14 @@ export class DynamoDbStore implements Store {
 
   async saveCase(c: Case): Promise<void> {
     if (!(await this.save(caseItem(c)))) throw new StaleWriteError('case', c.id);
+  }
+
+  async saveCases(cases: readonly Case[]): Promise<string[]> {
+    const stale: string[] = [];
+    await eachLimit(cases, 16, async (c) => {
+      if (!(await this.save(caseItem(c)))) stale.push(c.id);
+    });
+    return stale;
   }
 
   async listCases(by: { campaignId: string } | { noticeId: string }, page?: PageRequest): Promise<Page<Case>> {
@@ -321,6 +340,71 @@ export class DynamoDbStore implements Store {
           ? await this.queryAll('gsi2', `CASE#${by.caseId}#EVT`)
           : await this.queryAll('gsi3', `NTC#${by.noticeId}#EVT`);
     return parseAll<AuditEvent>(found);
+  }
+
+  async putLookup(entry: CachedLookup): Promise<void> {
+    const ranged = entry.rangeStart !== undefined && entry.rangeEnd !== undefined;
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: ranged ? `LRANGE#${entry.kind}` : `LOOKUP#${entry.kind}#${entry.key}`,
+          sk: ranged ? `${entry.rangeStart}#${entry.rangeEnd}` : 'LOOKUP',
+          data: JSON.stringify(entry),
+          expiresAt: entry.expiresAt,
+          ttl: Math.ceil(Date.parse(entry.expiresAt) / 1000),
+        },
+      }),
+    );
+  }
+
+  async getLookup(kind: string, key: string, now: string): Promise<CachedLookup | undefined> {
+    const entry = await this.get<CachedLookup>(`LOOKUP#${kind}#${key}`, 'LOOKUP');
+    return entry && entry.expiresAt > now ? entry : undefined;
+  }
+
+  async findRangeLookup(kind: string, key: string, now: string): Promise<CachedLookup | undefined> {
+    // every sk `<start>#<end>` with start <= key sorts at or below `<key>#~` ('~' is above every hex digit)
+    const result = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND #sk <= :upto',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: { ':pk': `LRANGE#${kind}`, ':upto': `${key}#~` },
+        ScanIndexForward: false,
+        Limit: RANGE_PROBE,
+        ConsistentRead: true,
+      }),
+    );
+    const found = (result.Items ?? [])
+      .map((item) => JSON.parse(String(item['data'])) as CachedLookup)
+      .filter((e) => e.rangeStart !== undefined && e.rangeEnd !== undefined && e.rangeStart <= key && e.rangeEnd >= key && e.expiresAt > now);
+    // by start descending the first covering range is the narrowest; equal starts: the smaller end
+    found.sort((a, b) => compareText(b.rangeStart!, a.rangeStart!) || compareText(a.rangeEnd!, b.rangeEnd!));
+    return found[0];
+  }
+
+  async putContactOverride(override: ContactOverride): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: `OVR#${override.target}`, sk: 'OVR', data: JSON.stringify(override), gsi1pk: 'OVERRIDES', gsi1sk: override.target },
+      }),
+    );
+  }
+
+  async listContactOverrides(): Promise<ContactOverride[]> {
+    return parseAll<ContactOverride>(await this.queryAll('gsi1', 'OVERRIDES'));
+  }
+
+  async putReview(item: ReviewItem): Promise<boolean> {
+    return this.create({ pk: `REV#${item.id}`, sk: 'REV', data: JSON.stringify(item), gsi1pk: 'REVIEWS', gsi1sk: `${item.receivedAt}#${item.id}` });
+  }
+
+  async listReviews(page?: PageRequest): Promise<Page<ReviewItem>> {
+    const limit = pageLimit(page);
+    const after = page?.after === undefined ? undefined : decodeCursor(page.after);
+    return toPage(await this.queryRange('gsi1', 'REVIEWS', after, limit + 1), limit);
   }
 
   /** false when an item with this key exists already */

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { TakedownError, InvalidInputError, NotFoundError, CampaignStateError } from '../../core/errors.js';
 import type { Deps } from '../../core/ports.js';
 import { approveCampaign, cancelCampaign, listAll, submitCampaign, SubmitCampaignInput } from '../../core/campaign.js';
+import { planSubmission } from '../../core/dry-run.js';
 import { recordAnswer } from '../../core/answers.js';
+import { listReviews } from '../../core/review.js';
 import { campaignStatus } from '../../core/status.js';
 
 const ApprovalBody = z.object({ approver: z.string().trim().min(1).max(200).default('api') }).strict();
@@ -56,10 +58,23 @@ export function createApp(deps: Deps): Hono {
       }
       const result = await submitCampaign(deps, body.data);
       return c.json(
-        { campaign: result.campaign, duplicatesInFile: result.duplicatesInFile, alreadyOpen: result.alreadyOpen.length },
+        {
+          campaign: result.campaign,
+          duplicatesInFile: result.duplicatesInFile,
+          alreadyOpen: result.alreadyOpen.length,
+          excluded: result.excluded,
+          skipped: result.skipped,
+        },
         201,
       );
     },
+  );
+
+  // a dry run: the same body as POST /campaigns, the routing plan it would get; nothing is stored or sent
+  app.post(
+    '/plans',
+    bodyLimit({ maxSize: 100 * 1024 * 1024, onError: (c) => c.json(errorBody('INPUT.TOO_LARGE', 'the campaign is larger than 100 MB'), 413) }),
+    async (c) => c.json(await planSubmission(deps, (await jsonBody(c)) as SubmitCampaignInput)),
   );
 
   app.get('/campaigns', async (c) => c.json({ campaigns: await deps.store.listCampaigns() }));
@@ -85,6 +100,17 @@ export function createApp(deps: Deps): Hono {
   app.post('/campaigns/:id/cancellation', bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
     const campaign = await cancelCampaign(deps, checkId('campaign', c.req.param('id')), 'api');
     return c.json({ campaign: { id: campaign.id, state: campaign.state } });
+  });
+
+  // the inbound messages waiting for a person, in the order received; `after` is the cursor of the previous page
+  app.get('/reviews', async (c) => {
+    const limit = Number(c.req.query('limit') ?? 100);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
+      throw new InvalidInputError('limit must be a whole number from 1 to 500', [{ where: 'limit', reason: 'out of range' }]);
+    }
+    const after = c.req.query('after');
+    const page = await listReviews(deps, { limit, ...(after ? { after } : {}) });
+    return c.json({ reviews: page.items, ...(page.next ? { next: page.next } : {}) });
   });
 
   app.get('/notices/:id', async (c) => {

@@ -7,11 +7,13 @@ import type {
   CampaignIndicator,
   Case,
   CaseState,
+  ContactOverride,
   Notice,
   NoticeState,
   Outbound,
 } from '../../core/model.js';
-import type { Page, PageRequest, Store } from '../../core/ports.js';
+import type { CachedLookup, Page, PageRequest, Store } from '../../core/ports.js';
+import type { ReviewItem } from '../../core/review.js';
 
 // Records live as JSON text; the other columns exist only to find, order and guard them.
 const SCHEMA = `
@@ -82,7 +84,35 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_campaign ON events (campaign_id, seq);
 CREATE INDEX IF NOT EXISTS events_by_case ON events (case_id, seq);
 CREATE INDEX IF NOT EXISTS events_by_notice ON events (notice_id, seq);
+
+-- answers of outside registries (RDAP, security.txt); range entries are found by any key inside the range
+CREATE TABLE IF NOT EXISTS lookups (
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  range_start TEXT,
+  range_end TEXT,
+  expires_at TEXT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (kind, key)
+);
+CREATE INDEX IF NOT EXISTS lookups_by_range ON lookups (kind, range_start);
+
+CREATE TABLE IF NOT EXISTS contact_overrides (
+  target TEXT PRIMARY KEY,
+  data TEXT NOT NULL
+);
+
+-- inbound messages a person must read; sort_key = receivedAt#id, the queue order
+CREATE TABLE IF NOT EXISTS reviews (
+  id TEXT PRIMARY KEY,
+  sort_key TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reviews_by_order ON reviews (sort_key);
 `;
+
+/** Range entries read per probe: nested ranges are few; a miss past them costs a refetch, never a wrong answer. */
+const RANGE_PROBE = 32;
 
 const DEFAULT_PAGE_LIMIT = 100;
 
@@ -132,9 +162,9 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       getCase: db.prepare<[string], DataRow>('SELECT data FROM cases WHERE id = ?'),
-      updateCase: db.prepare<[string, string | null, string, string, number, string, string, number]>(
-        `UPDATE cases SET campaign_id = ?, notice_id = ?, state = ?, indicator_value = ?, version = ?, data = ?
-         WHERE id = ? AND version = ?`,
+      // campaign and indicator never change: leaving them out of SET spares rewriting their index entries
+      updateCase: db.prepare<[string | null, string, number, string, string, number]>(
+        `UPDATE cases SET notice_id = ?, state = ?, version = ?, data = ? WHERE id = ? AND version = ?`,
       ),
       casesByCampaign: db.prepare<[string, string, number], KeyedRow>(
         'SELECT id AS key, data FROM cases WHERE campaign_id = ? AND id > ? ORDER BY id LIMIT ?',
@@ -184,6 +214,23 @@ export class SqliteStore implements Store {
       eventsByCampaign: db.prepare<[string], DataRow>('SELECT data FROM events WHERE campaign_id = ? ORDER BY seq'),
       eventsByCase: db.prepare<[string], DataRow>('SELECT data FROM events WHERE case_id = ? ORDER BY seq'),
       eventsByNotice: db.prepare<[string], DataRow>('SELECT data FROM events WHERE notice_id = ? ORDER BY seq'),
+
+      putLookup: db.prepare<[string, string, string | null, string | null, string, string]>(
+        'INSERT OR REPLACE INTO lookups (kind, key, range_start, range_end, expires_at, data) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      getLookup: db.prepare<[string, string, string], DataRow>(
+        'SELECT data FROM lookups WHERE kind = ? AND key = ? AND expires_at > ?',
+      ),
+      rangeLookups: db.prepare<[string, string, number], { range_start: string; range_end: string; expires_at: string; data: string }>(
+        `SELECT range_start, range_end, expires_at, data FROM lookups
+         WHERE kind = ? AND range_start IS NOT NULL AND range_start <= ? ORDER BY range_start DESC, range_end ASC LIMIT ?`,
+      ),
+      putOverride: db.prepare<[string, string]>('INSERT OR REPLACE INTO contact_overrides (target, data) VALUES (?, ?)'),
+      listOverrides: db.prepare<[], DataRow>('SELECT data FROM contact_overrides ORDER BY target'),
+      insertReview: db.prepare<[string, string, string]>('INSERT OR IGNORE INTO reviews (id, sort_key, data) VALUES (?, ?, ?)'),
+      listReviews: db.prepare<[string, number], KeyedRow>(
+        'SELECT sort_key AS key, data FROM reviews WHERE sort_key > ? ORDER BY sort_key LIMIT ?',
+      ),
     };
 
     // one transaction per batch: 200,000 rows commit once instead of 200,000 times
@@ -250,10 +297,19 @@ export class SqliteStore implements Store {
   }
 
   async saveCase(c: Case): Promise<void> {
-    const result = this.stmt.updateCase.run(
-      c.campaignId, c.noticeId ?? null, c.state, c.indicator.value, c.version, JSON.stringify(c), c.id, c.version - 1,
-    );
-    if (result.changes === 0) throw new StaleWriteError('case', c.id);
+    if (!this.updateOneCase(c)) throw new StaleWriteError('case', c.id);
+  }
+
+  private updateOneCase(c: Case): boolean {
+    return this.stmt.updateCase.run(c.noticeId ?? null, c.state, c.version, JSON.stringify(c), c.id, c.version - 1).changes > 0;
+  }
+
+  // one transaction for all: a notice's cases move together, and one commit costs what one row does
+  private readonly updateCases = (cases: readonly Case[]): string[] =>
+    this.db.transaction((list: readonly Case[]) => list.filter((c) => !this.updateOneCase(c)).map((c) => c.id))(cases);
+
+  async saveCases(cases: readonly Case[]): Promise<string[]> {
+    return this.updateCases(cases);
   }
 
   async listCases(by: { campaignId: string } | { noticeId: string }, page?: PageRequest): Promise<Page<Case>> {
@@ -349,6 +405,40 @@ export class SqliteStore implements Store {
           ? this.stmt.eventsByCase.all(by.caseId)
           : this.stmt.eventsByNotice.all(by.noticeId);
     return parseRows<AuditEvent>(rows);
+  }
+
+  async putLookup(entry: CachedLookup): Promise<void> {
+    this.stmt.putLookup.run(entry.kind, entry.key, entry.rangeStart ?? null, entry.rangeEnd ?? null, entry.expiresAt, JSON.stringify(entry));
+  }
+
+  async getLookup(kind: string, key: string, now: string): Promise<CachedLookup | undefined> {
+    return parseRow<CachedLookup>(this.stmt.getLookup.get(kind, key, now));
+  }
+
+  async findRangeLookup(kind: string, key: string, now: string): Promise<CachedLookup | undefined> {
+    // by start descending, the first range that still covers the key is the narrowest (ranges nest or are disjoint)
+    for (const row of this.stmt.rangeLookups.all(kind, key, RANGE_PROBE)) {
+      if (row.range_end >= key && row.expires_at > now) return JSON.parse(row.data) as CachedLookup;
+    }
+    return undefined;
+  }
+
+  async putContactOverride(override: ContactOverride): Promise<void> {
+    this.stmt.putOverride.run(override.target, JSON.stringify(override));
+  }
+
+  async listContactOverrides(): Promise<ContactOverride[]> {
+    return parseRows<ContactOverride>(this.stmt.listOverrides.all());
+  }
+
+  async putReview(item: ReviewItem): Promise<boolean> {
+    return this.stmt.insertReview.run(item.id, `${item.receivedAt}#${item.id}`, JSON.stringify(item)).changes > 0;
+  }
+
+  async listReviews(page?: PageRequest): Promise<Page<ReviewItem>> {
+    const limit = pageLimit(page);
+    const after = page?.after === undefined ? '' : decodeCursor(page.after, 'string');
+    return toPage(this.stmt.listReviews.all(after, limit + 1), limit);
   }
 }
 
