@@ -24,7 +24,8 @@ import { startCaptureServer } from '../lib/adapters/mail/capture-server.js';
 import { startHost, type Host } from '../lib/local/host.js';
 import { summary, table } from '../lib/local/terminal.js';
 import { DEFAULT_SPEC, generateBench } from './generate.js';
-import { runIntakeScale } from './intake-scale.js';
+import { heapLimitMb, runIntakeScale } from './intake-scale.js';
+import { runRdapBench } from './rdap.js';
 
 /** nodemailer's pool default, which SmtpMailer keeps unless told otherwise */
 const MAX_CONNECTIONS = 5;
@@ -364,6 +365,10 @@ async function main(): Promise<void> {
     // 200,000 indicators, as a CSV and as a STIX bundle, through intake and routing, each case in a process of
     // its own (bench/intake-scale.ts); TAKEDOWN_BENCH_INTAKE=0 leaves them out
     const intakeScale = process.env.TAKEDOWN_BENCH_INTAKE === '0' ? [] : await runIntakeScale({ cases: ['stored-csv', 'stored-stix'], log });
+    // resolution through a local RDAP server: lookups per distinct network (1.0 is the limit) and speed;
+    // TAKEDOWN_BENCH_RDAP=0 leaves it out
+    if (process.env.TAKEDOWN_BENCH_RDAP !== '0') log('RDAP: 20,674 indicators resolved through a local RDAP server ...');
+    const rdap = process.env.TAKEDOWN_BENCH_RDAP === '0' ? undefined : await runRdapBench({ seed: args.seed });
 
     const indicatorsPerSecond = planned.counts.indicators / (routingMs / 1000);
     const noticesPerSecond = notices / (sendMs / 1000);
@@ -431,7 +436,8 @@ async function main(): Promise<void> {
         target: TARGETS.peakRssMb,
         met: mb(peakRss) <= TARGETS.peakRssMb,
       },
-      intakeScale: { cases: intakeScale, target: TARGETS.peakRssMb, met: intakeScale.every((c) => c.peakRssMb <= TARGETS.peakRssMb) },
+      intakeScale: { cases: intakeScale, heapLimitMb: heapLimitMb() || 'V8 default', target: TARGETS.peakRssMb, met: intakeScale.every((c) => c.peakRssMb <= TARGETS.peakRssMb) },
+      rdap: rdap ? { ...rdap, target: 1, met: rdap.lookupsPerNetwork <= 1 } : undefined,
       totalSeconds: seconds(performance.now() - runStarted),
     };
 
@@ -460,11 +466,17 @@ async function main(): Promise<void> {
               ['sending / ceiling', `${fmt(share * 100, 1)} %`, `>= ${TARGETS.ceilingShare * 100} %`, ok(figures.sendingShareOfCeiling.met)],
               ['peak RSS', `${fmt(mb(peakRss), 1)} MB (VmHWM ${hwm === undefined ? 'n/a' : fmt(mb(hwm), 1)})`, `<= ${TARGETS.peakRssMb} MB`, ok(figures.memory.met)],
               ...intakeScale.map((c) => [
-                `peak RSS, ${fmt(c.indicators)} ${c.case === 'stored-csv' ? 'CSV' : 'STIX'}`,
+                `peak RSS, ${fmt(c.indicators)} ${c.case === 'stored-csv' ? 'CSV' : 'STIX'}${heapLimitMb() ? ` (heap capped at ${heapLimitMb()} MB)` : ''}`,
                 `${fmt(c.peakRssMb, 1)} MB (intake ${c.intakeSeconds} s, routing ${c.routingSeconds ?? 0} s)`,
                 `<= ${TARGETS.peakRssMb} MB`,
                 ok(c.peakRssMb <= TARGETS.peakRssMb),
               ]),
+              ...(rdap
+                ? [
+                    ['RDAP lookups per network', `${rdap.lookupsPerNetwork} (${fmt(rdap.networkLookups)} lookups, ${fmt(rdap.networks.total)} networks, >= ${rdap.minPerNetwork} indicators each)`, '1.0', ok(rdap.lookupsPerNetwork <= 1)],
+                    ['resolution via local RDAP', `${fmt(rdap.indicatorsPerSecond)} indicators/s cold, ${fmt(rdap.cachedIndicatorsPerSecond)}/s from the cache`, '', ''],
+                  ]
+                : []),
             ],
           ) +
           '\n\n' +
