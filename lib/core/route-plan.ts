@@ -92,6 +92,8 @@ export interface PlanItem {
   readonly as: Party['kind'];
   /** escalation rungs its marking leaves out */
   readonly notEscalatedTo?: { party: string; reason: string }[];
+  /** the parties it goes to, in order, each with its deadlines: the first gets the notice */
+  readonly ladder: readonly LadderStep[];
 }
 
 export interface PlanRecipient {
@@ -178,6 +180,7 @@ export class PlanBuilder {
       tlpFrom,
       origin: ind.origin,
       as: party.kind,
+      ladder: decision.ladder,
       ...(party.matchedBy ? { matchedBy: party.matchedBy } : {}),
       ...(decision.blocked.length
         ? { notEscalatedTo: decision.blocked.map((b) => ({ party: `${b.party.name} <${b.party.email}>`, reason: b.reason })) }

@@ -1,3 +1,5 @@
+import type { LadderStep } from '../core/model.js';
+import { humanDuration } from '../core/render.js';
 import type { Plan, PlanItem } from '../core/route-plan.js';
 import { summary, table } from './terminal.js';
 
@@ -69,9 +71,9 @@ export function planText(plan: Plan, limit = 20): string {
         `TLP:${i.tlp} (${i.tlpFrom})`,
         ruleText(i),
         i.origin,
-        i.notEscalatedTo ? `not escalated to ${i.notEscalatedTo.map((n) => n.party).join(', ')}` : '',
+        ladderText(i.ladder) + (i.notEscalatedTo ? `; not escalated to ${i.notEscalatedTo.map((n) => n.party).join(', ')}` : ''),
       ]);
-      out.push(indent(table(['indicator', 'kind', 'marking', 'why this recipient', 'from', 'escalation'], rows)));
+      out.push(indent(table(['indicator', 'kind', 'marking', 'why this recipient', 'from', 'ladder: party (contact from), answer / act deadlines'], rows)));
       out.push(...more(r.indicators.length, rows.length));
     }
   }
@@ -101,4 +103,11 @@ export function planText(plan: Plan, limit = 20): string {
     out.push(...more(plan.alreadyOpen.length, cap(plan.alreadyOpen).length));
   }
   return out.join('\n');
+}
+
+/** Each rung as `1. hosting abuse@… (directory) 24 hours/72 hours`, joined by arrows. */
+function ladderText(ladder: readonly LadderStep[]): string {
+  return ladder
+    .map((s, n) => `${n + 1}. ${s.party.kind} ${s.party.email} (${s.party.contactSource}) ${humanDuration(s.answerDeadline)}/${humanDuration(s.actionDeadline)}`)
+    .join(' -> ');
 }

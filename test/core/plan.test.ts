@@ -93,9 +93,16 @@ describe('planSubmission', () => {
     const [hosting] = plan.recipients;
     expect(hosting!.party).toMatchObject({ name: 'Example Hosting Ltd', email: 'abuse@hosting.example', contactSource: 'directory' });
     expect(hosting!.tlp).toBe('AMBER');
-    expect(hosting!.indicators).toEqual([
+    expect(hosting!.indicators.map(({ ladder: _l, ...rest }) => rest)).toEqual([
       { value: '192.0.2.10', kind: 'ipv4', tlp: 'GREEN', tlpFrom: 'marking', origin: id(1), as: 'hosting', matchedBy: '192.0.2.0/24' },
       { value: '192.0.2.11', kind: 'ipv4', tlp: 'AMBER', tlpFrom: 'default', origin: id(5), as: 'hosting', matchedBy: '192.0.2.0/24' },
+    ]);
+    // each indicator shows its whole ladder with the contact source and deadlines of every rung
+    expect(
+      hosting!.indicators[0]!.ladder.map((s) => [s.party.kind, s.party.email, s.party.contactSource, s.answerDeadline, s.actionDeadline]),
+    ).toEqual([
+      ['hosting', 'abuse@hosting.example', 'directory', 86_400, 259_200],
+      ['cert', 'incidents@cert-ke.example', 'directory', 259_200, 432_000],
     ]);
     expect(plan.withheld.map((w) => [w.value, w.tlp, w.party, w.reason])).toEqual([
       ['phish.example', 'AMBER', 'Example Registrar <abuse@registrar.example>', "TLP:AMBER without the source's permission to notify the infrastructure's operators"],
