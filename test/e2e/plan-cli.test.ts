@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../lib/core/route-plan.js';
-import { REPO_ROOT, api, killAllHosts, makeDataDir, outboxCount, removeDataDirs, startServe } from './support.js';
+import { REPO_ROOT, api, killAllHosts, makeDataDir, outboxCount, removeDataDirs, startServe, runCli } from './support.js';
 
 const TLP2 = {
   green: 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',
@@ -27,23 +26,7 @@ const BUNDLE = JSON.stringify({
   ],
 });
 
-/** The environment minus anything that would point the CLI elsewhere (a real relay, another directory). */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAKEDOWN_') && k !== 'SMTP_URL'));
-}
-
-/** Runs `takedown <args>` to its end. */
-function takedown(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/takedown.mjs'), ...args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const takedown = runCli;
 
 /** Rows of the tables a campaign would fill; a table that does not exist counts as empty. */
 function stored(dataDir: string): Record<string, number> {

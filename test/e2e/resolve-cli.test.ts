@@ -1,32 +1,17 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LocalRdapServer } from '../../lib/adapters/rdap/local-server.js';
 import { startCorpusServer } from '../support/rdap.js';
-import { REPO_ROOT, makeDataDir, removeDataDirs } from './support.js';
+import { REPO_ROOT, makeDataDir, removeDataDirs, runCli } from './support.js';
 
 /*
  * `takedown resolve`, `takedown contacts override` and a routing policy file, through the real CLI. The default
  * resolver is the embedded host's own: a local RDAP server with the demo answers, no network.
  */
 
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAKEDOWN_') && k !== 'SMTP_URL'));
-}
-
-function takedown(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/takedown.mjs'), ...args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const takedown = runCli;
 
 interface Resolved {
   indicator: string;

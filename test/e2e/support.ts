@@ -9,6 +9,24 @@ import type { Campaign, Case, Notice } from '../../lib/core/model.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Resolves after `ms` real milliseconds. */
+/** The environment minus anything that would point the CLI elsewhere (a real relay, another directory). */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAKEDOWN_') && k !== 'SMTP_URL'));
+}
+
+/** Runs `takedown <args>` as a user would, to its end. */
+export function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/takedown.mjs'), ...args], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -47,16 +65,6 @@ export interface ServedHost {
   readonly httpUrl: string;
   /** what it wrote to stderr so far, for failure messages */
   stderr(): string;
-}
-
-/** The environment minus anything that would point a test host elsewhere (a real relay, another directory). */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('TAKEDOWN_') || k === 'SMTP_URL') continue;
-    env[k] = v;
-  }
-  return env;
 }
 
 function exited(child: ChildProcess): boolean {

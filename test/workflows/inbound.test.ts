@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +6,7 @@ import type { ReviewItem } from '../../lib/core/review.js';
 import { listAll } from '../../lib/core/campaign.js';
 import type { Host } from '../../lib/local/host.js';
 import { api, outbox, submit, testHost, waitFor, type OutboxMessage } from './support.js';
+import { runCli } from '../e2e/support.js';
 
 /*
  * Inbound mail end to end on the embedded host: real SMTP into the inbound server, the shipped notice workflow
@@ -15,7 +14,6 @@ import { api, outbox, submit, testHost, waitFor, type OutboxMessage } from './su
  * notice.
  */
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let host: (Host & { dispose(): Promise<void> }) | undefined;
 
 afterEach(async () => {
@@ -99,18 +97,7 @@ async function eventTypes(h: Host, noticeId: string): Promise<string[]> {
   return (await h.store.listEvents({ noticeId })).map((e) => e.type);
 }
 
-function takedown(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAKEDOWN_')));
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/takedown.mjs'), ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const takedown = runCli;
 
 describe('receiveMail on the embedded host', () => {
   it('marks the contact undeliverable on a permanent bounce and escalates its cases at once, without waiting for the deadline', async () => {
