@@ -216,6 +216,9 @@ export async function receiveMail(deps: Deps, mail: InboundMail, options: { rawR
     }
     case 'human': {
       if (classification.intent === 'unclear') return review('unclear', classification.reason, notice);
+      // the tag and our Message-IDs derive from the notice id, which is no secret: only the token proves the
+      // answer comes from someone who received the notice, so anything else is for a person to confirm
+      if (by !== 'token') return review('unverified', `${classification.intent} without the reply token (matched by ${by})`, notice);
       const intent: AnswerIntent = classification.intent;
       await recordAnswer(deps, notice.id, {
         intent,

@@ -8,7 +8,8 @@ import type { Deps, Page, PageRequest } from './ports.js';
  * applied safely (another address failed, or the contact has answered before). Items are stored, never applied; `takedown review` and `GET /reviews` list them.
  */
 
-export const ReviewReason = z.enum(['unmatched', 'unclear', 'report', 'bounce']);
+/** `unverified`: a human answer that names our notice (tag, thread) but carries no reply token: anyone can forge that */
+export const ReviewReason = z.enum(['unmatched', 'unclear', 'report', 'bounce', 'unverified']);
 export type ReviewReason = z.infer<typeof ReviewReason>;
 
 export const ReviewItem = z.object({

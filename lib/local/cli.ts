@@ -338,7 +338,7 @@ export function program(): Command {
         const deps = { store } as unknown as Host['deps'];
         if (!campaignId) {
           const campaigns = await store.listCampaigns();
-          if (opts.json) return out(JSON.stringify({ campaigns }, null, 2));
+          if (opts.json) return out(JSON.stringify({ campaigns: campaigns.map(({ approvalToken: _t, ...c }) => c) }, null, 2));
           if (!campaigns.length) return out('no campaigns yet');
           out(table(['campaign', 'name', 'state', 'created', 'indicators', 'cases', 'notices'], campaigns.map((c) => [c.id, c.name, c.state, c.createdAt, c.counts.indicators, c.counts.cases, c.counts.notices])));
           return;
@@ -355,7 +355,8 @@ export function program(): Command {
             } while (after);
             return all;
           })();
-          return out(JSON.stringify({ campaign: status.campaign, notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n), cases }, null, 2));
+          const { approvalToken: _a, ...campaign } = status.campaign;
+          return out(JSON.stringify({ campaign, notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n), cases }, null, 2));
         }
         out(campaignSummary(status, undefined) + '\n');
         out(table(['notice', 'recipient', 'step', 'state', 'cases', 'sent', 'deadline', 'reminders'], status.notices.map((n) => [n.id, `${n.party.name} <${n.party.email}>`, n.step, n.state, n.caseCount, n.sentAt ?? '', n.deadline ?? '', `${n.remindersSent}/${n.remindersAllowed}`])));

@@ -82,6 +82,16 @@ describe('POST /campaigns', () => {
     expect(res.status).toBe(404);
   });
 
+  it('never shows the approval task token of a campaign waiting for approval', async () => {
+    const campaignId = await submit(host, ['203.0.113.5,ip,ZA,C2'], true);
+    await waitFor('the parked approval token', async () => ((await host.store.getCampaign(campaignId))?.approvalToken ? true : undefined));
+    const one = await api<{ campaign: Record<string, unknown> }>(host, 'GET', `/campaigns/${campaignId}`);
+    const all = await api<{ campaigns: Record<string, unknown>[] }>(host, 'GET', '/campaigns');
+    expect(one.body.campaign.state).toBe('awaiting-approval');
+    expect(Object.keys(one.body.campaign)).not.toContain('approvalToken');
+    expect(all.body.campaigns.flatMap((c) => Object.keys(c))).not.toContain('approvalToken');
+  });
+
   it('never shows a reply-token hash or a task token', async () => {
     const res = await api<{ notice: Record<string, unknown> }>(host, 'GET', `/notices/${noticeId}`);
     expect(res.status).toBe(200);

@@ -156,20 +156,19 @@ describe('receiveMail on the embedded host', () => {
     expect(after.deadline).toBe(notice.deadline);
   });
 
-  it('applies a clear answer matched by its thread alone, with the phrase that carried it', async () => {
+  it('queues a clear answer matched by its thread alone for a person to confirm, with the intent it read', async () => {
     host = await testHost(1);
     const { notice, sent } = await sentNotice(host);
-    // sent to the plain mailbox (no token) by a client that kept only In-Reply-To
+    // sent to the plain mailbox (no token) by a client that kept only In-Reply-To: our Message-ID derives from the
+    // notice id, which is no secret, so without the token the answer could be forged
     const raw = reply(sent, 'Bonjour,\n\nLe serveur a été suspendu ce matin.\n\nCordialement', [], 'RE: votre message').replace(`To: ${sent.header('Reply-To')}`, 'To: takedown@reply.example');
     await deliver(host, raw, 'takedown@reply.example');
 
-    const closed = await waitFor('the notice to close', async () => {
-      const n = await host!.store.getNotice(notice.id);
-      return n?.state === 'closed' && n;
-    });
-    const [answer] = await host.store.listAnswers(closed.id);
-    expect(answer).toMatchObject({ intent: 'actioned', source: 'mail', from: 'abuse@hosting.example' });
-    expect(answer!.note).toMatch(/^matched "a été suspendu" \(fr\): Bonjour/);
+    expect((await host.store.getNotice(notice.id))?.state).toBe('sent');
+    expect(await host.store.listAnswers(notice.id)).toEqual([]);
+    const [item] = (await host.store.listReviews()).items;
+    expect(item).toMatchObject({ reason: 'unverified', noticeId: notice.id, matchedBy: 'thread' });
+    expect(item!.classification).toMatchObject({ class: 'human', intent: 'actioned', phrase: 'a été suspendu' });
   });
 
   it('puts an unclear answer, an abuse report and unmatched mail on the review queue and applies none of them', async () => {

@@ -146,6 +146,27 @@ describe('the notice workflow on the shipped ASL', () => {
   });
 });
 
+describe('answers by mail that do not carry the reply token', () => {
+  it('sends an answer matched only by the subject tag to review instead of applying it', async () => {
+    host = await testHost(1);
+    const campaignId = await submit(host, ['198.51.100.5,ip,CI,phishing kit host']);
+    const [notice] = await allSent(host, campaignId, 1);
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: host.smtpPort, secure: false, ignoreTLS: true });
+    // anyone can write the tag: it is the notice id, printed in every subject
+    await transport.sendMail({
+      from: 'someone@elsewhere.example',
+      to: 'takedown@reply.example',
+      subject: `Re: [${notice!.tag}] Takedown request`,
+      text: 'The server has been taken down.',
+    });
+    transport.close();
+    expect((await host.store.getNotice(notice!.id))?.state).toBe('sent');
+    expect(await host.store.listAnswers(notice!.id)).toEqual([]);
+    const reviews = await listAll((p) => host!.store.listReviews(p));
+    expect(reviews.map((r) => [r.reason, r.noticeId, r.matchedBy])).toEqual([['unverified', notice!.id, 'tag']]);
+  });
+});
+
 describe('the campaign workflow', () => {
   it('sends nothing until the routing plan is approved', async () => {
     host = await testHost(1);

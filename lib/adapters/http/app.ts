@@ -29,6 +29,11 @@ function checkId(kind: string, id: string): string {
   return id;
 }
 
+/** The approval task token completes the campaign workflow: it never leaves the host. */
+function withoutToken<T extends { approvalToken?: string }>({ approvalToken: _t, ...rest }: T): Omit<T, 'approvalToken'> {
+  return rest;
+}
+
 /**
  * The HTTP API, one app for both hosts (@hono/node-server on the embedded host, hono/aws-lambda behind API
  * Gateway). Errors are JSON with a stable code, never a stack trace.
@@ -77,12 +82,12 @@ export function createApp(deps: Deps): Hono {
     async (c) => c.json(await planSubmission(deps, (await jsonBody(c)) as SubmitCampaignInput)),
   );
 
-  app.get('/campaigns', async (c) => c.json({ campaigns: await deps.store.listCampaigns() }));
+  app.get('/campaigns', async (c) => c.json({ campaigns: (await deps.store.listCampaigns()).map(withoutToken) }));
 
   app.get('/campaigns/:id', async (c) => {
     const status = await campaignStatus(deps, checkId('campaign', c.req.param('id')));
     return c.json({
-      campaign: status.campaign,
+      campaign: withoutToken(status.campaign),
       cases: status.cases,
       notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n),
     });
