@@ -71,9 +71,15 @@ export class CampaignStateError extends TakedownError {
 
 /** The transport refused or failed a send in a way that a retry may fix. */
 export class MailTransientError extends TakedownError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * true when the failure came after the message was handed over (e.g. the connection dropped while the relay
+   * owed its 250): it may have gone out, so a retry must treat the send as uncertain, not as a first send
+   */
+  readonly maybeDelivered: boolean;
+  constructor(message: string, options?: { cause?: unknown; maybeDelivered?: boolean }) {
     super('MAIL.TRANSIENT', message, options);
     this.name = 'MailTransientError';
+    this.maybeDelivered = options?.maybeDelivered ?? false;
   }
 }
 

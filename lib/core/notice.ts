@@ -114,7 +114,7 @@ export async function sendOutbound(
   try {
     sent = await deps.mailer.sendRaw({ from: handing.from, to: handing.to }, handing.raw);
   } catch (e) {
-    if (e instanceof MailTransientError || e instanceof MailRejectedError) {
+    if ((e instanceof MailTransientError && !e.maybeDelivered) || e instanceof MailRejectedError) {
       // the transport refused it: nothing went out, so the next attempt is a first send, not an uncertain one
       await deps.store.saveOutbound({ ...handing, state: 'composed', version: handing.version + 1 });
     }

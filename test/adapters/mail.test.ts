@@ -52,14 +52,19 @@ async function closedPort(): Promise<number> {
 }
 
 /** an SMTP server whose RCPT answer the test decides */
-async function refusingServer(code: number, text: string): Promise<{ port: number; close(): Promise<void> }> {
+async function refusingServer(code: number, text: string, at: 'RCPT' | 'MAIL' = 'RCPT'): Promise<{ port: number; close(): Promise<void> }> {
+  const refuse = (callback: (err?: Error | null) => void) => callback(Object.assign(new Error(text), { responseCode: code }));
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
     disableReverseLookup: true,
+    onMailFrom(_address: SMTPServerAddress, _session, callback) {
+      if (at === 'MAIL') refuse(callback);
+      else callback();
+    },
     onRcptTo(_address: SMTPServerAddress, _session, callback) {
-      callback(Object.assign(new Error(text), { responseCode: code }));
+      refuse(callback);
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -194,8 +199,65 @@ describe('SmtpMailer', () => {
       const error = await nobody.sendRaw({ from: 'takedown@cert.example', to: 'abuse@hosting.example' }, await composeMessage(draft())).catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(MailTransientError);
+      // nothing can have gone out: a retry is a first send
+      expect((error as MailTransientError).maybeDelivered).toBe(false);
     } finally {
       await nobody.close();
+    }
+  });
+
+  it('reports a connection dropped after the message was handed over as maybe delivered', async () => {
+    // a relay that takes the whole message, then dies before its 250
+    const server = createNetServer((socket) => {
+      let buffer = '';
+      let inData = false;
+      socket.write('220 relay.example ESMTP\r\n');
+      socket.on('data', (chunk) => {
+        buffer += chunk.toString('latin1');
+        for (;;) {
+          if (inData) {
+            if (!buffer.includes('\r\n.\r\n')) return;
+            socket.destroy();
+            return;
+          }
+          const end = buffer.indexOf('\r\n');
+          if (end === -1) return;
+          const line = buffer.slice(0, end).toUpperCase();
+          buffer = buffer.slice(end + 2);
+          if (line.startsWith('EHLO') || line.startsWith('HELO')) socket.write('250 relay.example\r\n');
+          else if (line.startsWith('DATA')) {
+            inData = true;
+            socket.write('354 go ahead\r\n');
+          } else if (line.startsWith('QUIT')) socket.end('221 bye\r\n');
+          else socket.write('250 ok\r\n');
+        }
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const port = (server.address() as { port: number }).port;
+    const dropping = new SmtpMailer({ url: `smtp://127.0.0.1:${port}` });
+    try {
+      const error = await dropping.sendRaw({ from: 'takedown@cert.example', to: 'abuse@hosting.example' }, await composeMessage(draft())).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(MailTransientError);
+      expect((error as MailTransientError).maybeDelivered).toBe(true);
+    } finally {
+      await dropping.close();
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
+  });
+
+  it('does not call the recipient undeliverable when the relay refuses us (a 5xx to MAIL FROM)', async () => {
+    const server = await refusingServer(550, '5.7.1 relaying denied', 'MAIL');
+    const refused = new SmtpMailer({ url: `smtp://127.0.0.1:${server.port}` });
+    try {
+      const error = await refused.sendRaw({ from: 'takedown@cert.example', to: 'abuse@hosting.example' }, await composeMessage(draft())).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(MailTransientError);
+      expect((error as Error).message).toMatch(/550 to MAIL.*check its settings/);
+    } finally {
+      await refused.close();
+      await server.close();
     }
   });
 

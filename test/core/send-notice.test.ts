@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { approveCampaign, buildNotices, routeCampaign, submitCampaign } from '../../lib/core/campaign.js';
 import { sendNotice } from '../../lib/core/notice.js';
+import { MailTransientError } from '../../lib/core/errors.js';
 import type { Deps, Mailer, Store, Workflows } from '../../lib/core/ports.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import { SmtpMailer } from '../../lib/adapters/mail/mailer.smtp.js';
@@ -121,6 +122,24 @@ describe('sendNotice', () => {
     const events = (await store.listEvents({ noticeId })).map((e) => e.type);
     expect(events.filter((t) => t === 'message.uncertain')).toHaveLength(1);
     expect((await store.getNotice(noticeId))?.state).toBe('sent');
+  });
+
+  it('treats a transport failure that may have delivered as uncertain on the retry, not as a first send', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    const dropped: Mailer = {
+      compose: (draft) => smtp.compose(draft),
+      async sendRaw(envelope, raw) {
+        await smtp.sendRaw(envelope, raw);
+        throw new MailTransientError('sending through the relay failed (ECONNECTION)', { maybeDelivered: true });
+      },
+    };
+    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    expect((await store.listOutbound(noticeId))[0]?.state).toBe('sending');
+
+    await sendNotice(d, noticeId);
+    expect((await store.listEvents({ noticeId })).filter((e) => e.type === 'message.uncertain')).toHaveLength(1);
+    expect(outboxFiles()).toHaveLength(2);
   });
 
   it('puts every indicator of the notice, its case id and the reply address into the message', async () => {

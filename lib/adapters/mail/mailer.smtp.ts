@@ -67,21 +67,29 @@ export class SmtpMailer implements Mailer {
 }
 
 /**
- * 5xx means the relay will refuse this message again; everything else (4xx, 503 "bad sequence", a
- * refused connection, a time-out) may pass on a later try. The server's text is left out of the message:
- * relays quote the recipient address in it.
+ * A 5xx to RCPT or to the message itself means this recipient's message will be refused again: the notice is
+ * undeliverable. A 5xx elsewhere (AUTH 535, MAIL FROM 550 "relaying denied") is our relay refusing us, a
+ * setting to fix, and must not mark every recipient undeliverable: it is transient for the workflow, which
+ * retries and then fails visibly. A failure with no answer at all may have come after the hand-over (a
+ * connection dropped while the relay owed its 250; nodemailer names every socket failure "CONN", whatever the
+ * phase), so it counts as maybe delivered unless the connection never opened. The server's text is left out
+ * of the message: relays quote the recipient address in it.
  */
 function translateSmtpError(err: unknown): Error {
-  const e = err as { responseCode?: unknown; code?: unknown; command?: unknown };
+  const e = err as { responseCode?: unknown; code?: unknown; command?: unknown; originalCode?: unknown };
   const responseCode = typeof e?.responseCode === 'number' ? e.responseCode : undefined;
-  const command = typeof e?.command === 'string' ? e.command.split(' ')[0] : undefined;
+  const command = typeof e?.command === 'string' ? e.command.split(' ')[0]!.toUpperCase() : undefined;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   if (responseCode !== undefined) {
     const what = `the relay answered ${responseCode}${command ? ` to ${command}` : ''}`;
-    if (responseCode >= 500 && responseCode !== 503) return new MailRejectedError(what, { cause: err });
+    const refusesRecipient = command === 'RCPT' || command === 'DATA';
+    if (responseCode >= 500 && responseCode !== 503 && refusesRecipient) return new MailRejectedError(what, { cause: err });
+    if (responseCode >= 500) return new MailTransientError(`${what}: the relay refuses our mail, check its settings`, { cause: err });
     return new MailTransientError(what, { cause: err });
   }
-  return new MailTransientError(`sending through the relay failed (${code ?? 'unknown error'})`, { cause: err });
+  const original = typeof e?.originalCode === 'string' ? e.originalCode : undefined;
+  const neverConnected = code === 'EDNS' || original === 'ECONNREFUSED' || original === 'ENOTFOUND' || code === 'ECONNREFUSED';
+  return new MailTransientError(`sending through the relay failed (${original ?? code ?? 'unknown error'})`, { cause: err, maybeDelivered: !neverConnected });
 }
 
 /** The Message-ID header of a raw message, angle brackets included. */
