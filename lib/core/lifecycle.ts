@@ -5,7 +5,8 @@ import type { CaseState, NoticeState } from './model.js';
  * A transition not listed is refused with InvalidTransitionError by the commands.
  */
 export const CASE_TRANSITIONS: Readonly<Record<CaseState, readonly CaseState[]>> = {
-  open: ['notified', 'withheld', 'paused', 'cancelled', 'expired'],
+  // an answer can outrun the "notified" record (a crash, or a fast auto-reply, between the hand-over and it)
+  open: ['notified', 'received', 'acknowledged', 'actioned', 'not-ours', 'needs-info', 'disputed', 'withheld', 'paused', 'cancelled', 'expired'],
   withheld: ['open', 'cancelled'],
   notified: ['received', 'acknowledged', 'actioned', 'not-ours', 'needs-info', 'disputed', 'paused', 'cancelled', 'escalated', 'expired'],
   received: ['acknowledged', 'actioned', 'not-ours', 'needs-info', 'disputed', 'paused', 'cancelled', 'escalated', 'expired'],

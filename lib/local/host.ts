@@ -125,13 +125,21 @@ export function runningHost(dataDir: string): HostInfo | undefined {
  * left by a killed host (its pid gone) is taken over.
  */
 function takeLock(files: HostFiles): void {
-  if (existsSync(files.lock)) {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      // exclusive create: of two hosts starting at once, one gets the lock and the other is told
+      writeFileSync(files.lock, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
     const pid = Number(readFileSync(files.lock, 'utf8'));
     if (pid && pid !== process.pid && alive(pid)) {
       throw new Error(`another takedown host (pid ${pid}) is using ${files.dataDir}; stop it or use --data-dir`);
     }
+    rmSync(files.lock, { force: true });
   }
-  writeFileSync(files.lock, String(process.pid));
+  throw new Error(`could not take the lock ${files.lock}`);
 }
 
 function writeAtomic(path: string, text: string): void {
@@ -199,9 +207,12 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
   takeLock(files);
   const log = makeLogger(config.logLevel);
   const closers: (() => Promise<void> | void)[] = [() => rmSync(files.lock, { force: true })];
-  const closeAll = async () => {
-    for (const close of closers.reverse()) await close();
-  };
+  let closing: Promise<void> | undefined;
+  // last opened, first closed; a second call waits for the first instead of closing again
+  const closeAll = () =>
+    (closing ??= (async () => {
+      for (const close of [...closers].reverse()) await close();
+    })());
   try {
     const store = new SqliteStore(files.database);
     closers.push(() => store.close());

@@ -77,6 +77,14 @@ describe('POST /campaigns', () => {
     expect(res.body.error.issues?.map((i) => i.where)).toContain('submitter');
   });
 
+  it('refuses an approval whose body is not JSON with 400 instead of approving as nobody', async () => {
+    const campaignId = await submit(host, ['203.0.113.6,ip,ZA,C2'], true);
+    await waitFor('the plan', async () => ((await host.store.getCampaign(campaignId))?.state === 'awaiting-approval' ? true : undefined));
+    const res = await api<ErrorBody>(host, 'POST', `/campaigns/${campaignId}/approval`, '{"approver": ');
+    expect(res.status).toBe(400);
+    expect((await host.store.getCampaign(campaignId))?.state).toBe('awaiting-approval');
+  });
+
   it('answers 404 for the approval of an unknown campaign', async () => {
     const res = await api<ErrorBody>(host, 'POST', '/campaigns/cmp_0000000000000000/approval', {});
     expect(res.status).toBe(404);

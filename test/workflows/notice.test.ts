@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import nodemailer from 'nodemailer';
-import { MailTransientError } from '../../lib/core/errors.js';
+import { MailRejectedError, MailTransientError } from '../../lib/core/errors.js';
 import type { Notice } from '../../lib/core/model.js';
 import type { Mailer } from '../../lib/core/ports.js';
 import { listAll } from '../../lib/core/campaign.js';
@@ -83,6 +83,24 @@ describe('the notice workflow on the shipped ASL', () => {
     const cases = await listAll((p) => host!.store.listCases({ campaignId }, p));
     expect(cases.filter((c) => c.step === 0).map((c) => c.state)).toEqual(['escalated', 'escalated']);
     expect(cases.filter((c) => c.step === 1).every((c) => c.noticeId === escalated.id)).toBe(true);
+  });
+
+  it('escalates at once when the recipient\'s server refuses the reminder for good', async () => {
+    const refusesReminders = (inner: Mailer): Mailer => ({
+      compose: (d) => inner.compose(d),
+      sendRaw: async (envelope, raw) => {
+        if (/Subject: \[TKD-[^\]]+\] Reminder/.test(raw)) throw new MailRejectedError('the relay answered 550 to RCPT');
+        return inner.sendRaw(envelope, raw);
+      },
+    });
+    host = await testHost(10 * DAY, { decorate: { mailer: refusesReminders } });
+    const campaignId = await submit(host, ['192.0.2.10,ip,KE,C2 server']);
+    const [first] = await allSent(host, campaignId, 1);
+    await waitFor('the first execution to end', () => host!.workflows.get(`notice-${first!.id}-r1`)?.status === 'succeeded');
+
+    expect(pathOf(host, first!.id)).toEqual(['SendNotice', 'NextStep', 'AwaitAnswer', 'DeadlinePassed', 'Undeliverable', 'NextStep', 'Escalated']);
+    const all = await notices(host, campaignId);
+    expect(all.find((n) => n.id !== first!.id)?.party.id).toBe('cert:KE');
   });
 
   it('keeps waiting after a reminder when the answer comes before the second deadline', async () => {

@@ -95,7 +95,8 @@ export function createApp(deps: Deps): Hono {
 
   app.post('/campaigns/:id/approval', bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
     const id = checkId('campaign', c.req.param('id'));
-    const raw = c.req.header('content-length') === '0' ? {} : await jsonBody(c).catch(() => ({}));
+    // an empty body approves as "api"; a body that is not JSON is refused, never read as empty
+    const raw = c.req.header('content-length') === '0' || !c.req.header('content-type') ? {} : await jsonBody(c);
     const body = ApprovalBody.safeParse(raw ?? {});
     if (!body.success) throw new InvalidInputError('the approval is not valid', body.error.issues.map((i) => ({ where: i.path.join('.'), reason: i.message })));
     const campaign = await approveCampaign(deps, id, body.data.approver);
