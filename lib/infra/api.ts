@@ -1,4 +1,5 @@
 import { HttpApi, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
@@ -23,9 +24,11 @@ export class HttpFront extends Construct {
     this.api = new HttpApi(this, 'HttpApi', {
       description: 'Takedown orchestrator: API, webhooks, signed links',
       defaultIntegration: new HttpLambdaIntegration('App', props.handler),
+      // the app has no roles of its own yet (API keys and a JWT authorizer come with the roles work): until then
+      // every request must be SigV4-signed by an IAM principal of the account, so a deployed API is never open
+      defaultAuthorizer: new HttpIamAuthorizer(),
       createDefaultStage: false,
     });
-    // webhook and link routes take unauthenticated requests by design (the app checks signatures and tokens):
     // the throttle keeps a flood from turning into a Lambda bill
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,

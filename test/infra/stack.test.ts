@@ -182,6 +182,10 @@ describe('TakedownStack', () => {
   it('puts an HTTP API with a $default route in front of the API function', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
+    // no route may be open: until the app has roles, every request must be signed by an IAM principal
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       IntegrationUri: { 'Fn::GetAtt': [logicalId(fn('Api').node.defaultChild), 'Arn'] },
