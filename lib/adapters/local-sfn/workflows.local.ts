@@ -85,7 +85,8 @@ export class LocalWorkflows implements Workflows {
   private readonly aborts = new Map<string, () => void>();
   private closed = false;
   private active = 0;
-  private readonly queue: (() => void)[] = [];
+  private readonly queue: { go(): void; stop(reason: Error): void }[] = [];
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   /**
    * @param maxConcurrentTasks task runs at once across all executions. A campaign starts thousands of notice
@@ -114,14 +115,18 @@ export class LocalWorkflows implements Workflows {
   }
 
   private async runLimited(task: TaskName, input: unknown): Promise<unknown> {
+    if (this.closed) throw new Error('the workflow engine is stopping');
     // a finishing run hands its slot straight to the next in line, so the count never overshoots
-    if (this.active >= this.maxConcurrentTasks) await new Promise<void>((go) => this.queue.push(go));
+    if (this.active >= this.maxConcurrentTasks) await new Promise<void>((go, stop) => this.queue.push({ go, stop }));
     else this.active++;
+    const running = this.run(task, input);
+    this.inFlight.add(running);
     try {
-      return await this.run(task, input);
+      return await running;
     } finally {
+      this.inFlight.delete(running);
       const next = this.queue.shift();
-      if (next) next();
+      if (next) next.go();
       else this.active--;
     }
   }
@@ -215,6 +220,9 @@ export class LocalWorkflows implements Workflows {
   /** Stop every running execution (their stored state stays; a restart resumes them). */
   async close(): Promise<void> {
     this.closed = true;
+    // queued tasks never start; running ones finish their store writes before the host closes the store
+    for (const waiting of this.queue.splice(0)) waiting.stop(new Error('the workflow engine is stopping'));
+    await Promise.allSettled([...this.inFlight]);
     for (const abort of this.aborts.values()) abort();
     // the engine clears its own task time-out only when the task settles: settle every wait, or its timers
     // (up to the whole SLA) keep the process alive after the host closed
