@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CampaignStateError, InvalidInputError, NotFoundError, type InputIssue } from './errors.js';
+import { AlreadyExistsError, CampaignStateError, InvalidInputError, NotFoundError, type InputIssue } from './errors.js';
 import { parseIndicators, type ExcludedItem, type IntakeResult } from './intake.js';
 import { CASE_LIVE } from './lifecycle.js';
 import { type Campaign, type CampaignIndicator, type Case, type CaseState, type Indicator, type Notice, TLP } from './model.js';
@@ -24,6 +24,11 @@ export const SubmitCampaignInput = z.object({
   content: z.string().max(200 * 1024 * 1024),
   /** leave out the items with errors (listed in the plan and the audit record) instead of refusing the file */
   skipInvalid: z.boolean().default(false),
+  /**
+   * the client's key for this submission (HTTP `Idempotency-Key`): the same submitter and key give the same
+   * campaign, so a request retried after a time-out does not notify every recipient twice; the first wins
+   */
+  idempotencyKey: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits and . _ : - only, up to 128').optional(),
   /** the source allowed notifying the operators of AMBER / AMBER+STRICT infrastructure; who granted it */
   tlpPermission: z
     .object({
@@ -106,6 +111,8 @@ export interface SubmitResult {
   readonly excluded: readonly ExcludedItem[];
   /** items with errors left out at the submitter's request */
   readonly skipped: readonly InputIssue[];
+  /** true when the idempotency key named a campaign submitted before: nothing new was stored or started */
+  readonly repeated?: boolean;
 }
 
 const WRITE_BATCH = 5000;
@@ -134,6 +141,10 @@ async function mustGetCampaign(store: Store, id: string): Promise<Campaign> {
  * leaves only unreachable indicator rows, never a half-stored campaign.
  */
 export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Promise<SubmitResult> {
+  // before reading the file: a repeat would find its own indicators open and be refused as "nothing to do"
+  const keyed = raw.idempotencyKey && typeof raw.submitter === 'string' ? deps.ids.derive('cmp_', raw.submitter.trim(), raw.idempotencyKey) : undefined;
+  const earlier = keyed ? await deps.store.getCampaign(keyed) : undefined;
+  if (earlier) return { campaign: earlier, duplicatesInFile: 0, alreadyOpen: [], excluded: [], skipped: [], repeated: true };
   const { input, intake, tlp, tlpPermission, fresh, alreadyOpen } = await readSubmission(deps, raw);
   if (fresh.length === 0) {
     throw new InvalidInputError('nothing to do: every indicator is already handled by an open case', [
@@ -142,7 +153,7 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
   }
 
   const now = deps.clock.now().toISOString();
-  const id = deps.ids.newId('cmp_');
+  const id = keyed ?? deps.ids.newId('cmp_');
   for (let i = 0; i < fresh.length; i += WRITE_BATCH) {
     const rows: CampaignIndicator[] = fresh.slice(i, i + WRITE_BATCH).map((indicator, j) => ({ campaignId: id, seq: i + j, indicator }));
     await deps.store.putIndicators(rows);
@@ -173,7 +184,13 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
     },
     version: 1,
   };
-  await deps.store.createCampaign(campaign);
+  try {
+    await deps.store.createCampaign(campaign);
+  } catch (e) {
+    // the same key submitted twice at once: the other request stored it first
+    if (!(e instanceof AlreadyExistsError) || !keyed) throw e;
+    return { campaign: (await deps.store.getCampaign(id))!, duplicatesInFile: 0, alreadyOpen: [], excluded: [], skipped: [], repeated: true };
+  }
   await appendEvent(deps, {
     campaignId: id,
     type: 'campaign.submitted',

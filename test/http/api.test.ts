@@ -71,6 +71,22 @@ describe('POST /campaigns', () => {
     expect(await host.store.listCampaigns()).toHaveLength(before);
   });
 
+  it('answers a submission retried with the same Idempotency-Key with the first campaign, storing nothing new', async () => {
+    const body = JSON.stringify({ name: 'Retried', submitter: 'tester', content: '198.51.100.77\n198.51.100.78\n', requireApproval: false });
+    const post = () =>
+      fetch(`${host.httpUrl}/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'op-42-batch-1' }, body }).then(
+        async (r) => ({ status: r.status, body: (await r.json()) as { campaign: { id: string }; repeated?: boolean } }),
+      );
+    const first = await post();
+    const again = await post();
+    expect(first.status).toBe(201);
+    expect([again.status, again.body.repeated, again.body.campaign.id]).toEqual([200, true, first.body.campaign.id]);
+    const campaigns = (await host.store.listCampaigns()).filter((c) => c.name === 'Retried');
+    expect(campaigns).toHaveLength(1);
+    const sent = await waitFor('the notice', async () => (await host.store.listNotices({ campaignId: first.body.campaign.id })).items.find((n) => n.state === 'sent'));
+    expect(sent.caseCount).toBe(2);
+  });
+
   it('refuses a submission without a submitter with 400', async () => {
     const res = await api<ErrorBody>(host, 'POST', '/campaigns', { name: 'x', content: '192.0.2.10' });
     expect(res.status).toBe(400);

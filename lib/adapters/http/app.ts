@@ -57,14 +57,17 @@ export function createApp(deps: Deps): Hono {
     '/campaigns',
     bodyLimit({ maxSize: 100 * 1024 * 1024, onError: (c) => c.json(errorBody('INPUT.TOO_LARGE', 'the campaign is larger than 100 MB'), 413) }),
     async (c) => {
-      const body = SubmitCampaignInput.safeParse(await jsonBody(c));
+      const json = await jsonBody(c);
+      const key = c.req.header('idempotency-key');
+      const body = SubmitCampaignInput.safeParse(key !== undefined && json && typeof json === 'object' ? { ...json, idempotencyKey: key } : json);
       if (!body.success) {
         throw new InvalidInputError('the campaign submission is not valid', body.error.issues.map((i) => ({ where: i.path.join('.') || '(body)', reason: i.message })));
       }
       const result = await submitCampaign(deps, body.data);
+      if (result.repeated) return c.json({ campaign: withoutToken(result.campaign), repeated: true }, 200);
       return c.json(
         {
-          campaign: result.campaign,
+          campaign: withoutToken(result.campaign),
           duplicatesInFile: result.duplicatesInFile,
           alreadyOpen: result.alreadyOpen.length,
           excluded: result.excluded,
