@@ -64,7 +64,7 @@ export interface GeneratedBench {
 }
 
 /** mulberry32: small, fast and good enough to spread synthetic data; the same seed gives the same files. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

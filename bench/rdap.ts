@@ -18,6 +18,7 @@ import { bigIntToAddress } from '../lib/adapters/rdap/ip.js';
 import { startLocalRdapServer } from '../lib/adapters/rdap/local-server.js';
 import { RdapResolver } from '../lib/adapters/rdap/resolver.js';
 import { SqliteStore } from '../lib/adapters/sqlite/store.sqlite.js';
+import { prng } from './generate.js';
 import type { Indicator } from '../lib/core/model.js';
 
 export interface RdapBenchFigures {
@@ -34,18 +35,6 @@ export interface RdapBenchFigures {
   /** a second resolver on the same store: everything from the cache */
   readonly cachedLookups: number;
   readonly cachedIndicatorsPerSecond: number;
-}
-
-/** A small deterministic generator (mulberry32): the same seed gives the same campaign. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Net {
@@ -103,7 +92,7 @@ function rdapAutnum(asn: number): Record<string, unknown> {
 /** Builds the networks and the campaign, serves the answers on loopback, resolves, and measures. */
 export async function runRdapBench(options: { indicators?: number; seed?: number } = {}): Promise<RdapBenchFigures> {
   const total = options.indicators ?? 20_674;
-  const rnd = random(options.seed ?? 20674);
+  const rnd = prng(options.seed ?? 20674);
   // up to /27: a network holds up to 27 indicators, each a distinct address
   const v4Prefixes = [20, 21, 22, 23, 24, 25, 26, 27];
   const v6Prefixes = [44, 48, 52, 56, 60, 64];
