@@ -1,9 +1,6 @@
-import type { Indicator, LadderStep, Party } from './model.js';
+import type { Indicator, LadderStep } from './model.js';
 import type { Ids, PartyLookup } from './ports.js';
-import { DEFAULT_ROUTING_POLICY, KIND_DEADLINES, ladderFor, type RoutingPolicy } from './routing-policy.js';
-
-/** How long each kind of party gets, in domain seconds, when a routing policy step does not say. */
-export const DEFAULT_DEADLINES: Readonly<Record<Party['kind'], Omit<LadderStep, 'party'>>> = KIND_DEADLINES;
+import { DEFAULT_ROUTING_POLICY, ladderFor, type RoutingPolicy } from './routing-policy.js';
 
 /**
  * The parties an indicator is escalated through, in order, as the routing policy says (see routing-policy.ts;

@@ -345,16 +345,7 @@ export function program(): Command {
         }
         const status = await campaignStatus(deps, campaignId);
         if (opts.json) {
-          const cases = await (async () => {
-            const all = [];
-            let after: string | undefined;
-            do {
-              const page = await store.listCases({ campaignId }, { after, limit: 1000 });
-              all.push(...page.items);
-              after = page.next;
-            } while (after);
-            return all;
-          })();
+          const cases = await listAll((p) => store.listCases({ campaignId }, p));
           const { approvalToken: _a, ...campaign } = status.campaign;
           return out(JSON.stringify({ campaign, notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n), cases }, null, 2));
         }
