@@ -98,6 +98,28 @@ export interface Store {
   putContactOverride(override: ContactOverride): Promise<void>;
   /** every override in force, in target order */
   listContactOverrides(): Promise<ContactOverride[]>;
+
+  /**
+   * Small records of other modules (API keys, recipient secrets, link tokens, seen webhook ids, probe schedules)
+   * under (kind, key). `expect: 'absent'` creates only (AlreadyExistsError), `expect: <version>` saves only over
+   * that stored version (StaleWriteError); the record is stored as given, so the caller sets the new version.
+   */
+  putRecord(record: StoredRecord, expect?: 'absent' | number): Promise<void>;
+  getRecord(kind: string, key: string): Promise<StoredRecord | undefined>;
+  /** the records of a kind in key order */
+  listRecords(kind: string, page?: PageRequest): Promise<Page<StoredRecord>>;
+  /** removes the record if it is there */
+  deleteRecord(kind: string, key: string): Promise<void>;
+}
+
+/** A record of another module, opaque to the store; `expiresAt` lets the AWS table's TTL sweep it. */
+export interface StoredRecord {
+  readonly kind: string;
+  readonly key: string;
+  /** JSON text */
+  readonly value: string;
+  readonly version: number;
+  readonly expiresAt?: string;
 }
 
 /**

@@ -611,5 +611,40 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
         ]);
       });
     });
+
+    describe('records', () => {
+      const rec = (kind: string, key: string, version: number, value: unknown) => ({ kind, key, version, value: JSON.stringify(value) });
+
+      it('creates a record only once when asked to, keeping the first', async () => {
+        await store.putRecord(rec('apikey', 'h1', 1, { role: 'auditor' }), 'absent');
+        await expect(store.putRecord(rec('apikey', 'h1', 1, { role: 'coordinator' }), 'absent')).rejects.toBeInstanceOf(AlreadyExistsError);
+        expect(await store.getRecord('apikey', 'h1')).toStrictEqual(rec('apikey', 'h1', 1, { role: 'auditor' }));
+        expect(await store.getRecord('apikey', 'h2')).toBeUndefined();
+        expect(await store.getRecord('secret', 'h1')).toBeUndefined();
+      });
+
+      it('saves over the expected version only, and refuses a stale save', async () => {
+        await store.putRecord(rec('link', 'k', 1, { used: false }), 'absent');
+        await store.putRecord(rec('link', 'k', 2, { used: true }), 1);
+        await expect(store.putRecord(rec('link', 'k', 2, { used: 'again' }), 1)).rejects.toBeInstanceOf(StaleWriteError);
+        await expect(store.putRecord(rec('link', 'never', 2, {}), 1)).rejects.toBeInstanceOf(StaleWriteError);
+        expect(await store.getRecord('link', 'k')).toStrictEqual(rec('link', 'k', 2, { used: true }));
+      });
+
+      it('lists the records of one kind in key order over pages, and forgets a deleted one', async () => {
+        for (const key of ['c', 'a', 'e', 'b', 'd']) await store.putRecord(rec('secret', key, 1, { key }));
+        await store.putRecord(rec('other', 'a0', 1, {}));
+        await store.deleteRecord('secret', 'e');
+        await store.deleteRecord('secret', 'never-there');
+        const keys: string[] = [];
+        let after: string | undefined;
+        do {
+          const page = await store.listRecords('secret', { after, limit: 2 });
+          keys.push(...page.items.map((r) => r.key));
+          after = page.next;
+        } while (after);
+        expect(keys).toStrictEqual(['a', 'b', 'c', 'd']);
+      });
+    });
   });
 }

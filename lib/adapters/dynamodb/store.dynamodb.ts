@@ -5,6 +5,7 @@ import {
   type AttributeDefinition,
 } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -25,7 +26,7 @@ import type {
   NoticeState,
   Outbound,
 } from '../../core/model.js';
-import type { CachedLookup, Page, PageRequest, Store } from '../../core/ports.js';
+import type { CachedLookup, Page, PageRequest, Store, StoredRecord } from '../../core/ports.js';
 import type { ReviewItem } from '../../core/review.js';
 
 /**
@@ -53,7 +54,9 @@ import type { ReviewItem } from '../../core/review.js';
  * - override   pk OVR#<target>             sk OVR    gsi1 OVERRIDES / <target>
  * - review     pk REV#<id>                 sk REV    gsi1 REVIEWS / <receivedAt>#<id> (one partition: a queue
  *              people read, tens of items a day)
- * Lookups carry `ttl` (epoch seconds) for a table TTL to sweep; reads check `expiresAt` themselves.
+ * - record     pk REC#<kind>#<key>         sk REC    gsi1 RECS#<kind> / <key> (API keys, secrets, link tokens ...)
+ * Lookups and records with an expiry carry `ttl` (epoch seconds) for a table TTL to sweep; lookup reads check
+ * `expiresAt` themselves, record readers do.
  * One partition key per case, notice and event keeps a 20,000-case campaign off a single hot partition; the
  * per-campaign listings go through the GSIs.
  */
@@ -133,6 +136,7 @@ interface Item {
   gsi2sk?: string;
   gsi3pk?: string;
   gsi3sk?: string;
+  ttl?: number;
 }
 
 /** One row of a query: the sort key it was found under (the paging key) and the record. */
@@ -405,6 +409,49 @@ export class DynamoDbStore implements Store {
     const limit = pageLimit(page);
     const after = page?.after === undefined ? undefined : decodeCursor(page.after);
     return toPage(await this.queryRange('gsi1', 'REVIEWS', after, limit + 1), limit);
+  }
+
+  async putRecord(record: StoredRecord, expect?: 'absent' | number): Promise<void> {
+    const item: Item = {
+      pk: `REC#${record.kind}#${record.key}`,
+      sk: 'REC',
+      data: JSON.stringify(record),
+      version: record.version,
+      gsi1pk: `RECS#${record.kind}`,
+      gsi1sk: record.key,
+      ...(record.expiresAt ? { ttl: Math.ceil(Date.parse(record.expiresAt) / 1000) } : {}),
+    };
+    const condition =
+      expect === undefined
+        ? {}
+        : expect === 'absent'
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : {
+              ConditionExpression: '#version = :expected',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':expected': expect },
+            };
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ...condition }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const where = `${record.kind}/${record.key}`;
+      throw expect === 'absent' ? new AlreadyExistsError('record', where) : new StaleWriteError('record', where);
+    }
+  }
+
+  async getRecord(kind: string, key: string): Promise<StoredRecord | undefined> {
+    return this.get<StoredRecord>(`REC#${kind}#${key}`, 'REC');
+  }
+
+  async listRecords(kind: string, page?: PageRequest): Promise<Page<StoredRecord>> {
+    const limit = pageLimit(page);
+    const after = page?.after === undefined ? undefined : decodeCursor(page.after);
+    return toPage(await this.queryRange('gsi1', `RECS#${kind}`, after, limit + 1), limit);
+  }
+
+  async deleteRecord(kind: string, key: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: `REC#${kind}#${key}`, sk: 'REC' } }));
   }
 
   /** false when an item with this key exists already */

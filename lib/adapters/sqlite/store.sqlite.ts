@@ -12,7 +12,7 @@ import type {
   NoticeState,
   Outbound,
 } from '../../core/model.js';
-import type { CachedLookup, Page, PageRequest, Store } from '../../core/ports.js';
+import type { CachedLookup, Page, PageRequest, Store, StoredRecord } from '../../core/ports.js';
 import type { ReviewItem } from '../../core/review.js';
 
 // Records live as JSON text; the other columns exist only to find, order and guard them.
@@ -109,6 +109,15 @@ CREATE TABLE IF NOT EXISTS reviews (
   data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reviews_by_order ON reviews (sort_key);
+
+-- small records of other modules (API keys, secrets, link tokens ...), opaque JSON under (kind, key)
+CREATE TABLE IF NOT EXISTS records (
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (kind, key)
+);
 `;
 
 /** Range entries read per probe: nested ranges are few; a miss past them costs a refetch, never a wrong answer. */
@@ -231,6 +240,20 @@ export class SqliteStore implements Store {
       listReviews: db.prepare<[string, number], KeyedRow>(
         'SELECT sort_key AS key, data FROM reviews WHERE sort_key > ? ORDER BY sort_key LIMIT ?',
       ),
+      insertRecord: db.prepare<[string, string, number, string]>(
+        'INSERT OR IGNORE INTO records (kind, key, version, data) VALUES (?, ?, ?, ?)',
+      ),
+      replaceRecord: db.prepare<[string, string, number, string]>(
+        'INSERT OR REPLACE INTO records (kind, key, version, data) VALUES (?, ?, ?, ?)',
+      ),
+      updateRecord: db.prepare<[number, string, string, string, number]>(
+        'UPDATE records SET version = ?, data = ? WHERE kind = ? AND key = ? AND version = ?',
+      ),
+      getRecord: db.prepare<[string, string], DataRow>('SELECT data FROM records WHERE kind = ? AND key = ?'),
+      listRecords: db.prepare<[string, string, number], KeyedRow>(
+        'SELECT key, data FROM records WHERE kind = ? AND key > ? ORDER BY key LIMIT ?',
+      ),
+      deleteRecord: db.prepare<[string, string]>('DELETE FROM records WHERE kind = ? AND key = ?'),
     };
 
     // one transaction per batch: 200,000 rows commit once instead of 200,000 times
@@ -439,6 +462,33 @@ export class SqliteStore implements Store {
     const limit = pageLimit(page);
     const after = page?.after === undefined ? '' : decodeCursor(page.after, 'string');
     return toPage(this.stmt.listReviews.all(after, limit + 1), limit);
+  }
+
+  async putRecord(record: StoredRecord, expect?: 'absent' | number): Promise<void> {
+    const data = JSON.stringify(record);
+    if (expect === undefined) {
+      this.stmt.replaceRecord.run(record.kind, record.key, record.version, data);
+    } else if (expect === 'absent') {
+      if (this.stmt.insertRecord.run(record.kind, record.key, record.version, data).changes === 0) {
+        throw new AlreadyExistsError('record', `${record.kind}/${record.key}`);
+      }
+    } else if (this.stmt.updateRecord.run(record.version, data, record.kind, record.key, expect).changes === 0) {
+      throw new StaleWriteError('record', `${record.kind}/${record.key}`);
+    }
+  }
+
+  async getRecord(kind: string, key: string): Promise<StoredRecord | undefined> {
+    return parseRow<StoredRecord>(this.stmt.getRecord.get(kind, key));
+  }
+
+  async listRecords(kind: string, page?: PageRequest): Promise<Page<StoredRecord>> {
+    const limit = pageLimit(page);
+    const after = page?.after === undefined ? '' : decodeCursor(page.after, 'string');
+    return toPage(this.stmt.listRecords.all(kind, after, limit + 1), limit);
+  }
+
+  async deleteRecord(kind: string, key: string): Promise<void> {
+    this.stmt.deleteRecord.run(kind, key);
   }
 }
 
