@@ -1,0 +1,188 @@
+import { z } from 'zod';
+import { InvalidInputError } from '../../core/errors.js';
+import {
+  DEFAULT_SINKHOLES,
+  dnsOutcome,
+  parseSinkholes,
+  planProbe,
+  shouldRetry,
+  tcpOutcome,
+  type ConnectResult,
+  type ProbeOutcome,
+  type ProbePlan,
+  type ProbeRequest,
+  type ProbeResult,
+  type Prober,
+  type SinkholeList,
+} from '../../core/probe.js';
+import { classifyError, connectTcp, connectViaProxy, errorCode, type ProxyConfig } from './connect.js';
+import { ProbeDns } from './dns.js';
+import { fetchPage } from './http.js';
+import { DnsServer, parseProxyUrl, PROBE_LIMITS, UserAgent } from './settings.js';
+import { HostSpacing } from './spacing.js';
+
+export { DEFAULT_SINKHOLES } from '../../core/probe.js';
+export { proberSettingsFromEnv, type ProberSettings } from './settings.js';
+
+/** How the real prober reaches the network. */
+export interface ProberOptions {
+  /**
+   * DNS servers (`192.0.2.53`, `127.0.0.1:5353`, `[2001:db8::53]:53`); default: the system's. DNS queries cannot
+   * go through the HTTP proxy: they go to these servers from this host, so choose servers that do not give the
+   * coordinator away when that matters.
+   */
+  readonly dnsServers?: readonly string[];
+  /** addresses and CIDRs a name is pointed at when it is taken over; @default DEFAULT_SINKHOLES */
+  readonly sinkholes?: readonly string[];
+  /** per DNS query, connection attempt or HTTP request (one hop); @default 5000 */
+  readonly timeoutMs?: number;
+  /** further attempts after a failure that may pass (time-out, refusal, error), at most 3; @default 1 */
+  readonly retries?: number;
+  /** @default `takedown-orchestrator-probe (takedown verification; +<contactUrl>)` */
+  readonly userAgent?: string;
+  /** where the operator of a probed server can read what the probes are and who sends them */
+  readonly contactUrl?: string;
+  /**
+   * the probes (and retries) of one host start at least this long after the previous one ended; DNS-only probes
+   * are not spaced, as they ask the resolver, not the host; @default 1000
+   */
+  readonly perHostIntervalMs?: number;
+  /**
+   * the egress, `http://[user:password@]host:port`: HTTP probes go through it (absolute-form for http, CONNECT
+   * for https), TCP probes through CONNECT, so the probed server does not see the coordinator's address
+   */
+  readonly proxy?: string;
+  /** bytes of a body read and hashed at most; @default 2 MiB */
+  readonly maxBodyBytes?: number;
+  /** @default 5 */
+  readonly maxRedirects?: number;
+  /** the time stamped on results; @default the system clock */
+  readonly now?: () => Date;
+}
+
+const OptionsSchema = z.object({
+  dnsServers: z.array(DnsServer).optional(),
+  sinkholes: z.array(z.string()).optional(),
+  timeoutMs: z.number().int().min(PROBE_LIMITS.timeoutMs.min).max(PROBE_LIMITS.timeoutMs.max).optional(),
+  retries: z.number().int().min(PROBE_LIMITS.retries.min).max(PROBE_LIMITS.retries.max).optional(),
+  userAgent: UserAgent.optional(),
+  contactUrl: z.url({ protocol: /^https?$/ }).optional(),
+  perHostIntervalMs: z.number().int().min(PROBE_LIMITS.perHostIntervalMs.min).max(PROBE_LIMITS.perHostIntervalMs.max).optional(),
+  proxy: z.string().optional(),
+  maxBodyBytes: z.number().int().min(PROBE_LIMITS.maxBodyBytes.min).max(PROBE_LIMITS.maxBodyBytes.max).optional(),
+  maxRedirects: z.number().int().min(PROBE_LIMITS.maxRedirects.min).max(PROBE_LIMITS.maxRedirects.max).optional(),
+});
+
+/** The User-Agent of probes without one configured: it names the tool and, when given, where to read about it. */
+export function defaultUserAgent(contactUrl?: string): string {
+  return `takedown-orchestrator-probe (takedown verification${contactUrl ? `; +${contactUrl}` : ''})`;
+}
+
+/** The prober that probes for real, over node:dns, node:net, node:tls and node:http. */
+export function createProber(options: ProberOptions = {}): Prober {
+  const { now, ...rest } = options;
+  const parsed = OptionsSchema.safeParse(rest);
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      'the prober options are not valid',
+      parsed.error.issues.map((i) => ({ where: i.path.map(String).join('.') || 'options', reason: i.message })),
+    );
+  }
+  const o = parsed.data;
+  const timeoutMs = o.timeoutMs ?? 5000;
+  return new NetworkProber({
+    dns: new ProbeDns(o.dnsServers, timeoutMs),
+    sinkholes: parseSinkholes(o.sinkholes ?? DEFAULT_SINKHOLES),
+    ...(o.proxy !== undefined ? { proxy: parseProxyUrl(o.proxy) } : {}),
+    timeoutMs,
+    retries: o.retries ?? 1,
+    userAgent: o.userAgent ?? defaultUserAgent(o.contactUrl),
+    maxBodyBytes: o.maxBodyBytes ?? 2 * 1024 * 1024,
+    maxRedirects: o.maxRedirects ?? 5,
+    spacing: new HostSpacing(o.perHostIntervalMs ?? 1000),
+    now: now ?? (() => new Date()),
+  });
+}
+
+interface Settings {
+  readonly dns: ProbeDns;
+  readonly sinkholes: SinkholeList;
+  readonly proxy?: ProxyConfig;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly userAgent: string;
+  readonly maxBodyBytes: number;
+  readonly maxRedirects: number;
+  readonly spacing: HostSpacing;
+  readonly now: () => Date;
+}
+
+class NetworkProber implements Prober {
+  constructor(private readonly s: Settings) {}
+
+  async probe(req: ProbeRequest): Promise<ProbeResult> {
+    const started = performance.now();
+    const plan = planProbe(req.indicator);
+    let outcome: ProbeOutcome;
+    let attempts = 0;
+    do {
+      attempts += 1;
+      try {
+        outcome = await this.attempt(plan, attempts, req.evidenceSha256);
+      } catch (err) {
+        // a bug or an odd failure of ours is a verdict too: the caller gets a result, never an exception
+        outcome = { verdict: 'error', live: false, conclusive: false, detail: `the probe failed (${errorCode(err)}); not evidence either way`, evidence: { error: errorCode(err) } };
+      }
+    } while (shouldRetry(outcome) && attempts <= this.s.retries);
+    const viaProxy = this.s.proxy !== undefined && plan.method !== 'dns';
+    return {
+      method: plan.method,
+      target: plan.target,
+      live: outcome.live,
+      conclusive: outcome.conclusive,
+      verdict: outcome.verdict,
+      detail: attempts > 1 ? `${outcome.detail} (attempt ${attempts})` : outcome.detail,
+      at: this.s.now().toISOString(),
+      attempts,
+      evidence: { ...outcome.evidence, ...(viaProxy ? { viaProxy } : {}), durationMs: Math.round(performance.now() - started) },
+    };
+  }
+
+  private async attempt(plan: ProbePlan, attempt: number, evidenceSha256: string | undefined): Promise<ProbeOutcome> {
+    switch (plan.method) {
+      case 'dns': {
+        const { a, aaaa } = await this.s.dns.lookup(plan.host);
+        return dnsOutcome(plan.host, a, aaaa, this.s.sinkholes);
+      }
+      case 'http':
+        return this.s.spacing.run(plan.host, () => fetchPage(plan.url, this.s, attempt, evidenceSha256));
+      case 'tcp': {
+        let address = plan.host;
+        let addresses: string[] | undefined;
+        if (plan.hostKind === 'domain') {
+          const { a, aaaa } = await this.s.dns.lookup(plan.host);
+          const resolved = dnsOutcome(plan.host, a, aaaa, this.s.sinkholes);
+          if (!resolved.live) return resolved;
+          addresses = resolved.evidence.addresses ?? [];
+          address = addresses[(attempt - 1) % addresses.length] ?? plan.host;
+        }
+        const results = await this.s.spacing.run(plan.host, () => Promise.all(plan.ports.map((port) => this.connect(plan, address, port))));
+        const outcome = tcpOutcome(plan.target, results);
+        return addresses ? { ...outcome, evidence: { ...outcome.evidence, addresses } } : outcome;
+      }
+    }
+  }
+
+  private async connect(plan: ProbePlan, address: string, port: number): Promise<ConnectResult> {
+    try {
+      // through the proxy the name goes in the CONNECT, so the proxy (not we) connects to it
+      const socket = this.s.proxy
+        ? await connectViaProxy(this.s.proxy, plan.host, port, this.s.timeoutMs, this.s.userAgent)
+        : await connectTcp(address, port, this.s.timeoutMs);
+      socket.destroy();
+      return { port, open: true };
+    } catch (err) {
+      return { port, open: false, failure: classifyError(err, 'connect') };
+    }
+  }
+}
