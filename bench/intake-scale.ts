@@ -9,13 +9,14 @@
  * `npm run bench` runs the stored cases as part of its report (see runIntakeScale).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { submitCampaign } from '../lib/core/campaign.js';
 import { planSubmission } from '../lib/core/dry-run.js';
 import { parseIndicators } from '../lib/core/intake.js';
+import { fileSource } from '../lib/local/file-source.js';
 import { startHost } from '../lib/local/host.js';
 import { DEFAULT_SPEC, generateBench } from './generate.js';
 
@@ -98,14 +99,14 @@ export function writeIntakeFiles(dir: string, count: number, seed = DEFAULT_SPEC
 async function runCase(which: IntakeCase, dir: string): Promise<IntakeFigures> {
   const [mode, format] = which.split('-') as ['stored' | 'plan', 'csv' | 'stix'];
   const file = join(dir, format === 'csv' ? 'campaign.csv' : 'campaign.stix.json');
-  const host = await startHost({ dataDir: join(dir, `host-${which}`), directory: join(dir, 'directory.json'), rdap: 'off', logLevel: 'silent' }, { resume: false });
+  const host = await startHost({ dataDir: join(dir, `host-${which}`), directory: join(dir, 'directory.json'), rdap: 'off', logLevel: 'silent', probes: 'off' }, { resume: false });
   try {
-    // read inside, as `takedown run` does: the text is let go of once it is submitted
+    // read as `takedown run` and `takedown plan` read it: from disk, a piece at a time
     const fileBytes = statSync(file).size;
     const input = () => ({
       name: `intake scale ${which}`,
       submitter: 'bench',
-      content: readFileSync(file, 'utf8'),
+      content: fileSource(file),
       sourceName: file,
       requireApproval: true,
       // the AMBER share of the bundle may go to the operators; RED never does

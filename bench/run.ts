@@ -26,6 +26,8 @@ import { summary, table } from '../lib/local/terminal.js';
 import { DEFAULT_SPEC, generateBench } from './generate.js';
 import { heapLimitMb, runIntakeScale } from './intake-scale.js';
 import { runRdapBench } from './rdap.js';
+import { runAuditBench } from './audit.js';
+import { runTransitionBench } from './transitions.js';
 
 /** nodemailer's pool default, which SmtpMailer keeps unless told otherwise */
 const MAX_CONNECTIONS = 5;
@@ -268,7 +270,7 @@ async function main(): Promise<void> {
     // 2. the host
     t = performance.now();
     host = await startHost(
-      { dataDir: join(work, 'host'), directory: directoryFile, rdap: args.rdap, logLevel: 'silent', httpPort: 0, smtpPort: 0 },
+      { dataDir: join(work, 'host'), directory: directoryFile, rdap: args.rdap, logLevel: 'silent', httpPort: 0, smtpPort: 0, probes: 'off' },
       { listen: false },
     );
     const hostStartMs = performance.now() - t;
@@ -369,6 +371,12 @@ async function main(): Promise<void> {
     // TAKEDOWN_BENCH_RDAP=0 leaves it out
     if (process.env.TAKEDOWN_BENCH_RDAP !== '0') log('RDAP: 20,674 indicators resolved through a local RDAP server ...');
     const rdap = process.env.TAKEDOWN_BENCH_RDAP === '0' ? undefined : await runRdapBench({ seed: args.seed });
+    // the audit trail: 100,000 events over 2,000 case chains appended, then verified; TAKEDOWN_BENCH_AUDIT=0 leaves it out
+    const audit = process.env.TAKEDOWN_BENCH_AUDIT === '0' ? undefined : await runAuditBench({ log });
+    // Step Functions state transitions per notice, counted from the local engine's execution paths;
+    // TAKEDOWN_BENCH_TRANSITIONS=0 leaves it out
+    if (process.env.TAKEDOWN_BENCH_TRANSITIONS !== '0') log('workflow transitions: four one-indicator scenarios on the local engine ...');
+    const transitions = process.env.TAKEDOWN_BENCH_TRANSITIONS === '0' ? undefined : await runTransitionBench();
 
     const indicatorsPerSecond = planned.counts.indicators / (routingMs / 1000);
     const noticesPerSecond = notices / (sendMs / 1000);
@@ -438,6 +446,8 @@ async function main(): Promise<void> {
       },
       intakeScale: { cases: intakeScale, heapLimitMb: heapLimitMb() || 'V8 default', target: TARGETS.peakRssMb, met: intakeScale.every((c) => c.peakRssMb <= TARGETS.peakRssMb) },
       rdap: rdap ? { ...rdap, target: 1, met: rdap.lookupsPerNetwork <= 1 } : undefined,
+      audit,
+      transitions,
       totalSeconds: seconds(performance.now() - runStarted),
     };
 
@@ -475,6 +485,20 @@ async function main(): Promise<void> {
                 ? [
                     ['RDAP lookups per network', `${rdap.lookupsPerNetwork} (${fmt(rdap.networkLookups)} lookups, ${fmt(rdap.networks.total)} networks, >= ${rdap.minPerNetwork} indicators each)`, '1.0', ok(rdap.lookupsPerNetwork <= 1)],
                     ['resolution via local RDAP', `${fmt(rdap.indicatorsPerSecond)} indicators/s cold, ${fmt(rdap.cachedIndicatorsPerSecond)}/s from the cache`, '', ''],
+                  ]
+                : []),
+              ...(audit
+                ? [
+                    [`audit verify, ${fmt(audit.events)} events`, `${fmt(audit.verifiedPerSecond)} events/s (${audit.verifySeconds} s, ${fmt(audit.chains)} chains, ${audit.valid ? 'valid' : 'BROKEN'})`, `< ${audit.targetSeconds} s`, ok(audit.met)],
+                    ['audit append', `${fmt(audit.appendsPerSecond)} events/s (${audit.appendSeconds} s)`, '', ''],
+                  ]
+                : []),
+              ...(transitions
+                ? [
+                    ['transitions, answered + verified', `${transitions.answeredVerified.total} (notice ${transitions.answeredVerified.notice.transitions}, verify ${transitions.answeredVerified.verify.transitions}); $${transitions.costPer1000Cases.answeredVerified} per 1,000 cases`, '<= 8', ok(transitions.answeredVerified.met)],
+                    ['  with the revival watch', `${transitions.withRevivalWatch.total} (verify ${transitions.withRevivalWatch.verify.transitions}); $${transitions.costPer1000Cases.withRevivalWatch} per 1,000 cases`, '', ''],
+                    ['transitions, one escalation', `${transitions.oneEscalation.perCase} for the case (first notice ${transitions.oneEscalation.first.transitions} with its reminder, next ${transitions.oneEscalation.second.transitions}, verify ${transitions.oneEscalation.verify.transitions}); $${transitions.costPer1000Cases.oneEscalation} per 1,000 cases`, '<= 14', ok(transitions.oneEscalation.met)],
+                    ['history, 10 reminder rounds', `${transitions.tenRounds.notice.awsEventsEstimate} AWS events (estimate), ${transitions.tenRounds.notice.localEvents} local, ${transitions.tenRounds.notice.transitions} transitions`, '<= 500', ok(transitions.tenRounds.met)],
                   ]
                 : []),
             ],

@@ -12,6 +12,10 @@ import { TakedownStack } from '../lib/infra/stack.js';
  *   directoryFile TAKEDOWN_DIRECTORY      default examples/directory.yaml
  *   publicUrl     TAKEDOWN_PUBLIC_URL     default the HTTP API's URL
  *   stackName     TAKEDOWN_STACK_NAME     default Takedown               also prefixes the state machine names
+ *   inboundDomain TAKEDOWN_INBOUND_DOMAIN default none: no SES receiving  the reply mailbox's domain, received by SES
+ *   sesEvents     TAKEDOWN_SES_EVENTS     default on                     'off': no configuration set, no bounce events
+ *   evidenceRetentionDays  TAKEDOWN_EVIDENCE_RETENTION_DAYS  default none: no evidence bucket; else the days each
+ *                 exported evidence pack stays locked (S3 Object Lock, COMPLIANCE mode: cannot be shortened)
  */
 const app = new App();
 
@@ -22,6 +26,7 @@ function setting(name: string, envName: string): string | undefined {
 
 const account = process.env.CDK_DEFAULT_ACCOUNT;
 const region = process.env.CDK_DEFAULT_REGION;
+const evidenceRetentionDays = setting('evidenceRetentionDays', 'TAKEDOWN_EVIDENCE_RETENTION_DAYS');
 
 new TakedownStack(app, setting('stackName', 'TAKEDOWN_STACK_NAME') ?? 'Takedown', {
   env: account && region ? { account, region } : undefined,
@@ -31,4 +36,7 @@ new TakedownStack(app, setting('stackName', 'TAKEDOWN_STACK_NAME') ?? 'Takedown'
   senderName: setting('senderName', 'TAKEDOWN_SENDER_NAME'),
   directoryFile: setting('directoryFile', 'TAKEDOWN_DIRECTORY'),
   publicUrl: setting('publicUrl', 'TAKEDOWN_PUBLIC_URL'),
+  inboundDomain: setting('inboundDomain', 'TAKEDOWN_INBOUND_DOMAIN'),
+  sesEvents: setting('sesEvents', 'TAKEDOWN_SES_EVENTS') !== 'off',
+  ...(evidenceRetentionDays ? { evidenceBucket: { retentionDays: Number(evidenceRetentionDays) } } : {}),
 });

@@ -1,9 +1,11 @@
 import { handle } from 'hono/aws-lambda';
 import { awsDeps } from '../lib/adapters/aws/deps.js';
 import { createApp } from '../lib/adapters/http/app.js';
+import { jwtClaimsPrincipals } from '../lib/adapters/http/auth.js';
 
 // built at init, once per container: every request reuses the app and its SDK clients
-const app = createApp(awsDeps());
+// API Gateway's JWT authorizer (a Cognito user pool) verified the caller: its groups are the roles
+const app = createApp(awsDeps(), { principals: jwtClaimsPrincipals() });
 
 /** The HTTP API (API Gateway HTTP API, payload format 2.0): API, webhooks, signed links. */
 export const handler = handle(app);

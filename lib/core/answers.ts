@@ -10,6 +10,11 @@ import { updateCase, updateNotice } from './updates.js';
 import { noticeIdFromTag, parseReplyAddress } from './routing.js';
 import { classifyMail, type Classification, type MailClass } from './classify.js';
 import { queueForReview, type ReviewReason } from './review.js';
+import { suspicionOf } from './mail-auth.js';
+import { startVerification } from './verify.js';
+
+/** The pause reason of a notice waiting for the coordinator to answer its recipient's question. */
+export const NEEDS_INFO_PAUSE = 'needs-info';
 
 /** An answer as the API, the CLI and the mail reader hand it in. */
 export const AnswerInput = z
@@ -115,15 +120,31 @@ export async function applyAnswer(deps: Deps, notice: Notice, answer: Answer): P
     const stillAwaiting = after.some((s) => CASE_AWAITING.has(s) || s === 'open');
     const needInfo = after.some((s) => s === 'needs-info');
     const live = cur.state === 'sent' || cur.state === 'uncertain';
+    const pausedForQuestion = cur.state === 'paused' && cur.paused?.reason === NEEDS_INFO_PAUSE;
     let state = cur.state;
     let deadline = cur.deadline;
-    if (live && !stillAwaiting) state = needInfo ? 'paused' : 'closed';
-    else if (live && answer.intent === 'acknowledged') {
-      // the party took it on: the clock now runs to the action deadline (an automatic receipt or an
-      // out-of-office reply is no one taking it on: the answer clock keeps running)
+    let paused = cur.paused;
+    if (live && answer.intent === 'needs-info' && moved.length) {
+      // a question stops the clock until the coordinator answers it (sendFollowup restarts it)
+      const left = cur.deadline ? Math.max(0, (Date.parse(cur.deadline) - now.getTime()) / 1000) : cur.answerDeadline;
+      state = 'paused';
+      paused = { from: 'sent', remainingSeconds: left, reason: NEEDS_INFO_PAUSE, by: (answer.from ?? answer.source).slice(0, 200) };
+    } else if ((live || pausedForQuestion) && !stillAwaiting && !needInfo) {
+      state = 'closed';
+      paused = undefined;
+    } else if (live && !stillAwaiting) {
+      state = 'paused';
+      paused = cur.paused ?? { from: 'sent', remainingSeconds: 0, reason: NEEDS_INFO_PAUSE, by: 'system' };
+    } else if (live && answer.intent === 'acknowledged') {
+      // the party took it on: the clock now runs to the action deadline from now
       deadline = new Date(now.getTime() + cur.actionDeadline * 1000).toISOString();
+    } else if (live && answer.intent === 'received' && cur.sentAt) {
+      // an automatic receipt is no one taking it on, but the desk has it: the wait extends to the step's
+      // action deadline (never shortens) and no acknowledgement is assumed
+      const actionBy = Date.parse(cur.sentAt) + cur.actionDeadline * 1000;
+      if (!cur.deadline || actionBy > Date.parse(cur.deadline)) deadline = new Date(actionBy).toISOString();
     }
-    return { ...cur, state, deadline, taskToken: undefined, appliedAnswers: [...cur.appliedAnswers, answer.id] };
+    return { ...cur, state, deadline, paused, taskToken: undefined, appliedAnswers: [...cur.appliedAnswers, answer.id] };
   });
   await appendEvent(deps, {
     campaignId: notice.campaignId,
@@ -133,6 +154,20 @@ export async function applyAnswer(deps: Deps, notice: Notice, answer: Answer): P
     data: { answer: answer.id, intent: answer.intent, cases: moved.length, notice: updated.state, deadline: updated.deadline },
   });
   if (token) await completeQuietly(deps, token, stepFor(deps, updated));
+  if (to === 'needs-info' && moved.length) {
+    await queueForReview(deps, {
+      id: `r_${deps.ids.hash(`needs-info:${answer.id}`).slice(0, 32)}`,
+      reason: 'needs-info',
+      receivedAt: answer.receivedAt,
+      noticeId: notice.id,
+      campaignId: notice.campaignId,
+      from: answer.from?.slice(0, 320),
+      subject: `[${notice.tag}] ${notice.party.name} asks for more information`,
+      note: answer.note,
+      rawSha256: '',
+    });
+  }
+  if (to === 'actioned' && moved.length) await startVerification(deps, updated, answer.id);
   return { answer, applied: true, notice: updated };
 }
 
@@ -180,6 +215,7 @@ export async function receiveMail(deps: Deps, mail: InboundMail, options: { rawR
       classification,
       rawSha256,
       rawRef: options.rawRef?.slice(0, 500),
+      why: why.slice(0, 500),
     });
     if (notice) {
       await appendEvent(deps, {
@@ -198,6 +234,24 @@ export async function receiveMail(deps: Deps, mail: InboundMail, options: { rawR
     return review('unmatched', `no reply token, thread or tag of ours (${classification.class}: ${classification.reason})`);
   }
   const { notice, by } = match;
+  // what arrived (the hash of its exact bytes, where the host keeps them) and how it was read, before anything is done with it
+  await appendEvent(deps, {
+    campaignId: notice.campaignId,
+    noticeId: notice.id,
+    type: 'mail.received',
+    actor: 'mail',
+    data: {
+      messageSha256: rawSha256,
+      rawRef: options.rawRef?.slice(0, 500),
+      matchedBy: by,
+      class: classification.class,
+      reason: classification.reason.slice(0, 500),
+      ...(classification.class === 'human' ? { intent: classification.intent, phrase: classification.phrase, language: classification.language } : {}),
+    },
+  });
+  // a failed SPF/DKIM/DMARC check, or an answer from outside the contact's domain: for a person, never applied
+  const suspicion = await suspicionOf(deps, mail, notice, classification.class, by);
+  if (suspicion) return review('suspicious', suspicion, notice);
   switch (classification.class) {
     case 'report':
       return review('report', classification.reason, notice);
@@ -233,7 +287,11 @@ export async function receiveMail(deps: Deps, mail: InboundMail, options: { rawR
   }
 }
 
-async function applyBounce(
+/**
+ * Record a bounce of a notice's message and act on it (receiveMail, SES bounce events): a permanent failure of the
+ * contact marks it undeliverable and escalates the open cases; a delay or a delivery notice is recorded only.
+ */
+export async function applyBounce(
   deps: Deps,
   notice: Notice,
   by: MatchedBy,

@@ -14,16 +14,21 @@ export type PlanDeps = Pick<Deps, 'parties' | 'clock' | 'settings'> & {
  * and why, and what would not go out and why. A file with nothing to notify gives an empty plan that says why.
  */
 export async function planSubmission(deps: PlanDeps, raw: SubmitCampaignInput): Promise<Plan> {
-  const submission = await readSubmission(deps, raw, { allowEmpty: true });
-  const { input, intake, fresh } = submission;
   const builder = new PlanBuilder();
-  const policy = { campaignTlp: submission.tlp, campaignTlpFrom: submission.tlpFrom, permission: submission.tlpPermission, routing: deps.settings.routing };
   const size = Math.max(1, deps.settings.pageSize);
-  for (let i = 0; i < fresh.length; i += size) {
-    const page = fresh.slice(i, i + size);
-    const found = await deps.parties.resolve(page);
-    page.forEach((indicator, j) => builder.add(decideRoute(indicator, found[j] ?? {}, policy)));
-  }
+  // routed as the file is read, a batch at a time: only the plan itself grows with the file
+  const submission = await readSubmission(deps, raw, {
+    allowEmpty: true,
+    onFresh: async (fresh, _seq, head) => {
+      const policy = { campaignTlp: head.tlp, campaignTlpFrom: head.tlpFrom, permission: head.tlpPermission, routing: deps.settings.routing };
+      for (let i = 0; i < fresh.length; i += size) {
+        const page = fresh.slice(i, i + size);
+        const found = await deps.parties.resolve(page);
+        page.forEach((indicator, j) => builder.add(decideRoute(indicator, found[j] ?? {}, policy)));
+      }
+    },
+  });
+  const { input, intake } = submission;
   return builder.build({
     campaign: {
       name: input.name,
@@ -34,8 +39,8 @@ export async function planSubmission(deps: PlanDeps, raw: SubmitCampaignInput): 
       ...(input.sourceName ? { sourceName: input.sourceName } : {}),
     },
     counts: {
-      submitted: intake.indicators.length + intake.duplicates.length,
-      accepted: fresh.length,
+      submitted: intake.unique + intake.duplicates.length,
+      accepted: submission.freshCount,
       duplicates: intake.duplicates.length,
       alreadyOpen: submission.alreadyOpen.length,
       excluded: intake.excluded.length,

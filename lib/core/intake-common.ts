@@ -29,6 +29,19 @@ export interface ParserOutput {
   readonly excluded: ExcludedItem[];
 }
 
+/** Where a reader puts each item the moment it has read it, so that nothing of the file has to pile up. */
+export interface ItemSink {
+  indicator(indicator: Indicator): void;
+  issue(issue: InputIssue): void;
+  excluded(item: ExcludedItem): void;
+}
+
+/** A format reader fed the text a piece at a time: `push` as often as there is text, then `end` once. */
+export interface TextReader {
+  push(text: string): void;
+  end(): void;
+}
+
 /** What a parser may need beyond the text. */
 export interface ParseContext {
   /** validity windows (STIX valid_until) are judged against this */

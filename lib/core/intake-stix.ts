@@ -7,9 +7,11 @@ import {
   MAX_EVIDENCE,
   MAX_THREAT,
   type ExcludedItem,
+  type ItemSink,
   type ParseContext,
   type ParserOutput,
 } from './intake-common.js';
+import { CompactNumberSet, hash53 } from './compact-map.js';
 import { parseStixPattern, patternValues, SUPPORTED_OBJECT_TYPES, type SupportedObjectType } from './stix-pattern.js';
 import { STIX_TLP2_EXTENSION, STIX_TLP_MARKINGS, strictestTlp, stricterTlp, tlpFromText } from './tlp.js';
 
@@ -40,76 +42,171 @@ export function looksLikeStix(doc: unknown): boolean {
   return (doc.type === 'bundle' && Array.isArray(doc.objects)) || isStixObject(doc);
 }
 
-/**
- * The objects of a STIX document, and its marking definitions found before the rest is read, so that each
- * indicator is finished (marking included) the moment it is read and nothing else of it is kept.
- */
-export interface StixSource {
-  /** every object, possibly parsed one at a time as it is iterated */
-  readonly objects: Iterable<unknown>;
-  /** at least every marking-definition object (other objects are ignored) */
-  markingDefinitions(): Iterable<unknown>;
-}
-
-/** What one indicator (its version in force) gives. */
+/** What one indicator gives. */
 interface IndicatorResult {
-  readonly modified?: unknown;
   readonly indicators?: Indicator[];
   readonly issues?: InputIssue[];
   readonly excluded?: ExcludedItem[];
 }
 
-/** Reads STIX 2.1 objects: an array of them, or a source that parses them one at a time. */
-export function parseStix(source: StixSource | readonly unknown[], ctx: ParseContext): ParserOutput {
-  const src: StixSource = isArray(source) ? { objects: source, markingDefinitions: () => source } : source;
-  const out: ParserOutput = { indicators: [], issues: [], excluded: [] };
-  // a bundle may carry several versions of one object: the latest `modified` is the one in force
-  const newer = (obj: StixObject, earlier: unknown) => earlier === undefined || String(obj.modified ?? '') >= String((earlier as { modified?: unknown }).modified ?? '');
-  const definitions = new Map<string, StixObject>();
-  for (const o of src.markingDefinitions()) {
-    if (isStixObject(o) && o.type === 'marking-definition' && newer(o, definitions.get(o.id))) definitions.set(o.id, o);
-  }
-  const markings = new MarkingResolver(definitions);
-  // few distinct labels over many indicators: one string each
-  const labels = new Map<string, string>();
-  const label = (text: string) => labels.get(text) ?? (labels.set(text, text), text);
+/**
+ * What a reader must know before it reads a bundle whose marking definitions come after the objects they mark,
+ * or that holds several versions of one indicator: every definition (the latest version of each), and which
+ * objects are versions no longer in force.
+ */
+export interface StixPrior {
+  readonly definitions: ReadonlyMap<string, StixObject>;
+  /** positions (in the objects list) of indicator versions a later `modified` replaced */
+  readonly superseded: ReadonlySet<number>;
+}
 
-  const kept = new Map<string, StixObject>();
-  const relationships = new Map<string, StixObject>();
-  const results = new Map<string, IndicatorResult>();
-  let i = 0;
-  for (const o of src.objects) {
-    const index = i++;
+// a bundle may carry several versions of one object: the latest `modified` is the one in force (the last of equals)
+const newer = (obj: StixObject, earlier: unknown) => earlier === undefined || String(obj.modified ?? '') >= String((earlier as { modified?: unknown }).modified ?? '');
+
+/** Gathers a StixPrior from a first reading of the objects. */
+export class StixPriorCollector {
+  private readonly definitions = new Map<string, StixObject>();
+  private readonly versions = new Map<string, { index: number; modified: unknown }>();
+  private readonly superseded = new Set<number>();
+
+  object(o: unknown, index: number): void {
+    if (!isStixObject(o)) return;
+    if (o.type === 'marking-definition') {
+      if (newer(o, this.definitions.get(o.id))) this.definitions.set(o.id, o);
+    } else if (o.type === 'indicator') {
+      const earlier = this.versions.get(o.id);
+      if (earlier && !newer(o, earlier)) {
+        this.superseded.add(index);
+        return;
+      }
+      if (earlier) this.superseded.add(earlier.index);
+      this.versions.set(o.id, { index, modified: o.modified });
+    }
+  }
+
+  prior(): StixPrior {
+    return { definitions: this.definitions, superseded: this.superseded };
+  }
+}
+
+/**
+ * Reads STIX 2.1 objects one at a time: an indicator is finished (values, marking, evidence) the moment it is
+ * read and handed to the sink; infrastructure objects, their SCOs and relationships are kept (only the fields
+ * read) until the end, where they are joined. Without a prior, markings are resolved through the definitions
+ * read so far, and `needsPrior` says afterwards whether that reading may have been wrong (a definition came
+ * after an object it marks, or an indicator came in several versions): then read again with a prior.
+ */
+export class StixReader {
+  private readonly definitions: Map<string, StixObject>;
+  private readonly markings: MarkingResolver;
+  // few distinct labels over many indicators: one string each
+  private readonly labels = new Map<string, string>();
+  private readonly kept = new Map<string, StixObject>();
+  private readonly relationships = new Map<string, StixObject>();
+  /**
+   * ids of the indicators read, hashed (off the JS heap), to notice a second version: two ids that share a hash
+   * only cost a reading with a prior
+   */
+  private readonly seen = new CompactNumberSet();
+  private late = false;
+
+  constructor(
+    private readonly ctx: ParseContext,
+    private readonly sink: ItemSink,
+    private readonly prior?: StixPrior,
+  ) {
+    this.definitions = new Map(prior?.definitions ?? []);
+    this.markings = new MarkingResolver(this.definitions);
+  }
+
+  /** true when the objects must be read again with a StixPrior for the reading to be right */
+  get needsPrior(): boolean {
+    return this.late;
+  }
+
+  /** After a reading that needs no prior: what it learnt, so that a second reading need not watch again. */
+  learnt(): StixPrior {
+    return { definitions: new Map(this.definitions), superseded: new Set() };
+  }
+
+  object(o: unknown, index: number): void {
     if (!isStixObject(o)) {
-      out.issues.push({ where: `objects[${index}]`, reason: 'not a STIX object (it needs a type and an id of the form <type>--<uuid>)' });
-      continue;
+      this.sink.issue({ where: `objects[${index}]`, reason: 'not a STIX object (it needs a type and an id of the form <type>--<uuid>)' });
+      return;
     }
     if (o.type === 'indicator') {
-      if (newer(o, results.get(o.id))) results.set(o.id, { modified: o.modified, ...finishIndicator(readIndicator(o, ctx), markings, label) });
+      if (this.prior) {
+        if (this.prior.superseded.has(index)) return;
+      } else {
+        const h = hash53(o.id);
+        if (this.seen.has(h)) this.late = true;
+        this.seen.add(h);
+      }
+      const label = (text: string) => this.labels.get(text) ?? (this.labels.set(text, text), text);
+      const r = finishIndicator(readIndicator(o, this.ctx), this.markings, label);
+      if (r.indicators) for (const ind of r.indicators) this.sink.indicator(ind);
+      if (r.issues) for (const issue of r.issues) this.sink.issue(issue);
+      if (r.excluded) for (const item of r.excluded) this.sink.excluded(item);
+    } else if (o.type === 'marking-definition') {
+      if (this.prior) return;
+      if (!newer(o, this.definitions.get(o.id))) return;
+      // an object read earlier may have been marked by this id as it was then (or not at all)
+      if (this.markings.asked.has(o.id)) this.late = true;
+      this.definitions.set(o.id, o);
     } else if (o.type === 'relationship') {
-      if (o.relationship_type === 'consists-of' && newer(o, relationships.get(o.id))) relationships.set(o.id, o);
+      if (o.relationship_type === 'consists-of' && newer(o, this.relationships.get(o.id))) this.relationships.set(o.id, pick(o, RELATIONSHIP_FIELDS));
     } else if (o.type === 'infrastructure' || o.type in SUPPORTED_OBJECT_TYPES) {
-      if (newer(o, kept.get(o.id))) kept.set(o.id, o);
+      if (newer(o, this.kept.get(o.id))) this.kept.set(o.id, pick(o, o.type === 'infrastructure' ? INFRASTRUCTURE_FIELDS : SCO_FIELDS));
     }
   }
-  for (const [id, r] of results) {
-    if (r.indicators) for (const ind of r.indicators) out.indicators.push(ind);
-    if (r.issues) out.issues.push(...r.issues);
-    if (r.excluded) out.excluded.push(...r.excluded);
-    results.delete(id);
+
+  /** Joins the infrastructure objects with their SCOs; call once, after the last object. */
+  finish(): void {
+    readInfrastructure(this.kept, this.relationships.values(), this.markings, this.sink);
+    this.kept.clear();
+    this.relationships.clear();
   }
-  readInfrastructure(kept, relationships.values(), markings, out);
+}
+
+const MARKING_FIELDS = ['id', 'type', 'modified', 'revoked', 'object_marking_refs', 'granular_markings'];
+const RELATIONSHIP_FIELDS = [...MARKING_FIELDS, 'relationship_type', 'source_ref', 'target_ref'];
+const INFRASTRUCTURE_FIELDS = [...MARKING_FIELDS, 'name', 'description', 'infrastructure_types'];
+const SCO_FIELDS = [...MARKING_FIELDS, 'value'];
+
+/** Only the fields read later, so that kept objects hold nothing else of the file. */
+function pick(o: StixObject, fields: readonly string[]): StixObject {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) if (o[f] !== undefined) out[f] = o[f];
+  return out as StixObject;
+}
+
+/**
+ * Reads STIX 2.1 objects that can be gone through twice (an array, or a document's lazily parsed list): once
+ * for the marking definitions and versions, once to read them.
+ */
+export function parseStix(objects: Iterable<unknown>, ctx: ParseContext): ParserOutput {
+  const out: ParserOutput = { indicators: [], issues: [], excluded: [] };
+  const sink: ItemSink = { indicator: (i) => out.indicators.push(i), issue: (i) => out.issues.push(i), excluded: (e) => out.excluded.push(e) };
+  const collector = new StixPriorCollector();
+  let i = 0;
+  for (const o of objects) collector.object(o, i++);
+  const reader = new StixReader(ctx, sink, collector.prior());
+  i = 0;
+  for (const o of objects) reader.object(o, i++);
+  reader.finish();
   return out;
 }
 
-const isArray = (v: unknown): v is readonly unknown[] => Array.isArray(v);
-
 /** Resolves marking-definition ids to a TLP level (undefined: a marking that is not TLP, such as a statement). */
 class MarkingResolver {
+  /** every id resolved so far: a definition of one of them that comes later changes what was read */
+  readonly asked = new Set<string>();
+
   constructor(private readonly definitions: ReadonlyMap<string, StixObject>) {}
 
   /** `unknown` when the id is neither well known nor defined in the bundle */
   resolve(id: string): TLP | undefined | 'unknown' {
+    this.asked.add(id);
     const known = STIX_TLP_MARKINGS[id];
     const def = this.definitions.get(id);
     const defined = def && def.type === 'marking-definition' ? definitionTlp(def) : undefined;
@@ -275,7 +372,7 @@ function readIndicator(obj: StixObject, ctx: ParseContext): IndicatorReading {
   return done({ found, issues, ...(unsupported ? { unsupported } : {}), marks: { id: obj.id, type: obj.type, object_marking_refs, granular_markings, name, description, indicator_types } });
 }
 
-function finishIndicator(p: IndicatorReading, resolver: MarkingResolver, label: (text: string) => string): Omit<IndicatorResult, 'modified'> {
+function finishIndicator(p: IndicatorReading, resolver: MarkingResolver, label: (text: string) => string): IndicatorResult {
   if (p.excluded) return { excluded: p.excluded };
   if (!p.marks) return { issues: p.issues ?? [] };
   const marks = markingsOf(p.marks as StixObject, INDICATOR_CORE, resolver);
@@ -319,7 +416,7 @@ function readInfrastructure(
   objects: ReadonlyMap<string, StixObject>,
   relationships: Iterable<StixObject>,
   resolver: MarkingResolver,
-  out: ParserOutput,
+  out: ItemSink,
 ): void {
   for (const rel of relationships) {
     const source = str(rel.source_ref);
@@ -330,23 +427,23 @@ function readInfrastructure(
     const infra = objects.get(source);
     const sco = objects.get(target);
     if (!infra || !sco) {
-      out.issues.push({ where: rel.id, reason: `names ${!infra ? 'an infrastructure' : 'an object'} that is not in the bundle` });
+      out.issue({ where: rel.id, reason: `names ${!infra ? 'an infrastructure' : 'an object'} that is not in the bundle` });
       continue;
     }
     const where = `${sco.id} (in ${infra.id})`;
     if (rel.revoked === true || infra.revoked === true || sco.revoked === true) {
-      out.excluded.push({ where, kind: 'revoked', reason: 'the infrastructure, its relationship or the object is revoked' });
+      out.excluded({ where, kind: 'revoked', reason: 'the infrastructure, its relationship or the object is revoked' });
       continue;
     }
     const value = sco.value;
     if (typeof value !== 'string') {
-      out.issues.push({ where: sco.id, reason: `a ${scoType} without a value` });
+      out.issue({ where: sco.id, reason: `a ${scoType} without a value` });
       continue;
     }
     const r = readValue(scoType as SupportedObjectType, value);
     if (!r.ok) {
-      if (r.unsupported) out.excluded.push({ where, kind: 'unsupported', reason: r.unsupported });
-      else out.issues.push({ where: sco.id, reason: r.reason! });
+      if (r.unsupported) out.excluded({ where, kind: 'unsupported', reason: r.unsupported });
+      else out.issue({ where: sco.id, reason: r.reason! });
       continue;
     }
     // the fact forwarded is "this object is part of that infrastructure": every one of the three marks it
@@ -355,13 +452,13 @@ function readInfrastructure(
     const relMarks = markingsOf(rel, ['source_ref', 'target_ref', 'relationship_type'], resolver);
     const issues = [...own.issues, ...infraMarks.issues, ...relMarks.issues];
     if (issues.length > 0) {
-      out.issues.push(...issues);
+      for (const issue of issues) out.issue(issue);
       continue;
     }
     const tlp = strictestTlp([own.tlp, infraMarks.tlp, relMarks.tlp]);
     const types = Array.isArray(infra.infrastructure_types) ? infra.infrastructure_types.filter((t): t is string => typeof t === 'string') : [];
     const evidence = textOf(infra, infraMarks.textLevels, tlp);
-    out.indicators.push({
+    out.indicator({
       ...r.indicator,
       origin: where,
       ...(types.length ? { threat: clipText(types.join(', '), MAX_THREAT) } : {}),

@@ -1,11 +1,13 @@
 import { InvalidInputError, type InputIssue } from './errors.js';
 import type { Indicator, TLP } from './model.js';
-import { normaliseIndicator } from './normalise.js';
-import { isoDate, MAX_EVIDENCE, MAX_THREAT, type ExcludedItem, type ParseContext, type ParserOutput } from './intake-common.js';
+import type { ExcludedItem, ItemSink, ParseContext, ParserOutput, TextReader } from './intake-common.js';
+import { CompactStringMap } from './compact-map.js';
 import { looksLikeMisp, parseMisp } from './intake-misp.js';
-import { looksLikeStix, parseStix, type StixSource } from './intake-stix.js';
-import { JsonScanError, scanJson, type LazyElements, type ScannedJson } from './json-scan.js';
-import { stricterTlp, tlpFromText } from './tlp.js';
+import { looksLikeStix, parseStix, StixPriorCollector, StixReader, type StixPrior } from './intake-stix.js';
+import { CsvReader, detectTextFormat, ListReader, textFormatDecided } from './intake-text.js';
+import { JsonScanError, JsonStreamScanner, scanJson, type ScannedJson } from './json-scan.js';
+import { decodedChunks, type TextSource } from './text-source.js';
+import { stricterTlp, TLP_ORDER } from './tlp.js';
 
 export type { ExcludedItem, ExclusionKind } from './intake-common.js';
 
@@ -14,6 +16,12 @@ export type { ExcludedItem, ExclusionKind } from './intake-common.js';
  * MISP attribute uuid), so a coordinator fixes the file in one pass, and nothing is accepted from a file that
  * has any, unless the coordinator asks to skip them: then they are listed instead. Items that are fine but not
  * to be notified (expired, unsupported, not meant for detection) are never errors; they are listed too.
+ *
+ * A file is read twice, a piece at a time, and never held whole: the first reading checks every item and keeps
+ * only each unique value (with its place and marking) and what is listed (duplicates, exclusions, skipped
+ * items); the second reading, which only happens when the first found the file acceptable, hands the unique
+ * indicators out in batches as it meets them. So all or nothing needs no undo: nothing is handed out (stored)
+ * before the whole file has been checked.
  */
 
 /** The formats read here; JSON ones are told apart by their shape, text ones by their first line. */
@@ -22,10 +30,11 @@ export type IntakeFormat = 'list' | 'csv' | 'stix' | 'misp';
 /** Every format name a caller may ask for. */
 export const INTAKE_FORMATS: readonly IntakeFormat[] = ['list', 'csv', 'stix', 'misp'];
 
-export interface IntakeResult {
+/** What a file gave, without its indicators (those are handed out in batches as the file is read). */
+export interface IntakeSummary {
   readonly format: IntakeFormat;
-  /** unique by canonical `value`, in source order; `tlp` is the item's own marking (absent: none) */
-  readonly indicators: Indicator[];
+  /** how many unique indicators (by canonical `value`) the file gave */
+  readonly unique: number;
   /** later occurrences of a value already seen, with where the first one was */
   readonly duplicates: { origin: string; value: string; firstOrigin: string }[];
   /** items not notified, and why (expired, unsupported, not for detection ...) */
@@ -34,11 +43,18 @@ export interface IntakeResult {
   readonly skipped: InputIssue[];
 }
 
+export interface IntakeResult extends IntakeSummary {
+  /** unique by canonical `value`, in source order; `tlp` is the item's own marking (absent: none) */
+  readonly indicators: Indicator[];
+}
+
 export interface IntakeOptions {
   /** default 'auto' (see detectFormat) */
   readonly format?: IntakeFormat | 'auto';
   /** refuse the file when it holds more unique indicators than this */
   readonly maxIndicators?: number;
+  /** refuse a file longer than this many characters */
+  readonly maxChars?: number;
   /** leave out the items with errors (and list them) instead of refusing the file */
   readonly skipInvalid?: boolean;
   /** validity windows are judged against this @default the current time */
@@ -52,61 +68,123 @@ export interface IntakeOptions {
   readonly allowEmpty?: boolean;
 }
 
-/** A text parser turns a whole file into indicators (origin set) and issues; it never throws on bad content. */
-type TextParser = (text: string) => ParserOutput;
-
-const TEXT_PARSERS: Readonly<Record<'list' | 'csv', TextParser>> = { list: parseList, csv: parseCsv };
-
-/** The CSV column roles, by loosely matched header name (see columnKey). */
-const COLUMNS = {
-  indicator: ['indicator', 'value', 'ioc', 'observable'],
-  type: ['type', 'kind'],
-  country: ['country', 'cc', 'countrycode'],
-  firstSeen: ['firstseen', 'seen'],
-  evidence: ['evidence', 'comment', 'description', 'notes', 'note'],
-  threat: ['threat', 'category', 'tag'],
-  port: ['port'],
-  tlp: ['tlp', 'marking', 'tlplevel', 'tlpmarking'],
-} as const;
-type Role = keyof typeof COLUMNS;
-
-const ROLE_BY_NAME: ReadonlyMap<string, Role> = new Map(
-  (Object.entries(COLUMNS) as [Role, readonly string[]][]).flatMap(([role, names]) => names.map((n) => [n, role])),
-);
-
 /**
- * Reads a file in any supported format; throws InvalidInputError naming every bad item, and accepts nothing
+ * Reads a text in any supported format; throws InvalidInputError naming every bad item, and accepts nothing
  * then, unless `skipInvalid` is set.
  */
 export function parseIndicators(text: string, opts: IntakeOptions = {}): IntakeResult {
-  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const passes = intakePasses(opts);
+  const indicators: Indicator[] = [];
+  let step = passes.next();
+  while (!step.done) {
+    const { reader, take } = step.value;
+    try {
+      if (opts.maxChars !== undefined && text.length > opts.maxChars) throw tooLong(opts.maxChars);
+      reader.push(text);
+      reader.end();
+      for (const indicator of take?.(1) ?? []) indicators.push(indicator);
+    } catch (e) {
+      step = passes.throw(e);
+      continue;
+    }
+    step = passes.next();
+  }
+  return { ...step.value, indicators };
+}
+
+/**
+ * Reads a file from a source, a piece at a time, with the same checks as parseIndicators. Only when the whole
+ * file is acceptable are its unique indicators handed to `onBatch`, in source order, a batch (about
+ * `batchSize`) at a time; a refused file gives no batch at all. Returns what parseIndicators does, but the
+ * indicators.
+ */
+export async function readIndicators(
+  source: TextSource,
+  opts: IntakeOptions,
+  onBatch: (indicators: Indicator[]) => Promise<void>,
+  batchSize = 1000,
+): Promise<IntakeSummary> {
+  const passes = intakePasses(opts);
+  let step = passes.next();
+  while (!step.done) {
+    const { reader, take } = step.value;
+    try {
+      let chars = 0;
+      for await (const text of decodedChunks(source)) {
+        chars += text.length;
+        if (opts.maxChars !== undefined && chars > opts.maxChars) throw tooLong(opts.maxChars);
+        reader.push(text);
+        const batch = take?.(batchSize);
+        if (batch) await onBatch(batch);
+      }
+      reader.end();
+      const rest = take?.(1);
+      if (rest) await onBatch(rest);
+    } catch (e) {
+      step = passes.throw(e);
+      continue;
+    }
+    step = passes.next();
+  }
+  return step.value;
+}
+
+function tooLong(max: number): InvalidInputError {
+  return new InvalidInputError('the file is too large', [{ where: 'content', reason: `longer than ${max} characters` }]);
+}
+
+/** One reading of the file asked of a driver: the text fed to `reader`, and after each piece what it hands out. */
+interface Reading {
+  readonly reader: TextReader;
+  /** the indicators read since the last call, when there are at least `min` */
+  readonly take?: (min: number) => Indicator[] | undefined;
+}
+
+/** How a JSON file is read: streamed (a bundle's objects one at a time) or, for what cannot be, whole. */
+interface ReadPlan {
+  readonly json: 'stream' | 'whole';
+  readonly stixPrior?: StixPrior;
+}
+
+/** The second reading met something the first did not: the file changed in between. */
+class SourceChangedError extends Error {
+  constructor() {
+    super('the file changed while it was read');
+    this.name = 'SourceChangedError';
+  }
+}
+
+/**
+ * The readings of one intake and the checks between them, as a generator, so that one sequence serves a text
+ * in memory (read at once) and a source (read a piece at a time, with waits for the store in between). A driver
+ * that fails a reading throws into it here.
+ */
+function* intakePasses(opts: IntakeOptions): Generator<Reading, IntakeSummary, undefined> {
   const requested = opts.format ?? 'auto';
   if (requested !== 'auto' && !INTAKE_FORMATS.includes(requested)) {
     throw new InvalidInputError(`unknown format ${String(requested).slice(0, 20)}`);
   }
-  let format: IntakeFormat;
-  let parsed: ParserOutput;
-  if (requested === 'stix' || requested === 'misp' || (requested === 'auto' && looksLikeJson(body))) {
-    const ctx: ParseContext = { now: opts.now ?? new Date() };
-    try {
-      const scanned = scanJson(body, 'objects');
-      const shape = shapeOf(scanned);
-      format = requested === 'auto' ? (shape ?? 'stix') : requested;
-      if (format === 'stix' && (shape === 'stix' || requested === 'stix')) parsed = readStix(scanned, ctx);
-      else if (format === 'misp' && (shape === 'misp' || requested === 'misp')) parsed = parseMisp(wholeOf(scanned), ctx);
-      else parsed = { indicators: [], issues: [{ where: 'file', reason: 'JSON that is neither a STIX 2.1 bundle nor a MISP event' }], excluded: [] };
-    } catch (e) {
-      if (!(e instanceof JsonScanError)) throw e;
-      // the position only: JSON.parse's own message quotes the text around the fault, which may hold an address
-      const { line, column, element } = e.fault;
-      const reason = `not valid JSON (line ${line}, column ${column}${element !== undefined ? `, in objects[${element}]` : ''})`;
-      throw new InvalidInputError('the file is not valid JSON; nothing was accepted', [{ where: 'file', reason }]);
-    }
-  } else {
-    format = requested === 'auto' ? detectTextFormat(body) : requested;
-    parsed = TEXT_PARSERS[format as 'list' | 'csv'](body);
+  const ctx: ParseContext = { now: opts.now ?? new Date() };
+  let plan: ReadPlan = { json: 'stream' };
+  let check = new Check(opts.fallbackTlp);
+  let first = new FormatReader(requested, check, ctx, plan);
+  // at most: streamed, then again knowing the markings and versions (or whole)
+  for (let attempt = 0; ; attempt++) {
+    yield* reading({ reader: first });
+    if (!first.retry) break;
+    if (attempt === 2) throw new Error(`intake: the file still asks to be read ${first.retry} after ${attempt + 1} readings`);
+    if (first.retry === 'prior') {
+      const collector = new StixPriorCollector();
+      yield* reading({ reader: new FormatReader(requested, IGNORE, ctx, plan, collector) });
+      plan = { ...plan, stixPrior: collector.prior() };
+    } else plan = { json: 'whole' };
+    check = new Check(opts.fallbackTlp);
+    first = new FormatReader(requested, check, ctx, plan);
   }
-  const { indicators: all, issues, excluded } = parsed;
+  // what the first reading learnt of the markings spares the second from watching for late ones
+  if (first.learnt && !plan.stixPrior) plan = { ...plan, stixPrior: first.learnt };
+  const format = first.format!;
+  const { issues, excludedItems: excluded } = check;
   if (issues.length > 0 && !opts.skipInvalid) {
     const lines = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
     throw new InvalidInputError(`${lines} in the ${format} file; nothing was accepted`, issues);
@@ -114,39 +192,345 @@ export function parseIndicators(text: string, opts: IntakeOptions = {}): IntakeR
   // an issue that is not about one item (the file itself) cannot be skipped
   const fatal = issues.find((i) => i.where === 'file');
   if (fatal) throw new InvalidInputError(`the ${format} file cannot be read; nothing was accepted`, [fatal]);
-
-  const first = new Map<string, number>();
-  const indicators: Indicator[] = [];
-  const duplicates: IntakeResult['duplicates'] = [];
-  for (const indicator of all) {
-    const at = first.get(indicator.value);
-    if (at === undefined) {
-      first.set(indicator.value, indicators.length);
-      indicators.push(indicator);
-      continue;
-    }
-    const kept = indicators[at]!;
-    duplicates.push({ origin: indicator.origin, value: indicator.value, firstOrigin: kept.origin });
-    // the same value marked twice is handled under the stricter marking: never the looser of two sources
-    if (kept.tlp !== indicator.tlp && (kept.tlp || indicator.tlp)) {
-      const a = kept.tlp ?? opts.fallbackTlp;
-      const b = indicator.tlp ?? opts.fallbackTlp;
-      const tlp = a && b ? stricterTlp(a, b) : (a ?? b)!;
-      indicators[at] = { ...kept, tlp };
-    }
-  }
-  if (indicators.length === 0 && !opts.allowEmpty) {
+  if (check.unique === 0 && !opts.allowEmpty) {
     const why = summariseExcluded(excluded, issues.length);
     throw new InvalidInputError(`no indicators to notify in the file${why ? ` (${why})` : ''}`, [
       { where: 'file', reason: why ? `no indicators to notify: ${why}` : 'no indicators' },
     ]);
   }
-  if (opts.maxIndicators !== undefined && indicators.length > opts.maxIndicators) {
-    const reason = `${indicators.length} indicators; at most ${opts.maxIndicators} are accepted in one file`;
+  if (opts.maxIndicators !== undefined && check.unique > opts.maxIndicators) {
+    const reason = `${check.unique} indicators; at most ${opts.maxIndicators} are accepted in one file`;
     throw new InvalidInputError('too many indicators in the file', [{ where: 'file', reason }]);
   }
-  return { format, indicators, duplicates, excluded, skipped: issues };
+  const summary = { format, unique: check.unique, excluded, skipped: issues };
+  if (check.unique === 0) return { ...summary, duplicates: [] };
+
+  const emit = new Emit(check);
+  const second = new FormatReader(requested, emit, ctx, plan);
+  yield* reading({ reader: second, take: (min) => emit.take(min) });
+  if (second.format !== format || !emit.complete()) throw changedError();
+  return { ...summary, duplicates: emit.duplicates() };
 }
+
+/** One reading; what goes wrong in it becomes the InvalidInputError a submitter reads. */
+function* reading(r: Reading): Generator<Reading, void, undefined> {
+  try {
+    yield r;
+  } catch (e) {
+    if (e instanceof JsonScanError) {
+      // the position only: JSON.parse's own message quotes the text around the fault, which may hold an address
+      const { line, column, element } = e.fault;
+      const reason = `not valid JSON (line ${line}, column ${column}${element !== undefined ? `, in objects[${element}]` : ''})`;
+      throw new InvalidInputError('the file is not valid JSON; nothing was accepted', [{ where: 'file', reason }]);
+    }
+    if (e instanceof SourceChangedError) throw changedError();
+    throw e;
+  }
+}
+
+function changedError(): InvalidInputError {
+  return new InvalidInputError('the file changed while it was read; it was not accepted', [
+    { where: 'file', reason: 'the second reading differs from the first: submit the file again once it is complete' },
+  ]);
+}
+
+const IGNORE: ItemSink = { indicator: () => undefined, issue: () => undefined, excluded: () => undefined };
+
+/** A TLP as a small number (0: none), to keep it beside a value's place in one number. */
+const tlpCode = (tlp: TLP | undefined): number => (tlp ? TLP_ORDER.indexOf(tlp) + 1 : 0);
+const tlpOf = (code: number): TLP | undefined => (code === 0 ? undefined : TLP_ORDER[code - 1]);
+const TLP_SLOTS = 8;
+
+/**
+ * A copy of a string that holds nothing else alive. V8 cuts a string of 13 or more characters out of a larger one
+ * as a view of it: a duplicate's value kept from a CSV field would keep its whole 64 KB piece of the file.
+ */
+const detach = (s: string): string => (s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string));
+
+/**
+ * The first reading: checks every item and keeps, per unique value, only its place among the unique values and
+ * the marking it will be handled under (one number, in a map off the JS heap), and everything that is listed.
+ */
+class Check implements ItemSink {
+  readonly places = new CompactStringMap();
+  unique = 0;
+  readonly duplicates: { origin: string; value: string; place: number }[] = [];
+  readonly issues: InputIssue[] = [];
+  readonly excludedItems: ExcludedItem[] = [];
+
+  constructor(private readonly fallbackTlp: TLP | undefined) {}
+
+  indicator(indicator: Indicator): void {
+    const code = this.places.get(indicator.value);
+    if (code === undefined) {
+      this.places.set(indicator.value, this.unique * TLP_SLOTS + tlpCode(indicator.tlp));
+      this.unique++;
+      return;
+    }
+    const place = Math.floor(code / TLP_SLOTS);
+    const kept = tlpOf(code % TLP_SLOTS);
+    this.duplicates.push({ origin: detach(indicator.origin), value: detach(indicator.value), place });
+    // the same value marked twice is handled under the stricter marking: never the looser of two sources
+    if (kept !== indicator.tlp && (kept || indicator.tlp)) {
+      const a = kept ?? this.fallbackTlp;
+      const b = indicator.tlp ?? this.fallbackTlp;
+      const tlp = a && b ? stricterTlp(a, b) : (a ?? b)!;
+      this.places.set(indicator.value, place * TLP_SLOTS + tlpCode(tlp));
+    }
+  }
+
+  issue(issue: InputIssue): void {
+    this.issues.push(issue);
+  }
+
+  excluded(item: ExcludedItem): void {
+    this.excludedItems.push(item);
+  }
+}
+
+/**
+ * The second reading: hands out each unique value where it first occurs, under the marking the first reading
+ * settled on, and learns where each duplicate's first occurrence was. Anything the first reading did not see
+ * means the file changed.
+ */
+class Emit implements ItemSink {
+  private next = 0;
+  private pending: Indicator[] = [];
+  /** per place, the duplicates whose first occurrence it is */
+  private readonly firstOf = new Map<number, number[]>();
+  private readonly firstOrigins: string[] = [];
+
+  constructor(private readonly check: Check) {
+    check.duplicates.forEach((d, i) => {
+      const list = this.firstOf.get(d.place);
+      if (list) list.push(i);
+      else this.firstOf.set(d.place, [i]);
+    });
+  }
+
+  indicator(indicator: Indicator): void {
+    const code = this.check.places.get(indicator.value);
+    if (code === undefined) throw new SourceChangedError();
+    const place = Math.floor(code / TLP_SLOTS);
+    if (place < this.next) return;
+    if (place > this.next) throw new SourceChangedError();
+    this.next++;
+    for (const i of this.firstOf.get(place) ?? []) this.firstOrigins[i] = indicator.origin;
+    const tlp = tlpOf(code % TLP_SLOTS);
+    this.pending.push(tlp === indicator.tlp ? indicator : { ...indicator, tlp });
+  }
+
+  issue(): void {}
+
+  excluded(): void {}
+
+  take(min: number): Indicator[] | undefined {
+    if (this.pending.length === 0 || this.pending.length < min) return undefined;
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  complete(): boolean {
+    return this.next === this.check.unique;
+  }
+
+  duplicates(): IntakeSummary['duplicates'] {
+    return this.check.duplicates.map((d, i) => ({ origin: d.origin, value: d.value, firstOrigin: this.firstOrigins[i]! }));
+  }
+}
+
+/**
+ * Reads one format, told from the start of the text unless it was asked for: JSON by its first character, CSV
+ * or a list by its first non-blank line. Holds the start of the text only until it can tell.
+ */
+class FormatReader implements TextReader {
+  format: IntakeFormat | undefined;
+  /** set at the end when the text must be read again: as a whole, or knowing its markings and versions first */
+  retry: 'whole' | 'prior' | undefined;
+  /** a streamed STIX reading that needs no second look: the markings it found */
+  learnt: StixPrior | undefined;
+  private inner: TextReader | undefined;
+  private json: JsonReader | undefined;
+  private head = '';
+
+  constructor(
+    private readonly requested: IntakeFormat | 'auto',
+    private readonly sink: ItemSink,
+    private readonly ctx: ParseContext,
+    private readonly plan: ReadPlan,
+    private readonly collector?: StixPriorCollector,
+  ) {}
+
+  push(text: string): void {
+    if (this.inner) {
+      this.inner.push(text);
+      return;
+    }
+    this.head += text;
+    this.choose(false);
+  }
+
+  end(): void {
+    if (!this.inner) this.choose(true);
+    this.inner!.end();
+    if (this.json) {
+      this.format = this.json.format;
+      this.retry = this.json.retry;
+      this.learnt = this.json.learnt;
+    }
+  }
+
+  private choose(final: boolean): void {
+    const body = this.head.charCodeAt(0) === 0xfeff ? this.head.slice(1) : this.head;
+    let kind: 'json' | 'csv' | 'list' | undefined;
+    const r = this.requested;
+    if (r === 'stix' || r === 'misp') kind = 'json';
+    else if (r === 'csv' || r === 'list') kind = r;
+    else {
+      const start = /\S/.exec(body);
+      if (start) kind = body[start.index] === '{' || body[start.index] === '[' ? 'json' : undefined;
+      if (!kind && (start || final)) {
+        if (!final && !textFormatDecided(body)) return;
+        kind = detectTextFormat(body);
+      }
+      if (!kind) return;
+    }
+    if (kind === 'json') {
+      this.json = new JsonReader(r as 'auto' | 'stix' | 'misp', this.sink, this.ctx, this.plan, this.collector);
+      this.inner = this.json;
+    } else {
+      this.format = kind;
+      this.inner = kind === 'csv' ? new CsvReader(this.sink) : new ListReader(this.sink);
+    }
+    const head = this.head;
+    this.head = '';
+    this.inner.push(head);
+  }
+}
+
+/**
+ * A JSON file. A STIX bundle (or a top-level list of STIX objects) is streamed: its objects are read one at a
+ * time as the text comes. A MISP event, and any shape that only shows itself at the end, is read whole.
+ */
+class JsonReader implements TextReader {
+  format: IntakeFormat | undefined;
+  retry: 'whole' | 'prior' | undefined;
+  learnt: StixPrior | undefined;
+  private readonly scanner: JsonStreamScanner | undefined;
+  private readonly parts: string[] = [];
+  private readonly members: Record<string, unknown> = {};
+  private other: { value: unknown } | undefined;
+  /** the elements of the top-level list are STIX objects (decided by the first), or not */
+  private listShape: 'stix' | 'neither' | undefined;
+  private streamed = false;
+  private stix: StixReader | undefined;
+
+  constructor(
+    private readonly requested: 'auto' | 'stix' | 'misp',
+    private readonly sink: ItemSink,
+    private readonly ctx: ParseContext,
+    private readonly plan: ReadPlan,
+    private readonly collector?: StixPriorCollector,
+  ) {
+    // MISP is read whole: an event is one object, not a list of independent ones
+    if (requested === 'misp' || plan.json === 'whole') return;
+    this.scanner = new JsonStreamScanner('objects', {
+      member: (key, value) => {
+        // defined, not assigned: a member named __proto__ must stay a member
+        Object.defineProperty(this.members, key, { value, enumerable: true, writable: true, configurable: true });
+      },
+      element: (index, _text, parse) => this.element(index, parse),
+      other: (value) => {
+        this.other = { value };
+      },
+    });
+  }
+
+  push(text: string): void {
+    if (this.scanner) this.scanner.push(text);
+    else this.parts.push(text);
+  }
+
+  end(): void {
+    if (!this.scanner) {
+      const text = this.parts.join('');
+      this.parts.length = 0;
+      this.readWhole(scanJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, 'objects'));
+      return;
+    }
+    this.scanner.end();
+    if (this.collector) return;
+    const top = this.scanner.topLevel;
+    if (top === 'array') {
+      // an empty list is read as STIX only when STIX was asked for
+      if (this.listShape === 'stix' || (this.listShape === undefined && this.requested === 'stix')) this.finishStix();
+      else {
+        this.format = 'stix';
+        this.sink.issue({ where: 'file', reason: NEITHER });
+      }
+      return;
+    }
+    if (top === 'object' && this.streamed) {
+      const bundle = this.members.type === 'bundle' && (this.requested === 'stix' || !looksLikeMisp(this.members));
+      if (bundle) this.finishStix();
+      else this.retry = 'whole';
+      return;
+    }
+    this.readWhole(top === 'object' ? { kind: 'object', members: this.members } : { kind: 'other', value: this.other?.value });
+  }
+
+  private element(index: number, parse: () => unknown): void {
+    if (this.collector) {
+      this.collector.object(parse(), index);
+      return;
+    }
+    if (this.scanner!.topLevel === 'object') {
+      this.streamed = true;
+      this.stixReader().object(parse(), index);
+      return;
+    }
+    if (index === 0) {
+      const first = parse();
+      this.listShape = this.requested === 'stix' || looksLikeStix([first]) ? 'stix' : 'neither';
+      if (this.listShape === 'stix') this.stixReader().object(first, 0);
+      return;
+    }
+    if (this.listShape === 'stix') this.stixReader().object(parse(), index);
+  }
+
+  private stixReader(): StixReader {
+    this.stix ??= new StixReader(this.ctx, this.sink, this.plan.stixPrior);
+    return this.stix;
+  }
+
+  private finishStix(): void {
+    this.format = 'stix';
+    const reader = this.stixReader();
+    reader.finish();
+    if (reader.needsPrior) this.retry = 'prior';
+    else if (!this.plan.stixPrior) this.learnt = reader.learnt();
+  }
+
+  /** A document read whole, by its shape (or as the format asked for). */
+  private readWhole(scanned: ScannedJson): void {
+    const { format, parsed } = readScanned(scanned, this.requested, this.ctx);
+    this.format = format;
+    for (const i of parsed.indicators) this.sink.indicator(i);
+    for (const i of parsed.issues) this.sink.issue(i);
+    for (const e of parsed.excluded) this.sink.excluded(e);
+  }
+}
+
+function readScanned(scanned: ScannedJson, requested: 'auto' | 'stix' | 'misp', ctx: ParseContext): { format: IntakeFormat; parsed: ParserOutput } {
+  const shape = shapeOf(scanned);
+  const format = requested === 'auto' ? (shape ?? 'stix') : requested;
+  if (format === 'stix' && (shape === 'stix' || requested === 'stix')) return { format, parsed: readStix(scanned, ctx) };
+  if (format === 'misp' && (shape === 'misp' || requested === 'misp')) return { format, parsed: parseMisp(wholeOf(scanned), ctx) };
+  return { format, parsed: { indicators: [], issues: [{ where: 'file', reason: NEITHER }], excluded: [] } };
+}
+
+const NEITHER = 'JSON that is neither a STIX 2.1 bundle nor a MISP event';
 
 /** "3 expired, 1 unsupported": why nothing is left, for a refusal message. */
 function summariseExcluded(excluded: readonly ExcludedItem[], skipped: number): string {
@@ -181,35 +565,16 @@ function wholeOf(scanned: ScannedJson): unknown {
   return scanned.lazy ? { ...scanned.members, objects: [...scanned.lazy] } : scanned.members;
 }
 
-/** The objects of a bundle (parsed one at a time), of a top-level array, or a lone object. */
+/** The objects of a bundle, of a top-level array, or a lone object. */
 function readStix(scanned: ScannedJson, ctx: ParseContext): ParserOutput {
-  if (scanned.kind === 'array') return parseStix(lazySource(scanned.lazy), ctx);
+  if (scanned.kind === 'array') return parseStix(scanned.lazy, ctx);
   if (scanned.kind === 'object' && scanned.members.type === 'bundle') {
-    if (scanned.lazy) return parseStix(lazySource(scanned.lazy), ctx);
+    if (scanned.lazy) return parseStix(scanned.lazy, ctx);
     if (Array.isArray(scanned.members.objects)) return parseStix(scanned.members.objects, ctx);
     const where = typeof scanned.members.id === 'string' ? scanned.members.id : 'file';
     return { indicators: [], issues: [{ where, reason: 'a bundle without an objects list' }], excluded: [] };
   }
   return parseStix([wholeOf(scanned)], ctx);
-}
-
-const MARKING_DEFINITION = /"type"\s*:\s*"marking-definition"/;
-
-/** Objects parsed one at a time; the marking definitions found first by a look at each object's text. */
-function lazySource(lazy: LazyElements): StixSource {
-  return {
-    objects: lazy,
-    *markingDefinitions() {
-      for (const text of lazy.texts()) {
-        if (!MARKING_DEFINITION.test(text)) continue;
-        try {
-          yield JSON.parse(text) as unknown;
-        } catch {
-          // the reading of every object reports where the text is not JSON
-        }
-      }
-    },
-  };
 }
 
 /**
@@ -227,218 +592,4 @@ export function detectFormat(text: string): IntakeFormat {
     }
   }
   return detectTextFormat(body);
-}
-
-function detectTextFormat(body: string): 'list' | 'csv' {
-  const firstLine = body.split(/\r\n|\n|\r/, 50).find((line) => line.trim() !== '') ?? '';
-  if (!firstLine.includes(',')) return 'list';
-  const names = firstLine.split(',').map((cell) => columnKey(cell.trim().replace(/^"(.*)"$/, '$1')));
-  return names.some((name) => roleOf(name) === 'indicator') ? 'csv' : 'list';
-}
-
-function parseList(text: string): ParserOutput {
-  const indicators: Indicator[] = [];
-  const issues: InputIssue[] = [];
-  const lines = text.split(/\r\n|\n|\r/);
-  for (const [i, line] of lines.entries()) {
-    const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith('//')) continue;
-    // only a '#' after whitespace starts a comment: a '#' inside a URL is its fragment
-    const value = trimmed.replace(/\s+#.*$/, '');
-    const where = `line ${i + 1}`;
-    const result = normaliseIndicator(value);
-    if (result.ok) indicators.push({ ...result.indicator, origin: where });
-    else issues.push({ where, reason: result.reason });
-  }
-  return { indicators, issues, excluded: [] };
-}
-
-function parseCsv(text: string): ParserOutput {
-  // records are read one at a time: a 200,000-line file is never held as records and indicators at once
-  const records = readCsv(text);
-  const issues: InputIssue[] = [];
-  const header = records.next().value;
-  if (!header) return { indicators: [], issues, excluded: [] };
-  if (header.problem) issues.push({ where: `line ${header.line}`, reason: header.problem });
-  const where = `line ${header.line}`;
-  const columns = new Map<Role, number>();
-  for (const [i, cell] of header.fields.entries()) {
-    const role = roleOf(columnKey(cell));
-    if (role && !columns.has(role)) columns.set(role, i);
-  }
-  if (!columns.has('indicator')) {
-    const reason = `the header has no indicator column (one of ${COLUMNS.indicator.join(', ')})`;
-    issues.push({ where, reason });
-    return { indicators: [], issues, excluded: [] };
-  }
-
-  const indicators: Indicator[] = [];
-  for (const record of records) {
-    const where = `line ${record.line}`;
-    if (record.problem) {
-      issues.push({ where, reason: record.problem });
-      continue;
-    }
-    if (record.fields.length !== header.fields.length) {
-      issues.push({ where, reason: `${record.fields.length} fields where the header has ${header.fields.length}` });
-      continue;
-    }
-    const field = (role: Role): string | undefined => {
-      const index = columns.get(role);
-      const value = index === undefined ? undefined : record.fields[index]?.trim();
-      return value === '' ? undefined : value;
-    };
-    const row = parseRow(field);
-    if (row.ok) indicators.push({ ...row.indicator, origin: where });
-    else issues.push({ where, reason: row.reasons.join('; ') });
-  }
-  return { indicators, issues, excluded: [] };
-}
-
-/** One CSV row to an indicator; collects every problem of the row, not just the first. */
-function parseRow(
-  field: (role: Role) => string | undefined,
-): { ok: true; indicator: Omit<Indicator, 'origin'> } | { ok: false; reasons: string[] } {
-  const reasons: string[] = [];
-  const raw = field('indicator');
-  const type = field('type');
-  const normalised = raw === undefined ? undefined : normaliseIndicator(raw, type === undefined ? undefined : { type });
-  if (raw === undefined) reasons.push('no indicator');
-  else if (normalised && !normalised.ok) reasons.push(normalised.reason);
-
-  const extra: Partial<Pick<Indicator, 'country' | 'firstSeen' | 'evidence' | 'threat' | 'port' | 'tlp'>> = {};
-  const country = field('country');
-  if (country !== undefined) {
-    if (/^[A-Za-z]{2}$/.test(country)) extra.country = country.toUpperCase();
-    else reasons.push('country is not a two-letter ISO 3166 code');
-  }
-  const seen = field('firstSeen');
-  if (seen !== undefined) {
-    const iso = isoDate(seen);
-    if (iso) extra.firstSeen = iso;
-    else reasons.push('first_seen is not a date (use YYYY-MM-DD or ISO 8601)');
-  }
-  const evidence = field('evidence');
-  if (evidence !== undefined) {
-    if (evidence.length <= MAX_EVIDENCE) extra.evidence = evidence;
-    else reasons.push(`evidence is longer than ${MAX_EVIDENCE} characters`);
-  }
-  const threat = field('threat');
-  if (threat !== undefined) {
-    if (threat.length <= MAX_THREAT) extra.threat = threat;
-    else reasons.push(`threat is longer than ${MAX_THREAT} characters`);
-  }
-  const port = field('port');
-  if (port !== undefined) {
-    const n = /^\d{1,5}$/.test(port) ? Number(port) : NaN;
-    if (n >= 1 && n <= 65535) extra.port = n;
-    else reasons.push('port is not a number from 1 to 65535');
-  }
-  const tlp = field('tlp');
-  if (tlp !== undefined) {
-    const level = tlpFromText(tlp);
-    if (level) extra.tlp = level;
-    else reasons.push('tlp is not one of CLEAR (WHITE), GREEN, AMBER, AMBER+STRICT, RED');
-  }
-  if (normalised?.ok && extra.port !== undefined && normalised.indicator.port !== undefined) {
-    if (normalised.indicator.port !== extra.port) reasons.push('the port column differs from the port in the indicator');
-  }
-  if (reasons.length > 0 || !normalised?.ok) return { ok: false, reasons };
-  return { ok: true, indicator: { ...normalised.indicator, ...extra } };
-}
-
-/** A header name reduced to what matters: `First Seen`, `first_seen` and `first-seen` are one name. */
-function columnKey(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
-}
-
-function roleOf(key: string): Role | undefined {
-  return ROLE_BY_NAME.get(key) ?? (key.endsWith('s') ? ROLE_BY_NAME.get(key.slice(0, -1)) : undefined);
-}
-
-interface CsvRecord {
-  readonly line: number;
-  readonly fields: string[];
-  /** why the record could not be read */
-  readonly problem: string | undefined;
-}
-
-/**
- * RFC 4180 records with the editor line each starts on (a quoted field may span lines). Blank lines are
- * skipped; an unterminated quote or text after a closing quote is the record's problem.
- */
-function* readCsv(text: string): Generator<CsvRecord, undefined> {
-  let line = 1;
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const start = line;
-    const fields: string[] = [];
-    let problem: string | undefined;
-    for (;;) {
-      let value = '';
-      if (text[i] === '"') {
-        i++;
-        let closed = false;
-        // whole runs between quotes are sliced, never built a character at a time (one string node per character)
-        const parts: string[] = [];
-        while (i < n) {
-          const quote = text.indexOf('"', i);
-          const end = quote < 0 ? n : quote;
-          const run = text.slice(i, end);
-          line += countLines(run);
-          parts.push(run);
-          i = end;
-          if (quote < 0) break;
-          if (text[i + 1] === '"') {
-            parts.push('"');
-            i += 2;
-            continue;
-          }
-          i++;
-          closed = true;
-          break;
-        }
-        value = parts.length === 1 ? parts[0]! : parts.join('');
-        if (!closed) problem ??= 'a quoted field is not closed';
-        // tolerate spaces after a closing quote, refuse anything else before the separator
-        while (i < n && (text[i] === ' ' || text[i] === '\t')) i++;
-        if (i < n && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') {
-          problem ??= 'text after a closing quote';
-          while (i < n && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') i++;
-        }
-      } else {
-        const end = nextDelimiter(text, i);
-        value = text.slice(i, end);
-        i = end;
-      }
-      fields.push(value);
-      if (i < n && text[i] === ',') {
-        i++;
-        continue;
-      }
-      break;
-    }
-    if (text[i] === '\r') i++;
-    if (text[i] === '\n') i++;
-    line++;
-    if (problem || !(fields.length === 1 && fields[0]!.trim() === '')) yield { line: start, fields, problem };
-  }
-  return undefined;
-}
-
-/** Line breaks in a run of text, CRLF counted once. */
-function countLines(run: string): number {
-  let count = 0;
-  for (let i = run.indexOf('\n'); i >= 0; i = run.indexOf('\n', i + 1)) count++;
-  if (run.includes('\r')) for (let i = 0; i < run.length; i++) if (run[i] === '\r' && run[i + 1] !== '\n') count++;
-  return count;
-}
-
-function nextDelimiter(text: string, from: number): number {
-  for (let i = from; i < text.length; i++) {
-    const c = text[i];
-    if (c === ',' || c === '\n' || c === '\r') return i;
-  }
-  return text.length;
 }

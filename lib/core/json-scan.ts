@@ -197,3 +197,251 @@ export function scanJson(text: string, lazyKey: string): ScannedJson {
   if (skipWs(i) !== n) fail(skipWs(i));
   return { kind: 'object', members, ...(lazy ? { lazy } : {}) };
 }
+
+/** What a JSON document read as a stream gives, in document order. */
+export interface JsonStreamHandler {
+  /** a member of the top-level object, parsed whole (every member but the lazy array) */
+  member(key: string, value: unknown): void;
+  /** one element of the lazy array; `parse` throws JsonScanError (with `element`) where the element is not JSON */
+  element(index: number, text: string, parse: () => unknown): void;
+  /** the top level is neither an object nor an array: its value */
+  other(value: unknown): void;
+}
+
+/** The reader's states: where it is in the document's structure. */
+const S = { Start: 0, ObjFirst: 1, ObjKey: 2, Key: 3, Colon: 4, MemberValue: 5, Value: 6, ObjAfter: 7, ElemFirst: 8, ElemNext: 9, ElemAfter: 10, End: 11 } as const;
+type State = (typeof S)[keyof typeof S];
+
+/** What a captured value becomes when it is complete. */
+const Target = { Member: 0, Element: 1, Other: 2 } as const;
+type Target = (typeof Target)[keyof typeof Target];
+
+const OPEN_OBJECT = 123;
+const OPEN_ARRAY = 91;
+const CLOSE_OBJECT = 125;
+const CLOSE_ARRAY = 93;
+const QUOTE = 34;
+const BACKSLASH = 92;
+const isWs = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
+
+/**
+ * The same reading as scanJson, fed a piece of text at a time (`push`, then `end`): the top-level members are
+ * parsed whole, and the elements of the lazy array (the top-level array, or the member `lazyKey` of the
+ * top-level object) are handed out one by one as soon as each is complete, so no more than one element's text
+ * is held. Brackets are matched as they come, so a fault is named where it is (line and column); the content
+ * of each piece is checked by JSON.parse. Throws JsonScanError from `push` or `end`.
+ */
+export class JsonStreamScanner {
+  private state: State = S.Start;
+  private target: Target = Target.Other;
+  /** the top-level member being read, and whether the lazy array is a member (else it is the top level) */
+  private key = '';
+  private lazyIsMember = false;
+  private index = 0;
+  /** the text of the piece being captured: earlier chunks' parts, and where it starts in the current chunk */
+  private parts: string[] = [];
+  private capturing = false;
+  private capStart = 0;
+  private capLine = 1;
+  private capColumn = 1;
+  /** inside a captured value */
+  private stack: number[] = [];
+  private inString = false;
+  private escape = false;
+  private literal = false;
+  /** position: chars before the current chunk, the line, and where it starts */
+  private base = 0;
+  private line = 1;
+  private lineStart = 0;
+  private kind: 'object' | 'array' | 'other' | undefined;
+
+  constructor(
+    private readonly lazyKey: string,
+    private readonly handler: JsonStreamHandler,
+  ) {}
+
+  /** 'object', 'array' or 'other' once the first character has been read */
+  get topLevel(): 'object' | 'array' | 'other' | undefined {
+    return this.kind;
+  }
+
+  push(chunk: string): void {
+    const n = chunk.length;
+    let i = 0;
+    if (this.base === 0 && chunk.charCodeAt(0) === 0xfeff) {
+      // a byte order mark is not part of the document: columns count from after it
+      i = 1;
+      this.lineStart = 1;
+    }
+    for (; i < n; i++) {
+      const c = chunk.charCodeAt(i);
+      if (c === 10) {
+        this.line++;
+        this.lineStart = this.base + i + 1;
+      }
+      if (this.state === S.Value || this.state === S.Key) {
+        if (this.inString) {
+          if (this.escape) this.escape = false;
+          else if (c === BACKSLASH) this.escape = true;
+          else if (c === QUOTE) {
+            this.inString = false;
+            if (this.stack.length === 0) this.complete(chunk, i + 1);
+          }
+          continue;
+        }
+        if (this.literal) {
+          if (c === 44 || c === CLOSE_OBJECT || c === CLOSE_ARRAY || isWs(c)) {
+            this.complete(chunk, i);
+            // the delimiter belongs to what follows: read it again in the new state
+            if (c === 10) this.line--;
+            i--;
+          }
+          continue;
+        }
+        if (c === QUOTE) this.inString = true;
+        else if (c === OPEN_OBJECT) this.stack.push(CLOSE_OBJECT);
+        else if (c === OPEN_ARRAY) this.stack.push(CLOSE_ARRAY);
+        else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+          if (this.stack.pop() !== c) this.fail(i);
+          if (this.stack.length === 0) this.complete(chunk, i + 1);
+        }
+        continue;
+      }
+      if (isWs(c)) continue;
+      switch (this.state) {
+        case S.Start:
+          if (c === OPEN_OBJECT) {
+            this.kind = 'object';
+            this.state = S.ObjFirst;
+          } else if (c === OPEN_ARRAY) {
+            this.kind = 'array';
+            this.lazyIsMember = false;
+            this.state = S.ElemFirst;
+          } else {
+            this.kind = 'other';
+            this.begin(i, c, Target.Other);
+          }
+          break;
+        case S.ObjFirst:
+          if (c === CLOSE_OBJECT) this.state = S.End;
+          else if (c === QUOTE) this.beginKey(i);
+          else this.fail(i);
+          break;
+        case S.ObjKey:
+          if (c === QUOTE) this.beginKey(i);
+          else this.fail(i);
+          break;
+        case S.Colon:
+          if (c === 58) this.state = S.MemberValue;
+          else this.fail(i);
+          break;
+        case S.MemberValue:
+          if (c === OPEN_ARRAY && this.key === this.lazyKey) {
+            this.lazyIsMember = true;
+            this.state = S.ElemFirst;
+          } else this.begin(i, c, Target.Member);
+          break;
+        case S.ObjAfter:
+          if (c === 44) this.state = S.ObjKey;
+          else if (c === CLOSE_OBJECT) this.state = S.End;
+          else this.fail(i);
+          break;
+        case S.ElemFirst:
+          if (c === CLOSE_ARRAY) this.state = this.lazyIsMember ? S.ObjAfter : S.End;
+          else this.begin(i, c, Target.Element);
+          break;
+        case S.ElemNext:
+          this.begin(i, c, Target.Element);
+          break;
+        case S.ElemAfter:
+          if (c === 44) this.state = S.ElemNext;
+          else if (c === CLOSE_ARRAY) this.state = this.lazyIsMember ? S.ObjAfter : S.End;
+          else this.fail(i);
+          break;
+        default:
+          this.fail(i);
+      }
+    }
+    if (this.capturing) {
+      this.parts.push(chunk.slice(this.capStart));
+      this.capStart = 0;
+    }
+    this.base += n;
+  }
+
+  end(): void {
+    // a number (or true, false, null) at the top level ends with the text
+    if (this.capturing && this.literal && this.stack.length === 0) this.complete('', 0);
+    if (this.state !== S.End) this.fail(0, true);
+  }
+
+  private beginKey(i: number): void {
+    this.state = S.Key;
+    this.startCapture(i);
+    this.inString = true;
+  }
+
+  private begin(i: number, c: number, target: Target): void {
+    this.target = target;
+    this.state = S.Value;
+    this.startCapture(i);
+    this.literal = false;
+    if (c === QUOTE) this.inString = true;
+    else if (c === OPEN_OBJECT) this.stack.push(CLOSE_OBJECT);
+    else if (c === OPEN_ARRAY) this.stack.push(CLOSE_ARRAY);
+    else if (c === 45 || (c >= 48 && c <= 57) || c === 116 || c === 102 || c === 110) this.literal = true;
+    else this.fail(i);
+  }
+
+  private startCapture(i: number): void {
+    this.capturing = true;
+    this.capStart = i;
+    this.parts = [];
+    this.capLine = this.line;
+    this.capColumn = this.base + i - this.lineStart + 1;
+  }
+
+  /** The captured piece ends before `end` in the current chunk. */
+  private complete(chunk: string, end: number): void {
+    const last = chunk.slice(this.capStart, end);
+    const text = this.parts.length === 0 ? last : this.parts.join('') + last;
+    this.parts = [];
+    this.capturing = false;
+    this.literal = false;
+    const at = { line: this.capLine, column: this.capColumn };
+    if (this.state === S.Key) {
+      this.key = parsePiece(text, at) as string;
+      this.state = S.Colon;
+      return;
+    }
+    if (this.target === Target.Member) {
+      this.handler.member(this.key, parsePiece(text, at));
+      this.state = S.ObjAfter;
+    } else if (this.target === Target.Element) {
+      const index = this.index++;
+      this.state = S.ElemAfter;
+      this.handler.element(index, text, () => parsePiece(text, at, index));
+    } else {
+      this.handler.other(parsePiece(text, at));
+      this.state = S.End;
+    }
+  }
+
+  private fail(i: number, atEnd = false): never {
+    const offset = atEnd ? this.base : this.base + i;
+    throw new JsonScanError({ line: this.line, column: offset - this.lineStart + 1 });
+  }
+}
+
+/** JSON.parse of one piece, a fault placed in the whole document from where the piece starts. */
+function parsePiece(text: string, at: { line: number; column: number }, element?: number): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    const pos = /position (\d+)/.exec((e as Error).message);
+    const rel = lineColumn(text, pos ? Math.min(Number(pos[1]), text.length) : 0);
+    const line = at.line + rel.line - 1;
+    const column = rel.line === 1 ? at.column + rel.column - 1 : rel.column;
+    throw new JsonScanError({ line, column, ...(element !== undefined ? { element } : {}) });
+  }
+}

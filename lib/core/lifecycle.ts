@@ -18,7 +18,7 @@ export const CASE_TRANSITIONS: Readonly<Record<CaseState, readonly CaseState[]>>
   'not-ours': ['escalated', 'cancelled'],
   'needs-info': ['notified', 'acknowledged', 'actioned', 'not-ours', 'disputed', 'paused', 'cancelled', 'escalated', 'expired'],
   disputed: ['notified', 'escalated', 'cancelled', 'expired'],
-  paused: ['open', 'notified', 'received', 'acknowledged', 'cancelled'],
+  paused: ['open', 'notified', 'received', 'acknowledged', 'needs-info', 'cancelled', 'escalated', 'expired'],
   cancelled: [],
   escalated: [],
   expired: [],
@@ -59,7 +59,7 @@ export const NOTICE_TRANSITIONS: Readonly<Record<NoticeState, readonly NoticeSta
   sent: ['closed', 'escalated', 'paused', 'cancelled'],
   closed: ['sent'],
   escalated: [],
-  paused: ['planned', 'sent', 'cancelled'],
+  paused: ['planned', 'sent', 'closed', 'escalated', 'cancelled'],
   cancelled: [],
 };
 

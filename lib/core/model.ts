@@ -60,6 +60,12 @@ export const Party = z.object({
   matchedBy: z.string().optional(),
   /** a telephone number of the contact, when the source gives one (RDAP registrar abuse contacts do) */
   phone: z.string().max(100).optional(),
+  /** the language notices to this party are written in (BCP 47 primary tag, `fr`), from the directory; else its country's */
+  language: z.string().regex(/^[a-z]{2,3}$/, 'a BCP 47 primary language tag, lower case').optional(),
+  /** send notices as an ARF feedback report (RFC 5965, `Feedback-Type: xarf`) for the party's ticket system */
+  arf: z.boolean().optional(),
+  /** other domains the party answers from (a hosted ticket system), from the directory; see senderFits */
+  answerDomains: z.array(z.string().min(1).max(253)).max(20).optional(),
 });
 export type Party = z.infer<typeof Party>;
 
@@ -140,6 +146,8 @@ export const Campaign = z.object({
     /** items with errors left out at the coordinator's request (skip invalid) */
     skipped: z.number().int().optional(),
   }),
+  /** false: actioned cases are not probed (a probe can tip off the operator); absent means probes on */
+  probes: z.boolean().optional(),
   /** the campaign workflow's approval callback, while it waits */
   approvalToken: z.string().optional(),
   version: z.number().int().min(1),
@@ -192,6 +200,25 @@ export const Case = z.object({
   previousCaseId: z.string().optional(),
   /** why it is withheld, expired, unroutable ... */
   reason: z.string().optional(),
+  /** how many times it came back after a verified takedown (0 or absent: never); part of derived ids after one */
+  revival: z.number().int().min(0).optional(),
+  /** the state a pause interrupted, to resume to */
+  pausedFrom: z.string().optional(),
+  /** the last probe of the indicator, when verification ran */
+  probe: z
+    .object({
+      verdict: z.string(),
+      live: z.boolean(),
+      detail: z.string().max(500),
+      at: z.string(),
+      method: z.string(),
+      /** probes that proved nothing either way so far */
+      tries: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  verifiedDownAt: z.string().optional(),
+  /** revival checks done since `verifiedDownAt` (an index into the configured intervals) */
+  watched: z.number().int().min(0).optional(),
   updatedAt: z.string(),
   version: z.number().int().min(1),
 });
@@ -238,12 +265,20 @@ export const Notice = z.object({
   appliedAnswers: z.array(z.string()).default([]),
   /** the notice workflow's callback while it waits for an answer */
   taskToken: z.string().optional(),
+  /** while paused: the state to resume to, the domain seconds the clock had left, and why */
+  paused: z
+    .object({ from: z.string(), remainingSeconds: z.number().min(0), reason: z.string().max(300), by: z.string().max(200) })
+    .optional(),
+  /** follow-up messages sent in this notice's thread (a coordinator's answer, a "still reachable" notice) */
+  followupsSent: z.number().int().min(0).optional(),
+  /** set on a notice that reopens cases which came back after a verified takedown */
+  revivalOf: z.string().optional(),
   updatedAt: z.string(),
   version: z.number().int().min(1),
 });
 export type Notice = z.infer<typeof Notice>;
 
-export const OutboundKind = z.enum(['notice', 'reminder']);
+export const OutboundKind = z.enum(['notice', 'reminder', 'followup']);
 export type OutboundKind = z.infer<typeof OutboundKind>;
 
 /** The exact bytes of one message we send, stored before the send so a retry resends the same bytes. */
@@ -294,7 +329,7 @@ export const Answer = z.object({
 });
 export type Answer = z.infer<typeof Answer>;
 
-/** An append-only audit record of a change. */
+/** An append-only audit record of a change, one link of a hash chain (see events.ts). */
 export const AuditEvent = z.object({
   id: z.string(),
   campaignId: z.string(),
@@ -304,5 +339,13 @@ export const AuditEvent = z.object({
   actor: z.string(),
   at: z.string(),
   data: z.record(z.string(), z.unknown()),
+  /** `case:<id>`, else `notice:<id>`, else `campaign:<id>` */
+  chain: z.string(),
+  /** its place in the chain, from 0 */
+  seq: z.number().int().min(0),
+  /** hash of the chain's previous event; at seq 0 the campaign chain's first event's, or 64 zeros for that one */
+  prev: z.string(),
+  /** sha-256 (hex) of the RFC 8785 canonical JSON of the event without `hash` */
+  hash: z.string(),
 });
 export type AuditEvent = z.infer<typeof AuditEvent>;

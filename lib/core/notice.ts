@@ -4,7 +4,9 @@ import type { Case, CaseState, Notice, Outbound, OutboundKind } from './model.js
 import type { Deps, MailDraft } from './ports.js';
 import { completeQuietly, engineWait, executionName, groupIntoNotices, listAll } from './campaign.js';
 import { appendEvent } from './events.js';
-import { renderNotice } from './render.js';
+import { renderNotice, type AnswerLinks } from './render.js';
+import { issueAnswerLinks } from './links.js';
+import { rememberTransportId } from './transport-ids.js';
 import { caseIdFor, noticeIdFor } from './routing.js';
 import { updateCase, updateNotice } from './updates.js';
 
@@ -48,6 +50,20 @@ export function stepFor(deps: Deps, notice: Notice): NoticeStep {
   }
 }
 
+/** What a revival notice says came back: when it was verified down, and what the probe found. */
+function revivalOf(cases: readonly Case[]): { verifiedDownAt?: string; detail: string } {
+  const back = cases.filter((c) => c.probe?.live);
+  const first = back[0] ?? cases[0];
+  const more = back.length > 1 ? ` (and ${back.length - 1} more)` : '';
+  return { verifiedDownAt: first?.verifiedDownAt, detail: `${first?.probe?.detail ?? 'reachable again'}${more}` };
+}
+
+/** One-click answer links, when the host has a public URL for them to point at; none otherwise. */
+async function answerLinksFor(deps: Deps, notice: Notice): Promise<AnswerLinks | undefined> {
+  if (!deps.settings.publicUrl) return undefined;
+  return issueAnswerLinks(deps, notice);
+}
+
 function replyDomain(deps: Deps): string {
   return deps.settings.replyMailbox.slice(deps.settings.replyMailbox.lastIndexOf('@') + 1);
 }
@@ -64,14 +80,14 @@ export async function sendOutbound(
   notice: Notice,
   kind: OutboundKind,
   n: number,
-  render: (token: string, messageId: string) => MailDraft,
+  render: (token: string, messageId: string) => MailDraft | Promise<MailDraft>,
 ): Promise<Outbound> {
   const id = `${notice.id}.${kind}.${n}`;
   let out = await deps.store.getOutbound(id);
   if (!out) {
     const token = deps.ids.newToken();
     const messageId = `<${id}@${replyDomain(deps)}>`;
-    const draft = render(token, messageId);
+    const draft = await render(token, messageId);
     const raw = await deps.mailer.compose(draft);
     const composed: Outbound = {
       id,
@@ -128,6 +144,9 @@ export async function sendOutbound(
     version: handing.version + 1,
   };
   await deps.store.saveOutbound(done);
+  // SES rewrites the Message-ID and reports bounces and complaints by its own id: keep the way back to the notice
+  // (a relay that keeps ours needs nothing: replies and reports quote the Message-ID we stored)
+  if (done.transportId && done.transportId !== done.messageId) await rememberTransportId(deps, done.transportId, notice.id, id);
   await appendEvent(deps, {
     campaignId: notice.campaignId,
     noticeId: notice.id,
@@ -148,7 +167,7 @@ export async function sendNotice(deps: Deps, noticeId: string): Promise<NoticeSt
   const previousId = notice.escalatedFrom?.[0];
   const previousNotice = previousId ? await deps.store.getNotice(previousId) : undefined;
   const now = deps.clock.now();
-  const out = await sendOutbound(deps, notice, 'notice', 0, (token, messageId) =>
+  const out = await sendOutbound(deps, notice, 'notice', 0, async (token, messageId) =>
     renderNotice({
       notice,
       campaign,
@@ -157,7 +176,10 @@ export async function sendNotice(deps: Deps, noticeId: string): Promise<NoticeSt
       messageId,
       settings: deps.settings,
       now,
+      // minted once, with the bytes: a resend of the same bytes carries the same links
+      links: await answerLinksFor(deps, notice),
       previous: previousNotice ? { party: previousNotice.party.name, sentAt: previousNotice.sentAt } : undefined,
+      revival: notice.revivalOf ? revivalOf(cases) : undefined,
     }),
   );
   const sentAt = out.sentAt ?? now.toISOString();
@@ -220,7 +242,7 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
     if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
     const waiting = (await casesOf(deps, noticeId)).filter((c) => CASE_AWAITING.has(c.state));
     const original = await deps.store.getOutbound(`${noticeId}.notice.0`);
-    await sendOutbound(deps, notice, 'reminder', n, (token, messageId) =>
+    await sendOutbound(deps, notice, 'reminder', n, async (token, messageId) =>
       renderNotice({
         notice,
         campaign,
@@ -229,6 +251,7 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
         messageId,
         settings: deps.settings,
         now,
+        links: await answerLinksFor(deps, notice),
         reminder: { n, originalMessageId: original?.messageId ?? '' },
       }),
     );
@@ -270,7 +293,7 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
     const rung = c.ladder[step];
     if (!rung) continue;
     onward.push({
-      id: caseIdFor(deps.ids, c.campaignId, c.indicator.value, step),
+      id: caseIdFor(deps.ids, c.campaignId, c.indicator.value, step, c.revival ?? 0),
       campaignId: c.campaignId,
       indicator: c.indicator,
       ladder: c.ladder,
@@ -278,6 +301,7 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
       state: 'open',
       noticeId: noticeIdFor(deps.ids, c.campaignId, rung.party.email, step, from.id),
       previousCaseId: c.id,
+      ...(c.revival ? { revival: c.revival } : {}),
       updatedAt: now,
       version: 1,
     });
@@ -291,8 +315,8 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
   for (const c of cases) {
     const to: CaseState = c.ladder[c.step + 1] ? 'escalated' : 'expired';
     await updateCase(deps, c.id, (cur) =>
-      CASE_AWAITING.has(cur.state) || cur.state === 'open' || cur.state === 'not-ours'
-        ? { ...cur, state: cur.state === 'not-ours' && to === 'escalated' ? 'not-ours' : to, reason: to === 'expired' ? 'ladder exhausted' : reason }
+      CASE_AWAITING.has(cur.state) || ['open', 'not-ours', 'needs-info', 'paused', 'disputed'].includes(cur.state)
+        ? { ...cur, state: cur.state === 'not-ours' && to === 'escalated' ? 'not-ours' : to, reason: to === 'expired' ? 'ladder exhausted' : reason, pausedFrom: undefined }
         : undefined,
     );
     await appendEvent(deps, {

@@ -16,6 +16,8 @@ import type {
 } from './model.js';
 import type { RoutingPolicy } from './routing-policy.js';
 import type { ReviewItem } from './review.js';
+import type { Prober } from './probe.js';
+import type { SecretBox } from './secrets.js';
 
 /**
  * The ports: what the domain needs from the outside world. One interface here, one adapter per host.
@@ -78,9 +80,19 @@ export interface Store {
   putAnswer(answer: Answer): Promise<boolean>;
   listAnswers(noticeId: string): Promise<Answer[]>;
 
+  /**
+   * Stores an event in its chain slot (event.chain, event.seq), only if the slot is free: AlreadyExistsError
+   * with code CHAIN.ALREADY_EXISTS when another event holds it (the appender re-reads the head and links again).
+   */
   appendEvent(event: AuditEvent): Promise<void>;
   /** in the order appended */
   listEvents(by: { campaignId: string } | { caseId: string } | { noticeId: string }): Promise<AuditEvent[]>;
+  /** the event in the highest slot of a chain; undefined for a chain with no event */
+  chainHead(chain: string): Promise<AuditEvent | undefined>;
+  /** the events of a chain in slot order (seq order, unless the stored data was tampered with); the first `limit` only when given */
+  listChain(chain: string, options?: { limit?: number }): Promise<AuditEvent[]>;
+  /** the chains holding events of a campaign, in chain order */
+  listChains(campaignId: string): Promise<string[]>;
 
   /** queues an inbound message for a person to read; false when an item with this id was queued before (idempotent) */
   putReview(item: ReviewItem): Promise<boolean>;
@@ -139,7 +151,10 @@ export interface CachedLookup {
   readonly expiresAt: string;
 }
 
-export type WorkflowName = 'campaign' | 'notice';
+export type WorkflowName = 'campaign' | 'notice' | 'verify';
+
+/** Every workflow, each defined by `workflows/<name>.asl.json`. */
+export const WORKFLOW_NAMES: readonly WorkflowName[] = ['campaign', 'notice', 'verify'];
 
 /** Starts workflow executions and completes the tasks they wait on. */
 export interface Workflows {
@@ -163,6 +178,25 @@ export interface MailDraft {
   readonly inReplyTo?: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly attachments?: readonly { filename: string; contentType: string; content: string }[];
+  /** the same notice as HTML, sent as the alternative of `text` */
+  readonly html?: string;
+  /** send as an ARF report (RFC 5965): `text` first, then these fields, then the attachments as the third part */
+  readonly arf?: ArfFields;
+}
+
+/** The `message/feedback-report` fields of an ARF notice; all ASCII (the part is 7-bit). */
+export interface ArfFields {
+  readonly feedbackType: 'xarf';
+  /** product/version of the reporting software */
+  readonly userAgent: string;
+  /** how many indicators the report covers */
+  readonly incidents?: number;
+  /** the address the reported infrastructure sits at, when the notice covers exactly one */
+  readonly sourceIp?: string;
+  /** ISO time the first indicator was first seen */
+  readonly arrivalDate?: string;
+  readonly reportedDomains?: readonly string[];
+  readonly reportedUris?: readonly string[];
 }
 
 export interface SentMail {
@@ -188,6 +222,36 @@ export interface InboundMail {
   /** header names lower case; repeated headers joined with "\n" */
   readonly headers: Readonly<Record<string, string>>;
   readonly date?: string;
+  /** the SMTP session it came in: the client's address, its HELO name and the envelope's MAIL FROM ('' for a bounce) */
+  readonly client?: { readonly ip?: string; readonly helo?: string; readonly mailFrom?: string };
+  /** verdicts the receiving service already reached (SES's receipt); when absent, `Deps.mailAuth` checks the message */
+  readonly auth?: MailAuthVerdicts;
+}
+
+/**
+ * What the receiving side concluded about who sent a message, each verdict lower case as in Authentication-Results
+ * (RFC 8601): pass, fail, softfail, neutral, none, temperror, permerror, policy. Absent: not checked.
+ */
+export interface MailAuthVerdicts {
+  readonly spf?: string;
+  /** of the signatures aligned with the From domain (SES: of the message) */
+  readonly dkim?: string;
+  readonly dmarc?: string;
+  /** the From domain's DMARC policy (none, quarantine, reject), when DMARC failed */
+  readonly dmarcPolicy?: string;
+  /** a receiving service's content scans (SES: X-SES-Spam-Verdict, X-SES-Virus-Verdict) */
+  readonly spam?: string;
+  readonly virus?: string;
+  /** who reached them: `mailauth`, `ses`, `ses-headers` */
+  readonly by?: string;
+}
+
+/** Checks who sent an inbound message: SPF, DKIM and DMARC need DNS, a domain's owner needs the public suffix list. */
+export interface MailAuthenticator {
+  /** the message's verdicts; empty when this host does not check them (no DNS) */
+  check(mail: InboundMail): Promise<MailAuthVerdicts>;
+  /** the registrable domain of a host name (`tickets.hoster.co.uk` -> `hoster.co.uk`); undefined for a public suffix */
+  registrableDomain(host: string): string | undefined;
 }
 
 export interface Mailer {
@@ -262,6 +326,8 @@ export interface Settings {
   readonly routing?: RoutingPolicy;
   /** the TLP of a campaign submitted without one @default 'AMBER' */
   readonly defaultTlp?: TLP;
+  /** revival checks after a verified takedown, domain seconds after it @default DEFAULT_REVIVAL_CHECKS (+1 day, +7 days) */
+  readonly revivalChecks?: readonly number[];
 }
 
 /** Everything a command may use. */
@@ -274,4 +340,10 @@ export interface Deps {
   readonly ids: Ids;
   readonly log: Logger;
   readonly settings: Settings;
+  /** the verification probes; absent: actioned cases stay actioned, unverified (recorded) */
+  readonly prober?: Prober;
+  /** who sent an inbound message; absent: only the sender's own domain and its subdomains fit a notice's contact */
+  readonly mailAuth?: MailAuthenticator;
+  /** seals recipients' webhook secrets at rest; absent: webhook answers are refused (503) */
+  readonly secrets?: SecretBox;
 }

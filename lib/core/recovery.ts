@@ -2,6 +2,7 @@ import type { NoticeState } from './model.js';
 import type { Deps } from './ports.js';
 import { executionName, listAll } from './campaign.js';
 import { applyAnswer } from './answers.js';
+import { resumeVerification } from './verify.js';
 
 const LIVE_NOTICE_STATES: readonly NoticeState[] = ['planned', 'sending', 'uncertain', 'sent'];
 
@@ -9,6 +10,8 @@ export interface ResumeReport {
   readonly campaigns: number;
   readonly notices: number;
   readonly answersApplied: number;
+  /** notices whose verification or revival watch started again */
+  readonly verifying?: number;
 }
 
 /**
@@ -43,5 +46,5 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
       notices++;
     }
   }
-  return { campaigns, notices, answersApplied };
+  return { campaigns, notices, answersApplied, verifying: await resumeVerification(deps) };
 }

@@ -9,7 +9,8 @@ import type { Deps, Page, PageRequest } from './ports.js';
  */
 
 /** `unverified`: a human answer that names our notice (tag, thread) but carries no reply token: anyone can forge that */
-export const ReviewReason = z.enum(['unmatched', 'unclear', 'report', 'bounce', 'unverified']);
+/** `needs-info`: a recipient asked a question; `takedown followup` answers it in the notice's thread */
+export const ReviewReason = z.enum(['unmatched', 'unclear', 'report', 'bounce', 'unverified', 'suspicious', 'complaint', 'needs-info']);
 export type ReviewReason = z.infer<typeof ReviewReason>;
 
 export const ReviewItem = z.object({
@@ -24,7 +25,12 @@ export const ReviewItem = z.object({
   messageId: z.string().max(998).optional(),
   from: z.string().max(320).optional(),
   subject: z.string().max(500),
-  classification: Classification,
+  /** what the inbound message was read as; absent for a question asked through the API, a link or a webhook */
+  classification: Classification.optional(),
+  /** the recipient's own words, for a question */
+  note: z.string().max(2000).optional(),
+  /** why it was queued rather than applied (which check failed, what was unclear), for the person reading it */
+  why: z.string().max(500).optional(),
   /** sha-256 of the raw message as received */
   rawSha256: z.string(),
   /** where the host keeps the raw message (e.g. `inbox/<file>.eml`), when it told us */

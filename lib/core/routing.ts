@@ -20,8 +20,9 @@ export function noticeIdFor(ids: Ids, campaignId: string, recipient: string, ste
 }
 
 /** The case of one indicator at one rung of its ladder. */
-export function caseIdFor(ids: Ids, campaignId: string, indicatorValue: string, step: number): string {
-  return ids.derive('c', campaignId, indicatorValue, String(step));
+export function caseIdFor(ids: Ids, campaignId: string, indicatorValue: string, step: number, revival = 0): string {
+  // a revived case climbs its ladder again: its escalations need ids of their own
+  return revival ? ids.derive('c', campaignId, indicatorValue, String(step), `revival-${revival}`) : ids.derive('c', campaignId, indicatorValue, String(step));
 }
 
 /** The subject tag recipients keep when they reply: `TKD-<notice id>`. */

@@ -3,6 +3,7 @@ import { InvalidInputError } from './errors.js';
 import type { Deps } from './ports.js';
 import { awaitApproval, buildNotices, routeCampaign, startNotices } from './campaign.js';
 import { awaitAnswer, noticeDeadline, sendNotice } from './notice.js';
+import { verifyNotice } from './verify.js';
 
 /**
  * The work behind every Task state of the workflows, one entry per function. The Lambdas (AWS host) and the
@@ -40,6 +41,10 @@ export const TASKS = {
   NoticeDeadline: {
     input: z.object({ noticeId: z.string().min(1), undeliverable: z.boolean().default(false) }),
     run: (deps: Deps, i: { noticeId: string; undeliverable: boolean }) => noticeDeadline(deps, i.noticeId, i.undeliverable),
+  },
+  VerifyNotice: {
+    input: z.object({ noticeId: z.string().min(1) }),
+    run: (deps: Deps, i: { noticeId: string }) => verifyNotice(deps, i.noticeId),
   },
 } as const;
 

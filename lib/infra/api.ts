@@ -1,12 +1,27 @@
-import { HttpApi, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpApi, HttpMethod, HttpNoneAuthorizer, HttpStage, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import type { OperatorPool } from './user-pool.js';
+
+/**
+ * The routes API Gateway lets through without a token, as the app registers them: each authenticates itself
+ * (a Standard Webhooks signature, a link token) or needs nothing. Everything else needs a user pool token.
+ * test/infra/auth.test.ts keeps this list equal to the app's public rules (lib/adapters/http/auth.ts).
+ */
+export const PUBLIC_ROUTES: readonly { readonly method: 'GET' | 'POST'; readonly path: string }[] = [
+  { method: 'GET', path: '/health' },
+  { method: 'POST', path: '/webhooks/answers' },
+  { method: 'GET', path: '/links/{token}' },
+  { method: 'POST', path: '/links/{token}' },
+];
 
 export interface HttpFrontProps {
   /** the function that serves every path (the Hono app does the routing) */
   readonly handler: IFunction;
+  /** the people who may call it: a JWT authorizer of this pool guards every route but PUBLIC_ROUTES */
+  readonly operators: OperatorPool;
   /**
    * Requests per second the stage accepts, and the burst above that, before answering 429.
    * @default 50 per second, bursts of 100
@@ -14,21 +29,27 @@ export interface HttpFrontProps {
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
-/** The HTTP API in front of the API Lambda: one `$default` route to one function. */
+/** The HTTP API in front of the API Lambda: every path to one function, behind a JWT authorizer but for PUBLIC_ROUTES. */
 export class HttpFront extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
+  readonly authorizer: IHttpRouteAuthorizer;
 
   constructor(scope: Construct, id: string, props: HttpFrontProps) {
     super(scope, id);
+    const integration = new HttpLambdaIntegration('App', props.handler);
+    // API Gateway verifies the token (signature, issuer, audience, expiry) before the function runs; the app maps
+    // the token's `cognito:groups` to its roles and checks each route's rule (lib/adapters/http/auth.ts)
+    this.authorizer = new HttpUserPoolAuthorizer('Operators', props.operators.userPool, { userPoolClients: [props.operators.client] });
     this.api = new HttpApi(this, 'HttpApi', {
       description: 'Takedown orchestrator: API, webhooks, signed links',
-      defaultIntegration: new HttpLambdaIntegration('App', props.handler),
-      // the app has no roles of its own yet (API keys and a JWT authorizer come with the roles work): until then
-      // every request must be SigV4-signed by an IAM principal of the account, so a deployed API is never open
-      defaultAuthorizer: new HttpIamAuthorizer(),
+      defaultIntegration: integration,
+      defaultAuthorizer: this.authorizer,
       createDefaultStage: false,
     });
+    for (const route of PUBLIC_ROUTES) {
+      this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration, authorizer: new HttpNoneAuthorizer() });
+    }
     // the throttle keeps a flood from turning into a Lambda bill
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,

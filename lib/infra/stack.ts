@@ -4,16 +4,22 @@ import { CfnOutput, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib'
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import type { WorkflowName } from '../core/ports.js';
 import type { TaskName } from '../core/tasks.js';
 import { HttpFront } from './api.js';
+import { OperatorPool } from './user-pool.js';
 import { PROJECT_ROOT } from './paths.js';
 import { StoreTable } from './table.js';
+import { EvidenceBucket } from './evidence-bucket.js';
 import { TaskFunction } from './task-function.js';
+import { InboundMailReceipt, SesEventDestination } from './mail.js';
 import { Workflow } from './workflow.js';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 
 export interface TakedownStackProps extends StackProps {
   /** the mailbox replies come to; the reply token goes in its plus part (local+token@domain) */
@@ -37,10 +43,33 @@ export interface TakedownStackProps extends StackProps {
   /** @default 'info' */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /**
+   * Verification probes of what parties say they took down. `enabled: false` leaves actioned cases unverified;
+   * `proxy` (`http://host:port`) is the egress they leave through, so the probed operator does not see the
+   * account's own addresses. @default { enabled: true }
+   */
+  readonly probes?: { readonly enabled?: boolean; readonly proxy?: string };
+  /**
    * Prefix of the state machines' names (`<prefix>-campaign`, `<prefix>-notice`); unique per account and region.
    * @default the stack name
    */
   readonly namePrefix?: string;
+  /**
+   * A bucket for exported evidence packs with S3 Object Lock in COMPLIANCE mode: each object locked for
+   * `retentionDays`, for everyone, the root user included.
+   * @default no evidence bucket
+   */
+  readonly evidenceBucket?: { readonly retentionDays: number };
+  /**
+   * The domain replies come to (the reply mailbox's): SES receives its mail, receipt rule -> S3 -> the inbound mail
+   * function. SES must be verified for the domain and be its MX, and the rule set made active once by hand.
+   * @default no SES receiving
+   */
+  readonly inboundDomain?: string;
+  /**
+   * Send through an SES configuration set whose bounce and complaint events reach the SES events function.
+   * @default true
+   */
+  readonly sesEvents?: boolean;
 }
 
 /** What a function may do beyond reading and writing the table. */
@@ -69,23 +98,52 @@ const TASK_POWERS: Readonly<Record<TaskName, Powers>> = {
   AwaitAnswer: { entry: 'lambdas/await-answer.ts', timeout: Duration.seconds(30), completesTokens: true },
   // reminders are mail; escalation starts the next party's notice execution
   NoticeDeadline: { entry: 'lambdas/notice-deadline.ts', timeout: Duration.minutes(4), starts: ['notice'], sendsMail: true },
+  // probes; a "still reachable" follow-up is mail; a revival starts the first party's notice again
+  VerifyNotice: { entry: 'lambdas/verify-notice.ts', timeout: Duration.minutes(9), starts: ['notice'], sendsMail: true, completesTokens: true },
 };
 
+// reads an ended execution's history (granted separately: the executions of the three state machines only)
+const HISTORY_POWERS: Powers = { entry: 'lambdas/execution-history.ts', timeout: Duration.minutes(2) };
+
 // API Gateway gives an integration 30 s at most
-const API_POWERS: Powers = { entry: 'lambdas/api.ts', timeout: Duration.seconds(29), memorySize: 1024, starts: ['campaign'], completesTokens: true };
+// answers start verification and (not ours) the next party's notice; resuming a notice starts its next round;
+// a coordinator's follow-up is mail
+const API_POWERS: Powers = {
+  entry: 'lambdas/api.ts',
+  timeout: Duration.seconds(29),
+  memorySize: 1024,
+  starts: ['campaign', 'notice', 'verify'],
+  completesTokens: true,
+  sendsMail: true,
+};
+
+// an answer by mail may escalate (a bounce, "not ours") and start verification (taken down); SES invokes it
+// asynchronously, so it has more time than the API
+const INBOUND_MAIL_POWERS: Powers = { entry: 'lambdas/inbound-mail.ts', timeout: Duration.minutes(2), memorySize: 1024, starts: ['notice', 'verify'], completesTokens: true };
+// a permanent bounce escalates to the next party at once
+const SES_EVENTS_POWERS: Powers = { entry: 'lambdas/ses-events.ts', timeout: Duration.minutes(1), starts: ['notice'], completesTokens: true };
 
 const WORKFLOW_TASKS: Readonly<Record<WorkflowName, readonly TaskName[]>> = {
   campaign: ['RouteCampaign', 'BuildNotices', 'AwaitApproval', 'StartNotices'],
   notice: ['SendNotice', 'AwaitAnswer', 'NoticeDeadline'],
+  verify: ['VerifyNotice'],
 };
 
 /** The AWS host: one table, one function per task plus the API, the two workflows and the HTTP API. */
 export class TakedownStack extends Stack {
   readonly table: Table;
+  /** the evidence bucket, when the `evidenceBucket` prop asked for one */
+  readonly evidenceBucket?: Bucket;
   /** one function per task, and `Api` */
   readonly functions: Readonly<Record<TaskName | 'Api', NodejsFunction>>;
   readonly workflows: Readonly<Record<WorkflowName, Workflow>>;
+  /** SES receiving for the reply domain, when `inboundDomain` is set */
+  readonly inboundMail?: InboundMailReceipt;
+  /** the configuration set and its bounce and complaint events, unless `sesEvents` is false */
+  readonly sesEvents?: SesEventDestination;
   readonly http: HttpFront;
+  /** copies each ended execution's history into the audit trail */
+  readonly executionHistory: Rule;
 
   constructor(scope: Construct, id: string, props: TakedownStackProps) {
     super(scope, id, props);
@@ -94,30 +152,41 @@ export class TakedownStack extends Stack {
       const value = props[prop];
       if (!Token.isUnresolved(value) && !schema.safeParse(value).success) throw new Error(`TakedownStack: ${prop} is not valid`);
     }
+    // the rule receives the domain's mail: replies to a mailbox elsewhere would never reach it
+    const inbound = props.inboundDomain?.toLowerCase();
+    if (inbound && !Token.isUnresolved(props.replyMailbox) && !props.replyMailbox.toLowerCase().endsWith(`@${inbound}`)) {
+      throw new Error('TakedownStack: replyMailbox must be an address at inboundDomain');
+    }
     const directoryFile = resolve(PROJECT_ROOT, props.directoryFile ?? 'examples/directory.yaml');
     if (!existsSync(directoryFile)) throw new Error(`the directory file ${directoryFile} does not exist`);
 
     const { table } = new StoreTable(this, 'Store');
     this.table = table;
+    this.evidenceBucket = props.evidenceBucket ? new EvidenceBucket(this, 'Evidence', props.evidenceBucket).bucket : undefined;
 
     // Functions need the state machines' ARNs and the state machines need the functions' ARNs: a CloudFormation
     // cycle. Fixed names give ARNs known before either exists.
     const prefix = props.namePrefix ?? this.stackName;
-    const names: Record<WorkflowName, string> = { campaign: `${prefix}-campaign`, notice: `${prefix}-notice` };
+    const names: Record<WorkflowName, string> = { campaign: `${prefix}-campaign`, notice: `${prefix}-notice`, verify: `${prefix}-verify` };
     const arns: Record<WorkflowName, string> = {
       campaign: Workflow.arnOf(this, names.campaign),
       notice: Workflow.arnOf(this, names.notice),
+      verify: Workflow.arnOf(this, names.verify),
     };
 
     const environment: Record<string, string> = {
       TABLE_NAME: table.tableName,
       CAMPAIGN_STATE_MACHINE_ARN: arns.campaign,
       NOTICE_STATE_MACHINE_ARN: arns.notice,
+      VERIFY_STATE_MACHINE_ARN: arns.verify,
       REPLY_MAILBOX: props.replyMailbox,
       FROM_ADDRESS: props.fromAddress,
       ...(props.senderName ? { SENDER_NAME: props.senderName } : {}),
       ...(props.pageSize ? { PAGE_SIZE: String(props.pageSize) } : {}),
       LOG_LEVEL: props.logLevel ?? 'info',
+      TAKEDOWN_PROBES: props.probes?.enabled === false ? 'off' : 'on',
+      ...(props.probes?.proxy ? { TAKEDOWN_PROBE_PROXY: props.probes.proxy } : {}),
+      ...(props.sesEvents === false ? {} : { SES_CONFIGURATION_SET: `${prefix}-notices` }),
     };
     const build = (id: string, powers: Powers, extra: Record<string, string> = {}): NodejsFunction => {
       const fn = new TaskFunction(this, id, {
@@ -125,9 +194,12 @@ export class TakedownStack extends Stack {
         timeout: powers.timeout,
         memorySize: powers.memorySize,
         files: powers.resolvesParties ? [directoryFile] : [],
+        // the notice templates, for every function that renders mail
+        directories: powers.sendsMail ? ['templates'] : [],
         environment: {
           ...environment,
           ...extra,
+          ...(powers.sendsMail ? { TAKEDOWN_TEMPLATES_DIR: '/var/task/templates' } : {}),
           ...(powers.resolvesParties ? { DIRECTORY_PATH: TaskFunction.deployedPath(directoryFile) } : {}),
         },
       }).function;
@@ -136,7 +208,8 @@ export class TakedownStack extends Stack {
     };
 
     const apiFunction = build('ApiFunction', API_POWERS);
-    const front = new HttpFront(this, 'Http', { handler: apiFunction });
+    const operators = new OperatorPool(this, 'Operators');
+    const front = new HttpFront(this, 'Http', { handler: apiFunction, operators });
     const publicUrl = props.publicUrl ?? front.url;
     apiFunction.addEnvironment('PUBLIC_URL', publicUrl);
 
@@ -146,6 +219,16 @@ export class TakedownStack extends Stack {
     }
     this.functions = { ...tasks, Api: apiFunction };
     this.http = front;
+
+    // SES: what became of the notices we sent, and (with a reply domain) the replies themselves
+    if (environment.SES_CONFIGURATION_SET) {
+      const handler = build('SesEventsFunction', SES_EVENTS_POWERS);
+      this.sesEvents = new SesEventDestination(this, 'SesEvents', { configurationSetName: environment.SES_CONFIGURATION_SET, handler });
+    }
+    if (props.inboundDomain) {
+      const handler = build('InboundMailFunction', INBOUND_MAIL_POWERS);
+      this.inboundMail = new InboundMailReceipt(this, 'InboundMail', { domain: props.inboundDomain, ruleSetName: `${prefix}-inbound`, handler });
+    }
 
     const workflows = {} as Record<WorkflowName, Workflow>;
     for (const workflow of Object.keys(WORKFLOW_TASKS) as WorkflowName[]) {
@@ -158,8 +241,41 @@ export class TakedownStack extends Stack {
 
     this.workflows = workflows;
 
+    // AWS keeps a closed execution's history 90 days; auditors read it months later: each execution's history is
+    // copied into the audit trail when it ends
+    const historyFunction = build('ExecutionHistoryFunction', HISTORY_POWERS);
+    historyFunction.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['states:GetExecutionHistory'],
+        resources: (Object.keys(names) as WorkflowName[]).map((w) => `arn:${this.partition}:states:${this.region}:${this.account}:execution:${names[w]}:*`),
+      }),
+    );
+    this.executionHistory = new Rule(this, 'ExecutionEnded', {
+      description: 'a workflow execution ended: copy its history into the audit trail',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: (Object.keys(arns) as WorkflowName[]).map((w) => arns[w]),
+        },
+      },
+      targets: [new LambdaFunction(historyFunction, { retryAttempts: 8 })],
+    });
+
     new CfnOutput(this, 'ApiUrl', { value: front.url });
     new CfnOutput(this, 'TableName', { value: table.tableName });
+    if (this.evidenceBucket) new CfnOutput(this, 'EvidenceBucketName', { value: this.evidenceBucket.bucketName });
+    if (this.inboundMail) {
+      new CfnOutput(this, 'InboundRuleSetName', {
+        value: this.inboundMail.ruleSet.ref,
+        description: 'activate it once: aws ses set-active-receipt-rule-set --rule-set-name <this name>',
+      });
+      new CfnOutput(this, 'InboundBucketName', { value: this.inboundMail.bucket.bucketName });
+    }
+    new CfnOutput(this, 'UserPoolId', { value: operators.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: operators.client.userPoolClientId });
     new CfnOutput(this, 'CampaignStateMachineArn', { value: workflows.campaign.stateMachine.stateMachineArn });
     new CfnOutput(this, 'NoticeStateMachineArn', { value: workflows.notice.stateMachine.stateMachineArn });
   }

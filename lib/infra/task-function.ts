@@ -20,6 +20,11 @@ export interface TaskFunctionProps {
    */
   readonly files?: readonly string[];
   /**
+   * Folders copied beside the bundle with everything in them, each readable at `/var/task/<basename>`
+   * (the notice templates). @default none
+   */
+  readonly directories?: readonly string[];
+  /**
    * Must stay below the `TimeoutSeconds` of the Task states that call the function.
    * @default Duration.minutes(1)
    */
@@ -41,11 +46,13 @@ export class TaskFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: TaskFunctionProps) {
     super(scope, id);
-    const files = (props.files ?? []).map((file) => {
+    const inProject = (file: string) => {
       const path = relative(PROJECT_ROOT, resolve(PROJECT_ROOT, file));
       if (path.startsWith('..') || isAbsolute(path)) throw new Error(`${file} is outside the project: it cannot be bundled`);
       return path;
-    });
+    };
+    const files = (props.files ?? []).map(inProject);
+    const directories = (props.directories ?? []).map(inProject);
     const logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
@@ -87,7 +94,10 @@ export class TaskFunction extends Construct {
           beforeBundling: () => [],
           beforeInstall: () => [],
           afterBundling: (inputDir: string, outputDir: string) =>
-            files.map((file) => `cp "${join(inputDir, file)}" "${join(outputDir, basename(file))}"`),
+            [
+              ...files.map((file) => `cp "${join(inputDir, file)}" "${join(outputDir, basename(file))}"`),
+              ...directories.map((dir) => `cp -R "${join(inputDir, dir)}" "${join(outputDir, basename(dir))}"`),
+            ],
         },
       },
     });

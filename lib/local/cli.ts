@@ -5,17 +5,24 @@ import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { TakedownError, InvalidInputError, type InputIssue } from '../core/errors.js';
 import type { Campaign, Notice } from '../core/model.js';
-import { approveCampaign, cancelCampaign, listAll, submitCampaign, type SubmitCampaignInput } from '../core/campaign.js';
+import { approveCampaign, listAll, submitCampaign, type SubmitCampaignInput } from '../core/campaign.js';
+import { control, ControlAction, expiredCases, sendFollowup } from '../core/control.js';
+import { demoRows, runDemo } from './demo.js';
 import { planSubmission } from '../core/dry-run.js';
 import type { Plan } from '../core/route-plan.js';
 import { planText } from './plan-view.js';
 import { recordAnswer } from '../core/answers.js';
+import type { TextSource } from '../core/text-source.js';
+import { fileSource } from './file-source.js';
 import { campaignStatus, type CampaignStatus } from '../core/status.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { configFromEnv, hostFiles, runningHost, startHost, type Host, type HostConfig } from './host.js';
 import { Progress, summary, table } from './terminal.js';
 import { addPartyCommands, PARTY_OPTION_KEYS, withPartyOptions } from './parties-cli.js';
 import { addMailCommands } from './mail-cli.js';
+import { addAuditCommands } from './audit-cli.js';
+import { addKeyCommands, hostHeaders } from './keys-cli.js';
+import { addRecipientCommands } from './recipients-cli.js';
 
 const out = (text: string): void => void process.stdout.write(text + '\n');
 const err = (text: string): void => void process.stderr.write(text + '\n');
@@ -64,7 +71,8 @@ function withIntakeOptions(cmd: Command): Command {
     .addOption(new Option('--tlp <tlp>', 'TLP of the campaign, for indicators without their own marking (default: TAKEDOWN_DEFAULT_TLP, else AMBER)').choices(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']))
     .addOption(new Option('--format <format>', 'input format (auto: detected from the content)').choices(['auto', 'csv', 'list', 'stix', 'misp']).default('auto'))
     .option('--skip-invalid', 'leave out the items with errors (they are listed in the plan and the audit record) instead of refusing the file')
-    .option('--allow-amber <who granted it>', "record the source's permission to notify the infrastructure's operators of AMBER and AMBER+STRICT indicators");
+    .option('--allow-amber <who granted it>', "record the source's permission to notify the infrastructure's operators of AMBER and AMBER+STRICT indicators")
+    .option('--no-probes', 'do not probe what the parties say they took down (a probe from your address can tip off the operator)');
 }
 
 interface IntakeFlags {
@@ -73,10 +81,12 @@ interface IntakeFlags {
   format: string;
   skipInvalid?: boolean;
   allowAmber?: string;
+  /** commander's negation of --no-probes: true unless it was given */
+  probes?: boolean;
 }
 
 /** A submission from a file and the intake flags. */
-function submissionOf(file: string, content: string, opts: IntakeFlags, submitter: string): SubmitCampaignInput {
+function submissionOf(file: string, content: string | TextSource, opts: IntakeFlags, submitter: string): SubmitCampaignInput {
   return {
     name: opts.name ?? basename(file).replace(/\.[^.]+$/, ''),
     ...(opts.tlp ? { tlp: opts.tlp as Campaign['tlp'] } : {}),
@@ -86,6 +96,7 @@ function submissionOf(file: string, content: string, opts: IntakeFlags, submitte
     content,
     skipInvalid: opts.skipInvalid === true,
     ...(opts.allowAmber !== undefined ? { tlpPermission: { grantedBy: opts.allowAmber } } : {}),
+    ...(opts.probes === false ? { probes: false } : {}),
   };
 }
 
@@ -165,9 +176,18 @@ function campaignSummary(status: CampaignStatus, host: Host | undefined, extra: 
 }
 
 function readCampaignFile(file: string): string {
+  return readFileSync(campaignFile(file), 'utf8');
+}
+
+/** The file, checked to be one: intake reads it from disk a piece at a time, twice, and never holds it whole. */
+function campaignFileSource(file: string): TextSource {
+  return fileSource(campaignFile(file));
+}
+
+function campaignFile(file: string): string {
   if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
   if (statSync(file).isDirectory()) throw new UsageError(`${file} is a directory, not a campaign file`);
-  return readFileSync(file, 'utf8');
+  return file;
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -196,8 +216,8 @@ async function withHost<T>(config: HostConfig, fn: (host: Host) => Promise<T>, l
   }
 }
 
-async function postJson(url: string, body: unknown): Promise<unknown> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function postJson(url: string, body: unknown, dataDir: string): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST', headers: hostHeaders(dataDir), body: JSON.stringify(body) });
   const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
   if (!res.ok) throw new UsageError(`the host answered ${res.status}: ${json.error?.message ?? res.statusText}`);
   return json;
@@ -221,17 +241,11 @@ export function program(): Command {
       .option('--legal-basis <text>', 'legal basis quoted in every notice')
       .option('-y, --yes', 'approve the routing plan at once'),
   ).action(async (file: string, opts: HostFlags & IntakeFlags & { submitter?: string; legalBasis?: string; yes?: boolean }) => {
-    // let go of once submitted: a 100 MB bundle must not stay in memory while the campaign is routed
-    let content: string | undefined = readCampaignFile(file);
-    const take = (): string => {
-      const text = content ?? '';
-      content = undefined;
-      return text;
-    };
+    const content = campaignFileSource(file);
     await withHost(hostConfig(opts), async (host) => {
       const submitter = opts.submitter ?? safeUser();
       const submitted = await submitCampaign(host.deps, {
-        ...submissionOf(file, take(), opts, submitter),
+        ...submissionOf(file, content, opts, submitter),
         legalBasis: opts.legalBasis,
         requireApproval: true,
       });
@@ -266,11 +280,13 @@ export function program(): Command {
     .option('--limit <n>', 'lines shown per list in the text output, 0 for all', (v) => (/^\d+$/.test(v) ? Number(v) : NaN), 20)
     .action(async (file: string, opts: HostFlags & IntakeFlags & { json?: boolean; limit: number }) => {
       if (!Number.isInteger(opts.limit)) throw new UsageError('--limit takes a whole number');
-      const body = submissionOf(file, readCampaignFile(file), opts, safeUser());
+      const source = campaignFileSource(file);
       let plan: Plan;
       const running = runningHost(dataDirOf(opts));
       if (running?.httpUrl) {
-        const res = await fetch(`${running.httpUrl}/plans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        // a request body is the whole text: the host reads it from there
+        const body = submissionOf(file, readCampaignFile(file), opts, safeUser());
+        const res = await fetch(`${running.httpUrl}/plans`, { method: 'POST', headers: hostHeaders(dataDirOf(opts)), body: JSON.stringify(body) });
         const json = (await res.json().catch(() => ({}))) as Plan & { error?: { message?: string; issues?: InputIssue[] } };
         if (res.status === 400) throw new InvalidInputError(json.error?.message ?? 'the file was refused', json.error?.issues ?? []);
         if (!res.ok) throw new UsageError(`the host answered ${res.status}: ${json.error?.message ?? res.statusText}`);
@@ -279,12 +295,34 @@ export function program(): Command {
         // no listening, no resumed workflows: nothing can be sent; the store is only read (lookup caches may fill)
         const host = await startHost(hostConfig(opts), { listen: false, resume: false });
         try {
-          plan = await planSubmission(host.deps, body);
+          plan = await planSubmission(host.deps, submissionOf(file, source, opts, safeUser()));
         } finally {
           await host.close();
         }
       }
       out(opts.json ? JSON.stringify(plan, null, 2) : planText(plan, opts.limit));
+    });
+
+  prog
+    .command('demo')
+    .description('play a whole campaign against simulated recipients in about a minute: notices, reminders, a bounce, escalation, answers, probes, a site that comes back')
+    .option('--data-dir <dir>', 'where the demo keeps its data (wiped first)', '.takedown-demo')
+    .option('--scale <n>', 'domain seconds per real second (8640: a day in 10 s)', positiveNumber, 8640)
+    .action(async (opts: { dataDir: string; scale: number }) => {
+      out('takedown demo: 8 indicators, 7 registrars and a national CERT, all simulated on this machine; nothing leaves it.\n');
+      const result = await runDemo({ dataDir: opts.dataDir, scale: opts.scale, out });
+      out('');
+      out(
+        table(
+          ['indicator', 'asked', 'state', 'last probe'],
+          demoRows(result.cases),
+        ),
+      );
+      out(`\n${result.sent.length} messages sent, ${result.replies.length} answers received, in ${result.seconds.toFixed(0)} s.`);
+      out(`Look next: takedown status ${result.campaignId} --data-dir ${opts.dataDir}`);
+      out(`           the messages as sent: ${hostFiles(opts.dataDir).outbox}`);
+      out(`           the replies as received: ${hostFiles(opts.dataDir).inbox}`);
+      out(`           the dashboard: takedown serve --data-dir ${opts.dataDir}, then open /ui`);
     });
 
   prog
@@ -363,7 +401,7 @@ export function program(): Command {
     const approver = opts.as ?? safeUser();
     const running = runningHost(dataDirOf(opts));
     if (running?.httpUrl) {
-      await postJson(`${running.httpUrl}/campaigns/${encodeURIComponent(campaignId)}/approval`, { approver });
+      await postJson(`${running.httpUrl}/campaigns/${encodeURIComponent(campaignId)}/approval`, { approver }, dataDirOf(opts));
       return out(`approved ${campaignId}; the running host (pid ${running.pid}) sends the notices`);
     }
     await withHost(hostConfig(opts), async (host) => {
@@ -373,18 +411,78 @@ export function program(): Command {
     });
   });
 
+  const controls: Record<ControlAction, string> = {
+    pause: 'stop the clock of a campaign, a notice or a case (no reminder, no escalation while paused)',
+    resume: 'start a paused clock again, with the time it had left',
+    cancel: 'stop a campaign, a notice or a case for good (a campaign before sending: nothing goes out)',
+    escalate: 'hand the open cases to the next party of their ladder now, without waiting for the deadline',
+  };
+  for (const action of ControlAction.options) {
+    withHostOptions(
+      prog
+        .command(action)
+        .argument('<id>', 'a campaign (cmp_…), notice (n…) or case (c…) id, as `takedown status` shows them')
+        .description(controls[action])
+        .option('--reason <text>', 'why (kept in the audit trail)', 'by hand')
+        .option('--as <who>', 'who acts (default: your user name)'),
+    ).action(async (id: string, opts: HostFlags & { reason: string; as?: string }) => {
+      const by = opts.as ?? safeUser();
+      const kind = id.startsWith('cmp_') ? 'campaigns' : id.startsWith('n') ? 'notices' : 'cases';
+      const running = runningHost(dataDirOf(opts));
+      if (running?.httpUrl) {
+        await postJson(`${running.httpUrl}/${kind}/${encodeURIComponent(id)}/${action}`, { by, reason: opts.reason }, dataDirOf(opts));
+        return out(`${action}: ${id} (through the running host, pid ${running.pid})`);
+      }
+      await withHost(hostConfig(opts), async (host) => {
+        const r = await control(host.deps, id, action, by, opts.reason);
+        out(`${action}: ${id}; ${r.notices} notice(s), ${r.cases} case(s)${r.escalatedTo.length ? `; new notices ${r.escalatedTo.join(', ')}` : ''}`);
+      });
+    });
+  }
+
   withHostOptions(
-    prog.command('cancel').argument('<campaign>', 'the campaign id').description('cancel a campaign whose notices have not gone out'),
-  ).action(async (campaignId: string, opts: HostFlags) => {
+    prog
+      .command('followup')
+      .argument('<notice>', 'the notice id (the TKD- tag without TKD-)')
+      .description("answer a recipient's question in the notice's thread; its clock starts again")
+      .option('--message <text>', 'the answer')
+      .option('--file <path>', 'read the answer from a file')
+      .option('--as <who>', 'who answers (default: your user name)'),
+  ).action(async (noticeArg: string, opts: HostFlags & { message?: string; file?: string; as?: string }) => {
+    if (!!opts.message === !!opts.file) throw new UsageError('give the answer with --message or --file (one of them)');
+    const message = opts.message ?? readCampaignFile(opts.file!);
+    const by = opts.as ?? safeUser();
+    const noticeId = noticeArg.replace(/^\[?TKD-/i, '').replace(/\]$/, '').toLowerCase();
     const running = runningHost(dataDirOf(opts));
     if (running?.httpUrl) {
-      await postJson(`${running.httpUrl}/campaigns/${encodeURIComponent(campaignId)}/cancellation`, {});
-      return out(`cancelled ${campaignId}`);
+      await postJson(`${running.httpUrl}/notices/${encodeURIComponent(noticeId)}/followups`, { message, by }, dataDirOf(opts));
+      return out(`follow-up sent for ${noticeId}`);
     }
     await withHost(hostConfig(opts), async (host) => {
-      const c = await cancelCampaign(host.deps, campaignId, safeUser());
-      out(`campaign ${c.id} is ${c.state}`);
+      const n = await sendFollowup(host.deps, noticeId, { kind: 'answer', message, by }, by);
+      out(`follow-up sent for ${noticeId}; notice is ${n.state}, deadline ${n.deadline}`);
     });
+  });
+
+  withHostOptions(
+    prog
+      .command('expired')
+      .argument('<campaign>', 'the campaign id')
+      .description('list the cases whose ladder ran out (nobody acted), each with its whole history')
+      .option('--json', 'print JSON'),
+  ).action(async (campaignId: string, opts: HostFlags & { json?: boolean }) => {
+    const store = new SqliteStore(hostFiles(dataDirOf(opts)).database);
+    try {
+      const list = await expiredCases({ store }, campaignId);
+      if (opts.json) return out(JSON.stringify({ cases: list }, null, 2));
+      if (!list.length) return out('no expired case');
+      for (const { case: c, history } of list) {
+        out(`${c.id}  ${c.indicator.value}  (${c.ladder.length} part${c.ladder.length === 1 ? 'y' : 'ies'} asked)`);
+        for (const e of history) out(`  ${e.at}  ${e.type}  ${e.actor}`);
+      }
+    } finally {
+      store.close();
+    }
   });
 
   withHostOptions(
@@ -403,7 +501,7 @@ export function program(): Command {
     const noticeId = noticeArg.replace(/^\[?TKD-/i, '').replace(/\]$/, '').toLowerCase();
     const running = runningHost(dataDirOf(opts));
     if (running?.httpUrl) {
-      await postJson(`${running.httpUrl}/notices/${encodeURIComponent(noticeId)}/answers`, { intent, ...(opts.note ? { note: opts.note } : {}) });
+      await postJson(`${running.httpUrl}/notices/${encodeURIComponent(noticeId)}/answers`, { intent, ...(opts.note ? { note: opts.note } : {}) }, dataDirOf(opts));
       return out(`recorded: ${noticeId} ${intent}`);
     }
     await withHost(hostConfig(opts), async (host) => {
@@ -414,6 +512,9 @@ export function program(): Command {
 
   addPartyCommands(prog);
   addMailCommands(prog);
+  addAuditCommands(prog);
+  addKeyCommands(prog);
+  addRecipientCommands(prog);
   return prog;
 }
 

@@ -3,15 +3,19 @@ import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
 import type { Deps, Logger, Mailer, Settings } from '../core/ports.js';
+import type { Prober } from '../core/probe.js';
+import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js';
 import { TLP } from '../core/model.js';
 import { runTask } from '../core/tasks.js';
 import { receiveMail } from '../core/answers.js';
 import { resumeAll, type ResumeReport } from '../core/recovery.js';
+import { archiveExecution } from '../core/history.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
 import { SmtpMailer } from '../adapters/mail/mailer.smtp.js';
 import { startCaptureServer } from '../adapters/mail/capture-server.js';
 import { startInboundServer } from '../adapters/mail/inbound-server.js';
+import { suffixOnlyAuthenticator } from '../adapters/mail/domains.js';
 import { loadDirectory } from '../adapters/directory/directory.js';
 import type { RdapResolver } from '../adapters/rdap/resolver.js';
 import { loadRoutingPolicy, startPartyResolver } from './parties.js';
@@ -19,6 +23,8 @@ import { createApp } from '../adapters/http/app.js';
 import { ScaledClock } from '../adapters/runtime/clock.js';
 import { CryptoIds } from '../adapters/runtime/ids.js';
 import { JsonLogger, silentLogger } from '../adapters/runtime/logger.js';
+import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
+import { ensureLocalKey } from './keys.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url);
 
@@ -51,6 +57,20 @@ export const HostConfig = z.object({
   /** the TLP of a campaign submitted without one */
   defaultTlp: TLP.default('AMBER'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
+  /**
+   * SPF/DKIM/DMARC of replies need DNS, so they are off by default (no network): replies are then held as
+   * suspicious only when their sender's domain does not fit the notice's contact. `dns`: check them with the
+   * system's resolver, SPF against the connecting client (this server is the MX); `dns-relayed`: an MX we trust
+   * relays to this server, so SPF reads the client from the Received header it writes.
+   */
+  mailAuth: z.enum(['off', 'dns', 'dns-relayed']).default('off'),
+  /**
+   * on: actioned cases are verified by probing what they point at, for real, through TAKEDOWN_PROBE_* settings
+   * (egress proxy, DNS servers, sinkholes); off: they stay actioned, unverified
+   */
+  probes: z.enum(['on', 'off']).default('on'),
+  /** revival checks after a verified takedown, in domain seconds after it @default +1 day, +7 days */
+  revivalChecks: z.array(z.number().int().positive()).max(20).optional(),
 });
 export type HostConfig = z.input<typeof HostConfig>;
 
@@ -72,6 +92,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     publicUrl: env.TAKEDOWN_PUBLIC_URL,
     logLevel: env.TAKEDOWN_LOG_LEVEL,
     defaultTlp: env.TAKEDOWN_DEFAULT_TLP,
+    mailAuth: env.TAKEDOWN_MAIL_AUTH,
+    probes: env.TAKEDOWN_PROBES,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as HostConfig;
 }
@@ -84,6 +106,8 @@ export interface HostFiles {
   readonly clock: string;
   readonly lock: string;
   readonly hostInfo: string;
+  /** the key that seals recipients' webhook secrets (mode 0600) */
+  readonly secretKey: string;
 }
 
 export function hostFiles(dataDir: string): HostFiles {
@@ -96,6 +120,7 @@ export function hostFiles(dataDir: string): HostFiles {
     clock: join(dir, 'clock.json'),
     lock: join(dir, 'host.lock'),
     hostInfo: join(dir, 'host.json'),
+    secretKey: join(dir, 'secret.key'),
   };
 }
 
@@ -194,6 +219,8 @@ export interface StartOptions {
   readonly resume?: boolean;
   /** wrap a port, e.g. to inject failures in a test */
   readonly decorate?: { readonly mailer?: (mailer: Mailer) => Mailer };
+  /** the verification prober (tests and the demo point it at their own servers); default: the real one, when probes are on */
+  readonly prober?: Prober;
 }
 
 /**
@@ -237,7 +264,17 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     const parties = await startPartyResolver({ mode: config.rdap, dataDir: files.dataDir, store, directory, log, ...(config.rdapBootstrap ? { bootstrap: config.rdapBootstrap } : {}) });
     closers.push(() => parties.close());
     let depsRef: Deps | undefined;
-    const workflows = new LocalWorkflows((task, taskInput) => runTask(task, depsRef!, taskInput), log);
+    // every finished execution's event log goes into the audit trail: the engine keeps it in memory only
+    const workflows = new LocalWorkflows((task, taskInput) => runTask(task, depsRef!, taskInput), log, 16, async (record) => {
+      await archiveExecution(depsRef!, {
+        workflow: record.workflow,
+        name: record.name,
+        status: record.status,
+        startedAt: record.startedAt.toISOString(),
+        endedAt: (record.endedAt ?? new Date()).toISOString(),
+        events: record.events.map((e) => ({ type: e.type, ...(e.state ? { state: e.state } : {}), at: new Date(e.at).toISOString() })),
+      });
+    });
     closers.push(() => workflows.close());
 
     const settings: Settings = {
@@ -248,7 +285,9 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       pageSize: config.pageSize,
       defaultTlp: config.defaultTlp,
       ...(routing ? { routing } : {}),
+      ...(config.revivalChecks ? { revivalChecks: config.revivalChecks } : {}),
     };
+    const prober = config.probes === 'off' ? undefined : (options.prober ?? createProber({ ...proberSettingsFromEnv(process.env), ...(config.publicUrl ? { contactUrl: config.publicUrl } : {}) }));
     const deps: Deps = {
       store,
       workflows,
@@ -258,6 +297,15 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       ids: new CryptoIds(),
       log,
       settings,
+      secrets: new KeyFileSecretBox(files.secretKey),
+      // mailauth takes about a second to load: only when it is used
+      mailAuth:
+        config.mailAuth === 'off'
+          ? suffixOnlyAuthenticator
+          : await import('../adapters/mail/mailauth.js').then(
+              (m) => new m.MailauthAuthenticator({ resolver: m.systemDnsResolver(), trustReceived: config.mailAuth === 'dns-relayed' }),
+            ),
+      ...(prober ? { prober } : {}),
     };
     depsRef = deps;
 
@@ -278,6 +326,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       closers.push(() => inbound.close());
       smtpPort = inbound.port;
 
+      // the CLI on this machine reaches the API with it (keys.ts); written before host.json tells anyone to try
+      await ensureLocalKey(store, files.dataDir);
       const app = createApp(deps);
       const server = await new Promise<ServerType>((ok) => {
         const s = serve({ fetch: app.fetch, hostname: config.httpHost, port: config.httpPort }, () => ok(s));

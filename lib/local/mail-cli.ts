@@ -97,12 +97,12 @@ export function addMailCommands(prog: Command): void {
             items.map((r) => [
               r.receivedAt,
               r.reason,
-              r.classification.class + (r.classification.class === 'human' ? `/${r.classification.intent}` : ''),
+              r.classification ? r.classification.class + (r.classification.class === 'human' ? `/${r.classification.intent}` : '') : '',
               r.noticeId ?? '',
               r.from ?? '',
               shorten(r.subject, 50),
-              shorten(r.classification.reason, 70),
-              r.rawRef ?? r.rawSha256.slice(0, 12),
+              shorten(r.why ?? r.classification?.reason ?? r.note ?? '', 70),
+              r.rawRef ?? (r.rawSha256.slice(0, 12) || '-'),
             ]),
           ),
         );

@@ -18,6 +18,7 @@ type Reply = { body: Record<string, unknown> } | { error: string };
 const ARNS = {
   campaign: 'arn:aws:states:us-east-1:123456789012:stateMachine:takedown-campaign',
   notice: 'arn:aws:states:us-east-1:123456789012:stateMachine:takedown-notice',
+  verify: 'arn:aws:states:us-east-1:123456789012:stateMachine:takedown-verify',
 };
 
 let server: Server;

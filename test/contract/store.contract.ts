@@ -14,6 +14,9 @@ import {
 } from '../../lib/core/model.js';
 import type { CachedLookup, Page, PageRequest, Store } from '../../lib/core/ports.js';
 import { ReviewItem } from '../../lib/core/review.js';
+import { verifyCampaign } from '../../lib/core/audit.js';
+import { appendEvent, chainOf, CHAIN_SLOT_TAKEN, eventHash, GENESIS_TYPE, ZERO_HASH } from '../../lib/core/events.js';
+import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
 
 /*
  * The one behaviour every Store adapter must have. Fixtures go through the zod schemas so they stay records the
@@ -125,17 +128,38 @@ function makeAnswer(id: string, noticeId: string, receivedAt: string, intent: An
   return Answer.parse({ id, noticeId, intent, source: 'mail', from: 'abuse@hosting.example', ticket: 'INC-1', receivedAt });
 }
 
-function makeEvent(id: string, options: { campaignId: string; caseId?: string; noticeId?: string; at: string }): AuditEvent {
-  return AuditEvent.parse({
-    id,
-    campaignId: options.campaignId,
-    ...(options.caseId === undefined ? {} : { caseId: options.caseId }),
-    ...(options.noticeId === undefined ? {} : { noticeId: options.noticeId }),
-    type: 'case.state-changed',
-    actor: 'system',
-    at: options.at,
-    data: { from: 'open', to: 'notified', nested: { list: [1, 'two', null, true] } },
+type EventOptions = { campaignId: string; caseId?: string; noticeId?: string; at: string };
+
+/** Events linked into their chains in the order given, as appendEvent links them (seq, prev, hash). */
+function makeEvents(specs: readonly (readonly [string, EventOptions])[]): AuditEvent[] {
+  const heads = new Map<string, AuditEvent>();
+  return specs.map(([id, options]) => {
+    const body = {
+      id,
+      campaignId: options.campaignId,
+      ...(options.caseId === undefined ? {} : { caseId: options.caseId }),
+      ...(options.noticeId === undefined ? {} : { noticeId: options.noticeId }),
+      type: 'case.state-changed',
+      actor: 'system',
+      at: options.at,
+      data: { from: 'open', to: 'notified', nested: { list: [1, 'two', null, true] } },
+    };
+    const chain = chainOf(body);
+    const head = heads.get(chain);
+    const linked = { ...body, chain, seq: head ? head.seq + 1 : 0, prev: head?.hash ?? ZERO_HASH };
+    const event = AuditEvent.parse({ ...linked, hash: eventHash(linked) });
+    heads.set(chain, event);
+    return event;
   });
+}
+
+function makeEvent(id: string, options: EventOptions): AuditEvent {
+  return makeEvents([[id, options]])[0]!;
+}
+
+/** The commands' view of the store for appending events: real ids, a clock that stands still. */
+function appendDeps(store: Store) {
+  return { store, ids: new CryptoIds(), clock: { now: () => new Date(T0), engineSeconds: (s: number) => s } };
 }
 
 /** A cached RDAP network covering [start, end] (fixed-width keys, as the resolver writes them). */
@@ -519,14 +543,14 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
 
     describe('events', () => {
       it('lists events in append order by campaign, case and notice, whatever their times say', async () => {
-        const events = [
-          makeEvent('evt_c', { campaignId: 'cmp_a', at: at(30) }),
-          makeEvent('evt_a', { campaignId: 'cmp_a', caseId: 'case_1', at: at(10) }),
-          makeEvent('evt_e', { campaignId: 'cmp_a', caseId: 'case_1', noticeId: 'ntc_1', at: at(20) }),
-          makeEvent('evt_b', { campaignId: 'cmp_a', noticeId: 'ntc_1', at: at(20) }),
-          makeEvent('evt_d', { campaignId: 'cmp_a', caseId: 'case_2', at: at(5) }),
-          makeEvent('evt_f', { campaignId: 'cmp_a', caseId: 'case_1', at: at(1) }),
-        ];
+        const events = makeEvents([
+          ['evt_c', { campaignId: 'cmp_a', at: at(30) }],
+          ['evt_a', { campaignId: 'cmp_a', caseId: 'case_1', at: at(10) }],
+          ['evt_e', { campaignId: 'cmp_a', caseId: 'case_1', noticeId: 'ntc_1', at: at(20) }],
+          ['evt_b', { campaignId: 'cmp_a', noticeId: 'ntc_1', at: at(20) }],
+          ['evt_d', { campaignId: 'cmp_a', caseId: 'case_2', at: at(5) }],
+          ['evt_f', { campaignId: 'cmp_a', caseId: 'case_1', at: at(1) }],
+        ]);
         for (const event of events) await store.appendEvent(event);
         await store.appendEvent(makeEvent('evt_z', { campaignId: 'cmp_b', caseId: 'case_9', noticeId: 'ntc_9', at: at(0) }));
 
@@ -543,13 +567,75 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
         expect(await store.listEvents({ campaignId: 'cmp_a' })).toStrictEqual([]);
       });
 
-      it('refuses an event id appended before and keeps the first', async () => {
+      it('refuses a second event for a chain slot that is taken and keeps the first', async () => {
         const first = makeEvent('evt_1', { campaignId: 'cmp_a', at: at(1) });
         await store.appendEvent(first);
-        await expect(
-          store.appendEvent({ ...first, type: 'case.rewritten', data: { forged: true } }),
-        ).rejects.toBeInstanceOf(AlreadyExistsError);
+        const rival = store.appendEvent({ ...first, id: 'evt_2', type: 'case.rewritten', data: { forged: true } });
+        await expect(rival).rejects.toBeInstanceOf(AlreadyExistsError);
+        await expect(rival).rejects.toMatchObject({ code: CHAIN_SLOT_TAKEN });
         expect(await store.listEvents({ campaignId: 'cmp_a' })).toStrictEqual([first]);
+        expect(await store.listChain(first.chain)).toStrictEqual([first]);
+      });
+
+      it('reads each chain in slot order, its head, and its first event alone', async () => {
+        const events = makeEvents([
+          ['evt_1', { campaignId: 'cmp_a', at: at(1) }],
+          ['evt_2', { campaignId: 'cmp_a', caseId: 'case_1', at: at(2) }],
+          ['evt_3', { campaignId: 'cmp_a', at: at(3) }],
+          ['evt_4', { campaignId: 'cmp_a', caseId: 'case_1', at: at(4) }],
+          ['evt_5', { campaignId: 'cmp_a', caseId: 'case_1', at: at(5) }],
+        ]);
+        // slots, not arrival, give the order: the later slot of the case chain arrives first
+        for (const i of [0, 1, 2, 4, 3]) await store.appendEvent(events[i]!);
+
+        expect(await store.chainHead('case:case_9')).toBeUndefined();
+        expect(await store.listChain('case:case_9')).toStrictEqual([]);
+        expect(await store.chainHead('campaign:cmp_a')).toStrictEqual(events[2]);
+        expect(await store.chainHead('case:case_1')).toStrictEqual(events[4]);
+        expect((await store.listChain('case:case_1')).map((e) => e.seq)).toStrictEqual([0, 1, 2]);
+        expect(await store.listChain('campaign:cmp_a')).toStrictEqual([events[0], events[2]]);
+        expect(await store.listChain('case:case_1', { limit: 1 })).toStrictEqual([events[1]]);
+      });
+
+      it('lists the chains of a campaign, and no chain of another', async () => {
+        const events = makeEvents([
+          ['evt_1', { campaignId: 'cmp_a', at: at(1) }],
+          ['evt_2', { campaignId: 'cmp_a', caseId: 'case_2', at: at(2) }],
+          ['evt_3', { campaignId: 'cmp_a', noticeId: 'ntc_1', at: at(3) }],
+          ['evt_4', { campaignId: 'cmp_a', caseId: 'case_1', noticeId: 'ntc_1', at: at(4) }],
+          ['evt_5', { campaignId: 'cmp_a', caseId: 'case_2', at: at(5) }],
+          ['evt_6', { campaignId: 'cmp_b', caseId: 'case_9', at: at(6) }],
+        ]);
+        for (const event of events) await store.appendEvent(event);
+
+        expect(await store.listChains('cmp_a')).toStrictEqual(['campaign:cmp_a', 'case:case_1', 'case:case_2', 'notice:ntc_1']);
+        expect(await store.listChains('cmp_b')).toStrictEqual(['case:case_9']);
+        expect(await store.listChains('cmp_missing')).toStrictEqual([]);
+      });
+
+      it('takes concurrent appends to one chain one slot each, so the chain never forks and verifies', async () => {
+        const deps = appendDeps(store);
+        await appendEvent(deps, { campaignId: 'cmp_a', type: 'campaign.submitted', actor: 'tester', data: {} });
+        const appended = await Promise.all(
+          Array.from({ length: 12 }, (_, n) => appendEvent(deps, { campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'system', data: { n } })),
+        );
+
+        const chain = await store.listChain('case:case_1');
+        expect(chain.map((e) => e.seq)).toStrictEqual(Array.from({ length: 12 }, (_, i) => i));
+        expect(new Set(chain.map((e) => e.id))).toStrictEqual(new Set(appended.map((e) => e.id)));
+        const report = await verifyCampaign({ store }, 'cmp_a');
+        expect(report).toMatchObject({ ok: true, chains: 2, events: 13, brokenChains: 0 });
+        expect(report.heads['case:case_1']).toStrictEqual({ seq: 11, hash: chain[11]!.hash });
+      });
+
+      it('anchors a case chain started before any campaign event to a campaign root it creates', async () => {
+        const deps = appendDeps(store);
+        const first = await appendEvent(deps, { campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'system', data: {} });
+
+        const [root] = await store.listChain('campaign:cmp_a');
+        expect(root).toMatchObject({ type: GENESIS_TYPE, seq: 0, prev: ZERO_HASH });
+        expect(first).toMatchObject({ chain: 'case:case_1', seq: 0, prev: root!.hash });
+        expect((await verifyCampaign({ store }, 'cmp_a')).ok).toBe(true);
       });
     });
 

@@ -133,10 +133,12 @@ describe('renderNotice and TLP', () => {
     expect(draft.text).toContain('   marking: TLP:AMBER+STRICT');
   });
 
-  it('labels unmarked indicators with the campaign level and shows no per-indicator marking when all agree', () => {
+  it('labels unmarked indicators with the campaign level, and says nothing of mixed markings when all agree', () => {
     const draft = render([kase('192.0.2.1'), kase('192.0.2.2')]);
     expect(draft.subject).toContain('[TLP:AMBER]');
-    expect(draft.text).not.toContain('marking: TLP');
+    // every indicator shows its marking (notices list each indicator's TLP), here all the campaign's
+    expect(draft.text.match(/ {3}marking: TLP:AMBER\n/g)).toHaveLength(2);
+    expect(draft.text).not.toContain('strictest marking');
     expect(draft.text).toContain('with its clients');
   });
 

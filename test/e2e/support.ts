@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Campaign, Case, Notice } from '../../lib/core/model.js';
+import { readLocalKey } from '../../lib/local/keys.js';
 
 /** The repository root, where `bin/takedown.mjs` and `examples/` live. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -11,7 +12,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Resolves after `ms` real milliseconds. */
 /** The environment minus anything that would point the CLI elsewhere (a real relay, another directory). */
 export function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAKEDOWN_') && k !== 'SMTP_URL'));
+  // probes off: a test's indicators are documentation addresses, and a probe of one would leave this machine
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAKEDOWN_') && k !== 'SMTP_URL')), TAKEDOWN_PROBES: 'off' };
 }
 
 /** Runs `takedown <args>` as a user would, to its end. */
@@ -145,11 +147,11 @@ export async function killAllHosts(): Promise<void> {
   await Promise.all([...children].map((c) => killChild(c)));
 }
 
-/** A JSON request to a host's API; the body is parsed whatever the status. */
+/** A JSON request to a host's API with the host's local coordinator key (as the CLI sends it); the body is parsed whatever the status. */
 export async function api<T = unknown>(host: ServedHost, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> {
   const res = await fetch(host.httpUrl + path, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${readLocalKey(host.dataDir)}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
   const text = await res.text();

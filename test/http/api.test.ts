@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../../lib/local/host.js';
-import { api, submit, testHost, waitFor } from '../workflows/support.js';
+import { api, authHeaders, submit, testHost, waitFor } from '../workflows/support.js';
 
 let host: Host & { dispose(): Promise<void> };
 let noticeId: string;
@@ -74,7 +74,7 @@ describe('POST /campaigns', () => {
   it('answers a submission retried with the same Idempotency-Key with the first campaign, storing nothing new', async () => {
     const body = JSON.stringify({ name: 'Retried', submitter: 'tester', content: '198.51.100.77\n198.51.100.78\n', requireApproval: false });
     const post = () =>
-      fetch(`${host.httpUrl}/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'op-42-batch-1' }, body }).then(
+      fetch(`${host.httpUrl}/campaigns`, { method: 'POST', headers: { ...authHeaders(host), 'content-type': 'application/json', 'idempotency-key': 'op-42-batch-1' }, body }).then(
         async (r) => ({ status: r.status, body: (await r.json()) as { campaign: { id: string }; repeated?: boolean } }),
       );
     const first = await post();

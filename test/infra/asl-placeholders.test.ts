@@ -22,8 +22,8 @@ function errorNames(node: unknown): string[] {
 }
 
 describe('the workflow definitions', () => {
-  it('are the campaign and notice workflows', () => {
-    expect(FILES.sort()).toEqual(['campaign.asl.json', 'notice.asl.json']);
+  it('are the campaign, notice and verify workflows', () => {
+    expect(FILES.sort()).toEqual(['campaign.asl.json', 'notice.asl.json', 'verify.asl.json']);
   });
 
   it('name only task functions in their placeholders', () => {

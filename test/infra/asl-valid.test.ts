@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import aslValidator from 'asl-validator';
 import { loadDefinition } from '../../lib/adapters/local-sfn/workflows.local.js';
-import type { WorkflowName } from '../../lib/core/ports.js';
+import { WORKFLOW_NAMES, type WorkflowName } from '../../lib/core/ports.js';
 
-const WORKFLOWS: WorkflowName[] = ['campaign', 'notice'];
+const WORKFLOWS: readonly WorkflowName[] = WORKFLOW_NAMES;
 type State = { Type: string; Comment?: string; Next?: string };
 
 describe('the shipped ASL', () => {

@@ -101,9 +101,10 @@ describe('TakedownStack', () => {
   });
 
   describe('the functions', () => {
-    it('are one per task plus the API, all on Node.js 22, arm64, traced', () => {
+    it('are one per task plus the API, the SES events and the execution history functions, all on Node.js 22, arm64, traced', () => {
       const functions = ofType('AWS::Lambda::Function');
-      expect(functions).toHaveLength(TASK_NAMES.length + 1);
+      // sesEvents is on unless turned off; the inbound mail function needs an inboundDomain (test/infra/mail.test.ts)
+      expect(functions).toHaveLength(TASK_NAMES.length + 3);
       for (const [id, f] of functions) {
         expect(f.Properties, id).toMatchObject({
           Runtime: 'nodejs22.x',
@@ -117,7 +118,7 @@ describe('TakedownStack', () => {
 
     it('are told the state machines by ARNs built from their fixed names', () => {
       const env = resources[logicalId(fn('StartNotices').node.defaultChild)]!.Properties.Environment.Variables;
-      for (const [variable, workflow] of [['CAMPAIGN_STATE_MACHINE_ARN', 'campaign'], ['NOTICE_STATE_MACHINE_ARN', 'notice']] as const) {
+      for (const [variable, workflow] of [['CAMPAIGN_STATE_MACHINE_ARN', 'campaign'], ['NOTICE_STATE_MACHINE_ARN', 'notice'], ['VERIFY_STATE_MACHINE_ARN', 'verify']] as const) {
         const name = stateMachine(workflow).Properties.StateMachineName as string;
         expect(JSON.stringify(env[variable])).toContain(`:stateMachine:${name}"`);
       }
@@ -132,13 +133,47 @@ describe('TakedownStack', () => {
 
       const send = resources[logicalId(fn('SendNotice').node.defaultChild)]!.Properties;
       expect(send.Environment.Variables.DIRECTORY_PATH).toBeUndefined();
+      // the functions that render mail carry the notice templates, every language of them
+      expect(send.Environment.Variables.TAKEDOWN_TEMPLATES_DIR).toBe('/var/task/templates');
+      const sendDir = join(app.outdir, `asset.${String(send.Code.S3Key).replace(/\.zip$/, '')}`);
+      for (const lang of ['en', 'fr', 'ar', 'pt']) expect(existsSync(join(sendDir, 'templates', 'notice', lang, 'strings.json')), lang).toBe(true);
+      expect(existsSync(join(assetDir, 'templates'))).toBe(false);
+    });
+  });
+
+  describe('workflow history', () => {
+    it('copies every ended execution\'s history into the audit trail, reading only our executions', () => {
+      const rules = ofType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.EventPattern).includes('Execution Status Change'));
+      expect(rules).toHaveLength(1);
+      const rule = rules[0]![1].Properties;
+      expect(rule.EventPattern).toMatchObject({ source: ['aws.states'], detail: { status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] } });
+      expect(JSON.stringify(rule.EventPattern.detail.stateMachineArn)).toMatch(/Test-campaign.*Test-notice.*Test-verify/);
+      const target = rule.Targets[0];
+      const fnId = target.Arn['Fn::GetAtt'][0] as string;
+      expect(resources[fnId]!.Type).toBe('AWS::Lambda::Function');
+      const history = ofType('AWS::IAM::Policy')
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[])
+        .filter((s) => actions(s).includes('states:GetExecutionHistory'));
+      expect(history).toHaveLength(1);
+      expect(JSON.stringify(history[0]!.Resource)).toMatch(/:execution:Test-campaign:\*.*:execution:Test-notice:\*.*:execution:Test-verify:\*/);
+    });
+  });
+
+  describe('verification', () => {
+    it('runs the verify workflow with the probes on by default and no egress proxy unless one is given', () => {
+      const env = resources[logicalId(fn('VerifyNotice').node.defaultChild)]!.Properties.Environment.Variables;
+      expect(env.TAKEDOWN_PROBES).toBe('on');
+      expect(env.TAKEDOWN_PROBE_PROXY).toBeUndefined();
+      // the revival watch is Wait states in the verify workflow itself: no schedule to deploy
+      const { DefinitionString } = stateMachine('verify').Properties;
+      expect(JSON.parse(DefinitionString as string).States.Watch).toMatchObject({ Type: 'Wait', SecondsPath: '$.Payload.seconds' });
     });
   });
 
   describe('the state machines', () => {
-    it('are two Standard workflows that log every step without its data, and trace', () => {
-      template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
-      for (const workflow of ['campaign', 'notice'] as const) {
+    it('are three Standard workflows that log every step without its data, and trace', () => {
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
+      for (const workflow of ['campaign', 'notice', 'verify'] as const) {
         expect(stateMachine(workflow).Properties).toMatchObject({
           StateMachineName: `Test-${workflow}`,
           StateMachineType: 'STANDARD',
@@ -149,7 +184,7 @@ describe('TakedownStack', () => {
     });
 
     it('substitute every placeholder of their ASL file with the ARN of that task function', () => {
-      for (const workflow of ['campaign', 'notice'] as const) {
+      for (const workflow of ['campaign', 'notice', 'verify'] as const) {
         const { DefinitionString, DefinitionSubstitutions } = stateMachine(workflow).Properties;
         const asl = readFileSync(join(ROOT, 'workflows', `${workflow}.asl.json`), 'utf8');
         expect(DefinitionString).toBe(asl);
@@ -182,10 +217,11 @@ describe('TakedownStack', () => {
   it('puts an HTTP API with a $default route in front of the API function', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
-    // no route may be open: until the app has roles, every request must be signed by an IAM principal
+    // open only where the route authenticates itself (test/infra/auth.test.ts has the details)
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
-    expect(routes.length).toBeGreaterThan(0);
-    for (const route of routes) expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
+    const open = routes.filter((r) => r.Properties.AuthorizationType !== 'JWT').map((r) => r.Properties.RouteKey as string);
+    expect(open.sort()).toEqual(['GET /health', 'GET /links/{token}', 'POST /links/{token}', 'POST /webhooks/answers']);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default', AuthorizationType: 'JWT' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       IntegrationUri: { 'Fn::GetAtt': [logicalId(fn('Api').node.defaultChild), 'Arn'] },
@@ -193,10 +229,12 @@ describe('TakedownStack', () => {
   });
 
   describe('the grants', () => {
-    it('let the API complete task tokens and start campaigns, but not send mail', () => {
+    it('let the API complete task tokens, start workflows and send a coordinator\'s follow-up', () => {
       expect(allowed('Api', 'states:SendTaskSuccess')).toEqual(['"*"']);
-      expect(allowed('Api', 'states:StartExecution')).toEqual([expect.stringContaining(':stateMachine:Test-campaign"')]);
-      expect(statementsOf('Api').flatMap(actions).filter((a) => a.startsWith('ses:'))).toEqual([]);
+      expect(allowed('Api', 'states:StartExecution').sort()).toEqual(
+        ['campaign', 'notice', 'verify'].map((w) => expect.stringContaining(`:stateMachine:Test-${w}"`)),
+      );
+      expect(allowed('Api', 'ses:SendRawEmail')).not.toEqual([]);
     });
 
     it('give the route function the table and nothing of Step Functions or SES', () => {
@@ -205,23 +243,23 @@ describe('TakedownStack', () => {
       expect(statementsOf('RouteCampaign').flatMap(actions).filter((a) => a.startsWith('ses:') || a.startsWith('states:'))).toEqual([]);
     });
 
-    it('let only SendNotice and NoticeDeadline send mail', () => {
-      for (const name of ['SendNotice', 'NoticeDeadline'] as const) {
+    it('let only the functions that send notices, reminders and follow-ups send mail', () => {
+      for (const name of ['SendNotice', 'NoticeDeadline', 'VerifyNotice', 'Api'] as const) {
         expect(allowed(name, 'ses:SendRawEmail'), name).not.toEqual([]);
         expect(allowed(name, 'ses:SendEmail'), name).not.toEqual([]);
       }
       const senders = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((name) => allowed(name, 'ses:SendRawEmail').length > 0);
-      expect(senders.sort()).toEqual(['NoticeDeadline', 'SendNotice']);
+      expect(senders.sort()).toEqual(['Api', 'NoticeDeadline', 'SendNotice', 'VerifyNotice']);
     });
 
-    it('let StartNotices and NoticeDeadline start notices only, and only token holders complete tokens', () => {
-      for (const name of ['StartNotices', 'NoticeDeadline'] as const) {
+    it('let the tasks that hand cases on start notices only, and only token holders complete tokens', () => {
+      for (const name of ['StartNotices', 'NoticeDeadline', 'VerifyNotice'] as const) {
         expect(allowed(name, 'states:StartExecution'), name).toEqual([expect.stringContaining(':stateMachine:Test-notice"')]);
       }
       const starters = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((n) => allowed(n, 'states:StartExecution').length > 0);
-      expect(starters.sort()).toEqual(['Api', 'NoticeDeadline', 'StartNotices']);
+      expect(starters.sort()).toEqual(['Api', 'NoticeDeadline', 'StartNotices', 'VerifyNotice']);
       const completers = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((n) => allowed(n, 'states:SendTaskSuccess').length > 0);
-      expect(completers.sort()).toEqual(['Api', 'AwaitAnswer', 'AwaitApproval']);
+      expect(completers.sort()).toEqual(['Api', 'AwaitAnswer', 'AwaitApproval', 'VerifyNotice']);
     });
 
     it('never allow a wildcard action', () => {

@@ -7,6 +7,7 @@ import { listAll } from '../../lib/core/campaign.js';
 import type { Host } from '../../lib/local/host.js';
 import { api, outbox, submit, testHost, waitFor, type OutboxMessage } from './support.js';
 import { runCli } from '../e2e/support.js';
+import { deliveryReport } from '../../lib/adapters/mail/dsn.js';
 
 /*
  * Inbound mail end to end on the embedded host: real SMTP into the inbound server, the shipped notice workflow
@@ -42,40 +43,18 @@ async function deliver(h: Host, raw: string, rcpt: string, from = ''): Promise<v
 }
 
 /** A delivery report from the recipient's MTA about our notice, returning its headers. */
-function deliveryReport(sent: OutboxMessage, action: 'failed' | 'delayed', status: string, recipient: string): string {
-  const headers = sent.raw.slice(0, sent.raw.indexOf('\r\n\r\n'));
-  return [
-    'From: Mail Delivery System <MAILER-DAEMON@mx.hosting.example>',
-    'To: takedown@reply.example',
-    `Subject: ${action === 'failed' ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)'}`,
-    'Auto-Submitted: auto-replied',
-    'Message-ID: <bounce-1@mx.hosting.example>',
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="b0"',
-    '',
-    '--b0',
-    'Content-Type: text/plain',
-    '',
-    action === 'failed' ? 'Your message could not be delivered to one or more recipients.' : 'THIS IS A WARNING ONLY. YOUR MESSAGE WILL BE RETRIED.',
-    '',
-    '--b0',
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.hosting.example',
-    '',
-    `Final-Recipient: rfc822; ${recipient}`,
-    `Action: ${action}`,
-    `Status: ${status}`,
-    `Diagnostic-Code: smtp; ${status.startsWith('5') ? '550' : '451'} ${status} mailbox problem`,
-    '',
-    '--b0',
-    'Content-Type: text/rfc822-headers',
-    '',
-    headers,
-    '',
-    '--b0--',
-    '',
-  ].join('\n');
+function deliveryReportOf(sent: OutboxMessage, action: 'failed' | 'delayed', status: string, recipient: string): string {
+  return deliveryReport({
+    from: 'Mail Delivery System <MAILER-DAEMON@mx.hosting.example>',
+    to: 'takedown@reply.example',
+    messageId: '<bounce-1@mx.hosting.example>',
+    reportingMta: 'mx.hosting.example',
+    recipient,
+    action,
+    status,
+    diagnostic: `${status.startsWith('5') ? '550' : '451'} ${status} mailbox problem`,
+    originalHeaders: sent.raw.slice(0, sent.raw.indexOf('\r\n\r\n')),
+  });
 }
 
 function reply(sent: OutboxMessage, body: string, extra: string[] = [], subject = `Re: ${sent.header('Subject')}`): string {
@@ -103,7 +82,7 @@ describe('receiveMail on the embedded host', () => {
   it('marks the contact undeliverable on a permanent bounce and escalates its cases at once, without waiting for the deadline', async () => {
     host = await testHost(1);
     const { notice, sent } = await sentNotice(host);
-    await deliver(host, deliveryReport(sent, 'failed', '5.1.1', notice.party.email), 'takedown@reply.example');
+    await deliver(host, deliveryReportOf(sent, 'failed', '5.1.1', notice.party.email), 'takedown@reply.example');
 
     const escalated = await waitFor('the escalation', async () => {
       const all = (await host!.store.listNotices({ campaignId: notice.campaignId })).items;
@@ -123,7 +102,7 @@ describe('receiveMail on the embedded host', () => {
   it('records a delay warning and changes nothing else', async () => {
     host = await testHost(1);
     const { notice, sent } = await sentNotice(host);
-    await deliver(host, deliveryReport(sent, 'delayed', '4.4.1', notice.party.email), 'takedown@reply.example');
+    await deliver(host, deliveryReportOf(sent, 'delayed', '4.4.1', notice.party.email), 'takedown@reply.example');
 
     const event = await waitFor('the bounce event', async () => (await host!.store.listEvents({ noticeId: notice.id })).find((e) => e.type === 'mail.bounce'));
     expect(event.data).toMatchObject({ severity: 'delay', status: '4.4.1' });
@@ -135,7 +114,7 @@ describe('receiveMail on the embedded host', () => {
     expect(cases.map((c) => c.state)).toEqual(['notified']);
   });
 
-  it('marks the cases received on an automatic reply, keeps its ticket number, and neither acknowledges nor moves the deadline', async () => {
+  it('marks the cases received on an automatic reply, keeps its ticket number, never acknowledges, and waits to the action deadline', async () => {
     host = await testHost(1);
     const { notice, sent } = await sentNotice(host);
     await deliver(
@@ -153,7 +132,9 @@ describe('receiveMail on the embedded host', () => {
     expect(cases.map((c) => c.state)).toEqual(['received']);
     const after = (await host.store.getNotice(notice.id))!;
     expect(after.state).toBe('sent');
-    expect(after.deadline).toBe(notice.deadline);
+    // the desk has it: the wait runs to the step's action deadline, counted from the send
+    expect(after.deadline).toBe(new Date(Date.parse(after.sentAt!) + after.actionDeadline * 1000).toISOString());
+    expect(Date.parse(after.deadline!)).toBeGreaterThan(Date.parse(notice.deadline!));
   });
 
   it('queues a clear answer matched by its thread alone for a person to confirm, with the intent it read', async () => {
@@ -208,7 +189,7 @@ describe('receiveMail on the embedded host', () => {
       return r.body.reviews.length === 3 && r;
     });
     expect(res.status).toBe(200);
-    expect(res.body.reviews.map((r) => [r.reason, r.classification.class, r.noticeId ?? null])).toEqual([
+    expect(res.body.reviews.map((r) => [r.reason, r.classification?.class, r.noticeId ?? null])).toEqual([
       ['unclear', 'human', notice.id],
       ['report', 'report', notice.id],
       ['unmatched', 'human', null],

@@ -170,9 +170,10 @@ describe('answers by mail that do not carry the reply token', () => {
     const campaignId = await submit(host, ['198.51.100.5,ip,CI,phishing kit host']);
     const [notice] = await allSent(host, campaignId, 1);
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: host.smtpPort, secure: false, ignoreTLS: true });
-    // anyone can write the tag: it is the notice id, printed in every subject
+    // anyone can write the tag: it is the notice id, printed in every subject; even from the recipient's own
+    // domain (a From is easily forged) it proves nothing without the reply token
     await transport.sendMail({
-      from: 'someone@elsewhere.example',
+      from: 'abuse@demo-dc.example',
       to: 'takedown@reply.example',
       subject: `Re: [${notice!.tag}] Takedown request`,
       text: 'The server has been taken down.',

@@ -1,7 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHost, type Host, type StartOptions } from '../../lib/local/host.js';
+import { startHost, type Host, type HostConfig, type StartOptions } from '../../lib/local/host.js';
+import { readLocalKey } from '../../lib/local/keys.js';
 
 /** Poll until `check` returns a value (not undefined/false), or fail after `ms`. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 15_000): Promise<T> {
@@ -15,10 +16,11 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 /** An embedded host on a fresh data directory, listening on free loopback ports. */
-export async function testHost(timeScale: number, options: StartOptions = {}): Promise<Host & { dispose(): Promise<void> }> {
+export async function testHost(timeScale: number, options: StartOptions & { config?: HostConfig } = {}): Promise<Host & { dispose(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'takedown-wf-'));
   const host = await startHost(
-    { dataDir, timeScale, httpPort: 0, smtpPort: 0, logLevel: 'silent' },
+    // probes only where a test gives its own loopback prober: its indicators would otherwise be probed for real
+    { dataDir, timeScale, httpPort: 0, smtpPort: 0, logLevel: 'silent', probes: options.prober ? 'on' : 'off', ...options.config },
     { listen: true, ...options },
   );
   return Object.assign(host, {
@@ -29,10 +31,16 @@ export async function testHost(timeScale: number, options: StartOptions = {}): P
   });
 }
 
+/** Headers that authenticate as the host's local coordinator key, as the CLI does. */
+export function authHeaders(host: Host): Record<string, string> {
+  return { authorization: `Bearer ${readLocalKey(host.files.dataDir)}` };
+}
+
+/** A request to the host's API with its local coordinator key; the body is parsed as JSON. */
 export async function api<T = Record<string, unknown>>(host: Host, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(`${host.httpUrl}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...authHeaders(host), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as T };

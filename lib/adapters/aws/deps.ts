@@ -7,9 +7,12 @@ import { SystemHostResolver } from '../rdap/dns.js';
 import { RdapResolver } from '../rdap/resolver.js';
 import { DynamoDbStore } from '../dynamodb/store.dynamodb.js';
 import { SesMailer } from '../mail/mailer.ses.js';
+import { suffixOnlyAuthenticator } from '../mail/domains.js';
 import { ScaledClock } from '../runtime/clock.js';
 import { CryptoIds } from '../runtime/ids.js';
 import { JsonLogger } from '../runtime/logger.js';
+import { KmsSecretBox } from '../secrets/kms.js';
+import { createProber, proberSettingsFromEnv } from '../probe/prober.js';
 import { SfnWorkflows } from '../sfn/workflows.sfn.js';
 
 /** The environment every Lambda of the AWS host reads; lib/infra sets it. */
@@ -17,6 +20,7 @@ const AwsEnv = z.object({
   TABLE_NAME: z.string().min(1),
   CAMPAIGN_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
   NOTICE_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  VERIFY_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
   REPLY_MAILBOX: z.email(),
   FROM_ADDRESS: z.email(),
   SENDER_NAME: z.string().min(1).default('Takedown coordination'),
@@ -28,6 +32,11 @@ const AwsEnv = z.object({
   RDAP_BOOTSTRAP: z.string().min(1).default(IANA_BOOTSTRAP_URL),
   PAGE_SIZE: z.coerce.number().int().positive().default(500),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  // the SES configuration set whose event destination reports bounces and complaints (lib/infra/ses-events.ts)
+  SES_CONFIGURATION_SET: z.string().min(1).optional(),
+  TAKEDOWN_PROBES: z.enum(['on', 'off']).default('on'),
+  // the KMS key recipients' webhook secrets are sealed under; unset: webhook answers are refused (503)
+  TAKEDOWN_KMS_KEY_ID: z.string().min(1).optional(),
 });
 
 export type AwsEnv = z.infer<typeof AwsEnv>;
@@ -84,13 +93,18 @@ export function awsDeps(): Deps {
   deps = {
     store,
     workflows: new SfnWorkflows({
-      stateMachineArns: { campaign: env.CAMPAIGN_STATE_MACHINE_ARN, notice: env.NOTICE_STATE_MACHINE_ARN },
+      stateMachineArns: { campaign: env.CAMPAIGN_STATE_MACHINE_ARN, notice: env.NOTICE_STATE_MACHINE_ARN, verify: env.VERIFY_STATE_MACHINE_ARN },
     }),
-    mailer: new SesMailer(),
+    mailer: new SesMailer({ configurationSet: env.SES_CONFIGURATION_SET }),
+    // SES's receipt verdicts stand in for SPF/DKIM/DMARC here: no DNS checks of our own
+    mailAuth: suffixOnlyAuthenticator,
     parties: lazyResolver(env.DIRECTORY_PATH, store, env),
     clock: new ScaledClock(),
     ids: new CryptoIds(),
     log: new JsonLogger(env.LOG_LEVEL),
+    ...(env.TAKEDOWN_KMS_KEY_ID ? { secrets: new KmsSecretBox({ keyId: env.TAKEDOWN_KMS_KEY_ID }) } : {}),
+    // the probes leave from the function's own address unless TAKEDOWN_PROBE_PROXY names an egress
+    ...(env.TAKEDOWN_PROBES === 'on' ? { prober: createProber({ ...proberSettingsFromEnv(process.env), ...(env.PUBLIC_URL ? { contactUrl: env.PUBLIC_URL } : {}) }) } : {}),
     settings: {
       replyMailbox: env.REPLY_MAILBOX,
       fromAddress: env.FROM_ADDRESS,

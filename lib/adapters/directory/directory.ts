@@ -39,9 +39,22 @@ const SuffixText = z.string().transform((text, ctx) => {
   return result.suffix;
 });
 
-const Network = z.strictObject({ cidr: CidrText, name: Name, abuse: z.email(), country: Country.optional() });
-const Registrar = z.strictObject({ suffix: SuffixText, name: Name, abuse: z.email() });
-const Cert = z.strictObject({ country: Country, name: Name, abuse: z.email() });
+// other domains the party answers from (a hosted ticket system): answers from them are not suspicious
+const AnswerDomains = z.array(SuffixText).min(1).max(20).optional();
+// how the party wants its notices: a language (BCP 47, `fr` or `fr-CI`; its primary tag is kept) and ARF or not
+const Language = z
+  .string()
+  .regex(/^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$/, 'a BCP 47 language tag, like fr or pt-AO')
+  .transform((tag) => tag.split('-')[0]!.toLowerCase());
+const NoticeSettings = { language: Language.optional(), arf: z.boolean().optional() };
+const Network = z.strictObject({ cidr: CidrText, name: Name, abuse: z.email(), country: Country.optional(), answerDomains: AnswerDomains, ...NoticeSettings });
+const Registrar = z.strictObject({ suffix: SuffixText, name: Name, abuse: z.email(), country: Country.optional(), answerDomains: AnswerDomains, ...NoticeSettings });
+const Cert = z.strictObject({ country: Country, name: Name, abuse: z.email(), answerDomains: AnswerDomains, ...NoticeSettings });
+
+/** The notice settings of a directory entry, as Party fields (absent when the entry says nothing). */
+function noticeSettings(entry: { language?: string; arf?: boolean }): Pick<Party, 'language' | 'arf'> {
+  return { ...(entry.language ? { language: entry.language } : {}), ...(entry.arf !== undefined ? { arf: entry.arf } : {}) };
+}
 
 /** The directory file's schema; its output is the canonical Directory. */
 export const DirectoryFile = z
@@ -137,16 +150,18 @@ export class DirectoryResolver implements PartyResolver {
         email: n.abuse,
         matchedBy: n.cidr.cidr,
         ...(n.country ? { country: n.country } : {}),
+        ...(n.answerDomains ? { answerDomains: n.answerDomains } : {}),
+        ...noticeSettings(n),
       }),
     }));
     this.v4 = new PrefixTable(32, hosting.filter((h) => h.cidr.family === 4));
     this.v6 = new PrefixTable(128, hosting.filter((h) => h.cidr.family === 6));
     for (const r of directory.registrars) {
-      const p = party({ id: `registrar:${r.suffix}`, kind: 'registrar', name: r.name, email: r.abuse, matchedBy: r.suffix });
+      const p = party({ id: `registrar:${r.suffix}`, kind: 'registrar', name: r.name, email: r.abuse, matchedBy: r.suffix, ...(r.country ? { country: r.country } : {}), ...(r.answerDomains ? { answerDomains: r.answerDomains } : {}), ...noticeSettings(r) });
       this.registrars.set(r.suffix, p);
     }
     for (const c of directory.certs) {
-      const p = party({ id: `cert:${c.country}`, kind: 'cert', name: c.name, email: c.abuse, country: c.country, matchedBy: c.country });
+      const p = party({ id: `cert:${c.country}`, kind: 'cert', name: c.name, email: c.abuse, country: c.country, matchedBy: c.country, ...(c.answerDomains ? { answerDomains: c.answerDomains } : {}), ...noticeSettings(c) });
       this.certs.set(c.country, p);
     }
   }

@@ -14,6 +14,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { AlreadyExistsError, InvalidInputError, StaleWriteError } from '../../core/errors.js';
+import { chainSlotTaken } from '../../core/events.js';
 import type {
   Answer,
   AuditEvent,
@@ -45,9 +46,12 @@ import type { ReviewItem } from '../../core/review.js';
  *                                                    gsi2 NSTATE#<state> / <id>
  * - outbound   pk OUT#<id>                 sk OUT    gsi1 NTC#<noticeId>#OUT / <createdAt>#<id>
  * - answer     pk ANS#<id>                 sk ANS    gsi1 NTC#<noticeId>#ANS / <receivedAt>#<id>
- * - event      pk EVT#<id>                 sk EVT    gsi1 CMP#<campaignId>#EVT / <append key>
+ * - event      pk CHAIN#<chain>            sk <seq, zero-padded>: its slot in its hash chain, put only if free
+ *                                                    gsi1 CMP#<campaignId>#EVT / <append key>
  *                                                    gsi2 CASE#<caseId>#EVT / <append key>
  *                                                    gsi3 NTC#<noticeId>#EVT / <append key>
+ *              one partition key per chain (a case's, a notice's, a campaign's): the head is one query away and
+ *              a 20,000-case campaign appends to 20,000 keys
  * - lookup     pk LOOKUP#<kind>#<key>      sk LOOKUP (an RDAP or security.txt answer found by key)
  * - range      pk LRANGE#<kind>            sk <rangeStart>#<rangeEnd> (an RDAP network, found by any key inside;
  *              one partition per kind: read ~once per distinct network of a campaign, written once per network)
@@ -57,7 +61,7 @@ import type { ReviewItem } from '../../core/review.js';
  * - record     pk REC#<kind>#<key>         sk REC    gsi1 RECS#<kind> / <key> (API keys, secrets, link tokens ...)
  * Lookups and records with an expiry carry `ttl` (epoch seconds) for a table TTL to sweep; lookup reads check
  * `expiresAt` themselves, record readers do.
- * One partition key per case, notice and event keeps a 20,000-case campaign off a single hot partition; the
+ * One partition key per case, notice and chain keeps a 20,000-case campaign off a single hot partition; the
  * per-campaign listings go through the GSIs.
  */
 export const TABLE_DESIGN = {
@@ -324,16 +328,50 @@ export class DynamoDbStore implements Store {
   async appendEvent(event: AuditEvent): Promise<void> {
     const order = `${appendKey()}#${event.id}`;
     const item: Item = {
-      pk: `EVT#${event.id}`,
-      sk: 'EVT',
+      pk: `CHAIN#${event.chain}`,
+      sk: seqKey(event.seq),
       data: JSON.stringify(event),
       gsi1pk: `CMP#${event.campaignId}#EVT`,
       gsi1sk: order,
       ...(event.caseId === undefined ? {} : { gsi2pk: `CASE#${event.caseId}#EVT`, gsi2sk: order }),
       ...(event.noticeId === undefined ? {} : { gsi3pk: `NTC#${event.noticeId}#EVT`, gsi3sk: order }),
     };
-    // the audit trail is append-only: an id seen before is never overwritten
-    if (!(await this.create(item))) throw new AlreadyExistsError('event', event.id);
+    // the audit trail is append-only: a taken slot is never overwritten
+    if (!(await this.create(item))) throw chainSlotTaken(event.chain, event.seq);
+  }
+
+  async chainHead(chain: string): Promise<AuditEvent | undefined> {
+    const [head] = await this.queryChain(chain, 1, false);
+    return head;
+  }
+
+  async listChain(chain: string, options?: { limit?: number }): Promise<AuditEvent[]> {
+    return this.queryChain(chain, options?.limit, true);
+  }
+
+  async listChains(campaignId: string): Promise<string[]> {
+    // from the events themselves, not from a marker a deletion could take away with the chain it names
+    const chains = new Set<string>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'gsi1',
+          KeyConditionExpression: '#gpk = :pk',
+          ProjectionExpression: '#pk',
+          ExpressionAttributeNames: { '#gpk': 'gsi1pk', '#pk': 'pk' },
+          ExpressionAttributeValues: { ':pk': `CMP#${campaignId}#EVT` },
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of result.Items ?? []) {
+        const pk = String(item['pk']);
+        if (pk.startsWith('CHAIN#')) chains.add(pk.slice('CHAIN#'.length));
+      }
+      start = result.LastEvaluatedKey;
+    } while (start !== undefined);
+    return [...chains].sort(compareText);
   }
 
   async listEvents(by: { campaignId: string } | { caseId: string } | { noticeId: string }): Promise<AuditEvent[]> {
@@ -499,6 +537,29 @@ export class DynamoDbStore implements Store {
     );
     const data = result.Item?.['data'];
     return typeof data === 'string' ? (JSON.parse(data) as T) : undefined;
+  }
+
+  /** The events of one chain in slot order (or the reverse), read consistently: an append links to what this returns. */
+  private async queryChain(chain: string, limit: number | undefined, ascending: boolean): Promise<AuditEvent[]> {
+    const events: AuditEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const result = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+          ExpressionAttributeValues: { ':pk': `CHAIN#${chain}` },
+          ScanIndexForward: ascending,
+          ConsistentRead: true,
+          ...(limit === undefined ? {} : { Limit: limit - events.length }),
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const item of result.Items ?? []) events.push(JSON.parse(String(item['data'])) as AuditEvent);
+      start = result.LastEvaluatedKey;
+    } while (start !== undefined && (limit === undefined || events.length < limit));
+    return events;
   }
 
   private async raiseIndicatorMark(campaignId: string, seq: number): Promise<void> {

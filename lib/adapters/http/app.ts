@@ -1,13 +1,17 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import { TakedownError, InvalidInputError, NotFoundError, CampaignStateError } from '../../core/errors.js';
+import { TakedownError, InvalidInputError, InvalidTransitionError, NotFoundError, CampaignStateError } from '../../core/errors.js';
 import type { Deps } from '../../core/ports.js';
 import { approveCampaign, cancelCampaign, listAll, submitCampaign, SubmitCampaignInput } from '../../core/campaign.js';
 import { planSubmission } from '../../core/dry-run.js';
 import { recordAnswer } from '../../core/answers.js';
 import { listReviews } from '../../core/review.js';
 import { campaignStatus } from '../../core/status.js';
+import { answerRoutes } from './answer-routes.js';
+import { controlRoutes } from './control-routes.js';
+import { apiKeyPrincipals, guard, type PrincipalResolver } from './auth.js';
+import { dashboard, dashboardDeny } from './dashboard/index.js';
 
 const ApprovalBody = z.object({ approver: z.string().trim().min(1).max(200).default('api') }).strict();
 const ID = /^[a-z0-9_]{1,64}$/;
@@ -34,22 +38,29 @@ function withoutToken<T extends { approvalToken?: string }>({ approvalToken: _t,
   return rest;
 }
 
+export interface AppOptions {
+  /** who a request comes from: API keys in the store (the embedded host), JWT claims on AWS @default apiKeyPrincipals */
+  readonly principals?: PrincipalResolver;
+}
+
 /**
  * The HTTP API, one app for both hosts (@hono/node-server on the embedded host, hono/aws-lambda behind API
- * Gateway). Errors are JSON with a stable code, never a stack trace.
+ * Gateway). Errors are JSON with a stable code, never a stack trace. Every route passes the role guard.
  */
-export function createApp(deps: Deps): Hono {
+export function createApp(deps: Deps, options: AppOptions = {}): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
     if (err instanceof InvalidInputError) return c.json(errorBody(err.code, err.message, err.issues), 400);
     if (err instanceof NotFoundError) return c.json(errorBody(err.code, err.message), 404);
-    if (err instanceof CampaignStateError) return c.json(errorBody(err.code, err.message), 409);
+    if (err instanceof CampaignStateError || err instanceof InvalidTransitionError) return c.json(errorBody(err.code, err.message), 409);
     if (err instanceof TakedownError) return c.json(errorBody(err.code, err.message), 500);
     deps.log.error('request failed', { method: c.req.method, path: c.req.routePath, error: err.name });
     return c.json(errorBody('INTERNAL', 'internal error'), 500);
   });
   app.notFound((c) => c.json(errorBody('ROUTE.NOT_FOUND', 'no such route'), 404));
+  // first of all: every route registered after this, sub-apps included, has its role rule checked (auth.ts)
+  app.use('*', guard({ principals: options.principals ?? apiKeyPrincipals(deps.store), deny: dashboardDeny }));
 
   app.get('/health', (c) => c.json({ ok: true }));
 
@@ -143,6 +154,11 @@ export function createApp(deps: Deps): Hono {
     const result = await recordAnswer(deps, id, { ...(body as Record<string, unknown>), source: 'api' } as never);
     return c.json({ answer: result.answer, applied: result.applied, notice: { id, state: result.notice.state, deadline: result.notice.deadline } });
   });
+
+  // recipients' own channels: signed webhooks and one-click links
+  app.route('/', answerRoutes(deps));
+  app.route('/', controlRoutes(deps));
+  app.route('/ui', dashboard(deps));
 
   return app;
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { TaskTokenExpiredError } from '../../core/errors.js';
-import type { Logger, WorkflowName, Workflows } from '../../core/ports.js';
+import { WORKFLOW_NAMES, type Logger, type WorkflowName, type Workflows } from '../../core/ports.js';
 import { TASK_NAMES, type TaskName, placeholderOf } from '../../core/tasks.js';
 
 /** Runs one task's work; the host binds it to `runTask(name, deps, input)`. */
@@ -56,6 +56,9 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** Executions kept in memory, running or finished; the oldest finished ones go first. */
+const MAX_KEPT_EXECUTIONS = 20_000;
+
 export interface ExecutionRecord {
   readonly workflow: WorkflowName;
   readonly name: string;
@@ -87,6 +90,8 @@ export class LocalWorkflows implements Workflows {
   private active = 0;
   private readonly queue: { go(): void; stop(reason: Error): void }[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** histories being copied into the audit trail: close() waits for them before the host closes the store */
+  private readonly archiving = new Set<Promise<unknown>>();
 
   /**
    * @param maxConcurrentTasks task runs at once across all executions. A campaign starts thousands of notice
@@ -97,8 +102,10 @@ export class LocalWorkflows implements Workflows {
     private readonly run: TaskRunner,
     private readonly log: Logger,
     private readonly maxConcurrentTasks = 16,
+    /** called once per execution that ended on its own (not stopped by close), with its whole record */
+    private readonly onEnd?: (record: ExecutionRecord) => Promise<void>,
   ) {
-    const names: WorkflowName[] = ['campaign', 'notice'];
+    const names = WORKFLOW_NAMES;
     const machines = {} as Record<WorkflowName, StateMachine>;
     const overrides = {} as Record<WorkflowName, Record<string, (input: unknown) => Promise<unknown>>>;
     for (const name of names) {
@@ -181,8 +188,29 @@ export class LocalWorkflows implements Workflows {
     });
     record = { workflow, name, status: 'running', startedAt: new Date(), path: [], events: [], done };
     this.executions.set(name, record);
-    void this.follow(record, execution.eventLogs);
+    const following = this.follow(record, execution.eventLogs);
     this.aborts.set(name, execution.abort);
+    if (this.onEnd) {
+      const onEnd = this.onEnd;
+      const archived = Promise.all([done, following])
+        .then(() => (this.closed && record.status === 'aborted' ? undefined : onEnd(record)))
+        .catch((e: unknown) => this.log.warn('could not archive an execution history', { execution: name, error: (e as Error).name }))
+        .finally(() => this.archiving.delete(archived));
+      this.archiving.add(archived);
+    }
+    this.forgetFinished();
+  }
+
+  /**
+   * Finished executions are kept for status and tests, but not for ever: a long-running host would otherwise
+   * hold every execution it ever ran (their histories are in the audit trail once archived).
+   */
+  private forgetFinished(): void {
+    if (this.executions.size <= MAX_KEPT_EXECUTIONS) return;
+    for (const [name, record] of this.executions) {
+      if (this.executions.size <= MAX_KEPT_EXECUTIONS * 0.9) break;
+      if (record.status !== 'running') this.executions.delete(name);
+    }
   }
 
   private async follow(record: ExecutionRecord, logs: AsyncGenerator<{ type: string; timestamp: number; state?: { name: string } }>): Promise<void> {
@@ -232,5 +260,6 @@ export class LocalWorkflows implements Workflows {
     }
     this.pending.clear();
     await Promise.allSettled([...this.executions.values()].map((e) => e.done));
+    await Promise.allSettled([...this.archiving]);
   }
 }

@@ -59,8 +59,15 @@ export async function startInboundServer(opts: InboundServerOptions): Promise<In
           return;
         }
         const envelopeTo = session.envelope.rcptTo.map((r) => r.address);
+        // who connected, as SPF needs it: the address, the HELO name and MAIL FROM ('' for a bounce's null sender)
+        const mailFrom = session.envelope.mailFrom;
+        const client = {
+          ip: session.remoteAddress,
+          helo: session.hostNameAppearsAs,
+          mailFrom: mailFrom === false ? undefined : mailFrom.address,
+        };
         parseMail(Buffer.concat(chunks), envelopeTo)
-          .then((mail) => opts.onMail(mail))
+          .then((mail) => opts.onMail({ ...mail, client }))
           .then(
             () => answer(null, 'OK: reply received'),
             () => answer(Object.assign(new Error('could not take the message now, try again later'), { responseCode: 451 })),

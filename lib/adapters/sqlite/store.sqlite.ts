@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { AlreadyExistsError, InvalidInputError, StaleWriteError } from '../../core/errors.js';
+import { chainSlotTaken } from '../../core/events.js';
 import type {
   Answer,
   AuditEvent,
@@ -72,14 +73,17 @@ CREATE TABLE IF NOT EXISTS answers (
 );
 CREATE INDEX IF NOT EXISTS answers_by_notice ON answers (notice_id, received_at, id);
 
--- the rowid (seq) is the append order; rows are never deleted, so it only grows
+-- the rowid (seq) is the append order; rows are never deleted, so it only grows. (chain, chain_seq) is the
+-- event's slot in its hash chain (CHAIN_SCHEMA makes it unique)
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
   campaign_id TEXT NOT NULL,
   case_id TEXT,
   notice_id TEXT,
-  data TEXT NOT NULL
+  data TEXT NOT NULL,
+  chain TEXT,
+  chain_seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_by_campaign ON events (campaign_id, seq);
 CREATE INDEX IF NOT EXISTS events_by_case ON events (case_id, seq);
@@ -120,6 +124,13 @@ CREATE TABLE IF NOT EXISTS records (
 );
 `;
 
+// after the columns exist (a database made before the hash chains gets them added first); the unique slot is
+// what makes an append conditional, so two writers can never put two events at one place of a chain
+const CHAIN_SCHEMA = `
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_chain ON events (chain, chain_seq);
+CREATE INDEX IF NOT EXISTS events_by_campaign_chain ON events (campaign_id, chain);
+`;
+
 /** Range entries read per probe: nested ranges are few; a miss past them costs a refetch, never a wrong answer. */
 const RANGE_PROBE = 32;
 
@@ -148,6 +159,11 @@ export class SqliteStore implements Store {
     // NORMAL in WAL mode loses at most the last transactions on a power cut, never consistency
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    const eventColumns = this.db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('events')").all();
+    if (!eventColumns.some((c) => c.name === 'chain')) {
+      this.db.exec('ALTER TABLE events ADD COLUMN chain TEXT; ALTER TABLE events ADD COLUMN chain_seq INTEGER;');
+    }
+    this.db.exec(CHAIN_SCHEMA);
     const db = this.db;
     this.stmt = {
       insertCampaign: db.prepare<[string, string, number, string]>(
@@ -217,8 +233,15 @@ export class SqliteStore implements Store {
         'SELECT data FROM answers WHERE notice_id = ? ORDER BY received_at, id',
       ),
 
-      insertEvent: db.prepare<[string, string, string | null, string | null, string]>(
-        'INSERT OR IGNORE INTO events (id, campaign_id, case_id, notice_id, data) VALUES (?, ?, ?, ?, ?)',
+      insertEvent: db.prepare<[string, string, string | null, string | null, string, number, string]>(
+        'INSERT OR IGNORE INTO events (id, campaign_id, case_id, notice_id, chain, chain_seq, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      chainSlot: db.prepare<[string, number], { taken: number }>('SELECT 1 AS taken FROM events WHERE chain = ? AND chain_seq = ?'),
+      chainHead: db.prepare<[string], DataRow>('SELECT data FROM events WHERE chain = ? ORDER BY chain_seq DESC LIMIT 1'),
+      // LIMIT -1: no limit
+      chainEvents: db.prepare<[string, number], DataRow>('SELECT data FROM events WHERE chain = ? ORDER BY chain_seq LIMIT ?'),
+      chainsOfCampaign: db.prepare<[string], { chain: string }>(
+        'SELECT DISTINCT chain FROM events WHERE campaign_id = ? AND chain IS NOT NULL ORDER BY chain',
       ),
       eventsByCampaign: db.prepare<[string], DataRow>('SELECT data FROM events WHERE campaign_id = ? ORDER BY seq'),
       eventsByCase: db.prepare<[string], DataRow>('SELECT data FROM events WHERE case_id = ? ORDER BY seq'),
@@ -414,10 +437,24 @@ export class SqliteStore implements Store {
 
   async appendEvent(event: AuditEvent): Promise<void> {
     const result = this.stmt.insertEvent.run(
-      event.id, event.campaignId, event.caseId ?? null, event.noticeId ?? null, JSON.stringify(event),
+      event.id, event.campaignId, event.caseId ?? null, event.noticeId ?? null, event.chain, event.seq, JSON.stringify(event),
     );
-    // the audit trail is append-only: an id seen before is never overwritten
-    if (result.changes === 0) throw new AlreadyExistsError('event', event.id);
+    if (result.changes > 0) return;
+    // the audit trail is append-only: a taken slot or an id seen before is never overwritten
+    if (this.stmt.chainSlot.get(event.chain, event.seq)) throw chainSlotTaken(event.chain, event.seq);
+    throw new AlreadyExistsError('event', event.id);
+  }
+
+  async chainHead(chain: string): Promise<AuditEvent | undefined> {
+    return parseRow<AuditEvent>(this.stmt.chainHead.get(chain));
+  }
+
+  async listChain(chain: string, options?: { limit?: number }): Promise<AuditEvent[]> {
+    return parseRows<AuditEvent>(this.stmt.chainEvents.all(chain, options?.limit ?? -1));
+  }
+
+  async listChains(campaignId: string): Promise<string[]> {
+    return this.stmt.chainsOfCampaign.all(campaignId).map((row) => row.chain);
   }
 
   async listEvents(by: { campaignId: string } | { caseId: string } | { noticeId: string }): Promise<AuditEvent[]> {

@@ -1,0 +1,3 @@
+import { taskHandler } from '../lib/adapters/aws/task-handler.js';
+
+export const handler = taskHandler('VerifyNotice');

@@ -1,0 +1,212 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { verifyCampaign, type AuditReport, type ChainBreak, type ChainHead } from '../core/audit.js';
+import { DIRECTORY_AUDIT_ID } from '../core/contacts.js';
+import { TakedownError } from '../core/errors.js';
+import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
+import { exportEvidencePack, headsOfManifest, verifyEvidencePack, type PackReport } from './evidence.js';
+import { hostFiles } from './host.js';
+import { Progress, summary } from './terminal.js';
+
+/**
+ * `takedown audit verify [campaign]` recomputes the hash chains of the audit trail (from the database, or from an
+ * evidence pack with `--pack`) and reports the first broken link; `takedown audit export <campaign>` writes the
+ * evidence pack. Exit codes: 0 valid, 1 broken, 2 a usage mistake. Neither needs a running host.
+ */
+
+const out = (text: string): void => void process.stdout.write(text + '\n');
+
+const TOOL_VERSION = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+})();
+
+// below this many chains a run takes a blink: no progress lines for it
+const PROGRESS_FROM = 200;
+
+/** A progress bar on stderr that shows only for runs long enough to need one. */
+function progressFor(label: string): { update(done: number, total: number): void; finish(): void } {
+  const bar = new Progress(label);
+  let shown = false;
+  return {
+    update(done, total) {
+      if (total < PROGRESS_FROM) return;
+      shown = true;
+      bar.update(done, total, 'chains');
+    },
+    finish() {
+      if (shown) bar.finish();
+    },
+  };
+}
+
+/** A broken trail: exit code 1, after the report was printed. */
+class AuditBrokenError extends TakedownError {
+  constructor(message: string) {
+    super('AUDIT.BROKEN', message);
+    this.name = 'AuditBrokenError';
+  }
+}
+
+function usage(cmd: Command, message: string): never {
+  // commander prints the message and exits 2: a usage mistake, not a broken trail
+  return cmd.error(`takedown: ${message}`, { exitCode: 2, code: 'takedown.usage' });
+}
+
+function describeBreak(b: ChainBreak): string {
+  return `${b.kind} at ${b.chain} seq ${b.seq}${b.eventId ? ` (event ${b.eventId})` : ''}: ${b.detail}`;
+}
+
+interface CampaignResult {
+  readonly campaignId: string;
+  readonly report: AuditReport;
+}
+
+function campaignLine(r: CampaignResult): string {
+  const size = `${r.report.chains} chains, ${r.report.events} events`;
+  return r.report.ok ? `${r.campaignId}: valid (${size})` : `${r.campaignId}: BROKEN (${size}, ${r.report.brokenChains} broken) — ${describeBreak(r.report.broken!)}`;
+}
+
+function packLines(dir: string, report: PackReport): string {
+  const lines: [string, string][] = [
+    ['pack', dir],
+    ['campaign', report.campaignId ?? '(unknown)'],
+    ['chains', report.chains ? `${report.chains.chains} chains, ${report.chains.events} events: ${report.chains.ok ? 'valid' : `BROKEN — ${describeBreak(report.chains.broken!)}`}` : 'not read'],
+    ['files', `${report.filesChecked} checked, ${report.messagesChecked} messages against the events citing them`],
+  ];
+  for (const p of report.problems.slice(0, 20)) lines.push(['problem', `${p.path}: ${p.problem}`]);
+  if (report.problems.length > 20) lines.push(['problem', `... and ${report.problems.length - 20} more`]);
+  lines.push(['result', report.ok ? 'valid' : 'BROKEN']);
+  return summary(lines);
+}
+
+/** Adds `audit verify` and `audit export` to the program. */
+export function addAuditCommands(prog: Command): void {
+  const audit = prog
+    .command('audit')
+    .description('prove the audit trail was not altered: verify its hash chains, export an evidence pack')
+    // a missing database or pack is said in one line; the whole help after it would bury it
+    .showHelpAfterError(false);
+
+  audit
+    .command('verify')
+    .argument('[campaign]', 'the campaign id (default: every campaign, and the contact directory\'s trail)')
+    .description('recompute every hash chain of the audit trail and report the first broken link (exit 0 valid, 1 broken, 2 usage)')
+    .option('--pack <dir>', 'verify an exported evidence pack instead of the database: file hashes, chains, messages')
+    .option('--against <manifest>', 'also check that every chain head recorded in an earlier export\'s manifest.json is still in its chain (finds a cut-off tail)')
+    .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
+    .option('--json', 'machine-readable output')
+    .action(async (campaignArg: string | undefined, opts: { pack?: string; against?: string; dataDir?: string; json?: boolean }, cmd: Command) => {
+      let earlier: { campaignId: string; heads: Record<string, ChainHead> } | undefined;
+      if (opts.against !== undefined) {
+        if (!existsSync(opts.against)) usage(cmd, `no manifest ${opts.against}`);
+        try {
+          earlier = headsOfManifest(opts.against);
+        } catch {
+          usage(cmd, `${opts.against} is not an evidence pack manifest`);
+        }
+        if (campaignArg !== undefined && campaignArg !== earlier.campaignId) usage(cmd, `${opts.against} is the manifest of campaign ${earlier.campaignId}, not ${campaignArg}`);
+      }
+
+      if (opts.pack !== undefined) {
+        const dir = resolve(opts.pack);
+        if (!existsSync(dir)) usage(cmd, `no pack at ${opts.pack}`);
+        const report = verifyEvidencePack(dir, earlier ? { heads: earlier.heads } : {});
+        if (campaignArg !== undefined && report.campaignId !== undefined && report.campaignId !== campaignArg) {
+          usage(cmd, `the pack is of campaign ${report.campaignId}, not ${campaignArg}`);
+        }
+        out(opts.json ? JSON.stringify({ pack: dir, ...report }, null, 2) : packLines(dir, report));
+        if (!report.ok) throw new AuditBrokenError(`the evidence pack does not verify: ${report.chains?.broken ? describeBreak(report.chains.broken) : report.problems[0]?.problem ?? 'see above'}`);
+        return;
+      }
+
+      const files = hostFiles(opts.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
+      if (!existsSync(files.database)) usage(cmd, `no data in ${files.dataDir}`);
+      const store = new SqliteStore(files.database);
+      try {
+        const target = campaignArg ?? earlier?.campaignId;
+        let ids: string[];
+        if (target !== undefined) {
+          if (!(await store.getCampaign(target)) && (await store.listChains(target)).length === 0) usage(cmd, `no campaign ${target}`);
+          ids = [target];
+        } else {
+          ids = (await store.listCampaigns()).map((c) => c.id).reverse();
+          if ((await store.listChains(DIRECTORY_AUDIT_ID)).length > 0) ids.push(DIRECTORY_AUDIT_ID);
+        }
+        const results: CampaignResult[] = [];
+        for (const campaignId of ids) {
+          const progress = progressFor(`verify ${campaignId}`);
+          let report = await verifyCampaign({ store }, campaignId, {
+            ...(earlier ? { heads: earlier.heads } : {}),
+            onProgress: (done, total) => progress.update(done, total),
+          });
+          progress.finish();
+          // every campaign records its submission: a campaign with no event at all lost its whole trail
+          if (report.events === 0 && campaignId !== DIRECTORY_AUDIT_ID) {
+            report = { ...report, ok: false, brokenChains: 1, broken: { chain: `campaign:${campaignId}`, seq: 0, kind: 'missing-seq', detail: 'the campaign has no audit event at all' } };
+          }
+          results.push({ campaignId, report });
+          if (!opts.json) out(campaignLine({ campaignId, report }));
+        }
+        const broken = results.filter((r) => !r.report.ok);
+        if (opts.json) out(JSON.stringify({ ok: broken.length === 0, campaigns: results.map((r) => ({ campaignId: r.campaignId, ...r.report })) }, null, 2));
+        else if (results.length === 0) out('nothing to verify: no campaign yet');
+        if (broken.length) throw new AuditBrokenError(`${broken.length} of ${results.length} audit trails are broken; the first: ${broken[0]!.campaignId}`);
+      } finally {
+        store.close();
+      }
+    });
+
+  audit
+    .command('export')
+    .argument('<campaign>', 'the campaign id')
+    .description('write a self-contained evidence pack: events.jsonl, the raw messages, manifest.json with every hash (check it with audit verify --pack)')
+    .option('--out <dir>', 'where to write it; must not exist or be empty (default: ./evidence-<campaign>)')
+    .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
+    .option('--json', 'machine-readable output')
+    .action(async (campaignId: string, opts: { out?: string; dataDir?: string; json?: boolean }, cmd: Command) => {
+      const outDir = resolve(opts.out ?? `evidence-${campaignId.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+      if (existsSync(outDir) && readdirSync(outDir).length > 0) usage(cmd, `${outDir} is not empty`);
+      const files = hostFiles(opts.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
+      if (!existsSync(files.database)) usage(cmd, `no data in ${files.dataDir}`);
+      const store = new SqliteStore(files.database);
+      try {
+        const campaign = await store.getCampaign(campaignId);
+        if (!campaign && (await store.listChains(campaignId)).length === 0) usage(cmd, `no campaign ${campaignId}`);
+        const progress = progressFor(`export ${campaignId}`);
+        const manifest = await exportEvidencePack({
+          store,
+          dataDir: files.dataDir,
+          campaignId,
+          ...(campaign ? { campaign } : {}),
+          outDir,
+          exportedAt: new Date(),
+          toolVersion: TOOL_VERSION,
+          onProgress: (done, total) => progress.update(done, total),
+        });
+        progress.finish();
+        // the pack is checked as an auditor will check it: a trail broken before the export stays visible
+        const report = verifyEvidencePack(outDir);
+        if (opts.json) {
+          out(JSON.stringify({ pack: outDir, counts: manifest.counts, missing: manifest.missing, verification: report }, null, 2));
+        } else {
+          out(
+            summary([
+              ['pack', outDir],
+              ['events', `${manifest.counts.events} in ${manifest.counts.chains} chains`],
+              ['messages', `${manifest.counts.outboundMessages} outbound, ${manifest.counts.inboundMessages} inbound`],
+              ...manifest.missing.slice(0, 10).map((m): [string, string] => ['not in the pack', `${m.sha256.slice(0, 12)}… (event ${m.event}): ${m.reason}`]),
+              ['verification', report.ok ? 'valid' : `BROKEN — ${report.chains?.broken ? describeBreak(report.chains.broken) : report.problems[0]?.problem ?? ''}`],
+            ]),
+          );
+        }
+        if (!report.ok) throw new AuditBrokenError('the pack was written, but the audit trail it holds does not verify');
+      } finally {
+        store.close();
+      }
+    });
+}
