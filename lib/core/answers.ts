@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
-import { CASE_AWAITING, CASE_FINISHED, canMoveCase } from './lifecycle.js';
+import { CASE_AWAITING, CASE_FINISHED, canMoveCase, PAUSE_REASON } from './lifecycle.js';
+import { restartNotice } from './control.js';
 import { type Answer, AnswerIntent, AnswerSource, type CaseState, type Notice } from './model.js';
 import type { Deps, InboundMail } from './ports.js';
 import { completeQuietly } from './campaign.js';
@@ -13,8 +14,7 @@ import { queueForReview, type ReviewReason } from './review.js';
 import { suspicionOf } from './mail-auth.js';
 import { startVerification } from './verify.js';
 
-/** The pause reason of a notice waiting for the coordinator to answer its recipient's question. */
-export const NEEDS_INFO_PAUSE = 'needs-info';
+const NEEDS_INFO_PAUSE = PAUSE_REASON.question;
 
 /** An answer as the API, the CLI and the mail reader hand it in. */
 export const AnswerInput = z
@@ -113,28 +113,38 @@ export async function applyAnswer(deps: Deps, notice: Notice, answer: Answer): P
 
   const now = deps.clock.now();
   let token: string | undefined;
+  let resume: number | undefined;
   const updated = await updateNotice(deps, notice.id, (cur) => {
     if (cur.appliedAnswers.includes(answer.id)) return undefined;
     token = cur.taskToken;
+    resume = undefined;
     const after = cases.map((c) => (moved.includes(c.id) ? to : c.state));
     const stillAwaiting = after.some((s) => CASE_AWAITING.has(s) || s === 'open');
     const needInfo = after.some((s) => s === 'needs-info');
+    // cases a coordinator put on hold keep their notice from closing: resuming them needs it
+    const held = after.some((s) => s === 'paused');
     const live = cur.state === 'sent' || cur.state === 'uncertain';
     const pausedForQuestion = cur.state === 'paused' && cur.paused?.reason === NEEDS_INFO_PAUSE;
+    const left = cur.deadline ? Math.max(0, (Date.parse(cur.deadline) - now.getTime()) / 1000) : cur.answerDeadline;
     let state = cur.state;
     let deadline = cur.deadline;
     let paused = cur.paused;
     if (live && answer.intent === 'needs-info' && moved.length) {
       // a question stops the clock until the coordinator answers it (sendFollowup restarts it)
-      const left = cur.deadline ? Math.max(0, (Date.parse(cur.deadline) - now.getTime()) / 1000) : cur.answerDeadline;
       state = 'paused';
       paused = { from: 'sent', remainingSeconds: left, reason: NEEDS_INFO_PAUSE, by: (answer.from ?? answer.source).slice(0, 200) };
-    } else if ((live || pausedForQuestion) && !stillAwaiting && !needInfo) {
+    } else if ((live || cur.state === 'paused') && !stillAwaiting && !needInfo && !held) {
+      // nothing is left for this party, however its clock stood (a campaign's pause included)
       state = 'closed';
       paused = undefined;
     } else if (live && !stillAwaiting) {
       state = 'paused';
-      paused = cur.paused ?? { from: 'sent', remainingSeconds: 0, reason: NEEDS_INFO_PAUSE, by: 'system' };
+      paused = needInfo
+        ? { from: 'sent', remainingSeconds: left, reason: NEEDS_INFO_PAUSE, by: 'system' }
+        : { from: 'sent', remainingSeconds: cur.answerDeadline, reason: PAUSE_REASON.heldCases, by: 'system' };
+    } else if (pausedForQuestion && !needInfo && stillAwaiting) {
+      // the party answered its own question (it acknowledged, say): the clock runs again, after this update
+      resume = answer.intent === 'acknowledged' ? cur.actionDeadline : (cur.paused?.remainingSeconds ?? cur.answerDeadline);
     } else if (live && answer.intent === 'acknowledged') {
       // the party took it on: the clock now runs to the action deadline from now
       deadline = new Date(now.getTime() + cur.actionDeadline * 1000).toISOString();
@@ -154,6 +164,7 @@ export async function applyAnswer(deps: Deps, notice: Notice, answer: Answer): P
     data: { answer: answer.id, intent: answer.intent, cases: moved.length, notice: updated.state, deadline: updated.deadline },
   });
   if (token) await completeQuietly(deps, token, stepFor(deps, updated));
+  if (resume !== undefined) await restartNotice(deps, notice.id, answer.from ?? answer.source, resume, `the party answered (${answer.intent}) after asking a question`);
   if (to === 'needs-info' && moved.length) {
     await queueForReview(deps, {
       id: `r_${deps.ids.hash(`needs-info:${answer.id}`).slice(0, 32)}`,

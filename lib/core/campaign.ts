@@ -258,6 +258,11 @@ export function executionName(kind: 'campaign' | 'notice', id: string, round: nu
   return `${kind}-${id}-r${round}`;
 }
 
+/** Start a notice's execution for its current round; the round travels in the input so a stale run stops. */
+export function startNoticeRun(deps: Pick<Deps, 'workflows'>, notice: Pick<Notice, 'id' | 'round'>): Promise<void> {
+  return deps.workflows.start('notice', executionName('notice', notice.id, notice.round), { noticeId: notice.id, round: notice.round });
+}
+
 /** Route one page of a campaign's indicators into cases. Idempotent: case ids are derived. */
 export async function routeCampaign(deps: Deps, campaignId: string, cursor?: string): Promise<{ cursor?: string; done: boolean }> {
   const campaign = await mustGetCampaign(deps.store, campaignId);
@@ -462,7 +467,7 @@ export async function startNotices(deps: Deps, campaignId: string, cursor?: stri
   const page = await deps.store.listNotices({ campaignId }, { after: cursor, limit: deps.settings.pageSize });
   for (const notice of page.items) {
     if (notice.state === 'planned' || notice.state === 'sending' || notice.state === 'uncertain') {
-      await deps.workflows.start('notice', executionName('notice', notice.id, notice.round), { noticeId: notice.id });
+      await startNoticeRun(deps, notice);
     }
   }
   if (page.next) return { cursor: page.next, done: false };

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { CampaignStateError, InvalidInputError, InvalidTransitionError, NotFoundError } from './errors.js';
-import { CASE_AWAITING, CASE_FINISHED } from './lifecycle.js';
+import { CASE_AWAITING, CASE_FINISHED, PAUSE_REASON } from './lifecycle.js';
 import type { Campaign, Case, CaseState, Notice, NoticeState } from './model.js';
 import type { Deps } from './ports.js';
-import { cancelCampaign, completeQuietly, executionName, listAll } from './campaign.js';
+import { cancelCampaign, completeQuietly, listAll, startNoticeRun } from './campaign.js';
 import { appendEvent } from './events.js';
 import { casesOf, escalateCases, mustGetNotice, sendOutbound, stepFor } from './notice.js';
 import { renderFollowup, type Followup } from './render-followup.js';
@@ -81,8 +81,9 @@ export async function restartNotice(deps: Deps, noticeId: string, actor: string,
   const notice = await updateNotice(deps, noticeId, (cur) => {
     changed = false;
     const fromPause = cur.state === 'paused';
-    // a notice still sent has its execution: only a stopped clock starts a new round
-    if (!fromPause && cur.state !== 'closed') return undefined;
+    // a notice still sent has its execution: only a stopped clock starts a new round (an escalated one: for a
+    // case found still reachable, which goes back to this party)
+    if (!fromPause && cur.state !== 'closed' && cur.state !== 'escalated') return undefined;
     changed = true;
     const back = fromPause ? ((cur.paused?.from as NoticeState | undefined) ?? 'sent') : 'sent';
     const left = seconds ?? cur.paused?.remainingSeconds ?? cur.answerDeadline;
@@ -98,7 +99,7 @@ export async function restartNotice(deps: Deps, noticeId: string, actor: string,
   });
   if (!changed) return undefined;
   await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.resumed', actor, data: { why, round: notice.round, deadline: notice.deadline } });
-  await deps.workflows.start('notice', executionName('notice', notice.id, notice.round), { noticeId: notice.id });
+  await startNoticeRun(deps, notice);
   return notice;
 }
 
@@ -216,6 +217,7 @@ async function controlNotice(deps: Deps, noticeId: string, action: ControlAction
   }
   const open = (await casesOf(deps, noticeId)).filter((c) => CASE_AWAITING.has(c.state) || ['open', 'needs-info', 'paused'].includes(c.state));
   if (action === 'cancel') {
+    if (!['planned', 'sent', 'paused', 'uncertain'].includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'cancelled');
     for (const c of open) {
       await updateCase(deps, c.id, (cur) => (CASE_FINISHED.has(cur.state) ? undefined : { ...cur, state: 'cancelled', reason: `cancelled by ${actor}: ${reason}` }));
       await appendEvent(deps, { campaignId: c.campaignId, caseId: c.id, noticeId, type: 'case.cancelled', actor, data: { reason } });
@@ -251,7 +253,7 @@ async function controlCampaign(deps: Deps, campaignId: string, action: ControlAc
   if (action === 'pause') {
     await setState(['running', 'sending'], 'paused');
     let notices = 0;
-    for (const n of await allNotices()) if (await pauseNotice(deps, n.id, actor, reason)) notices++;
+    for (const n of await allNotices()) if (await pauseNotice(deps, n.id, actor, `${PAUSE_REASON.campaign}: ${reason}`)) notices++;
     await appendEvent(deps, { campaignId, type: 'campaign.paused', actor, data: { reason, notices } });
     return { ...base, notices };
   }
@@ -259,8 +261,9 @@ async function controlCampaign(deps: Deps, campaignId: string, action: ControlAc
     await setState(['paused'], 'running');
     let notices = 0;
     for (const n of await allNotices()) {
-      // a notice paused on its own (a question to answer) stays paused: only the campaign's pause is lifted
-      if (n.state === 'paused' && n.paused?.reason !== 'needs-info' && (await restartNotice(deps, n.id, actor, undefined, reason))) notices++;
+      // a notice paused on its own (a question to answer, a coordinator's hold) stays paused: only the
+      // campaign's pause is lifted
+      if (n.state === 'paused' && n.paused?.reason.startsWith(PAUSE_REASON.campaign) && (await restartNotice(deps, n.id, actor, undefined, reason))) notices++;
     }
     await appendEvent(deps, { campaignId, type: 'campaign.resumed', actor, data: { reason, notices } });
     return { ...base, notices };
@@ -311,16 +314,29 @@ export async function control(deps: Deps, id: string, action: ControlAction, act
  * clock for the action deadline. The coordinator's answer to "needs more information" resumes a notice paused
  * for it; a "still reachable" recheck reopens a closed one.
  */
-export async function sendFollowup(deps: Deps, noticeId: string, followup: Followup, actor: string, cases?: readonly Case[]): Promise<Notice> {
-  const notice = await mustGetNotice(deps, noticeId);
-  if (!['sent', 'paused', 'closed'].includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'follow-up');
+export async function sendFollowup(
+  deps: Deps,
+  noticeId: string,
+  followup: Followup,
+  actor: string,
+  cases?: readonly Case[],
+  /** runs once the message is out, before the clock restarts (the cases it concerns change state only then) */
+  afterSend?: () => Promise<void>,
+): Promise<Notice> {
+  let notice = await mustGetNotice(deps, noticeId);
+  if (!['sent', 'paused', 'closed', 'escalated'].includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'follow-up');
   if (followup.kind === 'answer' && !followup.message.trim()) {
     throw new InvalidInputError('the follow-up is empty', [{ where: 'message', reason: 'write what the recipient asked for' }]);
   }
   const campaign = await deps.store.getCampaign(notice.campaignId);
   if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
   const concerned = cases ?? (await casesOf(deps, noticeId)).filter((c) => c.state === 'needs-info' || CASE_AWAITING.has(c.state));
-  const n = (notice.followupsSent ?? 0) + 1;
+  // the number is taken before the send: two follow-ups at once get two messages, never one under two records
+  let n = 0;
+  notice = await updateNotice(deps, noticeId, (cur) => {
+    n = (cur.followupsSent ?? 0) + 1;
+    return { ...cur, followupsSent: n };
+  });
   const original = await deps.store.getOutbound(`${noticeId}.notice.0`);
   const now = deps.clock.now();
   const deadline = new Date(now.getTime() + notice.actionDeadline * 1000).toISOString();
@@ -337,7 +353,7 @@ export async function sendFollowup(deps: Deps, noticeId: string, followup: Follo
       now,
     }),
   );
-  await updateNotice(deps, noticeId, (cur) => ((cur.followupsSent ?? 0) >= n ? undefined : { ...cur, followupsSent: n }));
+  await afterSend?.();
   // the questions are answered: the cases wait on their party again
   for (const c of concerned) {
     if (c.state === 'needs-info') await updateCase(deps, c.id, (cur) => (cur.state === 'needs-info' ? { ...cur, state: 'notified' } : undefined));

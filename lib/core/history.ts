@@ -18,8 +18,11 @@ export interface ExecutionHistory {
   readonly events: readonly { readonly type: string; readonly state?: string; readonly at: string }[];
 }
 
-/** Events kept per execution; a ten-round notice has about 70, AWS caps a history at 25,000. */
-export const MAX_HISTORY_EVENTS = 5000;
+/**
+ * Events kept per execution: a ten-round notice has about 70 (AWS caps a history at 25,000); 2,000 of about 90
+ * bytes stay well inside a DynamoDB item (400 KB).
+ */
+export const MAX_HISTORY_EVENTS = 2000;
 
 const NOTICE_EXECUTION = /^(?:notice|verify)-(n[a-z0-9]{16})-/;
 const CAMPAIGN_EXECUTION = /^campaign-(cmp_[a-z0-9]{16})-/;

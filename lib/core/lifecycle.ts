@@ -24,6 +24,17 @@ export const CASE_TRANSITIONS: Readonly<Record<CaseState, readonly CaseState[]>>
   expired: [],
 };
 
+/**
+ * Why a notice's clock is stopped (Notice.paused.reason): a question its recipient asked, cases a coordinator
+ * put on hold while nothing else waits, or its campaign's pause (followed by the coordinator's reason). A
+ * campaign's resume lifts only its own pauses.
+ */
+export const PAUSE_REASON = {
+  question: 'needs-info',
+  heldCases: 'cases paused',
+  campaign: 'campaign paused',
+} as const;
+
 /** States in which a case still waits on its party. */
 export const CASE_AWAITING: ReadonlySet<CaseState> = new Set(['notified', 'received', 'acknowledged']);
 
@@ -58,7 +69,9 @@ export const NOTICE_TRANSITIONS: Readonly<Record<NoticeState, readonly NoticeSta
   uncertain: ['sending', 'sent', 'cancelled'],
   sent: ['closed', 'escalated', 'paused', 'cancelled'],
   closed: ['sent'],
-  escalated: [],
+  // a case found still reachable after its party said it acted goes back to that party, whatever happened to the
+  // notice's other cases
+  escalated: ['sent'],
   paused: ['planned', 'sent', 'closed', 'escalated', 'cancelled'],
   cancelled: [],
 };

@@ -1,8 +1,8 @@
 import { AlreadyExistsError, MailRejectedError, MailTransientError, NotFoundError } from './errors.js';
-import { CASE_AWAITING } from './lifecycle.js';
+import { CASE_AWAITING, PAUSE_REASON } from './lifecycle.js';
 import type { Case, CaseState, Notice, Outbound, OutboundKind } from './model.js';
 import type { Deps, MailDraft } from './ports.js';
-import { completeQuietly, engineWait, executionName, groupIntoNotices, listAll } from './campaign.js';
+import { completeQuietly, engineWait, groupIntoNotices, listAll, startNoticeRun } from './campaign.js';
 import { appendEvent } from './events.js';
 import { renderNotice, type AnswerLinks } from './render.js';
 import { issueAnswerLinks } from './links.js';
@@ -158,11 +158,19 @@ export async function sendOutbound(
 }
 
 /** Send a notice (once), mark its cases notified, and say how long to wait for an answer. */
-export async function sendNotice(deps: Deps, noticeId: string): Promise<NoticeStep> {
+export async function sendNotice(deps: Deps, noticeId: string, round?: number): Promise<NoticeStep> {
   let notice = await mustGetNotice(deps, noticeId);
+  if (round !== undefined && notice.round !== round) return { next: 'stopped' };
   if (!['planned', 'sending', 'uncertain'].includes(notice.state)) return stepFor(deps, notice);
   const campaign = await deps.store.getCampaign(notice.campaignId);
   if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
+  if (campaign.state === 'paused' && notice.state === 'planned') {
+    // an escalation or a revival during a campaign's pause waits for its resume, like every other notice
+    const held = await updateNotice(deps, noticeId, (cur) =>
+      cur.state !== 'planned' ? undefined : { ...cur, state: 'paused', paused: { from: 'planned', remainingSeconds: cur.answerDeadline, reason: PAUSE_REASON.campaign, by: 'system' } },
+    );
+    return stepFor(deps, held);
+  }
   const cases = await casesOf(deps, noticeId);
   const previousId = notice.escalatedFrom?.[0];
   const previousNotice = previousId ? await deps.store.getNotice(previousId) : undefined;
@@ -215,13 +223,16 @@ export async function sendNotice(deps: Deps, noticeId: string): Promise<NoticeSt
  * The notice workflow parks its task token on the notice. When the notice changed since the workflow decided
  * to wait (an answer arrived in between), the token is completed at once with a fresh decision.
  */
-export async function awaitAnswer(deps: Deps, noticeId: string, seen: number, taskToken: string): Promise<Record<string, never>> {
+export async function awaitAnswer(deps: Deps, noticeId: string, seen: number, taskToken: string, round?: number): Promise<Record<string, never>> {
   let changed: Notice | undefined;
+  let stale = false;
   await updateNotice(deps, noticeId, (n) => {
-    changed = n.version !== seen ? n : undefined;
+    // a run of an earlier round parks nothing: the current round's execution owns the notice
+    stale = round !== undefined && n.round !== round;
+    changed = stale || n.version !== seen ? n : undefined;
     return changed ? undefined : { ...n, taskToken };
   });
-  if (changed) await completeQuietly(deps, taskToken, stepFor(deps, changed));
+  if (changed) await completeQuietly(deps, taskToken, stale ? { next: 'stopped' } : stepFor(deps, changed));
   return {};
 }
 
@@ -229,18 +240,21 @@ export async function awaitAnswer(deps: Deps, noticeId: string, seen: number, ta
  * A wait ended without an answer. Before the stored deadline (a slice of a long wait) wait on; at it, send the
  * next reminder or, when none is left (or the notice could not be delivered), escalate the cases still open.
  */
-export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable: boolean): Promise<NoticeStep> {
+export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable: boolean, round?: number): Promise<NoticeStep> {
   const notice = await mustGetNotice(deps, noticeId);
+  if (round !== undefined && notice.round !== round) return { next: 'stopped' };
   const live = notice.state === 'sent' || (undeliverable && ['planned', 'sending', 'uncertain'].includes(notice.state));
   if (!live) return stepFor(deps, notice);
   const now = deps.clock.now();
   if (!undeliverable && notice.deadline && now.getTime() < Date.parse(notice.deadline)) return stepFor(deps, notice);
 
-  if (!undeliverable && notice.remindersSent < notice.remindersAllowed) {
+  const all = await casesOf(deps, noticeId);
+  const waiting = all.filter((c) => CASE_AWAITING.has(c.state));
+  // nothing waits on this party any more (every case answered, or held by a coordinator): no reminder to send
+  if (!undeliverable && waiting.length > 0 && notice.remindersSent < notice.remindersAllowed) {
     const n = notice.remindersSent + 1;
     const campaign = await deps.store.getCampaign(notice.campaignId);
     if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
-    const waiting = (await casesOf(deps, noticeId)).filter((c) => CASE_AWAITING.has(c.state));
     const original = await deps.store.getOutbound(`${noticeId}.notice.0`);
     await sendOutbound(deps, notice, 'reminder', n, async (token, messageId) =>
       renderNotice({
@@ -264,17 +278,29 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
     return stepFor(deps, updated);
   }
 
-  const open = (await casesOf(deps, noticeId)).filter((c) => CASE_AWAITING.has(c.state) || c.state === 'open');
+  const open = all.filter((c) => CASE_AWAITING.has(c.state) || c.state === 'open');
+  // cases held by a coordinator (or waiting on the coordinator's answer) stay with this party: the notice waits
+  // for them, paused, instead of finishing without them
+  const held = all.some((c) => c.state === 'paused' || c.state === 'needs-info');
   const escalatedTo = await escalateCases(deps, notice, open, undeliverable ? 'undeliverable' : 'no action by the deadline');
   const final = await updateNotice(deps, noticeId, (cur) =>
-    cur.state === 'escalated' || cur.state === 'closed' ? undefined : { ...cur, state: open.length ? 'escalated' : 'closed', taskToken: undefined },
+    cur.state === 'escalated' || cur.state === 'closed' || cur.state === 'paused'
+      ? undefined
+      : held
+        ? {
+            ...cur,
+            state: 'paused',
+            taskToken: undefined,
+            paused: { from: 'sent', remainingSeconds: cur.answerDeadline, reason: PAUSE_REASON.heldCases, by: 'system' },
+          }
+        : { ...cur, state: open.length ? 'escalated' : 'closed', taskToken: undefined },
   );
   await appendEvent(deps, {
     campaignId: notice.campaignId,
     noticeId,
-    type: open.length ? 'notice.escalated' : 'notice.closed',
+    type: final.state === 'paused' ? 'notice.paused' : open.length ? 'notice.escalated' : 'notice.closed',
     actor: 'system',
-    data: { reason: undeliverable ? 'undeliverable' : 'deadline', cases: open.length, to: escalatedTo },
+    data: { reason: undeliverable ? 'undeliverable' : 'deadline', cases: open.length, to: escalatedTo, ...(final.state === 'paused' ? { held: true } : {}) },
   });
   return stepFor(deps, final);
 }
@@ -310,7 +336,7 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
   const notices = groupIntoNotices(deps, from.campaignId, onward, from.id);
   await deps.store.putNotices(notices);
   for (const n of notices) {
-    await deps.workflows.start('notice', executionName('notice', n.id, n.round), { noticeId: n.id });
+    await startNoticeRun(deps, n);
   }
   for (const c of cases) {
     const to: CaseState = c.ladder[c.step + 1] ? 'escalated' : 'expired';

@@ -1,6 +1,6 @@
 import type { NoticeState } from './model.js';
 import type { Deps } from './ports.js';
-import { executionName, listAll } from './campaign.js';
+import { executionName, listAll, startNoticeRun } from './campaign.js';
 import { applyAnswer } from './answers.js';
 import { resumeVerification } from './verify.js';
 
@@ -42,7 +42,7 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
       // planned notices of a campaign still waiting for approval are started by the campaign workflow
       if (notice.state === 'planned' && campaignState.get(notice.campaignId) !== 'running') continue;
       if (!LIVE_NOTICE_STATES.includes(notice.state)) continue;
-      await deps.workflows.start('notice', executionName('notice', notice.id, notice.round), { noticeId: notice.id });
+      await startNoticeRun(deps, notice);
       notices++;
     }
   }

@@ -10,6 +10,8 @@ import { verifyNotice } from './verify.js';
  * local engine's task overrides (embedded host) both call `runTask`, so the two hosts run the same code.
  */
 const Cursor = z.object({ cursor: z.string().optional(), done: z.boolean().optional() }).passthrough();
+/** The notice round an execution runs for (its name carries it too) */
+const Round = z.number().int().min(1);
 const WaitPayload = z.object({ seconds: z.number().int().positive(), taskToken: z.string().min(1) });
 
 export const TASKS = {
@@ -30,17 +32,17 @@ export const TASKS = {
     run: (deps: Deps, i: { campaignId: string; start: { cursor?: string } }) => startNotices(deps, i.campaignId, i.start.cursor),
   },
   SendNotice: {
-    input: z.object({ noticeId: z.string().min(1) }),
-    run: (deps: Deps, i: { noticeId: string }) => sendNotice(deps, i.noticeId),
+    input: z.object({ noticeId: z.string().min(1), round: Round }),
+    run: (deps: Deps, i: { noticeId: string; round: number }) => sendNotice(deps, i.noticeId, i.round),
   },
   AwaitAnswer: {
-    input: WaitPayload.extend({ noticeId: z.string().min(1), seen: z.number().int() }),
-    run: (deps: Deps, i: { noticeId: string; seen: number; taskToken: string }) =>
-      awaitAnswer(deps, i.noticeId, i.seen, i.taskToken),
+    input: WaitPayload.extend({ noticeId: z.string().min(1), seen: z.number().int(), round: Round }),
+    run: (deps: Deps, i: { noticeId: string; seen: number; taskToken: string; round: number }) =>
+      awaitAnswer(deps, i.noticeId, i.seen, i.taskToken, i.round),
   },
   NoticeDeadline: {
-    input: z.object({ noticeId: z.string().min(1), undeliverable: z.boolean().default(false) }),
-    run: (deps: Deps, i: { noticeId: string; undeliverable: boolean }) => noticeDeadline(deps, i.noticeId, i.undeliverable),
+    input: z.object({ noticeId: z.string().min(1), undeliverable: z.boolean().default(false), round: Round }),
+    run: (deps: Deps, i: { noticeId: string; undeliverable: boolean; round: number }) => noticeDeadline(deps, i.noticeId, i.undeliverable, i.round),
   },
   VerifyNotice: {
     input: z.object({ noticeId: z.string().min(1) }),

@@ -1,6 +1,6 @@
 import type { Case, Notice } from './model.js';
 import type { Deps } from './ports.js';
-import { engineWait, groupIntoNotices, executionName } from './campaign.js';
+import { engineWait, groupIntoNotices, startNoticeRun } from './campaign.js';
 import { appendEvent } from './events.js';
 import { casesOf, mustGetNotice } from './notice.js';
 import { probeStatus, type ProbeResult } from './probe.js';
@@ -123,19 +123,33 @@ export async function verifyNotice(deps: Deps, noticeId: string): Promise<Verify
       if (due === undefined || due > now) continue;
       const result = await probeCase(deps, c, 'verify');
       const status = probeStatus(result);
+      // several verify executions may wake for one notice (one per "taken down" answer): only the one whose
+      // update went in acts on it
       if (status === 'down') {
         const at = deps.clock.now().toISOString();
-        await updateCase(deps, c.id, (cur) =>
+        const after = await updateCase(deps, c.id, (cur) =>
           cur.state === 'actioned' ? { ...cur, state: 'verified-down', probe: summary(result), verifiedDownAt: at, watched: 0 } : undefined,
         );
+        if (after.verifiedDownAt !== at) continue;
         await appendEvent(deps, { campaignId: c.campaignId, caseId: c.id, noticeId, type: 'case.verified-down', actor: 'system', data: { verdict: result.verdict, detail: result.detail } });
       } else if (status === 'live') {
-        await updateCase(deps, c.id, (cur) => (cur.state === 'actioned' ? { ...cur, state: 'notified', probe: summary(result) } : undefined));
-        await appendEvent(deps, { campaignId: c.campaignId, caseId: c.id, noticeId, type: 'case.still-reachable', actor: 'system', data: { detail: result.detail } });
-        stillUp.push({ c, result });
+        // the case stays actioned until the "still reachable" message is out: a failed send is retried by the
+        // workflow and finds it still to do
+        const after = await updateCase(deps, c.id, (cur) => (cur.state === 'actioned' ? { ...cur, probe: summary(result) } : undefined));
+        if (after.state === 'actioned' && after.probe?.at === result.at) stillUp.push({ c: after, result });
       } else {
         const tries = (c.probe?.tries ?? 0) + 1;
-        await updateCase(deps, c.id, (cur) => (cur.state === 'actioned' ? { ...cur, probe: summary(result, tries) } : undefined));
+        const after = await updateCase(deps, c.id, (cur) => (cur.state === 'actioned' ? { ...cur, probe: summary(result, tries) } : undefined));
+        if (after.probe?.tries === INCONCLUSIVE_TRIES && after.probe.at === result.at) {
+          await appendEvent(deps, {
+            campaignId: c.campaignId,
+            caseId: c.id,
+            noticeId,
+            type: 'case.unverified',
+            actor: 'system',
+            data: { tries, detail: result.detail, note: 'no probe proved it either way: left actioned for the coordinator' },
+          });
+        }
       }
       continue;
     }
@@ -149,13 +163,20 @@ export async function verifyNotice(deps: Deps, noticeId: string): Promise<Verify
   }
 
   if (stillUp.length) {
-    const fresh = await Promise.all(stillUp.map(async ({ c }) => (await deps.store.getCase(c.id)) ?? c));
     await sendFollowup(
       deps,
       noticeId,
       { kind: 'still-reachable', probes: stillUp.map(({ c, result }) => ({ caseId: c.id, value: c.indicator.value, detail: result.detail, at: result.at })) },
       'system',
-      fresh,
+      stillUp.map(({ c }) => c),
+      async () => {
+        for (const { c, result } of stillUp) {
+          const after = await updateCase(deps, c.id, (cur) => (cur.state === 'actioned' ? { ...cur, state: 'notified' } : undefined));
+          if (after.state === 'notified') {
+            await appendEvent(deps, { campaignId: c.campaignId, caseId: c.id, noticeId, type: 'case.still-reachable', actor: 'system', data: { detail: result.detail } });
+          }
+        }
+      },
     );
   }
   if (revived.length) await reviveCases(deps, notice, revived);
@@ -179,10 +200,13 @@ async function nextStep(deps: Deps, noticeId: string): Promise<VerifyStep> {
  */
 async function reviveCases(deps: Deps, from: Notice, revived: readonly { c: Case; result: ProbeResult }[]): Promise<void> {
   const reopened: Case[] = [];
+  // one notice per recipient per pass: cases of this notice that come back in a later pass get a notice of their
+  // own (an id used before would find its notice finished and its execution name taken)
+  const pass = deps.clock.now().toISOString();
   for (const { c, result } of revived) {
     const revival = (c.revival ?? 0) + 1;
     const rung = c.ladder[0]!;
-    const noticeId = noticeIdFor(deps.ids, c.campaignId, rung.party.email, 0, `revival-${revival}:${from.id}`);
+    const noticeId = noticeIdFor(deps.ids, c.campaignId, rung.party.email, 0, `revival-${revival}:${from.id}:${pass}`);
     const after = await updateCase(deps, c.id, (cur) =>
       cur.state !== 'verified-down'
         ? undefined
@@ -197,7 +221,7 @@ async function reviveCases(deps: Deps, from: Notice, revived: readonly { c: Case
             watched: undefined,
           },
     );
-    if (after.state !== 'open' || after.revival !== revival) continue;
+    if (after.state !== 'open' || after.revival !== revival || after.noticeId !== noticeId) continue;
     reopened.push(after);
     await appendEvent(deps, {
       campaignId: c.campaignId,
@@ -210,7 +234,7 @@ async function reviveCases(deps: Deps, from: Notice, revived: readonly { c: Case
   }
   const notices = groupIntoNotices(deps, from.campaignId, reopened).map((n) => ({ ...n, revivalOf: from.id }));
   await deps.store.putNotices(notices);
-  for (const n of notices) await deps.workflows.start('notice', executionName('notice', n.id, n.round), { noticeId: n.id });
+  for (const n of notices) await startNoticeRun(deps, n);
 }
 
 /**

@@ -71,10 +71,13 @@ describe('answers and coordinators move the clock', () => {
   });
 
   it('pauses a whole campaign and resumes it with the time each notice had left', async () => {
-    host = await testHost(1);
+    // an hour a second: the two seconds spent paused are two hours the deadline must move by
+    host = await testHost(3600);
     const campaignId = await submit(host, ['192.0.2.10,ip,KE,C2 server', '198.51.100.5,ip,CI,phishing kit host']);
     const a = await waitingNotice(host, campaignId, 'abuse@hosting.example');
     await waitingNotice(host, campaignId, 'abuse@demo-dc.example');
+    // two hours of the answer period pass before the pause: a resume that restarted the whole period would show
+    await new Promise((r) => setTimeout(r, 2000));
 
     const paused = await api<{ result: { notices: number } }>(host, 'POST', `/campaigns/${campaignId}/pause`, { by: 'lead', reason: 'operation on hold' });
     expect(paused.status).toBe(200);
@@ -87,11 +90,15 @@ describe('answers and coordinators move the clock', () => {
     // pausing twice is refused for a notice, harmless for the campaign
     expect((await api(host, 'POST', `/notices/${a.id}/pause`, {})).status).toBe(409);
 
+    const pausedAt = host.clock.now().getTime();
+    await new Promise((r) => setTimeout(r, 2000));
     const resumed = await api(host, 'POST', `/campaigns/${campaignId}/resume`, { by: 'lead' });
     expect(resumed.status).toBe(200);
+    const pausedFor = host.clock.now().getTime() - pausedAt;
     const back = await waitingNotice(host, campaignId, 'abuse@hosting.example');
     expect(back.round).toBe(2);
-    expect(Math.abs(Date.parse(back.deadline!) - Date.parse(a.deadline!))).toBeLessThan(60_000);
+    // the time left was kept: the deadline moved by the pause, not back to a whole answer period
+    expect(Math.abs(Date.parse(back.deadline!) - (Date.parse(a.deadline!) + pausedFor))).toBeLessThan(20 * 60_000);
     expect((await host.store.getCampaign(campaignId))?.state).toBe('running');
     const types = (await host.store.listEvents({ campaignId })).map((e) => `${e.type}:${e.actor}`);
     for (const type of ['campaign.paused', 'campaign.resumed', 'notice.paused', 'notice.resumed']) {
@@ -144,5 +151,52 @@ describe('answers and coordinators move the clock', () => {
     const res = await api<{ cases: unknown[] }>(host, 'GET', `/campaigns/${campaignId}/expired`);
     expect(res.status).toBe(200);
     expect(res.body.cases).toHaveLength(1);
+  });
+
+  it('keeps a notice whose other cases were answered waiting for a case on hold, and runs it again when resumed', async () => {
+    host = await testHost(1);
+    const campaignId = await submit(host, ['192.0.2.10,ip,KE,C2 server', '192.0.2.11,ip,KE,C2 fallback']);
+    const notice = await waitingNotice(host, campaignId, 'abuse@hosting.example');
+    const [held, other] = await listAll((p) => host!.store.listCases({ noticeId: notice.id }, p));
+    expect((await api(host, 'POST', `/cases/${held!.id}/pause`, { reason: 'law enforcement asked to wait' })).status).toBe(200);
+    await api(host, 'POST', `/notices/${notice.id}/answers`, { intent: 'actioned', caseIds: [other!.id] });
+    const waiting = (await host.store.getNotice(notice.id))!;
+    expect(waiting.state).toBe('paused');
+    expect(waiting.paused?.reason).toBe('cases paused');
+
+    expect((await api(host, 'POST', `/cases/${held!.id}/resume`, {})).status).toBe(200);
+    const again = await waitingNotice(host, campaignId, 'abuse@hosting.example');
+    expect(again.round).toBe(2);
+    expect((await host.store.getCase(held!.id))?.state).toBe('notified');
+    expect(host.workflows.get(`notice-${notice.id}-r2`)?.status).toBe('running');
+  });
+
+  it('closes a paused notice once everything in it is answered, and an execution of an earlier round stops', async () => {
+    host = await testHost(1);
+    const campaignId = await submit(host, ['192.0.2.10,ip,KE,C2 server']);
+    const notice = await waitingNotice(host, campaignId, 'abuse@hosting.example');
+    await api(host, 'POST', `/campaigns/${campaignId}/pause`, { reason: 'hold' });
+    await api(host, 'POST', `/notices/${notice.id}/answers`, { intent: 'actioned' });
+    expect((await host.store.getNotice(notice.id))?.state).toBe('closed');
+    // resuming the campaign restarts nothing for it: no reminder about nothing
+    await api(host, 'POST', `/campaigns/${campaignId}/resume`, {});
+    expect((await host.store.getNotice(notice.id))).toMatchObject({ state: 'closed', round: 1 });
+    // a task of a round that is not the notice's current one does nothing
+    const { runTask } = await import('../../lib/core/tasks.js');
+    expect(await runTask('NoticeDeadline', host.deps, { noticeId: notice.id, round: 7, undeliverable: true })).toEqual({ next: 'stopped' });
+    expect(await runTask('SendNotice', host.deps, { noticeId: notice.id, round: 7 })).toEqual({ next: 'stopped' });
+    expect(outbox(host)).toHaveLength(1);
+  });
+
+  it('runs the clock again when the party that asked a question acknowledges anyway', async () => {
+    host = await testHost(1);
+    const campaignId = await submit(host, ['192.0.2.10,ip,KE,C2 server']);
+    const notice = await waitingNotice(host, campaignId, 'abuse@hosting.example');
+    await api(host, 'POST', `/notices/${notice.id}/answers`, { intent: 'needs-info', note: 'which port?' });
+    expect((await host.store.getNotice(notice.id))?.state).toBe('paused');
+    await api(host, 'POST', `/notices/${notice.id}/answers`, { intent: 'acknowledged', note: 'found it, working on it' });
+    const running = await waitingNotice(host, campaignId, 'abuse@hosting.example');
+    expect(running.round).toBe(2);
+    expect(Date.parse(running.deadline!) - Date.now()).toBeGreaterThan(running.actionDeadline * 1000 - 60_000);
   });
 });
