@@ -13,6 +13,7 @@ import { archiveExecution } from '../core/history.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
 import { SmtpMailer } from '../adapters/mail/mailer.smtp.js';
+import { DomainRateLimitedMailer } from '../adapters/mail/rate-limit.js';
 import { startCaptureServer } from '../adapters/mail/capture-server.js';
 import { startInboundServer } from '../adapters/mail/inbound-server.js';
 import { suffixOnlyAuthenticator } from '../adapters/mail/domains.js';
@@ -69,6 +70,8 @@ export const HostConfig = z.object({
    * (egress proxy, DNS servers, sinkholes); off: they stay actioned, unverified
    */
   probes: z.enum(['on', 'off']).default('on'),
+  /** messages per minute to one recipient domain (real time), after a burst of 5 */
+  sendPerDomainPerMinute: z.number().positive().max(100_000).default(60),
   /** revival checks after a verified takedown, in domain seconds after it @default +1 day, +7 days */
   revivalChecks: z.array(z.number().int().positive()).max(20).optional(),
 });
@@ -94,6 +97,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     defaultTlp: env.TAKEDOWN_DEFAULT_TLP,
     mailAuth: env.TAKEDOWN_MAIL_AUTH,
     probes: env.TAKEDOWN_PROBES,
+    sendPerDomainPerMinute: num(env.TAKEDOWN_SEND_PER_DOMAIN_PER_MINUTE),
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as HostConfig;
 }
@@ -257,7 +261,9 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     }
     const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination });
     closers.push(() => smtp.close());
-    const mailer = options.decorate?.mailer ? options.decorate.mailer(smtp) : smtp;
+    // one provider's desks are not flooded: messages to each recipient domain are spaced
+    const limited = new DomainRateLimitedMailer(smtp, { perMinute: config.sendPerDomainPerMinute });
+    const mailer = options.decorate?.mailer ? options.decorate.mailer(limited) : limited;
 
     const directory = await loadDirectory(config.directory);
     const routing = config.routing ? await loadRoutingPolicy(config.routing) : undefined;

@@ -13,6 +13,7 @@ import { CryptoIds } from '../runtime/ids.js';
 import { JsonLogger } from '../runtime/logger.js';
 import { KmsSecretBox } from '../secrets/kms.js';
 import { createProber, proberSettingsFromEnv } from '../probe/prober.js';
+import { DomainRateLimitedMailer } from '../mail/rate-limit.js';
 import { SfnWorkflows } from '../sfn/workflows.sfn.js';
 
 /** The environment every Lambda of the AWS host reads; lib/infra sets it. */
@@ -35,6 +36,7 @@ const AwsEnv = z.object({
   // the SES configuration set whose event destination reports bounces and complaints (lib/infra/ses-events.ts)
   SES_CONFIGURATION_SET: z.string().min(1).optional(),
   TAKEDOWN_PROBES: z.enum(['on', 'off']).default('on'),
+  SEND_PER_DOMAIN_PER_MINUTE: z.coerce.number().positive().default(60),
   // the KMS key recipients' webhook secrets are sealed under; unset: webhook answers are refused (503)
   TAKEDOWN_KMS_KEY_ID: z.string().min(1).optional(),
 });
@@ -95,7 +97,8 @@ export function awsDeps(): Deps {
     workflows: new SfnWorkflows({
       stateMachineArns: { campaign: env.CAMPAIGN_STATE_MACHINE_ARN, notice: env.NOTICE_STATE_MACHINE_ARN, verify: env.VERIFY_STATE_MACHINE_ARN },
     }),
-    mailer: new SesMailer({ configurationSet: env.SES_CONFIGURATION_SET }),
+    // per function container: with the notice functions' concurrency this bounds what one domain receives
+    mailer: new DomainRateLimitedMailer(new SesMailer({ configurationSet: env.SES_CONFIGURATION_SET }), { perMinute: env.SEND_PER_DOMAIN_PER_MINUTE }),
     // SES's receipt verdicts stand in for SPF/DKIM/DMARC here: no DNS checks of our own
     mailAuth: suffixOnlyAuthenticator,
     parties: lazyResolver(env.DIRECTORY_PATH, store, env),
