@@ -7,6 +7,7 @@ import { TakedownError } from '../core/errors.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { exportEvidencePack, headsOfManifest, verifyEvidencePack, type PackReport } from './evidence.js';
 import { hostFiles } from './host.js';
+import { parseS3Url, uploadEvidencePack } from '../adapters/aws/evidence-upload.js';
 import { Progress, summary } from './terminal.js';
 
 /**
@@ -166,9 +167,11 @@ export function addAuditCommands(prog: Command): void {
     .argument('<campaign>', 'the campaign id')
     .description('write a self-contained evidence pack: events.jsonl, the raw messages, manifest.json with every hash (check it with audit verify --pack)')
     .option('--out <dir>', 'where to write it; must not exist or be empty (default: ./evidence-<campaign>)')
+    .option('--to-s3 <s3://bucket/prefix>', "also copy the verified pack into S3, e.g. the stack's Object Lock bucket (output EvidenceBucketName); AWS credentials from the environment")
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .option('--json', 'machine-readable output')
-    .action(async (campaignId: string, opts: { out?: string; dataDir?: string; json?: boolean }, cmd: Command) => {
+    .action(async (campaignId: string, opts: { out?: string; toS3?: string; dataDir?: string; json?: boolean }, cmd: Command) => {
+      if (opts.toS3) parseS3Url(opts.toS3);
       const outDir = resolve(opts.out ?? `evidence-${campaignId.replace(/[^A-Za-z0-9._-]/g, '_')}`);
       if (existsSync(outDir) && readdirSync(outDir).length > 0) usage(cmd, `${outDir} is not empty`);
       const files = hostFiles(opts.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
@@ -205,6 +208,10 @@ export function addAuditCommands(prog: Command): void {
           );
         }
         if (!report.ok) throw new AuditBrokenError('the pack was written, but the audit trail it holds does not verify');
+        if (opts.toS3) {
+          const keys = await uploadEvidencePack(outDir, opts.toS3);
+          if (!opts.json) out(`copied ${keys.length} files to ${opts.toS3} (manifest.json last)`);
+        }
       } finally {
         store.close();
       }
