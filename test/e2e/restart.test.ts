@@ -237,8 +237,12 @@ describe('the embedded host after a SIGKILL', () => {
       const expected = realDeadline.get(n.id)!;
       expect(arrived, `reminder of ${n.id} came before its deadline`).toBeGreaterThanOrEqual(expected - 100);
       expect(arrived - expected, `ms the reminder of ${n.id} came after its stored deadline`).toBeLessThan(LATE_MS);
-      const record = storedOutbound(dataDir, `${n.id}.reminder.1`);
-      expect(record?.state).toBe('sent');
+      // the relay has the message before the host records it sent: give the record a moment to follow
+      const record = await waitFor(() => {
+        const r = storedOutbound(dataDir, `${n.id}.reminder.1`);
+        return r?.state === 'sent' ? r : undefined;
+      }, 5000, `the reminder of ${n.id} recorded as sent`);
+      expect(record.state).toBe('sent');
       const sentDomain = Date.parse(record!.sentAt!);
       expect(sentDomain).toBeGreaterThanOrEqual(Date.parse(n.deadline!));
       expect(sentDomain - Date.parse(n.deadline!)).toBeLessThan(LATE_MS * FAST);
