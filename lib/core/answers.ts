@@ -6,7 +6,7 @@ import { type Answer, AnswerIntent, AnswerSource, type CaseState, type Notice } 
 import type { Deps, InboundMail } from './ports.js';
 import { completeQuietly } from './campaign.js';
 import { appendEvent } from './events.js';
-import { casesOf, escalateCases, mustGetNotice, stepFor } from './notice.js';
+import { casesOf, escalateCases, mustGetNotice, rerouteToNextContact, stepFor } from './notice.js';
 import { updateCase, updateNotice } from './updates.js';
 import { noticeIdFromTag, parseReplyAddress } from './routing.js';
 import { classifyMail, type Classification, type MailClass } from './classify.js';
@@ -344,6 +344,9 @@ export async function applyBounce(
     actor: 'mail',
     data: { party: notice.party.id, contact, status },
   });
+  // the next mailbox of the same party before the next party
+  const rerouted = await rerouteToNextContact(deps, notice.id, contact);
+  if (rerouted) return done(`permanent failure${status ? ` ${status}` : ''}: contact undeliverable, the notice goes to ${rerouted}, the party's next mailbox`);
   const escalatedTo = await escalateUndeliverable(deps, notice.id, status);
   return done(`permanent failure${status ? ` ${status}` : ''}: contact undeliverable, ${escalatedTo === undefined ? 'the notice was no longer waiting' : `open cases escalated (${escalatedTo.length} new notices)`}`);
 }

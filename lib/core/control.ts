@@ -337,7 +337,7 @@ export async function sendFollowup(
     n = (cur.followupsSent ?? 0) + 1;
     return { ...cur, followupsSent: n };
   });
-  const original = await deps.store.getOutbound(`${noticeId}.notice.0`);
+  const original = await deps.store.getOutbound(`${noticeId}.notice.${notice.contactIndex ?? 0}`);
   const now = deps.clock.now();
   const deadline = new Date(now.getTime() + notice.actionDeadline * 1000).toISOString();
   await sendOutbound(deps, notice, 'followup', n, (token, messageId) =>

@@ -67,7 +67,8 @@ export const NOTICE_TRANSITIONS: Readonly<Record<NoticeState, readonly NoticeSta
   // a crash after the SMTP hand-off and before "sent" was recorded leaves it uncertain
   sending: ['sent', 'uncertain', 'planned'],
   uncertain: ['sending', 'sent', 'cancelled'],
-  sent: ['closed', 'escalated', 'paused', 'cancelled'],
+  // planned again: the contact bounced for good and the party has another mailbox to send it to
+  sent: ['closed', 'escalated', 'paused', 'cancelled', 'planned'],
   closed: ['sent'],
   // a case found still reachable after its party said it acted goes back to that party, whatever happened to the
   // notice's other cases

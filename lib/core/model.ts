@@ -60,6 +60,8 @@ export const Party = z.object({
   matchedBy: z.string().optional(),
   /** a telephone number of the contact, when the source gives one (RDAP registrar abuse contacts do) */
   phone: z.string().max(100).optional(),
+  /** other mailboxes of the party, tried in order when a notice to `email` bounces for good (a directory setting) */
+  fallbackEmails: z.array(z.string().email()).max(5).optional(),
   /** the language notices to this party are written in (BCP 47 primary tag, `fr`), from the directory; else its country's */
   language: z.string().regex(/^[a-z]{2,3}$/, 'a BCP 47 primary language tag, lower case').optional(),
   /** send notices as an ARF feedback report (RFC 5965, `Feedback-Type: xarf`) for the party's ticket system */
@@ -273,6 +275,8 @@ export const Notice = z.object({
   followupsSent: z.number().int().min(0).optional(),
   /** set on a notice that reopens cases which came back after a verified takedown */
   revivalOf: z.string().optional(),
+  /** which of the party's mailboxes it goes to: 0 the first, one more for each that bounced for good */
+  contactIndex: z.number().int().min(0).optional(),
   updatedAt: z.string(),
   version: z.number().int().min(1),
 });

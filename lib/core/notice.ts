@@ -175,7 +175,7 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
   const previousId = notice.escalatedFrom?.[0];
   const previousNotice = previousId ? await deps.store.getNotice(previousId) : undefined;
   const now = deps.clock.now();
-  const out = await sendOutbound(deps, notice, 'notice', 0, async (token, messageId) =>
+  const out = await sendOutbound(deps, notice, 'notice', notice.contactIndex ?? 0, async (token, messageId) =>
     renderNotice({
       notice,
       campaign,
@@ -248,6 +248,8 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
   const now = deps.clock.now();
   if (!undeliverable && notice.deadline && now.getTime() < Date.parse(notice.deadline)) return stepFor(deps, notice);
 
+  // refused for good at the hand-over: the party's next mailbox, if it has one, before the next party
+  if (undeliverable && (await rerouteToNextContact(deps, noticeId, notice.party.email.toLowerCase()))) return { next: 'stopped' };
   const all = await casesOf(deps, noticeId);
   const waiting = all.filter((c) => CASE_AWAITING.has(c.state));
   // nothing waits on this party any more (every case answered, or held by a coordinator): no reminder to send
@@ -255,7 +257,7 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
     const n = notice.remindersSent + 1;
     const campaign = await deps.store.getCampaign(notice.campaignId);
     if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
-    const original = await deps.store.getOutbound(`${noticeId}.notice.0`);
+    const original = await deps.store.getOutbound(`${noticeId}.notice.${notice.contactIndex ?? 0}`);
     await sendOutbound(deps, notice, 'reminder', n, async (token, messageId) =>
       renderNotice({
         notice,
@@ -355,4 +357,38 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
     });
   }
   return notices.map((n) => n.id);
+}
+
+/**
+ * Send a notice again, as it stands, to the party's next mailbox (a new round: the execution waiting on the dead
+ * one stops). Returns the new address, or undefined when the party has none left or the notice moved on.
+ */
+export async function rerouteToNextContact(deps: Deps, noticeId: string, dead: string): Promise<string | undefined> {
+  let token: string | undefined;
+  let next: string | undefined;
+  const notice = await updateNotice(deps, noticeId, (cur) => {
+    next = undefined;
+    const [first, ...rest] = cur.party.fallbackEmails ?? [];
+    const live = cur.state === 'sent' || cur.state === 'uncertain' || cur.state === 'planned';
+    if (!first || !live || cur.party.email.toLowerCase() !== dead) return undefined;
+    next = first;
+    token = cur.taskToken;
+    return {
+      ...cur,
+      party: { ...cur.party, email: first, ...(rest.length ? { fallbackEmails: rest } : { fallbackEmails: undefined }) },
+      contactIndex: (cur.contactIndex ?? 0) + 1,
+      state: 'planned',
+      round: cur.round + 1,
+      sentAt: undefined,
+      deadline: undefined,
+      tokenHash: '',
+      remindersSent: 0,
+      taskToken: undefined,
+    };
+  });
+  if (!next) return undefined;
+  await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.rerouted', actor: 'mail', data: { from: dead, to: next, round: notice.round } });
+  if (token) await completeQuietly(deps, token, { next: 'stopped' });
+  await startNoticeRun(deps, notice);
+  return next;
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -97,6 +100,47 @@ describe('receiveMail on the embedded host', () => {
     expect(bounce.data).toMatchObject({ contact: notice.party.email, status: '5.1.1' });
     const cases = await listAll((p) => host!.store.listCases({ noticeId: notice.id }, p));
     expect(cases.map((c) => c.state)).toEqual(['escalated']);
+  });
+
+  it('sends the notice to the party\'s next mailbox when the first bounces for good, and escalates only when that one bounces too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'takedown-fallback-'));
+    const directory = join(dir, 'directory.yaml');
+    writeFileSync(
+      directory,
+      [
+        'networks:',
+        '  - { cidr: 192.0.2.0/24, name: Example Hosting Ltd, abuse: abuse@hosting.example, country: KE, fallback: [noc@hosting.example] }',
+        'certs:',
+        '  - { country: KE, name: KE CERT, abuse: incidents@cert-ke.example }',
+      ].join('\n'),
+    );
+    try {
+      host = await testHost(1, { config: { directory, rdap: 'off' } });
+      const { notice, sent } = await sentNotice(host);
+      await deliver(host, deliveryReportOf(sent, 'failed', '5.1.1', 'abuse@hosting.example'), 'takedown@reply.example');
+
+      const again = await waitFor('the notice to go to the next mailbox', async () => {
+        const n = await host!.store.getNotice(notice.id);
+        return n?.state === 'sent' && n.round === 2 && n.taskToken !== undefined && n;
+      });
+      expect(again).toMatchObject({ contactIndex: 1, party: { email: 'noc@hosting.example' } });
+      const [, second] = outbox(host);
+      expect(second!.header('To')).toBe('noc@hosting.example');
+      expect(second!.header('Subject')).toContain(`[${notice.tag}]`);
+      expect(host.workflows.get(`notice-${notice.id}-r1`)?.path.at(-1)).toBe('Stopped');
+      expect((await listAll((p) => host!.store.listCases({ noticeId: notice.id }, p))).map((c) => c.state)).toEqual(['notified']);
+      expect(await eventTypes(host, notice.id)).toEqual(expect.arrayContaining(['contact.undeliverable', 'notice.rerouted']));
+
+      await deliver(host, deliveryReportOf(second!, 'failed', '5.1.1', 'noc@hosting.example'), 'takedown@reply.example');
+      const escalated = await waitFor('the escalation', async () =>
+        (await host!.store.listNotices({ campaignId: notice.campaignId })).items.find((n) => n.escalatedFrom?.includes(notice.id)),
+      );
+      expect(escalated.party.email).toBe('incidents@cert-ke.example');
+    } finally {
+      await host?.dispose();
+      host = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('records a delay warning and changes nothing else', async () => {

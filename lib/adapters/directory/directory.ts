@@ -46,14 +46,20 @@ const Language = z
   .string()
   .regex(/^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$/, 'a BCP 47 language tag, like fr or pt-AO')
   .transform((tag) => tag.split('-')[0]!.toLowerCase());
-const NoticeSettings = { language: Language.optional(), arf: z.boolean().optional() };
+// other mailboxes of the same party, tried in order when a notice to the one before bounces for good
+const Fallback = z.array(z.email()).min(1).max(5).optional();
+const NoticeSettings = { language: Language.optional(), arf: z.boolean().optional(), fallback: Fallback };
 const Network = z.strictObject({ cidr: CidrText, name: Name, abuse: z.email(), country: Country.optional(), answerDomains: AnswerDomains, ...NoticeSettings });
 const Registrar = z.strictObject({ suffix: SuffixText, name: Name, abuse: z.email(), country: Country.optional(), answerDomains: AnswerDomains, ...NoticeSettings });
 const Cert = z.strictObject({ country: Country, name: Name, abuse: z.email(), answerDomains: AnswerDomains, ...NoticeSettings });
 
 /** The notice settings of a directory entry, as Party fields (absent when the entry says nothing). */
-function noticeSettings(entry: { language?: string; arf?: boolean }): Pick<Party, 'language' | 'arf'> {
-  return { ...(entry.language ? { language: entry.language } : {}), ...(entry.arf !== undefined ? { arf: entry.arf } : {}) };
+function noticeSettings(entry: { language?: string; arf?: boolean; fallback?: string[] }): Pick<Party, 'language' | 'arf' | 'fallbackEmails'> {
+  return {
+    ...(entry.language ? { language: entry.language } : {}),
+    ...(entry.arf !== undefined ? { arf: entry.arf } : {}),
+    ...(entry.fallback ? { fallbackEmails: entry.fallback.map((e) => e.toLowerCase()) } : {}),
+  };
 }
 
 /** The directory file's schema; its output is the canonical Directory. */
