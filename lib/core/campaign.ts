@@ -303,6 +303,15 @@ export async function routeCampaign(deps: Deps, campaignId: string, cursor?: str
     }
   }
   await deps.store.putCases(cases);
+  // where each party's contact came from, once per party per page: for RDAP, the answer's URL, time and hash
+  const sources = new Map<string, Record<string, unknown>>();
+  for (const c of cases) {
+    for (const { party: p } of c.ladder) {
+      if (sources.has(p.id)) continue;
+      sources.set(p.id, { party: p.id, email: p.email, source: p.contactSource, ...(p.matchedBy ? { matchedBy: p.matchedBy } : {}), ...(p.evidence ? { rdap: p.evidence } : {}) });
+    }
+  }
+  if (sources.size) await appendEvent(deps, { campaignId, type: 'routing.sources', actor: 'system', data: { cases: cases.length, parties: [...sources.values()] } });
   return page.next ? { cursor: page.next, done: false } : { done: true };
 }
 

@@ -60,6 +60,8 @@ export const Party = z.object({
   matchedBy: z.string().optional(),
   /** a telephone number of the contact, when the source gives one (RDAP registrar abuse contacts do) */
   phone: z.string().max(100).optional(),
+  /** the RDAP answer the contact was read from (URL, time, SHA-256 of its canonical JSON), for the audit trail */
+  evidence: z.object({ url: z.string().max(2000), fetchedAt: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   /** other mailboxes of the party, tried in order when a notice to `email` bounces for good (a directory setting) */
   fallbackEmails: z.array(z.string().email()).max(5).optional(),
   /** the language notices to this party are written in (BCP 47 primary tag, `fr`), from the directory; else its country's */

@@ -4,7 +4,7 @@ import type { Case, CaseState, Notice, Outbound, OutboundKind } from './model.js
 import type { Deps, MailDraft } from './ports.js';
 import { completeQuietly, engineWait, groupIntoNotices, listAll, startNoticeRun } from './campaign.js';
 import { appendEvent } from './events.js';
-import { renderNotice, type AnswerLinks } from './render.js';
+import { contentTlp, renderNotice, type AnswerLinks } from './render.js';
 import { issueAnswerLinks } from './links.js';
 import { rememberTransportId } from './transport-ids.js';
 import { caseIdFor, noticeIdFor } from './routing.js';
@@ -214,7 +214,16 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
     noticeId,
     type: 'notice.sent',
     actor: 'system',
-    data: { to: notice.party.email, party: notice.party.id, cases: cases.length, deadline: notice.deadline, step: notice.step },
+    data: {
+      to: notice.party.email,
+      party: notice.party.id,
+      cases: cases.length,
+      deadline: notice.deadline,
+      step: notice.step,
+      // the TLP gate's decision for what went out: the level the notice carries, and on whose permission if AMBER
+      tlp: contentTlp(campaign, cases),
+      ...(campaign.tlpPermission ? { tlpPermissionBy: campaign.tlpPermission.grantedBy } : {}),
+    },
   });
   return stepFor(deps, notice);
 }

@@ -19,6 +19,8 @@ import { normaliseIndicator } from '../../lib/core/normalise.js';
 import type { Store } from '../../lib/core/ports.js';
 import { runRdapBench } from '../../bench/rdap.js';
 import { dynaliteClient, startDynalite } from '../support/dynalite.js';
+import { canonicalize } from '../../lib/core/jcs.js';
+import { sha256Hex } from '../../lib/core/sha256.js';
 import { CORPUS_TLDS, corpusJson, startCorpusServer, writeRewrittenBootstrap } from '../support/rdap.js';
 
 /*
@@ -94,7 +96,8 @@ const ipQueries = () => rdap.requests.filter((p) => p.includes('/ip/'));
 describe('RdapResolver', () => {
   it('routes an address to its network\'s RDAP abuse contact and says where the contact came from', async () => {
     const [found] = await resolver().resolve([indicator('62.239.237.1')]);
-    expect(found?.hosting).toStrictEqual({
+    const { evidence, ...party } = found!.hosting!;
+    expect(party).toStrictEqual({
       id: 'hosting:62.239.237.0/24',
       kind: 'hosting',
       name: 'BT-CORPORATE',
@@ -105,6 +108,15 @@ describe('RdapResolver', () => {
     });
     expect(found?.country).toBe('GB');
     expect(rdap.requests).toStrictEqual(['/rdap.db.ripe.net/ip/62.239.237.1']);
+    // the answer the contact was read from, as evidence: its URL, and the hash of its canonical JSON
+    expect(evidence!.url).toMatch(/\/rdap\.db\.ripe\.net\/ip\/62\.239\.237\.1$/);
+    const served = (await (await fetch(evidence!.url)).json()) as unknown;
+    expect(evidence!.sha256).toBe(sha256Hex(canonicalize(served)));
+    // from the cache the same answer is cited, not a new fetch
+    const asked = ipQueries().length;
+    const [again] = await resolver().resolve([indicator('62.239.237.9')]);
+    expect(again!.hosting!.evidence).toStrictEqual(evidence);
+    expect(ipQueries()).toHaveLength(asked);
   });
 
   it('asks RDAP once per network however many of its addresses a campaign holds, and once again never while cached', async () => {
@@ -146,6 +158,7 @@ describe('RdapResolver', () => {
   it('takes a domain\'s registrar, its abuse contact, phone and IANA id from RDAP', async () => {
     const [found] = await resolver().resolve([indicator('http://shop.home.moscow/pay')]);
     expect(found?.registrar).toStrictEqual({
+      evidence: { url: expect.stringMatching(/\/domain\/home\.moscow$/), fetchedAt: expect.any(String), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
       id: 'registrar:iana:1606',
       kind: 'registrar',
       name: 'Limited Liability Company "Registrar of domain names REG.RU"',

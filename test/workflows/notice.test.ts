@@ -50,6 +50,13 @@ describe('the notice workflow on the shipped ASL', () => {
     expect((await host.store.getNotice(hosting.id))?.state).toBe('closed');
     // nothing more went out: no reminder, no escalation
     expect(outbox(host)).toHaveLength(2);
+    // the audit trail says where each party's contact came from
+    const sources = (await host.store.listEvents({ campaignId })).filter((e) => e.type === 'routing.sources');
+    expect(sources).toHaveLength(1);
+    expect(sources[0]!.data['parties']).toContainEqual({ party: hosting.party.id, email: 'abuse@hosting.example', source: 'directory', matchedBy: '192.0.2.0/24' });
+    // and the TLP gate's decision for what went out
+    const sent = (await host.store.listEvents({ noticeId: hosting.id })).find((e) => e.type === 'notice.sent')!;
+    expect(sent.data['tlp']).toBe('AMBER');
   });
 
   it('sends one reminder at the deadline, then escalates the open cases to the national CERT', async () => {

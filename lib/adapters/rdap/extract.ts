@@ -22,6 +22,13 @@ export interface Contact {
   readonly origin: ContactOrigin;
 }
 
+/** Which RDAP answer a contact was read from: its URL, when, and the SHA-256 of its RFC 8785 JSON (evidence). */
+export interface RdapAnswerRef {
+  readonly url: string;
+  readonly fetchedAt: string;
+  readonly sha256: string;
+}
+
 export interface NetworkInfo {
   readonly objectClass: 'ip network';
   readonly range: IpRange;
@@ -36,6 +43,7 @@ export interface NetworkInfo {
   readonly originAsns: readonly number[];
   /** the operator's own domain, for the security.txt and abuse@ fallbacks */
   readonly domain?: string;
+  readonly answer?: RdapAnswerRef;
 }
 
 export interface RegistrarInfo {
@@ -56,6 +64,7 @@ export interface DomainInfo {
   readonly noAbuseReason?: string;
   /** the registrar's own RDAP answer for the domain, when the registry refers to it */
   readonly relatedUrl?: string;
+  readonly answer?: RdapAnswerRef;
 }
 
 export interface AutnumInfo {
@@ -69,6 +78,7 @@ export interface AutnumInfo {
   readonly abuse?: Contact;
   readonly noAbuseReason?: string;
   readonly domain?: string;
+  readonly answer?: RdapAnswerRef;
 }
 
 export interface EntityInfo {

@@ -16,8 +16,11 @@ import {
   type Contact,
   type DomainInfo,
   type NetworkInfo,
+  type RdapAnswerRef,
 } from './extract.js';
 import { addressKey, addressToBigInt, familyBits, parseCidr, rangeContains, rangeText, rangeToCidrs, specialPurpose } from './ip.js';
+import { canonicalize } from '../../core/jcs.js';
+import { sha256Hex } from '../../core/sha256.js';
 import { fetchSecurityTxt, type SecurityTxtOptions } from './security-txt.js';
 
 /**
@@ -317,7 +320,7 @@ export class RdapResolver implements PartyResolver {
           ...(info.country ? { country: info.country } : {}),
         };
         hosting = info.abuse
-          ? withPhone({ ...base, email: info.abuse.email, contactSource: 'rdap' }, info.abuse)
+          ? withPhone({ ...base, email: info.abuse.email, contactSource: 'rdap', ...evidenceOf(info.answer) }, info.abuse)
           : fallback('hosting', base, info.domain, info.noAbuseReason ?? 'no abuse contact in the network\'s RDAP answer');
       } else {
         problems.push({ party: 'hosting', reason: `RDAP: ${net.reason}` });
@@ -339,7 +342,7 @@ export class RdapResolver implements PartyResolver {
           matchedBy: found.registrable!,
         };
         registrar = r.abuse
-          ? withPhone({ ...base, email: r.abuse.email, contactSource: 'rdap' }, r.abuse)
+          ? withPhone({ ...base, email: r.abuse.email, contactSource: 'rdap', ...evidenceOf(dom.info.answer) }, r.abuse)
           : fallback('registrar', base, r.domain, dom.info.noAbuseReason ?? 'no abuse contact for the registrar');
       } else {
         problems.push({ party: 'registrar', reason: dom.ok ? (dom.info.noAbuseReason ?? 'no registrar in RDAP') : `RDAP: ${dom.reason}` });
@@ -355,7 +358,7 @@ export class RdapResolver implements PartyResolver {
         const info = as.info;
         const base = { id: `upstream:AS${asn}`, kind: 'upstream' as const, name: info.operator ?? info.name ?? `AS${asn}`, matchedBy: `AS${asn}`, ...(info.country ? { country: info.country } : {}) };
         upstream = info.abuse
-          ? withPhone({ ...base, email: info.abuse.email, contactSource: 'rdap' }, info.abuse)
+          ? withPhone({ ...base, email: info.abuse.email, contactSource: 'rdap', ...evidenceOf(info.answer) }, info.abuse)
           : fallback('upstream', base, info.domain, info.noAbuseReason ?? 'no abuse contact for the AS');
       } else {
         problems.push({ party: 'upstream', reason: `RDAP: ${as.reason}` });
@@ -469,7 +472,7 @@ export class RdapResolver implements PartyResolver {
       const filled = await this.fillHandles(answer.json, answer.url);
       const extracted = extractNetwork(filled.json);
       if ('error' in extracted) return { ok: false, reason: `${answer.server}: ${extracted.error}` };
-      const info = withFailures(extracted, filled.failed);
+      const info = { ...withFailures(extracted, filled.failed), answer: answerRef(filled.json, answer.url, this.now()) };
       if (!rangeContains(info.range, address)) return { ok: false, reason: `${answer.server} answered a network that does not contain the address` };
       const now = this.now();
       const expires = now.getTime() + this.ttl.network * 1000;
@@ -530,15 +533,17 @@ export class RdapResolver implements PartyResolver {
         const filled = await this.fillHandles(answer.json, answer.url);
         const extracted = extractDomain(filled.json);
         if ('error' in extracted) return { ok: false, reason: `${answer.server}: ${extracted.error}` };
-        let info = withFailures(extracted, filled.failed);
+        let info: DomainInfo = { ...withFailures(extracted, filled.failed), answer: answerRef(filled.json, answer.url, this.now()) };
         let server = answer.server;
         if (!info.registrar?.abuse && info.relatedUrl) {
           // a thin registry refers to the registrar's own RDAP service, which holds its abuse contact
           try {
             const related = await client.get(info.relatedUrl);
-            const more = extractDomain((await this.fillHandles(related.json, related.url)).json);
+            const relatedFilled = await this.fillHandles(related.json, related.url);
+            const more = extractDomain(relatedFilled.json);
             if (!('error' in more) && more.registrar?.abuse) {
-              info = { ...info, registrar: { ...info.registrar, ...more.registrar } };
+              // the contact comes from the registrar's answer: that is the one to keep as evidence
+              info = { ...info, registrar: { ...info.registrar, ...more.registrar }, answer: answerRef(relatedFilled.json, related.url, this.now()) };
               delete (info as { noAbuseReason?: string }).noAbuseReason;
               server = related.server;
             }
@@ -570,7 +575,7 @@ export class RdapResolver implements PartyResolver {
         const filled = await this.fillHandles(answer.json, answer.url);
         const info = extractAutnum(filled.json);
         if ('error' in info) return { ok: false, reason: `${answer.server}: ${info.error}` };
-        return this.remember('rdap-autnum', key, this.ttl.autnum, withFailures(info, filled.failed), answer.server);
+        return this.remember('rdap-autnum', key, this.ttl.autnum, { ...withFailures(info, filled.failed), answer: answerRef(filled.json, answer.url, this.now()) }, answer.server);
       } catch (e) {
         if (e instanceof RdapLookupError && e.code === 'not-found') return this.rememberMiss('rdap-autnum', key, e.message);
         return { ok: false, reason: reasonOf(e) };
@@ -644,6 +649,15 @@ function reasonOf(e: unknown): string {
 function withFailures<T extends { noAbuseReason?: string }>(info: T, failed: readonly string[]): T {
   if (!info.noAbuseReason || !failed.length) return info;
   return { ...info, noAbuseReason: `${info.noAbuseReason}; ${failed.join('; ')}` };
+}
+
+/** The hash of the RDAP answer as used: its canonical (RFC 8785) JSON, so the same answer always hashes alike. */
+function answerRef(json: unknown, url: string, now: Date): RdapAnswerRef {
+  return { url, fetchedAt: now.toISOString(), sha256: sha256Hex(canonicalize(json)) };
+}
+
+function evidenceOf(answer: RdapAnswerRef | undefined): Pick<Party, 'evidence'> {
+  return answer ? { evidence: answer } : {};
 }
 
 function withPhone(party: Party, contact: Contact): Party {
