@@ -302,7 +302,8 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
             ...cur,
             state: 'paused',
             taskToken: undefined,
-            paused: { from: 'sent', remainingSeconds: cur.answerDeadline, reason: PAUSE_REASON.heldCases, by: 'system' },
+            // a notice the relay refused before it ever went out is sent on resume, not waited on
+            paused: { from: cur.state === 'sent' ? 'sent' : 'planned', remainingSeconds: cur.answerDeadline, reason: PAUSE_REASON.heldCases, by: 'system' },
           }
         : { ...cur, state: open.length ? 'escalated' : 'closed', taskToken: undefined },
   );
