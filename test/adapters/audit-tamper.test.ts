@@ -1,18 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTable, DynamoDbStore } from '../../lib/adapters/dynamodb/store.dynamodb.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import { verifyCampaign, verifyChain } from '../../lib/core/audit.js';
 import { appendEvent } from '../../lib/core/events.js';
 import type { AuditEvent } from '../../lib/core/model.js';
 import type { Store } from '../../lib/core/ports.js';
-import { dynaliteClient, startDynalite } from '../support/dynalite.js';
+import { useDynalite } from '../support/dynalite.js';
 
 /*
  * Someone with write access to the database edits the audit trail behind the application's back: the stored
@@ -162,25 +160,10 @@ tamperSuite('sqlite, edited with the sqlite library', async () => {
   };
 });
 
-let dynamo: { endpoint: string; close(): Promise<void> } | undefined;
-let client: DynamoDBClient | undefined;
-let tables = 0;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  client = dynaliteClient(dynamo.endpoint);
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await dynamo?.close();
-});
+const dynalite = useDynalite();
 
 tamperSuite('DynamoDB (dynalite), edited with the AWS SDK', async () => {
-  const tableName = `takedown-audit-${++tables}`;
-  await createTable(client!, tableName);
-  const doc = DynamoDBDocumentClient.from(client!);
-  const store = new DynamoDbStore({ tableName, client: doc });
+  const { tableName, doc, store } = await dynalite.freshTable('takedown-audit');
   const key = (event: AuditEvent) => ({ pk: `CHAIN#${event.chain}`, sk: String(event.seq).padStart(10, '0') });
   return {
     store,

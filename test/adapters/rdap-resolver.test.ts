@@ -3,10 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseDirectory } from '../../lib/adapters/directory/directory.js';
-import { createTable, DynamoDbStore } from '../../lib/adapters/dynamodb/store.dynamodb.js';
 import { bootstrapAgeWarning, loadBootstrap, readBootstrapDir, SHIPPED_BOOTSTRAP_DIR, type Bootstrap } from '../../lib/adapters/rdap/bootstrap.js';
 import { RdapClient } from '../../lib/adapters/rdap/client.js';
 import { StaticHostResolver } from '../../lib/adapters/rdap/dns.js';
@@ -18,7 +16,7 @@ import type { Indicator } from '../../lib/core/model.js';
 import { normaliseIndicator } from '../../lib/core/normalise.js';
 import type { Store } from '../../lib/core/ports.js';
 import { runRdapBench } from '../../bench/rdap.js';
-import { dynaliteClient, startDynalite } from '../support/dynalite.js';
+import { useDynalite } from '../support/dynalite.js';
 import { canonicalize } from '../../lib/core/jcs.js';
 import { sha256Hex } from '../../lib/core/sha256.js';
 import { CORPUS_TLDS, corpusJson, startCorpusServer, writeRewrittenBootstrap } from '../support/rdap.js';
@@ -337,18 +335,10 @@ certs:
 });
 
 describe('RdapResolver on the DynamoDB store', () => {
-  let dynamo: { endpoint: string; close(): Promise<void> };
+  const dynalite = useDynalite();
   let ddb: Store & { close(): void };
-  let client: ReturnType<typeof dynaliteClient>;
   beforeAll(async () => {
-    dynamo = await startDynalite();
-    client = dynaliteClient(dynamo.endpoint);
-    await createTable(client, 'takedown-resolver');
-    ddb = new DynamoDbStore({ tableName: 'takedown-resolver', client: DynamoDBDocumentClient.from(client) });
-  });
-  afterAll(async () => {
-    client?.destroy();
-    await dynamo?.close();
+    ddb = (await dynalite.freshTable('takedown-resolver')).store;
   });
 
   it('asks once per network and serves a second resolver from the table', async () => {

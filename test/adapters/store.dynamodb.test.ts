@@ -1,34 +1,19 @@
-import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTable, DynamoDbStore, TABLE_DESIGN } from '../../lib/adapters/dynamodb/store.dynamodb.js';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { createTable, TABLE_DESIGN } from '../../lib/adapters/dynamodb/store.dynamodb.js';
 import { storeContract } from '../contract/store.contract.js';
-import { dynaliteClient, startDynalite } from '../support/dynalite.js';
+import { useDynalite } from '../support/dynalite.js';
 
-let dynamo: { endpoint: string; close(): Promise<void> };
-let client: DynamoDBClient;
-let tables = 0;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  client = dynaliteClient(dynamo.endpoint);
-});
-
-afterAll(async () => {
-  client?.destroy();
-  await dynamo?.close();
-});
+const dynalite = useDynalite();
 
 storeContract('dynamodb (dynalite)', async () => {
-  tables += 1;
-  const tableName = `takedown-contract-${tables}`;
-  await createTable(client, tableName);
-  const store = new DynamoDbStore({ tableName, client: DynamoDBDocumentClient.from(client) });
+  const { store } = await dynalite.freshTable('takedown-contract');
   return { store, close: async () => store.close() };
 });
 
 describe('createTable', () => {
   it('builds the table, its keys and every index from TABLE_DESIGN', async () => {
+    const client = dynalite.client();
     await createTable(client, 'takedown-design');
     const { Table } = await client.send(new DescribeTableCommand({ TableName: 'takedown-design' }));
 

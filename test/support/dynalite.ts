@@ -1,6 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
+import { createTable, DynamoDbStore } from '../../lib/adapters/dynamodb/store.dynamodb.js';
 // @ts-expect-error dynalite ships no type declarations
 import dynalite from 'dynalite';
 
@@ -39,4 +42,35 @@ export async function startDynalite(): Promise<{ endpoint: string; close(): Prom
 /** A DynamoDB client for a dynalite endpoint. */
 export function dynaliteClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ ...DYNALITE_CLIENT_CONFIG, endpoint });
+}
+
+/**
+ * Dynalite for the tests of the file (or describe block) that calls it: started before them, stopped after.
+ * `freshTable` makes a table from TABLE_DESIGN under a name of its own and returns a document client and a store
+ * on it, so each test starts from an empty table.
+ */
+export function useDynalite(): {
+  client(): DynamoDBClient;
+  freshTable(prefix: string): Promise<{ tableName: string; doc: DynamoDBDocumentClient; store: DynamoDbStore }>;
+} {
+  let dynamo: { endpoint: string; close(): Promise<void> } | undefined;
+  let client: DynamoDBClient | undefined;
+  let tables = 0;
+  beforeAll(async () => {
+    dynamo = await startDynalite();
+    client = dynaliteClient(dynamo.endpoint);
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await dynamo?.close();
+  });
+  return {
+    client: () => client!,
+    async freshTable(prefix) {
+      const tableName = `${prefix}-${++tables}`;
+      await createTable(client!, tableName);
+      const doc = DynamoDBDocumentClient.from(client!);
+      return { tableName, doc, store: new DynamoDbStore({ tableName, client: doc }) };
+    },
+  };
 }
