@@ -8,12 +8,10 @@ import { InvalidInputError } from '../../lib/core/errors.js';
 import { parseIndicators, readIndicators, type IntakeOptions } from '../../lib/core/intake.js';
 import { JsonScanError, JsonStreamScanner, scanJson } from '../../lib/core/json-scan.js';
 import type { Indicator } from '../../lib/core/model.js';
-import type { Deps, Workflows } from '../../lib/core/ports.js';
+import type { Deps } from '../../lib/core/ports.js';
 import { textSource, type TextSource } from '../../lib/core/text-source.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
-import { DirectoryResolver, loadDirectory } from '../../lib/adapters/directory/directory.js';
-import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
-import { silentLogger } from '../../lib/adapters/runtime/logger.js';
+import { intakeDeps } from '../support/intake-deps.js';
 import { fileSource } from '../../lib/local/file-source.js';
 
 const NOW = new Date('2025-06-01T00:00:00Z');
@@ -274,17 +272,7 @@ describe('submitCampaign from a file on disk', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'takedown-stream-'));
     store = new SqliteStore(join(dir, 'db.sqlite'));
-    const workflows: Workflows = { start: async () => {}, succeed: async () => {} };
-    deps = {
-      store,
-      workflows,
-      mailer: { compose: async () => '', sendRaw: async () => ({ transportId: '', destination: '' }) },
-      parties: new DirectoryResolver(await loadDirectory(DIRECTORY)),
-      clock: { now: () => NOW, engineSeconds: (s) => s },
-      ids: new CryptoIds(),
-      log: silentLogger,
-      settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: 100 },
-    };
+    deps = await intakeDeps(store, { directory: DIRECTORY, now: NOW, pageSize: 100 });
   });
   afterEach(() => {
     store.close();

@@ -5,11 +5,9 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildNotices, listAll, routeCampaign, submitCampaign, type SubmitCampaignInput } from '../../lib/core/campaign.js';
 import { planSubmission } from '../../lib/core/dry-run.js';
-import type { Deps, Workflows } from '../../lib/core/ports.js';
+import type { Deps } from '../../lib/core/ports.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
-import { DirectoryResolver, loadDirectory } from '../../lib/adapters/directory/directory.js';
-import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
-import { silentLogger } from '../../lib/adapters/runtime/logger.js';
+import { intakeDeps } from '../support/intake-deps.js';
 
 const DIRECTORY = new URL('../../examples/directory.yaml', import.meta.url).pathname;
 const NOW = new Date('2025-06-01T00:00:00Z');
@@ -51,17 +49,7 @@ let deps: Deps;
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'takedown-plan-'));
   store = new SqliteStore(join(dir, 'db.sqlite'));
-  const workflows: Workflows = { start: async () => {}, succeed: async () => {} };
-  deps = {
-    store,
-    workflows,
-    mailer: { compose: async () => '', sendRaw: async () => ({ transportId: '', destination: '' }) },
-    parties: new DirectoryResolver(await loadDirectory(DIRECTORY)),
-    clock: { now: () => NOW, engineSeconds: (s) => s },
-    ids: new CryptoIds(),
-    log: silentLogger,
-    settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: 3 },
-  };
+  deps = await intakeDeps(store, { directory: DIRECTORY, now: NOW, pageSize: 3 });
 });
 afterEach(() => {
   store.close();
