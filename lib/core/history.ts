@@ -39,7 +39,8 @@ export async function archiveExecution(deps: Pick<Deps, 'store' | 'ids' | 'clock
     campaignId = CAMPAIGN_EXECUTION.exec(history.name)?.[1];
   }
   if (!campaignId) return false;
-  const path = history.events.filter((e) => e.type === 'StateEntered' || e.type.endsWith('StateEntered')).map((e) => e.state ?? '?');
+  // `StateEntered` on the embedded engine, `TaskStateEntered`, `ChoiceStateEntered` ... on AWS
+  const path = history.events.filter((e) => e.type.endsWith('StateEntered')).map((e) => e.state ?? '?');
   await appendEvent(deps, {
     campaignId,
     ...(noticeId ? { noticeId } : {}),

@@ -131,8 +131,9 @@ const SHARED_MAIL_DOMAINS = new Set([
   'yandex.com', 'zoho.com', 'web.de', 'orange.fr', 'laposte.net', 'free.fr', 'qq.com', '163.com', 'rediffmail.com',
 ]);
 
-function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).trim().toLowerCase().replace(/\.$/, '');
+/** The domain of a mail address, lower case, however it is written (`Desk <abuse@Hoster.example.>` -> `hoster.example`). */
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).replace(/>\s*$/, '').trim().toLowerCase().replace(/\.$/, '');
 }
 
 function within(domain: string, parent: string): boolean {

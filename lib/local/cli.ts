@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { TakedownError, InvalidInputError, type InputIssue } from '../core/errors.js';
 import type { Campaign, Notice } from '../core/model.js';
 import { approveCampaign, listAll, submitCampaign, type SubmitCampaignInput } from '../core/campaign.js';
-import { control, ControlAction, expiredCases, sendFollowup } from '../core/control.js';
+import { control, ControlAction, expiredCases, sendFollowup, targetOf } from '../core/control.js';
 import { demoRows, runDemo } from './demo.js';
 import { planSubmission } from '../core/dry-run.js';
 import type { Plan } from '../core/route-plan.js';
@@ -427,7 +427,8 @@ export function program(): Command {
         .option('--as <who>', 'who acts (default: your user name)'),
     ).action(async (id: string, opts: HostFlags & { reason: string; as?: string }) => {
       const by = opts.as ?? safeUser();
-      const kind = id.startsWith('cmp_') ? 'campaigns' : id.startsWith('n') ? 'notices' : 'cases';
+      const target = targetOf(id);
+      const kind = 'campaignId' in target ? 'campaigns' : 'noticeId' in target ? 'notices' : 'cases';
       const running = runningHost(dataDirOf(opts));
       if (running?.httpUrl) {
         await postJson(`${running.httpUrl}/${kind}/${encodeURIComponent(id)}/${action}`, { by, reason: opts.reason }, dataDirOf(opts));

@@ -1,4 +1,5 @@
 import { MailTransientError } from '../../core/errors.js';
+import { domainOf } from '../../core/mail-auth.js';
 import type { Mailer, MailDraft, SentMail } from '../../core/ports.js';
 
 export interface DomainRateOptions {
@@ -13,12 +14,6 @@ export interface DomainRateOptions {
   readonly maxWaitMs?: number;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
-}
-
-/** The domain of an address, lower case (`abuse@Hoster.example` -> `hoster.example`). */
-export function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  return (at === -1 ? address : address.slice(at + 1)).replace(/>$/, '').trim().toLowerCase();
 }
 
 /**
