@@ -23,6 +23,9 @@ export const DEFAULT_REVIVAL_CHECKS: readonly number[] = [86400, 7 * 86400];
 export const INCONCLUSIVE_RETRY_SECONDS = 3600;
 export const INCONCLUSIVE_TRIES = 3;
 
+/** Store records (kind) marking the notices whose verification or revival watch is still going. */
+const VERIFYING = 'verifying';
+
 /** What the verify workflow does next. */
 export type VerifyStep = { next: 'watch'; seconds: number } | { next: 'done' };
 
@@ -44,6 +47,8 @@ export async function startVerification(deps: Deps, notice: Notice, answerKey: s
     });
     return false;
   }
+  // a mark the host's restart finds without reading every case (resumeVerification); the pass that ends clears it
+  await deps.store.putRecord({ kind: VERIFYING, key: notice.id, value: '{}', version: 1 });
   await deps.workflows.start('verify', verifyExecutionName(deps, notice.id, answerKey), { noticeId: notice.id });
   return true;
 }
@@ -112,7 +117,7 @@ function evidenceHash(c: Case): string | undefined {
 export async function verifyNotice(deps: Deps, noticeId: string): Promise<VerifyStep> {
   const notice = await mustGetNotice(deps, noticeId);
   const campaign = await deps.store.getCampaign(notice.campaignId);
-  if (!deps.prober || !campaign || campaign.probes === false || campaign.state === 'cancelled') return { next: 'done' };
+  if (!deps.prober || !campaign || campaign.probes === false || campaign.state === 'cancelled') return done(deps, noticeId);
   const now = deps.clock.now().getTime();
   const stillUp: { c: Case; result: ProbeResult }[] = [];
   const revived: { c: Case; result: ProbeResult }[] = [];
@@ -183,6 +188,11 @@ export async function verifyNotice(deps: Deps, noticeId: string): Promise<Verify
   return nextStep(deps, noticeId);
 }
 
+async function done(deps: Deps, noticeId: string): Promise<VerifyStep> {
+  await deps.store.deleteRecord(VERIFYING, noticeId);
+  return { next: 'done' };
+}
+
 async function nextStep(deps: Deps, noticeId: string): Promise<VerifyStep> {
   const now = deps.clock.now().getTime();
   let earliest: number | undefined;
@@ -190,7 +200,7 @@ async function nextStep(deps: Deps, noticeId: string): Promise<VerifyStep> {
     const at = c.state === 'actioned' ? probeDueAt(c, now) : nextCheckAt(deps, c);
     if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
   }
-  if (earliest === undefined) return { next: 'done' };
+  if (earliest === undefined) return done(deps, noticeId);
   return { next: 'watch', seconds: engineWait(deps, Math.max(1, (earliest - now) / 1000)) };
 }
 
@@ -238,25 +248,20 @@ async function reviveCases(deps: Deps, from: Notice, revived: readonly { c: Case
 }
 
 /**
- * After a restart of a host whose engine keeps executions in memory: start verifying again every notice with
- * an actioned case not yet verified or a verified-down case still watched. Returns the notices started.
+ * After a restart of a host whose engine keeps executions in memory: start verifying again every notice whose
+ * verification or revival watch had not ended (the marks startVerification leaves). Returns the notices started.
  */
 export async function resumeVerification(deps: Deps): Promise<number> {
   if (!deps.prober) return 0;
-  const notices = new Set<string>();
-  for (const campaign of await deps.store.listCampaigns()) {
-    if (campaign.probes === false || campaign.state === 'cancelled') continue;
-    let after: string | undefined;
-    do {
-      const page = await deps.store.listCases({ campaignId: campaign.id }, { after, limit: 1000 });
-      for (const c of page.items) {
-        if (!c.noticeId || notices.has(c.noticeId)) continue;
-        const now = deps.clock.now().getTime();
-        if (probeDueAt(c, now) !== undefined || nextCheckAt(deps, c) !== undefined) notices.add(c.noticeId);
-      }
-      after = page.next;
-    } while (after);
-  }
-  for (const noticeId of notices) await deps.workflows.start('verify', `verify-${noticeId}-resumed`, { noticeId });
-  return notices.size;
+  let started = 0;
+  let after: string | undefined;
+  do {
+    const page = await deps.store.listRecords(VERIFYING, { after, limit: 1000 });
+    for (const { key: noticeId } of page.items) {
+      await deps.workflows.start('verify', `verify-${noticeId}-resumed`, { noticeId });
+      started++;
+    }
+    after = page.next;
+  } while (after);
+  return started;
 }

@@ -103,6 +103,8 @@ describe('the verify workflow on the shipped ASL, probing loopback servers', () 
     const verify = host.workflows.list().find((e) => e.name.startsWith(`verify-${notice.id}-`))!;
     await waitFor('the verify execution to end', () => host!.workflows.get(verify.name)?.status === 'succeeded');
     expect(host.workflows.get(verify.name)!.path).toEqual(['Probe', 'NextCheck', 'Watch', 'Probe', 'NextCheck', 'Done']);
+    // nothing left to watch on this notice: a restart has nothing to resume for it
+    expect(await host.store.getRecord('verifying', notice.id)).toBeUndefined();
     // the engine keeps histories in memory only: each finished execution's is copied into the audit trail
     const archived = await waitFor('the history in the audit trail', async () =>
       (await host!.store.listEvents({ noticeId: notice.id })).find((e) => e.type === 'workflow.history' && e.data['execution'] === verify.name),
