@@ -14,10 +14,10 @@ import type {
   PartyKind,
   TLP,
 } from './model.js';
-import type { RoutingPolicy } from './routing-policy.js';
-import type { ReviewItem } from './review.js';
-import type { Prober } from './probe.js';
-import type { SecretBox } from './secrets.js';
+import type { RoutingPolicy } from './routing/policy.js';
+import type { ReviewItem } from './answers/review.js';
+import type { Prober } from './verify/probe.js';
+import type { SecretBox } from './answers/secrets.js';
 
 /**
  * The ports: what the domain needs from the outside world. One interface here, one adapter per host.

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
 import type { Deps } from './ports.js';
-import { awaitApproval, buildNotices, routeCampaign, startNotices } from './campaign.js';
-import { awaitAnswer, noticeDeadline, sendNotice } from './notice.js';
-import { verifyNotice } from './verify.js';
+import { awaitApproval, buildNotices, routeCampaign, startNotices } from './campaign/campaign.js';
+import { awaitAnswer, noticeDeadline, sendNotice } from './notices/notice.js';
+import { verifyNotice } from './verify/verify.js';
 
 /**
  * The work behind every Task state of the workflows, one entry per function. The Lambdas (AWS host) and the

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryResolver, loadDirectory, parseDirectory } from '../../lib/adapters/directory/directory.js';
 import { InvalidInputError } from '../../lib/core/errors.js';
 import type { Indicator } from '../../lib/core/model.js';
-import { parseIndicators } from '../../lib/core/intake.js';
-import { normaliseIndicator } from '../../lib/core/normalise.js';
+import { parseIndicators } from '../../lib/core/intake/intake.js';
+import { normaliseIndicator } from '../../lib/core/intake/normalise.js';
 
 const DIRECTORY = `
 networks:

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { proxyFailure, proxyStatusError } from '../../lib/adapters/probe/connect.js';
 import { createProber, defaultUserAgent, proberSettingsFromEnv } from '../../lib/adapters/probe/prober.js';
 import { InvalidInputError } from '../../lib/core/errors.js';
-import { normaliseIndicator } from '../../lib/core/normalise.js';
+import { normaliseIndicator } from '../../lib/core/intake/normalise.js';
 import {
   DEFAULT_SINKHOLES,
   detectParked,
@@ -14,7 +14,7 @@ import {
   probeStatus,
   shouldRetry,
   tcpOutcome,
-} from '../../lib/core/probe.js';
+} from '../../lib/core/verify/probe.js';
 
 /* What probe observations mean, without the network: the readings the prober and the verify workflow share. */
 

@@ -5,8 +5,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProber, type ProberOptions } from '../../lib/adapters/probe/prober.js';
 import type { Indicator } from '../../lib/core/model.js';
-import { normaliseIndicator } from '../../lib/core/normalise.js';
-import { probeStatus, ProbeResultSchema } from '../../lib/core/probe.js';
+import { normaliseIndicator } from '../../lib/core/intake/normalise.js';
+import { probeStatus, ProbeResultSchema } from '../../lib/core/verify/probe.js';
 import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.js';
 import { startDnsStub, type DnsStub } from '../support/dns-stub.js';
 

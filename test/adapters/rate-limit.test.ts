@@ -6,7 +6,7 @@ import { MailTransientError } from '../../lib/core/errors.js';
 import { startCaptureServer, type CaptureServer } from '../../lib/adapters/mail/capture-server.js';
 import { SmtpMailer } from '../../lib/adapters/mail/mailer.smtp.js';
 import { DomainRateLimitedMailer } from '../../lib/adapters/mail/rate-limit.js';
-import { domainOf } from '../../lib/core/mail-auth.js';
+import { domainOf } from '../../lib/core/answers/mail-auth.js';
 
 /*
  * The per-domain send rate in front of a real SMTP relay (the capture server on loopback). Time is the

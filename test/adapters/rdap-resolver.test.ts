@@ -13,12 +13,12 @@ import { RdapResolver, splitAtGaps, type RdapResolverOptions } from '../../lib/a
 import { parseSecurityTxt } from '../../lib/adapters/rdap/security-txt.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import type { Indicator } from '../../lib/core/model.js';
-import { normaliseIndicator } from '../../lib/core/normalise.js';
+import { normaliseIndicator } from '../../lib/core/intake/normalise.js';
 import type { Store } from '../../lib/core/ports.js';
 import { runRdapBench } from '../../bench/rdap.js';
 import { useDynalite } from '../support/dynalite.js';
-import { canonicalize } from '../../lib/core/jcs.js';
-import { sha256Hex } from '../../lib/core/sha256.js';
+import { canonicalize } from '../../lib/core/audit/jcs.js';
+import { sha256Hex } from '../../lib/core/audit/sha256.js';
 import { CORPUS_TLDS, corpusJson, startCorpusServer, writeRewrittenBootstrap } from '../support/rdap.js';
 
 /*

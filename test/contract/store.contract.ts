@@ -13,9 +13,9 @@ import {
   Outbound,
 } from '../../lib/core/model.js';
 import type { CachedLookup, Page, PageRequest, Store } from '../../lib/core/ports.js';
-import { ReviewItem } from '../../lib/core/review.js';
-import { verifyCampaign } from '../../lib/core/audit.js';
-import { appendEvent, chainOf, CHAIN_SLOT_TAKEN, eventHash, GENESIS_TYPE, ZERO_HASH } from '../../lib/core/events.js';
+import { ReviewItem } from '../../lib/core/answers/review.js';
+import { verifyCampaign } from '../../lib/core/audit/verifier.js';
+import { appendEvent, chainOf, CHAIN_SLOT_TAKEN, eventHash, GENESIS_TYPE, ZERO_HASH } from '../../lib/core/audit/events.js';
 import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
 
 /*

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { verifyChains } from '../../lib/core/audit.js';
-import { chainOf, eventHash, ZERO_HASH } from '../../lib/core/events.js';
+import { verifyChains } from '../../lib/core/audit/verifier.js';
+import { chainOf, eventHash, ZERO_HASH } from '../../lib/core/audit/events.js';
 import type { AuditEvent } from '../../lib/core/model.js';
 
 type Spec = { campaignId?: string; caseId?: string; noticeId?: string; type?: string };

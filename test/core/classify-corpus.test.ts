@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
-import { classifyMail, type Classification } from '../../lib/core/classify.js';
+import { classifyMail, type Classification } from '../../lib/core/answers/mail/classify.js';
 
 /*
  * The classifier against the sisimai corpus: 629 real bounces, auto-replies and ARF reports from dozens of MTAs,

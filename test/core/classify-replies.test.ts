@@ -2,10 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
-import { classifyMail, type Classification } from '../../lib/core/classify.js';
-import { detectIntent, findTicket } from '../../lib/core/intent.js';
-import { humanPart } from '../../lib/core/reply.js';
-import { parseMime, allParts } from '../../lib/core/mime.js';
+import { classifyMail, type Classification } from '../../lib/core/answers/mail/classify.js';
+import { detectIntent, findTicket } from '../../lib/core/answers/mail/intent.js';
+import { humanPart } from '../../lib/core/answers/mail/reply.js';
+import { parseMime, allParts } from '../../lib/core/answers/mail/mime.js';
 
 /*
  * Hand-written answers in the shapes abuse desks really send (test/fixtures/replies/*.eml, documentation

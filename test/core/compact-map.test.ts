@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CompactNumberSet, CompactStringMap, hash53 } from '../../lib/core/compact-map.js';
+import { CompactNumberSet, CompactStringMap, hash53 } from '../../lib/core/intake/compact-map.js';
 
 describe('CompactStringMap', () => {
   it('answers as a Map does over many keys, through every growth, updates included', () => {

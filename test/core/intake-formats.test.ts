@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/core/errors.js';
-import { detectFormat, parseIndicators } from '../../lib/core/intake.js';
+import { detectFormat, parseIndicators } from '../../lib/core/intake/intake.js';
 
 const NOW = new Date('2025-06-01T00:00:00Z');
 

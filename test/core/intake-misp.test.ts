@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/core/errors.js';
-import { detectFormat, parseIndicators, type IntakeOptions } from '../../lib/core/intake.js';
+import { detectFormat, parseIndicators, type IntakeOptions } from '../../lib/core/intake/intake.js';
 
 const NOW = new Date('2025-06-01T00:00:00Z');
 const uuid = (n: number) => `5f0b1c2d-0000-4000-8000-${String(n).padStart(12, '0')}`;

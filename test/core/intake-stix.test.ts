@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/core/errors.js';
-import { detectFormat, parseIndicators, type IntakeOptions } from '../../lib/core/intake.js';
+import { detectFormat, parseIndicators, type IntakeOptions } from '../../lib/core/intake/intake.js';
 
 const CORPUS = new URL('../../../shared/corpus/stix/', import.meta.url);
 const corpus = (name: string): string => readFileSync(new URL(name, CORPUS), 'utf8');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/core/errors.js';
-import { detectFormat, parseIndicators } from '../../lib/core/intake.js';
+import { detectFormat, parseIndicators } from '../../lib/core/intake/intake.js';
 
 /** The error parseIndicators throws, or a failed test when it throws nothing. */
 function refused(text: string, opts?: Parameters<typeof parseIndicators>[1]): InvalidInputError {

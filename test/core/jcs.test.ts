@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/core/errors.js';
-import { canonicalize, wellFormed } from '../../lib/core/jcs.js';
-import { sha256Hex } from '../../lib/core/sha256.js';
+import { canonicalize, wellFormed } from '../../lib/core/audit/jcs.js';
+import { sha256Hex } from '../../lib/core/audit/sha256.js';
 
 /** The double with these IEEE 754 bits. */
 function double(bits: string): number {

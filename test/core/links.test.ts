@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Notice } from '../../lib/core/model.js';
 import type { Deps } from '../../lib/core/ports.js';
-import { ANSWER_LINK_KIND, confirmLink, issueAnswerLinks, LinkUnusableError, useLink } from '../../lib/core/links.js';
-import { listAll, submitCampaign } from '../../lib/core/campaign.js';
+import { ANSWER_LINK_KIND, confirmLink, issueAnswerLinks, LinkUnusableError, useLink } from '../../lib/core/notices/links.js';
+import { listAll, submitCampaign } from '../../lib/core/campaign/campaign.js';
 import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
 import type { Host } from '../../lib/local/host.js';
 import { testHost, waitFor } from '../workflows/support.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseDomainSuffix, normaliseIndicator } from '../../lib/core/normalise.js';
+import { normaliseDomainSuffix, normaliseIndicator } from '../../lib/core/intake/normalise.js';
 
 /** The canonical value, or the refusal reason when there is none. */
 function canonical(raw: string, type?: string): string {

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryResolver, parseDirectory } from '../../lib/adapters/directory/directory.js';
-import { chooseLanguage, COUNTRY_LANGUAGE, usualLanguage } from '../../lib/core/language.js';
+import { chooseLanguage, COUNTRY_LANGUAGE, usualLanguage } from '../../lib/core/notices/language.js';
 import type { Party, PartyKind } from '../../lib/core/model.js';
-import { renderNotice } from '../../lib/core/render.js';
-import { defaultTemplates, loadTemplates, REQUIRED_FILES } from '../../lib/core/templates.js';
+import { renderNotice } from '../../lib/core/notices/render.js';
+import { defaultTemplates, loadTemplates, REQUIRED_FILES } from '../../lib/core/notices/templates.js';
 import { cases, indicator, input, notice, party } from './render-fixtures.js';
 
 const TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));

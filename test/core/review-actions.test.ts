@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
-import { receiveMail } from '../../lib/core/answers.js';
+import { receiveMail } from '../../lib/core/answers/answers.js';
 import { InvalidInputError } from '../../lib/core/errors.js';
 import type { Notice } from '../../lib/core/model.js';
-import { applyReview, dismissReview, reviewQueue, ReviewResolvedError } from '../../lib/core/review-actions.js';
+import { applyReview, dismissReview, reviewQueue, ReviewResolvedError } from '../../lib/core/answers/review-actions.js';
 import type { Host } from '../../lib/local/host.js';
 import { submit, testHost, waitFor } from '../workflows/support.js';
 

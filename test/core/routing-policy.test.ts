@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/core/errors.js';
 import type { Indicator, Party } from '../../lib/core/model.js';
-import { normaliseIndicator } from '../../lib/core/normalise.js';
+import { normaliseIndicator } from '../../lib/core/intake/normalise.js';
 import type { PartyLookup } from '../../lib/core/ports.js';
-import { buildLadder } from '../../lib/core/routing.js';
-import { DEFAULT_ROUTING_POLICY, parseRoutingPolicy } from '../../lib/core/routing-policy.js';
-import { parseOverrideTarget } from '../../lib/core/contacts.js';
+import { buildLadder } from '../../lib/core/routing/ids.js';
+import { DEFAULT_ROUTING_POLICY, parseRoutingPolicy } from '../../lib/core/routing/policy.js';
+import { parseOverrideTarget } from '../../lib/core/routing/contacts.js';
 
 const H = 3600;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Campaign, Case, Indicator, Notice, Party, TLP } from '../../lib/core/model.js';
-import { contentTlp, renderNotice } from '../../lib/core/render.js';
-import { decideRoute, type RoutePolicy } from '../../lib/core/route-plan.js';
-import { stricterTlp, tlpDecision, tlpFromText, TLP_ORDER } from '../../lib/core/tlp.js';
+import { contentTlp, renderNotice } from '../../lib/core/notices/render.js';
+import { decideRoute, type RoutePolicy } from '../../lib/core/routing/plan.js';
+import { stricterTlp, tlpDecision, tlpFromText, TLP_ORDER } from '../../lib/core/intake/tlp.js';
 
 const party = (kind: Party['kind'], name: string, email: string): Party => ({ id: `${kind}:${name}`, kind, name, email, contactSource: 'directory', matchedBy: kind === 'cert' ? 'KE' : '192.0.2.0/24' });
 const HOSTING = party('hosting', 'Example Hosting Ltd', 'abuse@hosting.example');

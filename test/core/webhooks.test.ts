@@ -10,9 +10,9 @@ import {
   RECIPIENT_SECRET_KIND,
   rotateRecipientSecret,
   type SecretDeps,
-} from '../../lib/core/recipient-secrets.js';
-import { SecretBoxError } from '../../lib/core/secrets.js';
-import { checkWebhookSignature, forgetWebhook, signWebhook, verifyWebhook, WebhookRefusedError, type WebhookRequest } from '../../lib/core/webhooks.js';
+} from '../../lib/core/answers/recipient-secrets.js';
+import { SecretBoxError } from '../../lib/core/answers/secrets.js';
+import { checkWebhookSignature, forgetWebhook, signWebhook, verifyWebhook, WebhookRefusedError, type WebhookRequest } from '../../lib/core/answers/webhooks.js';
 import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
 import { KeyFileSecretBox } from '../../lib/adapters/secrets/keyfile.js';
 import { KmsSecretBox, type KmsClientLike } from '../../lib/adapters/secrets/kms.js';

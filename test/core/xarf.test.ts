@@ -6,8 +6,8 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Indicator, IndicatorKind } from '../../lib/core/model.js';
-import { normaliseIndicator } from '../../lib/core/normalise.js';
-import { base64, sha256Hex, xarfClassOf, xarfReport, type XarfInput } from '../../lib/core/xarf.js';
+import { normaliseIndicator } from '../../lib/core/intake/normalise.js';
+import { base64, sha256Hex, xarfClassOf, xarfReport, type XarfInput } from '../../lib/core/notices/xarf.js';
 
 const XARF = fileURLToPath(new URL('../../../shared/corpus/xarf/', import.meta.url));
 const SCHEMAS = join(XARF, 'schemas', 'v4');

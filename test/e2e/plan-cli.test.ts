@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Plan } from '../../lib/core/route-plan.js';
+import type { Plan } from '../../lib/core/routing/plan.js';
 import { REPO_ROOT, api, killAllHosts, makeDataDir, outboxCount, removeDataDirs, startServe, runCli } from './support.js';
 
 const TLP2 = {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../lib/adapters/http/app.js';
 import { createApiKey, revokeApiKey } from '../../lib/adapters/http/api-keys.js';
 import { apiKeyPrincipals, claimGroups, firstPrincipal, jwtClaimsPrincipals, ROUTE_RULES, routeKeys, routesWithoutRule, type PrincipalResolver } from '../../lib/adapters/http/auth.js';
-import type { Role } from '../../lib/core/roles.js';
+import type { Role } from '../../lib/core/access/roles.js';
 import type { Host } from '../../lib/local/host.js';
 import { readLocalKey } from '../../lib/local/keys.js';
 import { testHost } from '../workflows/support.js';

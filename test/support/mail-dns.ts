@@ -1,4 +1,4 @@
-import type { MailAuthResolver } from '../../lib/core/mail-auth.js';
+import type { MailAuthResolver } from '../../lib/core/answers/mail-auth.js';
 
 /**
  * A DNS resolver answering from a table, as mailauth's `resolver` option expects: keys are `TXT name`, `MX name`,

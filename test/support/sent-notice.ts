@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { approveCampaign, buildNotices, routeCampaign, submitCampaign } from '../../lib/core/campaign.js';
+import { approveCampaign, buildNotices, routeCampaign, submitCampaign } from '../../lib/core/campaign/campaign.js';
 import type { Notice, Outbound } from '../../lib/core/model.js';
-import { sendNotice } from '../../lib/core/notice.js';
+import { sendNotice } from '../../lib/core/notices/notice.js';
 import type { Deps, MailAuthenticator, Workflows } from '../../lib/core/ports.js';
 import { DirectoryResolver, loadDirectory } from '../../lib/adapters/directory/directory.js';
 import { startCaptureServer } from '../../lib/adapters/mail/capture-server.js';

@@ -1,5 +1,5 @@
 import { DecryptCommand, EncryptCommand, KMSClient, type DecryptCommandOutput, type EncryptCommandOutput } from '@aws-sdk/client-kms';
-import { SecretBoxError, type SecretBox } from '../../core/secrets.js';
+import { SecretBoxError, type SecretBox } from '../../core/answers/secrets.js';
 
 const FORMAT = 'kms1';
 // bound into every ciphertext: a blob sealed for another purpose under the same key does not decrypt here, and

@@ -1,4 +1,4 @@
-import type { Principal } from '../../../core/roles.js';
+import type { Principal } from '../../../core/access/roles.js';
 
 /**
  * Server-rendered HTML without a template engine: every value interpolated into `html` is escaped unless it is

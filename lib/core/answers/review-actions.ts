@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import { AlreadyExistsError, InvalidInputError, NotFoundError, TakedownError } from '../errors.js';
+import { AnswerIntent } from '../model.js';
+import type { Deps, StoredRecord } from '../ports.js';
+import { listAll } from '../campaign/campaign.js';
+import { recordAnswer } from './answers.js';
+import { appendEvent } from '../audit/events.js';
+import { listReviews, type ReviewItem } from './review.js';
+
+/**
+ * What a person decided about a message on the review queue: apply it as an answer (with the intent they read in
+ * it) or dismiss it. The queue itself is append-only; a decision is a record beside it, written once.
+ */
+
+const RESOLUTION_KIND = 'review-resolution';
+
+export const ReviewResolution = z.object({
+  itemId: z.string(),
+  action: z.enum(['applied', 'dismissed']),
+  intent: AnswerIntent.optional(),
+  noticeId: z.string().optional(),
+  /** the answer it became, when applied */
+  answerId: z.string().optional(),
+  /** the coordinator who decided */
+  by: z.string(),
+  at: z.string(),
+  note: z.string().max(2000).optional(),
+});
+export type ReviewResolution = z.infer<typeof ReviewResolution>;
+
+/** The item was decided before, the other way: a second decision would contradict the record. */
+export class ReviewResolvedError extends TakedownError {
+  constructor(id: string, action: string) {
+    super('REVIEW.ALREADY_RESOLVED', `review item ${id} was ${action} already`);
+    this.name = 'ReviewResolvedError';
+  }
+}
+
+/** One item of the review queue by its id. */
+export async function findReview(deps: Pick<Deps, 'store'>, id: string): Promise<ReviewItem | undefined> {
+  return (await listAll((p) => listReviews(deps, p))).find((r) => r.id === id);
+}
+
+/** The decision recorded for an item, if any. */
+export async function reviewResolution(deps: Pick<Deps, 'store'>, id: string): Promise<ReviewResolution | undefined> {
+  const record = await deps.store.getRecord(RESOLUTION_KIND, id);
+  return record && ReviewResolution.parse(JSON.parse(record.value));
+}
+
+export interface ReviewQueue {
+  /** items nobody decided yet, in the order received */
+  readonly open: ReviewItem[];
+  readonly resolved: { readonly item: ReviewItem; readonly resolution: ReviewResolution }[];
+}
+
+/** The whole queue, split into what still waits for a person and what was decided. */
+export async function reviewQueue(deps: Pick<Deps, 'store'>): Promise<ReviewQueue> {
+  const [items, records] = await Promise.all([
+    listAll((p) => listReviews(deps, p)),
+    listAll((p) => deps.store.listRecords(RESOLUTION_KIND, p)),
+  ]);
+  const decided = new Map(records.map((r) => [r.key, ReviewResolution.parse(JSON.parse(r.value))]));
+  const open: ReviewItem[] = [];
+  const resolved: { item: ReviewItem; resolution: ReviewResolution }[] = [];
+  for (const item of items) {
+    const resolution = decided.get(item.id);
+    if (resolution) resolved.push({ item, resolution });
+    else open.push(item);
+  }
+  return { open, resolved };
+}
+
+async function record(deps: Pick<Deps, 'store'>, resolution: ReviewResolution): Promise<ReviewResolution> {
+  const stored: StoredRecord = { kind: RESOLUTION_KIND, key: resolution.itemId, value: JSON.stringify(resolution), version: 1 };
+  try {
+    await deps.store.putRecord(stored, 'absent');
+    return resolution;
+  } catch (e) {
+    if (!(e instanceof AlreadyExistsError)) throw e;
+    // two people decided at once: the first decision stands
+    const first = (await reviewResolution(deps, resolution.itemId))!;
+    if (first.action !== resolution.action) throw new ReviewResolvedError(resolution.itemId, first.action);
+    return first;
+  }
+}
+
+async function mustFind(deps: Pick<Deps, 'store'>, id: string): Promise<ReviewItem> {
+  const item = await findReview(deps, id);
+  if (!item) throw new NotFoundError('review', id.slice(0, 64));
+  return item;
+}
+
+/**
+ * Apply a queued message as the answer a person read in it: recorded as a `manual` answer from that person on
+ * the item's notice (or the notice they name for an unmatched message), applied once however often it is sent.
+ */
+export async function applyReview(
+  deps: Deps,
+  itemId: string,
+  input: { intent: string; by: string; noticeId?: string; note?: string },
+): Promise<ReviewResolution> {
+  const item = await mustFind(deps, itemId);
+  const done = await reviewResolution(deps, itemId);
+  if (done) {
+    if (done.action !== 'applied') throw new ReviewResolvedError(itemId, done.action);
+    return done;
+  }
+  const intent = AnswerIntent.safeParse(input.intent);
+  if (!intent.success) throw new InvalidInputError('choose what the message says', [{ where: 'intent', reason: `one of ${AnswerIntent.options.join(', ')}` }]);
+  const noticeId = item.noticeId ?? input.noticeId?.trim().replace(/^\[?TKD-/i, '').replace(/\]$/, '').toLowerCase();
+  if (!noticeId) throw new InvalidInputError('this message matched no notice: name the notice it answers', [{ where: 'noticeId', reason: 'required' }]);
+  const note = input.note?.trim().slice(0, 1500);
+  const result = await recordAnswer(deps, noticeId, {
+    intent: intent.data,
+    source: 'manual',
+    from: input.by,
+    note: `read by a person in review item ${item.id} (${item.reason})${note ? `: ${note}` : ''}`,
+    // derived from the item, so a double click or a retried form applies it once
+    answerId: `review-${item.id.replace(/[^A-Za-z0-9.:-]/g, '-')}`.slice(0, 100),
+  });
+  const resolution = await record(deps, {
+    itemId,
+    action: 'applied',
+    intent: intent.data,
+    noticeId,
+    answerId: result.answer.id,
+    by: input.by,
+    at: deps.clock.now().toISOString(),
+    ...(note ? { note } : {}),
+  });
+  await appendEvent(deps, {
+    campaignId: result.notice.campaignId,
+    noticeId,
+    type: 'review.applied',
+    actor: input.by,
+    data: { review: item.id, reason: item.reason, intent: intent.data, answer: result.answer.id, messageSha256: item.rawSha256 },
+  });
+  return resolution;
+}
+
+/** Set a queued message aside: nothing is applied; the decision and who made it are recorded. */
+export async function dismissReview(deps: Deps, itemId: string, input: { by: string; note?: string }): Promise<ReviewResolution> {
+  const item = await mustFind(deps, itemId);
+  const note = input.note?.trim().slice(0, 2000);
+  const before = await reviewResolution(deps, itemId);
+  if (before) {
+    if (before.action !== 'dismissed') throw new ReviewResolvedError(itemId, before.action);
+    return before;
+  }
+  const resolution = await record(deps, { itemId, action: 'dismissed', by: input.by, at: deps.clock.now().toISOString(), ...(item.noticeId ? { noticeId: item.noticeId } : {}), ...(note ? { note } : {}) });
+  if (item.campaignId) {
+    await appendEvent(deps, {
+      campaignId: item.campaignId,
+      ...(item.noticeId ? { noticeId: item.noticeId } : {}),
+      type: 'review.dismissed',
+      actor: input.by,
+      data: { review: item.id, reason: item.reason, messageSha256: item.rawSha256 },
+    });
+  }
+  return resolution;
+}

@@ -1,0 +1,121 @@
+import { AlreadyExistsError, StaleWriteError } from '../errors.js';
+import { canonicalize, wellFormed } from './jcs.js';
+import type { AuditEvent } from '../model.js';
+import type { Deps, Store } from '../ports.js';
+import { sha256Hex } from './sha256.js';
+
+/**
+ * The audit trail: hash chains. An event belongs to the chain of its case when it has one, else of its notice,
+ * else of its campaign. Each event holds its place in the chain (`seq`), the hash of the event before it
+ * (`prev`) and its own hash: sha-256 of the RFC 8785 canonical JSON of the whole event without `hash`. The first
+ * event of a case or notice chain points at the first event of its campaign's chain (the campaign root), so
+ * every chain is anchored to it; the campaign chain starts from ZERO_HASH. A 20,000-case campaign writes to
+ * 20,000 chains, never to one hot key.
+ */
+
+/** The `prev` of the first event of a campaign chain. */
+export const ZERO_HASH = '0'.repeat(64);
+
+/** An event as the commands hand it in: the id, the time and the chain fields are stamped on append. */
+export type NewAuditEvent = Omit<AuditEvent, 'id' | 'at' | 'chain' | 'seq' | 'prev' | 'hash'>;
+
+/** The type of the event that starts a campaign chain when a case or notice chain needs its root first. */
+export const GENESIS_TYPE = 'audit.genesis';
+
+// a chain slot lost to another writer is re-read and tried again; this many losses in a row is no race but a fault
+const MAX_ATTEMPTS = 50;
+
+/** The chain of a campaign's own events (and the root its case and notice chains are anchored to). */
+export function campaignChain(campaignId: string): string {
+  return `campaign:${campaignId}`;
+}
+
+/** The chain an event belongs to: its case's, else its notice's, else its campaign's. */
+export function chainOf(event: Pick<AuditEvent, 'campaignId' | 'caseId' | 'noticeId'>): string {
+  if (event.caseId !== undefined) return `case:${event.caseId}`;
+  if (event.noticeId !== undefined) return `notice:${event.noticeId}`;
+  return campaignChain(event.campaignId);
+}
+
+/** The hash an event must carry: sha-256 (hex) of the canonical JSON of the event without `hash`. */
+export function eventHash(event: Omit<AuditEvent, 'hash'> | AuditEvent): string {
+  const { hash: _ignored, ...rest } = event as AuditEvent;
+  return sha256Hex(canonicalize(rest));
+}
+
+// the campaign roots seen by this process: a chain's first event never changes, so this cannot go stale
+const roots = new WeakMap<Store, Map<string, string>>();
+
+/**
+ * Append one audit event, stamped with an id and the domain time, to the end of its chain: read the chain's
+ * head, link to it, and put it into the next slot only if that slot is still free; a writer that lost the slot
+ * reads the new head and links again, so a chain never forks. Never put a secret or a body in `data`.
+ */
+export async function appendEvent(deps: Pick<Deps, 'store' | 'ids' | 'clock'>, event: NewAuditEvent): Promise<AuditEvent> {
+  // stored as JSON and hashed as what comes back from it: undefined fields dropped, text well formed
+  const base = asStored({ id: deps.ids.newId('e'), at: deps.clock.now().toISOString(), ...event });
+  const chain = chainOf(base);
+  const isRoot = chain === campaignChain(base.campaignId);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const head = await deps.store.chainHead(chain);
+    const prev = head ? head.hash : isRoot ? ZERO_HASH : await campaignRoot(deps, base.campaignId);
+    const linked = { ...base, chain, seq: head ? head.seq + 1 : 0, prev };
+    const full: AuditEvent = { ...linked, hash: eventHash(linked) };
+    if (await tryAppend(deps.store, full)) return full;
+  }
+  throw new StaleWriteError('chain', chain);
+}
+
+/** The hash of the campaign chain's first event, appending a genesis event when the campaign has none yet. */
+async function campaignRoot(deps: Pick<Deps, 'store' | 'ids' | 'clock'>, campaignId: string): Promise<string> {
+  let known = roots.get(deps.store);
+  if (!known) roots.set(deps.store, (known = new Map()));
+  const cached = known.get(campaignId);
+  if (cached) return cached;
+  const chain = campaignChain(campaignId);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const [first] = await deps.store.listChain(chain, { limit: 1 });
+    if (first) {
+      known.set(campaignId, first.hash);
+      return first.hash;
+    }
+    // a case or notice event before any event of its campaign (a test, a repair): the root must exist first
+    const linked = asStored({
+      id: deps.ids.newId('e'),
+      at: deps.clock.now().toISOString(),
+      campaignId,
+      type: GENESIS_TYPE,
+      actor: 'system',
+      data: { reason: 'root of the campaign chain, created for the first case or notice event' },
+      chain,
+      seq: 0,
+      prev: ZERO_HASH,
+    });
+    // a lost race means someone else's genesis is in the slot now: read it on the next round
+    await tryAppend(deps.store, { ...linked, hash: eventHash(linked) });
+  }
+  throw new StaleWriteError('chain', chain);
+}
+
+/** false when the event's chain slot was taken by another writer (any other failure is thrown). */
+async function tryAppend(store: Store, event: AuditEvent): Promise<boolean> {
+  try {
+    await store.appendEvent(event);
+    return true;
+  } catch (e) {
+    if (e instanceof AlreadyExistsError && e.code === CHAIN_SLOT_TAKEN) return false;
+    throw e;
+  }
+}
+
+/** The `code` of the AlreadyExistsError a store throws when an event's (chain, seq) slot is taken. */
+export const CHAIN_SLOT_TAKEN = 'CHAIN.ALREADY_EXISTS';
+
+/** The AlreadyExistsError a store throws for a taken chain slot. */
+export function chainSlotTaken(chain: string, seq: number): AlreadyExistsError {
+  return new AlreadyExistsError('chain', `${chain} seq ${seq}`);
+}
+
+function asStored<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? wellFormed(v) : v))) as T;
+}

@@ -1,0 +1,24 @@
+import { NotFoundError } from '../errors.js';
+import type { Campaign, CaseState, Notice } from '../model.js';
+import type { Deps } from '../ports.js';
+import { listAll } from './campaign.js';
+
+export interface CampaignStatus {
+  readonly campaign: Campaign;
+  readonly notices: Notice[];
+  readonly cases: Partial<Record<CaseState, number>>;
+  /** notices by state */
+  readonly noticeStates: Partial<Record<Notice['state'], number>>;
+}
+
+/** A campaign with its notices and how many cases are in each state. */
+export async function campaignStatus(deps: Deps, campaignId: string): Promise<CampaignStatus> {
+  const campaign = await deps.store.getCampaign(campaignId);
+  if (!campaign) throw new NotFoundError('campaign', campaignId);
+  const notices = await listAll((p) => deps.store.listNotices({ campaignId }, p));
+  const cases: Partial<Record<CaseState, number>> = {};
+  for (const c of await listAll((p) => deps.store.listCases({ campaignId }, p))) cases[c.state] = (cases[c.state] ?? 0) + 1;
+  const noticeStates: Partial<Record<Notice['state'], number>> = {};
+  for (const n of notices) noticeStates[n.state] = (noticeStates[n.state] ?? 0) + 1;
+  return { campaign, notices, cases, noticeStates };
+}

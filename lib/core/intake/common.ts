@@ -1,0 +1,77 @@
+import type { InputIssue } from '../errors.js';
+import type { Indicator } from '../model.js';
+
+/**
+ * What every intake parser shares: its output shape, the reasons an item is left out without being an error,
+ * and the date reading all formats use.
+ */
+
+/**
+ * Why an item of a valid file is not notified. These are facts about the intelligence, not mistakes in the file:
+ * they never make a file fail, and the plan lists them.
+ */
+export type ExclusionKind = 'expired' | 'not-yet-valid' | 'revoked' | 'deleted' | 'unsupported' | 'not-for-detection';
+
+/** An item of the file that is not notified, with where it is and why. */
+export interface ExcludedItem {
+  readonly where: string;
+  readonly kind: ExclusionKind;
+  readonly reason: string;
+  /** the canonical value, when the item names one the orchestrator could read */
+  readonly value?: string;
+}
+
+/** A parser's whole answer: it never throws on bad content, it reports it. */
+export interface ParserOutput {
+  readonly indicators: Indicator[];
+  /** errors: the file is refused unless they are skipped */
+  readonly issues: InputIssue[];
+  readonly excluded: ExcludedItem[];
+}
+
+/** Where a reader puts each item the moment it has read it, so that nothing of the file has to pile up. */
+export interface ItemSink {
+  indicator(indicator: Indicator): void;
+  issue(issue: InputIssue): void;
+  excluded(item: ExcludedItem): void;
+}
+
+/** A format reader fed the text a piece at a time: `push` as often as there is text, then `end` once. */
+export interface TextReader {
+  push(text: string): void;
+  end(): void;
+}
+
+/** What a parser may need beyond the text. */
+export interface ParseContext {
+  /** validity windows (STIX valid_until) are judged against this */
+  readonly now: Date;
+}
+
+export const MAX_EVIDENCE = 4000;
+export const MAX_THREAT = 100;
+
+/** Cuts free text to a field's limit (the limit is the schema's, the source's text may be longer). */
+export function clipText(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}
+
+/**
+ * A date or date-time as ISO-8601 UTC; a time without an offset is taken as UTC (not the server's zone, which
+ * would make the same file mean different things on different machines).
+ */
+export function isoDate(text: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = 'Z'] = m;
+  // Date.parse rolls 2024-02-30 over into March; a real calendar date must survive the round trip.
+  const day = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  if (day.getUTCFullYear() !== Number(y) || day.getUTCMonth() !== Number(mo) - 1 || day.getUTCDate() !== Number(d)) {
+    return undefined;
+  }
+  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  const offset = zone.toUpperCase() === 'Z' ? 'Z' : zone.replace(/^([+-]\d{2}):?(\d{2})$/, '$1:$2');
+  const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}${fraction.slice(0, 4)}${offset}`);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}

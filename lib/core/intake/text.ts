@@ -1,0 +1,373 @@
+import type { Indicator } from '../model.js';
+import { normaliseIndicator } from './normalise.js';
+import { isoDate, MAX_EVIDENCE, MAX_THREAT, type ItemSink, type TextReader } from './common.js';
+import { tlpFromText } from './tlp.js';
+
+/**
+ * The text formats, read as a stream: a CSV with a header, and a plain list with one indicator a line. Both
+ * take the text a piece at a time, in pieces cut anywhere (inside a quoted field, between CR and LF), and hand
+ * each row on the moment it is complete, named by the editor line it starts on.
+ */
+
+/** The CSV column roles, by loosely matched header name (see columnKey). */
+const COLUMNS = {
+  indicator: ['indicator', 'value', 'ioc', 'observable'],
+  type: ['type', 'kind'],
+  country: ['country', 'cc', 'countrycode'],
+  firstSeen: ['firstseen', 'seen'],
+  evidence: ['evidence', 'comment', 'description', 'notes', 'note'],
+  threat: ['threat', 'category', 'tag'],
+  port: ['port'],
+  tlp: ['tlp', 'marking', 'tlplevel', 'tlpmarking'],
+} as const;
+type Role = keyof typeof COLUMNS;
+
+const ROLE_BY_NAME: ReadonlyMap<string, Role> = new Map(
+  (Object.entries(COLUMNS) as [Role, readonly string[]][]).flatMap(([role, names]) => names.map((n) => [n, role])),
+);
+
+/** 'csv' when the first non-blank line (of the first 50) has a comma and a known indicator column name. */
+export function detectTextFormat(body: string): 'list' | 'csv' {
+  const firstLine = body.split(/\r\n|\n|\r/, 50).find((line) => line.trim() !== '') ?? '';
+  if (!firstLine.includes(',')) return 'list';
+  const names = firstLine.split(',').map((cell) => columnKey(cell.trim().replace(/^"(.*)"$/, '$1')));
+  return names.some((name) => roleOf(name) === 'indicator') ? 'csv' : 'list';
+}
+
+/**
+ * Whether the start of a text is enough to tell CSV from a list: a non-blank line has ended, or 50 lines have.
+ * The same lines detectTextFormat looks at.
+ */
+export function textFormatDecided(head: string): boolean {
+  let lines = 0;
+  let from = 0;
+  for (const m of head.matchAll(/\r\n|\n|\r/g)) {
+    if (head.slice(from, m.index).trim() !== '') return true;
+    from = m.index + m[0].length;
+    if (++lines >= 50) return true;
+  }
+  return false;
+}
+
+/** A plain list: one indicator a line; blank lines and `#` or `//` comments are skipped. */
+export class ListReader implements TextReader {
+  private carry = '';
+  private line = 0;
+  /** a CR ended the last piece: an LF starting the next one belongs to it */
+  private cr = false;
+  private started = false;
+
+  constructor(private readonly sink: ItemSink) {}
+
+  push(text: string): void {
+    let s = text;
+    if (!this.started && s.length > 0) {
+      this.started = true;
+      if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+    }
+    let from = 0;
+    if (this.cr && s.charCodeAt(0) === 10) from = 1;
+    this.cr = false;
+    const breaks = /\r\n|\n|\r/g;
+    breaks.lastIndex = from;
+    for (let m = breaks.exec(s); m; m = breaks.exec(s)) {
+      const piece = s.slice(from, m.index);
+      this.read(this.carry === '' ? piece : this.carry + piece);
+      this.carry = '';
+      from = m.index + m[0].length;
+      if (m[0] === '\r' && from === s.length) this.cr = true;
+    }
+    const rest = s.slice(from);
+    if (rest) this.carry = this.carry === '' ? rest : this.carry + rest;
+  }
+
+  end(): void {
+    this.read(this.carry);
+    this.carry = '';
+  }
+
+  private read(line: string): void {
+    this.line++;
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith('//')) return;
+    // only a '#' after whitespace starts a comment: a '#' inside a URL is its fragment
+    const value = trimmed.replace(/\s+#.*$/, '');
+    const where = `line ${this.line}`;
+    const result = normaliseIndicator(value);
+    if (result.ok) this.sink.indicator({ ...result.indicator, origin: where });
+    else this.sink.issue({ where, reason: result.reason });
+  }
+}
+
+interface CsvRecord {
+  readonly line: number;
+  readonly fields: string[];
+  /** why the record could not be read */
+  readonly problem: string | undefined;
+}
+
+/** Where the tokenizer is in a record. */
+const M = { RecordStart: 0, FieldStart: 1, Unquoted: 2, Quoted: 3, QuoteInQuoted: 4, AfterQuote: 5, Junk: 6, AfterCr: 7 } as const;
+type Mode = (typeof M)[keyof typeof M];
+
+const COMMA = 44;
+const QUOTE = 34;
+const CR = 13;
+const LF = 10;
+
+/**
+ * RFC 4180 records with the editor line each starts on (a quoted field may span lines), fed a piece at a time.
+ * Blank lines are skipped; an unterminated quote or text after a closing quote is the record's problem. A field
+ * is kept as slices of the pieces it spans, never built a character at a time.
+ */
+export class CsvTokenizer {
+  private mode: Mode = M.RecordStart;
+  private line = 1;
+  private recordLine = 1;
+  private fields: string[] = [];
+  private problem: string | undefined;
+  private parts: string[] = [];
+  private runStart = 0;
+  /** inside a quoted field, the last character was a CR: an LF after it is the same line break */
+  private cr = false;
+  private started = false;
+
+  constructor(private readonly onRecord: (record: CsvRecord) => void) {}
+
+  push(text: string): void {
+    let s = text;
+    if (!this.started && s.length > 0) {
+      this.started = true;
+      if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+    }
+    const n = s.length;
+    this.runStart = 0;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      switch (this.mode) {
+        case M.AfterCr:
+          this.mode = M.RecordStart;
+          if (c === LF) break;
+        // falls through: anything else starts the next record
+        case M.RecordStart:
+          this.recordLine = this.line;
+          this.fields = [];
+          this.problem = undefined;
+        // falls through
+        case M.FieldStart:
+          this.parts = [];
+          if (c === QUOTE) {
+            this.mode = M.Quoted;
+            this.runStart = i + 1;
+            this.cr = false;
+            break;
+          }
+          this.mode = M.Unquoted;
+          this.runStart = i;
+        // falls through
+        case M.Unquoted:
+          if (c === COMMA || c === LF || c === CR) {
+            this.endField(s.slice(this.runStart, i));
+            this.afterField(c);
+          }
+          break;
+        case M.Quoted:
+          if (c === QUOTE) {
+            this.parts.push(s.slice(this.runStart, i));
+            this.mode = M.QuoteInQuoted;
+          } else if (c === LF) {
+            if (!this.cr) this.line++;
+          } else if (c === CR) this.line++;
+          this.cr = c === CR;
+          break;
+        case M.QuoteInQuoted:
+          if (c === QUOTE) {
+            this.parts.push('"');
+            this.runStart = i + 1;
+            this.mode = M.Quoted;
+            this.cr = false;
+            break;
+          }
+          this.mode = M.AfterQuote;
+        // falls through: the quote closed the field
+        case M.AfterQuote:
+          if (c === 32 || c === 9) break;
+          if (c === COMMA || c === LF || c === CR) {
+            this.endField('');
+            this.afterField(c);
+            break;
+          }
+          this.problem ??= 'text after a closing quote';
+          this.mode = M.Junk;
+          break;
+        case M.Junk:
+          if (c === COMMA || c === LF || c === CR) {
+            this.endField('');
+            this.afterField(c);
+          }
+          break;
+      }
+    }
+    // a field still open at the end of the piece goes on in the next one
+    if (this.mode === M.Unquoted || this.mode === M.Quoted) this.parts.push(s.slice(this.runStart));
+  }
+
+  end(): void {
+    switch (this.mode) {
+      case M.RecordStart:
+      case M.AfterCr:
+        return;
+      case M.Quoted:
+        this.problem ??= 'a quoted field is not closed';
+        this.endField('');
+        break;
+      case M.FieldStart:
+        // the text ended just after a comma: the record ends with an empty field
+        this.parts = [];
+        this.endField('');
+        break;
+      default:
+        this.endField('');
+    }
+    this.endRecord();
+  }
+
+  private endField(last: string): void {
+    const p = this.parts;
+    this.fields.push(p.length === 0 ? last : p.length === 1 && last === '' ? p[0]! : p.join('') + last);
+    this.parts = [];
+  }
+
+  private afterField(c: number): void {
+    if (c === COMMA) {
+      this.mode = M.FieldStart;
+      return;
+    }
+    this.endRecord();
+    this.mode = c === CR ? M.AfterCr : M.RecordStart;
+  }
+
+  private endRecord(): void {
+    this.line++;
+    const { fields, problem } = this;
+    if (problem || !(fields.length === 1 && fields[0]!.trim() === '')) this.onRecord({ line: this.recordLine, fields, problem });
+    this.fields = [];
+  }
+}
+
+/** A CSV with a header row naming its columns (loosely: `First Seen`, `first_seen` and `first-seen` are one name). */
+export class CsvReader implements TextReader {
+  private readonly tokenizer = new CsvTokenizer((r) => this.record(r));
+  private header: CsvRecord | undefined;
+  private columns: Map<Role, number> | undefined;
+  /** the header has no indicator column: the rest is not read */
+  private refused = false;
+
+  constructor(private readonly sink: ItemSink) {}
+
+  push(text: string): void {
+    this.tokenizer.push(text);
+  }
+
+  end(): void {
+    this.tokenizer.end();
+  }
+
+  private record(record: CsvRecord): void {
+    if (this.refused) return;
+    if (!this.header) {
+      this.header = record;
+      if (record.problem) this.sink.issue({ where: `line ${record.line}`, reason: record.problem });
+      const columns = new Map<Role, number>();
+      for (const [i, cell] of record.fields.entries()) {
+        const role = roleOf(columnKey(cell));
+        if (role && !columns.has(role)) columns.set(role, i);
+      }
+      if (!columns.has('indicator')) {
+        this.refused = true;
+        this.sink.issue({ where: `line ${record.line}`, reason: `the header has no indicator column (one of ${COLUMNS.indicator.join(', ')})` });
+      }
+      this.columns = columns;
+      return;
+    }
+    const where = `line ${record.line}`;
+    if (record.problem) {
+      this.sink.issue({ where, reason: record.problem });
+      return;
+    }
+    if (record.fields.length !== this.header.fields.length) {
+      this.sink.issue({ where, reason: `${record.fields.length} fields where the header has ${this.header.fields.length}` });
+      return;
+    }
+    const columns = this.columns!;
+    const field = (role: Role): string | undefined => {
+      const index = columns.get(role);
+      const value = index === undefined ? undefined : record.fields[index]?.trim();
+      return value === '' ? undefined : value;
+    };
+    const row = parseRow(field);
+    if (row.ok) this.sink.indicator({ ...row.indicator, origin: where });
+    else this.sink.issue({ where, reason: row.reasons.join('; ') });
+  }
+}
+
+/** One CSV row to an indicator; collects every problem of the row, not just the first. */
+function parseRow(
+  field: (role: Role) => string | undefined,
+): { ok: true; indicator: Omit<Indicator, 'origin'> } | { ok: false; reasons: string[] } {
+  const reasons: string[] = [];
+  const raw = field('indicator');
+  const type = field('type');
+  const normalised = raw === undefined ? undefined : normaliseIndicator(raw, type === undefined ? undefined : { type });
+  if (raw === undefined) reasons.push('no indicator');
+  else if (normalised && !normalised.ok) reasons.push(normalised.reason);
+
+  const extra: Partial<Pick<Indicator, 'country' | 'firstSeen' | 'evidence' | 'threat' | 'port' | 'tlp'>> = {};
+  const country = field('country');
+  if (country !== undefined) {
+    if (/^[A-Za-z]{2}$/.test(country)) extra.country = country.toUpperCase();
+    else reasons.push('country is not a two-letter ISO 3166 code');
+  }
+  const seen = field('firstSeen');
+  if (seen !== undefined) {
+    const iso = isoDate(seen);
+    if (iso) extra.firstSeen = iso;
+    else reasons.push('first_seen is not a date (use YYYY-MM-DD or ISO 8601)');
+  }
+  const evidence = field('evidence');
+  if (evidence !== undefined) {
+    if (evidence.length <= MAX_EVIDENCE) extra.evidence = evidence;
+    else reasons.push(`evidence is longer than ${MAX_EVIDENCE} characters`);
+  }
+  const threat = field('threat');
+  if (threat !== undefined) {
+    if (threat.length <= MAX_THREAT) extra.threat = threat;
+    else reasons.push(`threat is longer than ${MAX_THREAT} characters`);
+  }
+  const port = field('port');
+  if (port !== undefined) {
+    const n = /^\d{1,5}$/.test(port) ? Number(port) : NaN;
+    if (n >= 1 && n <= 65535) extra.port = n;
+    else reasons.push('port is not a number from 1 to 65535');
+  }
+  const tlp = field('tlp');
+  if (tlp !== undefined) {
+    const level = tlpFromText(tlp);
+    if (level) extra.tlp = level;
+    else reasons.push('tlp is not one of CLEAR (WHITE), GREEN, AMBER, AMBER+STRICT, RED');
+  }
+  if (normalised?.ok && extra.port !== undefined && normalised.indicator.port !== undefined) {
+    if (normalised.indicator.port !== extra.port) reasons.push('the port column differs from the port in the indicator');
+  }
+  if (reasons.length > 0 || !normalised?.ok) return { ok: false, reasons };
+  return { ok: true, indicator: { ...normalised.indicator, ...extra } };
+}
+
+/** A header name reduced to what matters: `First Seen`, `first_seen` and `first-seen` are one name. */
+function columnKey(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+function roleOf(key: string): Role | undefined {
+  return ROLE_BY_NAME.get(key) ?? (key.endsWith('s') ? ROLE_BY_NAME.get(key.slice(0, -1)) : undefined);
+}
