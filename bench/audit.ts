@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CryptoIds } from '../lib/adapters/runtime/ids.js';
 import { SqliteStore } from '../lib/adapters/sqlite/store.sqlite.js';
-import { verifyCampaign } from '../lib/core/audit/verifier.js';
-import { appendEvent } from '../lib/core/audit/events.js';
+import { verifyCampaign } from '../lib/core/audit/index.js';
+import { appendEvent } from '../lib/core/audit/index.js';
 
 export interface AuditBenchFigures {
   readonly events: number;

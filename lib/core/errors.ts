@@ -99,6 +99,14 @@ export class TaskTokenExpiredError extends TakedownError {
   }
 }
 
+/** A sealed secret cannot be opened (altered, another key, the key service refused); the message holds no secret. */
+export class SecretBoxError extends TakedownError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SECRETS.UNAVAILABLE', message, options);
+    this.name = 'SecretBoxError';
+  }
+}
+
 /** Every error name a workflow may match in `ErrorEquals`, besides the `States.*` ones. */
 export const WORKFLOW_ERROR_NAMES = [
   'InvalidInputError',

@@ -100,6 +100,27 @@ export const LadderStep = z.object({
 });
 export type LadderStep = z.infer<typeof LadderStep>;
 
+/**
+ * The routing policy, as routing/policy.ts compiles it from its file: rules tried in order, the first that matches
+ * an indicator gives its ladder of party kinds with their deadlines (seconds); the last rule matches everything.
+ */
+export interface RoutingPolicy {
+  readonly rules: readonly RoutingRule[];
+}
+
+export interface RoutingRule {
+  readonly name?: string;
+  readonly when: {
+    /** `ip` is ipv4 or ipv6 */
+    readonly kind?: readonly ('ip' | 'ipv4' | 'ipv6' | 'domain' | 'url')[];
+    readonly host?: 'ip' | 'domain';
+    readonly threat?: readonly string[];
+    readonly country?: readonly string[];
+    readonly provider?: readonly string[];
+  };
+  readonly ladder: readonly { readonly party: PartyKind; readonly answerDeadline: number; readonly actionDeadline: number; readonly reminders: number }[];
+}
+
 export const CampaignState = z.enum([
   'routing',
   'awaiting-approval',

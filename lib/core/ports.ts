@@ -12,12 +12,9 @@ import type {
   Outbound,
   Party,
   PartyKind,
+  RoutingPolicy,
   TLP,
 } from './model.js';
-import type { RoutingPolicy } from './routing/policy.js';
-import type { ReviewItem } from './answers/review.js';
-import type { Prober } from './verify/probe.js';
-import type { SecretBox } from './answers/secrets.js';
 
 /**
  * The ports: what the domain needs from the outside world. One interface here, one adapter per host.
@@ -95,9 +92,9 @@ export interface Store {
   listChains(campaignId: string): Promise<string[]>;
 
   /** queues an inbound message for a person to read; false when an item with this id was queued before (idempotent) */
-  putReview(item: ReviewItem): Promise<boolean>;
+  putReview(item: QueuedReview): Promise<boolean>;
   /** the review queue in the order received (receivedAt, then id) */
-  listReviews(page?: PageRequest): Promise<Page<ReviewItem>>;
+  listReviews(page?: PageRequest): Promise<Page<QueuedReview>>;
 
   /** stores an answer of an outside registry (RDAP, security.txt); replaces the entry of the same kind and key (range entries: the same range) */
   putLookup(entry: CachedLookup): Promise<void>;
@@ -122,6 +119,16 @@ export interface Store {
   listRecords(kind: string, page?: PageRequest): Promise<Page<StoredRecord>>;
   /** removes the record if it is there */
   deleteRecord(kind: string, key: string): Promise<void>;
+}
+
+/**
+ * An item of the review queue as the store keeps it: created once per id, listed by `receivedAt` then id. Its
+ * other fields belong to the answers context (answers/review.ts), which validates them when it reads them back.
+ */
+export interface QueuedReview {
+  readonly id: string;
+  readonly receivedAt: string;
+  readonly [field: string]: unknown;
 }
 
 /** A record of another module, opaque to the store; `expiresAt` lets the AWS table's TTL sweep it. */
@@ -310,6 +317,99 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/* The verification probes (verify/probe.ts decides what their observations mean). */
+
+export type ProbeMethod = 'dns' | 'tcp' | 'http';
+
+export type ProbeVerdict = 'live' | 'down' | 'nxdomain' | 'sinkholed' | 'parked' | 'refused' | 'timeout' | 'error';
+
+/** Where a probe was when it failed or timed out. */
+export type ProbePhase = 'dns' | 'connect' | 'proxy' | 'tls' | 'response' | 'body';
+
+export interface ProbeEvidence {
+  /** what the name resolved to (canonical addresses, IPv4 first) */
+  addresses?: string[];
+  /** the HTTP status of the last response */
+  status?: number;
+  /** the URL of the last response (after redirects) */
+  finalUrl?: string;
+  /** redirects followed */
+  redirects?: number;
+  /** sha-256 (hex) of the body bytes read (decoded, at most the configured cap) */
+  bodySha256?: string;
+  bodyBytes?: number;
+  /** the body was longer than the cap: the hash covers its beginning only and is not compared */
+  bodyTruncated?: boolean;
+  /** the body's hash equals the evidence's; absent when there was nothing to compare */
+  matchesEvidence?: boolean;
+  /** what gave a parked or suspended page away: a phrase or a parking host */
+  parkedBy?: string;
+  /** TCP: the ports that accepted a connection */
+  openPorts?: number[];
+  /** HTTPS: whether the certificate verified (a probe reads the page either way: a bad certificate does not take a page down) */
+  tlsAuthorized?: boolean;
+  /** a system error code (ECONNREFUSED, ENOTFOUND, ...) or a short reason; never a message with data in it */
+  error?: string;
+  phase?: ProbePhase;
+  /** the probe went out through the configured egress proxy */
+  viaProxy?: boolean;
+  /** the whole probe, retries and the wait for the host's turn included */
+  durationMs?: number;
+}
+
+export interface ProbeResult {
+  readonly method: ProbeMethod;
+  /** what was probed (host, host:port, URL) */
+  readonly target: string;
+  /** is the malicious thing still reachable/serving; read it together with `conclusive` */
+  readonly live: boolean;
+  /**
+   * the result is evidence either way. `live: false, conclusive: false` (verdict `error`, or a time-out after the
+   * connection was made) proves nothing: probe again, and do not close the case on it
+   */
+  readonly conclusive: boolean;
+  readonly verdict: ProbeVerdict;
+  /** one line for people: "HTTP 200 after 1 redirect, body sha256 matches the evidence" */
+  readonly detail: string;
+  /** ISO time the probe finished */
+  readonly at: string;
+  readonly attempts: number;
+  readonly evidence: ProbeEvidence;
+}
+
+export interface ProbeRequest {
+  readonly indicator: Indicator;
+  /** sha-256 (hex) of the page as the evidence saw it */
+  readonly evidenceSha256?: string;
+}
+
+/** Probes one indicator through the network port. Never throws for a network failure: that is a verdict. */
+export interface Prober {
+  probe(req: ProbeRequest): Promise<ProbeResult>;
+}
+
+/**
+ * Encryption at rest for secrets the host must read back in the clear: a webhook's HMAC key cannot be checked
+ * against a hash. One adapter per host: a key file on the embedded host, KMS on AWS.
+ */
+export interface SecretBox {
+  /** the plaintext encrypted and authenticated, as text safe to store in a record */
+  seal(plaintext: string): Promise<string>;
+  /** the plaintext of `seal`'s output; SecretBoxError when it was altered or sealed under another key */
+  open(sealed: string): Promise<string>;
+}
+
+/** The notice templates as files: language folder -> file name -> text (`templates/notice/<language>/<file>`). */
+export type TemplateFolders = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+/**
+ * Where the notice templates come from: the template folder on the embedded host, the copy bundled beside the
+ * function on Lambda. Read once; notices/templates.ts parses and checks them.
+ */
+export interface TemplateSource {
+  noticeFolders(): TemplateFolders;
+}
+
 /** Settings the commands need that are not ports. */
 export interface Settings {
   /** the mailbox replies come to; the token goes in its plus part: local+token@domain */
@@ -346,4 +446,6 @@ export interface Deps {
   readonly mailAuth?: MailAuthenticator;
   /** seals recipients' webhook secrets at rest; absent: webhook answers are refused (503) */
   readonly secrets?: SecretBox;
+  /** the notice templates */
+  readonly templates: TemplateSource;
 }

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { InvalidInputError } from './errors.js';
 import type { Deps } from './ports.js';
-import { awaitApproval, buildNotices, routeCampaign, startNotices } from './campaign/campaign.js';
-import { awaitAnswer, noticeDeadline, sendNotice } from './notices/notice.js';
-import { verifyNotice } from './verify/verify.js';
+import { awaitApproval } from './campaign/index.js';
+import { buildNotices } from './campaign/index.js';
+import { routeCampaign } from './campaign/index.js';
+import { startNotices } from './campaign/index.js';
+import { awaitAnswer, noticeDeadline } from './notices/index.js';
+import { sendNotice } from './notices/index.js';
+import { verifyNotice } from './verify/index.js';
 
 /**
  * The work behind every Task state of the workflows, one entry per function. The Lambdas (AWS host) and the

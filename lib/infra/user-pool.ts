@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccountRecovery, Mfa, UserPool, type UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { KeyRole } from '../core/access/roles.js';
+import { KeyRole } from '../core/access/index.js';
 
 export interface OperatorPoolProps {
   /**

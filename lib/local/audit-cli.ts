@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { verifyCampaign, type AuditReport, type ChainBreak, type ChainHead } from '../core/audit/verifier.js';
-import { DIRECTORY_AUDIT_ID } from '../core/routing/contacts.js';
+import { verifyCampaign, type AuditReport, type ChainBreak, type ChainHead } from '../core/audit/index.js';
+import { DIRECTORY_AUDIT_ID } from '../core/routing/index.js';
 import { TakedownError } from '../core/errors.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { exportEvidencePack, headsOfManifest, verifyEvidencePack, type PackReport } from './evidence.js';

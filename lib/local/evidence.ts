@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { chainOrder, verifyChains, type AuditReport, type ChainHead } from '../core/audit/verifier.js';
-import { campaignChain } from '../core/audit/events.js';
-import { canonicalize } from '../core/audit/jcs.js';
+import { chainOrder, verifyChains, type AuditReport, type ChainHead } from '../core/audit/index.js';
+import { campaignChain } from '../core/audit/index.js';
+import { canonicalize } from '../core/audit/index.js';
 import type { AuditEvent, Campaign } from '../core/model.js';
 import type { Store } from '../core/ports.js';
 

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import type { TextSource } from '../core/intake/text-source.js';
+import type { TextSource } from '../core/intake/index.js';
 
 /** A file on disk as intake reads it: from its start, 64 KB at a time, as often as intake asks. */
 export function fileSource(path: string): TextSource {

@@ -3,13 +3,13 @@ import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
 import type { Deps, Logger, Mailer, Settings } from '../core/ports.js';
-import type { Prober } from '../core/verify/probe.js';
+import type { Prober } from '../core/verify/index.js';
 import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js';
 import { TLP } from '../core/model.js';
 import { runTask } from '../core/tasks.js';
-import { receiveMail } from '../core/answers/answers.js';
-import { resumeAll, type ResumeReport } from '../core/campaign/recovery.js';
-import { archiveExecution } from '../core/audit/history.js';
+import { receiveMail } from '../core/answers/index.js';
+import { resumeAll, type ResumeReport } from '../core/campaign/index.js';
+import { archiveExecution } from '../core/audit/index.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
 import { SmtpMailer } from '../adapters/mail/mailer.smtp.js';
@@ -26,6 +26,7 @@ import { CryptoIds } from '../adapters/runtime/ids.js';
 import { JsonLogger, silentLogger } from '../adapters/runtime/logger.js';
 import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
 import { ensureLocalKey } from './keys.js';
+import { fileTemplateSource } from '../adapters/templates/templates.fs.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url);
 
@@ -303,6 +304,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       ids: new CryptoIds(),
       log,
       settings,
+      templates: fileTemplateSource(),
       secrets: new KeyFileSecretBox(files.secretKey),
       // mailauth takes about a second to load: only when it is used
       mailAuth:

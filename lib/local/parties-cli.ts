@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { type Command, Option } from 'commander';
-import { DIRECTORY_AUDIT_ID, overrideContact } from '../core/routing/contacts.js';
+import { DIRECTORY_AUDIT_ID, overrideContact } from '../core/routing/index.js';
 import { InvalidInputError, type InputIssue } from '../core/errors.js';
 import type { Indicator, LadderStep, Party, PartyKind } from '../core/model.js';
-import { normaliseIndicator } from '../core/intake/normalise.js';
-import { buildLadder } from '../core/routing/ids.js';
-import { DEFAULT_ROUTING_POLICY } from '../core/routing/policy.js';
+import { normaliseIndicator } from '../core/intake/index.js';
+import { buildLadder } from '../core/routing/index.js';
+import { DEFAULT_ROUTING_POLICY } from '../core/routing/index.js';
 import { loadDirectory } from '../adapters/directory/directory.js';
 import { refreshBootstrap } from '../adapters/rdap/bootstrap.js';
 import type { Resolution } from '../adapters/rdap/resolver.js';

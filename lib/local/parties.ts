@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { InvalidInputError } from '../core/errors.js';
 import type { Logger, Store } from '../core/ports.js';
-import { parseRoutingPolicy, type RoutingPolicy } from '../core/routing/policy.js';
+import { parseRoutingPolicy, type RoutingPolicy } from '../core/routing/index.js';
 import type { Directory } from '../adapters/directory/directory.js';
 import { bootstrapAgeWarning, loadBootstrap, SHIPPED_BOOTSTRAP_DIR, type Bootstrap } from '../adapters/rdap/bootstrap.js';
 import { RdapClient } from '../adapters/rdap/client.js';

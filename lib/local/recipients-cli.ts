@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { AlreadyExistsError, NotFoundError, TakedownError } from '../core/errors.js';
-import { createRecipientSecret, listRecipientSecrets, rotateRecipientSecret, type IssuedSecret, type SecretDeps } from '../core/answers/recipient-secrets.js';
+import { createRecipientSecret, listRecipientSecrets, rotateRecipientSecret, type IssuedSecret, type SecretDeps } from '../core/answers/index.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { ScaledClock } from '../adapters/runtime/clock.js';
 import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';

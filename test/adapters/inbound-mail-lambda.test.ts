@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listAll } from '../../lib/core/campaign/campaign.js';
+import { listAll } from '../../lib/core/paging.js';
 import { handleInboundMail, readInboundEnv } from '../../lib/adapters/aws/inbound-mail.js';
 import { suffixOnlyAuthenticator } from '../../lib/adapters/mail/domains.js';
 import { sentNotice, type SentNotice } from '../support/sent-notice.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { submitCampaign } from '../../lib/core/campaign/campaign.js';
+import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import { InvalidInputError } from '../../lib/core/errors.js';
 import { parseIndicators, readIndicators, type IntakeOptions } from '../../lib/core/intake/intake.js';
 import { JsonScanError, JsonStreamScanner, scanJson } from '../../lib/core/intake/json-scan.js';

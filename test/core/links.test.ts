@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Notice } from '../../lib/core/model.js';
 import type { Deps } from '../../lib/core/ports.js';
-import { ANSWER_LINK_KIND, confirmLink, issueAnswerLinks, LinkUnusableError, useLink } from '../../lib/core/notices/links.js';
-import { listAll, submitCampaign } from '../../lib/core/campaign/campaign.js';
+import { ANSWER_LINK_KIND, issueAnswerLinks } from '../../lib/core/notices/links.js';
+import { confirmLink, LinkUnusableError, useLink } from '../../lib/core/answers/links.js';
+import { listAll } from '../../lib/core/paging.js';
+import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
 import type { Host } from '../../lib/local/host.js';
 import { testHost, waitFor } from '../workflows/support.js';

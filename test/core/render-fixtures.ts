@@ -2,6 +2,7 @@ import type { Campaign, Case, Indicator, Notice, Party } from '../../lib/core/mo
 import { normaliseIndicator } from '../../lib/core/intake/normalise.js';
 import type { Settings } from '../../lib/core/ports.js';
 import type { RenderInput } from '../../lib/core/notices/render.js';
+import { loadTemplates } from '../../lib/adapters/templates/templates.fs.js';
 
 /** Shared inputs of the renderNotice tests: documentation addresses only (RFC 5737, RFC 3849, RFC 2606). */
 
@@ -94,6 +95,8 @@ export function input(over: Partial<RenderInput> = {}): RenderInput {
     token: TOKEN,
     messageId: '<n0123456789abcdef.notice.0@reply.example>',
     settings: SETTINGS,
+    // read at each call: a test may point TAKEDOWN_TEMPLATES_DIR elsewhere
+    templates: loadTemplates(),
     now: NOW,
     ...over,
   };

@@ -7,7 +7,10 @@ import { DirectoryResolver, parseDirectory } from '../../lib/adapters/directory/
 import { chooseLanguage, COUNTRY_LANGUAGE, usualLanguage } from '../../lib/core/notices/language.js';
 import type { Party, PartyKind } from '../../lib/core/model.js';
 import { renderNotice } from '../../lib/core/notices/render.js';
-import { defaultTemplates, loadTemplates, REQUIRED_FILES } from '../../lib/core/notices/templates.js';
+import { REQUIRED_FILES } from '../../lib/core/notices/templates.js';
+import { loadTemplates } from '../../lib/adapters/templates/templates.fs.js';
+
+const defaultTemplates = () => loadTemplates();
 import { cases, indicator, input, notice, party } from './render-fixtures.js';
 
 const TEMPLATES = fileURLToPath(new URL('../../templates/', import.meta.url));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
-import { receiveMail } from '../../lib/core/answers/answers.js';
+import { receiveMail } from '../../lib/core/answers/inbound.js';
 import { InvalidInputError } from '../../lib/core/errors.js';
 import type { Notice } from '../../lib/core/model.js';
 import { applyReview, dismissReview, reviewQueue, ReviewResolvedError } from '../../lib/core/answers/review-actions.js';

@@ -2,8 +2,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { approveCampaign, buildNotices, routeCampaign, submitCampaign } from '../../lib/core/campaign/campaign.js';
-import { sendNotice } from '../../lib/core/notices/notice.js';
+import { approveCampaign } from '../../lib/core/campaign/approval.js';
+import { buildNotices } from '../../lib/core/campaign/plan.js';
+import { routeCampaign } from '../../lib/core/campaign/route.js';
+import { submitCampaign } from '../../lib/core/campaign/submit.js';
+import { sendNotice } from '../../lib/core/notices/send.js';
 import { MailTransientError } from '../../lib/core/errors.js';
 import type { Deps, Mailer, Store, Workflows } from '../../lib/core/ports.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
@@ -13,6 +16,7 @@ import { DirectoryResolver, loadDirectory } from '../../lib/adapters/directory/d
 import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
 import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
 import { silentLogger } from '../../lib/adapters/runtime/logger.js';
+import { fileTemplateSource } from '../../lib/adapters/templates/templates.fs.js';
 
 const DIRECTORY = new URL('../../examples/directory.yaml', import.meta.url).pathname;
 
@@ -52,6 +56,7 @@ async function deps(overrides: { mailer?: Mailer; store?: Store } = {}): Promise
     clock: new ScaledClock(),
     ids: new CryptoIds(),
     log: silentLogger,
+    templates: fileTemplateSource(),
     settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: 100 },
   };
 }

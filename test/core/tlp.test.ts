@@ -3,6 +3,7 @@ import type { Campaign, Case, Indicator, Notice, Party, TLP } from '../../lib/co
 import { contentTlp, renderNotice } from '../../lib/core/notices/render.js';
 import { decideRoute, type RoutePolicy } from '../../lib/core/routing/plan.js';
 import { stricterTlp, tlpDecision, tlpFromText, TLP_ORDER } from '../../lib/core/intake/tlp.js';
+import { loadTemplates } from '../../lib/adapters/templates/templates.fs.js';
 
 const party = (kind: Party['kind'], name: string, email: string): Party => ({ id: `${kind}:${name}`, kind, name, email, contactSource: 'directory', matchedBy: kind === 'cert' ? 'KE' : '192.0.2.0/24' });
 const HOSTING = party('hosting', 'Example Hosting Ltd', 'abuse@hosting.example');
@@ -120,7 +121,7 @@ describe('renderNotice and TLP', () => {
     id: `c_${value}`, campaignId: 'cmp_1', indicator: ip(value, tlp), ladder: [{ party: HOSTING, answerDeadline: 86400, actionDeadline: 86400, reminders: 1 }], step: 0, state: 'open', updatedAt: '2025-01-01T00:00:00Z', version: 1,
   });
   const render = (cases: Case[]) =>
-    renderNotice({ notice, campaign, cases, token: 'tok', messageId: '<m@reply.example>', now: new Date('2025-01-01T00:00:00Z'), settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: 10 } });
+    renderNotice({ notice, campaign, cases, token: 'tok', messageId: '<m@reply.example>', now: new Date('2025-01-01T00:00:00Z'), templates: loadTemplates(), settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: 10 } });
 
   it('states the strictest level of its content in the subject, the body and a header, and what it allows', () => {
     const draft = render([kase('192.0.2.1', 'GREEN'), kase('192.0.2.2', 'AMBER+STRICT')]);

@@ -11,7 +11,7 @@ import {
   rotateRecipientSecret,
   type SecretDeps,
 } from '../../lib/core/answers/recipient-secrets.js';
-import { SecretBoxError } from '../../lib/core/answers/secrets.js';
+import { SecretBoxError } from '../../lib/core/errors.js';
 import { checkWebhookSignature, forgetWebhook, signWebhook, verifyWebhook, WebhookRefusedError, type WebhookRequest } from '../../lib/core/answers/webhooks.js';
 import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
 import { KeyFileSecretBox } from '../../lib/adapters/secrets/keyfile.js';

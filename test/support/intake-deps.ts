@@ -3,6 +3,7 @@ import { silentLogger } from '../../lib/adapters/runtime/logger.js';
 import { DirectoryResolver, loadDirectory } from '../../lib/adapters/directory/directory.js';
 import type { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import type { Deps, Workflows } from '../../lib/core/ports.js';
+import { fileTemplateSource } from '../../lib/adapters/templates/templates.fs.js';
 
 /**
  * What intake, routing and planning need, on a real SQLite store and the real directory resolver: no workflow
@@ -18,6 +19,7 @@ export async function intakeDeps(store: SqliteStore, options: { directory: strin
     clock: { now: () => options.now, engineSeconds: (s) => s },
     ids: new CryptoIds(),
     log: silentLogger,
+    templates: fileTemplateSource(),
     settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: options.pageSize },
   };
 }

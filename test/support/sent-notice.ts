@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { approveCampaign, buildNotices, routeCampaign, submitCampaign } from '../../lib/core/campaign/campaign.js';
+import { approveCampaign } from '../../lib/core/campaign/approval.js';
+import { buildNotices } from '../../lib/core/campaign/plan.js';
+import { routeCampaign } from '../../lib/core/campaign/route.js';
+import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import type { Notice, Outbound } from '../../lib/core/model.js';
-import { sendNotice } from '../../lib/core/notices/notice.js';
+import { sendNotice } from '../../lib/core/notices/send.js';
 import type { Deps, MailAuthenticator, Workflows } from '../../lib/core/ports.js';
 import { DirectoryResolver, loadDirectory } from '../../lib/adapters/directory/directory.js';
 import { startCaptureServer } from '../../lib/adapters/mail/capture-server.js';
@@ -12,6 +15,7 @@ import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
 import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
 import { silentLogger } from '../../lib/adapters/runtime/logger.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
+import { fileTemplateSource } from '../../lib/adapters/templates/templates.fs.js';
 
 /** A hosting network whose desk answers from its own domain or a hosted ticket system, then the national CERT. */
 export const HOSTER_DIRECTORY = `networks:
@@ -69,6 +73,7 @@ export async function sentNotice(options: { mailAuth?: MailAuthenticator; direct
     clock: new ScaledClock(),
     ids: new CryptoIds(),
     log: silentLogger,
+    templates: fileTemplateSource(),
     settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: 100 },
     ...(options.mailAuth ? { mailAuth: options.mailAuth } : {}),
   };

@@ -1,7 +1,7 @@
 import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Notice } from '../../lib/core/model.js';
-import { listAll } from '../../lib/core/campaign/campaign.js';
+import { listAll } from '../../lib/core/paging.js';
 import { expiredCases } from '../../lib/core/campaign/control.js';
 import type { Host } from '../../lib/local/host.js';
 import { api, outbox, submit, testHost, waitFor } from './support.js';

@@ -6,7 +6,7 @@ import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Notice } from '../../lib/core/model.js';
 import type { ReviewItem } from '../../lib/core/answers/review.js';
-import { listAll } from '../../lib/core/campaign/campaign.js';
+import { listAll } from '../../lib/core/paging.js';
 import type { Host } from '../../lib/local/host.js';
 import { api, outbox, submit, testHost, waitFor, type OutboxMessage } from './support.js';
 import { runCli } from '../e2e/support.js';

@@ -4,7 +4,7 @@ import nodemailer from 'nodemailer';
 import { MailRejectedError, MailTransientError } from '../../lib/core/errors.js';
 import type { Notice } from '../../lib/core/model.js';
 import type { Mailer } from '../../lib/core/ports.js';
-import { listAll } from '../../lib/core/campaign/campaign.js';
+import { listAll } from '../../lib/core/paging.js';
 import type { Host } from '../../lib/local/host.js';
 import { api, outbox, submit, testHost, waitFor } from './support.js';
 

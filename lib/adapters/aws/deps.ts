@@ -15,6 +15,7 @@ import { KmsSecretBox } from '../secrets/kms.js';
 import { createProber, proberSettingsFromEnv } from '../probe/prober.js';
 import { DomainRateLimitedMailer } from '../mail/rate-limit.js';
 import { SfnWorkflows } from '../sfn/workflows.sfn.js';
+import { fileTemplateSource } from '../templates/templates.fs.js';
 
 /** The environment every Lambda of the AWS host reads; lib/infra sets it. */
 const AwsEnv = z.object({
@@ -105,6 +106,8 @@ export function awsDeps(): Deps {
     clock: new ScaledClock(),
     ids: new CryptoIds(),
     log: new JsonLogger(env.LOG_LEVEL),
+    // TAKEDOWN_TEMPLATES_DIR names the copy bundled beside the function (lib/infra/stack.ts)
+    templates: fileTemplateSource(),
     ...(env.TAKEDOWN_KMS_KEY_ID ? { secrets: new KmsSecretBox({ keyId: env.TAKEDOWN_KMS_KEY_ID }) } : {}),
     // the probes leave from the function's own address unless TAKEDOWN_PROBE_PROXY names an egress
     ...(env.TAKEDOWN_PROBES === 'on' ? { prober: createProber({ ...proberSettingsFromEnv(process.env), ...(env.PUBLIC_URL ? { contactUrl: env.PUBLIC_URL } : {}) }) } : {}),

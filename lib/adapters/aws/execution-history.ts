@@ -1,7 +1,7 @@
 import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import type { Deps } from '../../core/ports.js';
-import { archiveExecution, MAX_HISTORY_EVENTS } from '../../core/audit/history.js';
+import { archiveExecution, MAX_HISTORY_EVENTS } from '../../core/audit/index.js';
 
 /** The EventBridge event Step Functions sends when an execution ends (the fields used here). */
 export const ExecutionStatusChange = z.object({

@@ -1,7 +1,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { receiveMail, type InboundResult } from '../../core/answers/answers.js';
-import { verdictsFromSesHeaders, verdictsFromSesReceipt } from '../../core/answers/mail-auth.js';
+import { receiveMail, type InboundResult } from '../../core/answers/index.js';
+import { verdictsFromSesHeaders, verdictsFromSesReceipt } from '../../core/answers/index.js';
 import type { Deps } from '../../core/ports.js';
 import { parseMail } from '../mail/parse.js';
 

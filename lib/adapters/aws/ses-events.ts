@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Deps } from '../../core/ports.js';
-import { receiveSesEvent, type SesEventResult } from '../../core/answers/ses-events.js';
+import { receiveSesEvent, type SesEventResult } from '../../core/answers/index.js';
 
 // SNS delivers the SES event as text in Message; EventBridge (the other destination SES offers) as `detail`
 const SnsEvent = z.object({

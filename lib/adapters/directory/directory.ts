@@ -3,7 +3,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InvalidInputError, type InputIssue } from '../../core/errors.js';
 import type { Indicator, Party } from '../../core/model.js';
-import { normaliseDomainSuffix, normaliseIndicator } from '../../core/intake/normalise.js';
+import { normaliseDomainSuffix, normaliseIndicator } from '../../core/intake/index.js';
 import type { PartyLookup, PartyResolver } from '../../core/ports.js';
 
 /**

@@ -14,7 +14,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { AlreadyExistsError, InvalidInputError, StaleWriteError } from '../../core/errors.js';
-import { chainSlotTaken } from '../../core/audit/events.js';
+import { chainSlotTaken } from '../../core/audit/index.js';
 import type {
   Answer,
   AuditEvent,
@@ -28,7 +28,7 @@ import type {
   Outbound,
 } from '../../core/model.js';
 import type { CachedLookup, Page, PageRequest, Store, StoredRecord } from '../../core/ports.js';
-import type { ReviewItem } from '../../core/answers/review.js';
+import type { ReviewItem } from '../../core/answers/index.js';
 
 /**
  * The single table, as the only description of it: `createTable` builds it from this and so does the CDK

@@ -1,13 +1,14 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import { AnswerInput, recordAnswer } from '../../core/answers/answers.js';
+import { AnswerInput, recordAnswer } from '../../core/answers/index.js';
 import { InvalidInputError, NotFoundError, TakedownError } from '../../core/errors.js';
-import { confirmLink, LinkUnusableError, useLink, type LinkIntent } from '../../core/notices/links.js';
+import { confirmLink, LinkUnusableError, useLink } from '../../core/answers/index.js';
+import { type LinkIntent } from '../../core/notices/index.js';
 import type { Clock, Deps } from '../../core/ports.js';
-import { RecipientId } from '../../core/answers/recipient-secrets.js';
-import { SecretBoxError } from '../../core/answers/secrets.js';
-import { forgetWebhook, verifyWebhook, WebhookRefusedError } from '../../core/answers/webhooks.js';
+import { RecipientId } from '../../core/answers/index.js';
+import { SecretBoxError } from '../../core/errors.js';
+import { forgetWebhook, verifyWebhook, WebhookRefusedError } from '../../core/answers/index.js';
 import { ScaledClock } from '../runtime/clock.js';
 
 export interface AnswerRoutesOptions {

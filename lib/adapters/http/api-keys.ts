@@ -1,9 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError, StaleWriteError } from '../../core/errors.js';
-import { KeyRole, type Principal } from '../../core/access/roles.js';
+import { KeyRole, type Principal } from '../../core/access/index.js';
 import type { Store } from '../../core/ports.js';
-import { listAll } from '../../core/campaign/campaign.js';
+import { listAll } from '../../core/paging.js';
 
 /**
  * API keys and dashboard sessions, kept as small records in the store. Only the sha-256 of a key or a session

@@ -2,7 +2,7 @@ import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { matchedRoutes } from 'hono/route';
 import type { Store } from '../../core/ports.js';
-import { roleAllows, type Principal, type Role } from '../../core/access/roles.js';
+import { roleAllows, type Principal, type Role } from '../../core/access/index.js';
 import { principalForKey, sessionFor, type Session } from './api-keys.js';
 
 declare module 'hono' {

@@ -2,7 +2,8 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../../core/errors.js';
 import type { Deps } from '../../core/ports.js';
-import { control, ControlAction, expiredCases, sendFollowup } from '../../core/campaign/control.js';
+import { control, ControlAction, expiredCases } from '../../core/campaign/index.js';
+import { sendFollowup } from '../../core/notices/index.js';
 
 const ID = /^[a-z0-9_]{1,64}$/;
 

@@ -1,7 +1,7 @@
 import { promises as dns } from 'node:dns';
 import ipaddr from 'ipaddr.js';
 import { authenticate, type DNSResolver } from 'mailauth';
-import { verdictsFromMailauth, type MailAuthResolver } from '../../core/answers/mail-auth.js';
+import { verdictsFromMailauth, type MailAuthResolver } from '../../core/answers/index.js';
 import type { InboundMail, MailAuthenticator, MailAuthVerdicts } from '../../core/ports.js';
 import { registrableDomain } from './domains.js';
 

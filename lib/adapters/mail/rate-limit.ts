@@ -1,5 +1,5 @@
 import { MailTransientError } from '../../core/errors.js';
-import { domainOf } from '../../core/answers/mail-auth.js';
+import { domainOf } from '../../core/answers/index.js';
 import type { Mailer, MailDraft, SentMail } from '../../core/ports.js';
 
 export interface DomainRateOptions {

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import type { ConnectFailure, ProbePhase } from '../../core/verify/probe.js';
+import type { ConnectFailure, ProbePhase } from '../../core/verify/index.js';
 
 /**
  * Connections for probes: straight to an address, or through the egress proxy with CONNECT, then TLS when the

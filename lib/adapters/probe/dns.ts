@@ -1,6 +1,6 @@
 import { Resolver } from 'node:dns/promises';
-import { normaliseIndicator } from '../../core/intake/normalise.js';
-import type { DnsAnswer } from '../../core/verify/probe.js';
+import { normaliseIndicator } from '../../core/intake/index.js';
+import type { DnsAnswer } from '../../core/verify/index.js';
 import { errorCode } from './connect.js';
 
 /**

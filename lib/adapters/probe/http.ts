@@ -12,7 +12,7 @@ import {
   PARKED_SCAN_BYTES,
   type ProbeOutcome,
   type SinkholeList,
-} from '../../core/verify/probe.js';
+} from '../../core/verify/index.js';
 import { classifyError, connectTcp, connectViaProxy, ConnectError, proxyFailure, proxyStatusError, startTls, type ProxyConfig } from './connect.js';
 import type { ProbeDns } from './dns.js';
 

@@ -14,14 +14,14 @@ import {
   type ProbeResult,
   type Prober,
   type SinkholeList,
-} from '../../core/verify/probe.js';
+} from '../../core/verify/index.js';
 import { classifyError, connectTcp, connectViaProxy, errorCode, type ProxyConfig } from './connect.js';
 import { ProbeDns } from './dns.js';
 import { fetchPage } from './http.js';
 import { DnsServer, parseProxyUrl, PROBE_LIMITS, UserAgent } from './settings.js';
 import { HostSpacing } from './spacing.js';
 
-export { DEFAULT_SINKHOLES } from '../../core/verify/probe.js';
+export { DEFAULT_SINKHOLES } from '../../core/verify/index.js';
 export { proberSettingsFromEnv, type ProberSettings } from './settings.js';
 
 /** How the real prober reaches the network. */

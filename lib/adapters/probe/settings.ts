@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { InvalidInputError } from '../../core/errors.js';
-import { parseSinkholes } from '../../core/verify/probe.js';
+import { parseSinkholes } from '../../core/verify/index.js';
 import type { ProxyConfig } from './connect.js';
 
 /** The prober settings a deployment gives through its environment. */

@@ -1,4 +1,4 @@
-import { normaliseIndicator } from '../../core/intake/normalise.js';
+import { normaliseIndicator } from '../../core/intake/index.js';
 
 /**
  * Addresses and ranges as RDAP servers write them, and the fixed-width keys the store compares as text.

@@ -19,8 +19,8 @@ import {
   type RdapAnswerRef,
 } from './extract.js';
 import { addressKey, addressToBigInt, familyBits, parseCidr, rangeContains, rangeText, rangeToCidrs, specialPurpose } from './ip.js';
-import { canonicalize } from '../../core/audit/jcs.js';
-import { sha256Hex } from '../../core/audit/sha256.js';
+import { canonicalize } from '../../core/audit/index.js';
+import { sha256Hex } from '../../core/audit/index.js';
 import { fetchSecurityTxt, type SecurityTxtOptions } from './security-txt.js';
 
 /**

@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { SecretBoxError, type SecretBox } from '../../core/answers/secrets.js';
+import { SecretBoxError } from '../../core/errors.js';
+import type { SecretBox } from '../../core/ports.js';
 
 const FORMAT = 'kf1';
 const IV_BYTES = 12;

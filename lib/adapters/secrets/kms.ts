@@ -1,5 +1,6 @@
 import { DecryptCommand, EncryptCommand, KMSClient, type DecryptCommandOutput, type EncryptCommandOutput } from '@aws-sdk/client-kms';
-import { SecretBoxError, type SecretBox } from '../../core/answers/secrets.js';
+import { SecretBoxError } from '../../core/errors.js';
+import type { SecretBox } from '../../core/ports.js';
 
 const FORMAT = 'kms1';
 // bound into every ciphertext: a blob sealed for another purpose under the same key does not decrypt here, and

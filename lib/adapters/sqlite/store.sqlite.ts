@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { AlreadyExistsError, InvalidInputError, StaleWriteError } from '../../core/errors.js';
-import { chainSlotTaken } from '../../core/audit/events.js';
+import { chainSlotTaken } from '../../core/audit/index.js';
 import type {
   Answer,
   AuditEvent,
@@ -14,7 +14,7 @@ import type {
   Outbound,
 } from '../../core/model.js';
 import type { CachedLookup, Page, PageRequest, Store, StoredRecord } from '../../core/ports.js';
-import type { ReviewItem } from '../../core/answers/review.js';
+import type { ReviewItem } from '../../core/answers/index.js';
 
 // Records live as JSON text; the other columns exist only to find, order and guard them.
 const SCHEMA = `

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../errors.js';
 import type { Clock, Store, StoredRecord } from '../ports.js';
-import type { SecretBox } from './secrets.js';
+import type { SecretBox } from '../ports.js';
 
 /**
  * Each recipient's webhook secret (a recipient is a party id, `Notice.party.id`), sealed at rest: an HMAC key

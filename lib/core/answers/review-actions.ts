@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { AlreadyExistsError, InvalidInputError, NotFoundError, TakedownError } from '../errors.js';
 import { AnswerIntent } from '../model.js';
 import type { Deps, StoredRecord } from '../ports.js';
-import { listAll } from '../campaign/campaign.js';
-import { recordAnswer } from './answers.js';
-import { appendEvent } from '../audit/events.js';
+import { listAll } from '../paging.js';
+import { recordAnswer } from './record.js';
+import { appendEvent } from '../audit/index.js';
 import { listReviews, type ReviewItem } from './review.js';
 
 /**

@@ -44,6 +44,7 @@ export async function queueForReview(deps: Pick<Deps, 'store'>, item: ReviewItem
 }
 
 /** The review queue in the order messages arrived. */
-export function listReviews(deps: Pick<Deps, 'store'>, page?: PageRequest): Promise<Page<ReviewItem>> {
-  return deps.store.listReviews(page);
+export async function listReviews(deps: Pick<Deps, 'store'>, page?: PageRequest): Promise<Page<ReviewItem>> {
+  const stored = await deps.store.listReviews(page);
+  return { ...stored, items: stored.items.map((item) => ReviewItem.parse(item)) };
 }

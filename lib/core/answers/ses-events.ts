@@ -1,12 +1,12 @@
-import { applyBounce, type InboundResult } from './answers.js';
+import { applyBounce, type InboundResult } from './inbound.js';
 import { parseSesNotification } from './mail/bounce.js';
 import type { Classification, MailRefs } from './mail/classify.js';
-import { appendEvent } from '../audit/events.js';
+import { appendEvent } from '../audit/index.js';
 import type { Notice } from '../model.js';
 import type { Deps } from '../ports.js';
 import { queueForReview, type ReviewReason } from './review.js';
-import { noticeIdFromTag, parseReplyAddress } from '../routing/ids.js';
-import { findByTransportId } from '../notices/transport-ids.js';
+import { noticeIdFromTag, parseReplyAddress } from '../routing/index.js';
+import { findByTransportId } from '../notices/index.js';
 
 /**
  * Amazon SES sending events (a configuration set's event destination, through SNS): a bounce or a complaint about a

@@ -1,13 +1,17 @@
 import { z } from 'zod';
 import { CampaignStateError, InvalidInputError, InvalidTransitionError, NotFoundError } from '../errors.js';
-import { CASE_AWAITING, CASE_FINISHED, PAUSE_REASON } from '../lifecycle.js';
-import type { Campaign, Case, CaseState, Notice, NoticeState } from '../model.js';
 import type { Deps } from '../ports.js';
-import { cancelCampaign, completeQuietly, listAll, startNoticeRun } from './campaign.js';
-import { appendEvent } from '../audit/events.js';
-import { casesOf, escalateCases, mustGetNotice, sendOutbound, stepFor } from '../notices/notice.js';
-import { renderFollowup, type Followup } from '../notices/render-followup.js';
+import type { Campaign, Case, CaseState } from '../model.js';
+import { appendEvent } from '../audit/index.js';
+import { CASE_AWAITING, CASE_FINISHED, PAUSE_REASON } from '../lifecycle.js';
 import { updateCampaign, updateCase, updateNotice } from '../updates.js';
+import { casesOf, mustGetNotice } from '../notices/index.js';
+import { escalateCases } from '../notices/index.js';
+import { stepFor } from '../notices/index.js';
+import { pauseNotice, restartNotice, settleNotice } from '../notices/index.js';
+import { completeQuietly } from '../executions.js';
+import { listAll } from '../paging.js';
+import { cancelCampaign } from './approval.js';
 
 /**
  * A coordinator's hand on the clock: pause, resume, cancel or escalate at once, a case, a notice or a whole
@@ -17,6 +21,7 @@ import { updateCampaign, updateCase, updateNotice } from '../updates.js';
  */
 
 export const ControlAction = z.enum(['pause', 'resume', 'cancel', 'escalate']);
+
 export type ControlAction = z.infer<typeof ControlAction>;
 
 export type ControlTarget = { readonly campaignId: string } | { readonly noticeId: string } | { readonly caseId: string };
@@ -38,104 +43,6 @@ export function targetOf(id: string): ControlTarget {
   if (/^n[a-z0-9]{16}$/.test(id)) return { noticeId: id };
   if (/^c[a-z0-9]{16}$/.test(id)) return { caseId: id };
   throw new InvalidInputError('not a campaign, notice or case id', [{ where: 'id', reason: 'expected cmp_…, n… or c… (as `takedown status` shows them)' }]);
-}
-
-const LIVE_NOTICE: ReadonlySet<NoticeState> = new Set(['planned', 'sent', 'uncertain']);
-
-/** Seconds of domain time a notice's clock has left. */
-function remainingOf(deps: Deps, n: Notice): number {
-  if (!n.deadline) return n.answerDeadline;
-  return Math.max(0, (Date.parse(n.deadline) - deps.clock.now().getTime()) / 1000);
-}
-
-/** Stop a notice's clock; its waiting execution wakes, finds it paused and ends. */
-export async function pauseNotice(deps: Deps, noticeId: string, actor: string, reason: string): Promise<Notice | undefined> {
-  let token: string | undefined;
-  let changed = false;
-  const notice = await updateNotice(deps, noticeId, (cur) => {
-    changed = false;
-    token = undefined;
-    if (!LIVE_NOTICE.has(cur.state) || cur.state === 'uncertain') return undefined;
-    changed = true;
-    token = cur.taskToken;
-    return {
-      ...cur,
-      state: 'paused',
-      taskToken: undefined,
-      paused: { from: cur.state, remainingSeconds: remainingOf(deps, cur), reason: reason.slice(0, 300), by: actor.slice(0, 200) },
-    };
-  });
-  if (!changed) return undefined;
-  await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.paused', actor, data: { reason, remainingSeconds: notice.paused?.remainingSeconds } });
-  if (token) await completeQuietly(deps, token, stepFor(deps, notice));
-  return notice;
-}
-
-/**
- * Start a paused (or closed, for a "still reachable" recheck) notice's clock again as a new round: a new
- * execution under a new name, the deadline `seconds` from now. Nothing is resent: SendNotice finds it sent.
- */
-export async function restartNotice(deps: Deps, noticeId: string, actor: string, seconds: number | undefined, why: string): Promise<Notice | undefined> {
-  const now = deps.clock.now().getTime();
-  let changed = false;
-  const notice = await updateNotice(deps, noticeId, (cur) => {
-    changed = false;
-    const fromPause = cur.state === 'paused';
-    // a notice still sent has its execution: only a stopped clock starts a new round (an escalated one: for a
-    // case found still reachable, which goes back to this party)
-    if (!fromPause && cur.state !== 'closed' && cur.state !== 'escalated') return undefined;
-    changed = true;
-    const back = fromPause ? ((cur.paused?.from as NoticeState | undefined) ?? 'sent') : 'sent';
-    const left = seconds ?? cur.paused?.remainingSeconds ?? cur.answerDeadline;
-    return {
-      ...cur,
-      state: back === 'planned' ? 'planned' : 'sent',
-      paused: undefined,
-      taskToken: undefined,
-      round: cur.round + 1,
-      // a notice never sent keeps no deadline: SendNotice sets it when it sends
-      deadline: back === 'planned' ? cur.deadline : new Date(now + Math.max(1, left) * 1000).toISOString(),
-    };
-  });
-  if (!changed) return undefined;
-  await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.resumed', actor, data: { why, round: notice.round, deadline: notice.deadline } });
-  await startNoticeRun(deps, notice);
-  return notice;
-}
-
-async function wake(deps: Deps, noticeId: string): Promise<void> {
-  let token: string | undefined;
-  const notice = await updateNotice(deps, noticeId, (cur) => {
-    token = cur.taskToken;
-    return token ? { ...cur, taskToken: undefined } : undefined;
-  });
-  if (token) await completeQuietly(deps, token, stepFor(deps, notice));
-}
-
-/** After cases of a notice moved by hand: close it when nothing is left for its party, else let it re-decide. */
-async function settleNotice(deps: Deps, noticeId: string, actor: string): Promise<boolean> {
-  const cases = await casesOf(deps, noticeId);
-  const waiting = cases.some((c) => CASE_AWAITING.has(c.state) || c.state === 'open' || c.state === 'needs-info' || c.state === 'paused');
-  if (waiting) {
-    await wake(deps, noticeId);
-    return false;
-  }
-  let token: string | undefined;
-  let changed = false;
-  const notice = await updateNotice(deps, noticeId, (cur) => {
-    changed = false;
-    if (!['sent', 'paused', 'planned'].includes(cur.state)) return undefined;
-    changed = true;
-    token = cur.taskToken;
-    const escalated = cases.some((c) => c.state === 'escalated');
-    const cancelled = cases.every((c) => c.state === 'cancelled');
-    const state: NoticeState = cancelled ? 'cancelled' : escalated ? 'escalated' : 'closed';
-    return { ...cur, state, taskToken: undefined, paused: undefined };
-  });
-  if (!changed) return false;
-  await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: `notice.${notice.state}`, actor, data: { reason: 'nothing left for this party' } });
-  if (token) await completeQuietly(deps, token, stepFor(deps, notice));
-  return true;
 }
 
 async function mustGetCase(deps: Deps, id: string): Promise<Case> {
@@ -307,71 +214,6 @@ export async function control(deps: Deps, id: string, action: ControlAction, act
   if ('campaignId' in target) return controlCampaign(deps, target.campaignId, action, actor, reason);
   if ('noticeId' in target) return controlNotice(deps, target.noticeId, action, actor, reason);
   return controlCase(deps, target.caseId, action, actor, reason);
-}
-
-/**
- * Send a message in a notice's thread (same tag, same reply channel, In-Reply-To the notice) and restart its
- * clock for the action deadline. The coordinator's answer to "needs more information" resumes a notice paused
- * for it; a "still reachable" recheck reopens a closed one.
- */
-export async function sendFollowup(
-  deps: Deps,
-  noticeId: string,
-  followup: Followup,
-  actor: string,
-  cases?: readonly Case[],
-  /** runs once the message is out, before the clock restarts (the cases it concerns change state only then) */
-  afterSend?: () => Promise<void>,
-): Promise<Notice> {
-  let notice = await mustGetNotice(deps, noticeId);
-  if (!['sent', 'paused', 'closed', 'escalated'].includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'follow-up');
-  if (followup.kind === 'answer' && !followup.message.trim()) {
-    throw new InvalidInputError('the follow-up is empty', [{ where: 'message', reason: 'write what the recipient asked for' }]);
-  }
-  const campaign = await deps.store.getCampaign(notice.campaignId);
-  if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
-  const concerned = cases ?? (await casesOf(deps, noticeId)).filter((c) => c.state === 'needs-info' || CASE_AWAITING.has(c.state));
-  // the number is taken before the send: two follow-ups at once get two messages, never one under two records
-  let n = 0;
-  notice = await updateNotice(deps, noticeId, (cur) => {
-    n = (cur.followupsSent ?? 0) + 1;
-    return { ...cur, followupsSent: n };
-  });
-  const original = await deps.store.getOutbound(`${noticeId}.notice.${notice.contactIndex ?? 0}`);
-  const now = deps.clock.now();
-  const deadline = new Date(now.getTime() + notice.actionDeadline * 1000).toISOString();
-  await sendOutbound(deps, notice, 'followup', n, (token, messageId) =>
-    renderFollowup({
-      notice: { ...notice, deadline },
-      campaign,
-      cases: concerned,
-      token,
-      messageId,
-      originalMessageId: original?.messageId ?? '',
-      settings: deps.settings,
-      followup,
-      now,
-    }),
-  );
-  await afterSend?.();
-  // the questions are answered: the cases wait on their party again
-  for (const c of concerned) {
-    if (c.state === 'needs-info') await updateCase(deps, c.id, (cur) => (cur.state === 'needs-info' ? { ...cur, state: 'notified' } : undefined));
-  }
-  await appendEvent(deps, {
-    campaignId: notice.campaignId,
-    noticeId,
-    type: 'notice.followup',
-    actor,
-    data: { n, kind: followup.kind, cases: concerned.length, deadline },
-  });
-  const restarted = await restartNotice(deps, noticeId, actor, notice.actionDeadline, followup.kind === 'answer' ? 'the coordinator answered the question' : 'still reachable after the takedown was reported');
-  if (!restarted) {
-    // its execution is still waiting: the deadline moves out (never in) and the execution re-decides
-    await updateNotice(deps, noticeId, (cur) => (cur.state === 'sent' && (!cur.deadline || cur.deadline < deadline) ? { ...cur, deadline } : undefined));
-    await wake(deps, noticeId);
-  }
-  return mustGetNotice(deps, noticeId);
 }
 
 /** Cases of a campaign whose ladder ran out, with their history, for the coordinator. */

@@ -1,6 +1,6 @@
-import { readSubmission, type SubmitCampaignInput } from './campaign.js';
+import { readSubmission, type SubmitCampaignInput } from './submit.js';
 import type { Deps, Store } from '../ports.js';
-import { decideRoute, PlanBuilder, type Plan } from '../routing/plan.js';
+import { decideRoute, PlanBuilder, type Plan } from '../routing/index.js';
 
 /** What a dry run may touch: the party lookups (whose caches may fill) and, to read only, the store. */
 export type PlanDeps = Pick<Deps, 'parties' | 'clock' | 'settings'> & {

@@ -1,8 +1,10 @@
 import type { NoticeState } from '../model.js';
 import type { Deps } from '../ports.js';
-import { executionName, listAll, startNoticeRun } from './campaign.js';
-import { applyAnswer } from '../answers/answers.js';
-import { resumeVerification } from '../verify/verify.js';
+import { executionName } from '../executions.js';
+import { listAll } from '../paging.js';
+import { startNoticeRun } from '../notices/index.js';
+import { applyAnswer } from '../answers/index.js';
+import { resumeVerification } from '../verify/index.js';
 
 const LIVE_NOTICE_STATES: readonly NoticeState[] = ['planned', 'sending', 'uncertain', 'sent'];
 

@@ -1,6 +1,6 @@
 import type { Answer, Case, CaseState, Notice } from '../model.js';
 import type { Deps } from '../ports.js';
-import { listAll } from './campaign.js';
+import { listAll } from '../paging.js';
 
 /**
  * What a coordinator watches during an operation: how far the cases got, per country and per provider, and how

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors.js';
 import type { Campaign, CaseState, Notice } from '../model.js';
 import type { Deps } from '../ports.js';
-import { listAll } from './campaign.js';
+import { listAll } from '../paging.js';
 
 export interface CampaignStatus {
   readonly campaign: Campaign;

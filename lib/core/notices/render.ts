@@ -3,9 +3,9 @@ import { indicatorCsv } from './indicator-csv.js';
 import { chooseLanguage, DEFAULT_LANGUAGE } from './language.js';
 import type { Campaign, Case, Notice, TLP } from '../model.js';
 import type { ArfFields, MailDraft, Settings } from '../ports.js';
-import { replyAddress } from '../routing/ids.js';
-import { defaultTemplates, escapeHtml, type LanguagePack, type TemplateSet } from './templates.js';
-import { strictestTlp } from '../intake/tlp.js';
+import { replyAddress } from '../routing/index.js';
+import { escapeHtml, type LanguagePack, type TemplateSet } from './templates.js';
+import { strictestTlp } from '../intake/index.js';
 import { xarfReport, type XarfParty } from './xarf.js';
 
 /** A duration in domain seconds as people say it: "24 hours", "3 days". */
@@ -60,8 +60,8 @@ export interface RenderInput {
   readonly links?: AnswerLinks;
   /** where ticket systems post signed answers @default settings.publicUrl + '/webhooks/answers' when publicUrl is set */
   readonly webhookUrl?: string;
-  /** the notice templates @default defaultTemplates() (TAKEDOWN_TEMPLATES_DIR, else templates/) */
-  readonly templates?: TemplateSet;
+  /** the notice templates (templateSet(deps.templates)) */
+  readonly templates: TemplateSet;
 }
 
 /** What the reporting software calls itself in ARF reports. */
@@ -100,7 +100,7 @@ function addressOf(mailbox: string): string {
  */
 export function renderNotice(input: RenderInput): MailDraft {
   const { notice, campaign, cases, settings, now } = input;
-  const templates = input.templates ?? defaultTemplates();
+  const templates = input.templates;
   const level = contentTlp(campaign, cases);
   const tlpOf = (c: Pick<Case, 'indicator'>): TLP => c.indicator.tlp ?? campaign.tlp;
   const mixedTlp = new Set(cases.map(tlpOf)).size > 1;

@@ -1,10 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { TakedownError } from '../errors.js';
 import { RTL_LANGUAGES } from './language.js';
 import { PartyKind } from '../model.js';
+import type { TemplateSource } from '../ports.js';
 
 /**
  * Notice templates: a tiny logic-light template language and the folder it is loaded from.
@@ -18,9 +16,8 @@ import { PartyKind } from '../model.js';
  * A block tag alone on its line takes the whole line with it, so text templates read as they print. No code
  * runs: a template can only select and print values the renderer hands it.
  *
- * Reading the folder is the one file access in lib/core: renderNotice is synchronous and called from the core's
- * send path, so the folder is read once (per directory) and kept. A host that cannot ship the folder can build
- * a TemplateSet from memory with templatesFromFiles and pass it in RenderInput.templates.
+ * The files come through the TemplateSource port (the folder on the embedded host, the copy bundled beside the
+ * function on Lambda); templateSet parses and checks them once per source.
  */
 
 export type TemplateMode = 'text' | 'html';
@@ -365,44 +362,11 @@ export function templatesFromFiles(folders: Readonly<Record<string, Readonly<Rec
   };
 }
 
-/** Reads a template folder (`<dir>/notice/<language>/<file>`) into a TemplateSet. */
-export function loadTemplates(dir: string): TemplateSet {
-  const base = join(dir, 'notice');
-  let languages: string[];
-  try {
-    languages = readdirSync(base).filter((name) => statSync(join(base, name)).isDirectory());
-  } catch (cause) {
-    throw new TemplateError('cannot read the template folder', { cause });
-  }
-  const folders: Record<string, Record<string, string>> = {};
-  for (const language of languages) {
-    const files: Record<string, string> = {};
-    for (const file of readdirSync(join(base, language))) {
-      if (/\.(txt|html|json)$/.test(file)) files[file] = readFileSync(join(base, language, file), 'utf8');
-    }
-    folders[language] = files;
-  }
-  return templatesFromFiles(folders);
-}
+const parsedSets = new WeakMap<TemplateSource, TemplateSet>();
 
-/**
- * Where the templates are: TAKEDOWN_TEMPLATES_DIR, else `templates/` at the repository root (from the sources)
- * or beside the bundle (a Lambda's asset), else under the working directory.
- */
-export function templatesDir(): string {
-  const set = process.env.TAKEDOWN_TEMPLATES_DIR;
-  if (set) return resolve(set);
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const candidates = [resolve(here, '../../../templates'), resolve(here, 'templates'), resolve(process.cwd(), 'templates')];
-  return candidates.find((c) => existsSync(join(c, 'notice', 'en'))) ?? candidates[0]!;
-}
-
-const loaded = new Map<string, TemplateSet>();
-
-/** The templates of `templatesDir()`, read once per directory. */
-export function defaultTemplates(): TemplateSet {
-  const dir = templatesDir();
-  let set = loaded.get(dir);
-  if (!set) loaded.set(dir, (set = loadTemplates(dir)));
+/** The parsed templates of a source, parsed and checked once per source. */
+export function templateSet(source: TemplateSource): TemplateSet {
+  let set = parsedSets.get(source);
+  if (!set) parsedSets.set(source, (set = templatesFromFiles(source.noticeFolders())));
   return set;
 }

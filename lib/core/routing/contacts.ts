@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { appendEvent } from '../audit/events.js';
+import { appendEvent } from '../audit/index.js';
 import { InvalidInputError } from '../errors.js';
 import { type ContactOverride, PartyKind } from '../model.js';
-import { normaliseDomainSuffix, normaliseIndicator } from '../intake/normalise.js';
+import { normaliseDomainSuffix, normaliseIndicator } from '../intake/index.js';
 import type { Deps } from '../ports.js';
 
 /**

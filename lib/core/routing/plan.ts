@@ -1,9 +1,9 @@
 import type { InputIssue } from '../errors.js';
-import type { ExcludedItem, IntakeFormat } from '../intake/intake.js';
+import type { ExcludedItem, IntakeFormat } from '../intake/index.js';
 import type { Indicator, LadderStep, Party, TLP } from '../model.js';
 import type { PartyLookup } from '../ports.js';
 import { buildLadder } from './ids.js';
-import { strictestTlp, tlpDecision, tlpHandling, type TlpPermission } from '../intake/tlp.js';
+import { strictestTlp, tlpDecision, tlpHandling, type TlpPermission } from '../intake/index.js';
 
 /**
  * The routing decision for one indicator, TLP gate included, and the plan a coordinator reads. Pure: the

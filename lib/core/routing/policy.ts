@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
-import { type Indicator, type LadderStep, type Party, PartyKind } from '../model.js';
+import { type Indicator, type LadderStep, type Party, PartyKind, type RoutingPolicy, type RoutingRule } from '../model.js';
 import type { PartyLookup } from '../ports.js';
 
 /**
@@ -95,8 +95,7 @@ export const RoutingPolicyFile = z
       })),
     })),
   }));
-export type RoutingPolicy = z.output<typeof RoutingPolicyFile>;
-export type RoutingRule = RoutingPolicy['rules'][number];
+export type { RoutingPolicy, RoutingRule } from '../model.js';
 
 /**
  * The built-in policy: whoever runs the infrastructure first, then who can cut it off, then the national CERT.

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { InvalidInputError, type InputIssue } from '../errors.js';
 import type { Indicator } from '../model.js';
-import { normaliseIndicator } from '../intake/normalise.js';
+import type { ProbeEvidence, ProbeMethod, ProbePhase, ProbeResult, ProbeVerdict } from '../ports.js';
+import { normaliseIndicator } from '../intake/index.js';
 
 /**
  * Verification probes: is a piece of malicious infrastructure still reachable? The network work happens in an
@@ -10,75 +11,7 @@ import { normaliseIndicator } from '../intake/normalise.js';
  * (our resolver failed, the server answers 503, a proxy refused us) is `conclusive: false` and means "probe
  * again", never "down".
  */
-
-export type ProbeMethod = 'dns' | 'tcp' | 'http';
-
-export type ProbeVerdict = 'live' | 'down' | 'nxdomain' | 'sinkholed' | 'parked' | 'refused' | 'timeout' | 'error';
-
-/** Where a probe was when it failed or timed out. */
-export type ProbePhase = 'dns' | 'connect' | 'proxy' | 'tls' | 'response' | 'body';
-
-export interface ProbeEvidence {
-  /** what the name resolved to (canonical addresses, IPv4 first) */
-  addresses?: string[];
-  /** the HTTP status of the last response */
-  status?: number;
-  /** the URL of the last response (after redirects) */
-  finalUrl?: string;
-  /** redirects followed */
-  redirects?: number;
-  /** sha-256 (hex) of the body bytes read (decoded, at most the configured cap) */
-  bodySha256?: string;
-  bodyBytes?: number;
-  /** the body was longer than the cap: the hash covers its beginning only and is not compared */
-  bodyTruncated?: boolean;
-  /** the body's hash equals the evidence's; absent when there was nothing to compare */
-  matchesEvidence?: boolean;
-  /** what gave a parked or suspended page away: a phrase or a parking host */
-  parkedBy?: string;
-  /** TCP: the ports that accepted a connection */
-  openPorts?: number[];
-  /** HTTPS: whether the certificate verified (a probe reads the page either way: a bad certificate does not take a page down) */
-  tlsAuthorized?: boolean;
-  /** a system error code (ECONNREFUSED, ENOTFOUND, ...) or a short reason; never a message with data in it */
-  error?: string;
-  phase?: ProbePhase;
-  /** the probe went out through the configured egress proxy */
-  viaProxy?: boolean;
-  /** the whole probe, retries and the wait for the host's turn included */
-  durationMs?: number;
-}
-
-export interface ProbeResult {
-  readonly method: ProbeMethod;
-  /** what was probed (host, host:port, URL) */
-  readonly target: string;
-  /** is the malicious thing still reachable/serving; read it together with `conclusive` */
-  readonly live: boolean;
-  /**
-   * the result is evidence either way. `live: false, conclusive: false` (verdict `error`, or a time-out after the
-   * connection was made) proves nothing: probe again, and do not close the case on it
-   */
-  readonly conclusive: boolean;
-  readonly verdict: ProbeVerdict;
-  /** one line for people: "HTTP 200 after 1 redirect, body sha256 matches the evidence" */
-  readonly detail: string;
-  /** ISO time the probe finished */
-  readonly at: string;
-  readonly attempts: number;
-  readonly evidence: ProbeEvidence;
-}
-
-export interface ProbeRequest {
-  readonly indicator: Indicator;
-  /** sha-256 (hex) of the page as the evidence saw it */
-  readonly evidenceSha256?: string;
-}
-
-/** Probes one indicator through the network port. Never throws for a network failure: that is a verdict. */
-export interface Prober {
-  probe(req: ProbeRequest): Promise<ProbeResult>;
-}
+export type { ProbeEvidence, ProbeMethod, ProbePhase, ProbeRequest, ProbeResult, ProbeVerdict, Prober } from '../ports.js';
 
 export const PROBE_VERDICTS = ['live', 'down', 'nxdomain', 'sinkholed', 'parked', 'refused', 'timeout', 'error'] as const satisfies readonly ProbeVerdict[];
 

@@ -1,12 +1,13 @@
 import type { Case, Notice } from '../model.js';
 import type { Deps } from '../ports.js';
-import { engineWait, groupIntoNotices, startNoticeRun } from '../campaign/campaign.js';
-import { appendEvent } from '../audit/events.js';
-import { casesOf, mustGetNotice } from '../notices/notice.js';
+import { engineWait } from '../executions.js';
+import { groupIntoNotices, startNoticeRun } from '../notices/index.js';
+import { appendEvent } from '../audit/index.js';
+import { casesOf, mustGetNotice } from '../notices/index.js';
 import { probeStatus, type ProbeResult } from './probe.js';
-import { noticeIdFor } from '../routing/ids.js';
+import { noticeIdFor } from '../routing/index.js';
 import { updateCase } from '../updates.js';
-import { sendFollowup } from '../campaign/control.js';
+import { sendFollowup } from '../notices/index.js';
 
 /**
  * Verification: a filing is not a win, a removal is. When a party says it acted, the `verify` workflow probes

@@ -1,4 +1,4 @@
-import { verifyCampaign } from '../../../core/audit/verifier.js';
+import { verifyCampaign } from '../../../core/audit/index.js';
 import type { Deps, Store } from '../../../core/ports.js';
 
 /** What the dashboard says about a campaign's audit chain. */

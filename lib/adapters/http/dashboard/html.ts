@@ -1,4 +1,4 @@
-import type { Principal } from '../../../core/access/roles.js';
+import type { Principal } from '../../../core/access/index.js';
 
 /**
  * Server-rendered HTML without a template engine: every value interpolated into `html` is escaped unless it is

@@ -1,9 +1,9 @@
 import { AnswerIntent, type Campaign, type Case, type Notice } from '../../../core/model.js';
-import type { CampaignStats, Progress, ProgressRow, DurationStats } from '../../../core/campaign/stats.js';
-import { countryOf, partyOf } from '../../../core/campaign/stats.js';
-import type { CaseTimeline, TimelineEntry } from '../../../core/audit/timeline.js';
-import type { ReviewQueue } from '../../../core/answers/review-actions.js';
-import type { ReviewItem } from '../../../core/answers/review.js';
+import type { CampaignStats, Progress, ProgressRow, DurationStats } from '../../../core/campaign/index.js';
+import { countryOf, partyOf } from '../../../core/campaign/index.js';
+import type { CaseTimeline, TimelineEntry } from '../../../core/audit/index.js';
+import type { ReviewQueue } from '../../../core/answers/index.js';
+import type { ReviewItem } from '../../../core/answers/index.js';
 import type { ChainStatus } from './chain.js';
 import { duration, href, html, when, type Html } from './html.js';
 

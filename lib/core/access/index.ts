@@ -1,0 +1,1 @@
+export { KeyRole, canWrite, roleAllows, type Principal, type Role } from './roles.js';

@@ -1,0 +1,10 @@
+export { receiveMail, type InboundResult } from './inbound.js';
+export { LinkUnusableError, confirmLink, useLink } from './links.js';
+export { domainOf, verdictsFromMailauth, verdictsFromSesHeaders, verdictsFromSesReceipt, type MailAuthResolver } from './mail-auth.js';
+export { classifyMail, type Classification } from './mail/classify.js';
+export { RecipientId, createRecipientSecret, listRecipientSecrets, rotateRecipientSecret, type IssuedSecret, type SecretDeps } from './recipient-secrets.js';
+export { AnswerInput, applyAnswer, recordAnswer } from './record.js';
+export { ReviewResolvedError, applyReview, dismissReview, reviewQueue, type ReviewQueue } from './review-actions.js';
+export { listReviews, type ReviewItem } from './review.js';
+export { receiveSesEvent, type SesEventResult } from './ses-events.js';
+export { WebhookRefusedError, forgetWebhook, verifyWebhook } from './webhooks.js';

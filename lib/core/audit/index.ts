@@ -1,0 +1,6 @@
+export { appendEvent, campaignChain, chainSlotTaken } from './events.js';
+export { MAX_HISTORY_EVENTS, archiveExecution } from './history.js';
+export { canonicalize } from './jcs.js';
+export { sha256Hex } from './sha256.js';
+export { caseTimeline, type CaseTimeline, type TimelineEntry } from './timeline.js';
+export { chainOrder, verifyCampaign, verifyChains, type AuditReport, type ChainBreak, type ChainHead } from './verifier.js';

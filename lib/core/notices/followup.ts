@@ -1,0 +1,75 @@
+import type { Deps } from '../ports.js';
+import { renderFollowup, type Followup } from './render-followup.js';
+import type { Case, Notice } from '../model.js';
+import { casesOf, mustGetNotice } from './records.js';
+import { sendOutbound } from './send.js';
+import { InvalidInputError, InvalidTransitionError, NotFoundError } from '../errors.js';
+import { CASE_AWAITING } from '../lifecycle.js';
+import { updateCase, updateNotice } from '../updates.js';
+import { appendEvent } from '../audit/index.js';
+import { restartNotice, wake } from './clock.js';
+
+/**
+ * Send a message in a notice's thread (same tag, same reply channel, In-Reply-To the notice) and restart its
+ * clock for the action deadline. The coordinator's answer to "needs more information" resumes a notice paused
+ * for it; a "still reachable" recheck reopens a closed one.
+ */
+export async function sendFollowup(
+  deps: Deps,
+  noticeId: string,
+  followup: Followup,
+  actor: string,
+  cases?: readonly Case[],
+  /** runs once the message is out, before the clock restarts (the cases it concerns change state only then) */
+  afterSend?: () => Promise<void>,
+): Promise<Notice> {
+  let notice = await mustGetNotice(deps, noticeId);
+  if (!['sent', 'paused', 'closed', 'escalated'].includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'follow-up');
+  if (followup.kind === 'answer' && !followup.message.trim()) {
+    throw new InvalidInputError('the follow-up is empty', [{ where: 'message', reason: 'write what the recipient asked for' }]);
+  }
+  const campaign = await deps.store.getCampaign(notice.campaignId);
+  if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
+  const concerned = cases ?? (await casesOf(deps, noticeId)).filter((c) => c.state === 'needs-info' || CASE_AWAITING.has(c.state));
+  // the number is taken before the send: two follow-ups at once get two messages, never one under two records
+  let n = 0;
+  notice = await updateNotice(deps, noticeId, (cur) => {
+    n = (cur.followupsSent ?? 0) + 1;
+    return { ...cur, followupsSent: n };
+  });
+  const original = await deps.store.getOutbound(`${noticeId}.notice.${notice.contactIndex ?? 0}`);
+  const now = deps.clock.now();
+  const deadline = new Date(now.getTime() + notice.actionDeadline * 1000).toISOString();
+  await sendOutbound(deps, notice, 'followup', n, (token, messageId) =>
+    renderFollowup({
+      notice: { ...notice, deadline },
+      campaign,
+      cases: concerned,
+      token,
+      messageId,
+      originalMessageId: original?.messageId ?? '',
+      settings: deps.settings,
+      followup,
+      now,
+    }),
+  );
+  await afterSend?.();
+  // the questions are answered: the cases wait on their party again
+  for (const c of concerned) {
+    if (c.state === 'needs-info') await updateCase(deps, c.id, (cur) => (cur.state === 'needs-info' ? { ...cur, state: 'notified' } : undefined));
+  }
+  await appendEvent(deps, {
+    campaignId: notice.campaignId,
+    noticeId,
+    type: 'notice.followup',
+    actor,
+    data: { n, kind: followup.kind, cases: concerned.length, deadline },
+  });
+  const restarted = await restartNotice(deps, noticeId, actor, notice.actionDeadline, followup.kind === 'answer' ? 'the coordinator answered the question' : 'still reachable after the takedown was reported');
+  if (!restarted) {
+    // its execution is still waiting: the deadline moves out (never in) and the execution re-decides
+    await updateNotice(deps, noticeId, (cur) => (cur.state === 'sent' && (!cur.deadline || cur.deadline < deadline) ? { ...cur, deadline } : undefined));
+    await wake(deps, noticeId);
+  }
+  return mustGetNotice(deps, noticeId);
+}

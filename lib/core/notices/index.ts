@@ -1,0 +1,13 @@
+export { contactUndeliverable, noticeAnswered } from './answered.js';
+export { pauseNotice, restartNotice, settleNotice } from './clock.js';
+export { escalateCases, rerouteToNextContact } from './escalate.js';
+export { sendFollowup } from './followup.js';
+export { ANSWER_LINK_KIND, LinkValue, type LinkIntent } from './links.js';
+export { NoticeGrouper, groupIntoNotices, startNoticeRun } from './planning.js';
+export { casesOf, mustGetNotice } from './records.js';
+export { humanDuration } from './render.js';
+export { sendNotice } from './send.js';
+export { stepFor } from './step.js';
+export { findByTransportId } from './transport-ids.js';
+export { awaitAnswer, noticeDeadline } from './wait.js';
+export { TemplateError, templateSet, templatesFromFiles, type TemplateSet } from './templates.js';

@@ -1,0 +1,108 @@
+import type { Deps } from '../ports.js';
+import type { Notice } from '../model.js';
+import { updateNotice } from '../updates.js';
+import { completeQuietly } from '../executions.js';
+import { stepFor, type NoticeStep } from './step.js';
+import { casesOf, mustGetNotice } from './records.js';
+import { escalateCases, rerouteToNextContact } from './escalate.js';
+import { CASE_AWAITING, PAUSE_REASON } from '../lifecycle.js';
+import { NotFoundError } from '../errors.js';
+import { answerLinksFor, sendOutbound } from './send.js';
+import { renderNotice } from './render.js';
+import { templateSet } from './templates.js';
+import { appendEvent } from '../audit/index.js';
+
+/**
+ * The notice workflow's wait: park its task token, decide the next step from the stored notice, and what happens
+ * when the wait ends without an answer (a reminder, else escalation).
+ */
+
+/**
+ * The notice workflow parks its task token on the notice. When the notice changed since the workflow decided
+ * to wait (an answer arrived in between), the token is completed at once with a fresh decision.
+ */
+export async function awaitAnswer(deps: Deps, noticeId: string, seen: number, taskToken: string, round?: number): Promise<Record<string, never>> {
+  let changed: Notice | undefined;
+  let stale = false;
+  await updateNotice(deps, noticeId, (n) => {
+    // a run of an earlier round parks nothing: the current round's execution owns the notice
+    stale = round !== undefined && n.round !== round;
+    changed = stale || n.version !== seen ? n : undefined;
+    return changed ? undefined : { ...n, taskToken };
+  });
+  if (changed) await completeQuietly(deps, taskToken, stale ? { next: 'stopped' } : stepFor(deps, changed));
+  return {};
+}
+
+/**
+ * A wait ended without an answer. Before the stored deadline (a slice of a long wait) wait on; at it, send the
+ * next reminder or, when none is left (or the notice could not be delivered), escalate the cases still open.
+ */
+export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable: boolean, round?: number): Promise<NoticeStep> {
+  const notice = await mustGetNotice(deps, noticeId);
+  if (round !== undefined && notice.round !== round) return { next: 'stopped' };
+  const live = notice.state === 'sent' || (undeliverable && ['planned', 'sending', 'uncertain'].includes(notice.state));
+  if (!live) return stepFor(deps, notice);
+  const now = deps.clock.now();
+  if (!undeliverable && notice.deadline && now.getTime() < Date.parse(notice.deadline)) return stepFor(deps, notice);
+
+  // refused for good at the hand-over: the party's next mailbox, if it has one, before the next party
+  if (undeliverable && (await rerouteToNextContact(deps, noticeId, notice.party.email.toLowerCase()))) return { next: 'stopped' };
+  const all = await casesOf(deps, noticeId);
+  const waiting = all.filter((c) => CASE_AWAITING.has(c.state));
+  // nothing waits on this party any more (every case answered, or held by a coordinator): no reminder to send
+  if (!undeliverable && waiting.length > 0 && notice.remindersSent < notice.remindersAllowed) {
+    const n = notice.remindersSent + 1;
+    const campaign = await deps.store.getCampaign(notice.campaignId);
+    if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
+    const original = await deps.store.getOutbound(`${noticeId}.notice.${notice.contactIndex ?? 0}`);
+    await sendOutbound(deps, notice, 'reminder', n, async (token, messageId) =>
+      renderNotice({
+        notice,
+        campaign,
+        cases: waiting,
+        token,
+        messageId,
+        settings: deps.settings,
+        templates: templateSet(deps.templates),
+        now,
+        links: await answerLinksFor(deps, notice),
+        reminder: { n, originalMessageId: original?.messageId ?? '' },
+      }),
+    );
+    const updated = await updateNotice(deps, noticeId, (cur) =>
+      cur.remindersSent >= n
+        ? undefined
+        : { ...cur, remindersSent: n, taskToken: undefined, deadline: new Date(now.getTime() + cur.answerDeadline * 1000).toISOString() },
+    );
+    await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.reminded', actor: 'system', data: { reminder: n, deadline: updated.deadline } });
+    return stepFor(deps, updated);
+  }
+
+  const open = all.filter((c) => CASE_AWAITING.has(c.state) || c.state === 'open');
+  // cases held by a coordinator (or waiting on the coordinator's answer) stay with this party: the notice waits
+  // for them, paused, instead of finishing without them
+  const held = all.some((c) => c.state === 'paused' || c.state === 'needs-info');
+  const escalatedTo = await escalateCases(deps, notice, open, undeliverable ? 'undeliverable' : 'no action by the deadline');
+  const final = await updateNotice(deps, noticeId, (cur) =>
+    cur.state === 'escalated' || cur.state === 'closed' || cur.state === 'paused'
+      ? undefined
+      : held
+        ? {
+            ...cur,
+            state: 'paused',
+            taskToken: undefined,
+            // a notice the relay refused before it ever went out is sent on resume, not waited on
+            paused: { from: cur.state === 'sent' ? 'sent' : 'planned', remainingSeconds: cur.answerDeadline, reason: PAUSE_REASON.heldCases, by: 'system' },
+          }
+        : { ...cur, state: open.length ? 'escalated' : 'closed', taskToken: undefined },
+  );
+  await appendEvent(deps, {
+    campaignId: notice.campaignId,
+    noticeId,
+    type: final.state === 'paused' ? 'notice.paused' : open.length ? 'notice.escalated' : 'notice.closed',
+    actor: 'system',
+    data: { reason: undeliverable ? 'undeliverable' : 'deadline', cases: open.length, to: escalatedTo, ...(final.state === 'paused' ? { held: true } : {}) },
+  });
+  return stepFor(deps, final);
+}
