@@ -75,3 +75,22 @@ export function isoDate(text: string): string | undefined {
   const ms = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}${fraction.slice(0, 4)}${offset}`);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
+
+/** The formats read here; JSON ones are told apart by their shape, text ones by their first line. */
+export type IntakeFormat = 'list' | 'csv' | 'stix' | 'misp';
+
+/** Every format name a caller may ask for. */
+export const INTAKE_FORMATS: readonly IntakeFormat[] = ['list', 'csv', 'stix', 'misp'];
+
+/** What a file gave, without its indicators (those are handed out in batches as the file is read). */
+export interface IntakeSummary {
+  readonly format: IntakeFormat;
+  /** how many unique indicators (by canonical `value`) the file gave */
+  readonly unique: number;
+  /** later occurrences of a value already seen, with where the first one was */
+  readonly duplicates: { origin: string; value: string; firstOrigin: string }[];
+  /** items not notified, and why (expired, unsupported, not for detection ...) */
+  readonly excluded: ExcludedItem[];
+  /** items with errors, left out because the caller asked to skip them (`skipInvalid`) */
+  readonly skipped: InputIssue[];
+}
