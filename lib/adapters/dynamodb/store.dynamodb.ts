@@ -27,6 +27,7 @@ import { dynamoReviews, type ReviewMethods } from './reviews.dynamodb.js';
 // the table's design lives with its key shapes; importers (the CDK stack, the tests) find it here as before
 export { createTable, TABLE_DESIGN } from './keys.js';
 
+/** Which table the store works on, and the client (or the endpoint and region of one) it reaches it by. */
 export interface DynamoDbStoreOptions {
   readonly tableName: string;
   /** a configured client; when absent one is created from `endpoint` and `region` */
