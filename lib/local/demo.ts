@@ -9,6 +9,7 @@ import type { AuditEvent, Case } from '../core/model.js';
 import { listAll } from '../core/paging.js';
 import { submitCampaign } from '../core/campaign/index.js';
 import { sendFollowup } from '../core/notices/index.js';
+import { listReviews } from '../core/answers/index.js';
 import { CASE_FINISHED } from '../core/lifecycle.js';
 import { createProber } from '../adapters/probe/prober.js';
 import { startDnsStub, type DnsStub } from '../adapters/probe/dns-stub.js';
@@ -334,7 +335,7 @@ class Recipients {
 
   /** The demo's coordinator answers every question a recipient asked, in the notice's thread. */
   async answerQuestions(campaignId: string): Promise<void> {
-    const page = await this.host.store.listReviews({ limit: 1000 });
+    const page = await listReviews(this.host.deps, { limit: 1000 });
     for (const item of page.items) {
       if (item.reason !== 'needs-info' || item.campaignId !== campaignId || !item.noticeId || this.answered.has(item.id)) continue;
       this.answered.add(item.id);

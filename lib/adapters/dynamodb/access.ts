@@ -1,0 +1,239 @@
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { AlreadyExistsError, InvalidInputError, StaleWriteError } from '../../core/errors.js';
+import type { Page, PageRequest } from '../../core/ports.js';
+import { keyNames, type IndexName, type Item, type Key } from './keys.js';
+
+/** The table every family module reads and writes: a document client and the table's name. */
+export interface Table {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+/** One row of a query: the sort key it was found under (the paging key) and the record. */
+export interface Found {
+  readonly key: string;
+  readonly data: string;
+}
+
+/**
+ * Writes of one batch in flight at once: bounded so a batch of 20,000 neither floods the connection pool nor one
+ * partition.
+ */
+export const CONCURRENCY = 16;
+const DEFAULT_PAGE_LIMIT = 100;
+const CONDITION_FAILED = 'ConditionalCheckFailedException';
+
+/** Whether `error` is DynamoDB refusing a write because its condition did not hold. */
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === CONDITION_FAILED;
+}
+
+/** Puts `item` only if nothing is stored under its key; false when an item with this key exists already. */
+export async function createItem(table: Table, item: Item): Promise<boolean> {
+  try {
+    await table.doc.send(
+      new PutCommand({ TableName: table.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Puts `item` only if the stored version is the one before the item's; false when it is not (or nothing is stored). */
+export async function saveItem(table: Table, item: Item): Promise<boolean> {
+  try {
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: item,
+        ConditionExpression: '#version = :previous',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':previous': (item.version ?? 0) - 1 },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** createItem, with a key taken already reported as AlreadyExistsError(what, id). */
+export async function createOrThrow(table: Table, item: Item, what: string, id: string): Promise<void> {
+  if (!(await createItem(table, item))) throw new AlreadyExistsError(what, id);
+}
+
+/** saveItem, with a version that moved on (or a missing item) reported as StaleWriteError(what, id). */
+export async function saveOrThrow(table: Table, item: Item, what: string, id: string): Promise<void> {
+  if (!(await saveItem(table, item))) throw new StaleWriteError(what, id);
+}
+
+/** The record stored under `key`, read consistently. */
+export async function getData<T>(table: Table, key: Key): Promise<T | undefined> {
+  const result = await table.doc.send(
+    new GetCommand({
+      TableName: table.tableName,
+      Key: { pk: key.pk, sk: key.sk },
+      // saves are conditional on the version read: read what the last save wrote
+      ConsistentRead: true,
+      ProjectionExpression: '#data',
+      ExpressionAttributeNames: { '#data': 'data' },
+    }),
+  );
+  const data = result.Item?.['data'];
+  return typeof data === 'string' ? (JSON.parse(data) as T) : undefined;
+}
+
+/**
+ * Up to `limit` items of one partition (of the table, or of an index) in sort-key order, after `after`.
+ * Follows LastEvaluatedKey, since a query stops at 1 MB whatever the limit.
+ */
+export async function queryRange(
+  table: Table,
+  index: IndexName | undefined,
+  pk: string,
+  after: string | undefined,
+  limit: number,
+): Promise<Found[]> {
+  const names = keyNames(index);
+  const found: Found[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    // DynamoDB refuses an expression name the expression does not use: #sk only with `after`
+    const range: Partial<QueryCommandInput> =
+      after === undefined
+        ? {
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': names.pk },
+            ExpressionAttributeValues: { ':pk': pk },
+          }
+        : {
+            KeyConditionExpression: '#pk = :pk AND #sk > :after',
+            ExpressionAttributeNames: { '#pk': names.pk, '#sk': names.sk },
+            ExpressionAttributeValues: { ':pk': pk, ':after': after },
+          };
+    const result = await table.doc.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        ...range,
+        Limit: limit - found.length,
+        ...(index === undefined ? { ConsistentRead: true } : { IndexName: index }),
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    for (const item of result.Items ?? []) found.push({ key: String(item[names.sk]), data: String(item['data']) });
+    start = result.LastEvaluatedKey;
+  } while (start !== undefined && found.length < limit);
+  return found;
+}
+
+/** Every item of one index partition, in sort-key order (or the reverse). */
+export async function queryAll(table: Table, index: IndexName, pk: string, ascending = true): Promise<Found[]> {
+  const names = keyNames(index);
+  const found: Found[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const result = await table.doc.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        IndexName: index,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': names.pk },
+        ExpressionAttributeValues: { ':pk': pk },
+        ScanIndexForward: ascending,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    for (const item of result.Items ?? []) found.push({ key: String(item[names.sk]), data: String(item['data']) });
+    start = result.LastEvaluatedKey;
+  } while (start !== undefined);
+  return found;
+}
+
+/** One page of an index partition after the request's cursor: the listing every paged family method shares. */
+export async function queryPage<T>(
+  table: Table,
+  index: IndexName,
+  pk: string,
+  page: PageRequest | undefined,
+): Promise<Page<T>> {
+  const limit = pageLimit(page);
+  const after = page?.after === undefined ? undefined : decodeCursor(page.after);
+  return toPage(await queryRange(table, index, pk, after, limit + 1), limit);
+}
+
+/** The records of query rows. */
+export function parseAll<T>(found: readonly Found[]): T[] {
+  return found.map((row) => JSON.parse(row.data) as T);
+}
+
+/** The page size a request asks for, or the default when it asks for none (or nonsense). */
+export function pageLimit(page: PageRequest | undefined): number {
+  const limit = Math.floor(page?.limit ?? DEFAULT_PAGE_LIMIT);
+  return Number.isFinite(limit) && limit >= 1 ? limit : DEFAULT_PAGE_LIMIT;
+}
+
+/** Rows were read with limit + 1: the extra one only tells whether another page exists. */
+export function toPage<T>(found: readonly Found[], limit: number): Page<T> {
+  const items = parseAll<T>(found.slice(0, limit));
+  const last = found[limit - 1];
+  return found.length > limit && last !== undefined ? { items, next: encodeCursor(last.key) } : { items };
+}
+
+function encodeCursor(key: string): string {
+  return Buffer.from(JSON.stringify({ k: key }), 'utf8').toString('base64url');
+}
+
+/** The sort key a cursor of ours holds; InvalidInputError for anything else (or a key not of `shape`). */
+export function decodeCursor(cursor: string, shape?: RegExp): string {
+  let key: unknown;
+  try {
+    key = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown }).k;
+  } catch {
+    key = undefined;
+  }
+  if (typeof key !== 'string' || (shape !== undefined && !shape.test(key))) {
+    throw new InvalidInputError('the paging cursor is not one this store issued', [
+      { where: 'after', reason: 'bad cursor' },
+    ]);
+  }
+  return key;
+}
+
+/**
+ * Compares by code unit: DynamoDB orders string keys by their UTF-8 bytes; for the ASCII ids we mint this is the
+ * same order.
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Runs `task` on every item with at most `limit` in flight; stops taking new items after the first failure. */
+export async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await task(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,74 @@
+import type Database from 'better-sqlite3';
+import { AlreadyExistsError } from '../../core/errors.js';
+import { chainSlotTaken } from '../../core/audit/index.js';
+import type { AuditEvent } from '../../core/model.js';
+import type { Store } from '../../core/ports.js';
+import { parseRow, parseRows, type DataRow } from './schema.js';
+
+/** The Store methods for the audit trail: its events and their hash chains. */
+export type AuditMethods = Pick<Store, 'appendEvent' | 'chainHead' | 'listChain' | 'listChains' | 'listEvents'>;
+
+/** The audit trail in the `events` table: append order by rowid, each event in its slot of its chain. */
+export function sqliteAudit(db: Database.Database): AuditMethods {
+  const stmt = {
+    insertEvent: db.prepare<[string, string, string | null, string | null, string, number, string]>(
+      'INSERT OR IGNORE INTO events (id, campaign_id, case_id, notice_id, chain, chain_seq, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    chainSlot: db.prepare<[string, number], { taken: number }>(
+      'SELECT 1 AS taken FROM events WHERE chain = ? AND chain_seq = ?',
+    ),
+    chainHead: db.prepare<[string], DataRow>(
+      'SELECT data FROM events WHERE chain = ? ORDER BY chain_seq DESC LIMIT 1',
+    ),
+    // LIMIT -1: no limit
+    chainEvents: db.prepare<[string, number], DataRow>(
+      'SELECT data FROM events WHERE chain = ? ORDER BY chain_seq LIMIT ?',
+    ),
+    chainsOfCampaign: db.prepare<[string], { chain: string }>(
+      'SELECT DISTINCT chain FROM events WHERE campaign_id = ? AND chain IS NOT NULL ORDER BY chain',
+    ),
+    eventsByCampaign: db.prepare<[string], DataRow>('SELECT data FROM events WHERE campaign_id = ? ORDER BY seq'),
+    eventsByCase: db.prepare<[string], DataRow>('SELECT data FROM events WHERE case_id = ? ORDER BY seq'),
+    eventsByNotice: db.prepare<[string], DataRow>('SELECT data FROM events WHERE notice_id = ? ORDER BY seq'),
+  };
+
+  return {
+    async appendEvent(event) {
+      const result = stmt.insertEvent.run(
+        event.id,
+        event.campaignId,
+        event.caseId ?? null,
+        event.noticeId ?? null,
+        event.chain,
+        event.seq,
+        JSON.stringify(event),
+      );
+      if (result.changes > 0) return;
+      // the audit trail is append-only: a taken slot or an id seen before is never overwritten
+      if (stmt.chainSlot.get(event.chain, event.seq)) throw chainSlotTaken(event.chain, event.seq);
+      throw new AlreadyExistsError('event', event.id);
+    },
+
+    async chainHead(chain) {
+      return parseRow<AuditEvent>(stmt.chainHead.get(chain));
+    },
+
+    async listChain(chain, options) {
+      return parseRows<AuditEvent>(stmt.chainEvents.all(chain, options?.limit ?? -1));
+    },
+
+    async listChains(campaignId) {
+      return stmt.chainsOfCampaign.all(campaignId).map((row) => row.chain);
+    },
+
+    async listEvents(by) {
+      const rows =
+        'campaignId' in by
+          ? stmt.eventsByCampaign.all(by.campaignId)
+          : 'caseId' in by
+            ? stmt.eventsByCase.all(by.caseId)
+            : stmt.eventsByNotice.all(by.noticeId);
+      return parseRows<AuditEvent>(rows);
+    },
+  };
+}

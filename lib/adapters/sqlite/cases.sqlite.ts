@@ -1,0 +1,99 @@
+import type Database from 'better-sqlite3';
+import { StaleWriteError } from '../../core/errors.js';
+import type { Case, CaseState } from '../../core/model.js';
+import type { Store } from '../../core/ports.js';
+import {
+  compareText,
+  decodeCursor,
+  pageLimit,
+  parseRow,
+  parseRows,
+  toPage,
+  type DataRow,
+  type KeyedRow,
+} from './schema.js';
+
+/** The Store methods for cases. */
+export type CaseMethods = Pick<
+  Store,
+  'putCases' | 'getCase' | 'saveCase' | 'saveCases' | 'listCases' | 'findCasesByIndicator'
+>;
+
+/** Cases in the `cases` table, found by campaign, by notice and by indicator value. */
+export function sqliteCases(db: Database.Database): CaseMethods {
+  const stmt = {
+    insertCase: db.prepare<[string, string, string | null, string, string, number, string]>(
+      `INSERT OR IGNORE INTO cases (id, campaign_id, notice_id, state, indicator_value, version, data)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    getCase: db.prepare<[string], DataRow>('SELECT data FROM cases WHERE id = ?'),
+    // campaign and indicator never change: leaving them out of SET spares rewriting their index entries
+    updateCase: db.prepare<[string | null, string, number, string, string, number]>(
+      `UPDATE cases SET notice_id = ?, state = ?, version = ?, data = ? WHERE id = ? AND version = ?`,
+    ),
+    casesByCampaign: db.prepare<[string, string, number], KeyedRow>(
+      'SELECT id AS key, data FROM cases WHERE campaign_id = ? AND id > ? ORDER BY id LIMIT ?',
+    ),
+    casesByNotice: db.prepare<[string, string, number], KeyedRow>(
+      'SELECT id AS key, data FROM cases WHERE notice_id = ? AND id > ? ORDER BY id LIMIT ?',
+    ),
+    casesByValue: db.prepare<[string], { id: string; state: string; data: string }>(
+      'SELECT id, state, data FROM cases WHERE indicator_value = ?',
+    ),
+  };
+
+  // one transaction per batch: 200,000 rows commit once instead of 200,000 times
+  const insertCases = db.transaction((cases: readonly Case[]) => {
+    for (const c of cases) {
+      stmt.insertCase.run(
+        c.id, c.campaignId, c.noticeId ?? null, c.state, c.indicator.value, c.version, JSON.stringify(c),
+      );
+    }
+  });
+
+  const updateOneCase = (c: Case): boolean =>
+    stmt.updateCase.run(c.noticeId ?? null, c.state, c.version, JSON.stringify(c), c.id, c.version - 1).changes > 0;
+
+  // one transaction for all: a notice's cases move together, and one commit costs what one row does
+  const updateCases = (cases: readonly Case[]): string[] =>
+    db.transaction((list: readonly Case[]) => list.filter((c) => !updateOneCase(c)).map((c) => c.id))(cases);
+
+  return {
+    async putCases(cases) {
+      insertCases(cases);
+    },
+
+    async getCase(id) {
+      return parseRow<Case>(stmt.getCase.get(id));
+    },
+
+    async saveCase(c) {
+      if (!updateOneCase(c)) throw new StaleWriteError('case', c.id);
+    },
+
+    async saveCases(cases) {
+      return updateCases(cases);
+    },
+
+    async listCases(by, page) {
+      const limit = pageLimit(page);
+      const after = page?.after === undefined ? '' : decodeCursor(page.after, 'string');
+      const rows =
+        'campaignId' in by
+          ? stmt.casesByCampaign.all(by.campaignId, after, limit + 1)
+          : stmt.casesByNotice.all(by.noticeId, after, limit + 1);
+      return toPage<Case>(rows, limit);
+    },
+
+    async findCasesByIndicator(values, states) {
+      const found: { id: string; data: string }[] = [];
+      for (const value of new Set(values)) {
+        for (const row of stmt.casesByValue.all(value)) {
+          if (states.has(row.state as CaseState)) found.push(row);
+        }
+      }
+      found.sort((a, b) => compareText(a.id, b.id));
+      return parseRows<Case>(found);
+    },
+  };
+}
