@@ -1,0 +1,12 @@
+import { fileURLToPath } from 'node:url';
+
+/*
+ * The real-world data the tests read, copied byte for byte into test/fixtures/ (each folder has its source's
+ * licence and a README saying where it came from), so a clone of the repository alone runs every test.
+ * Each constant is a folder path ending in a slash.
+ */
+
+const fixture = (folder: string): string => fileURLToPath(new URL(`../fixtures/${folder}/`, import.meta.url));
+
+/** sisimai/set-of-emails: 629 real bounces, auto-replies and ARF reports, and labels.json from rb-sisimai. */
+export const SISIMAI = fixture('sisimai');
