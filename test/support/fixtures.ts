@@ -10,3 +10,6 @@ const fixture = (folder: string): string => fileURLToPath(new URL(`../fixtures/$
 
 /** sisimai/set-of-emails: 629 real bounces, auto-replies and ARF reports, and labels.json from rb-sisimai. */
 export const SISIMAI = fixture('sisimai');
+
+/** xarf/xarf-spec: the XARF v4 schemas (schemas/v4/) and official samples (samples/v4/). */
+export const XARF = fixture('xarf');
