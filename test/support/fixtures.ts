@@ -13,3 +13,6 @@ export const SISIMAI = fixture('sisimai');
 
 /** xarf/xarf-spec: the XARF v4 schemas (schemas/v4/) and official samples (samples/v4/). */
 export const XARF = fixture('xarf');
+
+/** oasis-open/cti-stix2-json-schemas: STIX 2.1 example bundles (indicators, infrastructure, markings). */
+export const STIX = fixture('stix');
