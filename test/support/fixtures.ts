@@ -16,3 +16,9 @@ export const XARF = fixture('xarf');
 
 /** oasis-open/cti-stix2-json-schemas: STIX 2.1 example bundles (indicators, infrastructure, markings). */
 export const STIX = fixture('stix');
+
+/**
+ * Real RDAP answers: ipwhois/rdap.json (secynic/ipwhois), icann-rdap/*.json (icann/icann-rdap) and
+ * openrdap/domain-example.cz.json (openrdap/rdap), the files test/fixtures/rdap-expected.json names.
+ */
+export const RDAP = fixture('rdap');
