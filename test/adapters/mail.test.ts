@@ -4,7 +4,6 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import nodemailer from 'nodemailer';
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
@@ -17,8 +16,7 @@ import { startInboundServer } from '../../lib/adapters/mail/inbound-server.js';
 import { SesMailer } from '../../lib/adapters/mail/mailer.ses.js';
 import { SmtpMailer } from '../../lib/adapters/mail/mailer.smtp.js';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
-
-const CORPUS = fileURLToPath(new URL('../../../shared/corpus/mail/sisimai/', import.meta.url));
+import { SISIMAI } from '../support/fixtures.js';
 
 function draft(overrides: Partial<MailDraft> = {}): MailDraft {
   return {
@@ -352,12 +350,12 @@ describe('startInboundServer', () => {
 
 describe('parseMail', () => {
   it('reads every message of the sisimai corpus into a subject and a recipient list', async () => {
-    const files = (await readdir(CORPUS)).filter((f) => f.endsWith('.eml'));
+    const files = (await readdir(SISIMAI)).filter((f) => f.endsWith('.eml'));
     expect(files.length).toBeGreaterThanOrEqual(629);
 
     let withRecipients = 0;
     for (const file of files) {
-      const bytes = await readFile(join(CORPUS, file));
+      const bytes = await readFile(join(SISIMAI, file));
       const mail = await parseMail(bytes, ['bounces+tok@reply.example']).catch((e: unknown) => {
         throw new Error(`${file}: ${String(e)}`);
       });

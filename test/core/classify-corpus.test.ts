@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
 import { classifyMail, type Classification } from '../../lib/core/answers/mail/classify.js';
+import { SISIMAI } from '../support/fixtures.js';
 
 /*
  * The classifier against the sisimai corpus: 629 real bounces, auto-replies and ARF reports from dozens of MTAs,
@@ -10,15 +10,13 @@ import { classifyMail, type Classification } from '../../lib/core/answers/mail/c
  * person's answer.
  */
 
-const CORPUS = fileURLToPath(new URL('../../../shared/corpus/mail/sisimai/', import.meta.url));
-
 interface Label {
   readonly reason: string;
   readonly status: string;
 }
 
-const labels = (JSON.parse(readFileSync(`${CORPUS}labels.json`, 'utf8')) as { labels: Record<string, Label[]> }).labels;
-const files = readdirSync(CORPUS).filter((f) => f.endsWith('.eml')).sort();
+const labels = (JSON.parse(readFileSync(`${SISIMAI}labels.json`, 'utf8')) as { labels: Record<string, Label[]> }).labels;
+const files = readdirSync(SISIMAI).filter((f) => f.endsWith('.eml')).sort();
 
 /** sisimai's label, grouped the way the classifier sees mail. */
 function groupOf(file: string): string {
@@ -43,7 +41,7 @@ const PSEUDO = /^\d\.0\.9\d\d$/;
 const results = new Map<string, Classification>();
 
 beforeAll(async () => {
-  for (const file of files) results.set(file, classifyMail(await parseMail(readFileSync(`${CORPUS}${file}`))));
+  for (const file of files) results.set(file, classifyMail(await parseMail(readFileSync(`${SISIMAI}${file}`))));
 }, 60_000);
 
 describe('classifyMail on the sisimai corpus', () => {

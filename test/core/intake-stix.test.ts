@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lib/core/errors.js';
 import { detectFormat, parseIndicators, type IntakeOptions } from '../../lib/core/intake/intake.js';
+import { STIX } from '../support/fixtures.js';
 
-const CORPUS = new URL('../../../shared/corpus/stix/', import.meta.url);
-const corpus = (name: string): string => readFileSync(new URL(name, CORPUS), 'utf8');
+const corpus = (name: string): string => readFileSync(join(STIX, name), 'utf8');
 const NOW = new Date('2025-06-01T00:00:00Z');
 
 const TLP1 = {

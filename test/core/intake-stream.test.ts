@@ -13,10 +13,10 @@ import { textSource, type TextSource } from '../../lib/core/intake/text-source.j
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import { intakeDeps } from '../support/intake-deps.js';
 import { fileSource } from '../../lib/local/file-source.js';
+import { STIX } from '../support/fixtures.js';
 
 const NOW = new Date('2025-06-01T00:00:00Z');
-const CORPUS = new URL('../../../shared/corpus/stix/', import.meta.url);
-const corpus = (name: string): string => readFileSync(new URL(name, CORPUS), 'utf8');
+const corpus = (name: string): string => readFileSync(join(STIX, name), 'utf8');
 const EXAMPLE_CSV = readFileSync(new URL('../../examples/campaign.csv', import.meta.url), 'utf8');
 const DIRECTORY = new URL('../../examples/directory.yaml', import.meta.url).pathname;
 

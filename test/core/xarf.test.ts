@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Indicator, IndicatorKind } from '../../lib/core/model.js';
 import { normaliseIndicator } from '../../lib/core/intake/normalise.js';
 import { base64, sha256Hex, xarfClassOf, xarfReport, type XarfInput } from '../../lib/core/notices/xarf.js';
+import { XARF } from '../support/fixtures.js';
 
-const XARF = fileURLToPath(new URL('../../../shared/corpus/xarf/', import.meta.url));
 const SCHEMAS = join(XARF, 'schemas', 'v4');
 
 type Validate = ((data: unknown) => boolean) & { errors?: unknown };

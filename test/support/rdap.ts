@@ -1,15 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SHIPPED_BOOTSTRAP_DIR } from '../../lib/adapters/rdap/bootstrap.js';
 import { startLocalRdapServer, type LocalRdapOptions, type LocalRdapServer } from '../../lib/adapters/rdap/local-server.js';
+import { RDAP } from './fixtures.js';
 
-/** The real RDAP answers of ../shared/corpus/rdap, and a bootstrap that sends every registry to a loopback server. */
-
-export const RDAP_CORPUS = fileURLToPath(new URL('../../../shared/corpus/rdap/', import.meta.url));
+/** The real RDAP answers of test/fixtures/rdap, and a bootstrap that sends every registry to a loopback server. */
 
 export function corpusJson(file: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(RDAP_CORPUS, file), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(readFileSync(join(RDAP, file), 'utf8')) as Record<string, unknown>;
 }
 
 /** The ipwhois answers, keyed by the address that was asked. */

@@ -11,6 +11,7 @@ import type { Host } from '../../lib/local/host.js';
 import { api, outbox, submit, testHost, waitFor, type OutboxMessage } from './support.js';
 import { runCli } from '../e2e/support.js';
 import { deliveryReport } from '../../lib/adapters/mail/dsn.js';
+import { SISIMAI } from '../support/fixtures.js';
 
 /*
  * Inbound mail end to end on the embedded host: real SMTP into the inbound server, the shipped notice workflow
@@ -261,7 +262,7 @@ describe('receiveMail on the embedded host', () => {
 describe('takedown classify', () => {
   it('prints each message\'s class, the fields it extracted and why, and the same as JSON', async () => {
     const fixtures = fileURLToPath(new URL('../fixtures/replies/', import.meta.url));
-    const bounce = fileURLToPath(new URL('../../../shared/corpus/mail/sisimai/lhost-qmail-02.eml', import.meta.url));
+    const bounce = `${SISIMAI}lhost-qmail-02.eml`;
     const json = await takedown(['classify', '--json', `${fixtures}fr-needs-info.eml`, bounce]);
     expect(json.code).toBe(0);
     const parsed = JSON.parse(json.stdout) as { file: string; classification: Record<string, unknown> }[];

@@ -1,5 +1,9 @@
-import { getDomain } from 'tldts';
 import { canonicalAddress, type IpRange } from './ip.js';
+import { abuseContact, mainDomain, noAbuseReason, operatorOf, type Contact } from './extract/abuse-contact.js';
+import { asArray, cardOf, isObject, str, walk, type Json } from './extract/entities.js';
+
+export type { Contact, ContactOrigin } from './extract/abuse-contact.js';
+export { handleOnlyEntities, normaliseEmail, withFetchedEntities, type HandleRef } from './extract/entities.js';
 
 /**
  * Reading RDAP answers (RFC 9083) the way an abuse analyst does. Pure: JSON in, facts out. The rules, and why,
@@ -10,17 +14,6 @@ import { canonicalAddress, type IpRange } from './ip.js';
  * 3. never a technical, administrative or registrant mailbox that does not say abuse.
  * For a domain only the registrar's part of the answer counts: the registrant may be the criminal.
  */
-
-/** Where in the answer the contact was found. */
-export type ContactOrigin = 'abuse-role' | 'abuse-mailbox' | 'remark';
-
-export interface Contact {
-  readonly email: string;
-  readonly phone?: string;
-  readonly name?: string;
-  readonly handle?: string;
-  readonly origin: ContactOrigin;
-}
 
 /** Which RDAP answer a contact was read from: its URL, when, and the SHA-256 of its RFC 8785 JSON (evidence). */
 export interface RdapAnswerRef {
@@ -96,12 +89,6 @@ export interface RdapErrorInfo {
   readonly description?: string;
 }
 
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
-
 /** The RDAP error in an answer, if it is one. */
 export function errorOf(json: unknown): RdapErrorInfo | undefined {
   if (!isObject(json) || json.objectClassName !== undefined) return undefined;
@@ -112,182 +99,6 @@ export function errorOf(json: unknown): RdapErrorInfo | undefined {
     ...(str(json.title) ? { title: str(json.title) } : {}),
     ...(asArray(json.description).length ? { description: asArray(json.description).filter((d) => typeof d === 'string').join(' ') } : {}),
   };
-}
-
-// ---------------------------------------------------------------- vCard (jCard, RFC 7095)
-
-interface Card {
-  readonly fn?: string;
-  readonly org?: string;
-  readonly kind?: string;
-  readonly emails: string[];
-  readonly phones: string[];
-  readonly urls: string[];
-}
-
-function cardOf(entity: Json): Card {
-  const card: { fn?: string; org?: string; kind?: string; emails: string[]; phones: string[]; urls: string[] } = {
-    emails: [],
-    phones: [],
-    urls: [],
-  };
-  const props = asArray(asArray(entity.vcardArray)[1]);
-  const voice: { pref: number; value: string }[] = [];
-  for (const p of props) {
-    if (!Array.isArray(p) || typeof p[0] !== 'string') continue;
-    const name = p[0].toLowerCase();
-    const params = isObject(p[1]) ? p[1] : {};
-    const value = p[3];
-    const text = typeof value === 'string' ? value.trim() : Array.isArray(value) ? value.filter((x) => typeof x === 'string').join(' ').trim() : '';
-    if (name === 'fn' && text) card.fn ??= text;
-    else if (name === 'org' && text) card.org ??= text;
-    else if (name === 'kind' && text) card.kind ??= text.toLowerCase();
-    else if (name === 'email' && text) {
-      const email = normaliseEmail(text);
-      if (email && !card.emails.includes(email)) card.emails.push(email);
-    } else if (name === 'url' && text) card.urls.push(text);
-    else if (name === 'tel' && text) {
-      const types = [params.type].flat().filter((t): t is string => typeof t === 'string').map((t) => t.toLowerCase());
-      if (types.includes('fax')) continue;
-      voice.push({ pref: Number(params.pref ?? 100) || 100, value: text.replace(/^tel:/i, '').trim() });
-    }
-  }
-  card.phones.push(...joinPhoneFragments(voice.map((v) => v.value)));
-  return card;
-}
-
-/**
- * Some registries split one number over several tel values (`+7`, `495`, `5801111`): a value too short to be
- * a number is joined with the ones after it until it is long enough to be one.
- */
-function joinPhoneFragments(values: readonly string[]): string[] {
-  const digits = (s: string) => s.replace(/\D/g, '').length;
-  const out: string[] = [];
-  for (let i = 0; i < values.length; i++) {
-    let v = values[i]!;
-    if (digits(v) < 6) {
-      let j = i + 1;
-      while (j < values.length && digits(v) < 8) v = `${v} ${values[j++]}`;
-      i = j - 1;
-    }
-    if (digits(v) >= 6 && !out.includes(v)) out.push(v);
-  }
-  return out;
-}
-
-/** The mailbox as published, its domain lower-cased; undefined when it is not a mailbox. */
-export function normaliseEmail(text: string): string | undefined {
-  const t = text.trim().replace(/^mailto:/i, '');
-  const m = /^([^\s@<>()]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,})$/.exec(t);
-  return m ? `${m[1]}@${m[2]!.toLowerCase()}` : undefined;
-}
-
-const saysAbuse = (email: string): boolean => /abuse/i.test(email.slice(0, email.indexOf('@')));
-
-// ---------------------------------------------------------------- entities
-
-interface Found {
-  readonly entity: Json;
-  readonly roles: string[];
-  readonly card: Card;
-  readonly depth: number;
-}
-
-/** Every entity of an object, depth first in document order (RIPE and ARIN nest the abuse role). */
-function walk(entities: unknown, depth = 0, out: Found[] = []): Found[] {
-  for (const e of asArray(entities)) {
-    if (!isObject(e)) continue;
-    const roles = asArray(e.roles).filter((r): r is string => typeof r === 'string').map((r) => r.toLowerCase());
-    out.push({ entity: e, roles, card: cardOf(e), depth });
-    walk(e.entities, depth + 1, out);
-  }
-  return out;
-}
-
-function remarksText(obj: Json): string[] {
-  return asArray(obj.remarks).flatMap((r) => (isObject(r) ? asArray(r.description).filter((d): d is string => typeof d === 'string') : []));
-}
-
-const EMAIL_IN_TEXT = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
-
-/** The abuse contact of a part of an answer (its entities and remarks), by the rules at the top. */
-function abuseContact(scope: Json, found: readonly Found[]): Contact | undefined {
-  const abuseRoles = found.filter((f) => f.roles.includes('abuse'));
-  for (const f of abuseRoles) {
-    const email = f.card.emails.find(saysAbuse);
-    if (email) return contact(f, email, 'abuse-role');
-  }
-  for (const f of found) {
-    const email = f.card.emails.find(saysAbuse);
-    if (email) return contact(f, email, 'abuse-mailbox', false);
-  }
-  const remarks = [...remarksText(scope), ...found.flatMap((f) => remarksText(f.entity))];
-  for (const line of remarks) {
-    for (const m of line.matchAll(EMAIL_IN_TEXT)) {
-      const email = normaliseEmail(m[0].replace(/\.$/, ''));
-      if (email && saysAbuse(email)) return { email, origin: 'remark' };
-    }
-  }
-  for (const f of abuseRoles) {
-    const email = f.card.emails[0];
-    if (email) return contact(f, email, 'abuse-role');
-  }
-  return undefined;
-}
-
-function contact(f: Found, email: string, origin: ContactOrigin, named = true): Contact {
-  const handle = str(f.entity.handle);
-  const phone = f.card.phones[0];
-  return {
-    email,
-    ...(phone ? { phone } : {}),
-    ...(named && f.card.fn ? { name: f.card.fn } : {}),
-    ...(handle ? { handle } : {}),
-    origin,
-  };
-}
-
-/** Why a part of an answer has no abuse contact, in words an analyst can act on. */
-function noAbuseReason(found: readonly Found[], what: string): string {
-  const handleOnly = found.filter((f) => f.roles.includes('abuse') && !f.entity.vcardArray).map((f) => str(f.entity.handle)).filter(Boolean);
-  if (handleOnly.length) return `no abuse contact: the abuse entity ${handleOnly.join(', ')} has no contact details`;
-  if (found.some((f) => f.roles.includes('abuse'))) return `no abuse contact: the ${what}'s abuse entity has no mailbox`;
-  return `no abuse contact in the ${what}'s RDAP answer`;
-}
-
-// Registry mailboxes are the registry's, not the operator's: never a fallback domain for an abuse report.
-const REGISTRY_DOMAINS = new Set([
-  'arin.net', 'ripe.net', 'apnic.net', 'afrinic.net', 'lacnic.net', 'nic.ad.jp', 'nic.or.kr', 'twnic.net.tw',
-  'cnnic.cn', 'idnic.net', 'vnnic.vn', 'registro.br', 'nic.br', 'nic.mx', 'irinn.in', 'apjii.or.id',
-]);
-
-/** The registrable domain most of these mailboxes (and URLs) are at: the operator's own domain. */
-function mainDomain(emails: readonly string[], urls: readonly string[] = []): string | undefined {
-  const counts = new Map<string, number>();
-  const add = (host: string, weight: number) => {
-    const d = getDomain(host);
-    if (!d || REGISTRY_DOMAINS.has(d)) return;
-    counts.set(d, (counts.get(d) ?? 0) + weight);
-  };
-  for (const u of urls) {
-    try {
-      // a web site only breaks ties: the mail domain is the one known to take mail
-      add(new URL(/^[a-z]+:\/\//i.test(u) ? u : `http://${u}`).hostname, 0.5);
-    } catch {
-      // a URL nobody can parse names no domain
-    }
-  }
-  for (const e of emails) add(e.slice(e.indexOf('@') + 1), 1);
-  let best: string | undefined;
-  let bestCount = 0;
-  for (const [d, n] of counts) if (n > bestCount) [best, bestCount] = [d, n];
-  return best;
-}
-
-function operatorOf(found: readonly Found[]): string | undefined {
-  const registrant = found.find((f) => f.roles.includes('registrant') && (f.card.org || f.card.fn));
-  if (registrant) return registrant.card.org || registrant.card.fn;
-  return found.find((f) => f.card.kind === 'org' && f.card.fn)?.card.fn;
 }
 
 // ---------------------------------------------------------------- objects
@@ -416,53 +227,4 @@ export function extractEntity(json: unknown): EntityInfo | { error: string } {
     ...(card.fn ? { name: card.fn } : {}),
     ...(card.emails[0] ? { email: card.emails[0] } : {}),
   };
-}
-
-// ---------------------------------------------------------------- entities given only by handle
-
-/** A reference to an entity that carries a role we need but no contact details of its own. */
-export interface HandleRef {
-  readonly handle: string;
-  /** its own `self` link, when the answer gives one */
-  readonly url?: string;
-}
-
-const NEEDED_ROLES = ['abuse', 'registrar'];
-
-/**
- * Entities the answer gives only by handle (no vCard, no nested entities) in a role that decides the contact:
- * `abuse`, or `registrar` (a registrar's abuse contact is nested in its own entity). Other roles are not worth
- * a request each: RIPE lists half a dozen administrative handles per network.
- */
-export function handleOnlyEntities(json: unknown, max = 5): HandleRef[] {
-  if (!isObject(json)) return [];
-  const out: HandleRef[] = [];
-  for (const f of walk(json.entities)) {
-    if (out.length >= max) break;
-    const handle = str(f.entity.handle);
-    if (!handle || f.entity.vcardArray || asArray(f.entity.entities).length) continue;
-    if (!f.roles.some((r) => NEEDED_ROLES.includes(r))) continue;
-    if (out.some((r) => r.handle === handle)) continue;
-    const self = asArray(f.entity.links).find((l): l is Json => isObject(l) && str(l.rel) === 'self');
-    const url = self ? str(self.href) : undefined;
-    out.push({ handle, ...(url ? { url } : {}) });
-  }
-  return out;
-}
-
-/**
- * A copy of the answer with each handle-only entity replaced by its fetched answer, keeping the roles the
- * referring object gave it (an entity's own answer does not say what it is to this network or domain).
- */
-export function withFetchedEntities(json: unknown, fetched: ReadonlyMap<string, unknown>): unknown {
-  if (!isObject(json) || fetched.size === 0) return json;
-  const fill = (entities: unknown): unknown =>
-    asArray(entities).map((e) => {
-      if (!isObject(e)) return e;
-      const handle = str(e.handle);
-      const full = handle && !e.vcardArray ? fetched.get(handle) : undefined;
-      if (isObject(full)) return { ...full, roles: e.roles ?? full.roles, entities: fill(full.entities ?? e.entities) };
-      return e.entities ? { ...e, entities: fill(e.entities) } : e;
-    });
-  return { ...json, entities: fill(json.entities) };
 }

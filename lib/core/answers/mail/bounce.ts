@@ -3,7 +3,7 @@ import { allParts, htmlToText, parseHeaderBlock, type MimePart } from './mime.js
 /**
  * Delivery reports: RFC 3464 `message/delivery-status`, Amazon SES notifications, and the plain-text bounces
  * real MTAs still send (qmail, Exim, Postfix without DSN, Exchange and Domino NDRs, Gmail, Yahoo...). The
- * sisimai corpus (`../shared/corpus/mail/sisimai`) is the ground truth these rules were tuned on.
+ * sisimai corpus (test/fixtures/sisimai) is the ground truth these rules were tuned on.
  */
 
 /** permanent: the MTA gave up; delay: it is still trying (4.x.x warnings); delivered: a success notice. */
