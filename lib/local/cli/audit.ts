@@ -1,13 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { verifyCampaign, type AuditReport, type ChainBreak, type ChainHead } from '../core/audit/verifier.js';
-import { DIRECTORY_AUDIT_ID } from '../core/routing/contacts.js';
-import { TakedownError } from '../core/errors.js';
-import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
-import { exportEvidencePack, headsOfManifest, verifyEvidencePack, type PackReport } from './evidence.js';
-import { hostFiles } from './host.js';
-import { parseS3Url, uploadEvidencePack } from '../adapters/aws/evidence-upload.js';
+import { verifyCampaign, type AuditReport, type ChainBreak, type ChainHead } from '../../core/audit/verifier.js';
+import { DIRECTORY_AUDIT_ID } from '../../core/routing/contacts.js';
+import { TakedownError } from '../../core/errors.js';
+import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
+import { exportEvidencePack, headsOfManifest, verifyEvidencePack, type PackReport } from '../evidence.js';
+import { hostFiles } from '../host.js';
+import { parseS3Url, uploadEvidencePack } from '../../adapters/aws/evidence-upload.js';
 import { Progress, summary } from './terminal.js';
 
 /**
@@ -20,7 +20,7 @@ const out = (text: string): void => void process.stdout.write(text + '\n');
 
 const TOOL_VERSION = (() => {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';
   }

@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { AlreadyExistsError, NotFoundError, TakedownError } from '../core/errors.js';
-import { createRecipientSecret, listRecipientSecrets, rotateRecipientSecret, type IssuedSecret, type SecretDeps } from '../core/answers/recipient-secrets.js';
-import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
-import { ScaledClock } from '../adapters/runtime/clock.js';
-import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
-import { hostFiles } from './host.js';
+import { AlreadyExistsError, NotFoundError, TakedownError } from '../../core/errors.js';
+import { createRecipientSecret, listRecipientSecrets, rotateRecipientSecret, type IssuedSecret, type SecretDeps } from '../../core/answers/recipient-secrets.js';
+import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
+import { ScaledClock } from '../../adapters/runtime/clock.js';
+import { KeyFileSecretBox } from '../../adapters/secrets/keyfile.js';
+import { hostFiles } from '../host.js';
 import { table } from './terminal.js';
 
 /**

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
-import { createApiKey, listApiKeys, revokeApiKey } from '../adapters/http/api-keys.js';
-import { hostFiles } from './host.js';
-import { localKeyFile, readLocalKey } from './keys.js';
+import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../adapters/http/api-keys.js';
+import { hostFiles } from '../host.js';
+import { localKeyFile, readLocalKey } from '../keys.js';
 import { summary, table } from './terminal.js';
 
 /**

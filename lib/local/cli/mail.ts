@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { classifyMail, type Classification } from '../core/answers/mail/classify.js';
-import { InvalidInputError, type InputIssue } from '../core/errors.js';
-import { listReviews, type ReviewItem } from '../core/answers/review.js';
-import { parseMail } from '../adapters/mail/parse.js';
-import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
-import { hostFiles } from './host.js';
+import { classifyMail, type Classification } from '../../core/answers/mail/classify.js';
+import { InvalidInputError, type InputIssue } from '../../core/errors.js';
+import { listReviews, type ReviewItem } from '../../core/answers/review.js';
+import { parseMail } from '../../adapters/mail/parse.js';
+import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
+import { hostFiles } from '../host.js';
 import { summary, table } from './terminal.js';
 
 /**

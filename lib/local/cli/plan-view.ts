@@ -1,6 +1,6 @@
-import type { LadderStep } from '../core/model.js';
-import { humanDuration } from '../core/notices/render.js';
-import type { Plan, PlanItem } from '../core/routing/plan.js';
+import type { LadderStep } from '../../core/model.js';
+import { humanDuration } from '../../core/notices/render.js';
+import type { Plan, PlanItem } from '../../core/routing/plan.js';
 import { summary, table } from './terminal.js';
 
 /** Why a recipient gets an indicator, in words: the rule that matched it. */

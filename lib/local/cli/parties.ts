@@ -1,21 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { type Command, Option } from 'commander';
-import { DIRECTORY_AUDIT_ID, overrideContact } from '../core/routing/contacts.js';
-import { InvalidInputError, type InputIssue } from '../core/errors.js';
-import type { Indicator, LadderStep, Party, PartyKind } from '../core/model.js';
-import { normaliseIndicator } from '../core/intake/normalise.js';
-import { buildLadder } from '../core/routing/ids.js';
-import { DEFAULT_ROUTING_POLICY } from '../core/routing/policy.js';
-import { loadDirectory } from '../adapters/directory/directory.js';
-import { refreshBootstrap } from '../adapters/rdap/bootstrap.js';
-import type { Resolution } from '../adapters/rdap/resolver.js';
-import { ScaledClock } from '../adapters/runtime/clock.js';
-import { CryptoIds } from '../adapters/runtime/ids.js';
-import { JsonLogger } from '../adapters/runtime/logger.js';
-import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
-import { configFromEnv, HostConfig, hostFiles } from './host.js';
-import { loadRoutingPolicy, partyFiles, startPartyResolver, type RdapMode } from './parties.js';
+import { DIRECTORY_AUDIT_ID, overrideContact } from '../../core/routing/contacts.js';
+import { InvalidInputError, type InputIssue } from '../../core/errors.js';
+import type { Indicator, LadderStep, Party, PartyKind } from '../../core/model.js';
+import { normaliseIndicator } from '../../core/intake/normalise.js';
+import { buildLadder } from '../../core/routing/ids.js';
+import { DEFAULT_ROUTING_POLICY } from '../../core/routing/policy.js';
+import { loadDirectory } from '../../adapters/directory/directory.js';
+import { refreshBootstrap } from '../../adapters/rdap/bootstrap.js';
+import type { Resolution } from '../../adapters/rdap/resolver.js';
+import { ScaledClock } from '../../adapters/runtime/clock.js';
+import { CryptoIds } from '../../adapters/runtime/ids.js';
+import { JsonLogger } from '../../adapters/runtime/logger.js';
+import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
+import { configFromEnv, HostConfig, hostFiles } from '../host.js';
+import { loadRoutingPolicy, partyFiles, startPartyResolver, type RdapMode } from '../parties.js';
 import { table } from './terminal.js';
 
 /**
