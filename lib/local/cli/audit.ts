@@ -9,14 +9,13 @@ import { exportEvidencePack, headsOfManifest, verifyEvidencePack, type PackRepor
 import { hostFiles } from '../host.js';
 import { parseS3Url, uploadEvidencePack } from '../../adapters/aws/evidence-upload.js';
 import { Progress, summary } from './terminal.js';
+import { out } from './options.js';
 
 /**
  * `takedown audit verify [campaign]` recomputes the hash chains of the audit trail (from the database, or from an
  * evidence pack with `--pack`) and reports the first broken link; `takedown audit export <campaign>` writes the
  * evidence pack. Exit codes: 0 valid, 1 broken, 2 a usage mistake. Neither needs a running host.
  */
-
-const out = (text: string): void => void process.stdout.write(text + '\n');
 
 const TOOL_VERSION = (() => {
   try {

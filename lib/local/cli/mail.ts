@@ -7,13 +7,12 @@ import { parseMail } from '../../adapters/mail/parse.js';
 import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
 import { hostFiles } from '../host.js';
 import { summary, table } from './terminal.js';
+import { out } from './options.js';
 
 /**
  * `takedown classify <file.eml>...` (why a message was read as it was) and `takedown review` (the messages
  * waiting for a person). Neither needs a running host: classify reads files, review reads the data directory.
  */
-
-const out = (text: string): void => void process.stdout.write(text + '\n');
 
 function shorten(text: string | undefined, max: number): string {
   const flat = (text ?? '').replace(/\s+/g, ' ').trim();

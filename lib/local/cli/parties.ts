@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { DIRECTORY_AUDIT_ID, overrideContact } from '../../core/routing/contacts.js';
 import { InvalidInputError, type InputIssue } from '../../core/errors.js';
 import type { Indicator, LadderStep, Party, PartyKind } from '../../core/model.js';
@@ -17,26 +16,13 @@ import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
 import { configFromEnv, HostConfig, hostFiles } from '../host.js';
 import { loadRoutingPolicy, partyFiles, startPartyResolver, type RdapMode } from '../parties.js';
 import { table } from './terminal.js';
+import { err, out, safeUser, withPartyOptions } from './options.js';
 
 /**
  * `takedown resolve`, `takedown contacts override|list` and `takedown rdap bootstrap refresh`: finding parties
  * and correcting contacts without running a campaign. They open the data directory's store directly (the RDAP
  * cache and the overrides live there), so they work whether or not a host is serving it.
  */
-
-const out = (text: string): void => void process.stdout.write(text + '\n');
-const err = (text: string): void => void process.stderr.write(text + '\n');
-
-/** `--rdap`, `--rdap-bootstrap` and `--routing`: how parties are found and laddered. */
-export function withPartyOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--rdap <mode>', 'local: the local RDAP server with recorded answers (no network); real: the registries\' RDAP servers; off: directory only (env TAKEDOWN_RDAP)').choices(['local', 'real', 'off']))
-    .option('--rdap-bootstrap <url or dir>', 'RDAP bootstrap files (ipv4.json, ipv6.json, asn.json, dns.json) of another RDAP service to ask (env TAKEDOWN_RDAP_BOOTSTRAP)')
-    .option('--routing <file>', 'the routing policy, YAML or JSON (env TAKEDOWN_ROUTING; default: the built-in policy)');
-}
-
-/** The host-config keys these options set. */
-export const PARTY_OPTION_KEYS = { rdap: 1, rdapBootstrap: 1, routing: 1 } as const;
 
 interface PartyFlags {
   dataDir?: string;
@@ -58,14 +44,6 @@ function openStore(dataDir: string): SqliteStore {
   const files = hostFiles(dataDir);
   mkdirSync(files.dataDir, { recursive: true });
   return new SqliteStore(files.database);
-}
-
-function who(): string {
-  try {
-    return userInfo().username || 'coordinator';
-  } catch {
-    return 'coordinator';
-  }
 }
 
 const hours = (s: number) => (s % 3600 === 0 ? `${s / 3600}h` : `${Math.round(s / 60)}m`);
@@ -159,7 +137,7 @@ export function addPartyCommands(prog: Command): void {
       const config = configOf(opts);
       const store = openStore(config.dataDir);
       try {
-        const saved = await overrideContact({ store, ids: new CryptoIds(), clock: new ScaledClock() }, { target, email, by: opts.as ?? who(), ...(opts.name ? { name: opts.name } : {}), ...(opts.note ? { note: opts.note } : {}) });
+        const saved = await overrideContact({ store, ids: new CryptoIds(), clock: new ScaledClock() }, { target, email, by: opts.as ?? safeUser(), ...(opts.name ? { name: opts.name } : {}), ...(opts.note ? { note: opts.note } : {}) });
         out(`recorded: ${saved.target} (${saved.targetKind}) -> ${saved.email}; it wins over the directory and RDAP from now on (audit: takedown contacts list)`);
       } finally {
         store.close();

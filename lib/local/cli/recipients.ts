@@ -7,14 +7,12 @@ import { ScaledClock } from '../../adapters/runtime/clock.js';
 import { KeyFileSecretBox } from '../../adapters/secrets/keyfile.js';
 import { hostFiles } from '../host.js';
 import { table } from './terminal.js';
+import { err, out } from './options.js';
 
 /**
  * `takedown recipients secret create|rotate|list`: recipients' webhook secrets. They open the data directory
  * (its store and its key file) directly, so they work whether or not a host is serving it.
  */
-
-const out = (text: string): void => void process.stdout.write(text + '\n');
-const err = (text: string): void => void process.stderr.write(text + '\n');
 
 function hours(value: string): number {
   const n = Number(value);
