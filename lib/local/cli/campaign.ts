@@ -12,10 +12,10 @@ import type { TextSource } from '../../core/intake/text-source.js';
 import { campaignStatus, type CampaignStatus } from '../../core/campaign/status.js';
 import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
 import { fileSource } from '../file-source.js';
-import { hostFiles, runningHost, startHost, type Host } from '../host.js';
+import type { Host } from '../host.js';
 import { planText } from './plan-view.js';
 import { Progress, summary, table } from './terminal.js';
-import { hostHeaders, postJson, withHost } from './host-client.js';
+import { hostHeaders, loadHost, postJson, withHost } from './host-client.js';
 import {
   campaignFile,
   dataDirOf,
@@ -146,7 +146,7 @@ export function addRunCommand(prog: Command): void {
       .option('-y, --yes', 'approve the routing plan at once'),
   ).action(async (file: string, opts: HostFlags & IntakeFlags & { submitter?: string; legalBasis?: string; yes?: boolean }) => {
     const content = campaignFileSource(file);
-    await withHost(hostConfig(opts), async (host) => {
+    await withHost(await hostConfig(opts), async (host) => {
       const submitter = opts.submitter ?? safeUser();
       const submitted = await submitCampaign(host.deps, {
         ...submissionOf(file, content, opts, submitter),
@@ -189,6 +189,7 @@ export function addPlanCommand(prog: Command): void {
       if (!Number.isInteger(opts.limit)) throw new UsageError('--limit takes a whole number');
       const source = campaignFileSource(file);
       let plan: Plan;
+      const { runningHost, startHost } = await loadHost();
       const running = runningHost(dataDirOf(opts));
       if (running?.httpUrl) {
         // a request body is the whole text: the host reads it from there
@@ -200,7 +201,7 @@ export function addPlanCommand(prog: Command): void {
         plan = json;
       } else {
         // no listening, no resumed workflows: nothing can be sent; the store is only read (lookup caches may fill)
-        const host = await startHost(hostConfig(opts), { listen: false, resume: false });
+        const host = await startHost(await hostConfig(opts), { listen: false, resume: false });
         try {
           plan = await planSubmission(host.deps, submissionOf(file, source, opts, safeUser()));
         } finally {
@@ -220,6 +221,7 @@ export function addStatusCommand(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .option('--json', 'machine-readable output')
     .action(async (campaignId: string | undefined, opts: HostFlags & { json?: boolean }) => {
+      const { hostFiles } = await loadHost();
       const files = hostFiles(dataDirOf(opts));
       if (!existsSync(files.database)) throw new UsageError(`no data in ${files.dataDir} yet: run a campaign first (takedown run <file>)`);
       const store = new SqliteStore(files.database);
@@ -253,12 +255,13 @@ export function addApproveCommand(prog: Command): void {
     prog.command('approve').argument('<campaign>', 'the campaign id').description('approve a campaign\'s routing plan; its notices are sent').option('--as <who>', 'who approves (default: your user name)'),
   ).action(async (campaignId: string, opts: HostFlags & { as?: string }) => {
     const approver = opts.as ?? safeUser();
+    const { runningHost } = await loadHost();
     const running = runningHost(dataDirOf(opts));
     if (running?.httpUrl) {
       await postJson(`${running.httpUrl}/campaigns/${encodeURIComponent(campaignId)}/approval`, { approver }, dataDirOf(opts));
       return out(`approved ${campaignId}; the running host (pid ${running.pid}) sends the notices`);
     }
-    await withHost(hostConfig(opts), async (host) => {
+    await withHost(await hostConfig(opts), async (host) => {
       await approveCampaign(host.deps, campaignId, approver);
       const status = await waitForSending(host, campaignId);
       out(campaignSummary(status, host));
@@ -275,6 +278,7 @@ export function addExpiredCommand(prog: Command): void {
       .description('list the cases whose ladder ran out (nobody acted), each with its whole history')
       .option('--json', 'print JSON'),
   ).action(async (campaignId: string, opts: HostFlags & { json?: boolean }) => {
+    const { hostFiles } = await loadHost();
     const store = new SqliteStore(hostFiles(dataDirOf(opts)).database);
     try {
       const list = await expiredCases({ store }, campaignId);

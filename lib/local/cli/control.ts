@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { control, ControlAction, targetOf } from '../../core/campaign/control.js';
-import { postJson, withHost } from './host-client.js';
+import { loadHost, postJson, withHost } from './host-client.js';
 import { dataDirOf, hostConfig, out, safeUser, withHostOptions, type HostFlags } from './options.js';
-import { runningHost } from '../host.js';
 
 /**
  * `takedown pause|resume|cancel|escalate <id>`: the clock of a campaign, a notice or a case, by hand. Through
@@ -29,12 +28,13 @@ export function addControlCommands(prog: Command): void {
       const by = opts.as ?? safeUser();
       const target = targetOf(id);
       const kind = 'campaignId' in target ? 'campaigns' : 'noticeId' in target ? 'notices' : 'cases';
+      const { runningHost } = await loadHost();
       const running = runningHost(dataDirOf(opts));
       if (running?.httpUrl) {
         await postJson(`${running.httpUrl}/${kind}/${encodeURIComponent(id)}/${action}`, { by, reason: opts.reason }, dataDirOf(opts));
         return out(`${action}: ${id} (through the running host, pid ${running.pid})`);
       }
-      await withHost(hostConfig(opts), async (host) => {
+      await withHost(await hostConfig(opts), async (host) => {
         const r = await control(host.deps, id, action, by, opts.reason);
         out(`${action}: ${id}; ${r.notices} notice(s), ${r.cases} case(s)${r.escalatedTo.length ? `; new notices ${r.escalatedTo.join(', ')}` : ''}`);
       });

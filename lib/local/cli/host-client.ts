@@ -1,4 +1,4 @@
-import { runningHost, startHost, type Host, type HostConfig } from '../host.js';
+import type { Host, HostConfig } from '../host.js';
 import { localKeyFile, readLocalKey } from '../keys.js';
 import { UsageError } from './options.js';
 
@@ -6,6 +6,14 @@ import { UsageError } from './options.js';
  * How a command reaches a host: through the API of the host already serving the data directory, or through an
  * embedded host it starts for itself when none is.
  */
+
+/**
+ * The embedded host's module, loaded by the actions that need it: it brings the HTTP and SMTP servers, the
+ * workflow engine and the mail stack, which `--help` and the commands that only read a file should not wait for.
+ */
+export function loadHost(): Promise<typeof import('../host.js')> {
+  return import('../host.js');
+}
 
 /** Headers for a request to the running host of a data directory: JSON, and its local coordinator key. */
 export function hostHeaders(dataDir: string): Record<string, string> {
@@ -24,6 +32,7 @@ export async function postJson(url: string, body: unknown, dataDir: string): Pro
 
 /** Run `fn` on an embedded host started for it and closed after; refused while another host serves the data. */
 export async function withHost<T>(config: HostConfig, fn: (host: Host) => Promise<T>, listen = false): Promise<T> {
+  const { runningHost, startHost } = await loadHost();
   const dataDir = config.dataDir ?? '.takedown';
   const running = runningHost(dataDir);
   if (running) {

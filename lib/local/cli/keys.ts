@@ -2,9 +2,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../adapters/http/api-keys.js';
-import { hostFiles } from '../host.js';
 import { summary, table } from './terminal.js';
 import { dataDirOf, err, out } from './options.js';
+import { loadHost } from './host-client.js';
 
 /**
  * `takedown keys create|list|revoke`: the API keys of the embedded host, one role each. They work on the data
@@ -12,6 +12,7 @@ import { dataDirOf, err, out } from './options.js';
  */
 
 async function withStore<T>(dataDir: string, create: boolean, fn: (store: SqliteStore) => Promise<T>): Promise<T> {
+  const { hostFiles } = await loadHost();
   const files = hostFiles(dataDir);
   if (!existsSync(files.database)) {
     if (!create) throw new Error(`no data in ${files.dataDir} yet: no keys either`);

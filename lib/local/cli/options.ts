@@ -1,7 +1,7 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { configFromEnv, type HostConfig } from '../host.js';
+import type { HostConfig } from '../host.js';
 
 /**
  * What the command groups share: the output writers, the usage error, the argument parsers, and the option sets
@@ -88,7 +88,8 @@ export interface IntakeFlags {
 }
 
 /** The host config: the environment's, with the flags that were given over it. */
-export function hostConfig(flags: HostFlags, extra: Partial<HostConfig> = {}): HostConfig {
+export async function hostConfig(flags: HostFlags, extra: Partial<HostConfig> = {}): Promise<HostConfig> {
+  const { configFromEnv } = await import('../host.js');
   const merged: Record<string, unknown> = { ...configFromEnv(), ...extra };
   for (const [k, v] of Object.entries(flags)) if (v !== undefined && k in { dataDir: 1, timeScale: 1, smtpUrl: 1, directory: 1, httpPort: 1, smtpPort: 1, logLevel: 1, ...PARTY_OPTION_KEYS }) merged[k] = v;
   return merged as HostConfig;

@@ -13,10 +13,11 @@ import { ScaledClock } from '../../adapters/runtime/clock.js';
 import { CryptoIds } from '../../adapters/runtime/ids.js';
 import { JsonLogger } from '../../adapters/runtime/logger.js';
 import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
-import { configFromEnv, HostConfig, hostFiles } from '../host.js';
-import { loadRoutingPolicy, partyFiles, startPartyResolver, type RdapMode } from '../parties.js';
+import type { HostConfig } from '../host.js';
+import type { RdapMode } from '../parties.js';
 import { table } from './terminal.js';
 import { err, out, safeUser, withPartyOptions } from './options.js';
+import { loadHost } from './host-client.js';
 
 /**
  * `takedown resolve`, `takedown contacts override|list` and `takedown rdap bootstrap refresh`: finding parties
@@ -32,15 +33,17 @@ interface PartyFlags {
   routing?: string;
 }
 
-function configOf(flags: PartyFlags): ReturnType<typeof HostConfig.parse> {
+async function configOf(flags: PartyFlags): Promise<ReturnType<typeof HostConfig.parse>> {
+  const { configFromEnv, HostConfig: schema } = await loadHost();
   const merged: Record<string, unknown> = { ...configFromEnv() };
   for (const key of ['dataDir', 'directory', 'rdap', 'rdapBootstrap', 'routing'] as const) if (flags[key] !== undefined) merged[key] = flags[key];
-  const parsed = HostConfig.safeParse(merged);
+  const parsed = schema.safeParse(merged);
   if (!parsed.success) throw new InvalidInputError('the options are not valid', parsed.error.issues.map((i) => ({ where: i.path.join('.'), reason: i.message })));
   return parsed.data;
 }
 
-function openStore(dataDir: string): SqliteStore {
+async function openStore(dataDir: string): Promise<SqliteStore> {
+  const { hostFiles } = await loadHost();
   const files = hostFiles(dataDir);
   mkdirSync(files.dataDir, { recursive: true });
   return new SqliteStore(files.database);
@@ -98,7 +101,7 @@ export function addPartyCommands(prog: Command): void {
       .option('--directory <file>', 'the party directory (env TAKEDOWN_DIRECTORY)')
       .option('--json', 'machine-readable output'),
   ).action(async (values: string[], opts: PartyFlags & { json?: boolean }) => {
-    const config = configOf(opts);
+    const config = await configOf(opts);
     const issues: InputIssue[] = [];
     const indicators: Indicator[] = [];
     values.forEach((v, i) => {
@@ -108,8 +111,11 @@ export function addPartyCommands(prog: Command): void {
     });
     if (issues.length) throw new InvalidInputError('some arguments are not indicators', issues);
     const directory = await loadDirectory(config.directory);
+    // the party resolver brings the RDAP client and its local server: loaded only to resolve
+    const { loadRoutingPolicy, startPartyResolver } = await import('../parties.js');
+    const { hostFiles } = await loadHost();
     const routing = config.routing ? await loadRoutingPolicy(config.routing) : DEFAULT_ROUTING_POLICY;
-    const store = openStore(config.dataDir);
+    const store = await openStore(config.dataDir);
     const log = new JsonLogger('warn');
     const parties = await startPartyResolver({ mode: config.rdap, dataDir: hostFiles(config.dataDir).dataDir, store, directory, log, ...(config.rdapBootstrap ? { bootstrap: config.rdapBootstrap } : {}) });
     try {
@@ -134,8 +140,8 @@ export function addPartyCommands(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .description('record a contact correction: an audited directory entry that wins from then on')
     .action(async (target: string, email: string, opts: { name?: string; note?: string; as?: string; dataDir?: string }) => {
-      const config = configOf(opts);
-      const store = openStore(config.dataDir);
+      const config = await configOf(opts);
+      const store = await openStore(config.dataDir);
       try {
         const saved = await overrideContact({ store, ids: new CryptoIds(), clock: new ScaledClock() }, { target, email, by: opts.as ?? safeUser(), ...(opts.name ? { name: opts.name } : {}), ...(opts.note ? { note: opts.note } : {}) });
         out(`recorded: ${saved.target} (${saved.targetKind}) -> ${saved.email}; it wins over the directory and RDAP from now on (audit: takedown contacts list)`);
@@ -149,8 +155,8 @@ export function addPartyCommands(prog: Command): void {
     .option('--json', 'machine-readable output')
     .description('the contact overrides in force, and the audit record of every change')
     .action(async (opts: { dataDir?: string; json?: boolean }) => {
-      const config = configOf(opts);
-      const store = openStore(config.dataDir);
+      const config = await configOf(opts);
+      const store = await openStore(config.dataDir);
       try {
         const overrides = await store.listContactOverrides();
         const events = await store.listEvents({ campaignId: DIRECTORY_AUDIT_ID });
@@ -173,7 +179,9 @@ export function addPartyCommands(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory: the refreshed copy is kept there and used from then on (env TAKEDOWN_DATA_DIR)')
     .description('fetch the current registries (needs network); the shipped snapshot stays as it is')
     .action(async (opts: { from: string; dataDir?: string }) => {
-      const config = configOf(opts);
+      const config = await configOf(opts);
+      const { partyFiles } = await import('../parties.js');
+      const { hostFiles } = await loadHost();
       const dir = partyFiles(hostFiles(config.dataDir).dataDir).rdapBootstrap;
       const fetched = await refreshBootstrap(dir, { from: opts.from });
       out(table(['registry', 'publication'], fetched.map((f) => [f.registry, f.publication ?? '(none)'])));

@@ -5,9 +5,9 @@ import { createRecipientSecret, listRecipientSecrets, rotateRecipientSecret, typ
 import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
 import { ScaledClock } from '../../adapters/runtime/clock.js';
 import { KeyFileSecretBox } from '../../adapters/secrets/keyfile.js';
-import { hostFiles } from '../host.js';
 import { table } from './terminal.js';
 import { err, out } from './options.js';
+import { loadHost } from './host-client.js';
 
 /**
  * `takedown recipients secret create|rotate|list`: recipients' webhook secrets. They open the data directory
@@ -21,6 +21,7 @@ function hours(value: string): number {
 }
 
 async function withSecrets<T>(dataDir: string | undefined, fn: (deps: SecretDeps) => Promise<T>): Promise<T> {
+  const { hostFiles } = await loadHost();
   const files = hostFiles(dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
   mkdirSync(files.dataDir, { recursive: true });
   const store = new SqliteStore(files.database);

@@ -1,7 +1,6 @@
 import { Option, type Command } from 'commander';
-import { demoRows, runDemo } from '../demo.js';
-import { hostFiles, runningHost, startHost } from '../host.js';
 import { summary, table } from './terminal.js';
+import { loadHost } from './host-client.js';
 import { err, hostConfig, out, port, positiveNumber, UsageError, type HostFlags } from './options.js';
 
 /** `takedown serve` (the embedded host, until stopped) and `takedown demo` (a whole campaign, simulated). */
@@ -16,6 +15,9 @@ export function addDemoCommand(prog: Command): void {
     .option('--scale <n>', 'domain seconds per real second (8640: a day in 10 s)', positiveNumber, 8640)
     .action(async (opts: { dataDir: string; scale: number }) => {
       out('takedown demo: 8 indicators, 7 registrars and a national CERT, all simulated on this machine; nothing leaves it.\n');
+      // the demo brings its simulated recipients' mail and DNS servers: loaded only to play it
+      const { demoRows, runDemo } = await import('../demo.js');
+      const { hostFiles } = await loadHost();
       const result = await runDemo({ dataDir: opts.dataDir, scale: opts.scale, out });
       out('');
       out(
@@ -48,7 +50,8 @@ export function addServeCommand(prog: Command): void {
     .option('--routing <file>', 'the routing policy (env TAKEDOWN_ROUTING)')
     .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (opts: HostFlags) => {
-      const config = hostConfig(opts);
+      const config = await hostConfig(opts);
+      const { runningHost, startHost } = await loadHost();
       const running = runningHost(config.dataDir ?? '.takedown');
       if (running) throw new UsageError(`a takedown host (pid ${running.pid}) already serves this data directory at ${running.httpUrl}`);
       const host = await startHost(config, { listen: true });
