@@ -7,7 +7,6 @@ import { err, hostConfig, out, port, positiveNumber, UsageError, type HostFlags 
 
 /** Adds `demo`. */
 export function addDemoCommand(prog: Command): void {
-
   prog
     .command('demo')
     .description('play a whole campaign against simulated recipients in about a minute: notices, reminders, a bounce, escalation, answers, probes, a site that comes back')
