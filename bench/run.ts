@@ -24,7 +24,7 @@ import { campaignStatus } from '../lib/core/campaign/index.js';
 import type { Notice } from '../lib/core/model.js';
 import { startCaptureServer } from '../lib/adapters/mail/capture-server.js';
 import { startHost, type Host } from '../lib/local/host.js';
-import { summary, table } from '../lib/local/terminal.js';
+import { summary, table } from '../lib/local/cli/terminal.js';
 import { DEFAULT_SPEC, generateBench } from './generate.js';
 import { heapLimitMb, runIntakeScale } from './intake-scale.js';
 import { runRdapBench } from './rdap.js';

@@ -1,2 +1,2 @@
-/** The `takedown` CLI entry point: everything it does lives in lib/local/cli.ts. */
-export { main } from '../lib/local/cli.js';
+/** The `takedown` CLI entry point: everything it does lives in lib/local/cli/main.ts. */
+export { main } from '../lib/local/cli/main.js';

@@ -1,20 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { AlreadyExistsError, NotFoundError, TakedownError } from '../core/errors.js';
-import { createRecipientSecret, listRecipientSecrets, rotateRecipientSecret, type IssuedSecret, type SecretDeps } from '../core/answers/index.js';
-import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
-import { ScaledClock } from '../adapters/runtime/clock.js';
-import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
-import { hostFiles } from './host.js';
+import { AlreadyExistsError, NotFoundError, TakedownError } from '../../core/errors.js';
+import { createRecipientSecret, listRecipientSecrets, rotateRecipientSecret, type IssuedSecret, type SecretDeps } from '../../core/answers/index.js';
+import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
+import { ScaledClock } from '../../adapters/runtime/clock.js';
+import { KeyFileSecretBox } from '../../adapters/secrets/keyfile.js';
 import { table } from './terminal.js';
+import { err, out } from './options.js';
+import { loadHost } from './host-client.js';
 
 /**
  * `takedown recipients secret create|rotate|list`: recipients' webhook secrets. They open the data directory
  * (its store and its key file) directly, so they work whether or not a host is serving it.
  */
-
-const out = (text: string): void => void process.stdout.write(text + '\n');
-const err = (text: string): void => void process.stderr.write(text + '\n');
 
 function hours(value: string): number {
   const n = Number(value);
@@ -23,6 +21,7 @@ function hours(value: string): number {
 }
 
 async function withSecrets<T>(dataDir: string | undefined, fn: (deps: SecretDeps) => Promise<T>): Promise<T> {
+  const { hostFiles } = await loadHost();
   const files = hostFiles(dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
   mkdirSync(files.dataDir, { recursive: true });
   const store = new SqliteStore(files.database);

@@ -1,14 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { verifyCampaign, type AuditReport, type ChainBreak, type ChainHead } from '../core/audit/index.js';
-import { DIRECTORY_AUDIT_ID } from '../core/routing/index.js';
-import { TakedownError } from '../core/errors.js';
-import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
-import { exportEvidencePack, headsOfManifest, verifyEvidencePack, type PackReport } from './evidence.js';
-import { hostFiles } from './host.js';
-import { parseS3Url, uploadEvidencePack } from '../adapters/aws/evidence-upload.js';
+import { verifyCampaign, type AuditReport, type ChainBreak, type ChainHead } from '../../core/audit/index.js';
+import { DIRECTORY_AUDIT_ID } from '../../core/routing/index.js';
+import { TakedownError } from '../../core/errors.js';
+import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
+import { exportEvidencePack, headsOfManifest, verifyEvidencePack, type PackReport } from '../evidence.js';
 import { Progress, summary } from './terminal.js';
+import { out } from './options.js';
+import { loadHost } from './host-client.js';
 
 /**
  * `takedown audit verify [campaign]` recomputes the hash chains of the audit trail (from the database, or from an
@@ -16,11 +16,9 @@ import { Progress, summary } from './terminal.js';
  * evidence pack. Exit codes: 0 valid, 1 broken, 2 a usage mistake. Neither needs a running host.
  */
 
-const out = (text: string): void => void process.stdout.write(text + '\n');
-
 const TOOL_VERSION = (() => {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';
   }
@@ -125,6 +123,7 @@ export function addAuditCommands(prog: Command): void {
         return;
       }
 
+      const { hostFiles } = await loadHost();
       const files = hostFiles(opts.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
       if (!existsSync(files.database)) usage(cmd, `no data in ${files.dataDir}`);
       const store = new SqliteStore(files.database);
@@ -171,9 +170,12 @@ export function addAuditCommands(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .option('--json', 'machine-readable output')
     .action(async (campaignId: string, opts: { out?: string; toS3?: string; dataDir?: string; json?: boolean }, cmd: Command) => {
-      if (opts.toS3) parseS3Url(opts.toS3);
+      // the AWS SDK is loaded only for an export to S3
+      const s3 = opts.toS3 ? await import('../../adapters/aws/evidence-upload.js') : undefined;
+      if (opts.toS3) s3!.parseS3Url(opts.toS3);
       const outDir = resolve(opts.out ?? `evidence-${campaignId.replace(/[^A-Za-z0-9._-]/g, '_')}`);
       if (existsSync(outDir) && readdirSync(outDir).length > 0) usage(cmd, `${outDir} is not empty`);
+      const { hostFiles } = await loadHost();
       const files = hostFiles(opts.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
       if (!existsSync(files.database)) usage(cmd, `no data in ${files.dataDir}`);
       const store = new SqliteStore(files.database);
@@ -209,7 +211,7 @@ export function addAuditCommands(prog: Command): void {
         }
         if (!report.ok) throw new AuditBrokenError('the pack was written, but the audit trail it holds does not verify');
         if (opts.toS3) {
-          const keys = await uploadEvidencePack(outDir, opts.toS3);
+          const keys = await s3!.uploadEvidencePack(outDir, opts.toS3);
           if (!opts.json) out(`copied ${keys.length} files to ${opts.toS3} (manifest.json last)`);
         }
       } finally {

@@ -1,42 +1,29 @@
 import { mkdirSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { type Command, Option } from 'commander';
-import { DIRECTORY_AUDIT_ID, overrideContact } from '../core/routing/index.js';
-import { InvalidInputError, type InputIssue } from '../core/errors.js';
-import type { Indicator, LadderStep, Party, PartyKind } from '../core/model.js';
-import { normaliseIndicator } from '../core/intake/index.js';
-import { buildLadder } from '../core/routing/index.js';
-import { DEFAULT_ROUTING_POLICY } from '../core/routing/index.js';
-import { loadDirectory } from '../adapters/directory/directory.js';
-import { refreshBootstrap } from '../adapters/rdap/bootstrap.js';
-import type { Resolution } from '../adapters/rdap/resolver.js';
-import { ScaledClock } from '../adapters/runtime/clock.js';
-import { CryptoIds } from '../adapters/runtime/ids.js';
-import { JsonLogger } from '../adapters/runtime/logger.js';
-import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
-import { configFromEnv, HostConfig, hostFiles } from './host.js';
-import { loadRoutingPolicy, partyFiles, startPartyResolver, type RdapMode } from './parties.js';
+import type { Command } from 'commander';
+import { DIRECTORY_AUDIT_ID, overrideContact } from '../../core/routing/index.js';
+import { InvalidInputError, type InputIssue } from '../../core/errors.js';
+import type { Indicator, LadderStep, Party, PartyKind } from '../../core/model.js';
+import { normaliseIndicator } from '../../core/intake/index.js';
+import { buildLadder } from '../../core/routing/index.js';
+import { DEFAULT_ROUTING_POLICY } from '../../core/routing/index.js';
+import { loadDirectory } from '../../adapters/directory/directory.js';
+import { refreshBootstrap } from '../../adapters/rdap/bootstrap.js';
+import type { Resolution } from '../../adapters/rdap/resolver.js';
+import { ScaledClock } from '../../adapters/runtime/clock.js';
+import { CryptoIds } from '../../adapters/runtime/ids.js';
+import { JsonLogger } from '../../adapters/runtime/logger.js';
+import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
+import type { HostConfig } from '../host.js';
+import type { RdapMode } from '../parties.js';
 import { table } from './terminal.js';
+import { err, out, safeUser, withPartyOptions } from './options.js';
+import { loadHost } from './host-client.js';
 
 /**
  * `takedown resolve`, `takedown contacts override|list` and `takedown rdap bootstrap refresh`: finding parties
  * and correcting contacts without running a campaign. They open the data directory's store directly (the RDAP
  * cache and the overrides live there), so they work whether or not a host is serving it.
  */
-
-const out = (text: string): void => void process.stdout.write(text + '\n');
-const err = (text: string): void => void process.stderr.write(text + '\n');
-
-/** `--rdap`, `--rdap-bootstrap` and `--routing`: how parties are found and laddered. */
-export function withPartyOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--rdap <mode>', 'local: the local RDAP server with recorded answers (no network); real: the registries\' RDAP servers; off: directory only (env TAKEDOWN_RDAP)').choices(['local', 'real', 'off']))
-    .option('--rdap-bootstrap <url or dir>', 'RDAP bootstrap files (ipv4.json, ipv6.json, asn.json, dns.json) of another RDAP service to ask (env TAKEDOWN_RDAP_BOOTSTRAP)')
-    .option('--routing <file>', 'the routing policy, YAML or JSON (env TAKEDOWN_ROUTING; default: the built-in policy)');
-}
-
-/** The host-config keys these options set. */
-export const PARTY_OPTION_KEYS = { rdap: 1, rdapBootstrap: 1, routing: 1 } as const;
 
 interface PartyFlags {
   dataDir?: string;
@@ -46,26 +33,20 @@ interface PartyFlags {
   routing?: string;
 }
 
-function configOf(flags: PartyFlags): ReturnType<typeof HostConfig.parse> {
+async function configOf(flags: PartyFlags): Promise<ReturnType<typeof HostConfig.parse>> {
+  const { configFromEnv, HostConfig: schema } = await loadHost();
   const merged: Record<string, unknown> = { ...configFromEnv() };
   for (const key of ['dataDir', 'directory', 'rdap', 'rdapBootstrap', 'routing'] as const) if (flags[key] !== undefined) merged[key] = flags[key];
-  const parsed = HostConfig.safeParse(merged);
+  const parsed = schema.safeParse(merged);
   if (!parsed.success) throw new InvalidInputError('the options are not valid', parsed.error.issues.map((i) => ({ where: i.path.join('.'), reason: i.message })));
   return parsed.data;
 }
 
-function openStore(dataDir: string): SqliteStore {
+async function openStore(dataDir: string): Promise<SqliteStore> {
+  const { hostFiles } = await loadHost();
   const files = hostFiles(dataDir);
   mkdirSync(files.dataDir, { recursive: true });
   return new SqliteStore(files.database);
-}
-
-function who(): string {
-  try {
-    return userInfo().username || 'coordinator';
-  } catch {
-    return 'coordinator';
-  }
 }
 
 const hours = (s: number) => (s % 3600 === 0 ? `${s / 3600}h` : `${Math.round(s / 60)}m`);
@@ -120,7 +101,7 @@ export function addPartyCommands(prog: Command): void {
       .option('--directory <file>', 'the party directory (env TAKEDOWN_DIRECTORY)')
       .option('--json', 'machine-readable output'),
   ).action(async (values: string[], opts: PartyFlags & { json?: boolean }) => {
-    const config = configOf(opts);
+    const config = await configOf(opts);
     const issues: InputIssue[] = [];
     const indicators: Indicator[] = [];
     values.forEach((v, i) => {
@@ -130,8 +111,11 @@ export function addPartyCommands(prog: Command): void {
     });
     if (issues.length) throw new InvalidInputError('some arguments are not indicators', issues);
     const directory = await loadDirectory(config.directory);
+    // the party resolver brings the RDAP client and its local server: loaded only to resolve
+    const { loadRoutingPolicy, startPartyResolver } = await import('../parties.js');
+    const { hostFiles } = await loadHost();
     const routing = config.routing ? await loadRoutingPolicy(config.routing) : DEFAULT_ROUTING_POLICY;
-    const store = openStore(config.dataDir);
+    const store = await openStore(config.dataDir);
     const log = new JsonLogger('warn');
     const parties = await startPartyResolver({ mode: config.rdap, dataDir: hostFiles(config.dataDir).dataDir, store, directory, log, ...(config.rdapBootstrap ? { bootstrap: config.rdapBootstrap } : {}) });
     try {
@@ -156,10 +140,10 @@ export function addPartyCommands(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .description('record a contact correction: an audited directory entry that wins from then on')
     .action(async (target: string, email: string, opts: { name?: string; note?: string; as?: string; dataDir?: string }) => {
-      const config = configOf(opts);
-      const store = openStore(config.dataDir);
+      const config = await configOf(opts);
+      const store = await openStore(config.dataDir);
       try {
-        const saved = await overrideContact({ store, ids: new CryptoIds(), clock: new ScaledClock() }, { target, email, by: opts.as ?? who(), ...(opts.name ? { name: opts.name } : {}), ...(opts.note ? { note: opts.note } : {}) });
+        const saved = await overrideContact({ store, ids: new CryptoIds(), clock: new ScaledClock() }, { target, email, by: opts.as ?? safeUser(), ...(opts.name ? { name: opts.name } : {}), ...(opts.note ? { note: opts.note } : {}) });
         out(`recorded: ${saved.target} (${saved.targetKind}) -> ${saved.email}; it wins over the directory and RDAP from now on (audit: takedown contacts list)`);
       } finally {
         store.close();
@@ -171,8 +155,8 @@ export function addPartyCommands(prog: Command): void {
     .option('--json', 'machine-readable output')
     .description('the contact overrides in force, and the audit record of every change')
     .action(async (opts: { dataDir?: string; json?: boolean }) => {
-      const config = configOf(opts);
-      const store = openStore(config.dataDir);
+      const config = await configOf(opts);
+      const store = await openStore(config.dataDir);
       try {
         const overrides = await store.listContactOverrides();
         const events = await store.listEvents({ campaignId: DIRECTORY_AUDIT_ID });
@@ -195,7 +179,9 @@ export function addPartyCommands(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory: the refreshed copy is kept there and used from then on (env TAKEDOWN_DATA_DIR)')
     .description('fetch the current registries (needs network); the shipped snapshot stays as it is')
     .action(async (opts: { from: string; dataDir?: string }) => {
-      const config = configOf(opts);
+      const config = await configOf(opts);
+      const { partyFiles } = await import('../parties.js');
+      const { hostFiles } = await loadHost();
       const dir = partyFiles(hostFiles(config.dataDir).dataDir).rdapBootstrap;
       const fetched = await refreshBootstrap(dir, { from: opts.from });
       out(table(['registry', 'publication'], fetched.map((f) => [f.registry, f.publication ?? '(none)'])));

@@ -1,24 +1,18 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
-import { createApiKey, listApiKeys, revokeApiKey } from '../adapters/http/api-keys.js';
-import { hostFiles } from './host.js';
-import { localKeyFile, readLocalKey } from './keys.js';
+import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../adapters/http/api-keys.js';
 import { summary, table } from './terminal.js';
+import { dataDirOf, err, out } from './options.js';
+import { loadHost } from './host-client.js';
 
 /**
  * `takedown keys create|list|revoke`: the API keys of the embedded host, one role each. They work on the data
  * directory itself, so a running host sees a new or revoked key at its next request.
  */
 
-const out = (text: string): void => void process.stdout.write(text + '\n');
-const err = (text: string): void => void process.stderr.write(text + '\n');
-
-function dataDirOf(opts: { dataDir?: string }): string {
-  return opts.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown';
-}
-
 async function withStore<T>(dataDir: string, create: boolean, fn: (store: SqliteStore) => Promise<T>): Promise<T> {
+  const { hostFiles } = await loadHost();
   const files = hostFiles(dataDir);
   if (!existsSync(files.database)) {
     if (!create) throw new Error(`no data in ${files.dataDir} yet: no keys either`);
@@ -30,13 +24,6 @@ async function withStore<T>(dataDir: string, create: boolean, fn: (store: Sqlite
   } finally {
     store.close();
   }
-}
-
-/** Headers for a request to the running host of a data directory: JSON, and its local coordinator key. */
-export function hostHeaders(dataDir: string): Record<string, string> {
-  const key = readLocalKey(dataDir);
-  if (!key) throw new Error(`the running host left no API key in ${localKeyFile(dataDir)}; restart it (takedown serve) to make one`);
-  return { 'content-type': 'application/json', authorization: `Bearer ${key}` };
 }
 
 /** Add `takedown keys ...` to the program. */

@@ -14,6 +14,7 @@ export function summary(pairs: readonly [string, string | number][]): string {
   return pairs.map(([k, v]) => `${(k + ':').padEnd(width + 1)}  ${v}`).join('\n');
 }
 
+/** A progress bar: redrawn in place on a TTY, else a plain line at each quarter done. */
 export class Progress {
   private lastLine = '';
   private lastPercentShown = -1;

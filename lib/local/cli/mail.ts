@@ -1,19 +1,17 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { classifyMail, type Classification } from '../core/answers/index.js';
-import { InvalidInputError, type InputIssue } from '../core/errors.js';
-import { listReviews, type ReviewItem } from '../core/answers/index.js';
-import { parseMail } from '../adapters/mail/parse.js';
-import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
-import { hostFiles } from './host.js';
+import { classifyMail, type Classification } from '../../core/answers/index.js';
+import { InvalidInputError, type InputIssue } from '../../core/errors.js';
+import { listReviews, type ReviewItem } from '../../core/answers/index.js';
+import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
 import { summary, table } from './terminal.js';
+import { out } from './options.js';
+import { loadHost } from './host-client.js';
 
 /**
  * `takedown classify <file.eml>...` (why a message was read as it was) and `takedown review` (the messages
  * waiting for a person). Neither needs a running host: classify reads files, review reads the data directory.
  */
-
-const out = (text: string): void => void process.stdout.write(text + '\n');
 
 function shorten(text: string | undefined, max: number): string {
   const flat = (text ?? '').replace(/\s+/g, ' ').trim();
@@ -63,6 +61,8 @@ export function addMailCommands(prog: Command): void {
         else if (statSync(file).isDirectory()) issues.push({ where: file, reason: 'a directory, not a message' });
       }
       if (issues.length) throw new InvalidInputError('some files cannot be read', issues);
+      // the MIME parser is loaded only when there are messages to read
+      const { parseMail } = await import('../../adapters/mail/parse.js');
       const results: { file: string; classification: Classification }[] = [];
       for (const file of files) results.push({ file, classification: classifyMail(await parseMail(readFileSync(file))) });
       if (opts.json) return out(JSON.stringify(results, null, 2));
@@ -75,6 +75,7 @@ export function addMailCommands(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { dataDir?: string; json?: boolean }) => {
+      const { hostFiles } = await loadHost();
       const files = hostFiles(opts.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
       if (!existsSync(files.database)) {
         if (opts.json) return out(JSON.stringify({ reviews: [] }, null, 2));
