@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { composeMessage, feedbackReport } from '../../lib/adapters/mail/compose.js';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
 import type { MailDraft } from '../../lib/core/ports.js';
-import { renderNotice } from '../../lib/core/notices/render.js';
+import { renderNotice } from '../../lib/core/notices/render/render.js';
 import { cases, input, notice, party } from '../core/render-fixtures.js';
 
 /** One MIME entity: its header block (unfolded, names lower case) and its raw body. */

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import { InvalidInputError } from '../../lib/core/errors.js';
 import { parseIndicators, readIndicators, type IntakeOptions } from '../../lib/core/intake/intake.js';
-import { JsonScanError, JsonStreamScanner, scanJson } from '../../lib/core/intake/json-scan.js';
+import { JsonScanError, JsonStreamScanner, scanJson } from '../../lib/core/intake/formats/json-scan.js';
 import type { Indicator } from '../../lib/core/model.js';
 import type { Deps } from '../../lib/core/ports.js';
 import { textSource, type TextSource } from '../../lib/core/intake/text-source.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JsonScanError, lineColumn, scanJson } from '../../lib/core/intake/json-scan.js';
+import { JsonScanError, lineColumn, scanJson } from '../../lib/core/intake/formats/json-scan.js';
 
 function fault(text: string): JsonScanError {
   try {

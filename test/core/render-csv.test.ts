@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, indicatorCsv, INDICATOR_CSV_COLUMNS } from '../../lib/core/notices/indicator-csv.js';
-import { renderNotice } from '../../lib/core/notices/render.js';
+import { csvField, indicatorCsv, INDICATOR_CSV_COLUMNS } from '../../lib/core/notices/render/indicator-csv.js';
+import { renderNotice } from '../../lib/core/notices/render/render.js';
 import { cases, indicator, input, kase } from './render-fixtures.js';
 
 /** An RFC 4180 reader, written independently of the writer: quoted fields, doubled quotes, CRLF rows. */

@@ -1,7 +1,7 @@
 import type { Campaign, Case, Indicator, Notice, Party } from '../../lib/core/model.js';
 import { normaliseIndicator } from '../../lib/core/intake/normalise.js';
 import type { Settings } from '../../lib/core/ports.js';
-import type { RenderInput } from '../../lib/core/notices/render.js';
+import type { RenderInput } from '../../lib/core/notices/render/render.js';
 import { loadTemplates } from '../../lib/adapters/templates/templates.fs.js';
 
 /** Shared inputs of the renderNotice tests: documentation addresses only (RFC 5737, RFC 3849, RFC 2606). */

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryResolver, parseDirectory } from '../../lib/adapters/directory/directory.js';
-import { chooseLanguage, COUNTRY_LANGUAGE, usualLanguage } from '../../lib/core/notices/language.js';
+import { chooseLanguage, COUNTRY_LANGUAGE, usualLanguage } from '../../lib/core/notices/render/language.js';
 import type { Party, PartyKind } from '../../lib/core/model.js';
-import { renderNotice } from '../../lib/core/notices/render.js';
-import { REQUIRED_FILES } from '../../lib/core/notices/templates.js';
+import { renderNotice } from '../../lib/core/notices/render/render.js';
+import { REQUIRED_FILES } from '../../lib/core/notices/render/templates.js';
 import { loadTemplates } from '../../lib/adapters/templates/templates.fs.js';
 
 const defaultTemplates = () => loadTemplates();

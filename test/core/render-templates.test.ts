@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTemplate, renderTemplate, TemplateError, templatesFromFiles, type Template } from '../../lib/core/notices/templates.js';
+import { parseTemplate, renderTemplate, TemplateError, templatesFromFiles, type Template } from '../../lib/core/notices/render/templates.js';
 
 const t = (source: string, name = 'test.txt') => parseTemplate(source, name);
 const run = (template: Template, data: object, partials: Record<string, string> = {}) =>

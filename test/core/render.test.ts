@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TakedownError } from '../../lib/core/errors.js';
 import type { PartyKind } from '../../lib/core/model.js';
 import type { MailDraft } from '../../lib/core/ports.js';
-import { renderNotice } from '../../lib/core/notices/render.js';
+import { renderNotice } from '../../lib/core/notices/render/render.js';
 import { replyAddress } from '../../lib/core/routing/ids.js';
 import { CAMPAIGN, cases, input, kase, indicator, notice, NOW, party, SETTINGS, TOKEN } from './render-fixtures.js';
 

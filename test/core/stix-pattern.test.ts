@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseStixPattern } from '../../lib/core/intake/stix-pattern.js';
-import { patternValues, type PatternValues } from '../../lib/core/intake/stix-pattern-values.js';
+import { parseStixPattern } from '../../lib/core/intake/formats/stix-pattern.js';
+import { patternValues, type PatternValues } from '../../lib/core/intake/formats/stix-pattern-values.js';
 
 /** The values of a pattern, or a failed test when it does not parse. */
 function values(pattern: string): PatternValues {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Campaign, Case, Indicator, Notice, Party, TLP } from '../../lib/core/model.js';
-import { contentTlp, renderNotice } from '../../lib/core/notices/render.js';
+import { contentTlp, renderNotice } from '../../lib/core/notices/render/render.js';
 import { decideRoute, type RoutePolicy } from '../../lib/core/routing/plan.js';
 import { stricterTlp, tlpDecision, tlpFromText, TLP_ORDER } from '../../lib/core/intake/tlp.js';
 import { loadTemplates } from '../../lib/adapters/templates/templates.fs.js';

@@ -6,7 +6,7 @@ import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Indicator, IndicatorKind } from '../../lib/core/model.js';
 import { normaliseIndicator } from '../../lib/core/intake/normalise.js';
-import { base64, sha256Hex, xarfClassOf, xarfReport, type XarfInput } from '../../lib/core/notices/xarf.js';
+import { base64, sha256Hex, xarfClassOf, xarfReport, type XarfInput } from '../../lib/core/notices/render/xarf.js';
 import { XARF } from '../support/fixtures.js';
 
 const SCHEMAS = join(XARF, 'schemas', 'v4');

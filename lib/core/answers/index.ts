@@ -1,3 +1,8 @@
+/**
+ * Answers: reading inbound mail (bounces, auto-replies, human answers and their intent), signed webhooks, one-click
+ * links, the review queue of what no machine may apply, and applying an answer to its notice's cases.
+ * This file is the context's public face: other contexts and the hosts import only what it exports.
+ */
 export { receiveMail, type InboundResult } from './inbound.js';
 export { LinkUnusableError, confirmLink, useLink } from './links.js';
 export { domainOf, verdictsFromMailauth, verdictsFromSesHeaders, verdictsFromSesReceipt, type MailAuthResolver } from './mail-auth.js';

@@ -1,3 +1,8 @@
+/**
+ * A campaign's lifecycle: submission, routing, the plan and its approval, the start of its notices, a
+ * coordinator's hand on the clock, status, statistics, and resuming everything after a restart.
+ * This file is the context's public face: other contexts and the hosts import only what it exports.
+ */
 export { approveCampaign, awaitApproval, cancelCampaign } from './approval.js';
 export { ControlAction, control, expiredCases, targetOf } from './control.js';
 export { planSubmission } from './dry-run.js';

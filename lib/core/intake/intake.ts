@@ -4,9 +4,9 @@ import type { Indicator, TLP } from '../model.js';
 import { decodedChunks, type TextSource } from './text-source.js';
 import { FormatReader, SourceChangedError, looksLikeJson, shapeOf, type ReadPlan } from './readers.js';
 import { Check, Emit, IGNORE } from './sinks.js';
-import { StixPriorCollector } from './stix.js';
-import { JsonScanError, scanJson } from './json-scan.js';
-import { detectTextFormat } from './text.js';
+import { StixPriorCollector } from './formats/stix.js';
+import { JsonScanError, scanJson } from './formats/json-scan.js';
+import { detectTextFormat } from './formats/text.js';
 
 export type { ExcludedItem, ExclusionKind, IntakeFormat, IntakeSummary } from './common.js';
 export { INTAKE_FORMATS } from './common.js';

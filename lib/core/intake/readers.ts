@@ -1,9 +1,9 @@
-import { StixPriorCollector, StixReader, looksLikeStix, parseStix, type StixPrior } from './stix.js';
+import { StixPriorCollector, StixReader, looksLikeStix, parseStix, type StixPrior } from './formats/stix.js';
 import type { ItemSink, ParseContext, ParserOutput, TextReader } from './common.js';
 import type { IntakeFormat } from './common.js';
-import { CsvReader, ListReader, detectTextFormat, textFormatDecided } from './text.js';
-import { JsonStreamScanner, scanJson, type ScannedJson } from './json-scan.js';
-import { looksLikeMisp, parseMisp } from './misp.js';
+import { CsvReader, ListReader, detectTextFormat, textFormatDecided } from './formats/text.js';
+import { JsonStreamScanner, scanJson, type ScannedJson } from './formats/json-scan.js';
+import { looksLikeMisp, parseMisp } from './formats/misp.js';
 
 /**
  * The readers a reading runs: the file's format is found from its first bytes (JSON shape, CSV header, list),

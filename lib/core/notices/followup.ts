@@ -1,5 +1,5 @@
 import type { Deps } from '../ports.js';
-import { renderFollowup, type Followup } from './render-followup.js';
+import { renderFollowup, type Followup } from './render/render-followup.js';
 import type { Case, Notice } from '../model.js';
 import { casesOf, mustGetNotice } from './records.js';
 import { sendOutbound } from './send.js';

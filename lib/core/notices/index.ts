@@ -1,3 +1,9 @@
+/**
+ * Notices: one message per recipient (rendered from templates, with XARF reports and answer links), sent exactly
+ * once; the notice workflow's wait, reminders, escalation to the next party, follow-ups, and what answers do to
+ * its clock.
+ * This file is the context's public face: other contexts and the hosts import only what it exports.
+ */
 export { contactUndeliverable, noticeAnswered } from './answered.js';
 export { pauseNotice, restartNotice, settleNotice } from './clock.js';
 export { escalateCases, rerouteToNextContact } from './escalate.js';
@@ -5,9 +11,9 @@ export { sendFollowup } from './followup.js';
 export { ANSWER_LINK_KIND, LinkValue, type LinkIntent } from './links.js';
 export { NoticeGrouper, groupIntoNotices, startNoticeRun } from './planning.js';
 export { casesOf, mustGetNotice } from './records.js';
-export { humanDuration } from './render.js';
+export { humanDuration } from './render/render.js';
 export { sendNotice } from './send.js';
 export { stepFor } from './step.js';
 export { findByTransportId } from './transport-ids.js';
 export { awaitAnswer, noticeDeadline } from './wait.js';
-export { TemplateError, templateSet, templatesFromFiles, type TemplateSet } from './templates.js';
+export { TemplateError, templateSet, templatesFromFiles, type TemplateSet } from './render/templates.js';

@@ -1,6 +1,6 @@
 import type { Case, Notice, Outbound, OutboundKind } from '../model.js';
 import type { Deps, MailDraft } from '../ports.js';
-import { contentTlp, renderNotice, type AnswerLinks } from './render.js';
+import { contentTlp, renderNotice, type AnswerLinks } from './render/render.js';
 import { issueAnswerLinks } from './links.js';
 import { AlreadyExistsError, MailRejectedError, MailTransientError, NotFoundError } from '../errors.js';
 import { appendEvent } from '../audit/index.js';
@@ -9,7 +9,7 @@ import { rememberTransportId } from './transport-ids.js';
 import { stepFor, type NoticeStep } from './step.js';
 import { casesOf, mustGetNotice } from './records.js';
 import { PAUSE_REASON } from '../lifecycle.js';
-import { templateSet } from './templates.js';
+import { templateSet } from './render/templates.js';
 
 /** What a revival notice says came back: when it was verified down, and what the probe found. */
 function revivalOf(cases: readonly Case[]): { verifiedDownAt?: string; detail: string } {

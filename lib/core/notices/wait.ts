@@ -8,8 +8,8 @@ import { escalateCases, rerouteToNextContact } from './escalate.js';
 import { CASE_AWAITING, PAUSE_REASON } from '../lifecycle.js';
 import { NotFoundError } from '../errors.js';
 import { answerLinksFor, sendOutbound } from './send.js';
-import { renderNotice } from './render.js';
-import { templateSet } from './templates.js';
+import { renderNotice } from './render/render.js';
+import { templateSet } from './render/templates.js';
 import { appendEvent } from '../audit/index.js';
 
 /**

@@ -1,3 +1,8 @@
+/**
+ * Routing: who can act on each indicator (the routing policy's ladder of parties), derived ids and reply addresses,
+ * the routing plan, and coordinators' contact overrides.
+ * This file is the context's public face: other contexts and the hosts import only what it exports.
+ */
 export { DIRECTORY_AUDIT_ID, overrideContact } from './contacts.js';
 export { buildLadder, caseIdFor, noticeIdFor, noticeIdFromTag, parseReplyAddress, replyAddress, tagOf } from './ids.js';
 export { PlanBuilder, decideRoute, type Plan, type PlanItem } from './plan.js';

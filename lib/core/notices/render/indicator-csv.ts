@@ -1,4 +1,4 @@
-import type { Case, TLP } from '../model.js';
+import type { Case, TLP } from '../../model.js';
 
 /**
  * The indicators of a notice as CSV (RFC 4180: CRLF rows, a header row, fields quoted when they hold a comma, a

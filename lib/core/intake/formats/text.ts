@@ -1,7 +1,7 @@
-import type { Indicator } from '../model.js';
-import { normaliseIndicator } from './normalise.js';
-import { isoDate, MAX_EVIDENCE, MAX_THREAT, type ItemSink, type TextReader } from './common.js';
-import { tlpFromText } from './tlp.js';
+import type { Indicator } from '../../model.js';
+import { normaliseIndicator } from '../normalise.js';
+import { isoDate, MAX_EVIDENCE, MAX_THREAT, type ItemSink, type TextReader } from '../common.js';
+import { tlpFromText } from '../tlp.js';
 
 /**
  * The text formats, read as a stream: a CSV with a header, and a plain list with one indicator a line. Both

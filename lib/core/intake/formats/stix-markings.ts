@@ -1,7 +1,7 @@
-import type { TLP } from '../model.js';
-import { STIX_TLP2_EXTENSION, STIX_TLP_MARKINGS, stricterTlp, strictestTlp, tlpFromText } from './tlp.js';
-import type { InputIssue } from '../errors.js';
-import { MAX_EVIDENCE, clipText } from './common.js';
+import type { TLP } from '../../model.js';
+import { STIX_TLP2_EXTENSION, STIX_TLP_MARKINGS, stricterTlp, strictestTlp, tlpFromText } from '../tlp.js';
+import type { InputIssue } from '../../errors.js';
+import { MAX_EVIDENCE, clipText } from '../common.js';
 
 /**
  * TLP markings of STIX objects: marking definitions (TLP 1.0 and 2.0), object and granular markings, and which

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { TakedownError } from '../errors.js';
+import { TakedownError } from '../../errors.js';
 import { RTL_LANGUAGES } from './language.js';
-import { PartyKind } from '../model.js';
-import type { TemplateSource } from '../ports.js';
+import { PartyKind } from '../../model.js';
+import type { TemplateSource } from '../../ports.js';
 
 /**
  * Notice templates: a tiny logic-light template language and the folder it is loaded from.

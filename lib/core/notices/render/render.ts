@@ -1,11 +1,11 @@
-import { TakedownError } from '../errors.js';
+import { TakedownError } from '../../errors.js';
 import { indicatorCsv } from './indicator-csv.js';
 import { chooseLanguage, DEFAULT_LANGUAGE } from './language.js';
-import type { Campaign, Case, Notice, TLP } from '../model.js';
-import type { ArfFields, MailDraft, Settings } from '../ports.js';
-import { replyAddress } from '../routing/index.js';
+import type { Campaign, Case, Notice, TLP } from '../../model.js';
+import type { ArfFields, MailDraft, Settings } from '../../ports.js';
+import { replyAddress } from '../../routing/index.js';
 import { escapeHtml, type LanguagePack, type TemplateSet } from './templates.js';
-import { strictestTlp } from '../intake/index.js';
+import { strictestTlp } from '../../intake/index.js';
 import { xarfReport, type XarfParty } from './xarf.js';
 
 /** A duration in domain seconds as people say it: "24 hours", "3 days". */

@@ -1,7 +1,7 @@
-import type { Campaign, Case, Notice } from '../model.js';
-import type { MailDraft, Settings } from '../ports.js';
+import type { Campaign, Case, Notice } from '../../model.js';
+import type { MailDraft, Settings } from '../../ports.js';
 import { contentTlp, humanDuration } from './render.js';
-import { replyAddress } from '../routing/index.js';
+import { replyAddress } from '../../routing/index.js';
 
 /** What a follow-up in a notice's thread says: the coordinator's answer to a question, or a probe that found it still up. */
 export type Followup =

@@ -1,4 +1,4 @@
-import type { Campaign, Indicator, TLP } from '../model.js';
+import type { Campaign, Indicator, TLP } from '../../model.js';
 
 /**
  * XARF v4 abuse reports (https://xarf.org), one per indicator, as attachments of a notice: the machine-readable

@@ -1,4 +1,4 @@
-import type { Party } from '../model.js';
+import type { Party } from '../../model.js';
 
 /**
  * The language notices are written in. A directory setting (`Party.language`) wins; else the usual language of

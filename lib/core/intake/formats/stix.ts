@@ -1,12 +1,12 @@
 import { MarkingResolver, isObject, isStixObject, markingsOf, str, textOf, type StixObject } from './stix-markings.js';
-import type { Indicator } from '../model.js';
-import type { InputIssue } from '../errors.js';
-import { MAX_THREAT, clipText, isoDate, type ExcludedItem, type ItemSink, type ParseContext, type ParserOutput } from './common.js';
-import { CompactNumberSet, hash53 } from './compact-map.js';
+import type { Indicator } from '../../model.js';
+import type { InputIssue } from '../../errors.js';
+import { MAX_THREAT, clipText, isoDate, type ExcludedItem, type ItemSink, type ParseContext, type ParserOutput } from '../common.js';
+import { CompactNumberSet, hash53 } from '../compact-map.js';
 import { SUPPORTED_OBJECT_TYPES, patternValues, type SupportedObjectType } from './stix-pattern-values.js';
 import { parseStixPattern } from './stix-pattern.js';
-import { normaliseIndicator, type NormalisedIndicator } from './normalise.js';
-import { strictestTlp } from './tlp.js';
+import { normaliseIndicator, type NormalisedIndicator } from '../normalise.js';
+import { strictestTlp } from '../tlp.js';
 
 /** Properties of an indicator whose content reaches a notice: their markings decide the indicator's TLP. */
 const INDICATOR_CORE = ['pattern', 'indicator_types'];
