@@ -52,3 +52,32 @@ export function parseReplyAddress(replyMailbox: string, address: string): { noti
   if (!m || m[1]!.toLowerCase() !== local || m[4]!.toLowerCase() !== domain) return undefined;
   return { noticeId: m[2]!.toLowerCase(), token: m[3]!.toLowerCase() };
 }
+
+/**
+ * Reply tokens in mail addresses are 26 base32 characters (130 bits): with the notice id they leave room for a
+ * mailbox local part of MAX_REPLY_LOCAL_PART characters within RFC 5321's 64 (`local+b.<notice>.<token>`).
+ */
+export const REPLY_TOKEN_LENGTH = 26;
+
+/** The longest local part of the reply mailbox whose reply and bounce addresses stay within 64 characters. */
+export const MAX_REPLY_LOCAL_PART = 64 - '+b.'.length - 17 - '.'.length - REPLY_TOKEN_LENGTH;
+
+/**
+ * The envelope sender (VERP) of a notice's messages: `local+b.<notice>.<token>@domain`. Every delivery status
+ * notification comes back to it, so a bounce is tied to its notice by the address it was sent to even when it
+ * quotes nothing of the message, and the From can stay on a desk's mailbox.
+ */
+export function verpAddress(replyMailbox: string, noticeId: string, token: string): string {
+  const at = replyMailbox.lastIndexOf('@');
+  return `${replyMailbox.slice(0, at)}+b.${noticeId}.${token}${replyMailbox.slice(at)}`;
+}
+
+/** The notice id and token of one of our envelope senders (verpAddress), if the address is one. */
+export function parseVerpAddress(replyMailbox: string, address: string): { noticeId: string; token: string } | undefined {
+  const at = replyMailbox.lastIndexOf('@');
+  const local = replyMailbox.slice(0, at).toLowerCase();
+  const domain = replyMailbox.slice(at + 1).toLowerCase();
+  const m = /^([^+@]+)\+b\.(n[0-9a-z]{16})\.([0-9a-z]{16,64})@(.+)$/i.exec(address.trim().replace(/^<|>$/g, ''));
+  if (!m || m[1]!.toLowerCase() !== local || m[4]!.toLowerCase() !== domain) return undefined;
+  return { noticeId: m[2]!.toLowerCase(), token: m[3]!.toLowerCase() };
+}
