@@ -83,11 +83,54 @@ export class MailTransientError extends TakedownError {
   }
 }
 
-/** The transport refused the message for good (e.g. 5xx on RCPT): retrying will not help. */
+/**
+ * Whose fault a refusal is, which decides what follows:
+ * - `recipient`: the mailbox is dead (5.1.x unknown user, 5.2.1 disabled): its next mailbox or the next party;
+ * - `message`: this message is too big for a server on the way (552, 5.3.4, 5.2.3): the same notice in smaller parts;
+ * - `policy`: a server on the way refused our message by policy or authentication (5.7.x): held for a person,
+ *   never escalated, since the recipient may be fine;
+ * - `sender`: our own account or relay refuses us (SES sandbox, an unverified From, a paused account, relaying
+ *   denied, a failed login): every send halts until it is fixed; nobody is escalated or expired for it.
+ */
+export type RefusalScope = 'recipient' | 'message' | 'policy' | 'sender';
+
+/** What a server said when it refused: the reply code, the enhanced status (RFC 3463) and its text. */
+export interface RefusalDetail {
+  /** the SMTP reply code (550), or the HTTP status of an API */
+  readonly code?: number;
+  /** `5.1.1` */
+  readonly enhanced?: string;
+  /** the server's words, one line, at most 300 characters (it may name the recipient's address, never ours) */
+  readonly text?: string;
+  /** the protocol step it answered: MAIL, RCPT, DATA, CONN, AUTH, or the API's error name */
+  readonly step?: string;
+  /** a size limit the server named (bytes), for a `message` refusal */
+  readonly limit?: number;
+}
+
+/** The transport refused the message for good (e.g. 5xx on RCPT): retrying the same bytes will not help. */
 export class MailRejectedError extends TakedownError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly scope: RefusalScope;
+  readonly detail: RefusalDetail;
+  constructor(message: string, options?: { cause?: unknown; scope?: RefusalScope; detail?: RefusalDetail }) {
     super('MAIL.REJECTED', message, options);
     this.name = 'MailRejectedError';
+    this.scope = options?.scope ?? 'recipient';
+    this.detail = options?.detail ?? {};
+  }
+}
+
+/**
+ * Sending is halted: our own account or relay refuses every message (see RefusalScope `sender`). The notice is
+ * left as it was, its clock not started; the workflow backs off and tries again, and the next send that passes
+ * lifts the halt.
+ */
+export class SendingHaltedError extends TakedownError {
+  readonly detail: RefusalDetail;
+  constructor(message: string, options?: { cause?: unknown; detail?: RefusalDetail }) {
+    super('MAIL.SENDING_HALTED', message, options);
+    this.name = 'SendingHaltedError';
+    this.detail = options?.detail ?? {};
   }
 }
 
@@ -116,4 +159,5 @@ export const WORKFLOW_ERROR_NAMES = [
   'CampaignStateError',
   'MailTransientError',
   'MailRejectedError',
+  'SendingHaltedError',
 ] as const;

@@ -33,6 +33,7 @@ export const PAUSE_REASON = {
   question: 'needs-info',
   heldCases: 'cases paused',
   campaign: 'campaign paused',
+  refused: 'refused by a server',
 } as const;
 
 /** States in which a case still waits on its party. */
@@ -66,7 +67,7 @@ export const NOTICE_TRANSITIONS: Readonly<Record<NoticeState, readonly NoticeSta
   planned: ['sending', 'sent', 'uncertain', 'paused', 'cancelled'],
   // a crash after the SMTP hand-off and before "sent" was recorded leaves it uncertain
   sending: ['sent', 'uncertain', 'planned'],
-  uncertain: ['sending', 'sent', 'cancelled'],
+  uncertain: ['sending', 'sent', 'paused', 'cancelled'],
   // planned again: the contact bounced for good and the party has another mailbox to send it to
   sent: ['closed', 'escalated', 'paused', 'cancelled', 'planned'],
   closed: ['sent'],

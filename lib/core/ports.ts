@@ -264,8 +264,25 @@ export interface MailAuthenticator {
 export interface Mailer {
   /** the exact RFC 5322 bytes of the draft */
   compose(draft: MailDraft): Promise<string>;
-  /** MailTransientError (retry may help) or MailRejectedError (it will not) */
-  sendRaw(envelope: { from: string; to: string }, raw: string): Promise<SentMail>;
+  /**
+   * Hands `raw` over unchanged. `envelope.from` is the envelope sender (VERP), `size` the message's length in
+   * bytes, announced where the transport can (SMTP SIZE), so a server that would refuse it says so before the
+   * upload. MailTransientError (retry may help) or MailRejectedError (it will not; its `scope` says whose fault).
+   */
+  sendRaw(envelope: { from: string; to: string; size?: number }, raw: string): Promise<SentMail>;
+}
+
+/**
+ * The exact bytes of the messages we send, outside the store's records: a notice to a big hoster is megabytes,
+ * a DynamoDB item 400 KB at most. Files in the data directory on the embedded host, an S3 bucket on AWS.
+ * Keys are chosen by the core (`<outbound id>/<composition>/p<k>.eml`); values are ASCII message text.
+ */
+export interface MessageStore {
+  put(key: string, raw: string): Promise<void>;
+  /** undefined when nothing is stored under the key */
+  get(key: string): Promise<string | undefined>;
+  /** removes the object if it is there */
+  delete(key: string): Promise<void>;
 }
 
 /** The parties that can act on one indicator, found by a directory, RDAP ... */
@@ -426,6 +443,11 @@ export interface Settings {
   readonly routing?: RoutingPolicy;
   /** the TLP of a campaign submitted without one @default 'AMBER' */
   readonly defaultTlp?: TLP;
+  /**
+   * the largest message sent, in bytes: a bigger notice goes as numbered parts of one thread; the smaller of this
+   * and a server's own limit applies @default DEFAULT_MAX_MESSAGE_BYTES (10 MB, Postfix's default)
+   */
+  readonly maxMessageBytes?: number;
   /** revival checks after a verified takedown, domain seconds after it @default DEFAULT_REVIVAL_CHECKS (+1 day, +7 days) */
   readonly revivalChecks?: readonly number[];
 }
@@ -448,4 +470,6 @@ export interface Deps {
   readonly secrets?: SecretBox;
   /** the notice templates */
   readonly templates: TemplateSource;
+  /** the exact bytes of the messages we send */
+  readonly messages: MessageStore;
 }

@@ -15,6 +15,7 @@ import { OperatorPool } from './user-pool.js';
 import { PROJECT_ROOT } from './paths.js';
 import { StoreTable } from './table.js';
 import { EvidenceBucket } from './evidence-bucket.js';
+import { MessagesBucket } from './messages-bucket.js';
 import { TaskFunction } from './task-function.js';
 import { InboundMailReceipt, SesEventDestination } from './mail.js';
 import { Workflow } from './workflow.js';
@@ -132,6 +133,8 @@ const WORKFLOW_TASKS: Readonly<Record<WorkflowName, readonly TaskName[]>> = {
 /** The AWS host: one table, one function per task plus the API, the two workflows and the HTTP API. */
 export class TakedownStack extends Stack {
   readonly table: Table;
+  /** the messages sent, one object per part */
+  readonly messagesBucket: Bucket;
   /** the evidence bucket, when the `evidenceBucket` prop asked for one */
   readonly evidenceBucket?: Bucket;
   /** one function per task, and `Api` */
@@ -162,6 +165,8 @@ export class TakedownStack extends Stack {
 
     const { table } = new StoreTable(this, 'Store');
     this.table = table;
+    const messages = new MessagesBucket(this, 'Messages').bucket;
+    this.messagesBucket = messages;
     this.evidenceBucket = props.evidenceBucket ? new EvidenceBucket(this, 'Evidence', props.evidenceBucket).bucket : undefined;
 
     // Functions need the state machines' ARNs and the state machines need the functions' ARNs: a CloudFormation
@@ -176,6 +181,7 @@ export class TakedownStack extends Stack {
 
     const environment: Record<string, string> = {
       TABLE_NAME: table.tableName,
+      MESSAGES_BUCKET: messages.bucketName,
       CAMPAIGN_STATE_MACHINE_ARN: arns.campaign,
       NOTICE_STATE_MACHINE_ARN: arns.notice,
       VERIFY_STATE_MACHINE_ARN: arns.verify,
@@ -204,6 +210,11 @@ export class TakedownStack extends Stack {
         },
       }).function;
       grant(fn, powers, table, arns);
+      // the senders keep each part's bytes until it is sent, then a masked copy: read, write, delete
+      if (powers.sendsMail) {
+        messages.grantReadWrite(fn);
+        messages.grantDelete(fn);
+      }
       return fn;
     };
 

@@ -2,11 +2,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { chainOrder, verifyChains, type AuditReport, type ChainHead } from '../core/audit/index.js';
-import { campaignChain } from '../core/audit/index.js';
-import { canonicalize } from '../core/audit/index.js';
-import type { AuditEvent, Campaign } from '../core/model.js';
-import type { Store } from '../core/ports.js';
+import { campaignChain, canonicalize, chainOrder, verifyChains, type AuditReport, type ChainHead } from '../core/audit/index.js';
+import { maskTokens } from '../core/notices/index.js';
+import type { AuditEvent, Campaign, Outbound } from '../core/model.js';
+import type { MessageStore, Store } from '../core/ports.js';
 
 /**
  * The evidence pack: a campaign's audit trail as a directory an auditor can check without the database.
@@ -30,7 +29,7 @@ const PackFile = z.object({
   bytes: z.number().int().min(0),
   sha256: Sha256,
   /** the event whose data holds this file's hash, and under which field */
-  cites: z.object({ event: z.string(), field: z.enum(['sha256', 'messageSha256']) }).optional(),
+  cites: z.object({ event: z.string(), field: z.enum(['sha256', 'maskedSha256', 'messageSha256']) }).optional(),
 });
 export type PackFile = z.infer<typeof PackFile>;
 
@@ -62,6 +61,8 @@ export type PackManifest = z.infer<typeof PackManifest>;
 
 export interface ExportInput {
   readonly store: Store;
+  /** where the messages we sent are kept (the masked copies) */
+  readonly messages: MessageStore;
   /** the host's data directory: inbound `rawRef`s are relative to it */
   readonly dataDir: string;
   readonly campaignId: string;
@@ -121,12 +122,17 @@ export async function exportEvidencePack(input: ExportInput): Promise<PackManife
     const page = await store.listNotices({ campaignId }, { after, limit: 500 });
     for (const notice of page.items) {
       for (const message of await store.listOutbound(notice.id)) {
-        const path = `messages/out/${safeName(message.id)}.eml`;
-        const body = Buffer.from(message.raw, 'utf8');
-        writeFileSync(join(outDir, path), body, { flag: 'wx' });
-        outboundMessages++;
-        const sent = sentBy.get(message.id);
-        files.push({ path, bytes: body.length, sha256: sha256Of(body), ...(sent ? { cites: { event: sent.id, field: 'sha256' as const } } : {}) });
+        for (const part of await outboundCopies(input.messages, message)) {
+          const path = `messages/out/${safeName(part.name)}.eml`;
+          // a copy is masked when it is kept; one kept before that (or never sent) is masked on its way out
+          const masked = maskTokens(part.raw).masked;
+          const body = Buffer.from(masked, 'utf8');
+          writeFileSync(join(outDir, path), body, { flag: 'wx' });
+          outboundMessages++;
+          const sent = sentBy.get(part.cites);
+          const field = part.field === 'sha256' && masked !== part.raw ? undefined : part.field;
+          files.push({ path, bytes: body.length, sha256: sha256Of(body), ...(sent && field ? { cites: { event: sent.id, field } } : {}) });
+        }
       }
     }
     after = page.next;
@@ -169,10 +175,28 @@ export async function exportEvidencePack(input: ExportInput): Promise<PackManife
   return manifest;
 }
 
+/** The kept copies of one outbound message: one per part, and the event field that hashed each. */
+async function outboundCopies(messages: MessageStore, message: Outbound): Promise<{ name: string; raw: string; cites: string; field: 'sha256' | 'maskedSha256' }[]> {
+  if (!message.parts) return message.raw === undefined ? [] : [{ name: message.id, raw: message.raw, cites: message.id, field: 'sha256' }];
+  const copies = [];
+  for (const part of message.parts) {
+    const raw = await messages.get(part.rawKey);
+    if (raw === undefined) continue;
+    const several = message.parts.length > 1;
+    copies.push({
+      name: several ? `${message.id}.p${part.index}` : message.id,
+      raw,
+      cites: several ? `${message.id}#${part.index}` : message.id,
+      field: part.maskedSha256 ? ('maskedSha256' as const) : ('sha256' as const),
+    });
+  }
+  return copies;
+}
+
 function noteCitations(event: AuditEvent, sentBy: Map<string, AuditEvent>, inbound: Map<string, { event: AuditEvent; rawRef?: string }>): void {
   const data = event.data;
   if (event.type === 'message.sent' && typeof data['outbound'] === 'string' && typeof data['sha256'] === 'string') {
-    sentBy.set(data['outbound'], event);
+    sentBy.set(typeof data['part'] === 'number' ? `${data['outbound']}#${data['part']}` : data['outbound'], event);
   }
   const sha = data['messageSha256'];
   if (typeof sha === 'string' && /^[0-9a-f]{64}$/.test(sha)) {

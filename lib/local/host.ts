@@ -27,6 +27,7 @@ import { JsonLogger, silentLogger } from '../adapters/runtime/logger.js';
 import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
 import { ensureLocalKey } from './keys.js';
 import { fileTemplateSource } from '../adapters/templates/templates.fs.js';
+import { FileMessageStore } from '../adapters/messages/messages.fs.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url);
 
@@ -71,6 +72,10 @@ export const HostConfig = z.object({
    * (egress proxy, DNS servers, sinkholes); off: they stay actioned, unverified
    */
   probes: z.enum(['on', 'off']).default('on'),
+  /** the largest message sent, in bytes: a bigger notice goes in numbered parts (the relay's own SIZE, if smaller, wins) */
+  maxMessageBytes: z.number().int().min(64 * 1024).max(100 * 1024 * 1024).default(10_240_000),
+  /** the name this host gives in SMTP EHLO @default the From's domain (ehloNameOf) */
+  ehloName: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a host name').optional(),
   /** messages per minute to one recipient domain (real time), after a burst of 5 */
   sendPerDomainPerMinute: z.number().positive().max(100_000).default(60),
   /** revival checks after a verified takedown, in domain seconds after it @default +1 day, +7 days */
@@ -99,6 +104,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     mailAuth: env.TAKEDOWN_MAIL_AUTH,
     probes: env.TAKEDOWN_PROBES,
     sendPerDomainPerMinute: num(env.TAKEDOWN_SEND_PER_DOMAIN_PER_MINUTE),
+    maxMessageBytes: num(env.TAKEDOWN_MAX_MESSAGE_BYTES),
+    ehloName: env.TAKEDOWN_EHLO_NAME,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as HostConfig;
 }
@@ -113,6 +120,8 @@ export interface HostFiles {
   readonly hostInfo: string;
   /** the key that seals recipients' webhook secrets (mode 0600) */
   readonly secretKey: string;
+  /** the messages we send, one file per part (the exact bytes until sent, then a copy with its tokens masked) */
+  readonly messages: string;
 }
 
 export function hostFiles(dataDir: string): HostFiles {
@@ -126,6 +135,7 @@ export function hostFiles(dataDir: string): HostFiles {
     lock: join(dir, 'host.lock'),
     hostInfo: join(dir, 'host.json'),
     secretKey: join(dir, 'secret.key'),
+    messages: join(dir, 'messages'),
   };
 }
 
@@ -191,6 +201,16 @@ function openClock(files: HostFiles, scale: number): ScaledClock {
   const clock = new ScaledClock({ scale, anchorReal: realNow, anchorDomain });
   writeAtomic(files.clock, JSON.stringify(clock.anchor()));
   return clock;
+}
+
+/**
+ * The EHLO name when none is configured: the From's domain, which is a name the relay and the recipients' servers
+ * can check, where the machine's own host name is often a container's id or `localhost`.
+ */
+function ehloNameOf(fromAddress: string): string | undefined {
+  const address = /<([^<>]+)>\s*$/.exec(fromAddress)?.[1] ?? fromAddress;
+  const domain = address.slice(address.lastIndexOf('@') + 1).trim().toLowerCase();
+  return /^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain) ? domain : undefined;
 }
 
 function makeLogger(level: z.infer<typeof HostConfig>['logLevel']): Logger {
@@ -260,7 +280,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     } else {
       mailDestination = relayUrl.replace(/\/\/[^@/]*@/, '//');
     }
-    const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination });
+    const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination, ehloName: config.ehloName ?? ehloNameOf(config.fromAddress) });
     closers.push(() => smtp.close());
     // one provider's desks are not flooded: messages to each recipient domain are spaced
     const limited = new DomainRateLimitedMailer(smtp, { perMinute: config.sendPerDomainPerMinute });
@@ -291,6 +311,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       publicUrl: config.publicUrl,
       pageSize: config.pageSize,
       defaultTlp: config.defaultTlp,
+      maxMessageBytes: config.maxMessageBytes,
       ...(routing ? { routing } : {}),
       ...(config.revivalChecks ? { revivalChecks: config.revivalChecks } : {}),
     };
@@ -305,6 +326,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       log,
       settings,
       templates: fileTemplateSource(),
+      messages: new FileMessageStore(files.messages),
       secrets: new KeyFileSecretBox(files.secretKey),
       // mailauth takes about a second to load: only when it is used
       mailAuth:

@@ -14,7 +14,7 @@ import { startCaptureServer } from '../../lib/adapters/mail/capture-server.js';
 import { composeMessage } from '../../lib/adapters/mail/compose.js';
 import { startInboundServer } from '../../lib/adapters/mail/inbound-server.js';
 import { SesMailer } from '../../lib/adapters/mail/mailer.ses.js';
-import { SmtpMailer } from '../../lib/adapters/mail/mailer.smtp.js';
+import { refusalScope, SmtpMailer } from '../../lib/adapters/mail/mailer.smtp.js';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
 import { SISIMAI } from '../support/fixtures.js';
 
@@ -251,12 +251,34 @@ describe('SmtpMailer', () => {
     try {
       const error = await refused.sendRaw({ from: 'takedown@cert.example', to: 'abuse@hosting.example' }, await composeMessage(draft())).catch((e: unknown) => e);
 
-      expect(error).toBeInstanceOf(MailTransientError);
+      // our relay refusing us is nobody's dead mailbox: a refusal of the sender, which halts sending (never escalates)
+      expect(error).toBeInstanceOf(MailRejectedError);
+      expect((error as MailRejectedError).scope).toBe('sender');
+      expect((error as MailRejectedError).detail).toMatchObject({ code: 550, enhanced: '5.7.1', step: 'MAIL' });
       expect((error as Error).message).toMatch(/550 to MAIL.*check its settings/);
     } finally {
       await refused.close();
       await server.close();
     }
+  });
+
+  it.each([
+    [550, '5.1.1', 'RCPT', '<gone@hosting.example>: Recipient address rejected: User unknown', 'recipient'],
+    [550, '5.2.1', 'RCPT', 'Mailbox disabled', 'recipient'],
+    [550, '5.4.4', 'RCPT', 'Unable to route', 'recipient'],
+    [552, '5.3.4', 'DATA', 'Error: message file too big', 'message'],
+    [552, '5.2.3', 'DATA', 'Message exceeds local size limit', 'message'],
+    [552, undefined, 'DATA', 'Message size exceeds fixed maximum message size', 'message'],
+    [554, '5.7.1', 'DATA', 'Message rejected as spam', 'policy'],
+    [550, '5.7.26', 'DATA', 'Unauthenticated email from cert.example is not accepted due to domain\'s DMARC policy', 'policy'],
+    [554, '5.7.1', 'RCPT', '<abuse@hosting.example>: Relay access denied', 'sender'],
+    [530, '5.7.0', 'MAIL', 'Authentication required', 'sender'],
+    [535, '5.7.8', 'AUTH', 'Authentication credentials invalid', 'sender'],
+    [550, undefined, 'MAIL', 'Sender address rejected', 'sender'],
+    [550, undefined, 'RCPT', 'No such user here', 'recipient'],
+    [554, undefined, 'DATA', 'Transaction failed', 'policy'],
+  ] as const)('reads %s %s to %s ("%s") as a refusal of the %s', (code, enhanced, step, text, scope) => {
+    expect(refusalScope(code, enhanced, step, text)).toBe(scope);
   });
 
   it('shows a relay url to people without its credentials', async () => {
@@ -496,5 +518,37 @@ describe('SesMailer', () => {
 
     expect(error).toBeInstanceOf(MailTransientError);
     expect((error as Error).message).toContain('TooManyRequestsException');
+  });
+
+  it.each([
+    ['MessageRejected', 400, 'Email address is not verified. The following identities failed the check in region EU-WEST-1: abuse@hosting.example', 'sender'],
+    ['SendingPausedException', 400, 'Sending is paused for this account.', 'sender'],
+    ['AccountSuspendedException', 400, 'Account suspended.', 'sender'],
+    ['LimitExceededException', 400, 'Daily message quota exceeded.', 'sender'],
+    ['MessageRejected', 400, 'Illegal address', 'recipient'],
+    ['BadRequestException', 400, 'Message length is more than 40 megabytes.', 'message'],
+  ] as const)('reads SES %s (%s, "%s") as a refusal of the %s', async (type, status, message, scope) => {
+    answer = { status, headers: { 'x-amzn-errortype': type }, body: JSON.stringify({ message }) };
+    const mailer = new SesMailer({ client });
+
+    const error = await mailer.sendRaw({ from: 'takedown@cert.example', to: 'abuse@hosting.example' }, await mailer.compose(draft())).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(MailRejectedError);
+    expect((error as MailRejectedError).scope).toBe(scope);
+    expect((error as MailRejectedError).detail).toMatchObject({ code: status, step: type, text: message });
+    // the exception's own message names the error, never the address SES quotes
+    expect((error as Error).message).not.toContain('abuse@hosting.example');
+  });
+
+  it('sends the bounces SES forwards to the envelope sender (VERP) while the From stays the checked identity', async () => {
+    answer = { status: 200, headers: {}, body: JSON.stringify({ MessageId: 'ses-2' }) };
+    const mailer = new SesMailer({ client });
+    const raw = await mailer.compose(draft());
+
+    await mailer.sendRaw({ from: 'takedown+b.n0123456789abcdef.abcdefghijklmnopqrstuvwxyz@reply.example', to: 'abuse@hosting.example' }, raw);
+
+    const body = JSON.parse(seen[seen.length - 1]!.body) as { FromEmailAddress: string; FeedbackForwardingEmailAddress?: string };
+    expect(body.FromEmailAddress).toBe('takedown@cert.example');
+    expect(body.FeedbackForwardingEmailAddress).toBe('takedown+b.n0123456789abcdef.abcdefghijklmnopqrstuvwxyz@reply.example');
   });
 });

@@ -17,6 +17,7 @@ import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
 import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
 import { silentLogger } from '../../lib/adapters/runtime/logger.js';
 import { fileTemplateSource } from '../../lib/adapters/templates/templates.fs.js';
+import { FileMessageStore } from '../../lib/adapters/messages/messages.fs.js';
 
 const DIRECTORY = new URL('../../examples/directory.yaml', import.meta.url).pathname;
 
@@ -57,6 +58,7 @@ async function deps(overrides: { mailer?: Mailer; store?: Store } = {}): Promise
     ids: new CryptoIds(),
     log: silentLogger,
     templates: fileTemplateSource(),
+    messages: new FileMessageStore(join(dir, 'messages')),
     settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: 100 },
   };
 }
@@ -159,7 +161,7 @@ describe('sendNotice', () => {
       expect(raw).toContain(c.indicator.value);
       expect(raw).toContain(c.id);
     }
-    expect(raw).toMatch(new RegExp(`Reply-To: takedown\\+${noticeId}\\.[0-9a-z]{32}@reply\\.example`));
+    expect(raw).toMatch(new RegExp(`Reply-To: takedown\\+${noticeId}\\.[0-9a-z]{26}@reply\\.example`));
     expect(raw).toContain(`[TKD-${noticeId}]`);
     expect(raw).toContain('TLP:AMBER');
   });

@@ -10,6 +10,7 @@ import type { PackManifest } from '../../lib/local/evidence.js';
 import type { Host } from '../../lib/local/host.js';
 import { outbox, submit, testHost, waitFor } from '../workflows/support.js';
 import { runCli } from './support.js';
+import { holdsNoToken } from '../../lib/core/notices/index.js';
 
 /*
  * The audit trail of a campaign run by the embedded host (a notice sent, an automatic reply received over SMTP and
@@ -133,9 +134,15 @@ describe('takedown audit', () => {
     const manifest = JSON.parse(readFileSync(join(pack, 'manifest.json'), 'utf8')) as PackManifest;
     expect(manifest).toMatchObject({ format: 'takedown-evidence-pack/1', campaign: { id: campaignId, tlp: expect.any(String) }, counts: { outboundMessages: 1, inboundMessages: 1 }, missing: [] });
     expect(packLines(pack)).toHaveLength(events().length);
-    expect(manifest.files.filter((f) => f.cites).map((f) => f.cites!.field).sort()).toEqual(['messageSha256', 'sha256']);
+    expect(manifest.files.filter((f) => f.cites).map((f) => f.cites!.field).sort()).toEqual(['maskedSha256', 'messageSha256']);
+    // the pack holds the copy we keep, its tokens masked: it is the one its event hashed as kept, beside the hash
+    // of the bytes that went out
     const outbound = manifest.files.find((f) => f.path.startsWith('messages/out/'))!;
-    expect(sha256(readFileSync(join(pack, outbound.path)))).toBe(events().find((e) => e.type === 'message.sent')!.data['sha256']);
+    const sent = events().find((e) => e.type === 'message.sent')!;
+    const copy = readFileSync(join(pack, outbound.path));
+    expect(sha256(copy)).toBe(sent.data['maskedSha256']);
+    expect(sent.data['sha256']).not.toBe(sent.data['maskedSha256']);
+    expect(holdsNoToken(copy.toString('utf8'))).toBe(true);
 
     // the auditor's copy: the database is nowhere near it
     const verified = await takedown(['audit', 'verify', '--pack', pack, '--json']);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -333,7 +333,18 @@ describe('the embedded host after a SIGKILL', () => {
     ] as const);
     rewrite(dataDir, (db) => {
       for (const [id, state] of windowed) {
-        rewriteOutbound(db, `${id}.notice.0`, ({ sentAt: _s, transportId: _t, ...o }) => ({ ...o, state: 'sending' }));
+        // in that window the part is 'sending' and its exact bytes are still kept (the masked copy replaces them
+        // only once the part is recorded sent): put back the bytes the relay got, where they were kept
+        const delivered = messagesOf(original, id).notices[0]!.raw;
+        rewriteOutbound(db, `${id}.notice.0`, ({ sentAt: _s, transportId: _t, ...o }) => ({
+          ...o,
+          state: 'sending',
+          parts: o.parts!.map(({ sentAt: _ps, transportId: _pt, maskedSha256: _m, ...p }) => {
+            const rawKey = p.rawKey.replace(/\.masked\.eml$/, '.eml');
+            writeFileSync(join(dataDir, 'messages', ...rawKey.split('/')), delivered);
+            return { ...p, state: 'sending' as const, rawKey };
+          }),
+        }));
         rewriteCasesOf(db, id, (c) => ({ ...c, state: 'open' }));
         rewriteNotice(db, id, ({ sentAt: _s, deadline: _d, messageId: _m, taskToken: _t, ...n }) => ({ ...n, state, tokenHash: '' }));
       }

@@ -4,6 +4,10 @@ import { DirectoryResolver, loadDirectory } from '../../lib/adapters/directory/d
 import type { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import type { Deps, Workflows } from '../../lib/core/ports.js';
 import { fileTemplateSource } from '../../lib/adapters/templates/templates.fs.js';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { FileMessageStore } from '../../lib/adapters/messages/messages.fs.js';
 
 /**
  * What intake, routing and planning need, on a real SQLite store and the real directory resolver: no workflow
@@ -20,6 +24,7 @@ export async function intakeDeps(store: SqliteStore, options: { directory: strin
     ids: new CryptoIds(),
     log: silentLogger,
     templates: fileTemplateSource(),
+    messages: new FileMessageStore(mkdtempSync(join(tmpdir(), 'takedown-messages-'))),
     settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: options.pageSize },
   };
 }

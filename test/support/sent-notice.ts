@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { approveCampaign } from '../../lib/core/campaign/approval.js';
@@ -16,6 +16,7 @@ import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
 import { silentLogger } from '../../lib/adapters/runtime/logger.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import { fileTemplateSource } from '../../lib/adapters/templates/templates.fs.js';
+import { FileMessageStore } from '../../lib/adapters/messages/messages.fs.js';
 
 /** A hosting network whose desk answers from its own domain or a hosted ticket system, then the national CERT. */
 export const HOSTER_DIRECTORY = `networks:
@@ -74,6 +75,7 @@ export async function sentNotice(options: { mailAuth?: MailAuthenticator; direct
     ids: new CryptoIds(),
     log: silentLogger,
     templates: fileTemplateSource(),
+    messages: new FileMessageStore(join(dir, 'messages')),
     settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: 100 },
     ...(options.mailAuth ? { mailAuth: options.mailAuth } : {}),
   };
@@ -85,7 +87,9 @@ export async function sentNotice(options: { mailAuth?: MailAuthenticator; direct
   await sendNotice(deps, planned.id);
   const notice = (await store.getNotice(planned.id))!;
   const outbound = (await store.listOutbound(notice.id))[0]!;
-  const head = outbound.raw.slice(0, outbound.raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
+  // the message as the recipient got it: the copy we keep has its tokens masked
+  const delivered = readdirSync(join(dir, 'outbox')).map((f) => readFileSync(join(dir, 'outbox', f), 'utf8')).find((m) => m.includes(notice.tag))!;
+  const head = delivered.slice(0, delivered.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
   const header = (name: string): string => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(head)?.[1]?.trim() ?? '';
   return {
     deps,

@@ -132,7 +132,7 @@ describe('the notice workflow on the shipped ASL', () => {
     const [notice] = await allSent(host, campaignId, 1);
     const sent = outbox(host)[0]!;
     const replyTo = sent.header('Reply-To')!;
-    expect(replyTo).toMatch(/^takedown\+n[0-9a-z]{16}\.[0-9a-z]{32}@reply\.example$/);
+    expect(replyTo).toMatch(/^takedown\+n[0-9a-z]{16}\.[0-9a-z]{26}@reply\.example$/);
 
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: host.smtpPort, secure: false, ignoreTLS: true });
     await transport.sendMail({

@@ -16,6 +16,7 @@ import { createProber, proberSettingsFromEnv } from '../probe/prober.js';
 import { DomainRateLimitedMailer } from '../mail/rate-limit.js';
 import { SfnWorkflows } from '../sfn/workflows.sfn.js';
 import { fileTemplateSource } from '../templates/templates.fs.js';
+import { S3MessageStore } from '../messages/messages.s3.js';
 
 /** The environment every Lambda of the AWS host reads; lib/infra sets it. */
 const AwsEnv = z.object({
@@ -38,6 +39,10 @@ const AwsEnv = z.object({
   SES_CONFIGURATION_SET: z.string().min(1).optional(),
   TAKEDOWN_PROBES: z.enum(['on', 'off']).default('on'),
   SEND_PER_DOMAIN_PER_MINUTE: z.coerce.number().positive().default(60),
+  // the bucket that keeps the messages we send (the exact bytes until sent, then a masked copy)
+  MESSAGES_BUCKET: z.string().min(3),
+  // the largest message sent: a bigger notice goes in numbered parts (SES v2 takes 40 MB; recipients' servers often 10)
+  MAX_MESSAGE_BYTES: z.coerce.number().int().min(65_536).max(40 * 1024 * 1024).default(10_240_000),
   // the KMS key recipients' webhook secrets are sealed under; unset: webhook answers are refused (503)
   TAKEDOWN_KMS_KEY_ID: z.string().min(1).optional(),
 });
@@ -108,6 +113,7 @@ export function awsDeps(): Deps {
     log: new JsonLogger(env.LOG_LEVEL),
     // TAKEDOWN_TEMPLATES_DIR names the copy bundled beside the function (lib/infra/stack.ts)
     templates: fileTemplateSource(),
+    messages: new S3MessageStore({ bucket: env.MESSAGES_BUCKET }),
     ...(env.TAKEDOWN_KMS_KEY_ID ? { secrets: new KmsSecretBox({ keyId: env.TAKEDOWN_KMS_KEY_ID }) } : {}),
     // the probes leave from the function's own address unless TAKEDOWN_PROBE_PROXY names an egress
     ...(env.TAKEDOWN_PROBES === 'on' ? { prober: createProber({ ...proberSettingsFromEnv(process.env), ...(env.PUBLIC_URL ? { contactUrl: env.PUBLIC_URL } : {}) }) } : {}),
@@ -117,6 +123,7 @@ export function awsDeps(): Deps {
       senderName: env.SENDER_NAME,
       publicUrl: env.PUBLIC_URL,
       pageSize: env.PAGE_SIZE,
+      maxMessageBytes: env.MAX_MESSAGE_BYTES,
     },
   };
   return deps;

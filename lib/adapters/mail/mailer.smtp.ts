@@ -1,7 +1,7 @@
 import nodemailer from 'nodemailer';
 import type { Mail, SMTPPoolOptions, SMTPPoolSentMessageInfo } from 'nodemailer';
 import type { MailDraft, Mailer, SentMail } from '../../core/ports.js';
-import { MailRejectedError, MailTransientError } from '../../core/errors.js';
+import { MailRejectedError, MailTransientError, type RefusalScope } from '../../core/errors.js';
 import { composeMessage } from './compose.js';
 
 export interface SmtpMailerOptions {
@@ -11,6 +11,8 @@ export interface SmtpMailerOptions {
   readonly destination?: string;
   /** @default 5 (nodemailer's pool default) */
   readonly maxConnections?: number;
+  /** the name this host gives in EHLO @default the machine's host name (nodemailer's default) */
+  readonly ehloName?: string;
 }
 
 /** Sends notices through an SMTP relay (the embedded capture server or a real one) over pooled connections. */
@@ -35,6 +37,7 @@ export class SmtpMailer implements Mailer {
       auth: url.username
         ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
         : undefined,
+      ...(options.ehloName ? { name: options.ehloName } : {}),
       logger: false,
       debug: false,
     });
@@ -49,10 +52,12 @@ export class SmtpMailer implements Mailer {
    * Sends `raw` unchanged. transportId is the Message-ID of the raw message: it is what we set and what a
    * relay keeps, whereas the queue id in the 250 text has no standard form (and the capture server's is a file name).
    */
-  async sendRaw(envelope: { from: string; to: string }, raw: string): Promise<SentMail> {
+  async sendRaw(envelope: { from: string; to: string; size?: number }, raw: string): Promise<SentMail> {
     let info: SMTPPoolSentMessageInfo;
+    // SIZE= on MAIL FROM: a server whose limit is smaller says so before the upload, not after 58 MB of it
+    const size = envelope.size ?? Buffer.byteLength(raw);
     try {
-      info = await this.transport.sendMail({ envelope: { from: envelope.from, to: [envelope.to] }, raw });
+      info = await this.transport.sendMail({ envelope: { from: envelope.from, to: [envelope.to], size } as Mail.Envelope, raw });
     } catch (err) {
       throw translateSmtpError(err);
     }
@@ -66,26 +71,70 @@ export class SmtpMailer implements Mailer {
   }
 }
 
+/** The server's words, one line, its reply code and enhanced status taken off the front, at most 300 characters. */
+function serverText(response: string | undefined): string | undefined {
+  if (!response) return undefined;
+  const line = response.replace(/\s+/g, ' ').replace(/^\d{3}[ -]?/, '').replace(/^[245]\.\d{1,3}\.\d{1,3}\s*/, '').trim();
+  return line.slice(0, 300) || undefined;
+}
+
+const RELAY_REFUSES_US = /relay(ing)? (access )?(denied|not permitted|prohibited)|not permitted to relay|authentication (is )?required|must (be authenticated|authenticate)|sender (address )?(rejected|refused|not (allowed|verified))/i;
+const TOO_BIG = /too (big|large)|size (limit|exceeded)|exceeds? (the )?(maximum|size)|message file too big/i;
+
 /**
- * A 5xx to RCPT or to the message itself means this recipient's message will be refused again: the notice is
- * undeliverable. A 5xx elsewhere (AUTH 535, MAIL FROM 550 "relaying denied") is our relay refusing us, a
- * setting to fix, and must not mark every recipient undeliverable: it is transient for the workflow, which
- * retries and then fails visibly. A failure with no answer at all may have come after the hand-over (a
- * connection dropped while the relay owed its 250; nodemailer names every socket failure "CONN", whatever the
- * phase), so it counts as maybe delivered unless the connection never opened. The server's text is left out
- * of the message: relays quote the recipient address in it.
+ * Whose fault a refusal is (see RefusalScope). The enhanced status decides when there is one: 5.3.4 and 5.2.3
+ * the size, 5.1.x and 5.2.1/5.2.2 the mailbox, 5.4.x the recipient's domain, 5.7.x policy, except a relay that
+ * denies us (relaying, authentication) which is our own sender's problem. Without one, the step decides: a 5xx to
+ * MAIL FROM or AUTH is our relay refusing us, 552 is the size, to RCPT the mailbox; a bare refusal of the message
+ * itself (DATA) is read as policy, never as a dead mailbox: a person looks before anyone is escalated for it.
+ */
+export function refusalScope(code: number, enhanced: string | undefined, step: string | undefined, text: string | undefined): RefusalScope {
+  const words = text ?? '';
+  if (enhanced) {
+    const [, subject, detail] = enhanced.split('.').map(Number);
+    if ((subject === 3 && detail === 4) || (subject === 2 && detail === 3) || (code === 552 && TOO_BIG.test(words))) return 'message';
+    if (subject === 7) return RELAY_REFUSES_US.test(words) || step === 'MAIL' || step === 'AUTH' || code === 530 || code === 535 ? 'sender' : 'policy';
+    if (step === 'MAIL' || step === 'AUTH') return 'sender';
+    if (subject === 1 || (subject === 2 && (detail === 1 || detail === 2)) || subject === 4) return 'recipient';
+    if (subject === 5) return step === 'RCPT' ? 'recipient' : 'sender';
+    return step === 'RCPT' ? 'recipient' : 'policy';
+  }
+  if (code === 552 || TOO_BIG.test(words)) return 'message';
+  if (code === 530 || code === 535 || step === 'MAIL' || step === 'AUTH' || RELAY_REFUSES_US.test(words)) return 'sender';
+  if (step === 'RCPT') return 'recipient';
+  return 'policy';
+}
+
+/**
+ * A 4xx, or a failure with no answer at all, is transient. A failure with no answer may have come after the
+ * hand-over (a connection dropped while the relay owed its 250; nodemailer names every socket failure "CONN",
+ * whatever the phase), so it counts as maybe delivered unless the connection never opened. A 5xx is a refusal
+ * whose scope says whose fault it is (refusalScope). The exception's message names the code and step only: relays
+ * quote the recipient's address in their text, which goes to the refusal's detail (recorded with the notice).
  */
 function translateSmtpError(err: unknown): Error {
-  const e = err as { responseCode?: unknown; code?: unknown; command?: unknown; originalCode?: unknown };
+  const e = err as { responseCode?: unknown; code?: unknown; command?: unknown; originalCode?: unknown; response?: unknown; message?: unknown };
   const responseCode = typeof e?.responseCode === 'number' ? e.responseCode : undefined;
   const command = typeof e?.command === 'string' ? e.command.split(' ')[0]!.toUpperCase() : undefined;
   const code = typeof e?.code === 'string' ? e.code : undefined;
+  const response = typeof e?.response === 'string' ? e.response : undefined;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  // the server announced a SIZE smaller than the message: refused before a byte was uploaded
+  const announced = code === 'EMESSAGE' ? /size larger than allowed (\d+)/i.exec(message) : null;
+  if (announced) {
+    const limit = Number(announced[1]);
+    return new MailRejectedError(`the relay takes messages of at most ${limit} bytes (SIZE)`, { cause: err, scope: 'message', detail: { limit, step: 'MAIL', text: `SIZE ${limit}` } });
+  }
   if (responseCode !== undefined) {
-    const what = `the relay answered ${responseCode}${command ? ` to ${command}` : ''}`;
-    const refusesRecipient = command === 'RCPT' || command === 'DATA';
-    if (responseCode >= 500 && responseCode !== 503 && refusesRecipient) return new MailRejectedError(what, { cause: err });
-    if (responseCode >= 500) return new MailTransientError(`${what}: the relay refuses our mail, check its settings`, { cause: err });
-    return new MailTransientError(what, { cause: err });
+    const step = command === 'RCPT' || command === 'MAIL' || command === 'DATA' || command === 'AUTH' ? command : (command ?? (code === 'EAUTH' ? 'AUTH' : undefined));
+    const what = `the relay answered ${responseCode}${step ? ` to ${step}` : ''}`;
+    const enhanced = response ? /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1] : undefined;
+    const text = serverText(response);
+    if (responseCode < 500 || responseCode === 503) return new MailTransientError(what, { cause: err });
+    const scope = refusalScope(responseCode, enhanced, step, text);
+    const limit = scope === 'message' && text ? Number(/(\d{5,})\s*(bytes)?/i.exec(text)?.[1]) || undefined : undefined;
+    const advice = scope === 'sender' ? ': the relay refuses our mail, check its settings' : '';
+    return new MailRejectedError(`${what}${advice}`, { cause: err, scope, detail: { code: responseCode, ...(enhanced ? { enhanced } : {}), ...(text ? { text } : {}), ...(step ? { step } : {}), ...(limit ? { limit } : {}) } });
   }
   const original = typeof e?.originalCode === 'string' ? e.originalCode : undefined;
   const neverConnected = code === 'EDNS' || original === 'ECONNREFUSED' || original === 'ENOTFOUND' || code === 'ECONNREFUSED';

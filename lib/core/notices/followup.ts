@@ -2,7 +2,7 @@ import type { Deps } from '../ports.js';
 import { renderFollowup, type Followup } from './render/render-followup.js';
 import type { Case, Notice } from '../model.js';
 import { casesOf, mustGetNotice } from './records.js';
-import { sendOutbound } from './send.js';
+import { sendOutbound } from './outbound.js';
 import { InvalidInputError, InvalidTransitionError, NotFoundError } from '../errors.js';
 import { CASE_AWAITING } from '../lifecycle.js';
 import { updateCase, updateNotice } from '../updates.js';
@@ -40,19 +40,23 @@ export async function sendFollowup(
   const original = await deps.store.getOutbound(`${noticeId}.notice.${notice.contactIndex ?? 0}`);
   const now = deps.clock.now();
   const deadline = new Date(now.getTime() + notice.actionDeadline * 1000).toISOString();
-  await sendOutbound(deps, notice, 'followup', n, (token, messageId) =>
-    renderFollowup({
-      notice: { ...notice, deadline },
-      campaign,
-      cases: concerned,
-      token,
-      messageId,
-      originalMessageId: original?.messageId ?? '',
-      settings: deps.settings,
-      followup,
-      now,
-    }),
-  );
+  await sendOutbound(deps, notice, {
+    kind: 'followup',
+    n,
+    cases: concerned,
+    render: (message) =>
+      renderFollowup({
+        notice: { ...notice, deadline },
+        campaign,
+        cases: message.cases,
+        token: message.token,
+        messageId: message.messageId,
+        originalMessageId: original?.messageId ?? '',
+        settings: deps.settings,
+        followup,
+        now,
+      }),
+  });
   await afterSend?.();
   // the questions are answered: the cases wait on their party again
   for (const c of concerned) {

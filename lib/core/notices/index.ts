@@ -17,3 +17,6 @@ export { stepFor } from './step.js';
 export { findByTransportId } from './transport-ids.js';
 export { awaitAnswer, noticeDeadline } from './wait.js';
 export { TemplateError, templateSet, templatesFromFiles, type TemplateSet } from './render/templates.js';
+export { holdsNoToken, maskTokens } from './masking.js';
+export { DEFAULT_MAX_MESSAGE_BYTES, messageLimit, sendOutbound, type OutboundRequest, type RenderContext } from './outbound.js';
+export { SENDING_HALT_KIND, sendingHalt, type SendingHalt } from './halt.js';

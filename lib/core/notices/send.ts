@@ -1,11 +1,10 @@
-import type { Case, Notice, Outbound, OutboundKind } from '../model.js';
-import type { Deps, MailDraft } from '../ports.js';
-import { contentTlp, renderNotice, type AnswerLinks } from './render/render.js';
-import { issueAnswerLinks } from './links.js';
-import { AlreadyExistsError, MailRejectedError, MailTransientError, NotFoundError } from '../errors.js';
+import type { Case, Notice } from '../model.js';
+import type { Deps } from '../ports.js';
+import { contentTlp, renderNotice } from './render/render.js';
+import { MailRejectedError, NotFoundError } from '../errors.js';
+import { sendOutbound } from './outbound.js';
 import { appendEvent } from '../audit/index.js';
 import { updateCase, updateNotice } from '../updates.js';
-import { rememberTransportId } from './transport-ids.js';
 import { stepFor, type NoticeStep } from './step.js';
 import { casesOf, mustGetNotice } from './records.js';
 import { PAUSE_REASON } from '../lifecycle.js';
@@ -19,103 +18,23 @@ function revivalOf(cases: readonly Case[]): { verifiedDownAt?: string; detail: s
   return { verifiedDownAt: first?.verifiedDownAt, detail: `${first?.probe?.detail ?? 'reachable again'}${more}` };
 }
 
-/** One-click answer links, when the host has a public URL for them to point at; none otherwise. */
-export async function answerLinksFor(deps: Deps, notice: Notice): Promise<AnswerLinks | undefined> {
-  if (!deps.settings.publicUrl) return undefined;
-  return issueAnswerLinks(deps, notice);
-}
-
-function replyDomain(deps: Deps): string {
-  return deps.settings.replyMailbox.slice(deps.settings.replyMailbox.lastIndexOf('@') + 1);
-}
-
 /**
- * Send one message of a notice exactly once. The exact bytes are stored before the hand-over, so a retry
- * sends nothing when the first attempt got through, and the same bytes (same Message-ID, tag and token) when
- * the first attempt's outcome is unknown (a crash between the transport's acceptance and the "sent" record):
- * that one case is `uncertain`, recorded as such, and resolved by resending, which at worst delivers the same
- * message twice under one Message-ID.
+ * A server refused a notice's message by policy, or for a size no smaller part got under: the recipient may be
+ * fine, so nothing escalates. The notice waits, paused with the server's words, for a person to look and resume it.
  */
-export async function sendOutbound(
-  deps: Deps,
-  notice: Notice,
-  kind: OutboundKind,
-  n: number,
-  render: (token: string, messageId: string) => MailDraft | Promise<MailDraft>,
-): Promise<Outbound> {
-  const id = `${notice.id}.${kind}.${n}`;
-  let out = await deps.store.getOutbound(id);
-  if (!out) {
-    const token = deps.ids.newToken();
-    const messageId = `<${id}@${replyDomain(deps)}>`;
-    const draft = await render(token, messageId);
-    const raw = await deps.mailer.compose(draft);
-    const composed: Outbound = {
-      id,
-      noticeId: notice.id,
-      kind,
-      n,
-      state: 'composed',
-      to: draft.to,
-      from: draft.from,
-      messageId,
-      raw,
-      sha256: deps.ids.hash(raw),
-      tokenHash: deps.ids.hash(token),
-      attempts: 0,
-      createdAt: deps.clock.now().toISOString(),
-      version: 1,
-    };
-    try {
-      await deps.store.createOutbound(composed);
-      out = composed;
-    } catch (e) {
-      if (!(e instanceof AlreadyExistsError)) throw e;
-      out = (await deps.store.getOutbound(id))!;
-    }
-  }
-  if (out.state === 'sent') return out;
-  if (out.state === 'sending') {
-    await appendEvent(deps, {
-      campaignId: notice.campaignId,
-      noticeId: notice.id,
-      type: 'message.uncertain',
-      actor: 'system',
-      data: { outbound: id, attempts: out.attempts, resolution: 'resend the same bytes' },
-    });
-    if (kind === 'notice') await updateNotice(deps, notice.id, (cur) => (cur.state === 'sent' ? undefined : { ...cur, state: 'uncertain' }));
-  }
-  const handing: Outbound = { ...out, state: 'sending', attempts: out.attempts + 1, version: out.version + 1 };
-  await deps.store.saveOutbound(handing);
-  let sent;
-  try {
-    sent = await deps.mailer.sendRaw({ from: handing.from, to: handing.to }, handing.raw);
-  } catch (e) {
-    if ((e instanceof MailTransientError && !e.maybeDelivered) || e instanceof MailRejectedError) {
-      // the transport refused it: nothing went out, so the next attempt is a first send, not an uncertain one
-      await deps.store.saveOutbound({ ...handing, state: 'composed', version: handing.version + 1 });
-    }
-    throw e;
-  }
-  const done: Outbound = {
-    ...handing,
-    state: 'sent',
-    transportId: sent.transportId,
-    sentAt: deps.clock.now().toISOString(),
-    version: handing.version + 1,
-  };
-  await deps.store.saveOutbound(done);
-  // SES rewrites the Message-ID and reports bounces and complaints by its own id: keep the way back to the notice
-  // (a relay that keeps ours needs nothing: replies and reports quote the Message-ID we stored)
-  if (done.transportId && done.transportId !== done.messageId) await rememberTransportId(deps, done.transportId, notice.id, id);
-  await appendEvent(deps, {
-    campaignId: notice.campaignId,
-    noticeId: notice.id,
-    type: 'message.sent',
-    actor: 'system',
-    data: { outbound: id, kind, to: done.to, messageId: done.messageId, transportId: done.transportId, sha256: done.sha256, attempts: done.attempts, destination: sent.destination },
+export async function holdRefused(deps: Deps, noticeId: string, error: MailRejectedError): Promise<Notice> {
+  const why = `${PAUSE_REASON.refused}: ${[error.detail.code, error.detail.enhanced].filter(Boolean).join(' ') || error.scope}`;
+  let changed = false;
+  const held = await updateNotice(deps, noticeId, (cur) => {
+    changed = ['planned', 'sending', 'uncertain', 'sent'].includes(cur.state);
+    if (!changed) return undefined;
+    const from = cur.state === 'sent' ? 'sent' : 'planned';
+    return { ...cur, state: 'paused', taskToken: undefined, paused: { from, remainingSeconds: cur.answerDeadline, reason: why.slice(0, 300), by: 'system' } };
   });
-  return done;
+  if (changed) {
+    await appendEvent(deps, { campaignId: held.campaignId, noticeId, type: 'notice.held', actor: 'system', data: { reason: why, scope: error.scope, refusal: held.refusal } });
+  }
+  return held;
 }
 
 /** Send a notice (once), mark its cases notified, and say how long to wait for an answer. */
@@ -136,22 +55,31 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
   const previousId = notice.escalatedFrom?.[0];
   const previousNotice = previousId ? await deps.store.getNotice(previousId) : undefined;
   const now = deps.clock.now();
-  const out = await sendOutbound(deps, notice, 'notice', notice.contactIndex ?? 0, async (token, messageId) =>
-    renderNotice({
-      notice,
-      campaign,
+  const templates = templateSet(deps.templates);
+  const revival = notice.revivalOf ? revivalOf(cases) : undefined;
+  let out;
+  try {
+    out = await sendOutbound(deps, notice, {
+      kind: 'notice',
+      n: notice.contactIndex ?? 0,
       cases,
-      token,
-      messageId,
-      settings: deps.settings,
-      templates: templateSet(deps.templates),
-      now,
-      // minted once, with the bytes: a resend of the same bytes carries the same links
-      links: await answerLinksFor(deps, notice),
-      previous: previousNotice ? { party: previousNotice.party.name, sentAt: previousNotice.sentAt } : undefined,
-      revival: notice.revivalOf ? revivalOf(cases) : undefined,
-    }),
-  );
+      links: true,
+      render: (message) =>
+        renderNotice({
+          ...message,
+          notice,
+          campaign,
+          settings: deps.settings,
+          templates,
+          now,
+          previous: previousNotice ? { party: previousNotice.party.name, sentAt: previousNotice.sentAt } : undefined,
+          revival,
+        }),
+    });
+  } catch (e) {
+    if (e instanceof MailRejectedError && e.scope !== 'recipient') return stepFor(deps, await holdRefused(deps, noticeId, e));
+    throw e;
+  }
   const sentAt = out.sentAt ?? now.toISOString();
   notice = await updateNotice(deps, noticeId, (cur) =>
     cur.state === 'sent'
@@ -180,6 +108,7 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
       to: notice.party.email,
       party: notice.party.id,
       cases: cases.length,
+      ...((out.parts?.length ?? 1) > 1 ? { parts: out.parts!.length } : {}),
       deadline: notice.deadline,
       step: notice.step,
       // the TLP gate's decision for what went out: the level the notice carries, and on whose permission if AMBER

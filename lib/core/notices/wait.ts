@@ -6,8 +6,9 @@ import { stepFor, type NoticeStep } from './step.js';
 import { casesOf, mustGetNotice } from './records.js';
 import { escalateCases, rerouteToNextContact } from './escalate.js';
 import { CASE_AWAITING, PAUSE_REASON } from '../lifecycle.js';
-import { NotFoundError } from '../errors.js';
-import { answerLinksFor, sendOutbound } from './send.js';
+import { MailRejectedError, NotFoundError } from '../errors.js';
+import { holdRefused } from './send.js';
+import { sendOutbound } from './outbound.js';
 import { renderNotice } from './render/render.js';
 import { templateSet } from './render/templates.js';
 import { appendEvent } from '../audit/index.js';
@@ -56,20 +57,21 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
     const campaign = await deps.store.getCampaign(notice.campaignId);
     if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
     const original = await deps.store.getOutbound(`${noticeId}.notice.${notice.contactIndex ?? 0}`);
-    await sendOutbound(deps, notice, 'reminder', n, async (token, messageId) =>
-      renderNotice({
-        notice,
-        campaign,
+    const templates = templateSet(deps.templates);
+    try {
+      await sendOutbound(deps, notice, {
+        kind: 'reminder',
+        n,
         cases: waiting,
-        token,
-        messageId,
-        settings: deps.settings,
-        templates: templateSet(deps.templates),
-        now,
-        links: await answerLinksFor(deps, notice),
-        reminder: { n, originalMessageId: original?.messageId ?? '' },
-      }),
-    );
+        links: true,
+        render: (message) =>
+          renderNotice({ ...message, notice, campaign, settings: deps.settings, templates, now, reminder: { n, originalMessageId: original?.messageId ?? '' } }),
+      });
+    } catch (e) {
+      // refused by policy (or too big in any shape): the recipient may be fine; a person looks before anything moves
+      if (e instanceof MailRejectedError && e.scope !== 'recipient') return stepFor(deps, await holdRefused(deps, noticeId, e));
+      throw e;
+    }
     const updated = await updateNotice(deps, noticeId, (cur) =>
       cur.remindersSent >= n
         ? undefined

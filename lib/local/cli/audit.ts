@@ -183,8 +183,10 @@ export function addAuditCommands(prog: Command): void {
         const campaign = await store.getCampaign(campaignId);
         if (!campaign && (await store.listChains(campaignId)).length === 0) usage(cmd, `no campaign ${campaignId}`);
         const progress = progressFor(`export ${campaignId}`);
+        const { FileMessageStore } = await import('../../adapters/messages/messages.fs.js');
         const manifest = await exportEvidencePack({
           store,
+          messages: new FileMessageStore(files.messages),
           dataDir: files.dataDir,
           campaignId,
           ...(campaign ? { campaign } : {}),

@@ -34,6 +34,16 @@ export function contentTlp(campaign: Pick<Campaign, 'tlp'>, cases: readonly Pick
   return tlp;
 }
 
+/** Which slice of a message's cases one part carries, for its text: indicators `first` to `last` of `total`. */
+export interface MessagePart {
+  readonly index: number;
+  readonly of: number;
+  /** 1-based, inclusive */
+  readonly first: number;
+  readonly last: number;
+  readonly total: number;
+}
+
 /** One-click answer links of a notice: full URLs, each single-use, made by the links module. */
 export interface AnswerLinks {
   readonly acknowledge: string;
@@ -62,6 +72,8 @@ export interface RenderInput {
   readonly webhookUrl?: string;
   /** the notice templates (templateSet(deps.templates)) */
   readonly templates: TemplateSet;
+  /** set when the message goes in several parts (a notice too big for one): which slice of the cases this is */
+  readonly part?: MessagePart;
 }
 
 /** What the reporting software calls itself in ARF reports. */
@@ -133,6 +145,7 @@ export function renderNotice(input: RenderInput): MailDraft {
     tag: notice.tag,
     noticeId: notice.id,
     count: cases.length,
+    part: input.part,
     reminder: input.reminder
       ? { n: input.reminder.n, sentAt: when(notice.sentAt), originalMessageId: input.reminder.originalMessageId || undefined }
       : undefined,

@@ -1,0 +1,405 @@
+import { AlreadyExistsError, MailRejectedError, MailTransientError, SendingHaltedError, TakedownError } from '../errors.js';
+import type { Case, Notice, Outbound, OutboundKind, OutboundPart } from '../model.js';
+import type { Deps, MailDraft } from '../ports.js';
+import { appendEvent } from '../audit/index.js';
+import { parseReplyAddress, REPLY_TOKEN_LENGTH, verpAddress } from '../routing/index.js';
+import { updateNotice } from '../updates.js';
+import { issueAnswerLinks } from './links.js';
+import { maskTokens } from './masking.js';
+import { haltSending, liftHalt, refusalOf } from './halt.js';
+import { rememberTransportId } from './transport-ids.js';
+import type { AnswerLinks, MessagePart } from './render/render.js';
+
+/**
+ * Sending one message of a notice exactly once, whatever its size.
+ *
+ * The exact bytes are stored (the MessageStore port) before the hand-over, so a retry sends nothing when the first
+ * attempt got through, and the same bytes (same Message-ID, tag and token) when its outcome is unknown (a crash
+ * between the transport's acceptance and the "sent" record): that part is `uncertain`, recorded as such, and
+ * resolved by resending, which at worst delivers it twice under one Message-ID. Once a part is sent, the stored
+ * copy is replaced by one with every token masked; the sha-256 of what went out stays in the record and the trail.
+ *
+ * A message bigger than the limit (10 MB by default, Postfix's; or less when a server on the way says so) goes as
+ * numbered parts of one thread: each carries a slice of the cases, the same tag and the same reply token, and
+ * says "part k of n". Parts rather than a compressed archive: every part stays a notice a desk can act on, an
+ * XARF-reading ticket system still finds one report per indicator, and mail gateways that hold archives from
+ * unknown senders do not hold it.
+ */
+
+/** The largest message sent unless configured: Postfix's default message_size_limit. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 10_240_000;
+
+// a notice of up to this many cases is composed whole before anything is estimated
+const COMPOSE_WHOLE_UP_TO = 200;
+// room kept under the limit for what an estimate from a sample cannot see (longer values further down the list)
+const HEADROOM = 0.9;
+// a size refusal is answered with smaller parts this many times before a person is asked to look
+const MAX_RESPLITS = 4;
+
+/** What a message is rendered from: its token, its Message-ID, its links, the cases of this part. */
+export interface RenderContext {
+  readonly token: string;
+  readonly messageId: string;
+  readonly links?: AnswerLinks;
+  readonly cases: readonly Case[];
+  /** set when the message goes in several parts */
+  readonly part?: MessagePart;
+}
+
+/** One message to send: what kind, which number, the cases it is about (split across parts in this order). */
+export interface OutboundRequest {
+  readonly kind: OutboundKind;
+  readonly n: number;
+  readonly cases: readonly Case[];
+  /** mint one-click answer links for it (when the host has a public URL) */
+  readonly links?: boolean;
+  readonly render: (context: RenderContext) => MailDraft;
+}
+
+/** The message's size limit on this host. */
+export function messageLimit(deps: Pick<Deps, 'settings'>): number {
+  return deps.settings.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+}
+
+function replyDomain(deps: Pick<Deps, 'settings'>): string {
+  return deps.settings.replyMailbox.slice(deps.settings.replyMailbox.lastIndexOf('@') + 1);
+}
+
+function messageIdOf(deps: Pick<Deps, 'settings'>, id: string, index: number): string {
+  return index === 1 ? `<${id}@${replyDomain(deps)}>` : `<${id}.p${index}@${replyDomain(deps)}>`;
+}
+
+interface Composed {
+  readonly draft: MailDraft;
+  readonly raw: string;
+  readonly index: number;
+  readonly first: number;
+  readonly count: number;
+  readonly messageId: string;
+}
+
+interface Secrets {
+  readonly token: string;
+  readonly links?: AnswerLinks;
+}
+
+/**
+ * The parts of a message: the whole message when it fits, else slices of the cases sized from a sample so that
+ * each composed part stays under `limit`. `firstIndex` and `offset` continue a message whose first parts went.
+ */
+async function composeParts(
+  deps: Deps,
+  id: string,
+  request: OutboundRequest,
+  secrets: Secrets,
+  limit: number,
+  from: { readonly firstIndex: number; readonly offset: number } = { firstIndex: 1, offset: 0 },
+): Promise<Composed[]> {
+  const cases = request.cases.slice(from.offset);
+  const total = request.cases.length;
+  const compose = async (slice: readonly Case[], first: number, index: number, part?: MessagePart): Promise<Composed> => {
+    const messageId = messageIdOf(deps, id, index);
+    const draft = request.render({ ...secrets, messageId, cases: slice, ...(part ? { part } : {}) });
+    return { draft, raw: await deps.mailer.compose(draft), index, first, count: slice.length, messageId };
+  };
+  if (from.firstIndex === 1 && cases.length <= COMPOSE_WHOLE_UP_TO) {
+    const whole = await compose(cases, 0, 1);
+    if (whole.raw.length <= limit) return [whole];
+  }
+  // bytes per case and per message from two small compositions, then slices that fill a part to the headroom
+  const sample = cases.slice(0, Math.min(cases.length, COMPOSE_WHOLE_UP_TO));
+  const one = (await compose(sample.slice(0, 1), 0, from.firstIndex)).raw.length;
+  const many = sample.length > 1 ? (await compose(sample, 0, from.firstIndex)).raw.length : one;
+  const perCase = sample.length > 1 ? Math.max(1, (many - one) / (sample.length - 1)) : one;
+  let perPart = Math.max(1, Math.floor((limit * HEADROOM - (one - perCase)) / perCase));
+  for (;;) {
+    const slices: Case[][] = [];
+    for (let i = 0; i < cases.length; i += perPart) slices.push(cases.slice(i, i + perPart));
+    const of = from.firstIndex - 1 + slices.length;
+    const parts: Composed[] = [];
+    let fits = true;
+    for (const [k, slice] of slices.entries()) {
+      const first = from.offset + k * perPart;
+      const index = from.firstIndex + k;
+      const part = of > 1 ? { index, of, first: first + 1, last: first + slice.length, total } : undefined;
+      const composed = await compose(slice, first, index, part);
+      if (composed.raw.length > limit) {
+        fits = false;
+        break;
+      }
+      parts.push(composed);
+    }
+    if (fits) return parts;
+    if (perPart === 1) throw new MailRejectedError('one case alone makes a message bigger than the size limit', { scope: 'message', detail: { limit, step: 'compose' } });
+    perPart = Math.max(1, Math.floor(perPart * 0.75));
+  }
+}
+
+/** Stores each part's bytes under a fresh composition and describes them for the record. */
+async function storeParts(deps: Deps, id: string, composed: readonly Composed[]): Promise<OutboundPart[]> {
+  const composition = deps.ids.newId('m');
+  const parts: OutboundPart[] = [];
+  for (const c of composed) {
+    const rawKey = `${id}/${composition}/p${c.index}.eml`;
+    await deps.messages.put(rawKey, c.raw);
+    parts.push({ index: c.index, messageId: c.messageId, first: c.first, count: c.count, rawKey, sha256: deps.ids.hash(c.raw), bytes: c.raw.length, state: 'composed', attempts: 0 });
+  }
+  return parts;
+}
+
+async function forget(deps: Deps, parts: readonly OutboundPart[]): Promise<void> {
+  for (const p of parts) await deps.messages.delete(p.rawKey);
+}
+
+async function mintSecrets(deps: Deps, notice: Notice, request: OutboundRequest): Promise<Secrets> {
+  const token = deps.ids.newToken().slice(0, REPLY_TOKEN_LENGTH);
+  // minted once, with the bytes: a resend of the same bytes carries the same links
+  const links = request.links && deps.settings.publicUrl ? await issueAnswerLinks(deps, notice) : undefined;
+  return { token, ...(links ? { links } : {}) };
+}
+
+function linkHashes(deps: Deps, links: AnswerLinks | undefined): string[] | undefined {
+  if (!links) return undefined;
+  return [links.acknowledge, links.actioned, links.notOurs].map((url) => deps.ids.hash(url.slice(url.lastIndexOf('/') + 1)));
+}
+
+async function composeOutbound(deps: Deps, notice: Notice, id: string, request: OutboundRequest): Promise<Outbound> {
+  const secrets = await mintSecrets(deps, notice, request);
+  const composed = await composeParts(deps, id, request, secrets, messageLimit(deps));
+  const parts = await storeParts(deps, id, composed);
+  const first = composed[0]!;
+  const record: Outbound = {
+    id,
+    noticeId: notice.id,
+    kind: request.kind,
+    n: request.n,
+    state: 'composed',
+    to: first.draft.to,
+    from: first.draft.from,
+    envelopeFrom: verpAddress(deps.settings.replyMailbox, notice.id, secrets.token),
+    messageId: first.messageId,
+    sha256: parts[0]!.sha256,
+    tokenHash: deps.ids.hash(secrets.token),
+    ...(secrets.links ? { linkTokenHashes: linkHashes(deps, secrets.links) } : {}),
+    parts,
+    attempts: 0,
+    createdAt: deps.clock.now().toISOString(),
+    version: 1,
+  };
+  try {
+    await deps.store.createOutbound(record);
+    return record;
+  } catch (e) {
+    if (!(e instanceof AlreadyExistsError)) throw e;
+    // another attempt composed it first: its bytes are the message; ours were never anybody's
+    await forget(deps, parts);
+    return (await deps.store.getOutbound(id))!;
+  }
+}
+
+/** A record from before the message store kept its bytes inline: they move to the store, as part 1 of 1. */
+async function migrated(deps: Deps, out: Outbound): Promise<Outbound> {
+  if (out.parts || out.raw === undefined) return out;
+  const rawKey = `${out.id}/legacy/p1.eml`;
+  await deps.messages.put(rawKey, out.raw);
+  const part: OutboundPart = {
+    index: 1,
+    messageId: out.messageId,
+    first: 0,
+    count: 0,
+    rawKey,
+    sha256: out.sha256,
+    bytes: out.raw.length,
+    state: out.state,
+    attempts: out.attempts,
+    ...(out.transportId ? { transportId: out.transportId } : {}),
+    ...(out.sentAt ? { sentAt: out.sentAt } : {}),
+  };
+  const moved: Outbound = { ...out, raw: undefined, parts: [part], version: out.version + 1 };
+  await deps.store.saveOutbound(moved);
+  return moved;
+}
+
+function withPart(out: Outbound, part: OutboundPart, extra: Partial<Outbound> = {}): Outbound {
+  const parts = out.parts!.map((p) => (p.index === part.index ? part : p));
+  const first = parts[0]!;
+  const state = parts.every((p) => p.state === 'sent') ? 'sent' : parts.some((p) => p.state === 'sending') ? 'sending' : 'composed';
+  return {
+    ...out,
+    ...extra,
+    parts,
+    state,
+    attempts: parts.reduce((n, p) => n + p.attempts, 0),
+    ...(first.transportId ? { transportId: first.transportId } : {}),
+    ...(state === 'sent' ? { sentAt: out.sentAt ?? part.sentAt } : {}),
+    version: out.version + 1,
+  };
+}
+
+/** Hands over every part not sent yet, in order; returns the record with each part's outcome. */
+async function sendParts(deps: Deps, notice: Notice, start: Outbound): Promise<Outbound> {
+  let out = start;
+  for (const part of start.parts!) {
+    if (part.state === 'sent') continue;
+    if (part.state === 'sending') {
+      await appendEvent(deps, {
+        campaignId: notice.campaignId,
+        noticeId: notice.id,
+        type: 'message.uncertain',
+        actor: 'system',
+        data: { outbound: out.id, part: part.index, attempts: part.attempts, resolution: 'resend the same bytes' },
+      });
+      if (out.kind === 'notice') await updateNotice(deps, notice.id, (cur) => (cur.state === 'sent' ? undefined : { ...cur, state: 'uncertain' }));
+    }
+    const raw = await deps.messages.get(part.rawKey);
+    // never send other bytes than the ones recorded: a lost or altered copy is a fault to see, not to paper over
+    if (raw === undefined || deps.ids.hash(raw) !== part.sha256) {
+      throw new TakedownError('MESSAGE.LOST', `the stored bytes of ${out.id} part ${part.index} are missing or altered; nothing was sent`);
+    }
+    const handing: OutboundPart = { ...part, state: 'sending', attempts: part.attempts + 1 };
+    out = withPart(out, handing);
+    await deps.store.saveOutbound(out);
+    let sent;
+    try {
+      sent = await deps.mailer.sendRaw({ from: out.envelopeFrom ?? out.from, to: out.to, size: raw.length }, raw);
+    } catch (e) {
+      if ((e instanceof MailTransientError && !e.maybeDelivered) || e instanceof MailRejectedError) {
+        // the transport refused it: nothing went out, so the next attempt is a first send, not an uncertain one
+        out = withPart(out, { ...handing, state: 'composed' });
+        await deps.store.saveOutbound(out);
+      }
+      throw e;
+    }
+    const masked = maskTokens(raw).masked;
+    const maskedKey = part.rawKey.replace(/\.eml$/, '.masked.eml');
+    await deps.messages.put(maskedKey, masked);
+    const done: OutboundPart = {
+      ...handing,
+      state: 'sent',
+      rawKey: maskedKey,
+      maskedSha256: deps.ids.hash(masked),
+      transportId: sent.transportId,
+      sentAt: deps.clock.now().toISOString(),
+    };
+    out = withPart(out, done);
+    await deps.store.saveOutbound(out);
+    // the exact bytes held working tokens: only the masked copy stays
+    await deps.messages.delete(part.rawKey);
+    // SES rewrites the Message-ID and reports bounces and complaints by its own id: keep the way back to the notice
+    // (a relay that keeps ours needs nothing: replies and reports quote the Message-ID we stored)
+    if (sent.transportId && sent.transportId !== part.messageId) await rememberTransportId(deps, sent.transportId, notice.id, out.id);
+    await appendEvent(deps, {
+      campaignId: notice.campaignId,
+      noticeId: notice.id,
+      type: 'message.sent',
+      actor: 'system',
+      data: {
+        outbound: out.id,
+        kind: out.kind,
+        to: out.to,
+        messageId: part.messageId,
+        transportId: sent.transportId,
+        sha256: part.sha256,
+        maskedSha256: done.maskedSha256,
+        bytes: part.bytes,
+        attempts: done.attempts,
+        destination: sent.destination,
+        ...(out.parts!.length > 1 ? { part: part.index, of: out.parts!.length } : {}),
+      },
+    });
+  }
+  return out;
+}
+
+/** The reply token a message's unsent part carries (in its Reply-To), to continue the message in new parts. */
+async function tokenOf(deps: Deps, out: Outbound): Promise<string> {
+  for (const part of out.parts!) {
+    if (part.state === 'sent') continue;
+    const raw = await deps.messages.get(part.rawKey);
+    const replyTo = raw && /^reply-to:[ \t]*(.+)$/im.exec(raw.slice(0, raw.search(/\r\n\r\n/)))?.[1];
+    const address = replyTo && (/<([^>]+)>/.exec(replyTo)?.[1] ?? replyTo.trim());
+    const token = address ? parseReplyAddress(deps.settings.replyMailbox, address)?.token : undefined;
+    if (token && out.tokenHash && deps.ids.tokenMatches(token, out.tokenHash)) return token;
+  }
+  throw new TakedownError('MESSAGE.LOST', `the reply token of ${out.id} cannot be read back from its unsent parts`);
+}
+
+/**
+ * A server refused a part for its size: the parts not sent yet are composed again, smaller. A message none of
+ * whose parts went gets new secrets (nobody has the old ones); one that is half out keeps its reply token.
+ */
+async function resplit(deps: Deps, notice: Notice, out: Outbound, request: OutboundRequest, refusal: MailRejectedError): Promise<Outbound> {
+  const unsent = out.parts!.filter((p) => p.state !== 'sent');
+  const biggest = Math.max(...unsent.map((p) => p.bytes));
+  const limit = Math.floor(Math.min(messageLimit(deps), refusal.detail.limit ? refusal.detail.limit * 0.95 : biggest / 2, biggest * 0.9));
+  const sent = out.parts!.filter((p) => p.state === 'sent');
+  const secrets: Secrets = sent.length ? { token: await tokenOf(deps, out) } : await mintSecrets(deps, notice, request);
+  const from = sent.length ? { firstIndex: unsent[0]!.index, offset: unsent[0]!.first } : { firstIndex: 1, offset: 0 };
+  const composed = await composeParts(deps, out.id, request, secrets, limit, from);
+  const parts = [...sent, ...(await storeParts(deps, out.id, composed))];
+  const next: Outbound = {
+    ...out,
+    parts,
+    state: 'composed',
+    messageId: parts[0]!.messageId,
+    sha256: parts[0]!.sha256,
+    ...(sent.length
+      ? {}
+      : {
+          tokenHash: deps.ids.hash(secrets.token),
+          envelopeFrom: verpAddress(deps.settings.replyMailbox, notice.id, secrets.token),
+          linkTokenHashes: linkHashes(deps, secrets.links),
+        }),
+    version: out.version + 1,
+  };
+  await deps.store.saveOutbound(next);
+  await forget(deps, unsent);
+  await appendEvent(deps, {
+    campaignId: notice.campaignId,
+    noticeId: notice.id,
+    type: 'message.resized',
+    actor: 'system',
+    data: { outbound: out.id, refusal: refusalOf(deps, refusal, out.id), limit, parts: parts.length, partsSent: sent.length },
+  });
+  return next;
+}
+
+/** Records a refusal on the message, the notice and the trail; a refusal of our own account halts sending. */
+async function recordRefusal(deps: Deps, notice: Notice, out: Outbound, error: MailRejectedError): Promise<Error> {
+  const refusal = refusalOf(deps, error, out.id);
+  const latest = (await deps.store.getOutbound(out.id)) ?? out;
+  await deps.store.saveOutbound({ ...latest, refusal, version: latest.version + 1 });
+  await updateNotice(deps, notice.id, (cur) => ({ ...cur, refusal }));
+  await appendEvent(deps, { campaignId: notice.campaignId, noticeId: notice.id, type: 'message.refused', actor: 'system', data: { outbound: out.id, kind: out.kind, refusal } });
+  if (error.scope === 'sender') {
+    await haltSending(deps, notice, refusal);
+    return new SendingHaltedError(`sending is halted: ${error.message}`, { cause: error, detail: error.detail });
+  }
+  return error;
+}
+
+/**
+ * Send one message of a notice exactly once (see above). Returns the record once every part was handed over.
+ * MailRejectedError when a server refused it for good (its `scope` says whose fault: see RefusalScope);
+ * SendingHaltedError when our own account or relay refuses us.
+ */
+export async function sendOutbound(deps: Deps, notice: Notice, request: OutboundRequest): Promise<Outbound> {
+  const id = `${notice.id}.${request.kind}.${request.n}`;
+  let out = await migrated(deps, (await deps.store.getOutbound(id)) ?? (await composeOutbound(deps, notice, id, request)));
+  if (out.state === 'sent') return out;
+  for (let resplits = 0; ; resplits++) {
+    try {
+      out = await sendParts(deps, notice, out);
+      break;
+    } catch (e) {
+      if (!(e instanceof MailRejectedError)) throw e;
+      if (e.scope === 'message' && resplits < MAX_RESPLITS) {
+        out = await resplit(deps, notice, (await deps.store.getOutbound(id)) ?? out, request, e);
+        continue;
+      }
+      throw await recordRefusal(deps, notice, out, e);
+    }
+  }
+  await liftHalt(deps, notice);
+  return out;
+}

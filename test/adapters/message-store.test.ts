@@ -1,0 +1,35 @@
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FileMessageStore } from '../../lib/adapters/messages/messages.fs.js';
+import { messageStoreContract } from '../contract/message-store.contract.js';
+
+const dirs: string[] = [];
+const fresh = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'takedown-messages-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+messageStoreContract('files in the data directory', async () => new FileMessageStore(fresh()));
+
+describe('FileMessageStore', () => {
+  it('keeps each message readable by this user only', async () => {
+    const dir = fresh();
+    const store = new FileMessageStore(join(dir, 'messages'));
+    await store.put('n0123456789abcdef.notice.0/m1/p1.eml', 'bytes');
+    expect(statSync(join(dir, 'messages')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'messages', 'n0123456789abcdef.notice.0', 'm1')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'messages', 'n0123456789abcdef.notice.0', 'm1', 'p1.eml')).mode & 0o777).toBe(0o600);
+    // written whole through a temporary file that is gone afterwards
+    expect(readdirSync(join(dir, 'messages', 'n0123456789abcdef.notice.0', 'm1'))).toEqual(['p1.eml']);
+  });
+
+  it.each(['../escape.eml', 'a/../../escape.eml', '/etc/passwd', 'a//b', '.hidden/x', 'a/b\\c'])('refuses the key %s, which would name a file outside its folder', async (key) => {
+    const store = new FileMessageStore(fresh());
+    await expect(store.put(key, 'x')).rejects.toThrow(/not a message key/);
+    await expect(store.get(key)).rejects.toThrow(/not a message key/);
+  });
+});

@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Host } from '../../lib/local/host.js';
+import { holdsNoToken, sendingHalt } from '../../lib/core/notices/index.js';
+import { listAll } from '../../lib/core/paging.js';
+import type { Notice } from '../../lib/core/model.js';
+import { startStrictMta, type StrictMta } from '../support/strict-mta.js';
+import { submit, testHost, waitFor } from './support.js';
+
+/**
+ * Notices through an SMTP server that answers as real MTAs do (SIZE, 552 5.3.4, 5.7.1): the notice workflow on the
+ * shipped ASL, on the embedded host, sending through it.
+ */
+
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+const header = (raw: string, name: string) =>
+  new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' '))?.[1]?.trim() ?? '';
+/** URL indicators on Example Hosting Ltd's network (examples/directory.yaml): one recipient for all of them */
+const urls = (n: number) => Array.from({ length: n }, (_, i) => `http://192.0.2.10/login/${i}/verify.php,url,KE,phishing kit seen by the vendor`);
+
+let host: (Host & { dispose(): Promise<void> }) | undefined;
+let mta: StrictMta | undefined;
+afterEach(async () => {
+  await host?.dispose();
+  await mta?.close();
+  host = undefined;
+  mta = undefined;
+});
+
+async function notices(h: Host, campaignId: string): Promise<Notice[]> {
+  return listAll((p) => h.store.listNotices({ campaignId }, p));
+}
+
+async function eventTypes(h: Host, noticeId: string): Promise<string[]> {
+  return (await h.store.listEvents({ noticeId })).map((e) => e.type);
+}
+
+describe('sending notices that real mail servers accept', () => {
+  it('delivers a 20,000-indicator notice to one hoster in numbered parts of one thread, each under 10 MB', async () => {
+    mta = await startStrictMta({ size: 10_240_000 });
+    host = await testHost(1, { config: { smtpUrl: mta.url } });
+    const campaignId = await submit(host, urls(20_000));
+    const [notice] = await waitFor('the notice to be sent', async () => {
+      const all = await notices(host!, campaignId);
+      return all.length === 1 && all[0]!.state === 'sent' ? all : undefined;
+    }, 120_000);
+
+    const parts = mta.received.filter((m) => header(m.raw, 'Subject').includes(notice!.tag));
+    expect(parts.length).toBeGreaterThan(1);
+    for (const m of parts) expect(Buffer.byteLength(m.raw)).toBeLessThanOrEqual(10_240_000);
+    // one thread: the same tag and reply address in every part, "part k of n" in each subject
+    expect(new Set(parts.map((m) => header(m.raw, 'Reply-To'))).size).toBe(1);
+    const numbers = parts.map((m) => /\(part (\d+) of (\d+)\)/.exec(header(m.raw, 'Subject'))?.slice(1).map(Number));
+    expect(numbers.map((n) => n?.[0]).sort((a, b) => a! - b!)).toEqual(parts.map((_, i) => i + 1));
+    expect(new Set(numbers.map((n) => n?.[1]))).toEqual(new Set([parts.length]));
+    // every indicator is in exactly one part's CSV
+    const ranges = parts.map((m) => /indicators (\d+) to (\d+) of 20000/.exec(m.raw.replace(/=\r\n/g, '').replace(/\s+/g, ' '))!.slice(1).map(Number));
+    const covered = ranges.sort((a, b) => a[0]! - b[0]!);
+    expect(covered[0]![0]).toBe(1);
+    for (let i = 1; i < covered.length; i++) expect(covered[i]![0]).toBe(covered[i - 1]![1]! + 1);
+    expect(covered[covered.length - 1]![1]).toBe(20_000);
+    const out = (await host.store.listOutbound(notice!.id))[0]!;
+    expect(out.parts).toHaveLength(parts.length);
+    expect(out.parts!.reduce((n, p) => n + p.count, 0)).toBe(20_000);
+    // the record holds the hash of each part's exact bytes, not the bytes: far from a DynamoDB item's 400 KB
+    expect(JSON.stringify(out).length).toBeLessThan(20_000);
+    for (const p of out.parts!) expect(parts.map((m) => sha256(m.raw))).toContain(p.sha256);
+  }, 180_000);
+
+  it("announces SIZE on MAIL FROM, and splits smaller before uploading a byte when the relay's SIZE is under the limit", async () => {
+    mta = await startStrictMta({ size: 1_000_000 });
+    host = await testHost(1, { config: { smtpUrl: mta.url } });
+    const campaignId = await submit(host, urls(1_500));
+    const [notice] = await waitFor('the notice to be sent', async () => {
+      const all = await notices(host!, campaignId);
+      return all[0]?.state === 'sent' ? all : undefined;
+    }, 60_000);
+
+    // the first composition (10 MB parts) was refused by the client itself on the server's SIZE: nothing uploaded
+    const accepted = mta.received.reduce((n, m) => n + Buffer.byteLength(m.raw), 0);
+    expect(mta.uploaded()).toBe(accepted);
+    expect(mta.received.length).toBeGreaterThan(1);
+    for (const m of mta.received) {
+      expect(m.announcedSize).toBe(Buffer.byteLength(m.raw));
+      expect(m.announcedSize!).toBeLessThanOrEqual(1_000_000);
+    }
+    const types = await eventTypes(host, notice!.id);
+    expect(types).toContain('message.resized');
+    expect(types).not.toContain('contact.undeliverable');
+    expect(types).not.toContain('notice.escalated');
+  }, 60_000);
+
+  it('splits smaller when the server refuses the message for its size after the upload (552 5.3.4), and escalates nothing', async () => {
+    mta = await startStrictMta({ data: (raw) => (raw.length > 800_000 ? { code: 552, message: '5.3.4 Error: message file too big' } : undefined) });
+    host = await testHost(1, { config: { smtpUrl: mta.url } });
+    const campaignId = await submit(host, urls(1_000));
+    const [notice] = await waitFor('the notice to be sent', async () => {
+      const all = await notices(host!, campaignId);
+      return all[0]?.state === 'sent' ? all : undefined;
+    }, 60_000);
+
+    expect(mta.received.length).toBeGreaterThan(1);
+    for (const m of mta.received) expect(m.raw.length).toBeLessThanOrEqual(800_000);
+    expect(await notices(host, campaignId)).toHaveLength(1);
+    const refused = (await host.store.listEvents({ noticeId: notice!.id })).find((e) => e.type === 'message.resized');
+    expect(refused?.data).toMatchObject({ refusal: { scope: 'message', code: 552, enhanced: '5.3.4', step: 'DATA' } });
+  }, 60_000);
+
+  it('halts sending when the relay refuses us, escalates nothing, and goes on by itself once the relay accepts', async () => {
+    mta = await startStrictMta({ rcptTo: () => ({ code: 554, message: '5.7.1 <abuse@hosting.example>: Relay access denied' }) });
+    host = await testHost(1, { config: { smtpUrl: mta.url } });
+    const campaignId = await submit(host, urls(2));
+    const halt = await waitFor('sending to halt', () => sendingHalt(host!.deps), 20_000);
+    expect(halt.refusal).toMatchObject({ scope: 'sender', code: 554, enhanced: '5.7.1', step: 'RCPT' });
+    expect(halt.refusal.text).toContain('Relay access denied');
+    const [notice] = await notices(host, campaignId);
+    // nobody's mailbox is dead: the notice waits unsent, nothing escalates, no case expires
+    expect(notice!.state).toBe('planned');
+    expect(notice!.refusal).toMatchObject({ scope: 'sender', code: 554 });
+    const types = await eventTypes(host, notice!.id);
+    expect(types).toContain('sending.halted');
+    expect(types).not.toContain('notice.escalated');
+    expect(await notices(host, campaignId)).toHaveLength(1);
+
+    mta.set({ rcptTo: () => undefined });
+    await waitFor('the notice to be sent once the relay accepts', async () => (await host!.store.getNotice(notice!.id))?.state === 'sent', 30_000);
+    expect(await sendingHalt(host.deps)).toBeUndefined();
+    expect(await eventTypes(host, notice!.id)).toContain('sending.resumed');
+    expect(mta.received).toHaveLength(1);
+  }, 60_000);
+
+  it('holds a notice a server refuses by policy (554 5.7.1) for a person, and escalates nothing', async () => {
+    mta = await startStrictMta({ data: () => ({ code: 554, message: '5.7.1 Message rejected as spam by Content Filtering' }) });
+    host = await testHost(1, { config: { smtpUrl: mta.url } });
+    const campaignId = await submit(host, urls(2));
+    const notice = await waitFor('the notice to be held', async () => {
+      const [n] = await notices(host!, campaignId);
+      return n?.state === 'paused' ? n : undefined;
+    }, 20_000);
+    expect(notice.paused?.reason).toMatch(/^refused by a server: 554 5\.7\.1/);
+    expect(notice.refusal).toMatchObject({ scope: 'policy', code: 554, enhanced: '5.7.1', step: 'DATA', text: 'Message rejected as spam by Content Filtering' });
+    const types = await eventTypes(host, notice.id);
+    expect(types).toEqual(expect.arrayContaining(['message.refused', 'notice.held']));
+    expect(types).not.toContain('contact.undeliverable');
+    expect(await notices(host, campaignId)).toHaveLength(1);
+    expect(await sendingHalt(host.deps)).toBeUndefined();
+  }, 30_000);
+
+  it('sends from a VERP envelope on the reply domain whatever the From says, with an EHLO name of its own', async () => {
+    mta = await startStrictMta();
+    host = await testHost(1, { config: { smtpUrl: mta.url, fromAddress: 'CERT desk <desk@cert.example>', ehloName: 'mx1.cert.example' } });
+    const campaignId = await submit(host, urls(1));
+    await waitFor('the notice to be sent', async () => (await notices(host!, campaignId))[0]?.state === 'sent', 20_000);
+    const [m] = mta.received;
+    const [notice] = await notices(host, campaignId);
+    expect(header(m!.raw, 'From')).toBe('CERT desk <desk@cert.example>');
+    const token = /^takedown\+n[0-9a-z]{16}\.([0-9a-z]+)@reply\.example$/.exec(header(m!.raw, 'Reply-To'))![1];
+    expect(m!.mailFrom).toBe(`takedown+b.${notice!.id}.${token}@reply.example`);
+    expect(m!.mailFrom.split('@')[0]!.length).toBeLessThanOrEqual(64);
+    expect(m!.ehlo).toBe('mx1.cert.example');
+  }, 30_000);
+
+  it('keeps only a copy with its tokens masked, and the hash of the exact bytes it sent', async () => {
+    mta = await startStrictMta();
+    host = await testHost(1, { config: { smtpUrl: mta.url, publicUrl: 'https://takedown.example' } });
+    const campaignId = await submit(host, urls(3));
+    const [notice] = await waitFor('the notice to be sent', async () => {
+      const all = await notices(host!, campaignId);
+      return all[0]?.state === 'sent' ? all : undefined;
+    }, 20_000);
+    const delivered = mta.received[0]!.raw;
+    expect(holdsNoToken(delivered)).toBe(false);
+    const out = (await host.store.listOutbound(notice!.id))[0]!;
+    const part = out.parts![0]!;
+    const kept = (await host.deps.messages.get(part.rawKey))!;
+    // what went out is proven by its hash; what is kept opens nothing: no reply token, no answer link
+    expect(part.sha256).toBe(sha256(delivered));
+    expect(holdsNoToken(kept)).toBe(true);
+    expect(kept.length).toBe(delivered.length);
+    expect(part.maskedSha256).toBe(sha256(kept));
+    const differing = [...kept].filter((ch, i) => ch !== delivered[i]);
+    expect(new Set(differing)).toEqual(new Set(['x']));
+    const sent = (await host.store.listEvents({ noticeId: notice!.id })).find((e) => e.type === 'message.sent');
+    expect(sent?.data).toMatchObject({ sha256: sha256(delivered), maskedSha256: sha256(kept) });
+  }, 30_000);
+});
