@@ -64,17 +64,18 @@ export const CASE_LIVE: ReadonlySet<CaseState> = new Set([
 ]);
 
 export const NOTICE_TRANSITIONS: Readonly<Record<NoticeState, readonly NoticeState[]>> = {
-  planned: ['sending', 'sent', 'uncertain', 'paused', 'cancelled'],
+  planned: ['sending', 'sent', 'uncertain', 'paused', 'cancelled', 'closed'],
   // a crash after the SMTP hand-off and before "sent" was recorded leaves it uncertain
   sending: ['sent', 'uncertain', 'planned'],
   uncertain: ['sending', 'sent', 'paused', 'cancelled'],
   // planned again: the contact bounced for good and the party has another mailbox to send it to
-  sent: ['closed', 'escalated', 'paused', 'cancelled', 'planned'],
+  sent: ['closed', 'escalated', 'exhausted', 'paused', 'cancelled', 'planned'],
   closed: ['sent'],
   // a case found still reachable after its party said it acted goes back to that party, whatever happened to the
   // notice's other cases
   escalated: ['sent'],
-  paused: ['planned', 'sent', 'closed', 'escalated', 'cancelled'],
+  exhausted: ['sent'],
+  paused: ['planned', 'sent', 'closed', 'escalated', 'exhausted', 'cancelled'],
   cancelled: [],
 };
 

@@ -223,6 +223,8 @@ export const Case = z.object({
   noticeId: z.string().optional(),
   /** the case this one escalated from */
   previousCaseId: z.string().optional(),
+  /** the notice that case was in: an escalation notice sends the cases of the notices that joined it */
+  escalatedFrom: z.string().optional(),
   /** why it is withheld, expired, unroutable ... */
   reason: z.string().optional(),
   /** how many times it came back after a verified takedown (0 or absent: never); part of derived ids after one */
@@ -272,6 +274,8 @@ export const NoticeState = z.enum([
   'sent',
   'closed',
   'escalated',
+  /** its open cases had no party left on their ladders: they expired, nobody else was asked */
+  'exhausted',
   'paused',
   'cancelled',
 ]);
@@ -292,8 +296,12 @@ export const Notice = z.object({
   /** sha-256 of the reply token; the token itself is only in the sent message */
   tokenHash: z.string(),
   caseCount: z.number().int().min(0),
-  /** the notice this one escalated from, when it is an escalation */
+  /** the notices this one escalated from, when it is an escalation: every one whose cases it carries */
   escalatedFrom: z.array(z.string()).optional(),
+  /** an escalation notice still taking the cases of other escalations to the same party (see escalateCases) */
+  gathering: z.boolean().optional(),
+  /** not sent before this time: the end of its gathering window */
+  notBefore: z.string().optional(),
   answerDeadline: z.number().int().positive(),
   actionDeadline: z.number().int().positive(),
   remindersAllowed: z.number().int().min(0),

@@ -448,6 +448,11 @@ export interface Settings {
    * and a server's own limit applies @default DEFAULT_MAX_MESSAGE_BYTES (10 MB, Postfix's default)
    */
   readonly maxMessageBytes?: number;
+  /**
+   * cases escalating to the same party within this many domain seconds go in one notice, sent when the window ends
+   * @default DEFAULT_ESCALATION_WINDOW_SECONDS (10 minutes)
+   */
+  readonly escalationWindowSeconds?: number;
   /** revival checks after a verified takedown, domain seconds after it @default DEFAULT_REVIVAL_CHECKS (+1 day, +7 days) */
   readonly revivalChecks?: readonly number[];
 }

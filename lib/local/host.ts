@@ -76,6 +76,8 @@ export const HostConfig = z.object({
   maxMessageBytes: z.number().int().min(64 * 1024).max(100 * 1024 * 1024).default(10_240_000),
   /** the name this host gives in SMTP EHLO @default the From's domain (ehloNameOf) */
   ehloName: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a host name').optional(),
+  /** escalations to one party within this many domain seconds of the first go in one notice @default 600 */
+  escalationWindowSeconds: z.number().int().min(1).max(30 * 86400).optional(),
   /** messages per minute to one recipient domain (real time), after a burst of 5 */
   sendPerDomainPerMinute: z.number().positive().max(100_000).default(60),
   /** revival checks after a verified takedown, in domain seconds after it @default +1 day, +7 days */
@@ -105,6 +107,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     probes: env.TAKEDOWN_PROBES,
     sendPerDomainPerMinute: num(env.TAKEDOWN_SEND_PER_DOMAIN_PER_MINUTE),
     maxMessageBytes: num(env.TAKEDOWN_MAX_MESSAGE_BYTES),
+    escalationWindowSeconds: num(env.TAKEDOWN_ESCALATION_WINDOW_SECONDS),
     ehloName: env.TAKEDOWN_EHLO_NAME,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as HostConfig;
@@ -312,6 +315,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       pageSize: config.pageSize,
       defaultTlp: config.defaultTlp,
       maxMessageBytes: config.maxMessageBytes,
+      ...(config.escalationWindowSeconds ? { escalationWindowSeconds: config.escalationWindowSeconds } : {}),
       ...(routing ? { routing } : {}),
       ...(config.revivalChecks ? { revivalChecks: config.revivalChecks } : {}),
     };

@@ -6,6 +6,7 @@ import { listAll } from '../../lib/core/paging.js';
 import type { Notice } from '../../lib/core/model.js';
 import { startStrictMta, type StrictMta } from '../support/strict-mta.js';
 import { submit, testHost, waitFor } from './support.js';
+import { runCli } from '../e2e/support.js';
 
 /**
  * Notices through an SMTP server that answers as real MTAs do (SIZE, 552 5.3.4, 5.7.1): the notice workflow on the
@@ -183,4 +184,21 @@ describe('sending notices that real mail servers accept', () => {
     const sent = (await host.store.listEvents({ noticeId: notice!.id })).find((e) => e.type === 'message.sent');
     expect(sent?.data).toMatchObject({ sha256: sha256(delivered), maskedSha256: sha256(kept) });
   }, 30_000);
+});
+
+describe('takedown status after refusals', () => {
+  it('counts as sent only what a server accepted, and shows each refusal in the server\'s words', async () => {
+    // the hoster's mailbox is dead; the CERT it escalates to gets the notice
+    mta = await startStrictMta({ rcptTo: (to) => (to === 'abuse@hosting.example' ? { code: 550, message: '5.1.1 <abuse@hosting.example>: Recipient address rejected: User unknown' } : undefined) });
+    host = await testHost(1, { config: { smtpUrl: mta.url, rdap: 'off', escalationWindowSeconds: 1 } });
+    const campaignId = await submit(host, urls(1));
+    await waitFor('the escalation to be sent', async () => (await notices(host!, campaignId)).some((n) => n.party.id === 'cert:KE' && n.state === 'sent'), 20_000);
+
+    const status = await runCli(['status', campaignId, '--data-dir', host.files.dataDir]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/notices sent:\s+1\b/);
+    expect(status.stdout).toMatch(/notices refused:\s+1\b/);
+    const refusedRow = status.stdout.split('\n').find((l) => l.includes('abuse@hosting.example>') && l.includes('escalated'));
+    expect(refusedRow).toContain('550 5.1.1 <abuse@hosting.example>: Recipient address rejected: User unknown');
+  }, 45_000);
 });

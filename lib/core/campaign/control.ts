@@ -95,7 +95,7 @@ async function controlCase(deps: Deps, caseId: string, action: ControlAction, ac
   if (!CASE_AWAITING.has(before.state) && !['open', 'needs-info', 'paused', 'disputed'].includes(before.state)) refuse('escalated');
   if (!before.noticeId) refuse('escalated');
   const notice = await mustGetNotice(deps, before.noticeId!);
-  const escalatedTo = await escalateCases(deps, notice, [before], `escalated by ${actor}: ${reason}`);
+  const escalatedTo = (await escalateCases(deps, notice, [before], `escalated by ${actor}: ${reason}`, { gather: false })).notices;
   await audit('case.force-escalated', { to: escalatedTo });
   const notices = (await settleNotice(deps, notice.id, actor)) ? 1 : 0;
   return { ...base, cases: 1, notices, escalatedTo };
@@ -139,7 +139,7 @@ async function controlNotice(deps: Deps, noticeId: string, action: ControlAction
     return { ...base, notices: 1, cases: open.length };
   }
   if (!['sent', 'paused'].includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'escalated');
-  const escalatedTo = await escalateCases(deps, notice, open, `escalated by ${actor}: ${reason}`);
+  const escalatedTo = (await escalateCases(deps, notice, open, `escalated by ${actor}: ${reason}`, { gather: false })).notices;
   await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.force-escalated', actor, data: { reason, cases: open.length, to: escalatedTo } });
   await settleNotice(deps, noticeId, actor);
   return { ...base, notices: 1, cases: open.length, escalatedTo };

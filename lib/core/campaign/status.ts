@@ -2,6 +2,7 @@ import { NotFoundError } from '../errors.js';
 import type { Campaign, CaseState, Notice } from '../model.js';
 import type { Deps } from '../ports.js';
 import { listAll } from '../paging.js';
+import { sendingHalt, type SendingHalt } from '../notices/index.js';
 
 export interface CampaignStatus {
   readonly campaign: Campaign;
@@ -9,6 +10,8 @@ export interface CampaignStatus {
   readonly cases: Partial<Record<CaseState, number>>;
   /** notices by state */
   readonly noticeStates: Partial<Record<Notice['state'], number>>;
+  /** set while sending is halted: our own account or relay refuses every message */
+  readonly halt?: SendingHalt;
 }
 
 /** A campaign with its notices and how many cases are in each state. */
@@ -20,5 +23,6 @@ export async function campaignStatus(deps: Deps, campaignId: string): Promise<Ca
   for (const c of await listAll((p) => deps.store.listCases({ campaignId }, p))) cases[c.state] = (cases[c.state] ?? 0) + 1;
   const noticeStates: Partial<Record<Notice['state'], number>> = {};
   for (const n of notices) noticeStates[n.state] = (noticeStates[n.state] ?? 0) + 1;
-  return { campaign, notices, cases, noticeStates };
+  const halt = await sendingHalt(deps);
+  return { campaign, notices, cases, noticeStates, ...(halt ? { halt } : {}) };
 }

@@ -3,7 +3,8 @@ import { casesOf, mustGetNotice } from './records.js';
 import { CASE_AWAITING, PAUSE_REASON } from '../lifecycle.js';
 import type { AnswerIntent, Case, CaseState, Notice } from '../model.js';
 import { restartNotice } from './clock.js';
-import { escalateCases } from './escalate.js';
+import { settleCampaign } from './settle.js';
+import { escalateCases, finalState } from './escalate.js';
 import { updateNotice } from '../updates.js';
 import { appendEvent } from '../audit/index.js';
 import { completeQuietly } from '../executions.js';
@@ -91,6 +92,7 @@ export async function noticeAnswered(deps: Deps, notice: Notice, outcome: Answer
   });
   if (token) await completeQuietly(deps, token, stepFor(deps, updated));
   if (resume !== undefined) await restartNotice(deps, notice.id, outcome.by, resume, `the party answered (${outcome.intent}) after asking a question`);
+  if (updated.state === 'closed' && notice.state !== 'closed') await settleCampaign(deps, notice.campaignId);
   return updated;
 }
 
@@ -103,7 +105,9 @@ export async function contactUndeliverable(deps: Deps, noticeId: string, status:
   const notice = await mustGetNotice(deps, noticeId);
   if (notice.state !== 'sent') return undefined;
   const open = (await casesOf(deps, noticeId)).filter((c) => CASE_AWAITING.has(c.state) || c.state === 'open');
-  const to = await escalateCases(deps, notice, open, `undeliverable${status ? ` (${status})` : ''}`);
+  const result = await escalateCases(deps, notice, open, `undeliverable${status ? ` (${status})` : ''}`);
+  const to = result.notices;
+  const ended = finalState(open.length, result);
   let token: string | undefined;
   let changed = false;
   const final = await updateNotice(deps, noticeId, (cur) => {
@@ -111,17 +115,18 @@ export async function contactUndeliverable(deps: Deps, noticeId: string, status:
     // read with the change, so a token the workflow parks meanwhile is not lost
     token = cur.taskToken;
     changed = true;
-    return { ...cur, state: open.length ? 'escalated' : 'closed', taskToken: undefined };
+    return { ...cur, state: ended, taskToken: undefined };
   });
   if (changed) {
     await appendEvent(deps, {
       campaignId: final.campaignId,
       noticeId,
-      type: open.length ? 'notice.escalated' : 'notice.closed',
+      type: `notice.${ended}`,
       actor: 'system',
       data: { reason: 'undeliverable', status, cases: open.length, to },
     });
   }
   if (token) await completeQuietly(deps, token, stepFor(deps, final));
+  if (changed && ended !== 'escalated') await settleCampaign(deps, final.campaignId);
   return to;
 }

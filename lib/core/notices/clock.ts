@@ -7,6 +7,7 @@ import { casesOf } from './records.js';
 import { stepFor } from './step.js';
 import { startNoticeRun } from './planning.js';
 import { CASE_AWAITING } from '../lifecycle.js';
+import { settleCampaign } from './settle.js';
 
 /**
  * A hand on a notice's clock: stop it, start it again as a new round, wake its waiting execution to re-decide,
@@ -57,7 +58,7 @@ export async function restartNotice(deps: Deps, noticeId: string, actor: string,
     const fromPause = cur.state === 'paused';
     // a notice still sent has its execution: only a stopped clock starts a new round (an escalated one: for a
     // case found still reachable, which goes back to this party)
-    if (!fromPause && cur.state !== 'closed' && cur.state !== 'escalated') return undefined;
+    if (!fromPause && cur.state !== 'closed' && cur.state !== 'escalated' && cur.state !== 'exhausted') return undefined;
     changed = true;
     const back = fromPause ? ((cur.paused?.from as NoticeState | undefined) ?? 'sent') : 'sent';
     const left = seconds ?? cur.paused?.remainingSeconds ?? cur.answerDeadline;
@@ -109,5 +110,6 @@ export async function settleNotice(deps: Deps, noticeId: string, actor: string):
   if (!changed) return false;
   await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: `notice.${notice.state}`, actor, data: { reason: 'nothing left for this party' } });
   if (token) await completeQuietly(deps, token, stepFor(deps, notice));
+  if (notice.state !== 'escalated') await settleCampaign(deps, notice.campaignId);
   return true;
 }

@@ -1,47 +1,199 @@
+import { z } from 'zod';
+import { AlreadyExistsError, StaleWriteError } from '../errors.js';
 import type { Deps } from '../ports.js';
 import type { Case, CaseState, Notice } from '../model.js';
-import { caseIdFor, noticeIdFor } from '../routing/index.js';
-import { groupIntoNotices, startNoticeRun } from './planning.js';
+import { caseIdFor, noticeIdFor, tagOf } from '../routing/index.js';
+import { startNoticeRun } from './planning.js';
 import { updateCase, updateNotice } from '../updates.js';
 import { CASE_AWAITING } from '../lifecycle.js';
 import { appendEvent } from '../audit/index.js';
 import { completeQuietly } from '../executions.js';
 
-/**
- * Hand cases to the next party of their ladder: new cases grouped into one notice per new recipient, each
- * started as its own execution; a case whose ladder is exhausted expires. New records are created before the
- * old ones are marked, so a crash half-way redoes the same (derived) records and nothing is lost.
- * Returns the ids of the notices started.
- */
-export async function escalateCases(deps: Deps, from: Notice, cases: readonly Case[], reason: string): Promise<string[]> {
+/** Cases escalating to the same party within this many domain seconds of the first go in one notice. */
+export const DEFAULT_ESCALATION_WINDOW_SECONDS = 600;
+
+/** The store records that name the notice currently gathering escalations to one party (see escalateCases). */
+const GATHERING_KIND = 'escalation-gathering';
+const Gathering = z.object({ noticeId: z.string(), seq: z.number().int().min(1), notBefore: z.string() });
+type Gathering = z.infer<typeof Gathering>;
+
+/** What an escalation did: the notices its cases joined, and how many cases went on or ran out of ladder. */
+export interface EscalationResult {
+  readonly notices: string[];
+  readonly escalated: number;
+  readonly expired: number;
+}
+
+export interface EscalateOptions {
+  /**
+   * gather with other escalations to the same party (the workflows' own escalations); false for a coordinator's
+   * "escalate now", which is sent at once @default true
+   */
+  readonly gather?: boolean;
+}
+
+interface Onward {
+  readonly rung: Case['ladder'][number];
+  readonly step: number;
+  readonly revival: number;
+  readonly cases: Case[];
+}
+
+/** An escalation notice, planned; gathering other escalations' cases until `notBefore` when `notBefore` is given. */
+function escalationNotice(deps: Deps, id: string, campaignId: string, group: Onward, notBefore: string | undefined): Notice {
   const now = deps.clock.now().toISOString();
-  const onward: Case[] = [];
+  return {
+    id,
+    campaignId,
+    party: group.rung.party,
+    step: group.step,
+    round: 1,
+    state: 'planned',
+    tag: tagOf(id),
+    tokenHash: '',
+    caseCount: 0,
+    escalatedFrom: [],
+    ...(notBefore ? { gathering: true, notBefore } : {}),
+    answerDeadline: group.rung.answerDeadline,
+    actionDeadline: group.rung.actionDeadline,
+    remindersAllowed: group.rung.reminders,
+    remindersSent: 0,
+    appliedAnswers: [],
+    updatedAt: now,
+    version: 1,
+  };
+}
+
+/**
+ * Add an escalation to a notice: its escalatedFrom lists every notice whose cases it carries, and only those cases
+ * are sent (sendNotice reads the list when it closes the gathering). false when the notice is no longer gathering.
+ */
+async function join(deps: Deps, noticeId: string, from: Notice, group: Onward): Promise<boolean> {
+  let joined = false;
+  await updateNotice(deps, noticeId, (cur) => {
+    joined = !!cur.escalatedFrom?.includes(from.id);
+    // a gathering notice, once closed, sends what it has: a late escalation goes to the next one
+    if (joined || cur.state !== 'planned' || (cur.notBefore !== undefined && !cur.gathering)) return undefined;
+    joined = true;
+    // one recipient asked for several reasons gets the shortest deadline among them, as first notices do
+    return {
+      ...cur,
+      escalatedFrom: [...(cur.escalatedFrom ?? []), from.id],
+      caseCount: cur.caseCount + group.cases.length,
+      answerDeadline: Math.min(cur.answerDeadline, group.rung.answerDeadline),
+      actionDeadline: Math.min(cur.actionDeadline, group.rung.actionDeadline),
+      remindersAllowed: Math.min(cur.remindersAllowed, group.rung.reminders),
+    };
+  });
+  return joined;
+}
+
+/**
+ * The notice an escalation to this party should go in: the one gathering now, or a new one that gathers for the
+ * window. The gathering record is written with a version check, so two escalations at once agree on one notice.
+ */
+async function gatheringNotice(deps: Deps, from: Notice, group: Onward, skip: ReadonlySet<string>): Promise<string> {
+  const key = `${from.campaignId}|${group.rung.party.email.toLowerCase()}|${group.step}|${group.revival}`;
+  const window = deps.settings.escalationWindowSeconds ?? DEFAULT_ESCALATION_WINDOW_SECONDS;
+  for (;;) {
+    const now = deps.clock.now().getTime();
+    const record = await deps.store.getRecord(GATHERING_KIND, key);
+    const current = record ? Gathering.parse(JSON.parse(record.value)) : undefined;
+    if (current && now < Date.parse(current.notBefore) && !skip.has(current.noticeId)) return current.noticeId;
+    const seq = (current?.seq ?? 0) + 1;
+    const next: Gathering = {
+      noticeId: noticeIdFor(deps.ids, from.campaignId, group.rung.party.email, group.step, `escalation:${group.revival}:${seq}`),
+      seq,
+      notBefore: new Date(now + window * 1000).toISOString(),
+    };
+    // the notice before the record that names it: a record never points at nothing. A notice whose record lost the
+    // race below keeps no case and is never started (and sendNotice closes a notice with no case)
+    await deps.store.putNotices([escalationNotice(deps, next.noticeId, from.campaignId, group, next.notBefore)]);
+    const stored = { kind: GATHERING_KIND, key, value: JSON.stringify(next), version: (record?.version ?? 0) + 1 };
+    try {
+      await deps.store.putRecord(stored, record ? record.version : 'absent');
+    } catch (e) {
+      // another escalation opened one at the same moment: join that one
+      if (e instanceof StaleWriteError || e instanceof AlreadyExistsError) continue;
+      throw e;
+    }
+    return next.noticeId;
+  }
+}
+
+/**
+ * Hand cases to the next party of their ladder; a case whose ladder is exhausted expires. The workflows' own
+ * escalations to one party gather: those within a short window of the first (DEFAULT_ESCALATION_WINDOW_SECONDS) go
+ * in one notice that names every party asked before, sent when the window ends, the same rule as first notices.
+ * The onward cases are written before they join a notice, and a notice sends only the cases of the escalations
+ * that joined it before it closed, so a late one goes to the next notice rather than twice or nowhere. New records
+ * are created before the old ones are marked, so a crash half-way redoes the same (derived) records.
+ */
+export async function escalateCases(deps: Deps, from: Notice, cases: readonly Case[], reason: string, options: EscalateOptions = {}): Promise<EscalationResult> {
+  const gather = options.gather ?? true;
+  const now = deps.clock.now().toISOString();
+  const groups = new Map<string, Onward>();
   for (const c of cases) {
     const step = c.step + 1;
     const rung = c.ladder[step];
     if (!rung) continue;
-    onward.push({
-      id: caseIdFor(deps.ids, c.campaignId, c.indicator.value, step, c.revival ?? 0),
-      campaignId: c.campaignId,
-      indicator: c.indicator,
-      ladder: c.ladder,
-      step,
-      state: 'open',
-      noticeId: noticeIdFor(deps.ids, c.campaignId, rung.party.email, step, from.id),
-      previousCaseId: c.id,
-      ...(c.revival ? { revival: c.revival } : {}),
-      updatedAt: now,
-      version: 1,
-    });
+    const key = `${rung.party.email.toLowerCase()}|${step}|${c.revival ?? 0}`;
+    const group = groups.get(key) ?? { rung, step, revival: c.revival ?? 0, cases: [] };
+    group.cases.push(c);
+    groups.set(key, group);
   }
-  await deps.store.putCases(onward);
-  const notices = groupIntoNotices(deps, from.campaignId, onward, from.id);
-  await deps.store.putNotices(notices);
-  for (const n of notices) {
-    await startNoticeRun(deps, n);
+  const joined: string[] = [];
+  for (const group of groups.values()) {
+    const ids = group.cases.map((c) => caseIdFor(deps.ids, c.campaignId, c.indicator.value, group.step, c.revival ?? 0));
+    // a retry after a crash continues with the notice its cases were written for
+    const earlier = (await deps.store.getCase(ids[0]!))?.noticeId;
+    const closed = new Set<string>();
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 20) throw new Error(`escalation of ${from.id} found no notice to join`);
+      const noticeId =
+        attempt === 0 && earlier
+          ? earlier
+          : gather
+            ? await gatheringNotice(deps, from, group, closed)
+            : noticeIdFor(deps.ids, from.campaignId, group.rung.party.email, group.step, `escalation:${group.revival}:now:${from.id}:${attempt}`);
+      if (!gather) await deps.store.putNotices([escalationNotice(deps, noticeId, from.campaignId, group, undefined)]);
+      await deps.store.putCases(
+        group.cases.map((c, i) => ({
+          id: ids[i]!,
+          campaignId: c.campaignId,
+          indicator: c.indicator,
+          ladder: c.ladder,
+          step: group.step,
+          state: 'open',
+          noticeId,
+          previousCaseId: c.id,
+          escalatedFrom: from.id,
+          ...(c.revival ? { revival: c.revival } : {}),
+          updatedAt: now,
+          version: 1,
+        })),
+      );
+      if (await join(deps, noticeId, from, group)) {
+        joined.push(noticeId);
+        break;
+      }
+      // the notice closed before this escalation joined it: it will not send these cases; move them on
+      closed.add(noticeId);
+      const next = gather ? await gatheringNotice(deps, from, group, closed) : noticeIdFor(deps.ids, from.campaignId, group.rung.party.email, group.step, `escalation:${group.revival}:now:${from.id}:${attempt + 1}`);
+      for (const id of ids) await updateCase(deps, id, (cur) => (cur.noticeId === noticeId && cur.state === 'open' ? { ...cur, noticeId: next } : undefined));
+    }
   }
+  const notices = [...new Set(joined)];
+  for (const id of notices) {
+    const notice = await deps.store.getNotice(id);
+    if (notice) await startNoticeRun(deps, notice);
+  }
+  let escalated = 0;
+  let expired = 0;
   for (const c of cases) {
     const to: CaseState = c.ladder[c.step + 1] ? 'escalated' : 'expired';
+    if (to === 'escalated') escalated++;
+    else expired++;
     await updateCase(deps, c.id, (cur) =>
       CASE_AWAITING.has(cur.state) || ['open', 'not-ours', 'needs-info', 'paused', 'disputed'].includes(cur.state)
         ? { ...cur, state: cur.state === 'not-ours' && to === 'escalated' ? 'not-ours' : to, reason: to === 'expired' ? 'ladder exhausted' : reason, pausedFrom: undefined }
@@ -56,7 +208,16 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
       data: { reason, ...(to === 'escalated' ? { next: c.ladder[c.step + 1]!.party.id } : {}) },
     });
   }
-  return notices.map((n) => n.id);
+  return { notices, escalated, expired };
+}
+
+/**
+ * How a notice ends once its open cases were handed on: escalated when someone else was asked, exhausted when no
+ * party was left on any of their ladders (they expired), closed when nothing was open.
+ */
+export function finalState(open: number, result: EscalationResult): 'escalated' | 'exhausted' | 'closed' {
+  if (!open) return 'closed';
+  return result.escalated > 0 ? 'escalated' : 'exhausted';
 }
 
 /**

@@ -24,7 +24,7 @@ export async function sendFollowup(
   afterSend?: () => Promise<void>,
 ): Promise<Notice> {
   let notice = await mustGetNotice(deps, noticeId);
-  if (!['sent', 'paused', 'closed', 'escalated'].includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'follow-up');
+  if (!['sent', 'paused', 'closed', 'escalated', 'exhausted'].includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'follow-up');
   if (followup.kind === 'answer' && !followup.message.trim()) {
     throw new InvalidInputError('the follow-up is empty', [{ where: 'message', reason: 'write what the recipient asked for' }]);
   }

@@ -20,3 +20,5 @@ export { TemplateError, templateSet, templatesFromFiles, type TemplateSet } from
 export { holdsNoToken, maskTokens } from './masking.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, messageLimit, sendOutbound, type OutboundRequest, type RenderContext } from './outbound.js';
 export { SENDING_HALT_KIND, sendingHalt, type SendingHalt } from './halt.js';
+export { reopenCampaign, settleCampaign } from './settle.js';
+export { DEFAULT_ESCALATION_WINDOW_SECONDS, type EscalationResult } from './escalate.js';

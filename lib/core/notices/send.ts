@@ -8,6 +8,7 @@ import { updateCase, updateNotice } from '../updates.js';
 import { stepFor, type NoticeStep } from './step.js';
 import { casesOf, mustGetNotice } from './records.js';
 import { PAUSE_REASON } from '../lifecycle.js';
+import { engineWait } from '../executions.js';
 import { templateSet } from './render/templates.js';
 
 /** What a revival notice says came back: when it was verified down, and what the probe found. */
@@ -16,6 +17,16 @@ function revivalOf(cases: readonly Case[]): { verifiedDownAt?: string; detail: s
   const first = back[0] ?? cases[0];
   const more = back.length > 1 ? ` (and ${back.length - 1} more)` : '';
   return { verifiedDownAt: first?.verifiedDownAt, detail: `${first?.probe?.detail ?? 'reachable again'}${more}` };
+}
+
+/** Who was asked before an escalation notice, every party of the notices it gathered, and when the first was sent. */
+async function previousParties(deps: Deps, notice: Notice): Promise<{ party: string; sentAt?: string } | undefined> {
+  if (!notice.escalatedFrom?.length) return undefined;
+  const earlier = (await Promise.all(notice.escalatedFrom.map((id) => deps.store.getNotice(id)))).filter((n): n is Notice => !!n);
+  if (!earlier.length) return undefined;
+  const names = [...new Set(earlier.map((n) => n.party.name))];
+  const sentAt = earlier.map((n) => n.sentAt).filter((t): t is string => !!t).sort()[0];
+  return { party: names.join(', '), ...(sentAt ? { sentAt } : {}) };
 }
 
 /**
@@ -51,9 +62,22 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
     );
     return stepFor(deps, held);
   }
-  const cases = await casesOf(deps, noticeId);
-  const previousId = notice.escalatedFrom?.[0];
-  const previousNotice = previousId ? await deps.store.getNotice(previousId) : undefined;
+  if (notice.gathering) {
+    // an escalation notice takes other escalations' cases until its window ends; then it closes, and sends the
+    // cases of the escalations that joined it (escalateCases moves a late one's cases to the next notice)
+    const wait = notice.notBefore ? (Date.parse(notice.notBefore) - deps.clock.now().getTime()) / 1000 : 0;
+    if (wait > 0) return { next: 'hold', seconds: engineWait(deps, wait) };
+    notice = await updateNotice(deps, noticeId, (cur) => (cur.gathering ? { ...cur, gathering: undefined } : undefined));
+  }
+  const joined = notice.escalatedFrom ? new Set(notice.escalatedFrom) : undefined;
+  const cases = (await casesOf(deps, noticeId)).filter((c) => !joined || !c.escalatedFrom || joined.has(c.escalatedFrom));
+  if (!cases.length) {
+    // nothing to say (an escalation notice nobody joined): it ends here rather than send an empty notice
+    const closed = await updateNotice(deps, noticeId, (cur) => (cur.state === 'planned' ? { ...cur, state: 'closed' } : undefined));
+    if (closed.state === 'closed') await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.closed', actor: 'system', data: { reason: 'no case to send' } });
+    return stepFor(deps, closed);
+  }
+  const previous = await previousParties(deps, notice);
   const now = deps.clock.now();
   const templates = templateSet(deps.templates);
   const revival = notice.revivalOf ? revivalOf(cases) : undefined;
@@ -72,7 +96,7 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
           settings: deps.settings,
           templates,
           now,
-          previous: previousNotice ? { party: previousNotice.party.name, sentAt: previousNotice.sentAt } : undefined,
+          previous,
           revival,
         }),
     });

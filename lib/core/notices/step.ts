@@ -9,7 +9,9 @@ import { engineWait } from '../executions.js';
 /** What a notice workflow does next; `seen` is the notice version the decision was made on. */
 export type NoticeStep =
   | { next: 'wait'; seconds: number; seen: number }
-  | { next: 'deadline' | 'closed' | 'escalated' | 'stopped' };
+  /** an escalation notice still gathering: SendNotice again after `seconds` */
+  | { next: 'hold'; seconds: number }
+  | { next: 'deadline' | 'closed' | 'escalated' | 'exhausted' | 'stopped' };
 
 /** The next step of a notice, decided from its stored state and deadline only. */
 export function stepFor(deps: Deps, notice: Notice): NoticeStep {
@@ -18,6 +20,8 @@ export function stepFor(deps: Deps, notice: Notice): NoticeStep {
       return { next: 'closed' };
     case 'escalated':
       return { next: 'escalated' };
+    case 'exhausted':
+      return { next: 'exhausted' };
     case 'paused':
     case 'cancelled':
       return { next: 'stopped' };

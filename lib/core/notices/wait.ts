@@ -4,7 +4,7 @@ import { updateNotice } from '../updates.js';
 import { completeQuietly } from '../executions.js';
 import { stepFor, type NoticeStep } from './step.js';
 import { casesOf, mustGetNotice } from './records.js';
-import { escalateCases, rerouteToNextContact } from './escalate.js';
+import { escalateCases, finalState, rerouteToNextContact } from './escalate.js';
 import { CASE_AWAITING, PAUSE_REASON } from '../lifecycle.js';
 import { MailRejectedError, NotFoundError } from '../errors.js';
 import { holdRefused } from './send.js';
@@ -12,6 +12,7 @@ import { sendOutbound } from './outbound.js';
 import { renderNotice } from './render/render.js';
 import { templateSet } from './render/templates.js';
 import { appendEvent } from '../audit/index.js';
+import { settleCampaign } from './settle.js';
 
 /**
  * The notice workflow's wait: park its task token, decide the next step from the stored notice, and what happens
@@ -85,9 +86,11 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
   // cases held by a coordinator (or waiting on the coordinator's answer) stay with this party: the notice waits
   // for them, paused, instead of finishing without them
   const held = all.some((c) => c.state === 'paused' || c.state === 'needs-info');
-  const escalatedTo = await escalateCases(deps, notice, open, undeliverable ? 'undeliverable' : 'no action by the deadline');
+  const result = await escalateCases(deps, notice, open, undeliverable ? 'undeliverable' : 'no action by the deadline');
+  const escalatedTo = result.notices;
+  const ended = finalState(open.length, result);
   const final = await updateNotice(deps, noticeId, (cur) =>
-    cur.state === 'escalated' || cur.state === 'closed' || cur.state === 'paused'
+    cur.state === 'escalated' || cur.state === 'exhausted' || cur.state === 'closed' || cur.state === 'paused'
       ? undefined
       : held
         ? {
@@ -97,14 +100,15 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
             // a notice the relay refused before it ever went out is sent on resume, not waited on
             paused: { from: cur.state === 'sent' ? 'sent' : 'planned', remainingSeconds: cur.answerDeadline, reason: PAUSE_REASON.heldCases, by: 'system' },
           }
-        : { ...cur, state: open.length ? 'escalated' : 'closed', taskToken: undefined },
+        : { ...cur, state: ended, taskToken: undefined },
   );
   await appendEvent(deps, {
     campaignId: notice.campaignId,
     noticeId,
-    type: final.state === 'paused' ? 'notice.paused' : open.length ? 'notice.escalated' : 'notice.closed',
+    type: final.state === 'paused' ? 'notice.paused' : `notice.${ended}`,
     actor: 'system',
     data: { reason: undeliverable ? 'undeliverable' : 'deadline', cases: open.length, to: escalatedTo, ...(final.state === 'paused' ? { held: true } : {}) },
   });
+  if (final.state === 'closed' || final.state === 'exhausted') await settleCampaign(deps, notice.campaignId);
   return stepFor(deps, final);
 }

@@ -1,7 +1,7 @@
 import type { Case, Notice } from '../model.js';
 import type { Deps } from '../ports.js';
 import { engineWait } from '../executions.js';
-import { groupIntoNotices, startNoticeRun } from '../notices/index.js';
+import { groupIntoNotices, reopenCampaign, settleCampaign, startNoticeRun } from '../notices/index.js';
 import { appendEvent } from '../audit/index.js';
 import { casesOf, mustGetNotice } from '../notices/index.js';
 import { probeStatus, type ProbeResult } from './probe.js';
@@ -121,6 +121,7 @@ export async function verifyNotice(deps: Deps, noticeId: string): Promise<Verify
   if (!deps.prober || !campaign || campaign.probes === false || campaign.state === 'cancelled') return done(deps, noticeId);
   const now = deps.clock.now().getTime();
   const stillUp: { c: Case; result: ProbeResult }[] = [];
+  let verified = false;
   const revived: { c: Case; result: ProbeResult }[] = [];
 
   for (const c of await casesOf(deps, noticeId)) {
@@ -137,6 +138,7 @@ export async function verifyNotice(deps: Deps, noticeId: string): Promise<Verify
           cur.state === 'actioned' ? { ...cur, state: 'verified-down', probe: summary(result), verifiedDownAt: at, watched: 0 } : undefined,
         );
         if (after.verifiedDownAt !== at) continue;
+        verified = true;
         await appendEvent(deps, { campaignId: c.campaignId, caseId: c.id, noticeId, type: 'case.verified-down', actor: 'system', data: { verdict: result.verdict, detail: result.detail } });
       } else if (status === 'live') {
         // the case stays actioned until the "still reachable" message is out: a failed send is retried by the
@@ -186,6 +188,7 @@ export async function verifyNotice(deps: Deps, noticeId: string): Promise<Verify
     );
   }
   if (revived.length) await reviveCases(deps, notice, revived);
+  else if (verified) await settleCampaign(deps, notice.campaignId);
   return nextStep(deps, noticeId);
 }
 
@@ -243,6 +246,7 @@ async function reviveCases(deps: Deps, from: Notice, revived: readonly { c: Case
       data: { revival, verifiedDownAt: c.verifiedDownAt, detail: result.detail, to: rung.party.id, notice: noticeId },
     });
   }
+  if (reopened.length) await reopenCampaign(deps, from.campaignId);
   const notices = groupIntoNotices(deps, from.campaignId, reopened).map((n) => ({ ...n, revivalOf: from.id }));
   await deps.store.putNotices(notices);
   for (const n of notices) await startNoticeRun(deps, n);

@@ -101,9 +101,16 @@ function planTable(status: CampaignStatus): string {
   return table(['recipient', 'kind', 'contact', 'country', 'indicators', 'contact from'], rows);
 }
 
+/** A refusal as one line: `554 5.7.1 Relay access denied (RCPT)`. */
+function refusalLine(r: NonNullable<Notice['refusal']>): string {
+  return [r.code, r.enhanced, r.text, r.step ? `(${r.step})` : undefined].filter((x) => x !== undefined && x !== '').join(' ');
+}
+
 function campaignSummary(status: CampaignStatus, host: Host | undefined, extra: [string, string | number][] = []): string {
   const c = status.campaign;
-  const sent = status.notices.filter(noticeIsOut).length;
+  // sent means accepted by the next hop: a notice escalated because it was refused was never sent
+  const sent = status.notices.filter((n) => n.sentAt).length;
+  const refused = status.notices.filter((n) => n.refusal && !n.sentAt).length;
   return summary([
     ['campaign', c.id],
     ['name', c.name],
@@ -114,6 +121,8 @@ function campaignSummary(status: CampaignStatus, host: Host | undefined, extra: 
     ['cases', c.counts.cases],
     ['recipients', status.notices.length],
     ['notices sent', sent],
+    ...(refused ? ([['notices refused', refused]] as [string, number][]) : []),
+    ...(status.halt ? ([['SENDING HALTED', `since ${status.halt.since}: ${refusalLine(status.halt.refusal)}`]] as [string, string][]) : []),
     ...(host ? ([['mail went to', host.mailDestination]] as [string, string][]) : []),
     ...extra,
   ]);
@@ -243,7 +252,12 @@ export function addStatusCommand(prog: Command): void {
           return out(JSON.stringify({ campaign, notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n), cases }, null, 2));
         }
         out(campaignSummary(status, undefined) + '\n');
-        out(table(['notice', 'recipient', 'step', 'state', 'cases', 'sent', 'deadline', 'reminders'], status.notices.map((n) => [n.id, `${n.party.name} <${n.party.email}>`, n.step, n.state, n.caseCount, n.sentAt ?? '', n.deadline ?? '', `${n.remindersSent}/${n.remindersAllowed}`])));
+        out(
+          table(
+            ['notice', 'recipient', 'step', 'state', 'cases', 'sent', 'deadline', 'reminders', 'refused'],
+            status.notices.map((n) => [n.id, `${n.party.name} <${n.party.email}>`, n.step, n.state, n.caseCount, n.sentAt ?? '', n.deadline ?? '', `${n.remindersSent}/${n.remindersAllowed}`, n.refusal ? refusalLine(n.refusal).slice(0, 120) : '']),
+          ),
+        );
         out('\ncases by state: ' + Object.entries(status.cases).map(([s, n]) => `${s} ${n}`).join(', '));
       } finally {
         store.close();
