@@ -30,6 +30,7 @@ import { heapLimitMb, runIntakeScale } from './intake-scale.js';
 import { runRdapBench } from './rdap.js';
 import { runAuditBench } from './audit.js';
 import { runTransitionBench } from './transitions.js';
+import { runBigNoticeBench } from './big-notice.js';
 
 /** nodemailer's pool default, which SmtpMailer keeps unless told otherwise */
 const MAX_CONNECTIONS = 5;
@@ -379,6 +380,8 @@ async function main(): Promise<void> {
     // TAKEDOWN_BENCH_TRANSITIONS=0 leaves it out
     if (process.env.TAKEDOWN_BENCH_TRANSITIONS !== '0') log('workflow transitions: four one-indicator scenarios on the local engine ...');
     const transitions = process.env.TAKEDOWN_BENCH_TRANSITIONS === '0' ? undefined : await runTransitionBench();
+    // one notice of 20,000 indicators to one recipient, in parts under the size limit; TAKEDOWN_BENCH_BIG_NOTICE=0 leaves it out
+    const bigNotice = process.env.TAKEDOWN_BENCH_BIG_NOTICE === '0' ? undefined : await runBigNoticeBench({ log });
 
     const indicatorsPerSecond = planned.counts.indicators / (routingMs / 1000);
     const noticesPerSecond = notices / (sendMs / 1000);
@@ -450,6 +453,7 @@ async function main(): Promise<void> {
       rdap: rdap ? { ...rdap, target: 1, met: rdap.lookupsPerNetwork <= 1 } : undefined,
       audit,
       transitions,
+      bigNotice,
       totalSeconds: seconds(performance.now() - runStarted),
     };
 
@@ -493,6 +497,16 @@ async function main(): Promise<void> {
                 ? [
                     [`audit verify, ${fmt(audit.events)} events`, `${fmt(audit.verifiedPerSecond)} events/s (${audit.verifySeconds} s, ${fmt(audit.chains)} chains, ${audit.valid ? 'valid' : 'BROKEN'})`, `< ${audit.targetSeconds} s`, ok(audit.met)],
                     ['audit append', `${fmt(audit.appendsPerSecond)} events/s (${audit.appendSeconds} s)`, '', ''],
+                  ]
+                : []),
+              ...(bigNotice
+                ? [
+                    [
+                      'one notice, 20,000 indicators',
+                      `${bigNotice.parts} parts, largest ${fmt(bigNotice.largestMessageBytes)} bytes, ${fmt(bigNotice.bytesPerIndicator)} bytes per indicator, sent in ${bigNotice.seconds} s`,
+                      `<= ${fmt(bigNotice.limitBytes)} B`,
+                      ok(bigNotice.met),
+                    ],
                   ]
                 : []),
               ...(transitions
