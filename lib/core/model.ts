@@ -225,6 +225,8 @@ export const Case = z.object({
   previousCaseId: z.string().optional(),
   /** the notice that case was in: an escalation notice sends the cases of the notices that joined it */
   escalatedFrom: z.string().optional(),
+  /** the case it was handed on to, once claimed for escalation (so a retry finishes the hand-over it began) */
+  onward: z.string().optional(),
   /** why it is withheld, expired, unroutable ... */
   reason: z.string().optional(),
   /** how many times it came back after a verified takedown (0 or absent: never); part of derived ids after one */
@@ -326,6 +328,8 @@ export const Notice = z.object({
   contactIndex: z.number().int().min(0).optional(),
   /** the last refusal of one of its messages, as the server worded it (shown by status and the dashboard) */
   refusal: Refusal.optional(),
+  /** the reminder claimed for sending (its number), until it is recorded sent */
+  reminding: z.number().int().min(1).optional(),
   updatedAt: z.string(),
   version: z.number().int().min(1),
 });

@@ -211,6 +211,8 @@ export interface SentMail {
   readonly transportId: string;
   /** where the message went, for people: "outbox/…eml", "smtp://relay", "ses" */
   readonly destination: string;
+  /** nothing was handed over: the message waits, stored, for a host that sends (see DeferringMailer) */
+  readonly deferred?: boolean;
 }
 
 /** An inbound message, parsed by an adapter (mailparser) from its raw bytes. */

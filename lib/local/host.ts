@@ -12,6 +12,8 @@ import { resumeAll, type ResumeReport } from '../core/campaign/index.js';
 import { archiveExecution } from '../core/audit/index.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
+import { OfflineWorkflows } from '../adapters/local-sfn/workflows.offline.js';
+import { DeferringMailer } from '../adapters/mail/deferring.js';
 import { SmtpMailer } from '../adapters/mail/mailer.smtp.js';
 import { DomainRateLimitedMailer } from '../adapters/mail/rate-limit.js';
 import { startCaptureServer } from '../adapters/mail/capture-server.js';
@@ -143,7 +145,14 @@ export function hostFiles(dataDir: string): HostFiles {
 }
 
 /** What a running host publishes for the CLI: where to reach it. */
-export const HostInfo = z.object({ pid: z.number(), httpUrl: z.string().optional(), smtpPort: z.number().optional(), startedAt: z.string() });
+export const HostInfo = z.object({
+  pid: z.number(),
+  /** starting: the lock is taken, the API not up yet (a command waits for it); ready: reachable at httpUrl */
+  state: z.enum(['starting', 'ready']).optional(),
+  httpUrl: z.string().optional(),
+  smtpPort: z.number().optional(),
+  startedAt: z.string(),
+});
 export type HostInfo = z.infer<typeof HostInfo>;
 
 function alive(pid: number): boolean {
@@ -165,10 +174,13 @@ export function runningHost(dataDir: string): HostInfo | undefined {
 
 /**
  * One host per data directory: two engines over one store would each resume the other's notices. A lock
- * left by a killed host (its pid gone) is taken over.
+ * left by a killed host (its pid gone) is taken over; one held by a live process is waited for up to `waitMs`
+ * (a command finishing its change), then refused.
  */
-function takeLock(files: HostFiles): void {
-  for (let attempt = 0; attempt < 2; attempt++) {
+async function takeLock(files: HostFiles, waitMs: number, onWait?: (pid: number) => void): Promise<void> {
+  const until = Date.now() + waitMs;
+  let told = false;
+  for (;;) {
     try {
       // exclusive create: of two hosts starting at once, one gets the lock and the other is told
       writeFileSync(files.lock, String(process.pid), { flag: 'wx' });
@@ -177,12 +189,15 @@ function takeLock(files: HostFiles): void {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const pid = Number(readFileSync(files.lock, 'utf8'));
-    if (pid && pid !== process.pid && alive(pid)) {
-      throw new Error(`another takedown host (pid ${pid}) is using ${files.dataDir}; stop it or use --data-dir`);
+    if (!pid || pid === process.pid || !alive(pid)) {
+      rmSync(files.lock, { force: true });
+      continue;
     }
-    rmSync(files.lock, { force: true });
+    if (Date.now() >= until) throw new Error(`another takedown process (pid ${pid}) is using ${files.dataDir}; stop it or use --data-dir`);
+    if (!told) onWait?.(pid);
+    told = true;
+    await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`could not take the lock ${files.lock}`);
 }
 
 function writeAtomic(path: string, text: string): void {
@@ -194,15 +209,19 @@ function writeAtomic(path: string, text: string): void {
  * The domain clock continues where the last run left it: the anchor is stored, and a new scale takes over
  * from the domain time reached under the old one.
  */
-function openClock(files: HostFiles, scale: number): ScaledClock {
+function openClock(files: HostFiles, scale: number, keep = false): ScaledClock {
   const realNow = Date.now();
   let anchorDomain = realNow;
+  let stored: { anchorReal: number; anchorDomain: number; scale: number } | undefined;
   if (existsSync(files.clock)) {
     const old = z.object({ anchorReal: z.number(), anchorDomain: z.number(), scale: z.number() }).safeParse(JSON.parse(readFileSync(files.clock, 'utf8')));
-    if (old.success) anchorDomain = old.data.anchorDomain + (realNow - old.data.anchorReal) * old.data.scale;
+    if (old.success) stored = old.data;
+    if (stored) anchorDomain = stored.anchorDomain + (realNow - stored.anchorReal) * stored.scale;
   }
+  // a command reads the clock the host keeps: it never changes its scale, nor writes it
+  if (keep && stored) return new ScaledClock(stored);
   const clock = new ScaledClock({ scale, anchorReal: realNow, anchorDomain });
-  writeAtomic(files.clock, JSON.stringify(clock.anchor()));
+  if (!keep) writeAtomic(files.clock, JSON.stringify(clock.anchor()));
   return clock;
 }
 
@@ -224,7 +243,8 @@ export interface Host {
   readonly deps: Deps;
   readonly config: z.infer<typeof HostConfig>;
   readonly files: HostFiles;
-  readonly workflows: LocalWorkflows;
+  /** the workflow engine; a passive (command) host's runs nothing */
+  readonly workflows: LocalWorkflows | OfflineWorkflows;
   readonly store: SqliteStore;
   readonly clock: ScaledClock;
   /** http://host:port of the API, when listening */
@@ -249,6 +269,16 @@ export interface StartOptions {
   readonly decorate?: { readonly mailer?: (mailer: Mailer) => Mailer };
   /** the verification prober (tests and the demo point it at their own servers); default: the real one, when probes are on */
   readonly prober?: Prober;
+  /**
+   * a command's host while no host serves the data directory: it records the command's change and runs and sends
+   * nothing (no execution starts, mail is composed and deferred), keeps the clock as it stands and publishes no
+   * address; the next `takedown serve` acts on what it recorded
+   */
+  readonly passive?: boolean;
+  /** how long to wait for another process holding the data directory (a command finishing) @default 0 for a command, 30 s to serve */
+  readonly lockWaitMs?: number;
+  /** told once, when the lock is held by another process and the host waits for it */
+  readonly onLockWait?: (pid: number) => void;
 }
 
 /**
@@ -259,7 +289,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
   const config = HostConfig.parse(input);
   const files = hostFiles(config.dataDir);
   for (const dir of [files.dataDir, files.outbox, files.inbox]) mkdirSync(dir, { recursive: true });
-  takeLock(files);
+  const passive = options.passive === true;
+  await takeLock(files, options.lockWaitMs ?? (options.listen ? 30_000 : 0), options.onLockWait);
   const log = makeLogger(config.logLevel);
   const closers: (() => Promise<void> | void)[] = [() => rmSync(files.lock, { force: true })];
   let closing: Promise<void> | undefined;
@@ -269,13 +300,22 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       for (const close of [...closers].reverse()) await close();
     })());
   try {
+    if (options.listen && !passive) {
+      // published at once: a command that finds the lock taken waits for this host's address instead of failing
+      writeAtomic(files.hostInfo, JSON.stringify({ pid: process.pid, state: 'starting', startedAt: new Date().toISOString() } satisfies HostInfo));
+      closers.push(() => rmSync(files.hostInfo, { force: true }));
+    }
     const store = new SqliteStore(files.database);
     closers.push(() => store.close());
-    const clock = openClock(files, config.timeScale);
+    const clock = openClock(files, config.timeScale, passive);
 
     let relayUrl = config.smtpUrl;
     let mailDestination: string;
-    if (!relayUrl) {
+    if (passive) {
+      // nothing is handed over: the next serve sends through the transport the data directory's settings name
+      relayUrl = 'smtp://127.0.0.1:9';
+      mailDestination = 'deferred until takedown serve runs';
+    } else if (!relayUrl) {
       const capture = await startCaptureServer({ dir: files.outbox });
       closers.push(() => capture.close());
       relayUrl = capture.url;
@@ -287,15 +327,16 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     closers.push(() => smtp.close());
     // one provider's desks are not flooded: messages to each recipient domain are spaced
     const limited = new DomainRateLimitedMailer(smtp, { perMinute: config.sendPerDomainPerMinute });
-    const mailer = options.decorate?.mailer ? options.decorate.mailer(limited) : limited;
+    const mailer = passive ? new DeferringMailer(smtp) : options.decorate?.mailer ? options.decorate.mailer(limited) : limited;
 
     const directory = await loadDirectory(config.directory);
     const routing = config.routing ? await loadRoutingPolicy(config.routing) : undefined;
-    const parties = await startPartyResolver({ mode: config.rdap, dataDir: files.dataDir, store, directory, log, ...(config.rdapBootstrap ? { bootstrap: config.rdapBootstrap } : {}) });
+    // a command routes nothing: no RDAP server of its own
+    const parties = await startPartyResolver({ mode: passive ? 'off' : config.rdap, dataDir: files.dataDir, store, directory, log, ...(config.rdapBootstrap ? { bootstrap: config.rdapBootstrap } : {}) });
     closers.push(() => parties.close());
     let depsRef: Deps | undefined;
     // every finished execution's event log goes into the audit trail: the engine keeps it in memory only
-    const workflows = new LocalWorkflows((task, taskInput) => runTask(task, depsRef!, taskInput), log, 16, async (record) => {
+    const workflows = passive ? new OfflineWorkflows() : new LocalWorkflows((task, taskInput) => runTask(task, depsRef!, taskInput), log, 16, async (record) => {
       await archiveExecution(depsRef!, {
         workflow: record.workflow,
         name: record.name,
@@ -345,7 +386,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
 
     let httpUrl: string | undefined;
     let smtpPort: number | undefined;
-    if (options.listen) {
+    if (options.listen && !passive) {
       const inbound = await startInboundServer({
         host: config.smtpHost,
         port: config.smtpPort,
@@ -373,13 +414,13 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       if (!settings.publicUrl) (settings as { publicUrl?: string }).publicUrl = httpUrl;
     }
 
-    const resumed = options.resume === false ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);
-    if (resumed.campaigns || resumed.notices || resumed.answersApplied) log.info('resumed', { ...resumed });
     if (httpUrl) {
-      // published only once every open notice was resumed: a client that finds it finds a host fully up
-      writeAtomic(files.hostInfo, JSON.stringify({ pid: process.pid, httpUrl, smtpPort, startedAt: new Date().toISOString() } satisfies HostInfo));
-      closers.push(() => rmSync(files.hostInfo, { force: true }));
+      // reachable before it resumes: a command arriving meanwhile goes through the API rather than wait or fail; its
+      // change and the resume meet in the store, where every step is a versioned write
+      writeAtomic(files.hostInfo, JSON.stringify({ pid: process.pid, state: 'ready', httpUrl, smtpPort, startedAt: new Date().toISOString() } satisfies HostInfo));
     }
+    const resumed = options.resume === false || passive ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);
+    if (resumed.campaigns || resumed.notices || resumed.answersApplied) log.info('resumed', { ...resumed });
 
     return { deps, config, files, workflows, store, clock, httpUrl, smtpPort, mailDestination, parties: parties.resolver, ...(parties.rdapUrl ? { rdapUrl: parties.rdapUrl } : {}), resumed, close: closeAll };
   } catch (e) {

@@ -50,6 +50,17 @@ function taskStates(definition: Record<string, unknown>): Map<string, { task: Ta
   return out;
 }
 
+/**
+ * A task refused or a wait ended because the host is stopping: no fault of the work. An execution that ends on it
+ * is recorded as interrupted (not failed) and the next host starts it again from the stored state.
+ */
+export class EngineStoppingError extends Error {
+  constructor() {
+    super('the workflow engine is stopping');
+    this.name = 'EngineStoppingError';
+  }
+}
+
 interface Pending {
   resolve(output: unknown): void;
   reject(reason: Error): void;
@@ -62,7 +73,8 @@ const MAX_KEPT_EXECUTIONS = 20_000;
 export interface ExecutionRecord {
   readonly workflow: WorkflowName;
   readonly name: string;
-  status: 'running' | 'succeeded' | 'failed' | 'aborted';
+  /** interrupted: cut short by the host stopping (resumed by the next host); failed: a real error */
+  status: 'running' | 'succeeded' | 'failed' | 'aborted' | 'interrupted';
   error?: string;
   output?: unknown;
   readonly startedAt: Date;
@@ -122,7 +134,7 @@ export class LocalWorkflows implements Workflows {
   }
 
   private async runLimited(task: TaskName, input: unknown): Promise<unknown> {
-    if (this.closed) throw new Error('the workflow engine is stopping');
+    if (this.closed) throw new EngineStoppingError();
     // a finishing run hands its slot straight to the next in line, so the count never overshoots
     if (this.active >= this.maxConcurrentTasks) await new Promise<void>((go, stop) => this.queue.push({ go, stop }));
     else this.active++;
@@ -173,13 +185,18 @@ export class LocalWorkflows implements Workflows {
     let record!: ExecutionRecord;
     const done = execution.result.then(
       (output) => {
-        record.status = output === null ? 'aborted' : 'succeeded';
+        record.status = output === null ? (this.closed ? 'interrupted' : 'aborted') : 'succeeded';
         record.output = output;
       },
       (error: Error & { cause?: Error }) => {
-        record.status = 'failed';
         const cause = error.cause ?? error;
         record.error = `${cause.name}: ${cause.message}`;
+        // the stop, not the work, ended it: the next host resumes it from the stored state
+        if (this.closed && (cause instanceof EngineStoppingError || cause.name === 'EngineStoppingError')) {
+          record.status = 'interrupted';
+          return;
+        }
+        record.status = 'failed';
         this.log.error('workflow execution failed', { workflow, execution: name, error: cause.name, message: cause.message });
       },
     ).finally(() => {
@@ -193,7 +210,7 @@ export class LocalWorkflows implements Workflows {
     if (this.onEnd) {
       const onEnd = this.onEnd;
       const archived = Promise.all([done, following])
-        .then(() => (this.closed && record.status === 'aborted' ? undefined : onEnd(record)))
+        .then(() => onEnd(record))
         .catch((e: unknown) => this.log.warn('could not archive an execution history', { execution: name, error: (e as Error).name }))
         .finally(() => this.archiving.delete(archived));
       this.archiving.add(archived);
@@ -249,14 +266,14 @@ export class LocalWorkflows implements Workflows {
   async close(): Promise<void> {
     this.closed = true;
     // queued tasks never start; running ones finish their store writes before the host closes the store
-    for (const waiting of this.queue.splice(0)) waiting.stop(new Error('the workflow engine is stopping'));
+    for (const waiting of this.queue.splice(0)) waiting.stop(new EngineStoppingError());
     await Promise.allSettled([...this.inFlight]);
     for (const abort of this.aborts.values()) abort();
     // the engine clears its own task time-out only when the task settles: settle every wait, or its timers
     // (up to the whole SLA) keep the process alive after the host closed
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new Error('the host is stopping'));
+      p.reject(new EngineStoppingError());
     }
     this.pending.clear();
     await Promise.allSettled([...this.executions.values()].map((e) => e.done));

@@ -2,7 +2,7 @@ import type { NoticeState } from '../model.js';
 import type { Deps } from '../ports.js';
 import { executionName } from '../executions.js';
 import { listAll } from '../paging.js';
-import { startNoticeRun } from '../notices/index.js';
+import { resendUnsent, startNoticeRun } from '../notices/index.js';
 import { applyAnswer } from '../answers/index.js';
 import { resumeVerification } from '../verify/index.js';
 
@@ -14,6 +14,8 @@ export interface ResumeReport {
   readonly answersApplied: number;
   /** notices whose verification or revival watch started again */
   readonly verifying?: number;
+  /** reminders and follow-ups left unsent by a stop or a command, sent now */
+  readonly messagesSent?: number;
 }
 
 /**
@@ -48,5 +50,7 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
       notices++;
     }
   }
-  return { campaigns, notices, answersApplied, verifying: await resumeVerification(deps) };
+  // reminders and follow-ups a stop cut short or a command deferred, whatever became of their notices since
+  const messagesSent = await resendUnsent(deps);
+  return { campaigns, notices, answersApplied, verifying: await resumeVerification(deps), ...(messagesSent ? { messagesSent } : {}) };
 }

@@ -4,7 +4,7 @@ import { CASE_AWAITING, PAUSE_REASON } from '../lifecycle.js';
 import type { AnswerIntent, Case, CaseState, Notice } from '../model.js';
 import { restartNotice } from './clock.js';
 import { settleCampaign } from './settle.js';
-import { escalateCases, finalState } from './escalate.js';
+import { escalateCases, escalationCandidates, finalState } from './escalate.js';
 import { updateNotice } from '../updates.js';
 import { appendEvent } from '../audit/index.js';
 import { completeQuietly } from '../executions.js';
@@ -104,7 +104,7 @@ export async function noticeAnswered(deps: Deps, notice: Notice, outcome: Answer
 export async function contactUndeliverable(deps: Deps, noticeId: string, status: string | undefined): Promise<string[] | undefined> {
   const notice = await mustGetNotice(deps, noticeId);
   if (notice.state !== 'sent') return undefined;
-  const open = (await casesOf(deps, noticeId)).filter((c) => CASE_AWAITING.has(c.state) || c.state === 'open');
+  const open = escalationCandidates(await casesOf(deps, noticeId));
   const result = await escalateCases(deps, notice, open, `undeliverable${status ? ` (${status})` : ''}`);
   const to = result.notices;
   const ended = finalState(open.length, result);

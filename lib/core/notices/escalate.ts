@@ -133,9 +133,45 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
   const gather = options.gather ?? true;
   const now = deps.clock.now().toISOString();
   const groups = new Map<string, Onward>();
+  let escalated = 0;
+  let expired = 0;
+  // claim first: a case moves on only if it still waits on this party when the move is written (an answer that got
+  // there first keeps it); a retry after a crash finds the case claimed with its onward case named, and finishes
   for (const c of cases) {
     const step = c.step + 1;
     const rung = c.ladder[step];
+    const onward = rung ? caseIdFor(deps.ids, c.campaignId, c.indicator.value, step, c.revival ?? 0) : undefined;
+    const to: CaseState = rung ? 'escalated' : 'expired';
+    let claimed = false;
+    let resumed = false;
+    await updateCase(deps, c.id, (cur) => {
+      claimed = false;
+      resumed = onward !== undefined && cur.onward === onward;
+      if (resumed || !(CASE_AWAITING.has(cur.state) || CLAIMABLE.has(cur.state))) return undefined;
+      claimed = true;
+      return {
+        ...cur,
+        state: cur.state === 'not-ours' && to === 'escalated' ? 'not-ours' : to,
+        reason: to === 'expired' ? 'ladder exhausted' : reason,
+        pausedFrom: undefined,
+        ...(onward ? { onward } : {}),
+      };
+    });
+    if (!claimed && !resumed) continue;
+    if (to === 'escalated') escalated++;
+    else expired++;
+    const type = to === 'expired' ? 'case.expired' : 'case.escalated';
+    // an event for what changed; one a crash cut off between the claim and the record is written when it resumes
+    if (claimed || (await deps.store.chainHead(`case:${c.id}`))?.type !== type) {
+      await appendEvent(deps, {
+        campaignId: c.campaignId,
+        caseId: c.id,
+        noticeId: from.id,
+        type,
+        actor: 'system',
+        data: { reason, ...(rung ? { next: rung.party.id } : {}), ...(resumed ? { resumed: true } : {}) },
+      });
+    }
     if (!rung) continue;
     const key = `${rung.party.email.toLowerCase()}|${step}|${c.revival ?? 0}`;
     const group = groups.get(key) ?? { rung, step, revival: c.revival ?? 0, cases: [] };
@@ -188,27 +224,15 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
     const notice = await deps.store.getNotice(id);
     if (notice) await startNoticeRun(deps, notice);
   }
-  let escalated = 0;
-  let expired = 0;
-  for (const c of cases) {
-    const to: CaseState = c.ladder[c.step + 1] ? 'escalated' : 'expired';
-    if (to === 'escalated') escalated++;
-    else expired++;
-    await updateCase(deps, c.id, (cur) =>
-      CASE_AWAITING.has(cur.state) || ['open', 'not-ours', 'needs-info', 'paused', 'disputed'].includes(cur.state)
-        ? { ...cur, state: cur.state === 'not-ours' && to === 'escalated' ? 'not-ours' : to, reason: to === 'expired' ? 'ladder exhausted' : reason, pausedFrom: undefined }
-        : undefined,
-    );
-    await appendEvent(deps, {
-      campaignId: c.campaignId,
-      caseId: c.id,
-      noticeId: from.id,
-      type: to === 'expired' ? 'case.expired' : 'case.escalated',
-      actor: 'system',
-      data: { reason, ...(to === 'escalated' ? { next: c.ladder[c.step + 1]!.party.id } : {}) },
-    });
-  }
   return { notices, escalated, expired };
+}
+
+/** Case states, besides the awaiting ones, that a party can still be relieved of. */
+const CLAIMABLE: ReadonlySet<CaseState> = new Set(['open', 'not-ours', 'needs-info', 'paused', 'disputed']);
+
+/** The cases of a notice an escalation should consider: those still with its party, and those it began to hand on. */
+export function escalationCandidates(cases: readonly Case[]): Case[] {
+  return cases.filter((c) => CASE_AWAITING.has(c.state) || c.state === 'open' || c.onward !== undefined);
 }
 
 /**

@@ -56,6 +56,13 @@ export interface OutboundRequest {
   readonly render: (context: RenderContext) => MailDraft;
 }
 
+/**
+ * Marks of the messages composed but not yet handed over, other than first notices (a live notice's workflow sends
+ * its own): a reminder or follow-up cut short by a stop, or deferred by a command run with no host, is found and
+ * sent at the next start (resendUnsent) even when its notice was closed meanwhile.
+ */
+export const UNSENT_KIND = 'unsent';
+
 /** The message's size limit on this host. */
 export function messageLimit(deps: Pick<Deps, 'settings'>): number {
   return deps.settings.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -168,6 +175,8 @@ async function composeOutbound(deps: Deps, notice: Notice, id: string, request: 
   const composed = await composeParts(deps, id, request, secrets, messageLimit(deps));
   const parts = await storeParts(deps, id, composed);
   const first = composed[0]!;
+  // the mark before the record: a record never exists without it, a mark without a record is dropped at start
+  if (request.kind !== 'notice') await deps.store.putRecord({ kind: UNSENT_KIND, key: id, value: JSON.stringify({ noticeId: notice.id }), version: 1 });
   const record: Outbound = {
     id,
     noticeId: notice.id,
@@ -269,6 +278,12 @@ async function sendParts(deps: Deps, notice: Notice, start: Outbound): Promise<O
         await deps.store.saveOutbound(out);
       }
       throw e;
+    }
+    if (sent.deferred) {
+      // no host to send it: it stays composed, marked, for the next one
+      out = withPart(out, { ...handing, state: 'composed', attempts: part.attempts });
+      await deps.store.saveOutbound(out);
+      return out;
     }
     const masked = maskTokens(raw).masked;
     const maskedKey = part.rawKey.replace(/\.eml$/, '.masked.eml');
@@ -400,6 +415,40 @@ export async function sendOutbound(deps: Deps, notice: Notice, request: Outbound
       throw await recordRefusal(deps, notice, out, e);
     }
   }
+  if (out.state !== 'sent') return out;
+  if (out.kind !== 'notice') await deps.store.deleteRecord(UNSENT_KIND, out.id);
   await liftHalt(deps, notice);
   return out;
+}
+
+/**
+ * At a host's start: send the reminders and follow-ups a stop cut short or a command deferred, as stored (the same
+ * bytes, the same Message-IDs). Returns how many went out; one that fails stays marked for the next start.
+ */
+export async function resendUnsent(deps: Deps): Promise<number> {
+  let sent = 0;
+  let after: string | undefined;
+  do {
+    const page = await deps.store.listRecords(UNSENT_KIND, { after, limit: 500 });
+    for (const { key } of page.items) {
+      const out = await deps.store.getOutbound(key);
+      const notice = out && (await deps.store.getNotice(out.noticeId));
+      if (!out || !notice || out.state === 'sent') {
+        await deps.store.deleteRecord(UNSENT_KIND, key);
+        continue;
+      }
+      try {
+        const done = await sendParts(deps, notice, await migrated(deps, out));
+        if (done.state === 'sent') {
+          await deps.store.deleteRecord(UNSENT_KIND, key);
+          sent++;
+        }
+      } catch (e) {
+        if (e instanceof MailRejectedError) await recordRefusal(deps, notice, out, e).catch(() => undefined);
+        deps.log.warn('could not send a message left unsent; it stays for the next start', { outbound: key, error: (e as Error).name });
+      }
+    }
+    after = page.next;
+  } while (after);
+  return sent;
 }

@@ -4,7 +4,7 @@ import { updateNotice } from '../updates.js';
 import { completeQuietly } from '../executions.js';
 import { stepFor, type NoticeStep } from './step.js';
 import { casesOf, mustGetNotice } from './records.js';
-import { escalateCases, finalState, rerouteToNextContact } from './escalate.js';
+import { escalateCases, escalationCandidates, finalState, rerouteToNextContact } from './escalate.js';
 import { CASE_AWAITING, PAUSE_REASON } from '../lifecycle.js';
 import { MailRejectedError, NotFoundError } from '../errors.js';
 import { holdRefused } from './send.js';
@@ -55,6 +55,14 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
   // nothing waits on this party any more (every case answered, or held by a coordinator): no reminder to send
   if (!undeliverable && waiting.length > 0 && notice.remindersSent < notice.remindersAllowed) {
     const n = notice.remindersSent + 1;
+    // claim, then send: the decision and the claim are one versioned write, so an answer that closed the notice
+    // first stops the reminder (a retry finds its own claim and goes on with the same message)
+    let claimed = false;
+    const current = await updateNotice(deps, noticeId, (cur) => {
+      claimed = cur.state === 'sent' && cur.remindersSent === n - 1 && (!cur.deadline || now.getTime() >= Date.parse(cur.deadline));
+      return claimed && cur.reminding !== n ? { ...cur, reminding: n } : undefined;
+    });
+    if (!claimed) return stepFor(deps, current);
     const campaign = await deps.store.getCampaign(notice.campaignId);
     if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
     const original = await deps.store.getOutbound(`${noticeId}.notice.${notice.contactIndex ?? 0}`);
@@ -76,13 +84,13 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
     const updated = await updateNotice(deps, noticeId, (cur) =>
       cur.remindersSent >= n
         ? undefined
-        : { ...cur, remindersSent: n, taskToken: undefined, deadline: new Date(now.getTime() + cur.answerDeadline * 1000).toISOString() },
+        : { ...cur, remindersSent: n, reminding: undefined, taskToken: undefined, deadline: new Date(now.getTime() + cur.answerDeadline * 1000).toISOString() },
     );
     await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.reminded', actor: 'system', data: { reminder: n, deadline: updated.deadline } });
     return stepFor(deps, updated);
   }
 
-  const open = all.filter((c) => CASE_AWAITING.has(c.state) || c.state === 'open');
+  const open = escalationCandidates(all);
   // cases held by a coordinator (or waiting on the coordinator's answer) stay with this party: the notice waits
   // for them, paused, instead of finishing without them
   const held = all.some((c) => c.state === 'paused' || c.state === 'needs-info');

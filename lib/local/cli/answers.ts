@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { sendFollowup } from '../../core/notices/index.js';
 import { recordAnswer } from '../../core/answers/index.js';
-import { loadHost, postJson, withHost } from './host-client.js';
+import { postJson, reachRunningHost, RECORDED_ONLY, withCommandHost } from './host-client.js';
 import { dataDirOf, hostConfig, out, readCampaignFile, safeUser, UsageError, withHostOptions, type HostFlags } from './options.js';
 
 /**
@@ -24,15 +24,14 @@ export function addFollowupCommand(prog: Command): void {
     const message = opts.message ?? readCampaignFile(opts.file!);
     const by = opts.as ?? safeUser();
     const noticeId = noticeArg.replace(/^\[?TKD-/i, '').replace(/\]$/, '').toLowerCase();
-    const { runningHost } = await loadHost();
-    const running = runningHost(dataDirOf(opts));
+    const running = await reachRunningHost(dataDirOf(opts));
     if (running?.httpUrl) {
       await postJson(`${running.httpUrl}/notices/${encodeURIComponent(noticeId)}/followups`, { message, by }, dataDirOf(opts));
       return out(`follow-up sent for ${noticeId}`);
     }
-    await withHost(await hostConfig(opts), async (host) => {
+    await withCommandHost(await hostConfig(opts), async (host) => {
       const n = await sendFollowup(host.deps, noticeId, { kind: 'answer', message, by }, by);
-      out(`follow-up sent for ${noticeId}; notice is ${n.state}, deadline ${n.deadline}`);
+      out(`follow-up for ${noticeId} ${RECORDED_ONLY}; notice is ${n.state}, deadline ${n.deadline}`);
     });
   });
 }
@@ -53,15 +52,14 @@ export function addAckCommand(prog: Command): void {
     if (chosen.length > 1) throw new UsageError('choose one of --actioned, --disputed, --not-ours');
     const intent = (chosen[0] ?? 'acknowledged') as 'acknowledged';
     const noticeId = noticeArg.replace(/^\[?TKD-/i, '').replace(/\]$/, '').toLowerCase();
-    const { runningHost } = await loadHost();
-    const running = runningHost(dataDirOf(opts));
+    const running = await reachRunningHost(dataDirOf(opts));
     if (running?.httpUrl) {
       await postJson(`${running.httpUrl}/notices/${encodeURIComponent(noticeId)}/answers`, { intent, ...(opts.note ? { note: opts.note } : {}) }, dataDirOf(opts));
       return out(`recorded: ${noticeId} ${intent}`);
     }
-    await withHost(await hostConfig(opts), async (host) => {
+    await withCommandHost(await hostConfig(opts), async (host) => {
       const result = await recordAnswer(host.deps, noticeId, { intent, source: 'manual', from: safeUser(), note: opts.note });
-      out(`recorded: ${noticeId} ${intent}; notice is ${result.notice.state}`);
+      out(`${noticeId} ${intent} ${RECORDED_ONLY}; notice is ${result.notice.state}`);
     });
   });
 }

@@ -17,7 +17,7 @@ import { fileSource } from '../file-source.js';
 import type { Host } from '../host.js';
 import { planText } from './plan-view.js';
 import { Progress, summary, table } from './terminal.js';
-import { hostHeaders, loadHost, postJson, withHost } from './host-client.js';
+import { hostHeaders, loadHost, postJson, reachRunningHost, RECORDED_ONLY, withCommandHost, withHost } from './host-client.js';
 import {
   campaignFile,
   dataDirOf,
@@ -271,16 +271,14 @@ export function addApproveCommand(prog: Command): void {
     prog.command('approve').argument('<campaign>', 'the campaign id').description('approve a campaign\'s routing plan; its notices are sent').option('--as <who>', 'who approves (default: your user name)'),
   ).action(async (campaignId: string, opts: HostFlags & { as?: string }) => {
     const approver = opts.as ?? safeUser();
-    const { runningHost } = await loadHost();
-    const running = runningHost(dataDirOf(opts));
+    const running = await reachRunningHost(dataDirOf(opts));
     if (running?.httpUrl) {
       await postJson(`${running.httpUrl}/campaigns/${encodeURIComponent(campaignId)}/approval`, { approver }, dataDirOf(opts));
       return out(`approved ${campaignId}; the running host (pid ${running.pid}) sends the notices`);
     }
-    await withHost(await hostConfig(opts), async (host) => {
-      await approveCampaign(host.deps, campaignId, approver);
-      const status = await waitForSending(host, campaignId);
-      out(campaignSummary(status, host));
+    await withCommandHost(await hostConfig(opts), async (host) => {
+      const c = await approveCampaign(host.deps, campaignId, approver);
+      out(`approval of ${campaignId} ${RECORDED_ONLY} (${c.counts.notices} notices)`);
     });
   });
 }

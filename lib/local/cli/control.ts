@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { control, ControlAction, targetOf } from '../../core/campaign/index.js';
-import { loadHost, postJson, withHost } from './host-client.js';
+import { postJson, reachRunningHost, RECORDED_ONLY, withCommandHost } from './host-client.js';
 import { dataDirOf, hostConfig, out, safeUser, withHostOptions, type HostFlags } from './options.js';
 
 /**
@@ -28,15 +28,14 @@ export function addControlCommands(prog: Command): void {
       const by = opts.as ?? safeUser();
       const target = targetOf(id);
       const kind = 'campaignId' in target ? 'campaigns' : 'noticeId' in target ? 'notices' : 'cases';
-      const { runningHost } = await loadHost();
-      const running = runningHost(dataDirOf(opts));
+      const running = await reachRunningHost(dataDirOf(opts));
       if (running?.httpUrl) {
         await postJson(`${running.httpUrl}/${kind}/${encodeURIComponent(id)}/${action}`, { by, reason: opts.reason }, dataDirOf(opts));
         return out(`${action}: ${id} (through the running host, pid ${running.pid})`);
       }
-      await withHost(await hostConfig(opts), async (host) => {
+      await withCommandHost(await hostConfig(opts), async (host) => {
         const r = await control(host.deps, id, action, by, opts.reason);
-        out(`${action}: ${id}; ${r.notices} notice(s), ${r.cases} case(s)${r.escalatedTo.length ? `; new notices ${r.escalatedTo.join(', ')}` : ''}`);
+        out(`${action}: ${id} ${RECORDED_ONLY}; ${r.notices} notice(s), ${r.cases} case(s)${r.escalatedTo.length ? `; new notices ${r.escalatedTo.join(', ')}` : ''}`);
       });
     });
   }

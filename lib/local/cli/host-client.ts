@@ -1,4 +1,4 @@
-import type { Host, HostConfig } from '../host.js';
+import type { Host, HostConfig, HostInfo } from '../host.js';
 import { localKeyFile, readLocalKey } from '../keys.js';
 import { UsageError } from './options.js';
 
@@ -29,6 +29,46 @@ export async function postJson(url: string, body: unknown, dataDir: string): Pro
   if (!res.ok) throw new UsageError(`the host answered ${res.status}: ${json.error?.message ?? res.statusText}`);
   return json;
 }
+
+/**
+ * The host serving a data directory, if one is: a host still starting (lock taken, API not up yet) is waited for,
+ * up to `waitMs`, with one line to say so, rather than refused.
+ */
+export async function reachRunningHost(dataDir: string, waitMs = 30_000): Promise<HostInfo | undefined> {
+  const { runningHost } = await loadHost();
+  const until = Date.now() + waitMs;
+  let told = false;
+  for (;;) {
+    const running = runningHost(dataDir);
+    if (!running || running.httpUrl) return running;
+    if (Date.now() >= until) throw new UsageError(`the takedown host (pid ${running.pid}) serving ${dataDir} is still starting; try again in a moment`);
+    if (!told) process.stderr.write(`waiting for the takedown host (pid ${running.pid}) to finish starting ...\n`);
+    told = true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Run a command's change on a passive host while no host serves the data directory: the change is recorded and
+ * nothing runs or is sent (the next `takedown serve` acts on it), through the settings the data directory keeps.
+ * Waits briefly for another command holding the directory.
+ */
+export async function withCommandHost<T>(config: HostConfig, fn: (host: Host) => Promise<T>): Promise<T> {
+  const { startHost } = await loadHost();
+  const host = await startHost(config, {
+    passive: true,
+    lockWaitMs: 30_000,
+    onLockWait: (pid) => process.stderr.write(`waiting for another takedown process (pid ${pid}) using ${config.dataDir ?? '.takedown'} ...\n`),
+  });
+  try {
+    return await fn(host);
+  } finally {
+    await host.close();
+  }
+}
+
+/** What a passive host's command says about what it did not do. */
+export const RECORDED_ONLY = 'recorded; no host is serving this data directory, so nothing was sent: `takedown serve` acts on it';
 
 /** Run `fn` on an embedded host started for it and closed after; refused while another host serves the data. */
 export async function withHost<T>(config: HostConfig, fn: (host: Host) => Promise<T>, listen = false): Promise<T> {
