@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
 import type { Deps, Logger, Mailer, Settings } from '../core/ports.js';
+import type { AuditEvent } from '../core/model.js';
 import type { Prober } from '../core/verify/index.js';
 import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js';
 import { TLP } from '../core/model.js';
@@ -23,10 +24,12 @@ import { loadRoutingPolicy, startPartyResolver } from './parties.js';
 import { createApp } from '../adapters/http/app.js';
 import { ScaledClock } from '../adapters/runtime/clock.js';
 import { CryptoIds } from '../adapters/runtime/ids.js';
-import { JsonLogger, silentLogger } from '../adapters/runtime/logger.js';
+import { PinoLogger, silentLogger } from '../adapters/runtime/logger.js';
 import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
 import { ensureLocalKey } from './keys.js';
 import { fileTemplateSource } from '../adapters/templates/templates.fs.js';
+import { observeEvents } from '../adapters/metrics/events.js';
+import { PrometheusMetrics } from '../adapters/metrics/prometheus.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url);
 
@@ -194,7 +197,7 @@ function openClock(files: HostFiles, scale: number): ScaledClock {
 }
 
 function makeLogger(level: z.infer<typeof HostConfig>['logLevel']): Logger {
-  return level === 'silent' ? silentLogger : new JsonLogger(level);
+  return level === 'silent' ? silentLogger : new PinoLogger(level);
 }
 
 export interface Host {
@@ -214,6 +217,10 @@ export interface Host {
   /** the local RDAP server, when the host started one */
   readonly rdapUrl?: string;
   readonly resumed: ResumeReport;
+  /** the host's Prometheus metrics (served at GET /metrics) */
+  readonly metrics: PrometheusMetrics;
+  /** tell `observer` of every audit event stored through the host's deps from now on (MISP sync, tests) */
+  onEvent(observer: (event: AuditEvent) => void): void;
   close(): Promise<void>;
 }
 
@@ -248,6 +255,14 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
   try {
     const store = new SqliteStore(files.database);
     closers.push(() => store.close());
+    // every audit event stored through the deps is counted, and shown to whoever asked (onEvent)
+    const observers: ((event: AuditEvent) => void)[] = [];
+    const observedStore = observeEvents(store, (event) => {
+      for (const observe of observers) observe(event);
+    });
+    let running = () => 0;
+    const metrics = new PrometheusMetrics({ store, runningExecutions: () => running() });
+    observers.push(metrics.onEvent);
     const clock = openClock(files, config.timeScale);
 
     let relayUrl = config.smtpUrl;
@@ -262,8 +277,9 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     }
     const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination });
     closers.push(() => smtp.close());
-    // one provider's desks are not flooded: messages to each recipient domain are spaced
-    const limited = new DomainRateLimitedMailer(smtp, { perMinute: config.sendPerDomainPerMinute });
+    // one provider's desks are not flooded: messages to each recipient domain are spaced; the latency measured is
+    // the transport's own, not the wait for a domain's turn
+    const limited = new DomainRateLimitedMailer(metrics.timed(smtp), { perMinute: config.sendPerDomainPerMinute });
     const mailer = options.decorate?.mailer ? options.decorate.mailer(limited) : limited;
 
     const directory = await loadDirectory(config.directory);
@@ -295,8 +311,9 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       ...(config.revivalChecks ? { revivalChecks: config.revivalChecks } : {}),
     };
     const prober = config.probes === 'off' ? undefined : (options.prober ?? createProber({ ...proberSettingsFromEnv(process.env), ...(config.publicUrl ? { contactUrl: config.publicUrl } : {}) }));
+    running = () => workflows.running();
     const deps: Deps = {
-      store,
+      store: observedStore,
       workflows,
       mailer,
       parties: parties.resolver,
@@ -336,7 +353,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
 
       // the CLI on this machine reaches the API with it (keys.ts); written before host.json tells anyone to try
       await ensureLocalKey(store, files.dataDir);
-      const app = createApp(deps);
+      const app = createApp(deps, { metrics });
       const server = await new Promise<ServerType>((ok) => {
         const s = serve({ fetch: app.fetch, hostname: config.httpHost, port: config.httpPort }, () => ok(s));
       });
@@ -355,7 +372,23 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       closers.push(() => rmSync(files.hostInfo, { force: true }));
     }
 
-    return { deps, config, files, workflows, store, clock, httpUrl, smtpPort, mailDestination, parties: parties.resolver, ...(parties.rdapUrl ? { rdapUrl: parties.rdapUrl } : {}), resumed, close: closeAll };
+    return {
+      deps,
+      config,
+      files,
+      workflows,
+      store,
+      clock,
+      httpUrl,
+      smtpPort,
+      mailDestination,
+      parties: parties.resolver,
+      ...(parties.rdapUrl ? { rdapUrl: parties.rdapUrl } : {}),
+      resumed,
+      metrics,
+      onEvent: (observer) => void observers.push(observer),
+      close: closeAll,
+    };
   } catch (e) {
     await closeAll();
     throw e;

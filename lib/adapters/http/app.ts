@@ -43,6 +43,8 @@ function withoutToken<T extends { approvalToken?: string }>({ approvalToken: _t,
 export interface AppOptions {
   /** who a request comes from: API keys in the store (the embedded host), JWT claims on AWS @default apiKeyPrincipals */
   readonly principals?: PrincipalResolver;
+  /** the host's metrics in the Prometheus text format, served at GET /metrics; absent: no such route (AWS: EMF) */
+  readonly metrics?: { readonly contentType: string; text(): Promise<string> };
 }
 
 /**
@@ -65,6 +67,12 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
   app.use('*', guard({ principals: options.principals ?? apiKeyPrincipals(deps.store), deny: dashboardDeny }));
 
   app.get('/health', (c) => c.json({ ok: true }));
+
+  const metrics = options.metrics;
+  if (metrics) {
+    // queue depths and counters only: no id, no indicator, nothing a key holder could not read from the API anyway
+    app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' }));
+  }
 
   app.post(
     '/campaigns',

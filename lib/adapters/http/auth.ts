@@ -30,6 +30,8 @@ const PUBLIC: readonly Role[] = ['public'];
  */
 export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   'GET /health': PUBLIC,
+  // the embedded host's Prometheus metrics: counts and queue depths, read with a key (Prometheus sends it as a bearer token)
+  'GET /metrics': READ,
 
   'POST /campaigns': WRITE,
   // a dry run stores and sends nothing, but it is a coordinator's tool: it resolves parties (RDAP lookups)
