@@ -14,6 +14,7 @@ import { answerRoutes } from './answer-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { apiKeyPrincipals, guard, type PrincipalResolver } from './auth.js';
 import { dashboard, dashboardDeny } from './dashboard/index.js';
+import { exportFormatOf, exportResponse } from './export-routes.js';
 
 const ApprovalBody = z.object({ approver: z.string().trim().min(1).max(200).default('api') }).strict();
 const ID = /^[a-z0-9_]{1,64}$/;
@@ -116,6 +117,9 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
       notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n),
     });
   });
+
+  // one row per case (CSV, XLSX), or the indicators with their outcome (STIX 2.1, MISP); format=csv by default
+  app.get('/campaigns/:id/export', async (c) => exportResponse(c, deps, checkId('campaign', c.req.param('id')), exportFormatOf(c)));
 
   app.post('/campaigns/:id/approval', bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
     const id = checkId('campaign', c.req.param('id'));

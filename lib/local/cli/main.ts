@@ -4,6 +4,7 @@ import { addAckCommand, addFollowupCommand } from './answers.js';
 import { addAuditCommands } from './audit.js';
 import { addApproveCommand, addExpiredCommand, addPlanCommand, addRunCommand, addStatusCommand } from './campaign.js';
 import { addControlCommands } from './control.js';
+import { addExportCommand } from './export.js';
 import { addKeyCommands } from './keys.js';
 import { addMailCommands } from './mail.js';
 import { err, UsageError } from './options.js';
@@ -13,7 +14,7 @@ import { addDemoCommand, addServeCommand } from './serve.js';
 
 /**
  * The `takedown` CLI: the program and its exit codes. Each command lives in the file of its group (campaign,
- * control, answers, serve, parties, mail, audit, keys, recipients); the options they share are in options.ts.
+ * control, answers, serve, parties, mail, audit, keys, recipients, export); the options they share are in options.ts.
  */
 
 /** Build the `takedown` program; `main` runs it. */
@@ -33,6 +34,7 @@ export function program(): Command {
   addControlCommands(prog);
   addFollowupCommand(prog);
   addExpiredCommand(prog);
+  addExportCommand(prog);
   addAckCommand(prog);
   addPartyCommands(prog);
   addMailCommands(prog);
