@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync, renameSync 
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
-import type { Deps, Logger, Mailer, Settings } from '../core/ports.js';
+import type { Deps, Logger, Mailer, PartyResolver, Settings } from '../core/ports.js';
 import type { AuditEvent } from '../core/model.js';
 import type { Prober } from '../core/verify/index.js';
 import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js';
@@ -78,6 +78,20 @@ export const HostConfig = z.object({
   sendPerDomainPerMinute: z.number().positive().max(100_000).default(60),
   /** revival checks after a verified takedown, in domain seconds after it @default +1 day, +7 days */
   revivalChecks: z.array(z.number().int().positive()).max(20).optional(),
+  /**
+   * the MISP instance campaigns are read from and their outcome written back to; `sync: auto` writes it back as it
+   * happens (tags on each source attribute, an expiration sighting once verified down) for campaigns read from it
+   */
+  misp: z
+    .object({
+      url: z.string().url(),
+      /** the API key (from TAKEDOWN_MISP_KEY; never on a command line) */
+      key: z.string().min(8),
+      /** a PEM file of the CA that signs the instance's certificate, when it is a private one */
+      caFile: z.string().min(1).optional(),
+      sync: z.enum(['off', 'auto']).default('off'),
+    })
+    .optional(),
 });
 export type HostConfig = z.input<typeof HostConfig>;
 
@@ -102,6 +116,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     mailAuth: env.TAKEDOWN_MAIL_AUTH,
     probes: env.TAKEDOWN_PROBES,
     sendPerDomainPerMinute: num(env.TAKEDOWN_SEND_PER_DOMAIN_PER_MINUTE),
+    misp:
+      env.TAKEDOWN_MISP_URL && env.TAKEDOWN_MISP_KEY
+        ? { url: env.TAKEDOWN_MISP_URL, key: env.TAKEDOWN_MISP_KEY, ...(env.TAKEDOWN_MISP_CA ? { caFile: env.TAKEDOWN_MISP_CA } : {}), ...(env.TAKEDOWN_MISP_SYNC ? { sync: env.TAKEDOWN_MISP_SYNC } : {}) }
+        : undefined,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as HostConfig;
 }
@@ -196,6 +214,14 @@ function openClock(files: HostFiles, scale: number): ScaledClock {
   return clock;
 }
 
+/** The domain clock of a data directory as its host left it, without moving its anchor (for commands that only read and record). */
+export function storedClock(dataDir: string): ScaledClock {
+  const files = hostFiles(dataDir);
+  if (!existsSync(files.clock)) return new ScaledClock();
+  const old = z.object({ anchorReal: z.number(), anchorDomain: z.number(), scale: z.number() }).safeParse(JSON.parse(readFileSync(files.clock, 'utf8')));
+  return old.success ? new ScaledClock(old.data) : new ScaledClock();
+}
+
 function makeLogger(level: z.infer<typeof HostConfig>['logLevel']): Logger {
   return level === 'silent' ? silentLogger : new PinoLogger(level);
 }
@@ -230,7 +256,7 @@ export interface StartOptions {
   /** start again the executions a previous run left (the default) */
   readonly resume?: boolean;
   /** wrap a port, e.g. to inject failures in a test */
-  readonly decorate?: { readonly mailer?: (mailer: Mailer) => Mailer };
+  readonly decorate?: { readonly mailer?: (mailer: Mailer) => Mailer; readonly parties?: (resolver: PartyResolver) => PartyResolver };
   /** the verification prober (tests and the demo point it at their own servers); default: the real one, when probes are on */
   readonly prober?: Prober;
 }
@@ -316,7 +342,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       store: observedStore,
       workflows,
       mailer,
-      parties: parties.resolver,
+      parties: options.decorate?.parties ? options.decorate.parties(parties.resolver) : parties.resolver,
       clock,
       ids: new CryptoIds(),
       log,
@@ -362,6 +388,14 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       const port = typeof address === 'object' && address ? address.port : config.httpPort;
       httpUrl = `http://${config.httpHost}:${port}`;
       if (!settings.publicUrl) (settings as { publicUrl?: string }).publicUrl = httpUrl;
+    }
+
+    if (config.misp?.sync === 'auto') {
+      // outcomes go back to the MISP instance as they happen; loaded only when configured
+      const { autoSyncToMisp } = await import('./misp.js');
+      const auto = autoSyncToMisp(deps, config.misp, log);
+      observers.push(auto.observe);
+      closers.push(() => auto.drain());
     }
 
     const resumed = options.resume === false ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);

@@ -54,7 +54,7 @@ describe('GET /campaigns/{id}/export', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
     const book = new ExcelJS.Workbook();
-    await book.xlsx.load(Buffer.from(await res.arrayBuffer()));
+    await book.xlsx.load(Buffer.from(await res.arrayBuffer()) as never);
     expect(book.worksheets.map((w) => w.name)).toEqual(['All cases', 'KE', 'NG']);
   });
 

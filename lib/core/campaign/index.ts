@@ -8,6 +8,8 @@ export { ControlAction, control, expiredCases, targetOf } from './control.js';
 export { planSubmission } from './dry-run.js';
 export { EXPORT_COLUMNS, derivedUuid, exportCsv, exportFile, exportMisp, exportStix, exportText, notifiedTag, spreadsheetText, stateTag, type ExportColumn } from './export-formats.js';
 export { ExportFormat, campaignExport, indicatorOutcomes, type CampaignExport, type ExportRow, type IndicatorOutcome } from './export.js';
+export { FeedOrigin, campaignOrigin, pollFeed, recordCampaignOrigin, type FeedBatch, type FeedPolicy, type FeedReader, type PollResult } from './feeds.js';
+export { attributeOutcomes, syncOutcomes, type OutcomeTarget, type SyncReport } from './outcomes.js';
 export { buildNotices } from './plan.js';
 export { resumeAll, type ResumeReport } from './recovery.js';
 export { routeCampaign } from './route.js';

@@ -5,6 +5,7 @@ import { addAuditCommands } from './audit.js';
 import { addApproveCommand, addExpiredCommand, addPlanCommand, addRunCommand, addStatusCommand } from './campaign.js';
 import { addControlCommands } from './control.js';
 import { addExportCommand } from './export.js';
+import { addMispCommands, addTaxiiCommands } from './feeds.js';
 import { addKeyCommands } from './keys.js';
 import { addMailCommands } from './mail.js';
 import { err, UsageError } from './options.js';
@@ -14,7 +15,7 @@ import { addDemoCommand, addServeCommand } from './serve.js';
 
 /**
  * The `takedown` CLI: the program and its exit codes. Each command lives in the file of its group (campaign,
- * control, answers, serve, parties, mail, audit, keys, recipients, export); the options they share are in options.ts.
+ * control, answers, serve, parties, mail, audit, keys, recipients, export, feeds); the options they share are in options.ts.
  */
 
 /** Build the `takedown` program; `main` runs it. */
@@ -35,6 +36,8 @@ export function program(): Command {
   addFollowupCommand(prog);
   addExpiredCommand(prog);
   addExportCommand(prog);
+  addMispCommands(prog);
+  addTaxiiCommands(prog);
   addAckCommand(prog);
   addPartyCommands(prog);
   addMailCommands(prog);
