@@ -63,7 +63,7 @@ function noticeIsOut(n: Notice): boolean {
 }
 
 /** Wait until the campaign workflow has built its plan (or stopped). */
-async function waitForPlan(host: Host, campaignId: string): Promise<Campaign> {
+export async function waitForPlan(host: Host, campaignId: string): Promise<Campaign> {
   for (;;) {
     const c = await host.deps.store.getCampaign(campaignId);
     if (c && c.state !== 'routing') return c;
@@ -74,7 +74,7 @@ async function waitForPlan(host: Host, campaignId: string): Promise<Campaign> {
 }
 
 /** Wait, with a progress bar, until every notice of the campaign has gone out. */
-async function waitForSending(host: Host, campaignId: string): Promise<CampaignStatus> {
+export async function waitForSending(host: Host, campaignId: string): Promise<CampaignStatus> {
   const progress = new Progress('sending notices');
   for (;;) {
     // only the notices while waiting: loading every case on each poll cost more than the sending itself

@@ -12,10 +12,11 @@ import { err, UsageError } from './options.js';
 import { addPartyCommands } from './parties.js';
 import { addRecipientCommands } from './recipients.js';
 import { addDemoCommand, addServeCommand } from './serve.js';
+import { addWatchCommand } from './watch.js';
 
 /**
  * The `takedown` CLI: the program and its exit codes. Each command lives in the file of its group (campaign,
- * control, answers, serve, parties, mail, audit, keys, recipients, export, feeds); the options they share are in options.ts.
+ * control, answers, serve, parties, mail, audit, keys, recipients, export, feeds, watch); the options they share are in options.ts.
  */
 
 /** Build the `takedown` program; `main` runs it. */
@@ -30,6 +31,7 @@ export function program(): Command {
   addPlanCommand(prog);
   addDemoCommand(prog);
   addServeCommand(prog);
+  addWatchCommand(prog);
   addStatusCommand(prog);
   addApproveCommand(prog);
   addControlCommands(prog);
