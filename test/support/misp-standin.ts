@@ -67,7 +67,7 @@ const RemoveBody = z.strictObject({ uuid: Uuid, tag: z.string().min(1).max(255) 
 const SightingBody = z.strictObject({ type: z.enum(['0', '1', '2']), source: z.string().max(255), timestamp: z.string().regex(/^\d{10}$/) });
 
 /** Starts the stand-in; `tls` serves HTTPS with the throwaway loopback certificate of test/fixtures/tls. */
-export async function startMispStandin(options: { key?: string; events?: readonly string[]; tls?: boolean; tagEditor?: boolean } = {}): Promise<MispStandin> {
+export async function startMispStandin(options: { key?: string; events?: readonly string[]; tls?: boolean; tagEditor?: boolean; port?: number } = {}): Promise<MispStandin> {
   const key = options.key ?? 'Xq7vN2kP9sL4mR8tW1yB6cD3fG5hJ0aZ2eU7iO9p';
   const events: StandinEvent[] = [];
   const load = (file: string) => events.push((JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as { Event: StandinEvent }).Event);
@@ -205,7 +205,7 @@ export async function startMispStandin(options: { key?: string; events?: readonl
   const server: Server = options.tls
     ? createHttpsServer({ key: readFileSync(new URL('loopback.key', tlsDir)), cert: readFileSync(new URL('loopback.crt', tlsDir)) }, listener)
     : createHttpServer(listener);
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  await new Promise<void>((ok) => server.listen(options.port ?? 0, '127.0.0.1', ok));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,

@@ -39,6 +39,8 @@ export interface TaxiiStandinOptions {
   /** the page size when the client asks for none */
   readonly defaultLimit?: number;
   readonly tls?: boolean;
+  /** @default any free port */
+  readonly port?: number;
 }
 
 /** Starts the stand-in. */
@@ -103,7 +105,7 @@ export async function startTaxiiStandin(options: TaxiiStandinOptions = {}): Prom
 
   const tlsDir = new URL('../fixtures/tls/', import.meta.url);
   const server: Server = options.tls ? createHttpsServer({ key: readFileSync(new URL('loopback.key', tlsDir)), cert: readFileSync(new URL('loopback.crt', tlsDir)) }, handle) : createHttpServer(handle);
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  await new Promise<void>((ok) => server.listen(options.port ?? 0, '127.0.0.1', ok));
   base = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   return {
     url: `${base}taxii2/`,
