@@ -115,9 +115,9 @@ describe('the watch', () => {
       await expect(poll({ feed: 42 })).rejects.toBeInstanceOf(InvalidInputError);
       const broken = loadFeeds(feedsFile, { ...ENV, TAKEDOWN_TAXII_PASSWORD: 'wrong' }).feeds;
       const failing = feedPollHandler({ deps: () => h.deps, feeds: () => broken });
-      const error = await failing({ feed: 'partner-taxii' }).catch((e: unknown) => e as FeedPollError);
+      const error: unknown = await failing({ feed: 'partner-taxii' }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(FeedPollError);
-      expect(error.outcome.failed[0]!.error).toMatch(/answered 401/);
+      expect((error as FeedPollError).outcome.failed[0]!.error).toMatch(/answered 401/);
     } finally {
       await h.close();
     }
