@@ -1,6 +1,7 @@
 /**
  * A campaign's lifecycle: submission, routing, the plan and its approval, the start of its notices, a
- * coordinator's hand on the clock, status, statistics, and resuming everything after a restart.
+ * coordinator's hand on the clock, status, statistics, and resuming everything after a restart; its exports, the
+ * feeds that make campaigns, and writing its outcome back to where its indicators came from.
  * This file is the context's public face: other contexts and the hosts import only what it exports.
  */
 export { approveCampaign, awaitApproval, cancelCampaign } from './approval.js';
