@@ -83,13 +83,29 @@ describe('a MISP event, taken down and reported back to MISP', () => {
     // every request carried the key, and nothing MISP would refuse was sent
     expect(standin.violations).toEqual([]);
     expect(standin.requests.every((r) => r.headers.authorization === standin.key)).toBe(true);
-    const shared = (await host.store.listEvents({ campaignId })).filter((e) => e.type === 'outcome.shared');
-    expect(shared.length).toBeGreaterThan(0);
+    // the audit trail says what was shared, with whom
+    const shared = await waitFor('the sighting in the audit trail', async () => {
+      const events = (await host.store.listEvents({ campaignId })).filter((e) => e.type === 'outcome.shared');
+      return events.some((e) => e.data.sightings === 1) && events;
+    });
+    expect(shared.every((e) => e.actor === 'misp-sync' && e.data.target === new URL(standin.url).host)).toBe(true);
 
     // a sync with nothing new sends nothing
     const before = standin.requests.length;
     const again = await syncOutcomes(host.deps, campaignId, mispOutcomeTarget(new MispClient({ url: standin.url, key: standin.key })), { actor: 'tester' });
     expect(again).toMatchObject({ attributes: 3, changed: 0, failed: [] });
     expect(standin.requests.length).toBe(before);
+
+    // two syncs at once (the host's and a coordinator's `misp sync`) send one sighting, not two
+    const other = await startMispStandin({ key: standin.key });
+    try {
+      const target = () => mispOutcomeTarget(new MispClient({ url: other.url, key: other.key }));
+      const [a, b] = await Promise.all([syncOutcomes(host.deps, campaignId, target(), { actor: 'a' }), syncOutcomes(host.deps, campaignId, target(), { actor: 'b' })]);
+      expect(a.sightings + b.sightings).toBe(1);
+      expect(other.sightings).toHaveLength(1);
+      expect(other.violations).toEqual([]);
+    } finally {
+      await other.close();
+    }
   });
 });

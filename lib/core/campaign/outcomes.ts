@@ -1,6 +1,6 @@
 import { AlreadyExistsError, StaleWriteError } from '../errors.js';
 import type { CaseState } from '../model.js';
-import type { Deps } from '../ports.js';
+import type { Deps, StoredRecord } from '../ports.js';
 import { appendEvent } from '../audit/index.js';
 import { campaignExport, indicatorOutcomes, type IndicatorOutcome } from './export.js';
 import { notifiedTag, stateTag } from './export-formats.js';
@@ -93,43 +93,41 @@ export async function syncOutcomes(deps: Pick<Deps, 'store' | 'clock' | 'ids'>, 
     const key = `${campaignId}|${target.name}|${uuid}`;
     const stored = await deps.store.getRecord(SYNC_KIND, key);
     const was: Synced = stored ? (JSON.parse(stored.value) as Synced) : { notified: [] };
-    const now: Synced = { ...was, notified: [...was.notified] };
-    let sent = false;
+    const stateChanges = was.state !== want.state;
+    const newKinds = want.notified.filter((k) => !was.notified.includes(k));
+    const sighting = want.verifiedDownAt !== undefined && was.sightedFor !== want.verifiedDownAt;
+    if (!stateChanges && !newKinds.length && !sighting) continue;
+    const now: Synced = { state: want.state, notified: [...was.notified, ...newKinds], ...(sighting ? { sightedFor: want.verifiedDownAt } : was.sightedFor ? { sightedFor: was.sightedFor } : {}) };
+    // claimed before it is sent: of two syncs at once (the host's and `misp sync`), one sends, so no sighting is doubled
+    const claimed: StoredRecord = { kind: SYNC_KIND, key, value: JSON.stringify(now), version: (stored?.version ?? 0) + 1 };
     try {
-      if (was.state !== want.state) {
+      await deps.store.putRecord(claimed, stored ? stored.version : 'absent');
+    } catch (e) {
+      if (e instanceof AlreadyExistsError || e instanceof StaleWriteError) continue;
+      throw e;
+    }
+    try {
+      if (stateChanges) {
         if (was.state) {
           await target.removeTag(uuid, stateTag(was.state));
           tagsRemoved++;
         }
         await target.attachTag(uuid, stateTag(want.state));
         tagsAttached++;
-        now.state = want.state;
-        sent = true;
       }
-      for (const kind of want.notified) {
-        if (now.notified.includes(kind)) continue;
+      for (const kind of newKinds) {
         await target.attachTag(uuid, notifiedTag(kind));
         tagsAttached++;
-        now.notified.push(kind);
-        sent = true;
       }
-      if (want.verifiedDownAt && was.sightedFor !== want.verifiedDownAt) {
-        await target.addExpirationSighting(uuid, want.verifiedDownAt);
+      if (sighting) {
+        await target.addExpirationSighting(uuid, want.verifiedDownAt!);
         sightings++;
-        now.sightedFor = want.verifiedDownAt;
-        sent = true;
       }
+      changed++;
     } catch (e) {
       failed.push({ attribute: uuid, reason: (e as Error).message.slice(0, 300) });
-    }
-    if (!sent) continue;
-    changed++;
-    // what went out is kept even when a later step failed: the next sync sends only the rest
-    try {
-      await deps.store.putRecord({ kind: SYNC_KIND, key, value: JSON.stringify(now), version: (stored?.version ?? 0) + 1 }, stored ? stored.version : 'absent');
-    } catch (e) {
-      // another sync of the same campaign wrote first: it sent the same, the next sync reconciles
-      if (!(e instanceof AlreadyExistsError || e instanceof StaleWriteError)) throw e;
+      // given back, so the next sync sends it all again (tags are idempotent; a sighting failed is not sent)
+      await deps.store.putRecord({ ...claimed, value: stored?.value ?? JSON.stringify({ notified: [] }), version: claimed.version + 1 }, claimed.version).catch(() => undefined);
     }
   }
   options.onProgress?.(wanted.size, wanted.size);
