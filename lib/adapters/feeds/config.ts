@@ -87,13 +87,13 @@ export function parseFeedsConfig(doc: unknown): FeedsConfig {
  * files through `readFile`. A missing credential is refused here, before any feed is polled.
  */
 export function configuredFeeds(config: FeedsConfig, env: NodeJS.ProcessEnv, readFile: (path: string) => string): ConfiguredFeed[] {
-  const missing: { where: string; reason: string }[] = [];
-  const secret = (feed: string, name: string): string => {
-    const value = env[name]?.trim();
-    if (!value) missing.push({ where: `feeds.${feed}`, reason: `the environment variable ${name} is not set` });
-    return value ?? '';
-  };
-  const feeds = config.feeds.map((f): ConfiguredFeed => {
+  const secret = (name: string): string => env[name]?.trim() ?? '';
+  const missing = config.feeds.flatMap((f) => {
+    const names = f.misp ? [f.misp.keyEnv] : f.taxii!.tokenEnv ? [f.taxii!.tokenEnv] : f.taxii!.user ? [f.taxii!.passwordEnv] : [];
+    return names.filter((n) => !secret(n)).map((n) => ({ where: `feeds.${f.name}`, reason: `the environment variable ${n} is not set` }));
+  });
+  if (missing.length) throw new InvalidInputError('a feed\'s credentials are missing', missing);
+  return config.feeds.map((f): ConfiguredFeed => {
     const policy: FeedPolicy = {
       trusted: f.trusted,
       submitter: config.submitter,
@@ -105,25 +105,12 @@ export function configuredFeeds(config: FeedsConfig, env: NodeJS.ProcessEnv, rea
       const m = f.misp;
       const filters = MispFilters.safeParse(typeof m.search === 'string' ? parseMispSearch(m.search) : m.search);
       if (!filters.success) throw new InvalidInputError(`the MISP search of feed ${f.name} is not valid`, filters.error.issues.map((i) => ({ where: `feeds.${f.name}.misp.search.${i.path.join('.')}`, reason: i.message })));
-      const key = secret(f.name, m.keyEnv);
-      const client = key ? new MispClient({ url: m.url, key, ...(m.ca ? { ca: readFile(m.ca) } : {}) }) : undefined;
-      return { reader: client ? mispFeed(client, { name: f.name, url: m.url, filters: filters.data, ...(m.pageSize ? { pageSize: m.pageSize } : {}) }) : unusable(f.name), policy };
+      const client = new MispClient({ url: m.url, key: secret(m.keyEnv), ...(m.ca ? { ca: readFile(m.ca) } : {}) });
+      return { reader: mispFeed(client, { name: f.name, url: m.url, filters: filters.data, ...(m.pageSize ? { pageSize: m.pageSize } : {}) }), policy };
     }
     const t = f.taxii!;
-    let auth: TaxiiAuth | undefined;
-    if (t.tokenEnv) auth = { token: secret(f.name, t.tokenEnv) };
-    else if (t.user) auth = { user: t.user, password: secret(f.name, t.passwordEnv) };
+    const auth: TaxiiAuth | undefined = t.tokenEnv ? { token: secret(t.tokenEnv) } : t.user ? { user: t.user, password: secret(t.passwordEnv) } : undefined;
     const client = new TaxiiClient({ url: t.url, ...(auth ? { auth } : {}), ...(t.ca ? { ca: readFile(t.ca) } : {}) });
     return { reader: taxiiFeed(client, { name: f.name, url: t.url, collection: t.collection, ...(t.addedAfter ? { addedAfter: t.addedAfter } : {}), ...(t.pageSize ? { pageSize: t.pageSize } : {}) }), policy };
   });
-  if (missing.length) throw new InvalidInputError('a feed\'s credentials are missing', missing);
-  return feeds;
-}
-
-function unusable(name: string): FeedReader {
-  return {
-    name,
-    origin: { kind: 'misp', url: 'about:blank', what: 'unconfigured' },
-    read: () => Promise.reject(new Error(`feed ${name} has no credentials`)),
-  };
 }

@@ -128,7 +128,7 @@ export async function campaignExport(
       partyKind: party.kind,
       contact: party.email,
       state: c.state,
-      tlp: strictestTlp([c.indicator.tlp ?? campaign.tlp])!,
+      tlp: c.indicator.tlp ?? campaign.tlp,
       ...(notice?.sentAt ? { noticeSentAt: notice.sentAt } : {}),
       ...(first ? { firstNoticeAt: first } : {}),
       ...(answer ? { answer: answer.intent, answeredAt: answer.receivedAt } : {}),

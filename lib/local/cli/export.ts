@@ -22,14 +22,14 @@ export function addExportCommand(prog: Command): void {
     .option('--out <file>', 'write to this file (default: stdout; an XLSX workbook needs a file unless stdout is redirected)')
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .action(async (campaignId: string, opts: { format: ExportFormat; out?: string; dataDir?: string }) => {
-      const { hostFiles } = await loadHost();
+      const { hostFiles, storedClock } = await loadHost();
       const files = hostFiles(dataDirOf(opts));
       if (!existsSync(files.database)) throw new UsageError(`no data in ${files.dataDir} yet: run a campaign first (takedown run <file>)`);
       if (opts.format === 'xlsx' && !opts.out && process.stdout.isTTY) throw new UsageError('an XLSX workbook is binary: give --out <file>, or redirect stdout to a file');
       const store = new SqliteStore(files.database);
       try {
         const reading = progressFrom('reading answers', 'notices');
-        const data = await campaignExport({ store, clock: { now: () => new Date(), engineSeconds: (s) => s } }, campaignId, (done, total) => reading.update(done, total));
+        const data = await campaignExport({ store, clock: storedClock(dataDirOf(opts)) }, campaignId, (done, total) => reading.update(done, total));
         reading.finish();
         let bytes: string | Buffer;
         if (opts.format === 'xlsx') {
