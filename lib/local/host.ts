@@ -29,7 +29,7 @@ import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
 import { ensureLocalKey } from './keys.js';
 import { fileTemplateSource } from '../adapters/templates/templates.fs.js';
 import { observeEvents } from '../adapters/metrics/events.js';
-import { PrometheusMetrics } from '../adapters/metrics/prometheus.js';
+import type { PrometheusMetrics } from '../adapters/metrics/prometheus.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url);
 
@@ -278,6 +278,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     (closing ??= (async () => {
       for (const close of [...closers].reverse()) await close();
     })());
+  // prom-client takes a noticeable while to load: it loads while the store, the clock and the outbox start
+  const metricsModule = import('../adapters/metrics/prometheus.js');
   try {
     const store = new SqliteStore(files.database);
     closers.push(() => store.close());
@@ -287,8 +289,6 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       for (const observe of observers) observe(event);
     });
     let running = () => 0;
-    const metrics = new PrometheusMetrics({ store, runningExecutions: () => running() });
-    observers.push(metrics.onEvent);
     const clock = openClock(files, config.timeScale);
 
     let relayUrl = config.smtpUrl;
@@ -301,6 +301,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     } else {
       mailDestination = relayUrl.replace(/\/\/[^@/]*@/, '//');
     }
+    const metrics = new (await metricsModule).PrometheusMetrics({ store, runningExecutions: () => running() });
+    observers.push(metrics.onEvent);
     const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination });
     closers.push(() => smtp.close());
     // one provider's desks are not flooded: messages to each recipient domain are spaced; the latency measured is
