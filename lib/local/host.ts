@@ -2,7 +2,8 @@ import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync, renameSync 
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
-import type { Deps, Logger, Mailer, Settings } from '../core/ports.js';
+import type { Deps, Logger, Mailer, PartyResolver, Settings } from '../core/ports.js';
+import type { AuditEvent } from '../core/model.js';
 import type { Prober } from '../core/verify/index.js';
 import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js';
 import { TLP } from '../core/model.js';
@@ -25,11 +26,13 @@ import { loadRoutingPolicy, startPartyResolver } from './parties.js';
 import { createApp } from '../adapters/http/app.js';
 import { ScaledClock } from '../adapters/runtime/clock.js';
 import { CryptoIds } from '../adapters/runtime/ids.js';
-import { JsonLogger, silentLogger } from '../adapters/runtime/logger.js';
+import { PinoLogger, silentLogger } from '../adapters/runtime/logger.js';
 import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
 import { ensureLocalKey } from './keys.js';
 import { fileTemplateSource } from '../adapters/templates/templates.fs.js';
 import { FileMessageStore } from '../adapters/messages/messages.fs.js';
+import { observeEvents } from '../adapters/metrics/events.js';
+import type { PrometheusMetrics } from '../adapters/metrics/prometheus.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url);
 
@@ -84,6 +87,20 @@ export const HostConfig = z.object({
   sendPerDomainPerMinute: z.number().positive().max(100_000).default(60),
   /** revival checks after a verified takedown, in domain seconds after it @default +1 day, +7 days */
   revivalChecks: z.array(z.number().int().positive()).max(20).optional(),
+  /**
+   * the MISP instance campaigns are read from and their outcome written back to; `sync: auto` writes it back as it
+   * happens (tags on each source attribute, an expiration sighting once verified down) for campaigns read from it
+   */
+  misp: z
+    .object({
+      url: z.string().url(),
+      /** the API key (from TAKEDOWN_MISP_KEY; never on a command line) */
+      key: z.string().min(8),
+      /** a PEM file of the CA that signs the instance's certificate, when it is a private one */
+      caFile: z.string().min(1).optional(),
+      sync: z.enum(['off', 'auto']).default('off'),
+    })
+    .optional(),
 });
 export type HostConfig = z.input<typeof HostConfig>;
 
@@ -111,6 +128,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     maxMessageBytes: num(env.TAKEDOWN_MAX_MESSAGE_BYTES),
     escalationWindowSeconds: num(env.TAKEDOWN_ESCALATION_WINDOW_SECONDS),
     ehloName: env.TAKEDOWN_EHLO_NAME,
+    misp:
+      env.TAKEDOWN_MISP_URL && env.TAKEDOWN_MISP_KEY
+        ? { url: env.TAKEDOWN_MISP_URL, key: env.TAKEDOWN_MISP_KEY, ...(env.TAKEDOWN_MISP_CA ? { caFile: env.TAKEDOWN_MISP_CA } : {}), ...(env.TAKEDOWN_MISP_SYNC ? { sync: env.TAKEDOWN_MISP_SYNC } : {}) }
+        : undefined,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as HostConfig;
 }
@@ -235,8 +256,16 @@ function ehloNameOf(fromAddress: string): string | undefined {
   return /^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain) ? domain : undefined;
 }
 
+/** The domain clock of a data directory as its host left it, without moving its anchor (for commands that only read and record). */
+export function storedClock(dataDir: string): ScaledClock {
+  const files = hostFiles(dataDir);
+  if (!existsSync(files.clock)) return new ScaledClock();
+  const old = z.object({ anchorReal: z.number(), anchorDomain: z.number(), scale: z.number() }).safeParse(JSON.parse(readFileSync(files.clock, 'utf8')));
+  return old.success ? new ScaledClock(old.data) : new ScaledClock();
+}
+
 function makeLogger(level: z.infer<typeof HostConfig>['logLevel']): Logger {
-  return level === 'silent' ? silentLogger : new JsonLogger(level);
+  return level === 'silent' ? silentLogger : new PinoLogger(level);
 }
 
 export interface Host {
@@ -257,6 +286,10 @@ export interface Host {
   /** the local RDAP server, when the host started one */
   readonly rdapUrl?: string;
   readonly resumed: ResumeReport;
+  /** the host's Prometheus metrics (served at GET /metrics) */
+  readonly metrics: PrometheusMetrics;
+  /** tell `observer` of every audit event stored through the host's deps from now on (MISP sync, tests) */
+  onEvent(observer: (event: AuditEvent) => void): void;
   close(): Promise<void>;
 }
 
@@ -266,7 +299,7 @@ export interface StartOptions {
   /** start again the executions a previous run left (the default) */
   readonly resume?: boolean;
   /** wrap a port, e.g. to inject failures in a test */
-  readonly decorate?: { readonly mailer?: (mailer: Mailer) => Mailer };
+  readonly decorate?: { readonly mailer?: (mailer: Mailer) => Mailer; readonly parties?: (resolver: PartyResolver) => PartyResolver };
   /** the verification prober (tests and the demo point it at their own servers); default: the real one, when probes are on */
   readonly prober?: Prober;
   /**
@@ -299,6 +332,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     (closing ??= (async () => {
       for (const close of [...closers].reverse()) await close();
     })());
+  // prom-client takes a noticeable while to load: it loads while the store, the clock and the outbox start
+  const metricsModule = import('../adapters/metrics/prometheus.js');
   try {
     if (options.listen && !passive) {
       // published at once: a command that finds the lock taken waits for this host's address instead of failing
@@ -307,6 +342,12 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     }
     const store = new SqliteStore(files.database);
     closers.push(() => store.close());
+    // every audit event stored through the deps is counted, and shown to whoever asked (onEvent)
+    const observers: ((event: AuditEvent) => void)[] = [];
+    const observedStore = observeEvents(store, (event) => {
+      for (const observe of observers) observe(event);
+    });
+    let running = () => 0;
     const clock = openClock(files, config.timeScale, passive);
 
     let relayUrl = config.smtpUrl;
@@ -323,10 +364,13 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     } else {
       mailDestination = relayUrl.replace(/\/\/[^@/]*@/, '//');
     }
+    const metrics = new (await metricsModule).PrometheusMetrics({ store, runningExecutions: () => running() });
+    observers.push(metrics.onEvent);
     const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination, ehloName: config.ehloName ?? ehloNameOf(config.fromAddress) });
     closers.push(() => smtp.close());
-    // one provider's desks are not flooded: messages to each recipient domain are spaced
-    const limited = new DomainRateLimitedMailer(smtp, { perMinute: config.sendPerDomainPerMinute });
+    // one provider's desks are not flooded: messages to each recipient domain are spaced; the latency measured is
+    // the transport's own, not the wait for a domain's turn
+    const limited = new DomainRateLimitedMailer(metrics.timed(smtp), { perMinute: config.sendPerDomainPerMinute });
     const mailer = passive ? new DeferringMailer(smtp) : options.decorate?.mailer ? options.decorate.mailer(limited) : limited;
 
     const directory = await loadDirectory(config.directory);
@@ -361,11 +405,12 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       ...(config.revivalChecks ? { revivalChecks: config.revivalChecks } : {}),
     };
     const prober = config.probes === 'off' ? undefined : (options.prober ?? createProber({ ...proberSettingsFromEnv(process.env), ...(config.publicUrl ? { contactUrl: config.publicUrl } : {}) }));
+    running = () => workflows.running();
     const deps: Deps = {
-      store,
+      store: observedStore,
       workflows,
       mailer,
-      parties: parties.resolver,
+      parties: options.decorate?.parties ? options.decorate.parties(parties.resolver) : parties.resolver,
       clock,
       ids: new CryptoIds(),
       log,
@@ -403,7 +448,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
 
       // the CLI on this machine reaches the API with it (keys.ts); written before host.json tells anyone to try
       await ensureLocalKey(store, files.dataDir);
-      const app = createApp(deps);
+      const app = createApp(deps, { metrics });
       const server = await new Promise<ServerType>((ok) => {
         const s = serve({ fetch: app.fetch, hostname: config.httpHost, port: config.httpPort }, () => ok(s));
       });
@@ -414,6 +459,14 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       if (!settings.publicUrl) (settings as { publicUrl?: string }).publicUrl = httpUrl;
     }
 
+    if (config.misp?.sync === 'auto' && !passive) {
+      // outcomes go back to the MISP instance as they happen; loaded only when configured
+      const { autoSyncToMisp } = await import('./misp.js');
+      const auto = autoSyncToMisp(deps, config.misp, log);
+      observers.push(auto.observe);
+      closers.push(() => auto.drain());
+    }
+
     if (httpUrl) {
       // reachable before it resumes: a command arriving meanwhile goes through the API rather than wait or fail; its
       // change and the resume meet in the store, where every step is a versioned write
@@ -422,7 +475,23 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     const resumed = options.resume === false || passive ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);
     if (resumed.campaigns || resumed.notices || resumed.answersApplied) log.info('resumed', { ...resumed });
 
-    return { deps, config, files, workflows, store, clock, httpUrl, smtpPort, mailDestination, parties: parties.resolver, ...(parties.rdapUrl ? { rdapUrl: parties.rdapUrl } : {}), resumed, close: closeAll };
+    return {
+      deps,
+      config,
+      files,
+      workflows,
+      store,
+      clock,
+      httpUrl,
+      smtpPort,
+      mailDestination,
+      parties: parties.resolver,
+      ...(parties.rdapUrl ? { rdapUrl: parties.rdapUrl } : {}),
+      resumed,
+      metrics,
+      onEvent: (observer) => void observers.push(observer),
+      close: closeAll,
+    };
   } catch (e) {
     await closeAll();
     throw e;

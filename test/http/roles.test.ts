@@ -33,7 +33,7 @@ beforeAll(async () => {
   host = await testHost(1);
   keys.coordinator = (await createApiKey(host.store, { role: 'coordinator', name: 'duty coordinator' })).key;
   keys.auditor = (await createApiKey(host.store, { role: 'auditor', name: 'court auditor' })).key;
-  app = createApp(host.deps, { principals: firstPrincipal(recipient, apiKeyPrincipals(host.store)) });
+  app = createApp(host.deps, { principals: firstPrincipal(recipient, apiKeyPrincipals(host.store)), metrics: host.metrics });
   server = await new Promise<ServerType>((ok) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => ok(s));
   });

@@ -14,6 +14,7 @@ import { answerRoutes } from './answer-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { apiKeyPrincipals, guard, type PrincipalResolver } from './auth.js';
 import { dashboard, dashboardDeny } from './dashboard/index.js';
+import { exportFormatOf, exportResponse } from './export-routes.js';
 
 const ApprovalBody = z.object({ approver: z.string().trim().min(1).max(200).default('api') }).strict();
 const ID = /^[a-z0-9_]{1,64}$/;
@@ -43,6 +44,8 @@ function withoutToken<T extends { approvalToken?: string }>({ approvalToken: _t,
 export interface AppOptions {
   /** who a request comes from: API keys in the store (the embedded host), JWT claims on AWS @default apiKeyPrincipals */
   readonly principals?: PrincipalResolver;
+  /** the host's metrics in the Prometheus text format, served at GET /metrics; absent: no such route (AWS: EMF) */
+  readonly metrics?: { readonly contentType: string; text(): Promise<string> };
 }
 
 /**
@@ -65,6 +68,12 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
   app.use('*', guard({ principals: options.principals ?? apiKeyPrincipals(deps.store), deny: dashboardDeny }));
 
   app.get('/health', (c) => c.json({ ok: true }));
+
+  const metrics = options.metrics;
+  if (metrics) {
+    // queue depths and counters only: no id, no indicator, nothing a key holder could not read from the API anyway
+    app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' }));
+  }
 
   app.post(
     '/campaigns',
@@ -108,6 +117,9 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
       notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n),
     });
   });
+
+  // one row per case (CSV, XLSX), or the indicators with their outcome (STIX 2.1, MISP); format=csv by default
+  app.get('/campaigns/:id/export', async (c) => exportResponse(c, deps, checkId('campaign', c.req.param('id')), exportFormatOf(c)));
 
   app.post('/campaigns/:id/approval', bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
     const id = checkId('campaign', c.req.param('id'));

@@ -30,12 +30,15 @@ const PUBLIC: readonly Role[] = ['public'];
  */
 export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   'GET /health': PUBLIC,
+  // the embedded host's Prometheus metrics: counts and queue depths, read with a key (Prometheus sends it as a bearer token)
+  'GET /metrics': READ,
 
   'POST /campaigns': WRITE,
   // a dry run stores and sends nothing, but it is a coordinator's tool: it resolves parties (RDAP lookups)
   'POST /plans': WRITE,
   'GET /campaigns': READ,
   'GET /campaigns/:id': READ,
+  'GET /campaigns/:id/export': READ,
   'POST /campaigns/:id/approval': WRITE,
   'POST /campaigns/:id/cancellation': WRITE,
   'GET /reviews': READ,
@@ -60,6 +63,7 @@ export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   'POST /ui/logout': READ,
   'GET /ui': READ,
   'GET /ui/campaigns/:id': READ,
+  'GET /ui/campaigns/:id/export': READ,
   'POST /ui/campaigns/:id/approval': WRITE,
   'GET /ui/cases/:id': READ,
   'GET /ui/reviews': READ,

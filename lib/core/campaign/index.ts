@@ -1,11 +1,16 @@
 /**
  * A campaign's lifecycle: submission, routing, the plan and its approval, the start of its notices, a
- * coordinator's hand on the clock, status, statistics, and resuming everything after a restart.
+ * coordinator's hand on the clock, status, statistics, and resuming everything after a restart; its exports, the
+ * feeds that make campaigns, and writing its outcome back to where its indicators came from.
  * This file is the context's public face: other contexts and the hosts import only what it exports.
  */
 export { approveCampaign, awaitApproval, cancelCampaign } from './approval.js';
 export { ControlAction, control, expiredCases, targetOf } from './control.js';
 export { planSubmission } from './dry-run.js';
+export { EXPORT_COLUMNS, derivedUuid, exportCsv, exportFile, exportMisp, exportStix, exportText, notifiedTag, spreadsheetText, stateTag, type ExportColumn } from './export-formats.js';
+export { ExportFormat, campaignExport, indicatorOutcomes, type CampaignExport, type ExportRow, type IndicatorOutcome } from './export.js';
+export { FeedOrigin, campaignOrigin, pollFeed, recordCampaignOrigin, type FeedBatch, type FeedPolicy, type FeedReader, type PollResult } from './feeds.js';
+export { attributeOutcomes, syncOutcomes, type OutcomeTarget, type SyncReport } from './outcomes.js';
 export { buildNotices } from './plan.js';
 export { resumeAll, type ResumeReport } from './recovery.js';
 export { routeCampaign } from './route.js';

@@ -6,7 +6,7 @@ import { InvalidInputError, type InputIssue } from '../../core/errors.js';
 import type { Campaign, Notice } from '../../core/model.js';
 import { approveCampaign } from '../../core/campaign/index.js';
 import { listAll } from '../../core/paging.js';
-import { submitCampaign, type SubmitCampaignInput } from '../../core/campaign/index.js';
+import { recordCampaignOrigin, submitCampaign, type SubmitCampaignInput } from '../../core/campaign/index.js';
 import { expiredCases } from '../../core/campaign/index.js';
 import { planSubmission } from '../../core/campaign/index.js';
 import type { Plan } from '../../core/routing/index.js';
@@ -17,6 +17,8 @@ import { fileSource } from '../file-source.js';
 import type { Host } from '../host.js';
 import { planText } from './plan-view.js';
 import { Progress, summary, table } from './terminal.js';
+import { intakeProgress, routingProgress } from './progress.js';
+import { hasRemoteSource, readRemoteSource, withSourceOptions, type SourceFlags } from './sources.js';
 import { hostHeaders, loadHost, postJson, reachRunningHost, RECORDED_ONLY, withCommandHost, withHost } from './host-client.js';
 import {
   campaignFile,
@@ -61,7 +63,7 @@ function noticeIsOut(n: Notice): boolean {
 }
 
 /** Wait until the campaign workflow has built its plan (or stopped). */
-async function waitForPlan(host: Host, campaignId: string): Promise<Campaign> {
+export async function waitForPlan(host: Host, campaignId: string): Promise<Campaign> {
   for (;;) {
     const c = await host.deps.store.getCampaign(campaignId);
     if (c && c.state !== 'routing') return c;
@@ -72,7 +74,7 @@ async function waitForPlan(host: Host, campaignId: string): Promise<Campaign> {
 }
 
 /** Wait, with a progress bar, until every notice of the campaign has gone out. */
-async function waitForSending(host: Host, campaignId: string): Promise<CampaignStatus> {
+export async function waitForSending(host: Host, campaignId: string): Promise<CampaignStatus> {
   const progress = new Progress('sending notices');
   for (;;) {
     // only the notices while waiting: loading every case on each poll cost more than the sending itself
@@ -145,42 +147,59 @@ async function confirm(question: string): Promise<boolean> {
 
 /** Adds `run`. */
 export function addRunCommand(prog: Command): void {
-  withHostOptions(
-    withIntakeOptions(
-      prog
-        .command('run')
-        .argument('<file>', 'campaign file: a STIX 2.1 bundle, a MISP event (JSON), a CSV with a header (indicator,type,country,first_seen,evidence,tlp,...) or a plain list')
-        .description('run a whole campaign on the embedded host: intake, routing, plan, approval, sending; notices are left waiting for answers'),
-    )
-      .option('--submitter <who>', 'who submits (default: your user name)')
-      .option('--legal-basis <text>', 'legal basis quoted in every notice')
-      .option('-y, --yes', 'approve the routing plan at once'),
-  ).action(async (file: string, opts: HostFlags & IntakeFlags & { submitter?: string; legalBasis?: string; yes?: boolean }) => {
-    const content = campaignFileSource(file);
-    await withHost(await hostConfig(opts), async (host) => {
-      const submitter = opts.submitter ?? safeUser();
-      const submitted = await submitCampaign(host.deps, {
-        ...submissionOf(file, content, opts, submitter),
-        legalBasis: opts.legalBasis,
-        requireApproval: true,
-      });
-      const c = submitted.campaign;
-      err(`read ${c.counts.submitted} indicators from ${file}: ${c.counts.indicators} accepted, ${submitted.duplicatesInFile} duplicates in the file, ${submitted.alreadyOpen.length} already in open cases, ${submitted.excluded.length} excluded, ${submitted.skipped.length} skipped as invalid`);
-      for (const s of submitted.skipped.slice(0, 20)) err(`  skipped ${s.where}: ${s.reason}`);
-      const planned = await waitForPlan(host, c.id);
-      if (planned.state === 'cancelled') throw new UsageError(`campaign ${c.id} was cancelled`);
-      const plan = await campaignStatus(host.deps, c.id);
-      out(`\nRouting plan for ${c.id} (${plan.notices.length} recipients, ${planned.counts.cases} cases, ${planned.counts.withheld ?? 0} withheld by TLP, ${planned.counts.unroutable} unroutable):\n`);
-      out(planTable(plan) + '\n');
-      const approved = opts.yes || (await confirm(`Send ${plan.notices.length} notices? [y/N] `));
-      if (!approved) {
-        out(`Not sent. The plan waits for approval: takedown approve ${c.id}   (or POST /campaigns/${c.id}/approval)`);
-        return;
-      }
-      await approveCampaign(host.deps, c.id, submitter);
-      const status = await waitForSending(host, c.id);
-      out('\n' + campaignSummary(status, host, [['next', `takedown serve   (waits for answers; takedown status ${c.id})`]]));
-    });
+  withSourceOptions(
+    withHostOptions(
+      withIntakeOptions(
+        prog
+          .command('run')
+          .argument('[file]', 'campaign file: a STIX 2.1 bundle, a MISP event (JSON), a CSV with a header (indicator,type,country,first_seen,evidence,tlp,...) or a plain list; or none, with --from-misp or --from-taxii')
+          .description('run a whole campaign on the embedded host: intake (a file, MISP events or a TAXII collection), routing, plan, approval, sending; notices are left waiting for answers'),
+      )
+        .option('--submitter <who>', 'who submits (default: your user name)')
+        .option('--legal-basis <text>', 'legal basis quoted in every notice')
+        .option('-y, --yes', 'approve the routing plan at once'),
+    ),
+  ).action(async (file: string | undefined, opts: HostFlags & IntakeFlags & SourceFlags & { submitter?: string; legalBasis?: string; yes?: boolean }) => {
+    if (file !== undefined && hasRemoteSource(opts)) throw new UsageError('give a campaign file or --from-misp / --from-taxii, not both');
+    if (file === undefined && !hasRemoteSource(opts)) throw new UsageError('give a campaign file, or --from-misp <url> --event <id>, or --from-taxii <url> --collection <id>');
+    // a remote source is read before the host starts: a refused key or an unknown event stops here, having stored nothing
+    const remote = file === undefined ? await readRemoteSource(opts) : undefined;
+    const content = remote ? remote.content : intakeProgress(campaignFileSource(file!), file!);
+    const label = file ?? remote!.sourceName;
+    const routed = routingProgress();
+    await withHost(
+      await hostConfig(opts),
+      async (host) => {
+        const submitter = opts.submitter ?? safeUser();
+        const submitted = await submitCampaign(host.deps, {
+          ...submissionOf(file ?? remote!.sourceName, content, opts, submitter),
+          ...(remote ? { name: opts.name ?? remote.name, format: remote.format, sourceName: remote.sourceName } : {}),
+          legalBasis: opts.legalBasis,
+          requireApproval: true,
+        });
+        const c = submitted.campaign;
+        if (remote) await recordCampaignOrigin(host.deps, c.id, remote.origin);
+        err(`read ${c.counts.submitted} indicators from ${label}: ${c.counts.indicators} accepted, ${submitted.duplicatesInFile} duplicates in the file, ${submitted.alreadyOpen.length} already in open cases, ${submitted.excluded.length} excluded, ${submitted.skipped.length} skipped as invalid`);
+        for (const s of submitted.skipped.slice(0, 20)) err(`  skipped ${s.where}: ${s.reason}`);
+        routed.total(c.counts.indicators);
+        const planned = await waitForPlan(host, c.id);
+        routed.finish();
+        if (planned.state === 'cancelled') throw new UsageError(`campaign ${c.id} was cancelled`);
+        const plan = await campaignStatus(host.deps, c.id);
+        out(`\nRouting plan for ${c.id} (${plan.notices.length} recipients, ${planned.counts.cases} cases, ${planned.counts.withheld ?? 0} withheld by TLP, ${planned.counts.unroutable} unroutable):\n`);
+        out(planTable(plan) + '\n');
+        const approved = opts.yes || (await confirm(`Send ${plan.notices.length} notices? [y/N] `));
+        if (!approved) {
+          out(`Not sent. The plan waits for approval: takedown approve ${c.id}   (or POST /campaigns/${c.id}/approval)`);
+          return;
+        }
+        await approveCampaign(host.deps, c.id, submitter);
+        const status = await waitForSending(host, c.id);
+        out('\n' + campaignSummary(status, host, [['next', `takedown serve   (waits for answers; takedown status ${c.id})`]]));
+      },
+      false,
+      { decorate: { parties: routed.resolver } },
+    );
   });
 }
 

@@ -1,4 +1,4 @@
-import type { Host, HostConfig, HostInfo } from '../host.js';
+import type { Host, HostConfig, HostInfo, StartOptions } from '../host.js';
 import { localKeyFile, readLocalKey } from '../keys.js';
 import { UsageError } from './options.js';
 
@@ -71,7 +71,7 @@ export async function withCommandHost<T>(config: HostConfig, fn: (host: Host) =>
 export const RECORDED_ONLY = 'recorded; no host is serving this data directory, so nothing was sent: `takedown serve` acts on it';
 
 /** Run `fn` on an embedded host started for it and closed after; refused while another host serves the data. */
-export async function withHost<T>(config: HostConfig, fn: (host: Host) => Promise<T>, listen = false): Promise<T> {
+export async function withHost<T>(config: HostConfig, fn: (host: Host) => Promise<T>, listen = false, options: Omit<StartOptions, 'listen'> = {}): Promise<T> {
   const { runningHost, startHost } = await loadHost();
   const dataDir = config.dataDir ?? '.takedown';
   const running = runningHost(dataDir);
@@ -80,7 +80,7 @@ export async function withHost<T>(config: HostConfig, fn: (host: Host) => Promis
       `a takedown host (pid ${running.pid}) is serving ${dataDir} at ${running.httpUrl}; use its API, or stop it first`,
     );
   }
-  const host = await startHost(config, { listen });
+  const host = await startHost(config, { ...options, listen });
   try {
     return await fn(host);
   } finally {

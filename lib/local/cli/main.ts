@@ -4,16 +4,19 @@ import { addAckCommand, addFollowupCommand } from './answers.js';
 import { addAuditCommands } from './audit.js';
 import { addApproveCommand, addExpiredCommand, addPlanCommand, addRunCommand, addStatusCommand } from './campaign.js';
 import { addControlCommands } from './control.js';
+import { addExportCommand } from './export.js';
+import { addMispCommands, addTaxiiCommands } from './feeds.js';
 import { addKeyCommands } from './keys.js';
 import { addMailCommands } from './mail.js';
 import { err, UsageError } from './options.js';
 import { addPartyCommands } from './parties.js';
 import { addRecipientCommands } from './recipients.js';
 import { addDemoCommand, addServeCommand } from './serve.js';
+import { addWatchCommand } from './watch.js';
 
 /**
  * The `takedown` CLI: the program and its exit codes. Each command lives in the file of its group (campaign,
- * control, answers, serve, parties, mail, audit, keys, recipients); the options they share are in options.ts.
+ * control, answers, serve, parties, mail, audit, keys, recipients, export, feeds, watch); the options they share are in options.ts.
  */
 
 /** Build the `takedown` program; `main` runs it. */
@@ -28,11 +31,15 @@ export function program(): Command {
   addPlanCommand(prog);
   addDemoCommand(prog);
   addServeCommand(prog);
+  addWatchCommand(prog);
   addStatusCommand(prog);
   addApproveCommand(prog);
   addControlCommands(prog);
   addFollowupCommand(prog);
   addExpiredCommand(prog);
+  addExportCommand(prog);
+  addMispCommands(prog);
+  addTaxiiCommands(prog);
   addAckCommand(prog);
   addPartyCommands(prog);
   addMailCommands(prog);

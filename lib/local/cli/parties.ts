@@ -11,7 +11,7 @@ import { refreshBootstrap } from '../../adapters/rdap/bootstrap.js';
 import type { Resolution } from '../../adapters/rdap/resolver.js';
 import { ScaledClock } from '../../adapters/runtime/clock.js';
 import { CryptoIds } from '../../adapters/runtime/ids.js';
-import { JsonLogger } from '../../adapters/runtime/logger.js';
+import { PinoLogger } from '../../adapters/runtime/logger.js';
 import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
 import type { HostConfig } from '../host.js';
 import type { RdapMode } from '../parties.js';
@@ -116,7 +116,7 @@ export function addPartyCommands(prog: Command): void {
     const { hostFiles } = await loadHost();
     const routing = config.routing ? await loadRoutingPolicy(config.routing) : DEFAULT_ROUTING_POLICY;
     const store = await openStore(config.dataDir);
-    const log = new JsonLogger('warn');
+    const log = new PinoLogger('warn');
     const parties = await startPartyResolver({ mode: config.rdap, dataDir: hostFiles(config.dataDir).dataDir, store, directory, log, ...(config.rdapBootstrap ? { bootstrap: config.rdapBootstrap } : {}) });
     try {
       const results = await parties.resolver.explain(indicators);

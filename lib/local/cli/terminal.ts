@@ -43,3 +43,22 @@ export class Progress {
     this.lastLine = '';
   }
 }
+
+/**
+ * A progress bar for work whose size is known only once it starts: shown only when the total reaches `from`, so a
+ * small run prints nothing, a large one a bar on a terminal or a line at each quarter otherwise.
+ */
+export function progressFrom(label: string, unit: string, from = 200): { update(done: number, total: number): void; finish(): void } {
+  const bar = new Progress(label);
+  let shown = false;
+  return {
+    update(done, total) {
+      if (total < from) return;
+      shown = true;
+      bar.update(done, total, unit);
+    },
+    finish() {
+      if (shown) bar.finish();
+    },
+  };
+}

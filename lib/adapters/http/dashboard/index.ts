@@ -13,6 +13,7 @@ import { applyReview, dismissReview, reviewQueue, ReviewResolvedError } from '..
 import { closeSession, openSession, sameSecret, SESSION_SECONDS } from '../api-keys.js';
 import { DASHBOARD_PREFIX, SESSION_COOKIE, type DenyRenderer } from '../auth.js';
 import { chainStatusFor } from './chain.js';
+import { exportFormatOf, exportResponse } from '../export-routes.js';
 import { PAGE_HEADERS, STYLE, layout, type Html } from './html.js';
 import { campaignPage, campaignsPage, casePage, errorPage, loginPage, reviewsPage, type FormContext } from './pages.js';
 
@@ -158,6 +159,9 @@ export function dashboard(deps: Deps): Hono {
     ]);
     return page(c, 200, campaign.name, campaignPage({ campaign, notices, stats, chain, cases: cases.items, ...(cases.next ? { nextCases: cases.next } : {}) }, forms(c)));
   });
+
+  // the download buttons: the same export as the API's, opened by the session cookie
+  app.get('/campaigns/:id/export', async (c) => exportResponse(c, deps, checkId('campaign', c.req.param('id')), exportFormatOf(c)));
 
   app.post('/campaigns/:id/approval', formLimit, async (c) => {
     const id = checkId('campaign', c.req.param('id'));

@@ -94,6 +94,18 @@ export interface CampaignPageData {
   readonly nextCases?: string;
 }
 
+const DOWNLOADS: readonly [string, string][] = [
+  ['csv', 'CSV'],
+  ['xlsx', 'Excel (a sheet per country)'],
+  ['stix', 'STIX 2.1 bundle'],
+  ['misp', 'MISP event'],
+];
+
+/** The export buttons: every role that reads a campaign may download it. */
+function downloads(campaignId: string): Html {
+  return html`<p class="downloads">Download one row per case: ${DOWNLOADS.map(([format, label], i) => html`${i ? ' · ' : ''}<a class="download" href="${href('campaigns', campaignId, 'export')}?format=${format}" download>${label}</a>`)}</p>`;
+}
+
 /** One campaign: its plan, progress, time to action, chain status, recipients and cases. */
 export function campaignPage(d: CampaignPageData, f: FormContext): Html {
   const c = d.campaign;
@@ -113,6 +125,7 @@ ${c.legalBasis ? html`<dt>Legal basis</dt><dd>${c.legalBasis}</dd>` : ''}
 <dt>Indicators</dt><dd>${c.counts.indicators} accepted of ${c.counts.submitted} submitted; ${c.counts.duplicates} duplicates, ${c.counts.unroutable} unroutable, ${c.counts.withheld ?? 0} withheld by TLP</dd>
 <dt>Audit</dt><dd class="chain">${chainLine(d.chain)}</dd></dl>
 ${approval}${hand}
+${downloads(c.id)}
 <h2>Progress</h2>
 ${progressTable('Total', [{ key: 'all', label: 'All cases', progress: d.stats.progress.total }])}
 <h2>By country</h2>
