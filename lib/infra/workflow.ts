@@ -9,6 +9,12 @@ import type { WorkflowName } from '../core/ports.js';
 import { placeholderOf, type TaskName } from '../core/tasks.js';
 import { PROJECT_ROOT } from './paths.js';
 
+/**
+ * The placeholders that are not task functions: the partition of every service integration ARN (`aws`,
+ * `aws-cn`, `aws-us-gov`), so one definition deploys to any partition. The embedded host fills the same names.
+ */
+export const PARTITION_PLACEHOLDER = 'Partition';
+
 /** Every `${Name}` placeholder of an ASL text, in order of first use. */
 export function aslPlaceholders(asl: string): string[] {
   return [...new Set([...asl.matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1] as string))];
@@ -47,6 +53,7 @@ export class Workflow extends Construct {
     const asl = readFileSync(file, 'utf8');
     const placeholders = new Set(aslPlaceholders(asl));
     const substitutions: Record<string, string> = {};
+    if (placeholders.has(PARTITION_PLACEHOLDER)) substitutions[PARTITION_PLACEHOLDER] = Stack.of(this).partition;
     for (const [task, fn] of Object.entries(props.tasks) as [TaskName, IFunction | undefined][]) {
       if (!fn) continue;
       const placeholder = placeholderOf(task);
