@@ -40,6 +40,9 @@ export class RecordedWorkflows implements Workflows {
   async succeed(token: string): Promise<void> {
     this.completed.push(token);
   }
+  async describe(_workflow: string, name: string): Promise<'running' | 'absent'> {
+    return this.started.includes(name) ? 'running' : 'absent';
+  }
 }
 
 export interface SentNotice {

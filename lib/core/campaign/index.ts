@@ -7,7 +7,7 @@ export { approveCampaign, awaitApproval, cancelCampaign } from './approval.js';
 export { ControlAction, control, expiredCases, targetOf } from './control.js';
 export { planSubmission } from './dry-run.js';
 export { buildNotices } from './plan.js';
-export { resumeAll, type ResumeReport } from './recovery.js';
+export { resumeAll, sweep, type ResumeReport, type SweepReport } from './recovery.js';
 export { routeCampaign } from './route.js';
 export { startNotices } from './start.js';
 export { campaignStats, countryOf, partyOf, type CampaignStats, type DurationStats, type Progress, type ProgressRow } from './stats.js';
