@@ -18,6 +18,10 @@ import { EvidenceBucket } from './evidence-bucket.js';
 import { TaskFunction } from './task-function.js';
 import { InboundMailReceipt, SesEventDestination } from './mail.js';
 import { Workflow } from './workflow.js';
+import { WebhookSecretsKey } from './secrets-key.js';
+import { Operations } from './operations.js';
+import { Schedule } from 'aws-cdk-lib/aws-events';
+import type { Key } from 'aws-cdk-lib/aws-kms';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 
@@ -85,6 +89,8 @@ interface Powers {
   readonly sendsMail?: true;
   /** it resolves parties, so it carries the directory */
   readonly resolvesParties?: true;
+  /** the workflows whose executions it asks about (DescribeExecution) */
+  readonly describes?: readonly WorkflowName[];
 }
 
 // Lambda timeouts stay below the TimeoutSeconds of the Task states in workflows/*.asl.json (900 s and 300 s).
@@ -123,6 +129,12 @@ const INBOUND_MAIL_POWERS: Powers = { entry: 'lambdas/inbound-mail.ts', timeout:
 // a permanent bounce escalates to the next party at once
 const SES_EVENTS_POWERS: Powers = { entry: 'lambdas/ses-events.ts', timeout: Duration.minutes(1), starts: ['notice'], completesTokens: true };
 
+// starts again what failed: a notice as a new round, a verification under a new name
+const SWEEPER_POWERS: Powers = { entry: 'lambdas/sweeper.ts', timeout: Duration.minutes(10), starts: ['notice', 'verify'], describes: ['notice', 'verify'] };
+
+/** How often the sweeper looks for live notices and verifications whose execution failed. */
+const SWEEP_EVERY = Duration.minutes(15);
+
 const WORKFLOW_TASKS: Readonly<Record<WorkflowName, readonly TaskName[]>> = {
   campaign: ['RouteCampaign', 'BuildNotices', 'AwaitApproval', 'StartNotices'],
   notice: ['SendNotice', 'AwaitAnswer', 'NoticeDeadline'],
@@ -144,6 +156,12 @@ export class TakedownStack extends Stack {
   readonly http: HttpFront;
   /** copies each ended execution's history into the audit trail */
   readonly executionHistory: Rule;
+  /** seals recipients' webhook secrets (TAKEDOWN_KMS_KEY_ID of the API function) */
+  readonly secretsKey: Key;
+  /** the alarm topic and the failure queue of asynchronous invocations */
+  readonly operations: Operations;
+  /** the schedule that starts failed executions again */
+  readonly sweeper: Rule;
 
   constructor(scope: Construct, id: string, props: TakedownStackProps) {
     super(scope, id, props);
@@ -160,6 +178,8 @@ export class TakedownStack extends Stack {
     const directoryFile = resolve(PROJECT_ROOT, props.directoryFile ?? 'examples/directory.yaml');
     if (!existsSync(directoryFile)) throw new Error(`the directory file ${directoryFile} does not exist`);
 
+    const operations = new Operations(this, 'Operations');
+    this.operations = operations;
     const { table } = new StoreTable(this, 'Store');
     this.table = table;
     this.evidenceBucket = props.evidenceBucket ? new EvidenceBucket(this, 'Evidence', props.evidenceBucket).bucket : undefined;
@@ -203,11 +223,17 @@ export class TakedownStack extends Stack {
           ...(powers.resolvesParties ? { DIRECTORY_PATH: TaskFunction.deployedPath(directoryFile) } : {}),
         },
       }).function;
-      grant(fn, powers, table, arns);
+      grant(fn, powers, table, arns, { fromAddress: props.fromAddress, configurationSet: environment.SES_CONFIGURATION_SET });
+      operations.watchFunction(id, fn);
       return fn;
     };
 
     const apiFunction = build('ApiFunction', API_POWERS);
+    // webhook answers are checked against each recipient's secret, sealed under this key; only the API opens them
+    const secrets = new WebhookSecretsKey(this, 'WebhookSecrets');
+    this.secretsKey = secrets.key;
+    apiFunction.addEnvironment('TAKEDOWN_KMS_KEY_ID', secrets.key.keyArn);
+    secrets.grantOpen(apiFunction);
     const operators = new OperatorPool(this, 'Operators');
     const front = new HttpFront(this, 'Http', { handler: apiFunction, operators });
     const publicUrl = props.publicUrl ?? front.url;
@@ -223,10 +249,12 @@ export class TakedownStack extends Stack {
     // SES: what became of the notices we sent, and (with a reply domain) the replies themselves
     if (environment.SES_CONFIGURATION_SET) {
       const handler = build('SesEventsFunction', SES_EVENTS_POWERS);
+      operations.catchFailures(handler);
       this.sesEvents = new SesEventDestination(this, 'SesEvents', { configurationSetName: environment.SES_CONFIGURATION_SET, handler });
     }
     if (props.inboundDomain) {
       const handler = build('InboundMailFunction', INBOUND_MAIL_POWERS);
+      operations.catchFailures(handler);
       this.inboundMail = new InboundMailReceipt(this, 'InboundMail', { domain: props.inboundDomain, ruleSetName: `${prefix}-inbound`, handler });
     }
 
@@ -240,10 +268,12 @@ export class TakedownStack extends Stack {
     }
 
     this.workflows = workflows;
+    for (const [workflow, w] of Object.entries(workflows)) operations.watchStateMachine(`${workflow[0]!.toUpperCase()}${workflow.slice(1)}Workflow`, w.stateMachine);
 
     // AWS keeps a closed execution's history 90 days; auditors read it months later: each execution's history is
     // copied into the audit trail when it ends
     const historyFunction = build('ExecutionHistoryFunction', HISTORY_POWERS);
+    operations.catchFailures(historyFunction);
     historyFunction.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
@@ -261,7 +291,16 @@ export class TakedownStack extends Stack {
           stateMachineArn: (Object.keys(arns) as WorkflowName[]).map((w) => arns[w]),
         },
       },
-      targets: [new LambdaFunction(historyFunction, { retryAttempts: 8 })],
+      // a delivery EventBridge could not make lands in the failure queue too
+      targets: [new LambdaFunction(historyFunction, { retryAttempts: 8, deadLetterQueue: operations.failures })],
+    });
+
+    const sweeperFunction = build('SweeperFunction', SWEEPER_POWERS);
+    operations.catchFailures(sweeperFunction);
+    this.sweeper = new Rule(this, 'Sweep', {
+      description: 'start again the notices and verifications whose workflow execution failed',
+      schedule: Schedule.rate(SWEEP_EVERY),
+      targets: [new LambdaFunction(sweeperFunction, { retryAttempts: 2, deadLetterQueue: operations.failures })],
     });
 
     new CfnOutput(this, 'ApiUrl', { value: front.url });
@@ -274,6 +313,9 @@ export class TakedownStack extends Stack {
       });
       new CfnOutput(this, 'InboundBucketName', { value: this.inboundMail.bucket.bucketName });
     }
+    new CfnOutput(this, 'AlarmTopicArn', { value: operations.topic.topicArn, description: 'subscribe the operators to this topic: every alarm of the stack notifies it' });
+    new CfnOutput(this, 'FailedInvocationsQueueUrl', { value: operations.failures.queueUrl, description: 'asynchronous invocations whose retries ran out, whole events' });
+    new CfnOutput(this, 'WebhookSecretsKeyArn', { value: secrets.key.keyArn, description: 'seal recipients\' webhook secrets with this key (encryption context purpose=takedown-recipient-secret)' });
     new CfnOutput(this, 'UserPoolId', { value: operators.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: operators.client.userPoolClientId });
     new CfnOutput(this, 'CampaignStateMachineArn', { value: workflows.campaign.stateMachine.stateMachineArn });
@@ -282,11 +324,20 @@ export class TakedownStack extends Stack {
 }
 
 /** Least privilege, one statement per power. */
-function grant(fn: IFunction, powers: Powers, table: Table, arns: Record<WorkflowName, string>): void {
+function grant(fn: IFunction, powers: Powers, table: Table, arns: Record<WorkflowName, string>, mail: { fromAddress: string; configurationSet?: string }): void {
   table.grantReadWriteData(fn);
   if (powers.starts && powers.starts.length > 0) {
     fn.addToRolePolicy(
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:StartExecution'], resources: powers.starts.map((w) => arns[w]) }),
+    );
+  }
+  if (powers.describes && powers.describes.length > 0) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['states:DescribeExecution'],
+        resources: powers.describes.map((w) => `${arns[w].replace(':stateMachine:', ':execution:')}:*`),
+      }),
     );
   }
   if (powers.completesTokens) {
@@ -302,15 +353,20 @@ function grant(fn: IFunction, powers: Powers, table: Table, arns: Record<Workflo
   }
   if (powers.sendsMail) {
     const stack = Stack.of(fn);
+    const fromDomain = mail.fromAddress.split('@')[1]!;
     fn.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
-        // SES v2 SendEmail is authorised as ses:SendEmail; SendRawEmail keeps the v1 raw call open to the mailer
-        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        // SES v2 SendEmail is authorised as ses:SendEmail, against the identity that covers the From address (the
+        // address or its domain, whichever is verified) and the configuration set the send names
+        actions: ['ses:SendEmail'],
         resources: [
-          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
-          stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: '*' }),
+          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: fromDomain }),
+          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: mail.fromAddress }),
+          ...(mail.configurationSet ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: mail.configurationSet })] : []),
         ],
+        // a function that could send from the identity could otherwise send as any address of its domain
+        conditions: { StringEquals: { 'ses:FromAddress': mail.fromAddress } },
       }),
     );
   }

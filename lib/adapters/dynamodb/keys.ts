@@ -58,6 +58,8 @@ import type { QueuedReview } from '../../core/ports.js';
 export const TABLE_DESIGN = {
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
+  // epoch seconds: DynamoDB deletes an expired lookup or record within days (readers check expiry themselves)
+  timeToLiveAttribute: 'ttl',
   globalSecondaryIndexes: [
     {
       indexName: 'gsi1',
