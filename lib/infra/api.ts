@@ -17,6 +17,16 @@ export const PUBLIC_ROUTES: readonly { readonly method: 'GET' | 'POST'; readonly
   { method: 'POST', path: '/links/{token}' },
 ];
 
+/**
+ * The dashboard's paths: API Gateway lets them through because the app authenticates them itself (a sign-in with
+ * an API key opens a session whose cookie opens only these paths; lib/adapters/http/auth.ts). A browser holds no
+ * Cognito token, so behind the JWT authorizer the dashboard could never be reached.
+ */
+export const DASHBOARD_ROUTES: readonly { readonly method: 'ANY'; readonly path: string }[] = [
+  { method: 'ANY', path: '/ui' },
+  { method: 'ANY', path: '/ui/{proxy+}' },
+];
+
 export interface HttpFrontProps {
   /** the function that serves every path (the Hono app does the routing) */
   readonly handler: IFunction;
@@ -47,7 +57,7 @@ export class HttpFront extends Construct {
       defaultAuthorizer: this.authorizer,
       createDefaultStage: false,
     });
-    for (const route of PUBLIC_ROUTES) {
+    for (const route of [...PUBLIC_ROUTES, ...DASHBOARD_ROUTES]) {
       this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration, authorizer: new HttpNoneAuthorizer() });
     }
     // the throttle keeps a flood from turning into a Lambda bill
