@@ -122,7 +122,7 @@ export class SesEventDestination extends Construct {
     super(scope, id);
     this.handler = props.handler;
     this.configurationSet = new ConfigurationSet(this, 'ConfigurationSet', { configurationSetName: props.configurationSetName });
-    this.topic = new Topic(this, 'Topic', { displayName: 'SES bounce and complaint events of sent notices' });
+    this.topic = new Topic(this, 'Topic', { displayName: 'SES bounce and complaint events of sent notices', enforceSSL: true });
     this.configurationSet.addEventDestination('Events', {
       destination: EventDestination.snsTopic(this.topic),
       events: [EmailSendingEvent.BOUNCE, EmailSendingEvent.COMPLAINT],
