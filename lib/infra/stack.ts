@@ -102,8 +102,9 @@ const TASK_POWERS: Readonly<Record<TaskName, Powers>> = {
   StartNotices: { entry: 'lambdas/start-notices.ts', timeout: Duration.minutes(14), starts: ['notice'] },
   SendNotice: { entry: 'lambdas/send-notice.ts', timeout: Duration.minutes(4), sendsMail: true },
   AwaitAnswer: { entry: 'lambdas/await-answer.ts', timeout: Duration.seconds(30), completesTokens: true },
-  // reminders are mail; escalation starts the next party's notice execution
-  NoticeDeadline: { entry: 'lambdas/notice-deadline.ts', timeout: Duration.minutes(4), starts: ['notice'], sendsMail: true },
+  // reminders are mail; escalation starts the next party's notice execution; a refused notice rerouted to a
+  // fallback mailbox wakes the notice's own wait (SendTaskSuccess), which the harness found denied
+  NoticeDeadline: { entry: 'lambdas/notice-deadline.ts', timeout: Duration.minutes(4), starts: ['notice'], sendsMail: true, completesTokens: true },
   // probes; a "still reachable" follow-up is mail; a revival starts the first party's notice again
   VerifyNotice: { entry: 'lambdas/verify-notice.ts', timeout: Duration.minutes(9), starts: ['notice'], sendsMail: true, completesTokens: true },
 };

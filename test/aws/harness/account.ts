@@ -115,14 +115,21 @@ export class AwsAccount {
   }
 
   /** Resolves when no execution step, asynchronous invocation or delivery is in flight and `check` holds. */
-  async waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
+  async waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
     const until = Date.now() + ms;
     for (;;) {
       const value = await check();
       if (value !== undefined && value !== false) return value;
-      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; denials: ${JSON.stringify(this.denials())}`);
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}\n${this.diagnosis()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** What the account did, for a failing test's message: executions, refusals, function errors. */
+  diagnosis(): string {
+    const executions = [...this.sfn.executions.values()].map((e) => `${e.name} ${e.status}${e.error ? ` ${e.error}: ${e.cause}` : ''} [${e.path.join(' > ')}]`);
+    const failing = this.lambda.specs.filter((s) => this.lambda.errors.has(s.logicalId)).map((s) => `${s.logicalId}: ${this.lambda.logs(s.logicalId).filter((l) => l.includes('"error"') || l.includes('ERROR')).slice(-3).join(' | ')}`);
+    return [`executions:\n  ${executions.join('\n  ')}`, `denials: ${JSON.stringify(this.denials())}`, `function errors:\n  ${failing.join('\n  ')}`].join('\n');
   }
 
   async close(): Promise<void> {
