@@ -8,6 +8,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { acknowledge } from './nag.js';
 
 export interface OperationsProps {
   /**
@@ -56,6 +57,7 @@ export class Operations extends Construct {
       // the longest SQS keeps a message: an operator back from a fortnight away still finds it
       retentionPeriod: Duration.days(14),
     });
+    acknowledge(this.failures, 'AwsSolutions-SQS3', 'it is the dead-letter queue: of the asynchronous invocations (Lambda destinations) and of the EventBridge targets');
     this.action = new SnsAction(this.topic);
     this.alarmOn('FailedInvocationsWaiting', this.failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 'asynchronous invocations failed through their retries and wait in the failure queue');
   }

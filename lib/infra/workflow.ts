@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, type CfnElement } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { WorkflowName } from '../core/ports.js';
 import { placeholderOf, type TaskName } from '../core/tasks.js';
 import { PROJECT_ROOT } from './paths.js';
+import { acknowledge } from './nag.js';
 
 /**
  * The placeholders that are not task functions: the partition of every service integration ARN (`aws`,
@@ -79,6 +80,12 @@ export class Workflow extends Construct {
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
     });
-    for (const fn of Object.values(props.tasks)) fn?.grantInvoke(this.stateMachine);
+    acknowledge(this.stateMachine, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing (PutTraceSegments, GetSamplingRules ...) and log delivery take no resource');
+    for (const fn of Object.values(props.tasks)) {
+      if (!fn) continue;
+      fn.grantInvoke(this.stateMachine);
+      const id = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);
+      acknowledge(this.stateMachine, `AwsSolutions-IAM5[Resource::<${id}.Arn>:*]`, 'the grant to invoke its own task function covers that function\'s versions and aliases, nothing else');
+    }
   }
 }
