@@ -17,6 +17,8 @@ describe('a campaign on the AWS host', () => {
     expect(sent.map((m) => m.to[0]).sort()).toEqual(['abuse@registrar.example', 'abuse@test-registrar.example']);
     expect(sent.every((m) => m.configurationSet === 'Takedown-notices' && m.sender.startsWith('SendNoticeFunction'))).toBe(true);
 
+    // both notices wait for their answer (a task token parked on each): the answers must wake them
+    await aws.waitFor('both answer waits', () => aws.sfn.waiting().length === 2 || undefined);
     // one desk replies by mail: SES stores it in the inbound bucket and invokes the inbound function
     const [notice] = sentTo(aws, 'abuse@test-registrar.example');
     const reply = replyTo(notice!, 'abuse@test-registrar.example', 'Hello, we have taken the site down and suspended the domain.\r\nRegards');
