@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStore } from '../../lib/adapters/dynamodb/store.dynamodb.js';
 import { KmsSecretBox } from '../../lib/adapters/secrets/kms.js';
@@ -49,6 +49,22 @@ describe('answers on the AWS host', () => {
     expect(again.status).not.toBe(200);
     await aws.waitFor('verified down', async () => ((await campaignView(aws, id)).cases['verified-down'] === 1 ? true : undefined));
     expect(aws.denials()).toEqual([]);
+  });
+
+  it('stores the link tokens with the epoch seconds the table\'s TTL expires them by', async () => {
+    const aws = account();
+    expect(aws.ttlAttribute).toBe('ttl');
+    const dynamo = new DynamoDBClient(aws.operatorClientConfig());
+    try {
+      const doc = DynamoDBDocumentClient.from(dynamo);
+      const { Items = [] } = await doc.send(new ScanCommand({ TableName: aws.tableName, FilterExpression: 'attribute_exists(#ttl)', ExpressionAttributeNames: { '#ttl': aws.ttlAttribute! } }));
+      expect(Items.length).toBeGreaterThan(0);
+      const now = Date.now() / 1000;
+      // DynamoDB expires only a Number of epoch seconds; anything else is kept for ever
+      for (const item of Items) expect(item[aws.ttlAttribute!]).toSatisfy((t: unknown) => typeof t === 'number' && t > now && t < now + 400 * 86400);
+    } finally {
+      dynamo.destroy();
+    }
   });
 
   it('takes a webhook signed with the secret KMS sealed, and refuses a forged one', async () => {

@@ -42,6 +42,8 @@ export class AwsAccount {
     readonly endpoint: AccountEndpoint,
     readonly api: HttpApi,
     readonly tableName: string,
+    /** the attribute the template's table expires items by (TimeToLiveSpecification); dynalite itself never expires */
+    readonly ttlAttribute: string | undefined,
     private readonly dynalite: { endpoint: string; close(): Promise<void> },
   ) {}
 
@@ -72,7 +74,8 @@ export class AwsAccount {
       onEnded: (e) => executionEnded(template, services!, e),
     });
     endpoint.attach({ lambda, services, sfn });
-    account = new AwsAccount(template, iam, lambda, sfn, services, endpoint, new HttpApi(template, lambda, services), tableName, dynalite);
+    const ttl = template.ofType('AWS::DynamoDB::Table')[0]![1].Properties?.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
+    account = new AwsAccount(template, iam, lambda, sfn, services, endpoint, new HttpApi(template, lambda, services), tableName, ttl?.Enabled ? ttl.AttributeName : undefined, dynalite);
     return account;
   }
 
