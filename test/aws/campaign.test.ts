@@ -29,10 +29,9 @@ describe('a campaign on the AWS host', () => {
     const answered = await call(aws, 'POST', `/notices/${other.id}/answers`, { intent: 'actioned', note: 'suspended', answerId: 'ticket-1' });
     expect(answered.status).toBeLessThan(300);
 
-    const closed = await aws.waitFor('every case verified down', async () => {
-      const v = await campaignView(aws, id);
-      return v.cases['verified-down'] === 2 ? v : undefined;
-    });
+    // each verify execution probes, records its verdict, then watches for a revival
+    await aws.waitFor('both verifications past their first probe', () => aws.executions('verify').filter((e) => e.path.includes('NextCheck')).length === 2 || undefined);
+    const closed = await campaignView(aws, id);
     expect(closed.cases).toEqual({ 'verified-down': 2 });
     expect(dns().queries.some((q) => q.startsWith('login.bank-secure.test'))).toBe(true);
     // the campaign, two notice and two verify executions; the histories of those that ended reach the audit trail
