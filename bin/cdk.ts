@@ -16,6 +16,8 @@ import { TakedownStack } from '../lib/infra/stack.js';
  *   sesEvents     TAKEDOWN_SES_EVENTS     default on                     'off': no configuration set, no bounce events
  *   evidenceRetentionDays  TAKEDOWN_EVIDENCE_RETENTION_DAYS  default none: no evidence bucket; else the days each
  *                 exported evidence pack stays locked (S3 Object Lock, COMPLIANCE mode: cannot be shortened)
+ *   probeProxy    TAKEDOWN_PROBE_PROXY    default none: probes leave from the functions' own addresses; else the
+ *                 egress proxy (http://host:port) they leave through, so the probed operator never sees the account
  */
 const app = new App();
 
@@ -39,4 +41,5 @@ new TakedownStack(app, setting('stackName', 'TAKEDOWN_STACK_NAME') ?? 'Takedown'
   inboundDomain: setting('inboundDomain', 'TAKEDOWN_INBOUND_DOMAIN'),
   sesEvents: setting('sesEvents', 'TAKEDOWN_SES_EVENTS') !== 'off',
   ...(evidenceRetentionDays ? { evidenceBucket: { retentionDays: Number(evidenceRetentionDays) } } : {}),
+  ...(setting('probeProxy', 'TAKEDOWN_PROBE_PROXY') ? { probes: { proxy: setting('probeProxy', 'TAKEDOWN_PROBE_PROXY') } } : {}),
 });

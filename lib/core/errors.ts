@@ -150,6 +150,17 @@ export class SecretBoxError extends TakedownError {
   }
 }
 
+/**
+ * A service a task depends on asked it to slow down (DynamoDB, Step Functions throttling): the same step passes
+ * later, so the workflow retries it with backoff. Adapters translate their vendor's throttling into this.
+ */
+export class ThrottledError extends TakedownError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SERVICE.THROTTLED', message, options);
+    this.name = 'ThrottledError';
+  }
+}
+
 /** Every error name a workflow may match in `ErrorEquals`, besides the `States.*` ones. */
 export const WORKFLOW_ERROR_NAMES = [
   'InvalidInputError',
@@ -160,4 +171,5 @@ export const WORKFLOW_ERROR_NAMES = [
   'MailTransientError',
   'MailRejectedError',
   'SendingHaltedError',
+  'ThrottledError',
 ] as const;

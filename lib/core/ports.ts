@@ -172,7 +172,15 @@ export interface Workflows {
   start(workflow: WorkflowName, name: string, input: Record<string, unknown>): Promise<void>;
   /** TaskTokenExpiredError when nothing waits on the token any more */
   succeed(taskToken: string, output: Record<string, unknown>): Promise<void>;
+  /**
+   * What became of the execution named `name`: `failed` covers failed, timed out and aborted; `absent` an
+   * execution never started (or forgotten: AWS keeps a closed one's name 90 days, the embedded engine in memory).
+   */
+  describe(workflow: WorkflowName, name: string): Promise<ExecutionStatus>;
 }
+
+/** An execution as the sweeper sees it (Workflows.describe). */
+export type ExecutionStatus = 'running' | 'succeeded' | 'failed' | 'absent';
 
 /** A message ready to compose; the adapter turns it into exact bytes. */
 export interface MailDraft {

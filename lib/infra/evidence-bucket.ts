@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectLockRetention } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectLockRetention, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
 export interface EvidenceBucketProps {
@@ -8,6 +8,11 @@ export interface EvidenceBucketProps {
    * overwrite or delete an exported evidence pack before then, and the period cannot be shortened.
    */
   readonly retentionDays: number;
+  /**
+   * Where S3 writes the bucket's server access logs (who read or wrote a pack).
+   * @default no access logs
+   */
+  readonly accessLogs?: IBucket;
 }
 
 /**
@@ -31,6 +36,7 @@ export class EvidenceBucket extends Construct {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       removalPolicy: RemovalPolicy.RETAIN,
+      ...(props.accessLogs ? { serverAccessLogsBucket: props.accessLogs, serverAccessLogsPrefix: 'evidence/' } : {}),
     });
   }
 }

@@ -1,7 +1,8 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnPermission, type Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { acknowledge } from './nag.js';
 import { CfnReceiptRule, CfnReceiptRuleSet, ConfigurationSet, EmailSendingEvent, EventDestination } from 'aws-cdk-lib/aws-ses';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -21,6 +22,11 @@ export interface InboundMailReceiptProps {
    * @default kept
    */
   readonly retentionDays?: number;
+  /**
+   * Where S3 writes the bucket's server access logs (who read a stored reply).
+   * @default no access logs
+   */
+  readonly accessLogs?: IBucket;
 }
 
 /**
@@ -58,6 +64,7 @@ export class InboundMailReceipt extends Construct {
       // replies are personal data and evidence: they outlive a torn-down stack unless someone deletes them
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: props.retentionDays ? [{ prefix, expiration: Duration.days(props.retentionDays) }] : undefined,
+      ...(props.accessLogs ? { serverAccessLogsBucket: props.accessLogs, serverAccessLogsPrefix: 'inbound-mail/' } : {}),
     });
     this.bucket.addToResourcePolicy(
       new PolicyStatement({
@@ -77,6 +84,7 @@ export class InboundMailReceipt extends Construct {
       sourceArn: this.ruleArn,
     });
     props.handler.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`${prefix}*`)] }));
+    acknowledge(props.handler, `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.bucket.node.defaultChild as CfnBucket)}.Arn>/${prefix}*]`, 'it reads the messages SES stores under the prefix, each named by SES\'s message id, unknown in advance');
     props.handler.addEnvironment('INBOUND_BUCKET', this.bucket.bucketName);
     props.handler.addEnvironment('INBOUND_PREFIX', prefix);
 
@@ -122,7 +130,7 @@ export class SesEventDestination extends Construct {
     super(scope, id);
     this.handler = props.handler;
     this.configurationSet = new ConfigurationSet(this, 'ConfigurationSet', { configurationSetName: props.configurationSetName });
-    this.topic = new Topic(this, 'Topic', { displayName: 'SES bounce and complaint events of sent notices' });
+    this.topic = new Topic(this, 'Topic', { displayName: 'SES bounce and complaint events of sent notices', enforceSSL: true });
     this.configurationSet.addEventDestination('Events', {
       destination: EventDestination.snsTopic(this.topic),
       events: [EmailSendingEvent.BOUNCE, EmailSendingEvent.COMPLAINT],

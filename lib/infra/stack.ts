@@ -19,6 +19,13 @@ import { MessagesBucket } from './messages-bucket.js';
 import { TaskFunction } from './task-function.js';
 import { InboundMailReceipt, SesEventDestination } from './mail.js';
 import { Workflow } from './workflow.js';
+import { WebhookSecretsKey } from './secrets-key.js';
+import { Operations } from './operations.js';
+import { AccessLogsBucket } from './access-logs.js';
+import { acknowledge, nagArn } from './nag.js';
+import type { CfnElement } from 'aws-cdk-lib';
+import { Schedule } from 'aws-cdk-lib/aws-events';
+import type { Key } from 'aws-cdk-lib/aws-kms';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 
@@ -86,6 +93,8 @@ interface Powers {
   readonly sendsMail?: true;
   /** it resolves parties, so it carries the directory */
   readonly resolvesParties?: true;
+  /** the workflows whose executions it asks about (DescribeExecution) */
+  readonly describes?: readonly WorkflowName[];
 }
 
 // Lambda timeouts stay below the TimeoutSeconds of the Task states in workflows/*.asl.json (900 s and 300 s).
@@ -97,8 +106,9 @@ const TASK_POWERS: Readonly<Record<TaskName, Powers>> = {
   StartNotices: { entry: 'lambdas/start-notices.ts', timeout: Duration.minutes(14), starts: ['notice'] },
   SendNotice: { entry: 'lambdas/send-notice.ts', timeout: Duration.minutes(4), sendsMail: true },
   AwaitAnswer: { entry: 'lambdas/await-answer.ts', timeout: Duration.seconds(30), completesTokens: true },
-  // reminders are mail; escalation starts the next party's notice execution
-  NoticeDeadline: { entry: 'lambdas/notice-deadline.ts', timeout: Duration.minutes(4), starts: ['notice'], sendsMail: true },
+  // reminders are mail; escalation starts the next party's notice execution; a refused notice rerouted to a
+  // fallback mailbox wakes the notice's own wait (SendTaskSuccess), which the harness found denied
+  NoticeDeadline: { entry: 'lambdas/notice-deadline.ts', timeout: Duration.minutes(4), starts: ['notice'], sendsMail: true, completesTokens: true },
   // probes; a "still reachable" follow-up is mail; a revival starts the first party's notice again
   VerifyNotice: { entry: 'lambdas/verify-notice.ts', timeout: Duration.minutes(9), starts: ['notice'], sendsMail: true, completesTokens: true },
 };
@@ -124,6 +134,12 @@ const INBOUND_MAIL_POWERS: Powers = { entry: 'lambdas/inbound-mail.ts', timeout:
 // a permanent bounce escalates to the next party at once
 const SES_EVENTS_POWERS: Powers = { entry: 'lambdas/ses-events.ts', timeout: Duration.minutes(1), starts: ['notice'], completesTokens: true };
 
+// starts again what failed: a notice as a new round, a verification under a new name
+const SWEEPER_POWERS: Powers = { entry: 'lambdas/sweeper.ts', timeout: Duration.minutes(10), starts: ['notice', 'verify'], describes: ['notice', 'verify'] };
+
+/** How often the sweeper looks for live notices and verifications whose execution failed. */
+const SWEEP_EVERY = Duration.minutes(15);
+
 const WORKFLOW_TASKS: Readonly<Record<WorkflowName, readonly TaskName[]>> = {
   campaign: ['RouteCampaign', 'BuildNotices', 'AwaitApproval', 'StartNotices'],
   notice: ['SendNotice', 'AwaitAnswer', 'NoticeDeadline'],
@@ -147,6 +163,12 @@ export class TakedownStack extends Stack {
   readonly http: HttpFront;
   /** copies each ended execution's history into the audit trail */
   readonly executionHistory: Rule;
+  /** seals recipients' webhook secrets (TAKEDOWN_KMS_KEY_ID of the API function) */
+  readonly secretsKey: Key;
+  /** the alarm topic and the failure queue of asynchronous invocations */
+  readonly operations: Operations;
+  /** the schedule that starts failed executions again */
+  readonly sweeper: Rule;
 
   constructor(scope: Construct, id: string, props: TakedownStackProps) {
     super(scope, id, props);
@@ -163,11 +185,15 @@ export class TakedownStack extends Stack {
     const directoryFile = resolve(PROJECT_ROOT, props.directoryFile ?? 'examples/directory.yaml');
     if (!existsSync(directoryFile)) throw new Error(`the directory file ${directoryFile} does not exist`);
 
+    const operations = new Operations(this, 'Operations');
+    this.operations = operations;
     const { table } = new StoreTable(this, 'Store');
     this.table = table;
-    const messages = new MessagesBucket(this, 'Messages').bucket;
+    // who read or wrote a message we sent, an evidence pack or a stored reply
+    const accessLogs = new AccessLogsBucket(this, 'AccessLogs').bucket;
+    const messages = new MessagesBucket(this, 'Messages', { accessLogs }).bucket;
     this.messagesBucket = messages;
-    this.evidenceBucket = props.evidenceBucket ? new EvidenceBucket(this, 'Evidence', props.evidenceBucket).bucket : undefined;
+    this.evidenceBucket = props.evidenceBucket ? new EvidenceBucket(this, 'Evidence', { ...props.evidenceBucket, accessLogs }).bucket : undefined;
 
     // Functions need the state machines' ARNs and the state machines need the functions' ARNs: a CloudFormation
     // cycle. Fixed names give ARNs known before either exists.
@@ -209,16 +235,30 @@ export class TakedownStack extends Stack {
           ...(powers.resolvesParties ? { DIRECTORY_PATH: TaskFunction.deployedPath(directoryFile) } : {}),
         },
       }).function;
-      grant(fn, powers, table, arns);
+      grant(fn, powers, table, arns, { fromAddress: props.fromAddress, configurationSet: environment.SES_CONFIGURATION_SET });
+      acknowledge(fn, `AwsSolutions-IAM5[Resource::<${this.getLogicalId(table.node.defaultChild as CfnElement)}.Arn>/index/*]`, 'the store queries the table\'s own indexes (TABLE_DESIGN), nothing else');
+      for (const w of powers.describes ?? []) acknowledge(fn, `AwsSolutions-IAM5[Resource::${nagArn(this, 'states', `execution:${names[w]}:*`)}]`, 'the executions of its own state machine, whose names derive from ids and rounds');
       // the senders keep each part's bytes until it is sent, then a masked copy: read, write, delete
       if (powers.sendsMail) {
         messages.grantReadWrite(fn);
         messages.grantDelete(fn);
+        acknowledge(fn, `AwsSolutions-IAM5[Resource::<${this.getLogicalId(messages.node.defaultChild as CfnElement)}.Arn>/*]`, 'the message parts the function composes and sends, under keys the core derives from outbound ids');
+        acknowledge(fn, 'AwsSolutions-IAM5[Action::s3:GetObject*]', 'reads the stored bytes of a part (GetObject and its variants, as grantRead writes them)');
+        acknowledge(fn, 'AwsSolutions-IAM5[Action::s3:GetBucket*]', 'grantRead\'s bucket-level reads');
+        acknowledge(fn, 'AwsSolutions-IAM5[Action::s3:List*]', 'grantRead\'s listing, which a missing key needs to answer NoSuchKey rather than AccessDenied');
+        acknowledge(fn, 'AwsSolutions-IAM5[Action::s3:DeleteObject*]', 'the exact bytes are deleted once the masked copy is kept');
+        acknowledge(fn, 'AwsSolutions-IAM5[Action::s3:Abort*]', 'grantWrite\'s multipart aborts');
       }
+      operations.watchFunction(id, fn);
       return fn;
     };
 
     const apiFunction = build('ApiFunction', API_POWERS);
+    // webhook answers are checked against each recipient's secret, sealed under this key; only the API opens them
+    const secrets = new WebhookSecretsKey(this, 'WebhookSecrets');
+    this.secretsKey = secrets.key;
+    apiFunction.addEnvironment('TAKEDOWN_KMS_KEY_ID', secrets.key.keyArn);
+    secrets.grantOpen(apiFunction);
     const operators = new OperatorPool(this, 'Operators');
     const front = new HttpFront(this, 'Http', { handler: apiFunction, operators });
     const publicUrl = props.publicUrl ?? front.url;
@@ -234,11 +274,13 @@ export class TakedownStack extends Stack {
     // SES: what became of the notices we sent, and (with a reply domain) the replies themselves
     if (environment.SES_CONFIGURATION_SET) {
       const handler = build('SesEventsFunction', SES_EVENTS_POWERS);
+      operations.catchFailures(handler);
       this.sesEvents = new SesEventDestination(this, 'SesEvents', { configurationSetName: environment.SES_CONFIGURATION_SET, handler });
     }
     if (props.inboundDomain) {
       const handler = build('InboundMailFunction', INBOUND_MAIL_POWERS);
-      this.inboundMail = new InboundMailReceipt(this, 'InboundMail', { domain: props.inboundDomain, ruleSetName: `${prefix}-inbound`, handler });
+      operations.catchFailures(handler);
+      this.inboundMail = new InboundMailReceipt(this, 'InboundMail', { domain: props.inboundDomain, ruleSetName: `${prefix}-inbound`, handler, accessLogs });
     }
 
     const workflows = {} as Record<WorkflowName, Workflow>;
@@ -251,10 +293,15 @@ export class TakedownStack extends Stack {
     }
 
     this.workflows = workflows;
+    for (const [workflow, w] of Object.entries(workflows)) operations.watchStateMachine(`${workflow[0]!.toUpperCase()}${workflow.slice(1)}Workflow`, w.stateMachine);
 
     // AWS keeps a closed execution's history 90 days; auditors read it months later: each execution's history is
     // copied into the audit trail when it ends
     const historyFunction = build('ExecutionHistoryFunction', HISTORY_POWERS);
+    operations.catchFailures(historyFunction);
+    for (const w of Object.keys(names) as WorkflowName[]) {
+      acknowledge(historyFunction, `AwsSolutions-IAM5[Resource::${nagArn(this, 'states', `execution:${names[w]}:*`)}]`, 'it reads the history of any execution of the stack\'s own state machines that ended');
+    }
     historyFunction.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
@@ -272,7 +319,16 @@ export class TakedownStack extends Stack {
           stateMachineArn: (Object.keys(arns) as WorkflowName[]).map((w) => arns[w]),
         },
       },
-      targets: [new LambdaFunction(historyFunction, { retryAttempts: 8 })],
+      // a delivery EventBridge could not make lands in the failure queue too
+      targets: [new LambdaFunction(historyFunction, { retryAttempts: 8, deadLetterQueue: operations.failures })],
+    });
+
+    const sweeperFunction = build('SweeperFunction', SWEEPER_POWERS);
+    operations.catchFailures(sweeperFunction);
+    this.sweeper = new Rule(this, 'Sweep', {
+      description: 'start again the notices and verifications whose workflow execution failed',
+      schedule: Schedule.rate(SWEEP_EVERY),
+      targets: [new LambdaFunction(sweeperFunction, { retryAttempts: 2, deadLetterQueue: operations.failures })],
     });
 
     new CfnOutput(this, 'ApiUrl', { value: front.url });
@@ -285,6 +341,9 @@ export class TakedownStack extends Stack {
       });
       new CfnOutput(this, 'InboundBucketName', { value: this.inboundMail.bucket.bucketName });
     }
+    new CfnOutput(this, 'AlarmTopicArn', { value: operations.topic.topicArn, description: 'subscribe the operators to this topic: every alarm of the stack notifies it' });
+    new CfnOutput(this, 'FailedInvocationsQueueUrl', { value: operations.failures.queueUrl, description: 'asynchronous invocations whose retries ran out, whole events' });
+    new CfnOutput(this, 'WebhookSecretsKeyArn', { value: secrets.key.keyArn, description: 'seal recipients\' webhook secrets with this key (encryption context purpose=takedown-recipient-secret)' });
     new CfnOutput(this, 'UserPoolId', { value: operators.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: operators.client.userPoolClientId });
     new CfnOutput(this, 'CampaignStateMachineArn', { value: workflows.campaign.stateMachine.stateMachineArn });
@@ -293,11 +352,20 @@ export class TakedownStack extends Stack {
 }
 
 /** Least privilege, one statement per power. */
-function grant(fn: IFunction, powers: Powers, table: Table, arns: Record<WorkflowName, string>): void {
+function grant(fn: IFunction, powers: Powers, table: Table, arns: Record<WorkflowName, string>, mail: { fromAddress: string; configurationSet?: string }): void {
   table.grantReadWriteData(fn);
   if (powers.starts && powers.starts.length > 0) {
     fn.addToRolePolicy(
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:StartExecution'], resources: powers.starts.map((w) => arns[w]) }),
+    );
+  }
+  if (powers.describes && powers.describes.length > 0) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['states:DescribeExecution'],
+        resources: powers.describes.map((w) => `${arns[w].replace(':stateMachine:', ':execution:')}:*`),
+      }),
     );
   }
   if (powers.completesTokens) {
@@ -313,15 +381,20 @@ function grant(fn: IFunction, powers: Powers, table: Table, arns: Record<Workflo
   }
   if (powers.sendsMail) {
     const stack = Stack.of(fn);
+    const fromDomain = mail.fromAddress.split('@')[1]!;
     fn.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
-        // SES v2 SendEmail is authorised as ses:SendEmail; SendRawEmail keeps the v1 raw call open to the mailer
-        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        // SES v2 SendEmail is authorised as ses:SendEmail, against the identity that covers the From address (the
+        // address or its domain, whichever is verified) and the configuration set the send names
+        actions: ['ses:SendEmail'],
         resources: [
-          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
-          stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: '*' }),
+          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: fromDomain }),
+          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: mail.fromAddress }),
+          ...(mail.configurationSet ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: mail.configurationSet })] : []),
         ],
+        // a function that could send from the identity could otherwise send as any address of its domain
+        conditions: { StringEquals: { 'ses:FromAddress': mail.fromAddress } },
       }),
     );
   }

@@ -25,6 +25,7 @@ export class StoreTable extends Construct {
       partitionKey: attribute(TABLE_DESIGN.partitionKey),
       sortKey: attribute(TABLE_DESIGN.sortKey),
       billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: TABLE_DESIGN.timeToLiveAttribute,
       // the audit trail lives here: a bad deploy or a bad script must be recoverable to the second
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,

@@ -5,6 +5,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PROJECT_ROOT } from './paths.js';
+import { acknowledge } from './nag.js';
 
 /** Where a file handed to `files` lands inside the deployed function. */
 export const LAMBDA_TASK_ROOT = '/var/task';
@@ -101,7 +102,14 @@ export class TaskFunction extends Construct {
         },
       },
     });
+    for (const [rule, reason] of TaskFunction.ACKNOWLEDGED) acknowledge(this, rule, reason);
   }
+
+  private static readonly ACKNOWLEDGED = [
+    ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'the AWS managed policy grants writing the function\'s own logs, nothing else'],
+    ['AwsSolutions-IAM5[Resource::*]', 'X-Ray\'s PutTraceSegments and PutTelemetryRecords take no resource; completing a task token takes none either (the token is the boundary)'],
+    ['AwsSolutions-L1', 'Node.js 22 is the runtime the bundles are built for and tested on (target node22); a move is a decision with its own tests'],
+  ] as const;
 
   /** The path the function reads a file given in `files` at. */
   static deployedPath(file: string): string {

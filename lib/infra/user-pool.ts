@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccountRecovery, Mfa, UserPool, type UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { KeyRole } from '../core/access/index.js';
+import { acknowledge } from './nag.js';
 
 export interface OperatorPoolProps {
   /**
@@ -28,10 +29,11 @@ export class OperatorPool extends Construct {
       // people who can send takedown notices in an operation's name sign in with a second factor
       mfa: Mfa.REQUIRED,
       mfaSecondFactor: { otp: true, sms: false },
-      passwordPolicy: { minLength: 14, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: false },
+      passwordPolicy: { minLength: 14, requireDigits: true, requireLowercase: true, requireUppercase: true, requireSymbols: true },
       accountRecovery: AccountRecovery.EMAIL_ONLY,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    acknowledge(this.userPool, 'AwsSolutions-COG8', 'the Plus feature plan (threat protection) is a per-user cost; nobody signs up, an administrator adds each operator, and every sign-in needs a second factor');
     for (const role of KeyRole.options) {
       this.userPool.addGroup(`${role[0]!.toUpperCase()}${role.slice(1)}Group`, {
         groupName: role,

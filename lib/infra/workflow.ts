@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, RemovalPolicy, Stack, type CfnElement } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -8,6 +8,13 @@ import { Construct } from 'constructs';
 import type { WorkflowName } from '../core/ports.js';
 import { placeholderOf, type TaskName } from '../core/tasks.js';
 import { PROJECT_ROOT } from './paths.js';
+import { acknowledge } from './nag.js';
+
+/**
+ * The placeholders that are not task functions: the partition of every service integration ARN (`aws`,
+ * `aws-cn`, `aws-us-gov`), so one definition deploys to any partition. The embedded host fills the same names.
+ */
+export const PARTITION_PLACEHOLDER = 'Partition';
 
 /** Every `${Name}` placeholder of an ASL text, in order of first use. */
 export function aslPlaceholders(asl: string): string[] {
@@ -47,6 +54,7 @@ export class Workflow extends Construct {
     const asl = readFileSync(file, 'utf8');
     const placeholders = new Set(aslPlaceholders(asl));
     const substitutions: Record<string, string> = {};
+    if (placeholders.has(PARTITION_PLACEHOLDER)) substitutions[PARTITION_PLACEHOLDER] = Stack.of(this).partition;
     for (const [task, fn] of Object.entries(props.tasks) as [TaskName, IFunction | undefined][]) {
       if (!fn) continue;
       const placeholder = placeholderOf(task);
@@ -72,6 +80,12 @@ export class Workflow extends Construct {
       logs: { destination: logGroup, level: LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
     });
-    for (const fn of Object.values(props.tasks)) fn?.grantInvoke(this.stateMachine);
+    acknowledge(this.stateMachine, 'AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing (PutTraceSegments, GetSamplingRules ...) and log delivery take no resource');
+    for (const fn of Object.values(props.tasks)) {
+      if (!fn) continue;
+      fn.grantInvoke(this.stateMachine);
+      const id = Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement);
+      acknowledge(this.stateMachine, `AwsSolutions-IAM5[Resource::<${id}.Arn>:*]`, 'the grant to invoke its own task function covers that function\'s versions and aliases, nothing else');
+    }
   }
 }

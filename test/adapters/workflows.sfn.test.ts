@@ -129,3 +129,24 @@ describe('SfnWorkflows.succeed', () => {
     expect((failure as Error).name).toBe('ThrottlingException');
   });
 });
+
+describe('SfnWorkflows.describe', () => {
+  it('asks for the execution of that name under the state machine, and reads its status', async () => {
+    for (const [status, expected] of [['RUNNING', 'running'], ['SUCCEEDED', 'succeeded'], ['FAILED', 'failed'], ['TIMED_OUT', 'failed'], ['ABORTED', 'failed']] as const) {
+      replies.set('DescribeExecution', { body: { status, executionArn: 'x', stateMachineArn: ARNS.notice, startDate: 0 } });
+      expect(await workflows().describe('notice', 'notice-n1-r2'), status).toBe(expected);
+    }
+    const asked = received.filter((r) => r.target === 'AWSStepFunctions.DescribeExecution').at(-1)!;
+    expect(asked.body).toEqual({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:takedown-notice:notice-n1-r2' });
+  });
+
+  it('says absent for an execution Step Functions does not know', async () => {
+    replies.set('DescribeExecution', { error: 'ExecutionDoesNotExist' });
+    expect(await workflows().describe('verify', 'verify-n1-abc')).toBe('absent');
+  });
+
+  it('lets any other refusal through', async () => {
+    replies.set('DescribeExecution', { error: 'AccessDeniedException' });
+    await expect(workflows().describe('notice', 'notice-n1-r1')).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+});

@@ -69,7 +69,7 @@ function makeIndicator(campaignId: string, seq: number, value = ip(seq % 250)): 
   return CampaignIndicator.parse({ campaignId, seq, indicator: indicatorFor(value, `line ${seq + 1}`) });
 }
 
-function makeCase(
+export function makeCase(
   id: string,
   options: { campaignId: string; value?: string; state?: CaseState; noticeId?: string; version?: number },
 ): Case {

@@ -28,6 +28,9 @@ class RecordedWorkflows implements Workflows {
     this.started.push(name);
   }
   async succeed() {}
+  async describe(_w: string, name: string): Promise<'running' | 'absent'> {
+    return this.started.includes(name) ? 'running' : 'absent';
+  }
 }
 
 let dir: string;

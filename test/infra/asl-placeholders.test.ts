@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WORKFLOW_ERROR_NAMES } from '../../lib/core/errors.js';
 import { placeholderOf, TASK_NAMES } from '../../lib/core/tasks.js';
+import { loadDefinition } from '../../lib/adapters/local-sfn/workflows.local.js';
+import { PARTITION_PLACEHOLDER } from '../../lib/infra/workflow.js';
 
 const DIR = join(import.meta.dirname, '../../workflows');
 const FILES = readdirSync(DIR).filter((f) => f.endsWith('.asl.json'));
@@ -26,8 +28,8 @@ describe('the workflow definitions', () => {
     expect(FILES.sort()).toEqual(['campaign.asl.json', 'notice.asl.json', 'verify.asl.json']);
   });
 
-  it('name only task functions in their placeholders', () => {
-    const known = new Set(TASK_NAMES.map(placeholderOf));
+  it('name only task functions and the partition in their placeholders', () => {
+    const known = new Set([...TASK_NAMES.map(placeholderOf), PARTITION_PLACEHOLDER]);
     for (const [file, text] of TEXTS) {
       const found = placeholders(text);
       expect(found.length, file).toBeGreaterThan(0);
@@ -46,6 +48,30 @@ describe('the workflow definitions', () => {
       const names = errorNames(JSON.parse(text));
       expect(names.length, file).toBeGreaterThan(0);
       expect(names.filter((n) => !/^(States|Lambda)\.\w+$/.test(n) && !allowed.has(n)), file).toEqual([]);
+    }
+  });
+
+  it('never spell out a partition: every service ARN takes it from ${Partition}', () => {
+    for (const [file, text] of TEXTS) expect(text.match(/arn:aws[a-z-]*:/g) ?? [], file).toEqual([]);
+  });
+
+  it('are filled completely on the embedded host', () => {
+    for (const workflow of ['campaign', 'notice', 'verify'] as const) {
+      const text = JSON.stringify(loadDefinition(workflow));
+      expect(text, workflow).not.toMatch(/\$\{/);
+      if (TEXTS.get(`${workflow}.asl.json`)!.includes('${Partition}')) expect(text, workflow).toContain('arn:aws:states:::');
+    }
+  });
+
+  it('retry every Task on Lambda\'s and the services\' throttling', () => {
+    const throttling = ['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.SdkClientException', 'Lambda.AWSLambdaException', 'ThrottledError'];
+    for (const [file, text] of TEXTS) {
+      const states = JSON.parse(text).States as Record<string, { Type: string; Retry?: { ErrorEquals: string[] }[] }>;
+      for (const [name, state] of Object.entries(states)) {
+        if (state.Type !== 'Task') continue;
+        const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
+        expect(throttling.filter((t) => !retried.includes(t)), `${file} ${name}`).toEqual([]);
+      }
     }
   });
 });

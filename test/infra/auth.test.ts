@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTE_RULES } from '../../lib/adapters/http/auth.js';
-import { HttpFront, PUBLIC_ROUTES } from '../../lib/infra/api.js';
+import { DASHBOARD_ROUTES, HttpFront, PUBLIC_ROUTES } from '../../lib/infra/api.js';
 import { OperatorPool } from '../../lib/infra/user-pool.js';
 
 /*
@@ -73,11 +73,20 @@ describe('the HTTP API', () => {
     expect(guarded.map((r) => r.Properties.RouteKey)).toEqual(['$default']);
     for (const r of guarded) expect(r.Properties.AuthorizerId).toEqual({ Ref: authorizerId });
     const open = routes().filter((r) => r.Properties.AuthorizationType !== 'JWT');
-    expect(open.map((r) => r.Properties.RouteKey).sort()).toEqual(['GET /health', 'GET /links/{token}', 'POST /links/{token}', 'POST /webhooks/answers']);
+    expect(open.map((r) => r.Properties.RouteKey).sort()).toEqual(['ANY /ui', 'ANY /ui/{proxy+}', 'GET /health', 'GET /links/{token}', 'POST /links/{token}', 'POST /webhooks/answers']);
     for (const r of open) {
       expect(r.Properties.AuthorizationType).toBe('NONE');
       expect(r.Properties.AuthorizerId).toBeUndefined();
     }
+  });
+
+  it('leaves the whole dashboard to the app, which signs it in with an API key and checks each page\'s rule', () => {
+    const dashboardRules = Object.keys(ROUTE_RULES).filter((key) => / \/ui(\/|$)/.test(key));
+    expect(dashboardRules.length).toBeGreaterThan(0);
+    // every dashboard route of the app falls under the open prefix, and nothing else does
+    const open = (path: string) => DASHBOARD_ROUTES.some((r) => r.path === path || (r.path.endsWith('/{proxy+}') && path.startsWith(r.path.replace('{proxy+}', ''))));
+    for (const key of dashboardRules) expect(open(key.split(' ')[1]!), key).toBe(true);
+    for (const key of Object.keys(ROUTE_RULES).filter((k) => !dashboardRules.includes(k))) expect(open(key.split(' ')[1]!), key).toBe(false);
   });
 
   it('leaves open exactly the app\'s public routes outside the dashboard', () => {

@@ -101,10 +101,10 @@ describe('TakedownStack', () => {
   });
 
   describe('the functions', () => {
-    it('are one per task plus the API, the SES events and the execution history functions, all on Node.js 22, arm64, traced', () => {
+    it('are one per task plus the API, the SES events, the execution history and the sweeper functions, all on Node.js 22, arm64, traced', () => {
       const functions = ofType('AWS::Lambda::Function');
       // sesEvents is on unless turned off; the inbound mail function needs an inboundDomain (test/infra/mail.test.ts)
-      expect(functions).toHaveLength(TASK_NAMES.length + 3);
+      expect(functions).toHaveLength(TASK_NAMES.length + 4);
       for (const [id, f] of functions) {
         expect(f.Properties, id).toMatchObject({
           Runtime: 'nodejs22.x',
@@ -143,7 +143,7 @@ describe('TakedownStack', () => {
 
   describe('workflow history', () => {
     it('copies every ended execution\'s history into the audit trail, reading only our executions', () => {
-      const rules = ofType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.EventPattern).includes('Execution Status Change'));
+      const rules = ofType('AWS::Events::Rule').filter(([, r]) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('Execution Status Change'));
       expect(rules).toHaveLength(1);
       const rule = rules[0]![1].Properties;
       expect(rule.EventPattern).toMatchObject({ source: ['aws.states'], detail: { status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] } });
@@ -154,6 +154,8 @@ describe('TakedownStack', () => {
       const history = ofType('AWS::IAM::Policy')
         .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[])
         .filter((s) => actions(s).includes('states:GetExecutionHistory'));
+      // its failures wait in the failure queue, both EventBridge's deliveries and the function's own
+      expect(target.DeadLetterConfig).toBeDefined();
       expect(history).toHaveLength(1);
       expect(JSON.stringify(history[0]!.Resource)).toMatch(/:execution:Test-campaign:\*.*:execution:Test-notice:\*.*:execution:Test-verify:\*/);
     });
@@ -191,7 +193,9 @@ describe('TakedownStack', () => {
         const inFile = [...new Set([...asl.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]))].sort();
         expect(Object.keys(DefinitionSubstitutions).sort()).toEqual(inFile);
         let resolved = DefinitionString as string;
-        for (const [key, value] of Object.entries(DefinitionSubstitutions)) {
+        // the partition of every service integration ARN: the deploying stack's own
+        if ('Partition' in DefinitionSubstitutions) expect(DefinitionSubstitutions.Partition).toEqual({ Ref: 'AWS::Partition' });
+        for (const [key, value] of Object.entries(DefinitionSubstitutions).filter(([k]) => k !== 'Partition')) {
           const task = key.replace(/FunctionArn$/, '') as TaskName;
           expect(value, key).toEqual({ 'Fn::GetAtt': [logicalId(fn(task).node.defaultChild), 'Arn'] });
           resolved = resolved.replaceAll(`\${${key}}`, 'arn');
@@ -220,7 +224,7 @@ describe('TakedownStack', () => {
     // open only where the route authenticates itself (test/infra/auth.test.ts has the details)
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     const open = routes.filter((r) => r.Properties.AuthorizationType !== 'JWT').map((r) => r.Properties.RouteKey as string);
-    expect(open.sort()).toEqual(['GET /health', 'GET /links/{token}', 'POST /links/{token}', 'POST /webhooks/answers']);
+    expect(open.sort()).toEqual(['ANY /ui', 'ANY /ui/{proxy+}', 'GET /health', 'GET /links/{token}', 'POST /links/{token}', 'POST /webhooks/answers']);
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default', AuthorizationType: 'JWT' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
@@ -234,7 +238,7 @@ describe('TakedownStack', () => {
       expect(allowed('Api', 'states:StartExecution').sort()).toEqual(
         ['campaign', 'notice', 'verify'].map((w) => expect.stringContaining(`:stateMachine:Test-${w}"`)),
       );
-      expect(allowed('Api', 'ses:SendRawEmail')).not.toEqual([]);
+      expect(allowed('Api', 'ses:SendEmail')).not.toEqual([]);
     });
 
     it('give the route function the table and nothing of Step Functions or SES', () => {
@@ -243,12 +247,19 @@ describe('TakedownStack', () => {
       expect(statementsOf('RouteCampaign').flatMap(actions).filter((a) => a.startsWith('ses:') || a.startsWith('states:'))).toEqual([]);
     });
 
-    it('let only the functions that send notices, reminders and follow-ups send mail', () => {
+    it('let only the functions that send notices, reminders and follow-ups send mail, from the From identity through the configuration set', () => {
       for (const name of ['SendNotice', 'NoticeDeadline', 'VerifyNotice', 'Api'] as const) {
-        expect(allowed(name, 'ses:SendRawEmail'), name).not.toEqual([]);
-        expect(allowed(name, 'ses:SendEmail'), name).not.toEqual([]);
+        expect(allowed(name, 'ses:SendEmail').sort(), name).toEqual([
+          expect.stringContaining(':configuration-set/Test-notices'),
+          expect.stringContaining(':identity/cert@takedown.example'),
+          expect.stringContaining(':identity/takedown.example'),
+        ]);
+        const statement = statementsOf(name).find((s) => actions(s).includes('ses:SendEmail'))!;
+        expect((statement as { Condition?: unknown }).Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'cert@takedown.example' } });
+        // SES v2 sends raw MIME through SendEmail: the v1 raw call stays closed
+        expect(allowed(name, 'ses:SendRawEmail'), name).toEqual([]);
       }
-      const senders = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((name) => allowed(name, 'ses:SendRawEmail').length > 0);
+      const senders = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((name) => allowed(name, 'ses:SendEmail').length > 0);
       expect(senders.sort()).toEqual(['Api', 'NoticeDeadline', 'SendNotice', 'VerifyNotice']);
     });
 
@@ -259,7 +270,8 @@ describe('TakedownStack', () => {
       const starters = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((n) => allowed(n, 'states:StartExecution').length > 0);
       expect(starters.sort()).toEqual(['Api', 'NoticeDeadline', 'StartNotices', 'VerifyNotice']);
       const completers = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((n) => allowed(n, 'states:SendTaskSuccess').length > 0);
-      expect(completers.sort()).toEqual(['Api', 'AwaitAnswer', 'AwaitApproval', 'VerifyNotice']);
+      // NoticeDeadline wakes the wait of a notice it rerouted to a fallback mailbox (test/aws/reminder.test.ts)
+      expect(completers.sort()).toEqual(['Api', 'AwaitAnswer', 'AwaitApproval', 'NoticeDeadline', 'VerifyNotice']);
     });
 
     it('never allow a wildcard action', () => {
@@ -270,6 +282,83 @@ describe('TakedownStack', () => {
       expect(wild).toEqual([]);
       expect(ofType('AWS::IAM::Role').flatMap(([, r]) => r.Properties.Policies ?? [])).toEqual([]);
     });
+  });
+});
+
+describe('TakedownStack operations', () => {
+  it('lets DynamoDB expire lookups and records by their ttl attribute', () => {
+    const [, table] = ofType('AWS::DynamoDB::Table')[0]!;
+    expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: TABLE_DESIGN.timeToLiveAttribute, Enabled: true });
+  });
+
+  it('seals webhook secrets under a rotated key only the API function may open, for that purpose only', () => {
+    const keys = ofType('AWS::KMS::Key');
+    expect(keys).toHaveLength(1);
+    const [keyId, key] = keys[0]!;
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const env = (name: TaskName | 'Api') => resources[logicalId(fn(name).node.defaultChild)]!.Properties.Environment.Variables;
+    expect(env('Api').TAKEDOWN_KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(env('SendNotice').TAKEDOWN_KMS_KEY_ID).toBeUndefined();
+    expect(allowed('Api', 'kms:Decrypt')).toEqual([JSON.stringify({ 'Fn::GetAtt': [keyId, 'Arn'] })]);
+    const decrypt = statementsOf('Api').find((st) => actions(st).includes('kms:Decrypt')) as Statement & { Condition?: unknown };
+    expect(decrypt.Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:purpose': 'takedown-recipient-secret' } });
+    const users = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((n) => statementsOf(n).some((st) => actions(st).some((a) => a.startsWith('kms:'))));
+    expect(users).toEqual(['Api']);
+  });
+
+  it('alarms on every state machine\'s failed and timed-out executions and every function\'s errors and throttles, to one TLS-only topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const topicId = logicalId(stack.operations.topic.node.defaultChild);
+    for (const a of alarms) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
+    for (const workflow of ['campaign', 'notice', 'verify'] as const) {
+      const arn = { Ref: logicalId(stack.workflows[workflow].stateMachine.node.defaultChild) };
+      const metrics = alarms.filter((a) => JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'StateMachineArn', Value: arn }])).map((a) => a.MetricName).sort();
+      expect(metrics, workflow).toEqual(['ExecutionsFailed', 'ExecutionsTimedOut']);
+    }
+    for (const [id] of ofType('AWS::Lambda::Function')) {
+      const metrics = alarms.filter((a) => JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: id } }])).map((a) => a.MetricName).sort();
+      expect(metrics, id).toEqual(['Errors', 'Throttles']);
+    }
+    const policy = ofType('AWS::SNS::TopicPolicy').find(([, p]) => JSON.stringify(p.Properties.Topics) === JSON.stringify([{ Ref: topicId }]))![1];
+    const statements = policy.Properties.PolicyDocument.Statement as (Statement & { Condition?: unknown; Principal?: unknown })[];
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish' }));
+    expect(template.toJSON().Outputs.AlarmTopicArn.Value).toEqual({ Ref: topicId });
+  });
+
+  it('keeps every asynchronous invocation that failed through its retries in one encrypted queue, whose depth alarms', () => {
+    const queueId = logicalId(stack.operations.failures.node.defaultChild);
+    expect(resources[queueId]!.Properties.SqsManagedSseEnabled).toBe(true);
+    const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
+    const covered = configs.filter((c) => JSON.stringify(c.DestinationConfig) === JSON.stringify({ OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } })).map((c) => c.FunctionName.Ref as string);
+    const asynchronous = ['SesEventsFunction', 'ExecutionHistoryFunction', 'SweeperFunction'].map((prefix) => ofType('AWS::Lambda::Function').find(([id]) => id.startsWith(prefix))![0]);
+    expect(covered.sort()).toEqual(asynchronous.sort());
+    const depth = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
+    expect(depth).toHaveLength(1);
+    expect(depth[0]!.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }]);
+  });
+
+  it('runs the sweeper on a schedule, allowed to ask about and start notice and verify executions only', () => {
+    const rule = resources[logicalId(stack.sweeper.node.defaultChild)]!.Properties;
+    expect(rule.ScheduleExpression).toBe('rate(15 minutes)');
+    const sweeperId = rule.Targets[0].Arn['Fn::GetAtt'][0] as string;
+    const role = resources[sweeperId]!.Properties.Role['Fn::GetAtt'][0] as string;
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const on = (action: string) => statements.filter((st) => actions(st).includes(action)).flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource])).map((r) => JSON.stringify(r));
+    expect(on('states:DescribeExecution')).toEqual([expect.stringContaining(':execution:Test-notice:*'), expect.stringContaining(':execution:Test-verify:*')]);
+    expect(on('states:StartExecution')).toEqual([expect.stringContaining(':stateMachine:Test-notice'), expect.stringContaining(':stateMachine:Test-verify')]);
+    expect(on('states:SendTaskSuccess')).toEqual([]);
+    expect(on('ses:SendEmail')).toEqual([]);
+  });
+
+  it('logs every request of the HTTP API stage, without bodies or headers', () => {
+    const stage = resources[logicalId(stack.http.stage.node.defaultChild)]!.Properties;
+    expect(stage.AccessLogSettings.DestinationArn).toBeDefined();
+    const format = JSON.parse(stage.AccessLogSettings.Format as string) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', route: '$context.routeKey' });
+    expect(JSON.stringify(format)).not.toMatch(/header|body/i);
   });
 });
 

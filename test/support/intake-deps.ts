@@ -14,7 +14,7 @@ import { FileMessageStore } from '../../lib/adapters/messages/messages.fs.js';
  * runs and no mail goes out in these tests, so those two ports only refuse to matter.
  */
 export async function intakeDeps(store: SqliteStore, options: { directory: string; now: Date; pageSize: number }): Promise<Deps> {
-  const workflows: Workflows = { start: async () => {}, succeed: async () => {} };
+  const workflows: Workflows = { start: async () => {}, succeed: async () => {}, describe: async () => 'absent' };
   return {
     store,
     workflows,

@@ -7,7 +7,7 @@ import { routeCampaign } from '../../lib/core/campaign/route.js';
 import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import type { Notice, Outbound } from '../../lib/core/model.js';
 import { sendNotice } from '../../lib/core/notices/send.js';
-import type { Deps, MailAuthenticator, Workflows } from '../../lib/core/ports.js';
+import type { Deps, ExecutionStatus, MailAuthenticator, Workflows } from '../../lib/core/ports.js';
 import { DirectoryResolver, loadDirectory } from '../../lib/adapters/directory/directory.js';
 import { startCaptureServer } from '../../lib/adapters/mail/capture-server.js';
 import { SmtpMailer } from '../../lib/adapters/mail/mailer.smtp.js';
@@ -40,6 +40,9 @@ export class RecordedWorkflows implements Workflows {
   }
   async succeed(token: string): Promise<void> {
     this.completed.push(token);
+  }
+  async describe(_workflow: string, name: string): Promise<ExecutionStatus> {
+    return this.started.includes(name) ? 'running' : 'absent';
   }
 }
 

@@ -1,11 +1,21 @@
 import type { TaskName } from '../../core/tasks.js';
 import { runTask } from '../../core/tasks.js';
-import { TakedownError } from '../../core/errors.js';
+import { TakedownError, ThrottledError } from '../../core/errors.js';
 import { awsDeps } from './deps.js';
 
+// what the SDK clients call throttling: DynamoDB's, Step Functions', any service's limit per second
+const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'Throttling', 'RequestLimitExceeded', 'TooManyRequestsException', 'LimitExceededException']);
+
+/** A vendor's throttling error as the one name the workflows retry on; anything else as it is. */
+export function asWorkflowError(error: unknown): unknown {
+  const name = error instanceof Error ? error.name : '';
+  return THROTTLING.has(name) ? new ThrottledError(`${name}: a service asked to slow down`, { cause: error }) : error;
+}
+
 /**
- * The Lambda handler of one Task state. Errors are rethrown as they are: Lambda reports the error's `name` as
- * its errorType, which is what the workflow's `ErrorEquals` matches (StaleWriteError, MailTransientError ...).
+ * The Lambda handler of one Task state. Errors are rethrown as they are (a service's throttling as ThrottledError):
+ * Lambda reports the error's `name` as its errorType, which is what the workflow's `ErrorEquals` matches
+ * (StaleWriteError, MailTransientError ...).
  */
 export function taskHandler(name: TaskName): (event: unknown) => Promise<unknown> {
   return async (event: unknown) => {
@@ -21,7 +31,7 @@ export function taskHandler(name: TaskName): (event: unknown) => Promise<unknown
         code: error instanceof TakedownError ? error.code : undefined,
         message: err.message,
       });
-      throw error;
+      throw asWorkflowError(error);
     }
   };
 }

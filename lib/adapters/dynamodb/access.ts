@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -170,6 +171,35 @@ export async function queryPage<T>(
   return toPage(await queryRange(table, index, pk, after, limit + 1), limit);
 }
 
+/**
+ * The records under `keys`, read consistently, in the order of `keys` (undefined where none is stored).
+ * BatchGetItem takes 100 keys a call and may hand some back unprocessed under load: those are asked again.
+ */
+export async function getMany<T>(table: Table, keys: readonly Key[]): Promise<(T | undefined)[]> {
+  const found = new Map<string, T>();
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending: Record<string, unknown>[] = keys.slice(i, i + 100).map((k) => ({ pk: k.pk, sk: k.sk }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+      const result = await table.doc.send(
+        new BatchGetCommand({
+          RequestItems: { [table.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, #data', ExpressionAttributeNames: { '#data': 'data' } } },
+        }),
+      );
+      for (const item of result.Responses?.[table.tableName] ?? []) {
+        if (typeof item['data'] === 'string') found.set(String(item['pk']), JSON.parse(item['data']) as T);
+      }
+      pending = (result.UnprocessedKeys?.[table.tableName]?.Keys ?? []) as Record<string, unknown>[];
+    }
+  }
+  return keys.map((k) => found.get(k.pk));
+}
+
+/** Puts an item that only says something belongs somewhere (no version: rewriting it changes nothing). */
+export async function putMarker(table: Table, pk: string, sk: string): Promise<void> {
+  await table.doc.send(new PutCommand({ TableName: table.tableName, Item: { pk, sk, data: sk } }));
+}
+
 /** The records of query rows. */
 export function parseAll<T>(found: readonly Found[]): T[] {
   return found.map((row) => JSON.parse(row.data) as T);
@@ -188,7 +218,8 @@ export function toPage<T>(found: readonly Found[], limit: number): Page<T> {
   return found.length > limit && last !== undefined ? { items, next: encodeCursor(last.key) } : { items };
 }
 
-function encodeCursor(key: string): string {
+/** The cursor of a page that ended at sort key `key`. */
+export function encodeCursor(key: string): string {
   return Buffer.from(JSON.stringify({ k: key }), 'utf8').toString('base64url');
 }
 

@@ -4,16 +4,25 @@ import {
   CONCURRENCY,
   compareText,
   createItem,
+  decodeCursor,
   eachLimit,
+  encodeCursor,
   getData,
+  getMany,
+  pageLimit,
   parseAll,
+  putMarker,
   queryAll,
   queryPage,
+  queryRange,
   saveItem,
   saveOrThrow,
   type Table,
 } from './access.js';
-import { caseKey, caseKeys, casesOfCampaign, casesOfNotice, casesWithValue, type Item } from './keys.js';
+import { caseKey, caseKeys, caseMembersOfCampaign, caseMembersOfNotice, casesOfCampaign, casesOfNotice, casesWithValue, type Item } from './keys.js';
+
+// memberships this container wrote already: a case saved again with the same notice needs no second write
+const MAX_REMEMBERED = 50_000;
 
 /** The Store methods for cases. */
 export type CaseMethods = Pick<
@@ -23,9 +32,23 @@ export type CaseMethods = Pick<
 
 /** Cases on the single table: one partition key each, listed per campaign, per notice and per indicator value. */
 export function dynamoCases(table: Table): CaseMethods {
+  const written = new Set<string>();
+  // the membership goes first: a case stored without it would be missing from every listing for good
+  const member = async (pk: string, caseId: string) => {
+    const id = `${pk}|${caseId}`;
+    if (written.has(id)) return;
+    await putMarker(table, pk, caseId);
+    if (written.size >= MAX_REMEMBERED) written.clear();
+    written.add(id);
+  };
+  const members = async (c: Case) => {
+    await member(caseMembersOfCampaign(c.campaignId), c.id);
+    if (c.noticeId !== undefined) await member(caseMembersOfNotice(c.noticeId), c.id);
+  };
   return {
     async putCases(cases) {
       await eachLimit(cases, CONCURRENCY, async (c) => {
+        await members(c);
         await createItem(table, caseItem(c));
       });
     },
@@ -35,21 +58,35 @@ export function dynamoCases(table: Table): CaseMethods {
     },
 
     async saveCase(c) {
+      await members(c);
       await saveOrThrow(table, caseItem(c), 'case', c.id);
     },
 
     async saveCases(cases) {
       const stale: string[] = [];
       await eachLimit(cases, 16, async (c) => {
+        await members(c);
         if (!(await saveItem(table, caseItem(c)))) stale.push(c.id);
       });
       return stale;
     },
 
     async listCases(by, page) {
-      return 'campaignId' in by
-        ? queryPage<Case>(table, 'gsi1', casesOfCampaign(by.campaignId), page)
-        : queryPage<Case>(table, 'gsi2', casesOfNotice(by.noticeId), page);
+      const ofCampaign = 'campaignId' in by;
+      const limit = pageLimit(page);
+      const after = page?.after === undefined ? undefined : decodeCursor(page.after);
+      const found = await queryRange(table, undefined, ofCampaign ? caseMembersOfCampaign(by.campaignId) : caseMembersOfNotice(by.noticeId), after, limit + 1);
+      // cases stored before memberships existed are found through the index, as they always were
+      if (found.length === 0 && after === undefined) {
+        return ofCampaign ? queryPage<Case>(table, 'gsi1', casesOfCampaign(by.campaignId), page) : queryPage<Case>(table, 'gsi2', casesOfNotice(by.noticeId), page);
+      }
+      const ids = found.slice(0, limit).map((row) => row.key);
+      const cases = await getMany<Case>(table, ids.map(caseKey));
+      // a membership whose case was never stored (a crash between the two writes), or a case moved to another
+      // notice since, is not listed
+      const items = cases.filter((c): c is Case => c !== undefined && (ofCampaign || c.noticeId === by.noticeId));
+      const last = found[limit - 1];
+      return found.length > limit && last !== undefined ? { items, next: encodeCursor(last.key) } : { items };
     },
 
     async findCasesByIndicator(values, states) {

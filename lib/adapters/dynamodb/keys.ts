@@ -30,6 +30,11 @@ import type { QueuedReview } from '../../core/ports.js';
  * - case       pk CASE#<id>                sk CASE   gsi1 CMP#<campaignId>#CASE / <id>
  *                                                    gsi2 NTC#<noticeId>#CASE / <id> (once planned)
  *                                                    gsi3 VAL#<indicator value> / <id>
+ * - membership pk CMPCASES#<campaignId>      sk <caseId>   (written before the case: a campaign's cases)
+ *              pk NTCCASES#<noticeId>        sk <caseId>   (written before the case is saved with that notice)
+ *              what a workflow sends is decided from these, read consistently: an index may not show a case
+ *              written a moment ago. A notice's membership stays when a case moves on; the case's own noticeId
+ *              decides, read consistently too
  * - notice     pk NTC#<id>                 sk NTC    gsi1 CMP#<campaignId>#NTC / <id>
  *                                                    gsi2 NSTATE#<state> / <id>
  * - outbound   pk OUT#<id>                 sk OUT    gsi1 NTC#<noticeId>#OUT / <createdAt>#<id>
@@ -58,6 +63,8 @@ import type { QueuedReview } from '../../core/ports.js';
 export const TABLE_DESIGN = {
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
+  // epoch seconds: DynamoDB deletes an expired lookup or record within days (readers check expiry themselves)
+  timeToLiveAttribute: 'ttl',
   globalSecondaryIndexes: [
     {
       indexName: 'gsi1',
@@ -183,6 +190,12 @@ export const casesOfCampaign = (campaignId: string): string => `CMP#${campaignId
 
 /** The gsi2 partition of a notice's cases. */
 export const casesOfNotice = (noticeId: string): string => `NTC#${noticeId}#CASE`;
+
+/** The partition of a campaign's case memberships (base table, read consistently). */
+export const caseMembersOfCampaign = (campaignId: string): string => `CMPCASES#${campaignId}`;
+
+/** The partition of a notice's case memberships (base table, read consistently). */
+export const caseMembersOfNotice = (noticeId: string): string => `NTCCASES#${noticeId}`;
 
 /** The gsi3 partition of the cases of one indicator value. */
 export const casesWithValue = (value: string): string => `VAL#${value}`;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { TaskTokenExpiredError } from '../../core/errors.js';
-import { WORKFLOW_NAMES, type Logger, type WorkflowName, type Workflows } from '../../core/ports.js';
+import { WORKFLOW_NAMES, type ExecutionStatus, type Logger, type WorkflowName, type Workflows } from '../../core/ports.js';
 import { TASK_NAMES, type TaskName, placeholderOf } from '../../core/tasks.js';
 
 /** Runs one task's work; the host binds it to `runTask(name, deps, input)`. */
@@ -20,10 +20,11 @@ export function localFunctionArn(task: TaskName): string {
 /** The ASL file as shipped, with every `${XFunctionArn}` placeholder replaced; throws on one we cannot fill. */
 export function loadDefinition(name: WorkflowName): Record<string, unknown> {
   const text = readFileSync(new URL(`${name}.asl.json`, WORKFLOWS_DIR), 'utf8');
-  const byPlaceholder = new Map(TASK_NAMES.map((t) => [placeholderOf(t), localFunctionArn(t)]));
+  // the embedded host stands in the commercial partition, as its function ARNs do
+  const byPlaceholder = new Map([...TASK_NAMES.map((t) => [placeholderOf(t), localFunctionArn(t)] as const), ['Partition', 'aws'] as const]);
   const filled = text.replace(/\$\{([A-Za-z0-9]+)\}/g, (_, key: string) => {
     const arn = byPlaceholder.get(key);
-    if (!arn) throw new Error(`workflows/${name}.asl.json has a placeholder with no task: \${${key}}`);
+    if (!arn) throw new Error(`workflows/${name}.asl.json has a placeholder the embedded host cannot fill: \${${key}}`);
     return arn;
   });
   return JSON.parse(filled) as Record<string, unknown>;
@@ -247,6 +248,12 @@ export class LocalWorkflows implements Workflows {
     clearTimeout(p.timer);
     this.pending.delete(taskToken);
     p.resolve(output);
+  }
+
+  async describe(workflow: WorkflowName, name: string): Promise<ExecutionStatus> {
+    const record = this.executions.get(name);
+    if (!record || record.workflow !== workflow) return 'absent';
+    return record.status === 'running' ? 'running' : record.status === 'succeeded' ? 'succeeded' : 'failed';
   }
 
   /** Executions started by this host, for status and tests. */

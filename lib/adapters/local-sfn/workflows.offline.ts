@@ -1,5 +1,5 @@
 import { TaskTokenExpiredError } from '../../core/errors.js';
-import type { WorkflowName, Workflows } from '../../core/ports.js';
+import type { ExecutionStatus, WorkflowName, Workflows } from '../../core/ports.js';
 import type { ExecutionRecord } from './workflows.local.js';
 
 /**
@@ -18,6 +18,11 @@ export class OfflineWorkflows implements Workflows {
   /** nothing waits on a token here: the execution that parked it belongs to a host that is gone */
   async succeed(): Promise<void> {
     throw new TaskTokenExpiredError();
+  }
+
+  /** nothing runs here: every execution is absent */
+  async describe(): Promise<ExecutionStatus> {
+    return 'absent';
   }
 
   list(): ExecutionRecord[] {

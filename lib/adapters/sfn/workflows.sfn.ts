@@ -1,6 +1,6 @@
-import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { TaskTokenExpiredError } from '../../core/errors.js';
-import type { WorkflowName, Workflows } from '../../core/ports.js';
+import type { ExecutionStatus, WorkflowName, Workflows } from '../../core/ports.js';
 
 /** The SFN errors that mean nothing waits on a task token any more. */
 const EXPIRED_TOKEN_ERRORS: ReadonlySet<string> = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
@@ -42,6 +42,22 @@ export class SfnWorkflows implements Workflows {
       throw error;
     }
   }
+
+  async describe(workflow: WorkflowName, name: string): Promise<ExecutionStatus> {
+    try {
+      const out = await this.client.send(new DescribeExecutionCommand({ executionArn: executionArnOf(this.arns[workflow], name) }));
+      if (out.status === 'RUNNING' || out.status === 'PENDING_REDRIVE') return 'running';
+      return out.status === 'SUCCEEDED' ? 'succeeded' : 'failed';
+    } catch (error) {
+      if (errorName(error) === 'ExecutionDoesNotExist') return 'absent';
+      throw error;
+    }
+  }
+}
+
+/** The ARN of execution `name` of a state machine: Step Functions derives it, no call needed. */
+export function executionArnOf(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 function errorName(error: unknown): string {

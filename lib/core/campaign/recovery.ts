@@ -4,7 +4,9 @@ import { executionName } from '../executions.js';
 import { listAll } from '../paging.js';
 import { resendUnsent, startNoticeRun } from '../notices/index.js';
 import { applyAnswer } from '../answers/index.js';
-import { resumeVerification } from '../verify/index.js';
+import { VERIFYING, resumeVerification } from '../verify/index.js';
+import { appendEvent } from '../audit/index.js';
+import { updateNotice } from '../updates.js';
 
 const LIVE_NOTICE_STATES: readonly NoticeState[] = ['planned', 'sending', 'uncertain', 'sent'];
 
@@ -53,4 +55,87 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
   // reminders and follow-ups a stop cut short or a command deferred, whatever became of their notices since
   const messagesSent = await resendUnsent(deps);
   return { campaigns, notices, answersApplied, verifying: await resumeVerification(deps), ...(messagesSent ? { messagesSent } : {}) };
+}
+
+export interface SweepReport {
+  /** live notices and verifications whose execution was asked about */
+  readonly checked: number;
+  /** notice executions started again: a new round after a failed one, the same round for one never started */
+  readonly notices: number;
+  /** verify executions started again */
+  readonly verifications: number;
+  /** reminders and follow-ups left unsent (a function killed mid-send), sent now */
+  readonly messagesSent?: number;
+}
+
+/**
+ * The sweeper (AWS: a schedule): every live notice and every verification whose execution is not running, because
+ * it failed (its retries ran out, it timed out, someone stopped it) or never started, is started again. A failed
+ * notice execution gets a new round (`round + 1`, as a coordinator's resume does: AWS keeps an execution's name
+ * 90 days), so the old round's steps stop if they ever wake. Every workflow is re-entrant: nothing is sent twice.
+ */
+export async function sweep(deps: Deps): Promise<SweepReport> {
+  let checked = 0;
+  let notices = 0;
+  let verifications = 0;
+  const campaigns = new Map<string, string | undefined>();
+  const campaignState = async (id: string) => {
+    if (!campaigns.has(id)) campaigns.set(id, (await deps.store.getCampaign(id))?.state);
+    return campaigns.get(id);
+  };
+  for (const state of LIVE_NOTICE_STATES) {
+    for (const notice of await listAll((p) => deps.store.listNotices({ state }, p))) {
+      // planned notices of a campaign not yet running wait for the campaign workflow to start them
+      if (notice.state === 'planned' && (await campaignState(notice.campaignId)) !== 'running') continue;
+      checked++;
+      const status = await deps.workflows.describe('notice', executionName('notice', notice.id, notice.round));
+      if (status === 'running' || status === 'succeeded') continue;
+      if (status === 'absent') {
+        await startNoticeRun(deps, notice);
+        notices++;
+        continue;
+      }
+      let moved = false;
+      const next = await updateNotice(deps, notice.id, (cur) => {
+        moved = false;
+        // someone else moved it on meanwhile (an answer, a resume): theirs is the execution that counts
+        if (cur.round !== notice.round || !LIVE_NOTICE_STATES.includes(cur.state)) return undefined;
+        moved = true;
+        return { ...cur, round: cur.round + 1, taskToken: undefined };
+      });
+      if (!moved) continue;
+      await appendEvent(deps, { campaignId: next.campaignId, noticeId: next.id, type: 'notice.resumed', actor: 'sweeper', data: { why: 'its workflow execution had failed', round: next.round, deadline: next.deadline } });
+      await startNoticeRun(deps, next);
+      notices++;
+    }
+  }
+  let after: string | undefined;
+  do {
+    const page = await deps.store.listRecords(VERIFYING, { after, limit: 1000 });
+    for (const record of page.items) {
+      const mark = parseMark(record.value);
+      if (!mark.execution) continue;
+      checked++;
+      const status = await deps.workflows.describe('verify', mark.execution);
+      if (status === 'running' || status === 'succeeded') continue;
+      const sweeps = (mark.sweeps ?? 0) + 1;
+      const execution = `${mark.base ?? mark.execution}-s${sweeps}`;
+      await deps.store.putRecord({ ...record, value: JSON.stringify({ execution, base: mark.base ?? mark.execution, sweeps }), version: record.version + 1 }, record.version);
+      await deps.workflows.start('verify', execution, { noticeId: record.key });
+      verifications++;
+    }
+    after = page.next;
+  } while (after);
+  // a reminder or follow-up whose function died between the hand-over and the record, its notice closed since
+  const messagesSent = await resendUnsent(deps);
+  return { checked, notices, verifications, ...(messagesSent ? { messagesSent } : {}) };
+}
+
+function parseMark(value: string): { execution?: string; base?: string; sweeps?: number } {
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return parsed && typeof parsed === 'object' ? (parsed as { execution?: string; base?: string; sweeps?: number }) : {};
+  } catch {
+    return {};
+  }
 }

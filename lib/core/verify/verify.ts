@@ -25,7 +25,8 @@ export const INCONCLUSIVE_RETRY_SECONDS = 3600;
 export const INCONCLUSIVE_TRIES = 3;
 
 /** Store records (kind) marking the notices whose verification or revival watch is still going. */
-const VERIFYING = 'verifying';
+/** The mark of a notice being verified (value: `{ execution }`, the name of its verify execution). */
+export const VERIFYING = 'verifying';
 
 /** What the verify workflow does next. */
 export type VerifyStep = { next: 'watch'; seconds: number } | { next: 'done' };
@@ -49,8 +50,10 @@ export async function startVerification(deps: Deps, notice: Notice, answerKey: s
     return false;
   }
   // a mark the host's restart finds without reading every case (resumeVerification); the pass that ends clears it
-  await deps.store.putRecord({ kind: VERIFYING, key: notice.id, value: '{}', version: 1 });
-  await deps.workflows.start('verify', verifyExecutionName(deps, notice.id, answerKey), { noticeId: notice.id });
+  // the execution's name rides along so the sweeper can ask what became of it
+  const execution = verifyExecutionName(deps, notice.id, answerKey);
+  await deps.store.putRecord({ kind: VERIFYING, key: notice.id, value: JSON.stringify({ execution }), version: 1 });
+  await deps.workflows.start('verify', execution, { noticeId: notice.id });
   return true;
 }
 

@@ -1,0 +1,52 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { DynamoDbStore } from '../../lib/adapters/dynamodb/store.dynamodb.js';
+import { createTable } from '../../lib/adapters/dynamodb/keys.js';
+import { listAll } from '../../lib/core/paging.js';
+import { makeCase } from '../contract/store.contract.js';
+import { dynaliteClient, useDynalite } from '../support/dynalite.js';
+import { lagIndexes } from '../support/gsi-lag.js';
+
+/*
+ * DynamoDB's global secondary indexes are eventually consistent: an item just written may be missing from an
+ * index query. What a workflow sends is decided from these listings (BuildNotices groups a campaign's cases right
+ * after routing wrote them; SendNotice renders a notice's cases right after planning), so they must not read an
+ * index. Here the indexes lag for a minute: only a listing that never reads them sees every case.
+ */
+const dynamo = useDynalite();
+
+async function laggingStore(): Promise<DynamoDbStore> {
+  const { tableName } = await dynamo.freshTable('lag');
+  const client = dynaliteClient(await endpointOf());
+  lagIndexes(client, 60_000);
+  return new DynamoDbStore({ tableName, client: DynamoDBDocumentClient.from(client) });
+}
+
+/** The endpoint of the file's dynalite, for a client of the test's own. */
+async function endpointOf(): Promise<string> {
+  const e = await (dynamo.client().config.endpoint as () => Promise<{ hostname: string; port?: number; protocol: string }>)();
+  return `${e.protocol}//${e.hostname}:${e.port}`;
+}
+
+describe('the DynamoDB store while the indexes lag', () => {
+  it('lists every case of a campaign just routed', async () => {
+    const store = await laggingStore();
+    const cases = Array.from({ length: 7 }, (_, i) => makeCase(`case_0${i}`, { campaignId: 'cmp_lag' }));
+    await store.putCases(cases);
+    const listed = await listAll((p) => store.listCases({ campaignId: 'cmp_lag' }, { ...p, limit: 3 }));
+    expect(listed.map((c) => c.id)).toEqual(cases.map((c) => c.id));
+  });
+
+  it('lists every case of a notice just planned, and not a case planned into another notice since', async () => {
+    const store = await laggingStore();
+    const cases = Array.from({ length: 4 }, (_, i) => makeCase(`case_1${i}`, { campaignId: 'cmp_lag' }));
+    await store.putCases(cases);
+    const planned = cases.map((c) => ({ ...c, state: 'notified' as const, noticeId: 'ntc_a', version: 2 }));
+    expect(await store.saveCases(planned)).toEqual([]);
+    const moved = { ...planned[3]!, noticeId: 'ntc_b', version: 3 };
+    await store.saveCase(moved);
+    const ofA = await listAll((p) => store.listCases({ noticeId: 'ntc_a' }, p));
+    expect(ofA.map((c) => c.id)).toEqual(['case_10', 'case_11', 'case_12']);
+    expect((await listAll((p) => store.listCases({ noticeId: 'ntc_b' }, p))).map((c) => c.id)).toEqual(['case_13']);
+  });
+});

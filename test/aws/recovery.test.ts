@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { replyTo, sentTo, submitCampaign, useAccount } from './support.js';
+
+/*
+ * Failures on the AWS host are seen and recovered: an execution whose retries run out fails, its alarm notifies
+ * the operators' topic, and the sweeper's schedule starts it again as a new round that sends the notice once.
+ * An asynchronous invocation that keeps failing lands in the failure queue, whose depth alarms.
+ */
+const { account } = useAccount();
+
+function alarmsNotified(aws: ReturnType<typeof account>): string[] {
+  const topic = aws.template.getAtt(aws.template.ofType('AWS::SNS::Topic').find(([id]) => id.startsWith('OperationsAlarmTopic'))![0], 'TopicArn');
+  return aws.services.published.filter((p) => p.topicArn === topic).map((p) => JSON.parse(p.message).AlarmName as string);
+}
+
+describe('failures on the AWS host', () => {
+  it('alarm when a notice execution fails through its retries, and the sweeper sends the notice exactly once', async () => {
+    const aws = account();
+    // Lambda refuses the send function until its retries in the workflow run out
+    aws.lambda.throttle('SendNoticeFunction', 1000);
+    await submitCampaign(aws, ['192.0.2.10,ip,KE,c2 server'], { name: 'Recovery' });
+    const failed = await aws.waitFor('the failed execution', () => aws.executions('notice').find((e) => e.status === 'FAILED'));
+    expect(failed.error).toBe('Lambda.TooManyRequestsException');
+    expect(aws.services.outbox).toHaveLength(0);
+
+    aws.services.evaluateAlarms();
+    const notified = alarmsNotified(aws);
+    expect(notified.some((name) => name.includes('NoticeWorkflowFailed'))).toBe(true);
+    expect(notified.some((name) => name.includes('SendNoticeFunctionThrottles'))).toBe(true);
+
+    aws.lambda.throttle('SendNoticeFunction', 0);
+    aws.services.tick('Sweep');
+    const next = await aws.waitFor('the next round waiting for an answer', () => aws.executions('notice').find((e) => e.name.endsWith('-r2') && e.path.includes('AwaitAnswer')));
+    expect(next.name).toBe(failed.name.replace(/-r1$/, '-r2'));
+    // a second sweep finds it running: nothing starts, nothing is sent again
+    aws.services.tick('Sweep');
+    await aws.services.settled();
+    expect(aws.executions('notice')).toHaveLength(2);
+    expect(sentTo(aws, 'abuse@hosting.example')).toHaveLength(1);
+    expect(aws.denials()).toEqual([]);
+  });
+
+  it('keeps a reply the inbound function could not take through its retries in the failure queue, and alarms', async () => {
+    const aws = account();
+    const notice = sentTo(aws, 'abuse@hosting.example')[0]!;
+    aws.lambda.throttle('InboundMailFunction', 3);
+    const reply = replyTo(notice, 'abuse@hosting.example', 'We took it down.');
+    aws.services.receive(reply.raw, { from: 'abuse@hosting.example', recipients: [reply.to] });
+    await aws.services.settled();
+    const [queue] = [...aws.services.queues.values()];
+    expect(queue).toHaveLength(1);
+    expect(JSON.stringify((queue![0] as { requestPayload: unknown }).requestPayload)).toContain('"eventSource":"aws:ses"');
+    aws.services.evaluateAlarms();
+    expect(alarmsNotified(aws).some((name) => name.includes('FailedInvocationsWaiting'))).toBe(true);
+  });
+});

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll } from 'vitest';
+import { startDnsStub, type DnsStub } from '../support/dns-stub.js';
+import { AwsAccount, AUDITOR, COORDINATOR, type AccountOptions } from './harness/account.js';
+import type { SentEmail } from './harness/services.js';
+
+/**
+ * One account for the tests of a file, with a DNS stub the verification probes ask (every name the tests use is
+ * answered on loopback: nothing is probed for real).
+ */
+export function useAccount(options: AccountOptions & { probeEnvironment?: () => Record<string, string> } = {}): { account(): AwsAccount; dns(): DnsStub } {
+  let account: AwsAccount | undefined;
+  let dns: DnsStub | undefined;
+  beforeAll(async () => {
+    dns = await startDnsStub();
+    const stub = dns;
+    account = await AwsAccount.start({
+      ...options,
+      extraEnvironment: (spec) => ({
+        ...(spec.logicalId.startsWith('VerifyNoticeFunction')
+          ? { TAKEDOWN_PROBE_DNS: stub.server, TAKEDOWN_PROBE_INTERVAL_MS: '0', TAKEDOWN_PROBE_TIMEOUT_MS: '2000', TAKEDOWN_PROBE_RETRIES: '0', ...(options.probeEnvironment?.() ?? {}) }
+          : {}),
+        ...(options.extraEnvironment?.(spec) ?? {}),
+      }),
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await account?.close();
+    await dns?.close();
+  }, 60_000);
+  return { account: () => account!, dns: () => dns! };
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** POST /campaigns as a coordinator; the CSV lines after the header. Returns the campaign id. */
+export async function submitCampaign(account: AwsAccount, lines: readonly string[], options: { requireApproval?: boolean; name?: string } = {}): Promise<string> {
+  const content = ['indicator,type,country,evidence', ...lines].join('\n');
+  const res = await account.request({
+    method: 'POST',
+    path: '/campaigns',
+    as: COORDINATOR,
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ name: options.name ?? 'Harness operation', submitter: 'cert-tester', content, requireApproval: options.requireApproval ?? false }),
+  });
+  if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${res.body}`);
+  return res.json().campaign.id as string;
+}
+
+/** A JSON request as a user of the pool. */
+export async function call(account: AwsAccount, method: string, path: string, body?: unknown, as = COORDINATOR): Promise<{ status: number; json: any }> {
+  const res = await account.request({ method, path, as, headers: JSON_HEADERS, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  let json: unknown;
+  try {
+    json = JSON.parse(res.body);
+  } catch {
+    json = res.body;
+  }
+  return { status: res.status, json };
+}
+
+/** The campaign as an auditor reads it: its notices and how many cases are in each state. */
+export async function campaignView(account: AwsAccount, id: string): Promise<{ notices: { id: string; to: string; state: string; round?: number }[]; cases: Record<string, number> }> {
+  const res = await call(account, 'GET', `/campaigns/${id}`, undefined, AUDITOR);
+  if (res.status !== 200) throw new Error(`GET /campaigns/${id} answered ${res.status}`);
+  return { notices: res.json.notices.map((n: any) => ({ id: n.id, to: n.recipient?.email ?? n.to ?? n.contact, state: n.state, round: n.round, ...n })), cases: res.json.cases };
+}
+
+/** A header of a sent message (unfolded). */
+export function header(mail: SentEmail, name: string): string | undefined {
+  const head = mail.raw.slice(0, mail.raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
+  return new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(head)?.[1]?.trim();
+}
+
+/** The messages SES accepted for an address. */
+export function sentTo(account: AwsAccount, address: string): SentEmail[] {
+  return account.services.outbox.filter((m) => m.to.some((t) => t.toLowerCase() === address.toLowerCase()));
+}
+
+/** A recipient's reply to a notice, as their mail client writes it. */
+export function replyTo(notice: SentEmail, from: string, text: string): { raw: string; to: string } {
+  const replyAddress = /<?([^\s<>]+@[^\s<>]+)>?/.exec(header(notice, 'Reply-To') ?? '')?.[1];
+  if (!replyAddress) throw new Error('the notice has no Reply-To');
+  const subject = header(notice, 'Subject') ?? '';
+  const raw = [
+    `From: Abuse Desk <${from}>`,
+    `To: <${replyAddress}>`,
+    `Subject: Re: ${subject}`,
+    `Date: ${new Date().toUTCString()}`,
+    `Message-ID: <${Math.random().toString(36).slice(2)}@${from.split('@')[1]}>`,
+    `In-Reply-To: ${header(notice, 'Message-ID') ?? ''}`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    text,
+    '',
+  ].join('\r\n');
+  return { raw, to: replyAddress };
+}
+
+/** The API paths of the one-click links in a notice (their host is the API's). */
+export function linksIn(mail: SentEmail, apiUrl: string): string[] {
+  const text = mail.raw.replace(/=\r\n/g, '');
+  const host = new URL(apiUrl).host.replace(/\./g, '\\.');
+  return [...new Set([...text.matchAll(new RegExp(`https://${host}(/links/[A-Za-z0-9_-]+)`, 'g'))].map((m) => m[1]!))];
+}

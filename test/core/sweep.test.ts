@@ -1,0 +1,70 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sweep } from '../../lib/core/campaign/index.js';
+import type { ExecutionStatus, WorkflowName } from '../../lib/core/ports.js';
+import { VERIFYING } from '../../lib/core/verify/index.js';
+import { sentNotice, type SentNotice } from '../support/sent-notice.js';
+
+/*
+ * The sweeper on a notice as the notice workflow leaves it (sent, waiting for an answer), with the engine's
+ * answers about executions set by each test.
+ */
+let sent: SentNotice;
+let statuses: Map<string, ExecutionStatus>;
+let before = 0;
+
+/** The executions started since the notice was sent (the campaign's own start came before). */
+function started(): string[] {
+  return sent.workflows.started.slice(before);
+}
+
+beforeEach(async () => {
+  sent = await sentNotice();
+  statuses = new Map();
+  before = sent.workflows.started.length;
+  sent.workflows.describe = async (_workflow: WorkflowName, name: string) => statuses.get(name) ?? (started().includes(name) ? 'running' : 'absent');
+});
+
+afterEach(async () => {
+  await sent.close();
+});
+
+describe('sweep', () => {
+  it('starts a notice whose execution failed as its next round, once', async () => {
+    statuses.set(`notice-${sent.notice.id}-r1`, 'failed');
+    const report = await sweep(sent.deps);
+    expect(report).toMatchObject({ notices: 1, verifications: 0 });
+    expect(started()).toEqual([`notice-${sent.notice.id}-r2`]);
+    const after = (await sent.store.getNotice(sent.notice.id))!;
+    expect(after.round).toBe(2);
+    expect(after.state).toBe(sent.notice.state);
+    // the new round runs: a second sweep starts nothing
+    expect(await sweep(sent.deps)).toMatchObject({ notices: 0 });
+    expect(started()).toHaveLength(1);
+  });
+
+  it('leaves a running or finished execution alone', async () => {
+    statuses.set(`notice-${sent.notice.id}-r1`, 'running');
+    expect(await sweep(sent.deps)).toMatchObject({ checked: 1, notices: 0 });
+    statuses.set(`notice-${sent.notice.id}-r1`, 'succeeded');
+    expect(await sweep(sent.deps)).toMatchObject({ notices: 0 });
+    expect(started()).toEqual([]);
+  });
+
+  it('starts a notice never started under the round it has', async () => {
+    expect(await sweep(sent.deps)).toMatchObject({ notices: 1 });
+    expect(started()).toEqual([`notice-${sent.notice.id}-r1`]);
+    expect((await sent.store.getNotice(sent.notice.id))!.round).toBe(1);
+  });
+
+  it('starts a verification whose execution failed under a new name, and the next sweep under the next', async () => {
+    statuses.set(`notice-${sent.notice.id}-r1`, 'running');
+    await sent.store.putRecord({ kind: VERIFYING, key: sent.notice.id, value: JSON.stringify({ execution: `verify-${sent.notice.id}-abc` }), version: 1 });
+    statuses.set(`verify-${sent.notice.id}-abc`, 'failed');
+    expect(await sweep(sent.deps)).toMatchObject({ verifications: 1 });
+    expect(started()).toEqual([`verify-${sent.notice.id}-abc-s1`]);
+    statuses.set(`verify-${sent.notice.id}-abc-s1`, 'failed');
+    expect(await sweep(sent.deps)).toMatchObject({ verifications: 1 });
+    expect(started()).toEqual([`verify-${sent.notice.id}-abc-s1`, `verify-${sent.notice.id}-abc-s2`]);
+    expect(await sweep(sent.deps)).toMatchObject({ verifications: 0 });
+  });
+});
