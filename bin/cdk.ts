@@ -16,6 +16,8 @@ import { TakedownStack } from '../lib/infra/stack.js';
  *   sesEvents     TAKEDOWN_SES_EVENTS     default on                     'off': no configuration set, no bounce events
  *   evidenceRetentionDays  TAKEDOWN_EVIDENCE_RETENTION_DAYS  default none: no evidence bucket; else the days each
  *                 exported evidence pack stays locked (S3 Object Lock, COMPLIANCE mode: cannot be shortened)
+ *   escalationWindowSeconds TAKEDOWN_ESCALATION_WINDOW_SECONDS default 600: escalations to one party within it share a notice
+ *   maxMessageBytes TAKEDOWN_MAX_MESSAGE_BYTES default 10240000: a bigger notice goes in numbered parts
  *   probeProxy    TAKEDOWN_PROBE_PROXY    default none: probes leave from the functions' own addresses; else the
  *                 egress proxy (http://host:port) they leave through, so the probed operator never sees the account
  */
@@ -40,6 +42,8 @@ new TakedownStack(app, setting('stackName', 'TAKEDOWN_STACK_NAME') ?? 'Takedown'
   publicUrl: setting('publicUrl', 'TAKEDOWN_PUBLIC_URL'),
   inboundDomain: setting('inboundDomain', 'TAKEDOWN_INBOUND_DOMAIN'),
   sesEvents: setting('sesEvents', 'TAKEDOWN_SES_EVENTS') !== 'off',
+  ...(setting('escalationWindowSeconds', 'TAKEDOWN_ESCALATION_WINDOW_SECONDS') ? { escalationWindowSeconds: Number(setting('escalationWindowSeconds', 'TAKEDOWN_ESCALATION_WINDOW_SECONDS')) } : {}),
+  ...(setting('maxMessageBytes', 'TAKEDOWN_MAX_MESSAGE_BYTES') ? { maxMessageBytes: Number(setting('maxMessageBytes', 'TAKEDOWN_MAX_MESSAGE_BYTES')) } : {}),
   ...(evidenceRetentionDays ? { evidenceBucket: { retentionDays: Number(evidenceRetentionDays) } } : {}),
   ...(setting('probeProxy', 'TAKEDOWN_PROBE_PROXY') ? { probes: { proxy: setting('probeProxy', 'TAKEDOWN_PROBE_PROXY') } } : {}),
 });

@@ -48,6 +48,16 @@ export interface TakedownStackProps extends StackProps {
   readonly publicUrl?: string;
   /** @default 500 */
   readonly pageSize?: number;
+  /**
+   * Escalations to one party within this many seconds of the first go in one notice, sent when the window ends.
+   * @default 600
+   */
+  readonly escalationWindowSeconds?: number;
+  /**
+   * The largest message sent; a bigger notice goes in numbered parts. SES v2 takes 40 MB, recipients' servers often
+   * 10. @default 10240000
+   */
+  readonly maxMessageBytes?: number;
   /** @default 'info' */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /**
@@ -215,6 +225,8 @@ export class TakedownStack extends Stack {
       FROM_ADDRESS: props.fromAddress,
       ...(props.senderName ? { SENDER_NAME: props.senderName } : {}),
       ...(props.pageSize ? { PAGE_SIZE: String(props.pageSize) } : {}),
+      ...(props.escalationWindowSeconds ? { ESCALATION_WINDOW_SECONDS: String(props.escalationWindowSeconds) } : {}),
+      ...(props.maxMessageBytes ? { MAX_MESSAGE_BYTES: String(props.maxMessageBytes) } : {}),
       LOG_LEVEL: props.logLevel ?? 'info',
       TAKEDOWN_PROBES: props.probes?.enabled === false ? 'off' : 'on',
       ...(props.probes?.proxy ? { TAKEDOWN_PROBE_PROXY: props.probes.proxy } : {}),

@@ -526,6 +526,7 @@ describe('SesMailer', () => {
     ['AccountSuspendedException', 400, 'Account suspended.', 'sender'],
     ['LimitExceededException', 400, 'Daily message quota exceeded.', 'sender'],
     ['MessageRejected', 400, 'Illegal address', 'recipient'],
+    ['MessageRejected', 400, 'Email address is on the suppression list for your account.', 'recipient'],
     ['BadRequestException', 400, 'Message length is more than 40 megabytes.', 'message'],
   ] as const)('reads SES %s (%s, "%s") as a refusal of the %s', async (type, status, message, scope) => {
     answer = { status, headers: { 'x-amzn-errortype': type }, body: JSON.stringify({ message }) };

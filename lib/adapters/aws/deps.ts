@@ -43,6 +43,8 @@ const AwsEnv = z.object({
   MESSAGES_BUCKET: z.string().min(3),
   // the largest message sent: a bigger notice goes in numbered parts (SES v2 takes 40 MB; recipients' servers often 10)
   MAX_MESSAGE_BYTES: z.coerce.number().int().min(65_536).max(40 * 1024 * 1024).default(10_240_000),
+  // escalations to one party within this many seconds of the first go in one notice
+  ESCALATION_WINDOW_SECONDS: z.coerce.number().int().min(1).max(30 * 86400).optional(),
   // the KMS key recipients' webhook secrets are sealed under; unset: webhook answers are refused (503)
   TAKEDOWN_KMS_KEY_ID: z.string().min(1).optional(),
 });
@@ -124,6 +126,7 @@ export function awsDeps(): Deps {
       publicUrl: env.PUBLIC_URL,
       pageSize: env.PAGE_SIZE,
       maxMessageBytes: env.MAX_MESSAGE_BYTES,
+      ...(env.ESCALATION_WINDOW_SECONDS ? { escalationWindowSeconds: env.ESCALATION_WINDOW_SECONDS } : {}),
     },
   };
   return deps;

@@ -31,7 +31,7 @@ export function sesRefusalScope(name: string, text: string): RefusalScope | unde
   if (OUR_ACCOUNT.has(name)) return 'sender';
   if (name === 'MessageRejected') {
     if (/not verified|sandbox|identit(y|ies) failed/i.test(text)) return 'sender';
-    if (/illegal address|invalid (recipient|address)|address (is )?(blacklisted|suppressed)/i.test(text)) return 'recipient';
+    if (/illegal address|invalid (recipient|address)|address (is )?(blacklisted|suppressed)|suppression list/i.test(text)) return 'recipient';
     if (/too (big|large)|length|size/i.test(text)) return 'message';
     return 'policy';
   }

@@ -361,6 +361,13 @@ export class AccountEndpoint {
       res.end(method === 'HEAD' ? undefined : object.body);
       return;
     }
+    if (method === 'DELETE') {
+      // as S3 answers: 204 whether or not the key was there
+      this.services.objects.delete(id);
+      res.writeHead(204);
+      res.end();
+      return;
+    }
     throw new AwsError('NotImplemented', `the harness does not serve S3 ${method}`, 501);
   }
 }

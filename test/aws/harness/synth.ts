@@ -20,6 +20,8 @@ export const TEST_CONTEXT = {
   inboundDomain: 'reply.example',
   evidenceRetentionDays: '1',
   directoryFile: 'test/aws/fixtures/directory.yaml',
+  // escalations gather for a second, not ten minutes: the scenarios run on the real clock
+  escalationWindowSeconds: '1',
 } as const;
 
 // everything the synthesised app is made of: a change to any of it is a new cloud assembly
