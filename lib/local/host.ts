@@ -7,7 +7,7 @@ import type { Prober } from '../core/verify/index.js';
 import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js';
 import { TLP } from '../core/model.js';
 import { runTask } from '../core/tasks.js';
-import { receiveMail } from '../core/answers/index.js';
+import { receiveMail, type MailAuthResolver } from '../core/answers/index.js';
 import { resumeAll, type ResumeReport } from '../core/campaign/index.js';
 import { archiveExecution } from '../core/audit/index.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
@@ -60,12 +60,12 @@ export const HostConfig = z.object({
   defaultTlp: TLP.default('AMBER'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
   /**
-   * SPF/DKIM/DMARC of replies need DNS, so they are off by default (no network): replies are then held as
-   * suspicious only when their sender's domain does not fit the notice's contact. `dns`: check them with the
-   * system's resolver, SPF against the connecting client (this server is the MX); `dns-relayed`: an MX we trust
-   * relays to this server, so SPF reads the client from the Received header it writes.
+   * SPF/DKIM/DMARC of replies. `dns` (the default): checked with the system's resolver (or the one the host is
+   * started with), SPF against the connecting client (this server is the MX); `dns-relayed`: an MX we trust relays
+   * to this server, so SPF reads the client from the Received header it writes; `off`: nothing is checked, so no
+   * From is authenticated and every answer that would close or hand on cases waits for a person.
    */
-  mailAuth: z.enum(['off', 'dns', 'dns-relayed']).default('off'),
+  mailAuth: z.enum(['off', 'dns', 'dns-relayed']).default('dns'),
   /**
    * on: actioned cases are verified by probing what they point at, for real, through TAKEDOWN_PROBE_* settings
    * (egress proxy, DNS servers, sinkholes); off: they stay actioned, unverified
@@ -226,6 +226,8 @@ export interface StartOptions {
   readonly decorate?: { readonly mailer?: (mailer: Mailer) => Mailer };
   /** the verification prober (tests and the demo point it at their own servers); default: the real one, when probes are on */
   readonly prober?: Prober;
+  /** the DNS that mail authentication asks (tests and the demo answer from a table); default: the system's resolver */
+  readonly mailAuthResolver?: MailAuthResolver;
 }
 
 /**
@@ -311,7 +313,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
         config.mailAuth === 'off'
           ? suffixOnlyAuthenticator
           : await import('../adapters/mail/mailauth.js').then(
-              (m) => new m.MailauthAuthenticator({ resolver: m.systemDnsResolver(), trustReceived: config.mailAuth === 'dns-relayed' }),
+              (m) => new m.MailauthAuthenticator({ resolver: options.mailAuthResolver ?? m.systemDnsResolver(), trustReceived: config.mailAuth === 'dns-relayed' }),
             ),
       ...(prober ? { prober } : {}),
     };
