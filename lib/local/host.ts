@@ -26,6 +26,7 @@ import { CryptoIds } from '../adapters/runtime/ids.js';
 import { JsonLogger, silentLogger } from '../adapters/runtime/logger.js';
 import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
 import { ensureLocalKey } from './keys.js';
+import { registerOwnListener } from '../adapters/net/address-guard.js';
 import { fileTemplateSource } from '../adapters/templates/templates.fs.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url);
@@ -257,6 +258,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     if (!relayUrl) {
       const capture = await startCaptureServer({ dir: files.outbox });
       closers.push(() => capture.close());
+      closers.push(registerOwnListener('127.0.0.1', capture.port));
       relayUrl = capture.url;
       mailDestination = files.outbox;
     } else {
@@ -272,6 +274,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     const routing = config.routing ? await loadRoutingPolicy(config.routing) : undefined;
     const parties = await startPartyResolver({ mode: config.rdap, dataDir: files.dataDir, store, directory, log, ...(config.rdapBootstrap ? { bootstrap: config.rdapBootstrap } : {}) });
     closers.push(() => parties.close());
+    if (parties.rdapUrl) closers.push(registerOwnListener(new URL(parties.rdapUrl).hostname, Number(new URL(parties.rdapUrl).port)));
     let depsRef: Deps | undefined;
     // every finished execution's event log goes into the audit trail: the engine keeps it in memory only
     const workflows = new LocalWorkflows((task, taskInput) => runTask(task, depsRef!, taskInput), log, 16, async (record) => {
@@ -335,6 +338,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       });
       closers.push(() => inbound.close());
       smtpPort = inbound.port;
+      // probes and lookups never connect to this host's own servers, whatever a submitter's URL or DNS says
+      closers.push(registerOwnListener(config.smtpHost, inbound.port));
 
       // the CLI on this machine reaches the API with it (keys.ts); written before host.json tells anyone to try
       await ensureLocalKey(store, files.dataDir);
@@ -345,6 +350,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       closers.push(() => new Promise<void>((done) => server.close(() => done())));
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.httpPort;
+      closers.push(registerOwnListener(config.httpHost, port));
       httpUrl = `http://${config.httpHost}:${port}`;
       if (!settings.publicUrl) (settings as { publicUrl?: string }).publicUrl = httpUrl;
     }
