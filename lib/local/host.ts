@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync, renameSync } from 'node:fs';
+import { readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
@@ -10,6 +10,9 @@ import { runTask } from '../core/tasks.js';
 import { receiveMail, type MailAuthResolver } from '../core/answers/index.js';
 import { resumeAll, type ResumeReport } from '../core/campaign/index.js';
 import { archiveExecution } from '../core/audit/index.js';
+
+/** How often the running host checkpoints the heads of every chain that moved (real time). */
+export const CHECKPOINT_INTERVAL_MS = 3_600_000;
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
 import { SmtpMailer } from '../adapters/mail/mailer.smtp.js';
@@ -27,6 +30,11 @@ import { JsonLogger, silentLogger } from '../adapters/runtime/logger.js';
 import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
 import { ensureLocalKey } from './keys.js';
 import { registerOwnListener } from '../adapters/net/address-guard.js';
+import { privateDir, PRIVATE_FILE, secureTree, writePrivate } from './data-dir.js';
+import { loadAuditKeyFile } from '../adapters/secrets/audit-key.file.js';
+import { FileCheckpointLog } from '../adapters/checkpoints/checkpoints.file.js';
+import { Checkpointer } from '../core/audit/index.js';
+import { DIRECTORY_AUDIT_ID } from '../core/routing/index.js';
 import { fileTemplateSource } from '../adapters/templates/templates.fs.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url);
@@ -114,6 +122,10 @@ export interface HostFiles {
   readonly hostInfo: string;
   /** the key that seals recipients' webhook secrets (mode 0600) */
   readonly secretKey: string;
+  /** the key that MACs every audit event and checkpoint (mode 0600); never in the database */
+  readonly auditKey: string;
+  /** the append-only log of the audit trail's chain heads */
+  readonly checkpoints: string;
 }
 
 export function hostFiles(dataDir: string): HostFiles {
@@ -127,6 +139,8 @@ export function hostFiles(dataDir: string): HostFiles {
     lock: join(dir, 'host.lock'),
     hostInfo: join(dir, 'host.json'),
     secretKey: join(dir, 'secret.key'),
+    auditKey: join(dir, 'audit.key'),
+    checkpoints: join(dir, 'audit-checkpoints.jsonl'),
   };
 }
 
@@ -159,7 +173,7 @@ function takeLock(files: HostFiles): void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       // exclusive create: of two hosts starting at once, one gets the lock and the other is told
-      writeFileSync(files.lock, String(process.pid), { flag: 'wx' });
+      writeFileSync(files.lock, String(process.pid), { flag: 'wx', mode: PRIVATE_FILE });
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -174,8 +188,7 @@ function takeLock(files: HostFiles): void {
 }
 
 function writeAtomic(path: string, text: string): void {
-  writeFileSync(path + '.tmp', text);
-  renameSync(path + '.tmp', path);
+  writePrivate(path, text);
 }
 
 /**
@@ -238,8 +251,10 @@ export interface StartOptions {
 export async function startHost(input: HostConfig = {}, options: StartOptions = {}): Promise<Host> {
   const config = HostConfig.parse(input);
   const files = hostFiles(config.dataDir);
-  for (const dir of [files.dataDir, files.outbox, files.inbox]) mkdirSync(dir, { recursive: true });
+  for (const dir of [files.dataDir, files.outbox, files.inbox]) privateDir(dir);
   takeLock(files);
+  // a data directory an older version left open to others is closed before anything is read from it
+  secureTree(files.dataDir);
   const log = makeLogger(config.logLevel);
   const closers: (() => Promise<void> | void)[] = [() => rmSync(files.lock, { force: true })];
   let closing: Promise<void> | undefined;
@@ -252,6 +267,9 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     const store = new SqliteStore(files.database);
     closers.push(() => store.close());
     const clock = openClock(files, config.timeScale);
+    // every event is MACed with a key kept beside the database, never in it; chain heads go to an append-only log
+    const auditKey = await loadAuditKeyFile(files.auditKey);
+    const checkpointer = new Checkpointer({ store, clock, log: new FileCheckpointLog(files.checkpoints), auditKey, otherTrails: [DIRECTORY_AUDIT_ID] });
 
     let relayUrl = config.smtpUrl;
     let mailDestination: string;
@@ -311,6 +329,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       settings,
       templates: fileTemplateSource(),
       secrets: new KeyFileSecretBox(files.secretKey),
+      auditKey,
+      checkpoints: { campaignChanged: async (campaignId, reason) => void (await checkpointer.checkpoint([campaignId], reason)) },
       // mailauth takes about a second to load: only when it is used
       mailAuth:
         config.mailAuth === 'off'
@@ -321,6 +341,19 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       ...(prober ? { prober } : {}),
     };
     depsRef = deps;
+    // the first record of a new log is the baseline: the events it covers are the only ones that may lack a MAC
+    const checkpoints = await checkpointer.open();
+    if (!checkpoints.ok) log.error('the audit checkpoint log does not verify; run `takedown audit verify`', { record: checkpoints.broken?.n });
+    await checkpointer.checkpoint('all', 'host start');
+    const hourly = setInterval(() => {
+      checkpointer.checkpoint('all', 'hourly').catch((e: unknown) => log.error('the hourly audit checkpoint failed', { error: (e as Error).name }));
+    }, CHECKPOINT_INTERVAL_MS);
+    hourly.unref();
+    closers.push(async () => {
+      clearInterval(hourly);
+      // the newest events get a checkpoint of their own before the host stops (the store closes after this)
+      await checkpointer.checkpoint('all', 'host stop').catch((e: unknown) => log.error('the closing audit checkpoint failed', { error: (e as Error).name }));
+    });
 
     let httpUrl: string | undefined;
     let smtpPort: number | undefined;
@@ -355,6 +388,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       if (!settings.publicUrl) (settings as { publicUrl?: string }).publicUrl = httpUrl;
     }
 
+    // what the start wrote (the database, the seeded RDAP answers, the local API key) is private too
+    secureTree(files.dataDir);
     const resumed = options.resume === false ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);
     if (resumed.campaigns || resumed.notices || resumed.answersApplied) log.info('resumed', { ...resumed });
     if (httpUrl) {

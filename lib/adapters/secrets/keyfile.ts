@@ -60,6 +60,15 @@ export class KeyFileSecretBox implements SecretBox {
 }
 
 async function readOrCreateKey(path: string): Promise<Key> {
+  const bytes = await readOrCreateKeyFile(path);
+  return { bytes, id: createHash('sha256').update(bytes).digest('hex').slice(0, 8) };
+}
+
+/**
+ * The 32-byte key in a base64 key file, created with mode 0600 (in a 0700 directory) when there is none. A file
+ * open to its group or others is refused, as ssh refuses such a key.
+ */
+export async function readOrCreateKeyFile(path: string): Promise<Buffer> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   // written aside, then linked into place: link fails on an existing file, so of two processes starting at once
   // one key wins, and nobody ever reads a half-written file
@@ -80,5 +89,5 @@ async function readOrCreateKey(path: string): Promise<Key> {
   }
   const bytes = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
   if (bytes.length !== 32) throw new SecretBoxError(`the key file ${path} does not hold a 32-byte key in base64`);
-  return { bytes, id: createHash('sha256').update(bytes).digest('hex').slice(0, 8) };
+  return bytes;
 }
