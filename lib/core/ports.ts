@@ -398,10 +398,18 @@ export interface Prober {
  * against a hash. One adapter per host: a key file on the embedded host, KMS on AWS.
  */
 export interface SecretBox {
-  /** the plaintext encrypted and authenticated, as text safe to store in a record */
-  seal(plaintext: string): Promise<string>;
-  /** the plaintext of `seal`'s output; SecretBoxError when it was altered or sealed under another key */
-  open(sealed: string): Promise<string>;
+  /**
+   * the plaintext encrypted and authenticated, as text safe to store in a record, bound to `context` (whose secret
+   * it is, e.g. `webhook-secret:<recipient>`): it opens for that context only
+   */
+  seal(plaintext: string, context: string): Promise<string>;
+  /**
+   * the plaintext of `seal`'s output; SecretBoxError when it was altered, sealed under another key or bound to
+   * another context. A value sealed before values were bound opens for any context: see `bound`
+   */
+  open(sealed: string, context: string): Promise<string>;
+  /** false for a value sealed before values were bound to their context: re-seal it once opened */
+  bound(sealed: string): boolean;
 }
 
 /**
