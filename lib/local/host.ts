@@ -34,7 +34,7 @@ import { privateDir, PRIVATE_FILE, secureTree, writePrivate } from './data-dir.j
 import { loadAuditKeyFile } from '../adapters/secrets/audit-key.file.js';
 import { FileCheckpointLog } from '../adapters/checkpoints/checkpoints.file.js';
 import { Checkpointer } from '../core/audit/index.js';
-import { DIRECTORY_AUDIT_ID } from '../core/routing/index.js';
+import { DIRECTORY_AUDIT_ID, parseReplyAddress, parseVerpAddress } from '../core/routing/index.js';
 import { fileTemplateSource } from '../adapters/templates/templates.fs.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url);
@@ -207,6 +207,18 @@ function openClock(files: HostFiles, scale: number): ScaledClock {
   return clock;
 }
 
+/** Whether a recipient address is one of ours: the reply mailbox, the From's address, a reply address or an envelope sender. */
+function isOurAddress(settings: Settings, address: string): boolean {
+  const a = address.trim().toLowerCase();
+  const from = /<([^>]+)>\s*$/.exec(settings.fromAddress)?.[1] ?? settings.fromAddress;
+  return (
+    a === settings.replyMailbox.toLowerCase() ||
+    a === from.trim().toLowerCase() ||
+    parseReplyAddress(settings.replyMailbox, a) !== undefined ||
+    parseVerpAddress(settings.replyMailbox, a) !== undefined
+  );
+}
+
 function makeLogger(level: z.infer<typeof HostConfig>['logLevel']): Logger {
   return level === 'silent' ? silentLogger : new JsonLogger(level);
 }
@@ -361,6 +373,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       const inbound = await startInboundServer({
         host: config.smtpHost,
         port: config.smtpPort,
+        // our reply mailbox, its reply addresses and envelope senders: nothing else is delivered here
+        acceptRecipient: (address) => isOurAddress(settings, address),
         onMail: async (mail) => {
           // kept whole before it is read, so a reply is never lost to a bug in the reader
           const name = `${new Date().toISOString().replace(/:/g, '-')}-${deps.ids.newId('m')}.eml`;
