@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
-import type { Deps, Logger, Mailer, Settings } from '../core/ports.js';
+import type { Deps, Logger, MailAuthenticator, Mailer, Settings } from '../core/ports.js';
 import type { Prober } from '../core/verify/index.js';
 import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js';
 import { TLP } from '../core/model.js';
@@ -19,7 +19,7 @@ import { SmtpMailer } from '../adapters/mail/mailer.smtp.js';
 import { DomainRateLimitedMailer } from '../adapters/mail/rate-limit.js';
 import { startCaptureServer } from '../adapters/mail/capture-server.js';
 import { startInboundServer } from '../adapters/mail/inbound-server.js';
-import { suffixOnlyAuthenticator } from '../adapters/mail/domains.js';
+import { registrableDomain, suffixOnlyAuthenticator } from '../adapters/mail/domains.js';
 import { loadDirectory } from '../adapters/directory/directory.js';
 import type { RdapResolver } from '../adapters/rdap/resolver.js';
 import { loadRoutingPolicy, startPartyResolver } from './parties.js';
@@ -219,6 +219,14 @@ function isOurAddress(settings: Settings, address: string): boolean {
   );
 }
 
+/** SPF, DKIM and DMARC with mailauth, loaded with the first message to check: it takes about a second to load. */
+function lazyMailauth(resolver: MailAuthResolver | undefined, trustReceived: boolean): MailAuthenticator {
+  let loaded: Promise<MailAuthenticator> | undefined;
+  const load = () =>
+    (loaded ??= import('../adapters/mail/mailauth.js').then((m) => new m.MailauthAuthenticator({ resolver: resolver ?? m.systemDnsResolver(), trustReceived })));
+  return { check: async (mail) => (await load()).check(mail), registrableDomain };
+}
+
 function makeLogger(level: z.infer<typeof HostConfig>['logLevel']): Logger {
   return level === 'silent' ? silentLogger : new JsonLogger(level);
 }
@@ -343,13 +351,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       secrets: new KeyFileSecretBox(files.secretKey),
       auditKey,
       checkpoints: { campaignChanged: async (campaignId, reason) => void (await checkpointer.checkpoint([campaignId], reason)) },
-      // mailauth takes about a second to load: only when it is used
-      mailAuth:
-        config.mailAuth === 'off'
-          ? suffixOnlyAuthenticator
-          : await import('../adapters/mail/mailauth.js').then(
-              (m) => new m.MailauthAuthenticator({ resolver: options.mailAuthResolver ?? m.systemDnsResolver(), trustReceived: config.mailAuth === 'dns-relayed' }),
-            ),
+      mailAuth: config.mailAuth === 'off' ? suffixOnlyAuthenticator : lazyMailauth(options.mailAuthResolver, config.mailAuth === 'dns-relayed'),
       ...(prober ? { prober } : {}),
     };
     depsRef = deps;
