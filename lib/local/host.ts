@@ -288,6 +288,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     closers.push(() => store.close());
     const clock = openClock(files, config.timeScale);
     // every event is MACed with a key kept beside the database, never in it; chain heads go to an append-only log
+    const newKey = !existsSync(files.auditKey);
     const auditKey = await loadAuditKeyFile(files.auditKey);
     const checkpointer = new Checkpointer({ store, clock, log: new FileCheckpointLog(files.checkpoints), auditKey, otherTrails: [DIRECTORY_AUDIT_ID] });
 
@@ -356,8 +357,9 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     };
     depsRef = deps;
     // the first record of a new log is the baseline: the events it covers are the only ones that may lack a MAC
-    const checkpoints = await checkpointer.open();
+    const checkpoints = await checkpointer.open({ baseline: newKey });
     if (!checkpoints.ok) log.error('the audit checkpoint log does not verify; run `takedown audit verify`', { record: checkpoints.broken?.n });
+    if (!newKey && checkpoints.records === 0) log.error('the audit checkpoint log was missing under an existing audit key; run `takedown audit verify`');
     await checkpointer.checkpoint('all', 'host start');
     const hourly = setInterval(() => {
       checkpointer.checkpoint('all', 'hourly').catch((e: unknown) => log.error('the hourly audit checkpoint failed', { error: (e as Error).name }));

@@ -117,6 +117,20 @@ describe('a trail written before the audit key', () => {
   });
 });
 
+describe('a checkpoint log that went missing under an existing key', () => {
+  it('starts again without a baseline, so the events written meanwhile without a MAC stay breaks', async () => {
+    await write(1, true);
+    // the log is gone; someone without the key appended a well-linked event meanwhile
+    await write(1, false);
+    const log = new FileCheckpointLog(join(dir, 'checkpoints.jsonl'));
+    await new Checkpointer({ store, clock, log, auditKey: key, otherTrails: [CAMPAIGN] }).open({ baseline: false });
+    const reading = await readCheckpoints(await log.readAll(), key);
+    expect(reading.baseline).toEqual({});
+    const report = await verifyCampaign({ store }, CAMPAIGN, { key, legacy: reading.baseline[CAMPAIGN] ?? {} });
+    expect(report.broken).toMatchObject({ chain: 'case:c0000000000000001', seq: 1, kind: 'unsigned' });
+  });
+});
+
 describe('the checkpoint log', () => {
   async function threeRecords(): Promise<{ log: FileCheckpointLog; file: string }> {
     const file = join(dir, 'checkpoints.jsonl');

@@ -136,8 +136,12 @@ export class Checkpointer {
 
   constructor(private readonly deps: CheckpointDeps) {}
 
-  /** Read the log; on an empty log over a trail that has events, write the baseline of the heads found. */
-  async open(): Promise<CheckpointReading> {
+  /**
+   * Read the log. An empty log starts with a record of the heads found: the baseline (the events it covers may lack
+   * a MAC) only when `baseline` says the key is new; a log that went missing under an existing key must not
+   * excuse whatever was written meanwhile.
+   */
+  async open(options: { baseline: boolean } = { baseline: true }): Promise<CheckpointReading> {
     const stored = await this.deps.log.readAll();
     const reading = await readCheckpoints(stored, this.deps.auditKey);
     const end = stored.at(-1) as { n?: unknown; hash?: unknown } | undefined;
@@ -145,18 +149,21 @@ export class Checkpointer {
       heads: reading.heads,
       ...(typeof end?.n === 'number' && typeof end.hash === 'string' ? { last: { n: end.n, hash: end.hash } } : {}),
     };
-    if (stored.length === 0) await this.checkpoint('all', 'baseline: the heads of the trail when checkpoints began', true);
+    if (stored.length === 0) {
+      if (options.baseline) await this.checkpoint('all', 'baseline: the heads of the trail when checkpoints began', true);
+      else await this.checkpoint('all', 'the checkpoint log was empty under an existing audit key: no baseline', false, true);
+    }
     return reading;
   }
 
   /** Record the heads of these campaigns (or of every campaign) that moved since the last record; undefined when none did. */
-  checkpoint(campaignIds: readonly string[] | 'all', reason: string, baseline = false): Promise<CheckpointRecord | undefined> {
-    const run = this.queue.then(() => this.write(campaignIds, reason, baseline));
+  checkpoint(campaignIds: readonly string[] | 'all', reason: string, baseline = false, always = baseline): Promise<CheckpointRecord | undefined> {
+    const run = this.queue.then(() => this.write(campaignIds, reason, baseline, always));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async write(campaignIds: readonly string[] | 'all', reason: string, baseline: boolean): Promise<CheckpointRecord | undefined> {
+  private async write(campaignIds: readonly string[] | 'all', reason: string, baseline: boolean, always: boolean): Promise<CheckpointRecord | undefined> {
     if (!this.state) throw new Error('Checkpointer.open() first');
     const ids = campaignIds === 'all' ? await this.allCampaigns() : campaignIds;
     const moved: RecordedHeads = {};
@@ -168,7 +175,7 @@ export class Checkpointer {
         if (!before || before.seq !== head.seq || before.hash !== head.hash) (moved[campaignId] ??= {})[chain] = head;
       }
     }
-    if (!baseline && Object.keys(moved).length === 0) return undefined;
+    if (!always && Object.keys(moved).length === 0) return undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       const n = (this.state.last?.n ?? 0) + 1;
       const unsigned = {
