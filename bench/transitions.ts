@@ -97,7 +97,8 @@ async function rig(name: string, options: { scale: number; revivalChecks?: numbe
   const routing = join(dir, 'routing.yaml');
   const reminders = options.reminders ?? 1;
   writeFileSync(routing, ['rules:', '  - ladder:', `      - { party: registrar, answerDeadline: 24h, reminders: ${reminders} }`, `      - { party: cert, answerDeadline: 24h, reminders: ${reminders} }`].join('\n'));
-  const prober = createProber({ dnsServers: [dns.server], timeoutMs: 2000, retries: 0, perHostIntervalMs: 0 });
+  // the fixtures are on loopback, where probes go only when told
+  const prober = createProber({ dnsServers: [dns.server], timeoutMs: 2000, retries: 0, perHostIntervalMs: 0, allowAddresses: ['127.0.0.1/32'] });
   const host = await startHost(
     { dataDir: join(dir, 'data'), timeScale: options.scale, directory, routing, rdap: 'off', logLevel: 'silent', probes: 'on', ...(options.revivalChecks ? { revivalChecks: options.revivalChecks } : {}) },
     { listen: false, prober },

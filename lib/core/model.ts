@@ -441,7 +441,12 @@ export const AuditEvent = z.object({
   seq: z.number().int().min(0),
   /** hash of the chain's previous event; at seq 0 the campaign chain's first event's, or 64 zeros for that one */
   prev: z.string(),
-  /** sha-256 (hex) of the RFC 8785 canonical JSON of the event without `hash` */
+  /** sha-256 (hex) of the RFC 8785 canonical JSON of the event without `hash` and `mac` */
   hash: z.string(),
+  /**
+   * `hmac-sha256:<key id>:<hex>`, the MAC of `hash` under the audit key, which the store never holds: whoever can
+   * write the store can re-hash a chain, not re-MAC it. Absent on events written before the trail was keyed.
+   */
+  mac: z.string().optional(),
 });
 export type AuditEvent = z.infer<typeof AuditEvent>;

@@ -86,6 +86,11 @@ export interface Store {
   listEvents(by: { campaignId: string } | { caseId: string } | { noticeId: string }): Promise<AuditEvent[]>;
   /** the event in the highest slot of a chain; undefined for a chain with no event */
   chainHead(chain: string): Promise<AuditEvent | undefined>;
+  /**
+   * the head (last slot) of every chain of a campaign, in chain order; optional: without it, checkpoints ask
+   * listChains and chainHead (one read per chain)
+   */
+  listChainHeads?(campaignId: string): Promise<{ chain: string; seq: number; hash: string }[]>;
   /** the events of a chain in slot order (seq order, unless the stored data was tampered with); the first `limit` only when given */
   listChain(chain: string, options?: { limit?: number }): Promise<AuditEvent[]>;
   /** the chains holding events of a campaign, in chain order */
@@ -420,10 +425,46 @@ export interface Prober {
  * against a hash. One adapter per host: a key file on the embedded host, KMS on AWS.
  */
 export interface SecretBox {
-  /** the plaintext encrypted and authenticated, as text safe to store in a record */
-  seal(plaintext: string): Promise<string>;
-  /** the plaintext of `seal`'s output; SecretBoxError when it was altered or sealed under another key */
-  open(sealed: string): Promise<string>;
+  /**
+   * the plaintext encrypted and authenticated, as text safe to store in a record, bound to `context` (whose secret
+   * it is, e.g. `webhook-secret:<recipient>`): it opens for that context only
+   */
+  seal(plaintext: string, context: string): Promise<string>;
+  /**
+   * the plaintext of `seal`'s output; SecretBoxError when it was altered, sealed under another key or bound to
+   * another context. A value sealed before values were bound opens for any context: see `bound`
+   */
+  open(sealed: string, context: string): Promise<string>;
+  /** false for a value sealed before values were bound to their context: re-seal it once opened */
+  bound(sealed: string): boolean;
+}
+
+/**
+ * The key of the audit trail, held outside the store (a 0600 key file on the embedded host, a KMS-protected data
+ * key on AWS): each event and each checkpoint carries its MAC, so rewriting the trail needs the key, not only
+ * write access to the database.
+ */
+export interface AuditKey {
+  /** names the key in each MAC (a short hash of it, never the key), so another key is told apart from tampering */
+  readonly keyId: string;
+  /** HMAC-SHA-256 of `message` under the key, lower-case hex */
+  mac(message: string): Promise<string>;
+}
+
+/**
+ * Write-once storage for checkpoints of the audit trail's chain heads (an append-only file with its own hash
+ * chain on the embedded host, the Object Lock bucket on AWS): records are added, never replaced or removed.
+ */
+export interface CheckpointLog {
+  /** every record, oldest first, as stored (audit/checkpoints.ts checks them) */
+  readAll(): Promise<unknown[]>;
+  /** stores the record numbered `n`; AlreadyExistsError when a record with that number exists */
+  append(record: { readonly n: number } & Record<string, unknown>): Promise<void>;
+}
+
+/** Writes a checkpoint of a campaign's chain heads when the campaign's state changes (the host composes it). */
+export interface AuditCheckpointer {
+  campaignChanged(campaignId: string, reason: string): Promise<void>;
 }
 
 /** The notice templates as files: language folder -> file name -> text (`templates/notice/<language>/<file>`). */
@@ -487,4 +528,8 @@ export interface Deps {
   readonly templates: TemplateSource;
   /** the exact bytes of the messages we send */
   readonly messages: MessageStore;
+  /** MACs every audit event; absent: events carry their hash only (tests, and hosts without a key) */
+  readonly auditKey?: AuditKey;
+  /** checkpoints the chain heads of a campaign whose state changed; absent: no checkpoints (tests) */
+  readonly checkpoints?: AuditCheckpointer;
 }

@@ -30,8 +30,22 @@ async function update<T extends { version: number }>(
   }
 }
 
-export function updateCampaign(deps: Deps, id: string, change: (c: Campaign) => Campaign | undefined): Promise<Campaign> {
-  return update('campaign', id, (i) => deps.store.getCampaign(i), (c) => deps.store.saveCampaign(c), change);
+/** Change a campaign; a change of its state checkpoints the heads of its audit chains (when the host keeps checkpoints). */
+export async function updateCampaign(deps: Deps, id: string, change: (c: Campaign) => Campaign | undefined): Promise<Campaign> {
+  let before: Campaign['state'] | undefined;
+  const saved = await update('campaign', id, (i) => deps.store.getCampaign(i), (c) => deps.store.saveCampaign(c), (c) => {
+    before = c.state;
+    return change(c);
+  });
+  if (deps.checkpoints && saved.state !== before) {
+    try {
+      await deps.checkpoints.campaignChanged(id, `campaign ${before} -> ${saved.state}`);
+    } catch (e) {
+      // the state change stands; the next checkpoint (hourly at the latest) records the heads instead
+      deps.log.error('the audit checkpoint failed', { campaignId: id, error: (e as Error).name });
+    }
+  }
+  return saved;
 }
 
 export function updateNotice(deps: Deps, id: string, change: (n: Notice) => Notice | undefined): Promise<Notice> {

@@ -3,7 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateKeyPairSync } from 'node:crypto';
 import { simpleParser } from 'mailparser';
+import { dkimSign } from 'mailauth';
 import nodemailer from 'nodemailer';
 import type { AuditEvent, Case } from '../core/model.js';
 import { listAll } from '../core/paging.js';
@@ -14,6 +16,7 @@ import { CASE_FINISHED } from '../core/lifecycle.js';
 import { createProber } from '../adapters/probe/prober.js';
 import { startDnsStub, type DnsStub } from '../adapters/probe/dns-stub.js';
 import { deliveryReport } from '../adapters/mail/dsn.js';
+import { tableDnsResolver } from '../adapters/mail/mailauth.js';
 import { startHost, type Host } from './host.js';
 
 /**
@@ -109,13 +112,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   rmSync(dataDir, { recursive: true, force: true });
 
   const web = await startDemoWeb(indicators.map((i) => i.host));
+  const dkim = demoDkim(Object.keys(behaviour).map((address) => address.split('@')[1]!));
   const dns = await startDnsStub(Object.fromEntries(indicators.map((i) => [i.host, { A: ['127.0.0.1'] }])));
   let host: Host | undefined;
   try {
-    const prober = createProber({ dnsServers: [dns.server], timeoutMs: 2000, retries: 0, perHostIntervalMs: 0 });
+    // the demo's sites are on loopback, where probes never go unless told: this prober is told, for 127.0.0.1 only
+    const prober = createProber({ dnsServers: [dns.server], timeoutMs: 2000, retries: 0, perHostIntervalMs: 0, allowAddresses: ['127.0.0.1/32'] });
     host = await startHost(
       { dataDir, timeScale: scale, directory: DEMO_DIRECTORY, rdap: 'off', httpPort: 0, smtpPort: 0, logLevel: 'silent', probes: 'on', revivalChecks: [86400, 7 * 86400] },
-      { listen: true, prober },
+      // the demo's recipients sign their mail with a DKIM key their (stub) DNS publishes: their answers are
+      // authenticated the way real desks' are, and mail authentication stays on as in `takedown serve`
+      { listen: true, prober, mailAuthResolver: tableDnsResolver(dkim.records) },
     );
     const h = host;
     out(`demo host: API ${h.httpUrl}, outbox ${h.files.outbox}; a day passes in ${(86400 / scale).toFixed(1)} s`);
@@ -135,7 +142,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const campaignId = submitted.campaign.id;
     out(`campaign ${campaignId}: ${indicators.length} indicators submitted`);
 
-    const recipients = new Recipients(h, web, behaviour, out);
+    const recipients = new Recipients(h, web, behaviour, out, dkim);
     const reporter = new Reporter(h, campaignId, out);
     const deadline = started + (options.timeoutMs ?? 180_000);
     for (;;) {
@@ -186,6 +193,30 @@ function settled(cases: readonly Case[], recipients: Recipients, behaviour: Read
   return reviving.every((c) => (c.revival ?? 0) >= 1 && c.state === 'verified-down') && recipients.idle();
 }
 
+/** The demo recipients' DKIM key: its DNS records, and signing as one of their domains. */
+interface DemoDkim {
+  /** `TXT demo._domainkey.<domain>` for every recipient domain and its mail server, as a table resolver takes them */
+  readonly records: Record<string, string[][]>;
+  sign(raw: string, domain: string): Promise<string>;
+}
+
+/** One key for every simulated recipient (and `mx.` of each, which signs its delivery reports). */
+function demoDkim(domains: readonly string[]): DemoDkim {
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const record = [[`v=DKIM1; k=rsa; p=${keys.publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`]];
+  const privateKey = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const records = Object.fromEntries([...new Set(domains)].flatMap((d) => [[`TXT demo._domainkey.${d}`, record], [`TXT demo._domainkey.mx.${d}`, record]]));
+  return {
+    records,
+    async sign(raw, domain) {
+      // mailauth reads the keys from signatureData; its type declarations name them at the top level
+      const options = { signatureData: [{ signingDomain: domain, selector: 'demo', privateKey }] } as unknown as Parameters<typeof dkimSign>[1];
+      const signed = await dkimSign(raw, options);
+      return signed.signatures + raw;
+    },
+  };
+}
+
 interface DemoWeb {
   readonly port: number;
   /** hosts whose page is up */
@@ -231,6 +262,7 @@ class Recipients {
     private readonly web: DemoWeb,
     private readonly behaviour: Readonly<Record<string, Behaviour>>,
     private readonly out: (line: string) => void,
+    private readonly dkim: DemoDkim,
   ) {
     this.transport = nodemailer.createTransport({ host: '127.0.0.1', port: host.smtpPort, secure: false, ignoreTLS: true });
   }
@@ -310,7 +342,7 @@ class Recipients {
       REPLY_TEXT[what],
       '',
     ].join('\r\n');
-    await this.transport.sendMail({ envelope: { from, to: [replyTo] }, raw });
+    await this.transport.sendMail({ envelope: { from, to: [replyTo] }, raw: await this.dkim.sign(raw, from.split('@')[1]!) });
     this.replies.push({ from, what });
   }
 
@@ -329,7 +361,7 @@ class Recipients {
       diagnostic: '550 5.1.1 no such mailbox',
       originalHeaders: headers,
     });
-    await this.transport.sendMail({ envelope: { from: '', to: [this.host.deps.settings.replyMailbox] }, raw: report });
+    await this.transport.sendMail({ envelope: { from: '', to: [this.host.deps.settings.replyMailbox] }, raw: await this.dkim.sign(report, `mx.${domain}`) });
     this.replies.push({ from: `MAILER-DAEMON@mx.${domain}`, what: 'bounce' });
   }
 

@@ -1,14 +1,14 @@
-import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync, renameSync } from 'node:fs';
+import { readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
-import type { Deps, Logger, Mailer, PartyResolver, Settings } from '../core/ports.js';
+import type { Deps, Logger, MailAuthenticator, Mailer, PartyResolver, Settings } from '../core/ports.js';
 import type { AuditEvent } from '../core/model.js';
 import type { Prober } from '../core/verify/index.js';
 import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js';
 import { TLP } from '../core/model.js';
 import { runTask } from '../core/tasks.js';
-import { receiveMail } from '../core/answers/index.js';
+import { receiveMail, type MailAuthResolver } from '../core/answers/index.js';
 import { resumeAll, type ResumeReport } from '../core/campaign/index.js';
 import { archiveExecution } from '../core/audit/index.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
@@ -19,7 +19,7 @@ import { SmtpMailer } from '../adapters/mail/mailer.smtp.js';
 import { DomainRateLimitedMailer } from '../adapters/mail/rate-limit.js';
 import { startCaptureServer } from '../adapters/mail/capture-server.js';
 import { startInboundServer } from '../adapters/mail/inbound-server.js';
-import { suffixOnlyAuthenticator } from '../adapters/mail/domains.js';
+import { registrableDomain, suffixOnlyAuthenticator } from '../adapters/mail/domains.js';
 import { loadDirectory } from '../adapters/directory/directory.js';
 import type { RdapResolver } from '../adapters/rdap/resolver.js';
 import { loadRoutingPolicy, startPartyResolver } from './parties.js';
@@ -29,12 +29,21 @@ import { CryptoIds } from '../adapters/runtime/ids.js';
 import { PinoLogger, silentLogger } from '../adapters/runtime/logger.js';
 import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
 import { ensureLocalKey } from './keys.js';
+import { registerOwnListener } from '../adapters/net/address-guard.js';
+import { privateDir, PRIVATE_FILE, secureTree, writePrivate } from './data-dir.js';
+import { loadAuditKeyFile } from '../adapters/secrets/audit-key.file.js';
+import { FileCheckpointLog } from '../adapters/checkpoints/checkpoints.file.js';
+import { Checkpointer } from '../core/audit/index.js';
+import { DIRECTORY_AUDIT_ID, parseReplyAddress, parseVerpAddress } from '../core/routing/index.js';
 import { fileTemplateSource } from '../adapters/templates/templates.fs.js';
 import { FileMessageStore } from '../adapters/messages/messages.fs.js';
 import { observeEvents } from '../adapters/metrics/events.js';
 import type { PrometheusMetrics } from '../adapters/metrics/prometheus.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url);
+
+/** How often the running host checkpoints the heads of every chain that moved (real time). */
+export const CHECKPOINT_INTERVAL_MS = 3_600_000;
 
 /** Everything the embedded host can be told; every field has a default that works on a fresh clone. */
 export const HostConfig = z.object({
@@ -66,12 +75,12 @@ export const HostConfig = z.object({
   defaultTlp: TLP.default('AMBER'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
   /**
-   * SPF/DKIM/DMARC of replies need DNS, so they are off by default (no network): replies are then held as
-   * suspicious only when their sender's domain does not fit the notice's contact. `dns`: check them with the
-   * system's resolver, SPF against the connecting client (this server is the MX); `dns-relayed`: an MX we trust
-   * relays to this server, so SPF reads the client from the Received header it writes.
+   * SPF/DKIM/DMARC of replies. `dns` (the default): checked with the system's resolver (or the one the host is
+   * started with), SPF against the connecting client (this server is the MX); `dns-relayed`: an MX we trust relays
+   * to this server, so SPF reads the client from the Received header it writes; `off`: nothing is checked, so no
+   * From is authenticated and every answer that would close or hand on cases waits for a person.
    */
-  mailAuth: z.enum(['off', 'dns', 'dns-relayed']).default('off'),
+  mailAuth: z.enum(['off', 'dns', 'dns-relayed']).default('dns'),
   /**
    * on: actioned cases are verified by probing what they point at, for real, through TAKEDOWN_PROBE_* settings
    * (egress proxy, DNS servers, sinkholes); off: they stay actioned, unverified
@@ -148,6 +157,10 @@ export interface HostFiles {
   readonly secretKey: string;
   /** the messages we send, one file per part (the exact bytes until sent, then a copy with its tokens masked) */
   readonly messages: string;
+  /** the key that MACs every audit event and checkpoint (mode 0600); never in the database */
+  readonly auditKey: string;
+  /** the append-only log of the audit trail's chain heads */
+  readonly checkpoints: string;
 }
 
 export function hostFiles(dataDir: string): HostFiles {
@@ -162,6 +175,8 @@ export function hostFiles(dataDir: string): HostFiles {
     hostInfo: join(dir, 'host.json'),
     secretKey: join(dir, 'secret.key'),
     messages: join(dir, 'messages'),
+    auditKey: join(dir, 'audit.key'),
+    checkpoints: join(dir, 'audit-checkpoints.jsonl'),
   };
 }
 
@@ -204,7 +219,7 @@ async function takeLock(files: HostFiles, waitMs: number, onWait?: (pid: number)
   for (;;) {
     try {
       // exclusive create: of two hosts starting at once, one gets the lock and the other is told
-      writeFileSync(files.lock, String(process.pid), { flag: 'wx' });
+      writeFileSync(files.lock, String(process.pid), { flag: 'wx', mode: PRIVATE_FILE });
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -222,8 +237,7 @@ async function takeLock(files: HostFiles, waitMs: number, onWait?: (pid: number)
 }
 
 function writeAtomic(path: string, text: string): void {
-  writeFileSync(path + '.tmp', text);
-  renameSync(path + '.tmp', path);
+  writePrivate(path, text);
 }
 
 /**
@@ -262,6 +276,26 @@ export function storedClock(dataDir: string): ScaledClock {
   if (!existsSync(files.clock)) return new ScaledClock();
   const old = z.object({ anchorReal: z.number(), anchorDomain: z.number(), scale: z.number() }).safeParse(JSON.parse(readFileSync(files.clock, 'utf8')));
   return old.success ? new ScaledClock(old.data) : new ScaledClock();
+}
+
+/** Whether a recipient address is one of ours: the reply mailbox, the From's address, a reply address or an envelope sender. */
+function isOurAddress(settings: Settings, address: string): boolean {
+  const a = address.trim().toLowerCase();
+  const from = /<([^>]+)>\s*$/.exec(settings.fromAddress)?.[1] ?? settings.fromAddress;
+  return (
+    a === settings.replyMailbox.toLowerCase() ||
+    a === from.trim().toLowerCase() ||
+    parseReplyAddress(settings.replyMailbox, a) !== undefined ||
+    parseVerpAddress(settings.replyMailbox, a) !== undefined
+  );
+}
+
+/** SPF, DKIM and DMARC with mailauth, loaded with the first message to check: it takes about a second to load. */
+function lazyMailauth(resolver: MailAuthResolver | undefined, trustReceived: boolean): MailAuthenticator {
+  let loaded: Promise<MailAuthenticator> | undefined;
+  const load = () =>
+    (loaded ??= import('../adapters/mail/mailauth.js').then((m) => new m.MailauthAuthenticator({ resolver: resolver ?? m.systemDnsResolver(), trustReceived })));
+  return { check: async (mail) => (await load()).check(mail), registrableDomain };
 }
 
 function makeLogger(level: z.infer<typeof HostConfig>['logLevel']): Logger {
@@ -312,6 +346,8 @@ export interface StartOptions {
   readonly lockWaitMs?: number;
   /** told once, when the lock is held by another process and the host waits for it */
   readonly onLockWait?: (pid: number) => void;
+  /** the DNS that mail authentication asks (tests and the demo answer from a table); default: the system's resolver */
+  readonly mailAuthResolver?: MailAuthResolver;
 }
 
 /**
@@ -321,9 +357,11 @@ export interface StartOptions {
 export async function startHost(input: HostConfig = {}, options: StartOptions = {}): Promise<Host> {
   const config = HostConfig.parse(input);
   const files = hostFiles(config.dataDir);
-  for (const dir of [files.dataDir, files.outbox, files.inbox]) mkdirSync(dir, { recursive: true });
+  for (const dir of [files.dataDir, files.outbox, files.inbox]) privateDir(dir);
   const passive = options.passive === true;
   await takeLock(files, options.lockWaitMs ?? (options.listen ? 30_000 : 0), options.onLockWait);
+  // a data directory an older version left open to others is closed before anything is read from it
+  secureTree(files.dataDir);
   const log = makeLogger(config.logLevel);
   const closers: (() => Promise<void> | void)[] = [() => rmSync(files.lock, { force: true })];
   let closing: Promise<void> | undefined;
@@ -349,6 +387,10 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     });
     let running = () => 0;
     const clock = openClock(files, config.timeScale, passive);
+    // every event is MACed with a key kept beside the database, never in it; chain heads go to an append-only log
+    const newKey = !existsSync(files.auditKey);
+    const auditKey = await loadAuditKeyFile(files.auditKey);
+    const checkpointer = new Checkpointer({ store, clock, log: new FileCheckpointLog(files.checkpoints), auditKey, otherTrails: [DIRECTORY_AUDIT_ID] });
 
     let relayUrl = config.smtpUrl;
     let mailDestination: string;
@@ -359,6 +401,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     } else if (!relayUrl) {
       const capture = await startCaptureServer({ dir: files.outbox });
       closers.push(() => capture.close());
+      closers.push(registerOwnListener('127.0.0.1', capture.port));
       relayUrl = capture.url;
       mailDestination = files.outbox;
     } else {
@@ -378,6 +421,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     // a command routes nothing: no RDAP server of its own
     const parties = await startPartyResolver({ mode: passive ? 'off' : config.rdap, dataDir: files.dataDir, store, directory, log, ...(config.rdapBootstrap ? { bootstrap: config.rdapBootstrap } : {}) });
     closers.push(() => parties.close());
+    if (parties.rdapUrl) closers.push(registerOwnListener(new URL(parties.rdapUrl).hostname, Number(new URL(parties.rdapUrl).port)));
     let depsRef: Deps | undefined;
     // every finished execution's event log goes into the audit trail: the engine keeps it in memory only
     const workflows = passive ? new OfflineWorkflows() : new LocalWorkflows((task, taskInput) => runTask(task, depsRef!, taskInput), log, 16, async (record) => {
@@ -418,16 +462,26 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       templates: fileTemplateSource(),
       messages: new FileMessageStore(files.messages),
       secrets: new KeyFileSecretBox(files.secretKey),
-      // mailauth takes about a second to load: only when it is used
-      mailAuth:
-        config.mailAuth === 'off'
-          ? suffixOnlyAuthenticator
-          : await import('../adapters/mail/mailauth.js').then(
-              (m) => new m.MailauthAuthenticator({ resolver: m.systemDnsResolver(), trustReceived: config.mailAuth === 'dns-relayed' }),
-            ),
+      auditKey,
+      checkpoints: { campaignChanged: async (campaignId, reason) => void (await checkpointer.checkpoint([campaignId], reason)) },
+      mailAuth: config.mailAuth === 'off' ? suffixOnlyAuthenticator : lazyMailauth(options.mailAuthResolver, config.mailAuth === 'dns-relayed'),
       ...(prober ? { prober } : {}),
     };
     depsRef = deps;
+    // the first record of a new log is the baseline: the events it covers are the only ones that may lack a MAC
+    const checkpoints = await checkpointer.open({ baseline: newKey });
+    if (!checkpoints.ok) log.error('the audit checkpoint log does not verify; run `takedown audit verify`', { record: checkpoints.broken?.n });
+    if (!newKey && checkpoints.records === 0) log.error('the audit checkpoint log was missing under an existing audit key; run `takedown audit verify`');
+    await checkpointer.checkpoint('all', 'host start');
+    const hourly = setInterval(() => {
+      checkpointer.checkpoint('all', 'hourly').catch((e: unknown) => log.error('the hourly audit checkpoint failed', { error: (e as Error).name }));
+    }, CHECKPOINT_INTERVAL_MS);
+    hourly.unref();
+    closers.push(async () => {
+      clearInterval(hourly);
+      // the newest events get a checkpoint of their own before the host stops (the store closes after this)
+      await checkpointer.checkpoint('all', 'host stop').catch((e: unknown) => log.error('the closing audit checkpoint failed', { error: (e as Error).name }));
+    });
 
     let httpUrl: string | undefined;
     let smtpPort: number | undefined;
@@ -435,6 +489,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       const inbound = await startInboundServer({
         host: config.smtpHost,
         port: config.smtpPort,
+        // our reply mailbox, its reply addresses and envelope senders: nothing else is delivered here
+        acceptRecipient: (address) => isOurAddress(settings, address),
         onMail: async (mail) => {
           // kept whole before it is read, so a reply is never lost to a bug in the reader
           const name = `${new Date().toISOString().replace(/:/g, '-')}-${deps.ids.newId('m')}.eml`;
@@ -445,6 +501,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       });
       closers.push(() => inbound.close());
       smtpPort = inbound.port;
+      // probes and lookups never connect to this host's own servers, whatever a submitter's URL or DNS says
+      closers.push(registerOwnListener(config.smtpHost, inbound.port));
 
       // the CLI on this machine reaches the API with it (keys.ts); written before host.json tells anyone to try
       await ensureLocalKey(store, files.dataDir);
@@ -455,10 +513,13 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       closers.push(() => new Promise<void>((done) => server.close(() => done())));
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.httpPort;
+      closers.push(registerOwnListener(config.httpHost, port));
       httpUrl = `http://${config.httpHost}:${port}`;
       if (!settings.publicUrl) (settings as { publicUrl?: string }).publicUrl = httpUrl;
     }
 
+    // what the start wrote (the database, the seeded RDAP answers, the local API key) is private too
+    secureTree(files.dataDir);
     if (config.misp?.sync === 'auto' && !passive) {
       // outcomes go back to the MISP instance as they happen; loaded only when configured
       const { autoSyncToMisp } = await import('./misp.js');

@@ -1,4 +1,5 @@
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
@@ -12,6 +13,8 @@ import { RdapClient } from '../adapters/rdap/client.js';
 import { SystemHostResolver } from '../adapters/rdap/dns.js';
 import { startLocalRdapServer, type LocalRdapServer } from '../adapters/rdap/local-server.js';
 import { RdapResolver } from '../adapters/rdap/resolver.js';
+import { guardedFetch } from '../adapters/net/guarded-fetch.js';
+import { AddressGuard } from '../adapters/net/address-guard.js';
 
 /**
  * How the embedded host finds parties. `local` (the default): a local RDAP server it starts itself, serving the
@@ -79,13 +82,16 @@ export async function startPartyResolver(options: {
   const warning = bootstrapAgeWarning(bootstrap, new Date());
   if (warning) options.log?.warn(warning);
   const real = options.mode === 'real';
+  // the registries' answers (and the redirects they give) name the URLs asked next: never this host or its network,
+  // except the address of an RDAP service the operator named itself (--rdap-bootstrap http://10.0.0.5/...)
+  const outside = server ? undefined : guardedFetch({ guard: new AddressGuard({ allow: namedAddress(options.bootstrap) }) });
   const resolver = new RdapResolver({
     ...base,
     // a loopback server needs no politeness; the registries' servers do
-    rdap: { client: new RdapClient(server ? { minIntervalMs: 0, timeoutMs: 5000 } : {}), bootstrap },
+    rdap: { client: new RdapClient(server ? { minIntervalMs: 0, timeoutMs: 5000 } : { fetch: outside! }), bootstrap },
     ...(real ? { dns: new SystemHostResolver() } : {}),
     // without network there is no security.txt to read: go straight to abuse@
-    securityTxt: real ? {} : false,
+    securityTxt: real ? { fetch: outside! } : false,
   });
   return {
     resolver,
@@ -97,6 +103,13 @@ export async function startPartyResolver(options: {
       await server?.close();
     },
   };
+}
+
+/** The IP address an operator's bootstrap URL names, to be let through the guard; none for a name or a directory. */
+function namedAddress(bootstrap: string | undefined): string[] {
+  if (!bootstrap || !/^https?:\/\//i.test(bootstrap)) return [];
+  const host = new URL(bootstrap).hostname.replace(/^\[(.*)\]$/, '$1');
+  return isIP(host) === 0 ? [] : [host];
 }
 
 /** Reads and validates a routing policy file (YAML or JSON); InvalidInputError names each bad field. */

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProber, type ProberOptions } from '../../lib/adapters/probe/prober.js';
+import { BROWSER_USER_AGENT, createProber, type ProberOptions } from '../../lib/adapters/probe/prober.js';
 import type { Indicator } from '../../lib/core/model.js';
 import { normaliseIndicator } from '../../lib/core/intake/normalise.js';
 import { probeStatus, ProbeResultSchema } from '../../lib/core/verify/probe.js';
@@ -103,7 +103,8 @@ function indicator(raw: string): Indicator {
 const FIXED = new Date('2026-03-01T12:00:00.000Z');
 
 function prober(options: ProberOptions = {}) {
-  return createProber({ dnsServers: [dns.server], perHostIntervalMs: 0, timeoutMs: 2000, now: () => FIXED, ...options });
+  // every fixture is on loopback, where probes go only when told
+  return createProber({ dnsServers: [dns.server], perHostIntervalMs: 0, timeoutMs: 2000, now: () => FIXED, allowAddresses: ['127.0.0.0/8', '::1'], ...options });
 }
 
 beforeAll(async () => {
@@ -322,10 +323,14 @@ describe('the HTTP probe of a URL', () => {
     }
   });
 
-  it('sends the default User-Agent naming the tool and its contact URL, or the configured one', async () => {
-    await prober({ contactUrl: 'https://cert.example/probes' }).probe({ indicator: indicator(`http://shop.test:${webPort}/kit?ua=default`) });
+  it('sends a browser\'s User-Agent by default, the tool\'s own with its contact URL when told to identify, or the configured one', async () => {
+    await prober().probe({ indicator: indicator(`http://shop.test:${webPort}/kit?ua=default`) });
+    await prober({ identify: true, contactUrl: 'https://cert.example/probes' }).probe({ indicator: indicator(`http://shop.test:${webPort}/kit?ua=identify`) });
     await prober({ userAgent: 'ExampleCERT-verify/2.0' }).probe({ indicator: indicator(`http://shop.test:${webPort}/kit?ua=custom`) });
-    expect(arrivals.find((a) => a.path === '/kit?ua=default')?.userAgent).toBe('takedown-orchestrator-probe (takedown verification; +https://cert.example/probes)');
+    const sent = arrivals.find((a) => a.path === '/kit?ua=default')?.userAgent;
+    expect(sent).toBe(BROWSER_USER_AGENT);
+    expect(sent).not.toMatch(/takedown|probe|verif/i);
+    expect(arrivals.find((a) => a.path === '/kit?ua=identify')?.userAgent).toBe('takedown-orchestrator-probe (takedown verification; +https://cert.example/probes)');
     expect(arrivals.find((a) => a.path === '/kit?ua=custom')?.userAgent).toBe('ExampleCERT-verify/2.0');
   });
 });
@@ -417,7 +422,7 @@ describe('probes through the egress proxy', () => {
     try {
       const result = await prober({ proxy: proxy.url }).probe({ indicator: indicator(`https://shop.test:${port}/kit`), evidenceSha256: KIT_SHA });
       expect(result).toMatchObject({ verdict: 'live', evidence: expect.objectContaining({ viaProxy: true, matchesEvidence: true }) });
-      expect(proxy.requests).toContainEqual(expect.objectContaining({ method: 'CONNECT', target: `shop.test:${port}`, userAgent: expect.stringContaining('takedown-orchestrator-probe') }));
+      expect(proxy.requests).toContainEqual(expect.objectContaining({ method: 'CONNECT', target: `shop.test:${port}`, userAgent: BROWSER_USER_AGENT }));
     } finally {
       await closeServer(tlsServer);
     }

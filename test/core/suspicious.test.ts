@@ -128,8 +128,9 @@ describe('receiveMail with suspicious senders', () => {
   });
 
   it('applies an answer from the recipient\'s ticket subdomain, and from a domain the directory lists for the party', async () => {
-    fixture = await sentNotice({ mailAuth: suffixOnlyAuthenticator });
-    const ticket = await receiveMail(fixture.deps, await inbound(reply(fixture, 'noreply@tickets.hoster.example', TAKEN_DOWN)));
+    fixture = await sentNotice({ mailAuth: new MailauthAuthenticator({ resolver: stubResolver({ ...DNS, 'TXT desk._domainkey.tickets.hoster.example': DNS['TXT desk._domainkey.hoster.example'] }) }) });
+    // "taken down" closes the case: the ticket system signs what it sends
+    const ticket = await receiveMail(fixture.deps, await inbound(await signed(reply(fixture, 'noreply@tickets.hoster.example', TAKEN_DOWN), 'tickets.hoster.example'), ELSEWHERE));
     expect(ticket).toMatchObject({ outcome: 'answer', intent: 'actioned', by: 'token' });
     expect(await caseStates(fixture)).toEqual(['actioned']);
     await fixture.close();

@@ -224,21 +224,27 @@ describe('recipient secrets at rest', () => {
   });
 
   it('opens a sealed value only with the key it was sealed under, and refuses an altered one', async () => {
-    const sealed = await box.seal('whsec_c2VjcmV0');
-    expect(await box.open(sealed)).toBe('whsec_c2VjcmV0');
+    const sealed = await box.seal('whsec_c2VjcmV0', 'webhook-secret:cert:KE');
+    expect(await box.open(sealed, 'webhook-secret:cert:KE')).toBe('whsec_c2VjcmV0');
     const otherBox = new KeyFileSecretBox(join(dir, 'other', 'secret.key'));
-    await expect(otherBox.open(sealed)).rejects.toBeInstanceOf(SecretBoxError);
+    await expect(otherBox.open(sealed, 'webhook-secret:cert:KE')).rejects.toBeInstanceOf(SecretBoxError);
     const data = sealed.split('.')[2]!;
     const flipped = Buffer.from(data, 'base64url');
     flipped[flipped.length - 20]! ^= 1;
-    await expect(box.open(sealed.replace(data, flipped.toString('base64url')))).rejects.toBeInstanceOf(SecretBoxError);
+    await expect(box.open(sealed.replace(data, flipped.toString('base64url')), 'webhook-secret:cert:KE')).rejects.toBeInstanceOf(SecretBoxError);
+  });
+
+  it('opens a sealed value only for the recipient it was sealed for', async () => {
+    const sealed = await box.seal('whsec_c2VjcmV0', 'webhook-secret:cert:KE');
+    expect(box.bound(sealed)).toBe(true);
+    await expect(box.open(sealed, 'webhook-secret:hosting:192.0.2.0/24')).rejects.toBeInstanceOf(SecretBoxError);
   });
 
   it('refuses a key file that others can read', async () => {
     const path = join(dir, 'loose', 'secret.key');
-    await new KeyFileSecretBox(path).seal('x');
+    await new KeyFileSecretBox(path).seal('x', 'test');
     chmodSync(path, 0o644);
-    const error = await new KeyFileSecretBox(path).seal('x').catch((e: unknown) => e);
+    const error = await new KeyFileSecretBox(path).seal('x', 'test').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecretBoxError);
     expect(String((error as Error).message)).toMatch(/chmod 600/);
   });
@@ -264,22 +270,32 @@ describe('KmsSecretBox', () => {
     return { calls, send } as KmsClientLike & { calls: string[] };
   }
 
-  it('seals with Encrypt and opens with Decrypt under the configured key and a purpose context', async () => {
+  it('seals with Encrypt and opens with Decrypt under the configured key, a purpose and its owner as the context', async () => {
     const kms = fakeKms();
     const kmsBox = new KmsSecretBox({ keyId: 'alias/takedown', client: kms });
-    const sealed = await kmsBox.seal('whsec_a2V5');
-    expect(sealed).toMatch(/^kms1\./);
+    const sealed = await kmsBox.seal('whsec_a2V5', 'webhook-secret:cert:KE');
+    expect(sealed).toMatch(/^kms2\./);
     expect(sealed).not.toContain('a2V5');
-    expect(await kmsBox.open(sealed)).toBe('whsec_a2V5');
-    expect(kms.calls).toEqual([
-      'encrypt alias/takedown {"purpose":"takedown-recipient-secret"}',
-      'decrypt alias/takedown {"purpose":"takedown-recipient-secret"}',
+    expect(await kmsBox.open(sealed, 'webhook-secret:cert:KE')).toBe('whsec_a2V5');
+    await expect(kmsBox.open(sealed, 'webhook-secret:cert:GH')).rejects.toBeInstanceOf(SecretBoxError);
+    expect(kms.calls.slice(0, 2)).toEqual([
+      'encrypt alias/takedown {"purpose":"takedown-recipient-secret","owner":"webhook-secret:cert:KE"}',
+      'decrypt alias/takedown {"purpose":"takedown-recipient-secret","owner":"webhook-secret:cert:KE"}',
     ]);
   });
 
+  it('still opens a value sealed before owners were bound, with the purpose alone', async () => {
+    const kms = fakeKms();
+    const blob = Buffer.concat([Buffer.from('alias/takedown|{"purpose":"takedown-recipient-secret"}|'), Buffer.from('whsec_b2xk').map((b) => b ^ 0x5a)]);
+    const legacy = `kms1.${blob.toString('base64url')}`;
+    const kmsBox = new KmsSecretBox({ keyId: 'alias/takedown', client: kms });
+    expect(await kmsBox.open(legacy, 'webhook-secret:cert:KE')).toBe('whsec_b2xk');
+    expect(kmsBox.bound(legacy)).toBe(false);
+  });
+
   it('turns a refusal of KMS into SecretBoxError naming only the error', async () => {
-    const sealed = await new KmsSecretBox({ keyId: 'alias/one', client: fakeKms() }).seal('whsec_a2V5');
-    const error = await new KmsSecretBox({ keyId: 'alias/other', client: fakeKms() }).open(sealed).catch((e: unknown) => e);
+    const sealed = await new KmsSecretBox({ keyId: 'alias/one', client: fakeKms() }).seal('whsec_a2V5', 'webhook-secret:cert:KE');
+    const error = await new KmsSecretBox({ keyId: 'alias/other', client: fakeKms() }).open(sealed, 'webhook-secret:cert:KE').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SecretBoxError);
     expect((error as Error).message).toBe('KMS refused to decrypt (InvalidCiphertextException)');
   });

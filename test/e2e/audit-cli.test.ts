@@ -201,7 +201,7 @@ describe('takedown audit', () => {
     expect(report.problems).toEqual([{ path: file.path, problem: expect.stringContaining('not the message event') }]);
   });
 
-  it('finds a byte flipped in the database, and a cut-off tail only against the heads of an earlier export', async () => {
+  it('finds a byte flipped in the database, and a cut-off tail against the checkpoints and against an earlier export', async () => {
     const copy = join(work, 'db-copy');
     cpSync(dataDir, copy, { recursive: true });
     const file = join(copy, 'takedown.db');
@@ -213,8 +213,10 @@ describe('takedown audit', () => {
     const alone = await takedown(['audit', 'verify', campaignId, '--data-dir', copy]);
     const against = await takedown(['audit', 'verify', campaignId, '--data-dir', copy, '--against', join(pack, 'manifest.json'), '--json']);
 
-    // every remaining link holds: only the head recorded in the pack shows the loss
-    expect(alone.code, alone.stderr).toBe(0);
+    // every remaining link holds: the head the host checkpointed when it stopped (or the pack recorded) shows the loss
+    expect(alone.code, alone.stderr).toBe(1);
+    expect(alone.stdout).toContain(`truncated at notice:${notice.id}`);
+    expect(alone.stderr).toContain(`chain notice:${notice.id} (truncated)`);
     expect(against.code).toBe(1);
     expect(JSON.parse(against.stdout).campaigns[0].broken).toMatchObject({ chain: `notice:${notice.id}`, kind: 'truncated' });
 

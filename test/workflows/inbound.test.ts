@@ -12,6 +12,7 @@ import { api, outbox, submit, testHost, waitFor, type OutboxMessage } from './su
 import { runCli } from '../e2e/support.js';
 import { deliveryReport } from '../../lib/adapters/mail/dsn.js';
 import { SISIMAI } from '../support/fixtures.js';
+import { parseReplyAddress, verpAddress } from '../../lib/core/routing/ids.js';
 
 /*
  * Inbound mail end to end on the embedded host: real SMTP into the inbound server, the shipped notice workflow
@@ -44,6 +45,12 @@ async function deliver(h: Host, raw: string, rcpt: string, from = ''): Promise<v
   } finally {
     transport.close();
   }
+}
+
+/** The envelope sender (VERP) of a sent message, where the recipient's MTA sends its delivery reports. */
+function envelopeOf(sent: OutboxMessage): string {
+  const { noticeId, token } = parseReplyAddress('takedown@reply.example', sent.header('Reply-To')!)!;
+  return verpAddress('takedown@reply.example', noticeId, token);
 }
 
 /** A delivery report from the recipient's MTA about our notice, returning its headers. */
@@ -86,7 +93,7 @@ describe('receiveMail on the embedded host', () => {
   it('marks the contact undeliverable on a permanent bounce and escalates its cases at once, without waiting for the deadline', async () => {
     host = await testHost(1);
     const { notice, sent } = await sentNotice(host);
-    await deliver(host, deliveryReportOf(sent, 'failed', '5.1.1', notice.party.email), 'takedown@reply.example');
+    await deliver(host, deliveryReportOf(sent, 'failed', '5.1.1', notice.party.email), envelopeOf(sent));
 
     const escalated = await waitFor('the escalation', async () => {
       const all = (await host!.store.listNotices({ campaignId: notice.campaignId })).items;
@@ -118,7 +125,7 @@ describe('receiveMail on the embedded host', () => {
     try {
       host = await testHost(1, { config: { directory, rdap: 'off' } });
       const { notice, sent } = await sentNotice(host);
-      await deliver(host, deliveryReportOf(sent, 'failed', '5.1.1', 'abuse@hosting.example'), 'takedown@reply.example');
+      await deliver(host, deliveryReportOf(sent, 'failed', '5.1.1', 'abuse@hosting.example'), envelopeOf(sent));
 
       const again = await waitFor('the notice to go to the next mailbox', async () => {
         const n = await host!.store.getNotice(notice.id);
@@ -132,7 +139,7 @@ describe('receiveMail on the embedded host', () => {
       expect((await listAll((p) => host!.store.listCases({ noticeId: notice.id }, p))).map((c) => c.state)).toEqual(['notified']);
       expect(await eventTypes(host, notice.id)).toEqual(expect.arrayContaining(['contact.undeliverable', 'notice.rerouted']));
 
-      await deliver(host, deliveryReportOf(second!, 'failed', '5.1.1', 'noc@hosting.example'), 'takedown@reply.example');
+      await deliver(host, deliveryReportOf(second!, 'failed', '5.1.1', 'noc@hosting.example'), envelopeOf(second!));
       const escalated = await waitFor('the escalation', async () =>
         (await host!.store.listNotices({ campaignId: notice.campaignId })).items.find((n) => n.escalatedFrom?.includes(notice.id)),
       );

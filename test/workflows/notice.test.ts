@@ -1,3 +1,5 @@
+import { dkimRecords, dkimSigner } from '../support/dkim.js';
+import { stubResolver } from '../support/mail-dns.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import nodemailer from 'nodemailer';
@@ -127,14 +129,15 @@ describe('the notice workflow on the shipped ASL', () => {
   });
 
   it('records a reply by mail to the notice\'s reply address as the answer', async () => {
-    host = await testHost(1);
+    // "suspended" closes the case: the desk's domain signs its mail, as the stub DNS publishes
+    host = await testHost(1, { mailAuthResolver: stubResolver(dkimRecords('demo-dc.example')) });
     const campaignId = await submit(host, ['198.51.100.5,ip,CI,phishing kit host']);
     const [notice] = await allSent(host, campaignId, 1);
     const sent = outbox(host)[0]!;
     const replyTo = sent.header('Reply-To')!;
     expect(replyTo).toMatch(/^takedown\+n[0-9a-z]{16}\.[0-9a-z]{26}@reply\.example$/);
 
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: host.smtpPort, secure: false, ignoreTLS: true });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: host.smtpPort, secure: false, ignoreTLS: true, dkim: dkimSigner('demo-dc.example') });
     await transport.sendMail({
       from: 'abuse@demo-dc.example',
       to: replyTo,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHost, type Host, type HostConfig, type StartOptions } from '../../lib/local/host.js';
 import { readLocalKey } from '../../lib/local/keys.js';
+import { stubResolver } from '../support/mail-dns.js';
 
 /** Poll until `check` returns a value (not undefined/false), or fail after `ms`. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 15_000): Promise<T> {
@@ -21,7 +22,8 @@ export async function testHost(timeScale: number, options: StartOptions & { conf
   const host = await startHost(
     // probes only where a test gives its own loopback prober: its indicators would otherwise be probed for real
     { dataDir, timeScale, httpPort: 0, smtpPort: 0, logLevel: 'silent', probes: options.prober ? 'on' : 'off', ...options.config },
-    { listen: true, ...options },
+    // mail authentication is on, as in `takedown serve`, but asks a table, never the network: a test gives its own
+    { listen: true, mailAuthResolver: stubResolver({}), ...options },
   );
   return Object.assign(host, {
     async dispose() {

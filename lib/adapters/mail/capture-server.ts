@@ -26,7 +26,7 @@ export interface CaptureServer {
  */
 export async function startCaptureServer(opts: CaptureServerOptions): Promise<CaptureServer> {
   const host = opts.host ?? '127.0.0.1';
-  await mkdir(opts.dir, { recursive: true });
+  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
   let seq = 0;
 
   const server = new SMTPServer({
@@ -84,7 +84,8 @@ async function store(dir: string, bytes: Buffer, seq: number): Promise<string> {
   const name = `${stamp}-${String(seq).padStart(6, '0')}-${digest}.eml`;
   // a leading dot and another suffix keep a half-written file out of every `*.eml` listing
   const temp = join(dir, `.${name}.tmp`);
-  const file = await open(temp, 'wx');
+  // a notice is for its recipient: nobody else on this machine reads the outbox
+  const file = await open(temp, 'wx', 0o600);
   try {
     await file.writeFile(bytes);
     await file.sync();

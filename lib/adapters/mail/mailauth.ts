@@ -78,3 +78,17 @@ export function systemDnsResolver(timeoutMs = 5_000): MailAuthResolver {
   const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 2 });
   return (name, rrtype) => resolver.resolve(name, rrtype) as Promise<unknown[]>;
 }
+
+/**
+ * A resolver answering from a table, for the offline demo and tests: keys are `TXT name`, `MX name`, `A name` ...
+ * (values as node's resolver returns them: TXT as string[][]); anything else is a missing name (ENOTFOUND), as a
+ * real resolver reports it. It never asks the network.
+ */
+export function tableDnsResolver(table: Readonly<Record<string, readonly unknown[]>>): MailAuthResolver {
+  const answers = new Map(Object.entries(table).map(([k, v]) => [k.toLowerCase().replace(/\.$/, ''), v]));
+  return async (name, rrtype) => {
+    const found = answers.get(`${rrtype} ${name}`.toLowerCase().replace(/\.$/, ''));
+    if (found) return [...found];
+    throw Object.assign(new Error(`query${rrtype} ENOTFOUND`), { code: 'ENOTFOUND', hostname: name });
+  };
+}

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { ConnectFailure, ProbePhase } from '../../core/verify/index.js';
+import type { AddressGuard } from '../net/address-guard.js';
 
 /**
  * Connections for probes: straight to an address, or through the egress proxy with CONNECT, then TLS when the
@@ -57,10 +58,22 @@ export function errorCode(err: unknown): string {
   return 'EUNKNOWN';
 }
 
-/** Opens a TCP connection to an address; `phase` says whose connection it is (the target's or the proxy's). */
-export function connectTcp(host: string, port: number, timeoutMs: number, phase: 'connect' | 'proxy' = 'connect'): Promise<Socket> {
+/** The failure of a connection the address guard refused: never tried, so not evidence either way. */
+export function refusedAddress(reason: string): ConnectError {
+  return new ConnectError({ kind: 'error', code: 'ADDRESS_REFUSED', phase: 'connect', refused: reason });
+}
+
+/**
+ * Opens a TCP connection to an address; `phase` says whose connection it is (the target's or the proxy's). With a
+ * guard, a target's address is checked before the connection and the address actually connected to after it, so
+ * what was checked is what was reached.
+ */
+export function connectTcp(host: string, port: number, timeoutMs: number, phase: 'connect' | 'proxy' = 'connect', guard?: AddressGuard): Promise<Socket> {
+  const refused = guard && phase === 'connect' ? guard.refusal(host, port) : undefined;
+  if (refused !== undefined) return Promise.reject(refusedAddress(refused));
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port });
+    // an address, never a name: a name would be resolved again here, after the check
+    const socket = netConnect({ host, port, ...(guard && phase === 'connect' ? { lookup: pinnedLookup(host) } : {}) });
     const fail = (failure: ConnectFailure) => {
       clearTimeout(timer);
       socket.destroy();
@@ -72,9 +85,25 @@ export function connectTcp(host: string, port: number, timeoutMs: number, phase:
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeListener('error', onError);
+      const reached = socket.remoteAddress;
+      const after = guard && phase === 'connect' ? (reached === undefined ? 'the connected address is unknown' : guard.refusal(reached, port)) : undefined;
+      if (after !== undefined) {
+        socket.destroy();
+        reject(refusedAddress(after));
+        return;
+      }
       resolve(socket);
     });
   });
+}
+
+/** A lookup that answers only the address it is given: net.connect then cannot reach anything else. */
+function pinnedLookup(address: string): (hostname: string, options: unknown, callback: (err: Error | null, address: string, family: number) => void) => void {
+  return (_hostname, _options, callback) => {
+    const family = isIP(address);
+    if (family === 0) callback(Object.assign(new Error('not an address'), { code: 'ADDRESS_REFUSED' }), '', 0);
+    else callback(null, address, family);
+  };
 }
 
 /** Starts TLS over a connected socket. The certificate is checked and reported, not required (see tlsAuthorized). */

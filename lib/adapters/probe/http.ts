@@ -13,12 +13,15 @@ import {
   type ProbeOutcome,
   type SinkholeList,
 } from '../../core/verify/index.js';
-import { classifyError, connectTcp, connectViaProxy, ConnectError, proxyFailure, proxyStatusError, startTls, type ProxyConfig } from './connect.js';
+import { classifyError, connectTcp, connectViaProxy, ConnectError, proxyFailure, proxyStatusError, refusedAddress, startTls, type ProxyConfig } from './connect.js';
 import type { ProbeDns } from './dns.js';
+import type { AddressGuard } from '../net/address-guard.js';
 
 /** What a page fetch needs from the prober. */
 export interface FetchSettings {
   readonly dns: ProbeDns;
+  /** where a hop may connect: checked for the first request, each redirect and each DNS answer */
+  readonly guard: AddressGuard;
   readonly sinkholes: SinkholeList;
   readonly proxy?: ProxyConfig;
   /** per request (one hop of a redirect chain): connection, TLS, answer and body together */
@@ -53,19 +56,29 @@ export async function fetchPage(url: string, s: FetchSettings, attempt: number, 
   for (let redirects = 0; ; redirects++) {
     urls.push(current.href);
     const host = current.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(current.port) || (current.protocol === 'https:' ? 443 : 80);
     let address = host;
     if (isIP(host) === 0) {
       const { a, aaaa } = await s.dns.lookup(host);
       const resolved = dnsOutcome(host, a, aaaa, s.sinkholes);
       if (!resolved.live) return redirects === 0 ? resolved : { ...resolved, detail: `redirected to ${current.origin}: ${resolved.detail}` };
+      // only the addresses the guard lets through are tried, and the connection goes to the one checked
       const addresses = resolved.evidence.addresses ?? [];
-      address = addresses[(attempt - 1) % addresses.length] ?? host;
+      const allowed = addresses.filter((x) => s.guard.refusal(x, port) === undefined);
+      if (allowed.length === 0) {
+        return failureOutcome(redirects === 0 ? current.origin : `redirected to ${current.origin}`, refusedAddress(`${host} resolves to ${s.guard.refusal(addresses[0]!, port)}`).failure);
+      }
+      address = allowed[(attempt - 1) % allowed.length]!;
+    } else if (s.proxy) {
+      // through the proxy our own connection goes to the proxy: the target's address is checked here instead
+      const refused = s.guard.refusal(host, port);
+      if (refused !== undefined) return failureOutcome(redirects === 0 ? current.origin : `redirected to ${current.origin}`, refusedAddress(refused).failure);
     }
     let answer: HopAnswer;
     try {
       answer = await fetchOnce(current, address, s);
     } catch (err) {
-      return failureOutcome(current.origin, classifyError(err, 'response'));
+      return failureOutcome(redirects === 0 || !(err instanceof ConnectError) || err.failure.refused === undefined ? current.origin : `redirected to ${current.origin}`, classifyError(err, 'response'));
     }
     const proxyError = answer.proxyStatus === undefined ? undefined : proxyStatusError(answer.proxyStatus);
     if (s.proxy && proxyError !== undefined) return failureOutcome(current.origin, proxyFailure(answer.status, answer.proxyStatus));
@@ -129,7 +142,7 @@ async function fetchOnce(url: URL, address: string, s: FetchSettings): Promise<H
     if (s.proxy.authorization) headers['Proxy-Authorization'] = s.proxy.authorization;
   } else {
     // through the proxy the name goes in the CONNECT, so the proxy (not we) connects to it
-    const raw = s.proxy ? await connectViaProxy(s.proxy, name, port, left(), s.userAgent) : await connectTcp(address, port, left());
+    const raw = s.proxy ? await connectViaProxy(s.proxy, name, port, left(), s.userAgent) : await connectTcp(address, port, left(), 'connect', s.guard);
     if (https) {
       const secure: TLSSocket = await startTls(raw, name, left());
       tlsAuthorized = secure.authorized;

@@ -15,11 +15,12 @@ import {
   type Prober,
   type SinkholeList,
 } from '../../core/verify/index.js';
-import { classifyError, connectTcp, connectViaProxy, errorCode, type ProxyConfig } from './connect.js';
+import { classifyError, connectTcp, connectViaProxy, errorCode, refusedAddress, type ProxyConfig } from './connect.js';
 import { ProbeDns } from './dns.js';
 import { fetchPage } from './http.js';
 import { DnsServer, parseProxyUrl, PROBE_LIMITS, UserAgent } from './settings.js';
 import { HostSpacing } from './spacing.js';
+import { AddressGuard } from '../net/address-guard.js';
 
 export { DEFAULT_SINKHOLES } from '../../core/verify/index.js';
 export { proberSettingsFromEnv, type ProberSettings } from './settings.js';
@@ -38,10 +39,20 @@ export interface ProberOptions {
   readonly timeoutMs?: number;
   /** further attempts after a failure that may pass (time-out, refusal, error), at most 3; @default 1 */
   readonly retries?: number;
-  /** @default `takedown-orchestrator-probe (takedown verification; +<contactUrl>)` */
+  /**
+   * @default a current desktop browser's (BROWSER_USER_AGENT): a kit that cloaks from scanners must not be told it
+   * is being verified; `identify` sends the tool's own instead
+   */
   readonly userAgent?: string;
-  /** where the operator of a probed server can read what the probes are and who sends them */
+  /** send `takedown-orchestrator-probe (…; +<contactUrl>)`, naming the tool, when no userAgent is given @default false */
+  readonly identify?: boolean;
+  /** where the operator of a probed server can read what the probes are and who sends them (with `identify`) */
   readonly contactUrl?: string;
+  /**
+   * CIDRs probes may reach although the address guard refuses them (loopback, private, link-local ...): the
+   * loopback servers of tests and of the offline demo. Nothing by default; the host's own listeners stay refused.
+   */
+  readonly allowAddresses?: readonly string[];
   /**
    * the probes (and retries) of one host start at least this long after the previous one ended; DNS-only probes
    * are not spaced, as they ask the resolver, not the host; @default 1000
@@ -66,6 +77,8 @@ const OptionsSchema = z.object({
   timeoutMs: z.number().int().min(PROBE_LIMITS.timeoutMs.min).max(PROBE_LIMITS.timeoutMs.max).optional(),
   retries: z.number().int().min(PROBE_LIMITS.retries.min).max(PROBE_LIMITS.retries.max).optional(),
   userAgent: UserAgent.optional(),
+  identify: z.boolean().optional(),
+  allowAddresses: z.array(z.string().refine(isCidr, 'an IP address or a CIDR')).optional(),
   contactUrl: z.url({ protocol: /^https?$/ }).optional(),
   perHostIntervalMs: z.number().int().min(PROBE_LIMITS.perHostIntervalMs.min).max(PROBE_LIMITS.perHostIntervalMs.max).optional(),
   proxy: z.string().optional(),
@@ -73,10 +86,25 @@ const OptionsSchema = z.object({
   maxRedirects: z.number().int().min(PROBE_LIMITS.maxRedirects.min).max(PROBE_LIMITS.maxRedirects.max).optional(),
 });
 
-/** The User-Agent of probes without one configured: it names the tool and, when given, where to read about it. */
+function isCidr(text: string): boolean {
+  try {
+    parseSinkholes([text]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The User-Agent of probes that identify themselves: it names the tool and, when given, where to read about it. */
 export function defaultUserAgent(contactUrl?: string): string {
   return `takedown-orchestrator-probe (takedown verification${contactUrl ? `; +${contactUrl}` : ''})`;
 }
+
+/**
+ * The User-Agent probes send by default: a common desktop browser's. A phishing kit that shows scanners a 404
+ * (and its victims the page) would read an identifying one as "say you are gone".
+ */
+export const BROWSER_USER_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 /** The prober that probes for real, over node:dns, node:net, node:tls and node:http. */
 export function createProber(options: ProberOptions = {}): Prober {
@@ -96,7 +124,8 @@ export function createProber(options: ProberOptions = {}): Prober {
     ...(o.proxy !== undefined ? { proxy: parseProxyUrl(o.proxy) } : {}),
     timeoutMs,
     retries: o.retries ?? 1,
-    userAgent: o.userAgent ?? defaultUserAgent(o.contactUrl),
+    userAgent: o.userAgent ?? (o.identify ? defaultUserAgent(o.contactUrl) : BROWSER_USER_AGENT),
+    guard: new AddressGuard({ allow: o.allowAddresses ?? [] }),
     maxBodyBytes: o.maxBodyBytes ?? 2 * 1024 * 1024,
     maxRedirects: o.maxRedirects ?? 5,
     spacing: new HostSpacing(o.perHostIntervalMs ?? 1000),
@@ -106,6 +135,7 @@ export function createProber(options: ProberOptions = {}): Prober {
 
 interface Settings {
   readonly dns: ProbeDns;
+  readonly guard: AddressGuard;
   readonly sinkholes: SinkholeList;
   readonly proxy?: ProxyConfig;
   readonly timeoutMs: number;
@@ -164,7 +194,17 @@ class NetworkProber implements Prober {
           const resolved = dnsOutcome(plan.host, a, aaaa, this.s.sinkholes);
           if (!resolved.live) return resolved;
           addresses = resolved.evidence.addresses ?? [];
-          address = addresses[(attempt - 1) % addresses.length] ?? plan.host;
+          // a name may point anywhere: connect only to an address every port of the probe may reach
+          const allowed = addresses.filter((x) => plan.ports.every((p) => this.s.guard.refusal(x, p) === undefined));
+          if (allowed.length === 0) {
+            const why = `${plan.host} resolves to ${plan.ports.map((p) => this.s.guard.refusal(addresses![0]!, p)).find((r) => r !== undefined)}`;
+            return { ...tcpOutcome(plan.target, plan.ports.map((port) => ({ port, open: false as const, failure: refusedAddress(why).failure }))), evidence: { addresses, error: 'ADDRESS_REFUSED', phase: 'connect' } };
+          }
+          address = allowed[(attempt - 1) % allowed.length]!;
+        } else if (this.s.proxy) {
+          // through the proxy our connection goes to the proxy: the target's address is checked here instead
+          const refused = plan.ports.map((p) => this.s.guard.refusal(address, p)).find((r) => r !== undefined);
+          if (refused !== undefined) return tcpOutcome(plan.target, plan.ports.map((port) => ({ port, open: false as const, failure: refusedAddress(refused).failure })));
         }
         const results = await this.s.spacing.run(plan.host, () => Promise.all(plan.ports.map((port) => this.connect(plan, address, port))));
         const outcome = tcpOutcome(plan.target, results);
@@ -178,7 +218,7 @@ class NetworkProber implements Prober {
       // through the proxy the name goes in the CONNECT, so the proxy (not we) connects to it
       const socket = this.s.proxy
         ? await connectViaProxy(this.s.proxy, plan.host, port, this.s.timeoutMs, this.s.userAgent)
-        : await connectTcp(address, port, this.s.timeoutMs);
+        : await connectTcp(address, port, this.s.timeoutMs, 'connect', this.s.guard);
       socket.destroy();
       return { port, open: true };
     } catch (err) {

@@ -13,6 +13,7 @@ export interface ProberSettings {
   readonly retries?: number;
   readonly perHostIntervalMs?: number;
   readonly userAgent?: string;
+  readonly identify?: boolean;
   readonly contactUrl?: string;
 }
 
@@ -58,13 +59,15 @@ const EnvSchema = z.object({
   TAKEDOWN_PROBE_INTERVAL_MS: intIn(PROBE_LIMITS.perHostIntervalMs.min, PROBE_LIMITS.perHostIntervalMs.max).optional(),
   TAKEDOWN_PROBE_USER_AGENT: UserAgent.optional(),
   TAKEDOWN_PROBE_CONTACT_URL: z.url({ protocol: /^https?$/ }).optional(),
+  TAKEDOWN_PROBE_IDENTIFY: z.enum(['on', 'off']).optional(),
 });
 
 /**
  * The prober settings of an environment: TAKEDOWN_PROBE_PROXY (`http://host:port`), TAKEDOWN_PROBE_DNS (servers,
  * comma-separated), TAKEDOWN_PROBE_SINKHOLES (addresses and CIDRs, comma-separated, replacing the defaults;
  * `none` for no list), TAKEDOWN_PROBE_TIMEOUT_MS, TAKEDOWN_PROBE_RETRIES, TAKEDOWN_PROBE_INTERVAL_MS (per-host
- * spacing), TAKEDOWN_PROBE_USER_AGENT, TAKEDOWN_PROBE_CONTACT_URL. Empty variables count as unset. An
+ * spacing), TAKEDOWN_PROBE_USER_AGENT, TAKEDOWN_PROBE_IDENTIFY (`on`: the tool's own User-Agent instead of a
+ * browser's), TAKEDOWN_PROBE_CONTACT_URL. Empty variables count as unset. An
  * InvalidInputError names each bad variable; it never repeats a value (a proxy URL may carry a password).
  */
 export function proberSettingsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): ProberSettings {
@@ -95,6 +98,7 @@ export function proberSettingsFromEnv(env: Readonly<Record<string, string | unde
     ...(e.TAKEDOWN_PROBE_INTERVAL_MS !== undefined ? { perHostIntervalMs: e.TAKEDOWN_PROBE_INTERVAL_MS } : {}),
     ...(e.TAKEDOWN_PROBE_USER_AGENT !== undefined ? { userAgent: e.TAKEDOWN_PROBE_USER_AGENT } : {}),
     ...(e.TAKEDOWN_PROBE_CONTACT_URL !== undefined ? { contactUrl: e.TAKEDOWN_PROBE_CONTACT_URL } : {}),
+    ...(e.TAKEDOWN_PROBE_IDENTIFY !== undefined ? { identify: e.TAKEDOWN_PROBE_IDENTIFY === 'on' } : {}),
   };
 }
 

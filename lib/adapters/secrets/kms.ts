@@ -2,10 +2,12 @@ import { DecryptCommand, EncryptCommand, KMSClient, type DecryptCommandOutput, t
 import { SecretBoxError } from '../../core/errors.js';
 import type { SecretBox } from '../../core/ports.js';
 
-const FORMAT = 'kms1';
-// bound into every ciphertext: a blob sealed for another purpose under the same key does not decrypt here, and
-// CloudTrail shows what each Decrypt was for
-const CONTEXT = { purpose: 'takedown-recipient-secret' } as const;
+// kms1: sealed before values were bound to their owner; kms2: the owner is in the encryption context
+const LEGACY_FORMAT = 'kms1';
+const FORMAT = 'kms2';
+// bound into every ciphertext: a blob sealed for another purpose (or another recipient) under the same key does not
+// decrypt here, and CloudTrail shows what each Decrypt was for
+const PURPOSE = { purpose: 'takedown-recipient-secret' } as const;
 
 /** The two calls the box makes; KMSClient is one, a test may hand in another. */
 export interface KmsClientLike {
@@ -30,10 +32,10 @@ export class KmsSecretBox implements SecretBox {
     this.client = options.client ?? new KMSClient({});
   }
 
-  async seal(plaintext: string): Promise<string> {
+  async seal(plaintext: string, context: string): Promise<string> {
     let out: EncryptCommandOutput;
     try {
-      out = await this.client.send(new EncryptCommand({ KeyId: this.keyId, Plaintext: Buffer.from(plaintext, 'utf8'), EncryptionContext: { ...CONTEXT } }));
+      out = await this.client.send(new EncryptCommand({ KeyId: this.keyId, Plaintext: Buffer.from(plaintext, 'utf8'), EncryptionContext: { ...PURPOSE, owner: context } }));
     } catch (e) {
       throw new SecretBoxError(`KMS refused to encrypt (${(e as Error).name})`, { cause: e });
     }
@@ -41,17 +43,22 @@ export class KmsSecretBox implements SecretBox {
     return `${FORMAT}.${Buffer.from(out.CiphertextBlob).toString('base64url')}`;
   }
 
-  async open(sealed: string): Promise<string> {
+  async open(sealed: string, context: string): Promise<string> {
     const [format, data, ...rest] = sealed.split('.');
-    if (format !== FORMAT || !data || rest.length) throw new SecretBoxError('not a value sealed by KMS');
+    if ((format !== FORMAT && format !== LEGACY_FORMAT) || !data || rest.length) throw new SecretBoxError('not a value sealed by KMS');
+    const encryptionContext = format === FORMAT ? { ...PURPOSE, owner: context } : { ...PURPOSE };
     let out: DecryptCommandOutput;
     try {
       // the key id is passed so a blob made under some other key the role may use is refused, not decrypted
-      out = await this.client.send(new DecryptCommand({ KeyId: this.keyId, CiphertextBlob: Buffer.from(data, 'base64url'), EncryptionContext: { ...CONTEXT } }));
+      out = await this.client.send(new DecryptCommand({ KeyId: this.keyId, CiphertextBlob: Buffer.from(data, 'base64url'), EncryptionContext: encryptionContext }));
     } catch (e) {
       throw new SecretBoxError(`KMS refused to decrypt (${(e as Error).name})`, { cause: e });
     }
     if (!out.Plaintext) throw new SecretBoxError('KMS returned no plaintext');
     return Buffer.from(out.Plaintext).toString('utf8');
+  }
+
+  bound(sealed: string): boolean {
+    return sealed.startsWith(`${FORMAT}.`);
   }
 }

@@ -6,7 +6,7 @@ import type { Store } from '../../core/ports.js';
 import { parseRow, parseRows, type DataRow } from './schema.js';
 
 /** The Store methods for the audit trail: its events and their hash chains. */
-export type AuditMethods = Pick<Store, 'appendEvent' | 'chainHead' | 'listChain' | 'listChains' | 'listEvents'>;
+export type AuditMethods = Pick<Store, 'appendEvent' | 'chainHead' | 'listChain' | 'listChains' | 'listEvents'> & Required<Pick<Store, 'listChainHeads'>>;
 
 /** The audit trail in the `events` table: append order by rowid, each event in its slot of its chain. */
 export function sqliteAudit(db: Database.Database): AuditMethods {
@@ -23,6 +23,13 @@ export function sqliteAudit(db: Database.Database): AuditMethods {
     // LIMIT -1: no limit
     chainEvents: db.prepare<[string, number], DataRow>(
       'SELECT data FROM events WHERE chain = ? ORDER BY chain_seq LIMIT ?',
+    ),
+    // one read for a campaign's checkpoint: the last slot of each chain, its hash straight from the stored JSON
+    chainHeads: db.prepare<[string], { chain: string; seq: number; hash: string | null }>(
+      `SELECT e.chain AS chain, e.chain_seq AS seq, json_extract(e.data, '$.hash') AS hash FROM events e
+       JOIN (SELECT chain, MAX(chain_seq) AS last FROM events WHERE campaign_id = ? AND chain IS NOT NULL GROUP BY chain) h
+         ON e.chain = h.chain AND e.chain_seq = h.last
+       ORDER BY e.chain`,
     ),
     chainsOfCampaign: db.prepare<[string], { chain: string }>(
       'SELECT DISTINCT chain FROM events WHERE campaign_id = ? AND chain IS NOT NULL ORDER BY chain',
@@ -55,6 +62,10 @@ export function sqliteAudit(db: Database.Database): AuditMethods {
 
     async listChain(chain, options) {
       return parseRows<AuditEvent>(stmt.chainEvents.all(chain, options?.limit ?? -1));
+    },
+
+    async listChainHeads(campaignId) {
+      return stmt.chainHeads.all(campaignId).map((r) => ({ chain: r.chain, seq: r.seq, hash: String(r.hash ?? '') }));
     },
 
     async listChains(campaignId) {

@@ -1,3 +1,4 @@
+import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { InvalidInputError } from '../../core/errors.js';
 import type { Page, PageRequest } from '../../core/ports.js';
@@ -122,6 +123,8 @@ CREATE INDEX IF NOT EXISTS events_by_campaign_chain ON events (campaign_id, chai
  * are created, and a database made before the hash chains gets their columns.
  */
 export function openDatabase(file: string): Database.Database {
+  // created private: SQLite gives its -wal and -shm files the database file's mode
+  if (file !== ':memory:' && !existsSync(file)) closeSync(openSync(file, 'a', 0o600));
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode loses at most the last transactions on a power cut, never consistency

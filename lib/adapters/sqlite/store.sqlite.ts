@@ -155,6 +155,10 @@ export class SqliteStore implements Store {
     return this.audit.listChain(chain, options);
   }
 
+  listChainHeads(campaignId: string): Promise<{ chain: string; seq: number; hash: string }[]> {
+    return this.audit.listChainHeads(campaignId);
+  }
+
   listChains(campaignId: string): Promise<string[]> {
     return this.audit.listChains(campaignId);
   }

@@ -3,14 +3,24 @@ import { AnswerIntent, type Notice } from '../model.js';
 import type { Deps, InboundMail } from '../ports.js';
 import { queueForReview, type ReviewReason } from './review.js';
 import { appendEvent } from '../audit/index.js';
-import { suspicionOf } from './mail-auth.js';
+import { checkSender, senderFits } from './mail-auth.js';
+import { authenticatedBy, CLOSING_INTENTS, replyTokenExpiresAt } from './proof.js';
 import { recordAnswer } from './record.js';
 import { rerouteToNextContact } from '../notices/index.js';
 import { contactUndeliverable } from '../notices/index.js';
-import { noticeIdFromTag, parseReplyAddress } from '../routing/index.js';
+import { noticeIdFromTag, parseReplyAddress, parseVerpAddress } from '../routing/index.js';
 
-/** How an inbound message was tied to its notice: the reply token, our Message-ID in its thread, the subject tag. */
-export type MatchedBy = 'token' | 'thread' | 'tag';
+/**
+ * How an inbound message was tied to its notice: the reply token in one of its addresses (or in the copy of our
+ * notice it returns), the token of our envelope sender (VERP) it was delivered to, our Message-ID in its thread,
+ * the subject tag. Only `token` and `envelope` prove the writer received the notice (see proof.ts).
+ */
+export type MatchedBy = 'token' | 'envelope' | 'thread' | 'tag';
+
+/** Whether a match proves that the message's writer received the notice: only a secret does. */
+function proves(by: MatchedBy): boolean {
+  return by === 'token' || by === 'envelope';
+}
 
 export interface InboundResult {
   readonly matched: boolean;
@@ -25,13 +35,17 @@ export interface InboundResult {
 }
 
 /**
- * An inbound message: classify it, match it to its notice (the reply token in an address, our Message-ID in its
- * thread, the subject tag: in the message itself or in the copy of our notice it returns or quotes), then apply it:
- * - bounce: recorded; a permanent failure for the notice's contact marks the contact undeliverable and escalates
- *   the open cases to the next party at once; a delay warning or a delivery notice changes nothing;
+ * An inbound message: classify it, match it to its notice (our envelope sender it was delivered to, the reply
+ * token in an address, our Message-ID in its thread, the subject tag: in the message itself or in the copy of our
+ * notice it returns or quotes), then apply it. Nothing matched without a token (envelope or reply address) is
+ * applied, nor anything whose token expired, nor a suspicious sender (see proof.ts and mail-auth.ts):
+ * - bounce: recorded; a permanent failure for the notice's contact, sent to our envelope sender (or returning the
+ *   token authenticated from the contact's domain), marks the contact undeliverable and escalates the open cases
+ *   to the next party at once; a delay warning or a delivery notice changes nothing;
  * - report: kept for review, never an answer;
  * - auto-reply: the cases are marked received (never acknowledged), the recipient's ticket number kept;
- * - human: the intent is applied with the phrase that carried it; an unclear answer goes to review.
+ * - human: the intent is applied with the phrase that carried it; an unclear answer goes to review, and so does
+ *   one that would close or hand on cases from an unauthenticated From.
  * Unmatched mail goes to review and is never applied. `rawRef` says where the host keeps the raw bytes.
  */
 export async function receiveMail(deps: Deps, mail: InboundMail, options: { rawRef?: string } = {}): Promise<InboundResult> {
@@ -87,14 +101,36 @@ export async function receiveMail(deps: Deps, mail: InboundMail, options: { rawR
       ...(classification.class === 'human' ? { intent: classification.intent, phrase: classification.phrase, language: classification.language } : {}),
     },
   });
+  // the tag and our Message-IDs derive from the notice id, which every notice prints: they find the notice, but
+  // anyone could have written what carries only them
+  if (!proves(by) && classification.class !== 'report') {
+    const what = classification.class === 'human' ? classification.intent : classification.class;
+    return review('unverified', `${what} without the reply token (matched by ${by}): anyone can write that`, notice);
+  }
+  // a token keeps proving receipt while the notice waits and for a grace period after; a later answer is a person's to weigh
+  const expiresAt = replyTokenExpiresAt(notice);
+  if (expiresAt !== undefined && deps.clock.now().toISOString() > expiresAt && classification.class !== 'report') {
+    return review('expired', `the reply token expired at ${expiresAt} (the notice is ${notice.state})`, notice);
+  }
   // a failed SPF/DKIM/DMARC check, or an answer from outside the contact's domain: for a person, never applied
-  const suspicion = await suspicionOf(deps, mail, notice, classification.class, by);
-  if (suspicion) return review('suspicious', suspicion, notice);
+  const sender = await checkSender(deps, mail, notice, classification.class);
+  if (sender.suspicion) return review('suspicious', sender.suspicion, notice);
+  const authenticated = authenticatedBy(sender.verdicts);
   switch (classification.class) {
     case 'report':
       return review('report', classification.reason, notice);
-    case 'bounce':
+    case 'bounce': {
+      // a report sent to our envelope sender came through the mail system that carried the notice: that address
+      // is in no copy of the notice. One that returns the reply token may come from anyone the notice was
+      // forwarded to, so it must come authenticated from the contact's own mail domain to hand the cases on.
+      if (classification.severity === 'permanent' && by !== 'envelope') {
+        const fit = senderFits(mail.from, notice.party, deps.mailAuth ? (h) => deps.mailAuth!.registrableDomain(h) : undefined);
+        if (!authenticated || !fit.fits) {
+          return review('unverified', `a permanent failure returning the reply token, not sent to our envelope sender, ${!authenticated ? 'from an unauthenticated sender' : `from outside the contact's domain (${fit.why})`}`, notice);
+        }
+      }
       return applyBounce(deps, notice, by, classification, rawSha256, review);
+    }
     case 'auto-reply': {
       await recordAnswer(deps, notice.id, {
         intent: 'received',
@@ -108,16 +144,17 @@ export async function receiveMail(deps: Deps, mail: InboundMail, options: { rawR
     }
     case 'human': {
       if (classification.intent === 'unclear') return review('unclear', classification.reason, notice);
-      // the tag and our Message-IDs derive from the notice id, which is no secret: only the token proves the
-      // answer comes from someone who received the notice, so anything else is for a person to confirm
-      if (by !== 'token') return review('unverified', `${classification.intent} without the reply token (matched by ${by})`, notice);
       const intent: AnswerIntent = classification.intent;
+      // the token travels with every forward of the notice: closing a case or handing it on takes a From that is proved
+      if (CLOSING_INTENTS.has(intent) && !authenticated) {
+        return review('unauthenticated', `${intent} from an unauthenticated sender (no DMARC pass or aligned DKIM signature): the reply token alone travels with every forward`, notice);
+      }
       await recordAnswer(deps, notice.id, {
         intent,
         source: 'mail',
         from: mail.from,
         ticket: classification.ticket,
-        note: `matched "${classification.phrase ?? ''}"${classification.language ? ` (${classification.language})` : ''}: ${classification.text}`.slice(0, 2000),
+        note: `matched "${classification.phrase ?? ''}"${classification.language ? ` (${classification.language})` : ''}${authenticated ? `, ${authenticated}` : ''}: ${classification.text}`.slice(0, 2000),
         answerId: `mail-${messageKey}`,
       });
       return { matched: true, noticeId: notice.id, by, class: 'human', outcome: 'answer', intent, reason: classification.reason };
@@ -182,15 +219,21 @@ const OUR_MESSAGE_ID = /^<(n[0-9a-z]{16})\.(notice|reminder)\.(\d{1,4})@[^>]+>$/
 
 /** The notice a message belongs to, and how that was found; undefined when nothing of ours is in it. */
 async function matchNotice(deps: Deps, mail: InboundMail, c: Classification): Promise<{ notice: Notice; by: MatchedBy } | undefined> {
+  // our envelope sender: delivery reports and auto-replies go back to it (RFC 3464, RFC 3834), and no copy of
+  // the notice a person sees or forwards carries it in a place a reply would reach
+  for (const address of mail.to) {
+    const parsed = parseVerpAddress(deps.settings.replyMailbox, address);
+    if (parsed) {
+      const notice = await tokenNotice(deps, parsed.noticeId, parsed.token);
+      if (notice) return { notice, by: 'envelope' };
+    }
+  }
   // a token is unguessable: it may come from the message's own recipients or from the copy of our message it returns
   for (const address of [...new Set([...mail.to, ...c.refs.addresses])]) {
     const parsed = parseReplyAddress(deps.settings.replyMailbox, address);
     if (!parsed) continue;
-    const outs = await deps.store.listOutbound(parsed.noticeId);
-    if (outs.some((o) => o.tokenHash && deps.ids.tokenMatches(parsed.token, o.tokenHash))) {
-      const notice = await deps.store.getNotice(parsed.noticeId);
-      if (notice) return { notice, by: 'token' };
-    }
+    const notice = await tokenNotice(deps, parsed.noticeId, parsed.token);
+    if (notice) return { notice, by: 'token' };
   }
   for (const id of c.refs.messageIds) {
     const m = OUR_MESSAGE_ID.exec(id);
@@ -207,4 +250,12 @@ async function matchNotice(deps: Deps, mail: InboundMail, c: Classification): Pr
     if (notice) return { notice, by: 'tag' };
   }
   return undefined;
+}
+
+/** The notice whose messages carried this token (compared in constant time with each stored hash), if any. */
+async function tokenNotice(deps: Deps, noticeId: string, token: string): Promise<Notice | undefined> {
+  const outs = await deps.store.listOutbound(noticeId);
+  // every hash is compared, so how long the answer takes says nothing about which message's token was close
+  const matches = outs.map((o) => (o.tokenHash ? deps.ids.tokenMatches(token, o.tokenHash) : false));
+  return matches.includes(true) ? deps.store.getNotice(noticeId) : undefined;
 }

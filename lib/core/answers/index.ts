@@ -11,5 +11,6 @@ export { RecipientId, createRecipientSecret, listRecipientSecrets, rotateRecipie
 export { AnswerInput, applyAnswer, recordAnswer } from './record.js';
 export { ReviewResolvedError, applyReview, dismissReview, reviewQueue, type ReviewQueue } from './review-actions.js';
 export { listReviews, type ReviewItem } from './review.js';
+export { REPLY_TOKEN_GRACE_SECONDS, authenticatedBy, replyTokenExpiresAt } from './proof.js';
 export { receiveSesEvent, type SesEventResult } from './ses-events.js';
 export { WebhookRefusedError, forgetWebhook, verifyWebhook } from './webhooks.js';

@@ -168,19 +168,21 @@ export function senderFits(
   return misfit;
 }
 
+/** What was found out about who sent a message matched to a notice. */
+export interface SenderCheck {
+  /** the verdicts the receiving service left on the message, else the ones `deps.mailAuth` reached; `{}`: not checked */
+  readonly verdicts: MailAuthVerdicts;
+  /** why the message is suspicious (a failed check, a From outside the contact's domain), or undefined */
+  readonly suspicion?: string;
+}
+
 /**
- * Why a message matched to `notice` (by `by`) is suspicious, or undefined when nothing speaks against it. Uses the
- * verdicts the receiving service left on the message, else asks `deps.mailAuth`; a check that breaks counts as not
- * checked. Reports, and human answers without the token, go to review as they are: nothing to add.
+ * Who sent a message matched to `notice`: its verdicts, and why it is suspicious, if it is. Uses the verdicts the
+ * receiving service left on the message, else asks `deps.mailAuth`; a check that breaks counts as not checked.
+ * Reports are not checked (they go to review as they are); bounces skip the domain test (see above).
  */
-export async function suspicionOf(
-  deps: Pick<Deps, 'mailAuth' | 'log'>,
-  mail: InboundMail,
-  notice: Notice,
-  mailClass: MailClass,
-  by: 'token' | 'thread' | 'tag',
-): Promise<string | undefined> {
-  if (mailClass === 'report' || (mailClass === 'human' && by !== 'token')) return undefined;
+export async function checkSender(deps: Pick<Deps, 'mailAuth' | 'log'>, mail: InboundMail, notice: Notice, mailClass: MailClass): Promise<SenderCheck> {
+  if (mailClass === 'report') return { verdicts: mail.auth ?? {} };
   let verdicts: MailAuthVerdicts = mail.auth ?? {};
   if (!mail.auth && deps.mailAuth) {
     try {
@@ -190,8 +192,8 @@ export async function suspicionOf(
     }
   }
   const failure = authFailure(verdicts);
-  if (failure) return failure;
-  if (mailClass === 'bounce') return undefined;
+  if (failure) return { verdicts, suspicion: failure };
+  if (mailClass === 'bounce') return { verdicts };
   const fit = senderFits(mail.from, notice.party, deps.mailAuth ? (h) => deps.mailAuth!.registrableDomain(h) : undefined);
-  return fit.fits ? undefined : fit.why;
+  return fit.fits ? { verdicts } : { verdicts, suspicion: fit.why };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { AlreadyExistsError, InvalidInputError, NotFoundError } from '../errors.js';
+import { AlreadyExistsError, InvalidInputError, NotFoundError, StaleWriteError } from '../errors.js';
 import type { Clock, Store, StoredRecord } from '../ports.js';
 import type { SecretBox } from '../ports.js';
 
@@ -67,6 +67,11 @@ function parseStored(record: StoredRecord): StoredSecret {
   return StoredSecret.parse(JSON.parse(record.value));
 }
 
+/** What a recipient's secret is sealed for: it opens for that recipient only. */
+function contextOf(recipient: string): string {
+  return `${RECIPIENT_SECRET_KIND}:${recipient}`;
+}
+
 function record(recipient: string, value: StoredSecret, version: number): StoredRecord {
   return { kind: RECIPIENT_SECRET_KIND, key: recipient, value: JSON.stringify(value), version };
 }
@@ -76,7 +81,7 @@ export async function createRecipientSecret(deps: SecretDeps, recipient: string)
   const id = recipientOf(recipient);
   const secret = newSecret();
   const createdAt = deps.clock.now().toISOString();
-  const value: StoredSecret = { recipient: id, current: { sealed: await deps.secrets.seal(secret), createdAt } };
+  const value: StoredSecret = { recipient: id, current: { sealed: await deps.secrets.seal(secret, contextOf(id)), createdAt } };
   try {
     await deps.store.putRecord(record(id, value, 1), 'absent');
   } catch (e) {
@@ -105,7 +110,7 @@ export async function rotateRecipientSecret(deps: SecretDeps, recipient: string,
   const validUntil = new Date(now.getTime() + grace * 1000).toISOString();
   const value: StoredSecret = {
     recipient: id,
-    current: { sealed: await deps.secrets.seal(secret), createdAt },
+    current: { sealed: await deps.secrets.seal(secret, contextOf(id)), createdAt },
     ...(grace > 0 ? { previous: { ...stored.current, validUntil } } : {}),
   };
   // conditional on the version read: of two rotations at once one wins, and the other is told (StaleWriteError)
@@ -138,7 +143,28 @@ export async function validRecipientSecrets(deps: SecretDeps, recipient: string)
   const found = await deps.store.getRecord(RECIPIENT_SECRET_KIND, recipient);
   if (!found) return [];
   const stored = parseStored(found);
+  // the record's key is whose secret it is: a record whose body names someone else was moved, and opens for nobody
+  if (stored.recipient !== recipient) return [];
   const now = deps.clock.now().toISOString();
   const sealed = [stored.current.sealed, ...(stored.previous && stored.previous.validUntil > now ? [stored.previous.sealed] : [])];
-  return Promise.all(sealed.map((s) => deps.secrets.open(s)));
+  const secrets = await Promise.all(sealed.map((s) => deps.secrets.open(s, contextOf(recipient))));
+  if (!sealed.every((s) => deps.secrets.bound(s))) await resealBound(deps, found, stored, secrets);
+  return secrets;
+}
+
+/** Seal again, bound to its recipient, a secret sealed before values were bound; a concurrent change wins. */
+async function resealBound(deps: SecretDeps, found: StoredRecord, stored: StoredSecret, plaintexts: readonly string[]): Promise<void> {
+  const context = contextOf(stored.recipient);
+  const value: StoredSecret = {
+    ...stored,
+    current: { ...stored.current, sealed: deps.secrets.bound(stored.current.sealed) ? stored.current.sealed : await deps.secrets.seal(plaintexts[0]!, context) },
+    ...(stored.previous
+      ? { previous: { ...stored.previous, sealed: deps.secrets.bound(stored.previous.sealed) || plaintexts[1] === undefined ? stored.previous.sealed : await deps.secrets.seal(plaintexts[1], context) } }
+      : {}),
+  };
+  try {
+    await deps.store.putRecord(record(stored.recipient, value, found.version + 1), found.version);
+  } catch (e) {
+    if (!(e instanceof StaleWriteError)) throw e;
+  }
 }

@@ -8,9 +8,11 @@ import type { Deps, Page, PageRequest } from '../ports.js';
  * applied safely (another address failed, or the contact has answered before). Items are stored, never applied; `takedown review` and `GET /reviews` list them.
  */
 
-/** `unverified`: a human answer that names our notice (tag, thread) but carries no reply token: anyone can forge that */
+/** `unverified`: a message that names our notice (tag, thread) but carries no reply token: anyone can forge that */
+/** `unauthenticated`: an answer that would close or hand on cases, with the token but no authenticated From (a forward) */
+/** `expired`: an answer whose reply token outlived its notice (REPLY_TOKEN_GRACE_SECONDS after it finished) */
 /** `needs-info`: a recipient asked a question; `takedown followup` answers it in the notice's thread */
-export const ReviewReason = z.enum(['unmatched', 'unclear', 'report', 'bounce', 'unverified', 'suspicious', 'complaint', 'needs-info']);
+export const ReviewReason = z.enum(['unmatched', 'unclear', 'report', 'bounce', 'unverified', 'suspicious', 'complaint', 'needs-info', 'unauthenticated', 'expired']);
 export type ReviewReason = z.infer<typeof ReviewReason>;
 
 export const ReviewItem = z.object({
@@ -21,7 +23,7 @@ export const ReviewItem = z.object({
   noticeId: z.string().optional(),
   campaignId: z.string().optional(),
   /** how it was matched to its notice, when it was */
-  matchedBy: z.enum(['token', 'thread', 'tag']).optional(),
+  matchedBy: z.enum(['token', 'envelope', 'thread', 'tag']).optional(),
   messageId: z.string().max(998).optional(),
   from: z.string().max(320).optional(),
   subject: z.string().max(500),

@@ -2,12 +2,14 @@ import { AlreadyExistsError, StaleWriteError } from '../errors.js';
 import { canonicalize, wellFormed } from './jcs.js';
 import type { AuditEvent } from '../model.js';
 import type { Deps, Store } from '../ports.js';
+import { macField } from './mac.js';
 import { sha256Hex } from './sha256.js';
 
 /**
  * The audit trail: hash chains. An event belongs to the chain of its case when it has one, else of its notice,
  * else of its campaign. Each event holds its place in the chain (`seq`), the hash of the event before it
- * (`prev`) and its own hash: sha-256 of the RFC 8785 canonical JSON of the whole event without `hash`. The first
+ * (`prev`) and its own hash: sha-256 of the RFC 8785 canonical JSON of the whole event without `hash` (and
+ * `mac`), and with an audit key the MAC of that hash. The first
  * event of a case or notice chain points at the first event of its campaign's chain (the campaign root), so
  * every chain is anchored to it; the campaign chain starts from ZERO_HASH. A 20,000-case campaign writes to
  * 20,000 chains, never to one hot key.
@@ -37,10 +39,15 @@ export function chainOf(event: Pick<AuditEvent, 'campaignId' | 'caseId' | 'notic
   return campaignChain(event.campaignId);
 }
 
-/** The hash an event must carry: sha-256 (hex) of the canonical JSON of the event without `hash`. */
+/** The hash an event must carry: sha-256 (hex) of the canonical JSON of the event without `hash` and `mac`. */
 export function eventHash(event: Omit<AuditEvent, 'hash'> | AuditEvent): string {
-  const { hash: _ignored, ...rest } = event as AuditEvent;
+  const { hash: _ignored, mac: _mac, ...rest } = event as AuditEvent;
   return sha256Hex(canonicalize(rest));
+}
+
+/** What an event's MAC is computed over: its hash, which covers everything else, under a label of its own. */
+export function eventMacMessage(hash: string): string {
+  return `takedown-audit-event-v1:${hash}`;
 }
 
 // the campaign roots seen by this process: a chain's first event never changes, so this cannot go stale
@@ -51,7 +58,7 @@ const roots = new WeakMap<Store, Map<string, string>>();
  * head, link to it, and put it into the next slot only if that slot is still free; a writer that lost the slot
  * reads the new head and links again, so a chain never forks. Never put a secret or a body in `data`.
  */
-export async function appendEvent(deps: Pick<Deps, 'store' | 'ids' | 'clock'>, event: NewAuditEvent): Promise<AuditEvent> {
+export async function appendEvent(deps: Pick<Deps, 'store' | 'ids' | 'clock' | 'auditKey'>, event: NewAuditEvent): Promise<AuditEvent> {
   // stored as JSON and hashed as what comes back from it: undefined fields dropped, text well formed
   const base = asStored({ id: deps.ids.newId('e'), at: deps.clock.now().toISOString(), ...event });
   const chain = chainOf(base);
@@ -60,14 +67,16 @@ export async function appendEvent(deps: Pick<Deps, 'store' | 'ids' | 'clock'>, e
     const head = await deps.store.chainHead(chain);
     const prev = head ? head.hash : isRoot ? ZERO_HASH : await campaignRoot(deps, base.campaignId);
     const linked = { ...base, chain, seq: head ? head.seq + 1 : 0, prev };
-    const full: AuditEvent = { ...linked, hash: eventHash(linked) };
+    const hash = eventHash(linked);
+    // keyed: whoever can write the store can recompute a hash, not this
+    const full: AuditEvent = { ...linked, hash, ...(deps.auditKey ? { mac: await macField(deps.auditKey, eventMacMessage(hash)) } : {}) };
     if (await tryAppend(deps.store, full)) return full;
   }
   throw new StaleWriteError('chain', chain);
 }
 
 /** The hash of the campaign chain's first event, appending a genesis event when the campaign has none yet. */
-async function campaignRoot(deps: Pick<Deps, 'store' | 'ids' | 'clock'>, campaignId: string): Promise<string> {
+async function campaignRoot(deps: Pick<Deps, 'store' | 'ids' | 'clock' | 'auditKey'>, campaignId: string): Promise<string> {
   let known = roots.get(deps.store);
   if (!known) roots.set(deps.store, (known = new Map()));
   const cached = known.get(campaignId);
@@ -92,7 +101,8 @@ async function campaignRoot(deps: Pick<Deps, 'store' | 'ids' | 'clock'>, campaig
       prev: ZERO_HASH,
     });
     // a lost race means someone else's genesis is in the slot now: read it on the next round
-    await tryAppend(deps.store, { ...linked, hash: eventHash(linked) });
+    const hash = eventHash(linked);
+    await tryAppend(deps.store, { ...linked, hash, ...(deps.auditKey ? { mac: await macField(deps.auditKey, eventMacMessage(hash)) } : {}) });
   }
   throw new StaleWriteError('chain', chain);
 }

@@ -3,6 +3,7 @@
  * This file is the context's public face: other contexts and the hosts import only what it exports.
  */
 export { appendEvent, campaignChain, chainSlotTaken } from './events.js';
+export { Checkpointer, CheckpointRecord, chainHeadsOf, readCheckpoints, type CheckpointReading, type RecordedHeads } from './checkpoints.js';
 export { MAX_HISTORY_EVENTS, archiveExecution } from './history.js';
 export { canonicalize } from './jcs.js';
 export { sha256Hex } from './sha256.js';

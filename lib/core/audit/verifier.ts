@@ -1,6 +1,7 @@
-import { campaignChain, eventHash, ZERO_HASH } from './events.js';
+import { campaignChain, eventHash, eventMacMessage, ZERO_HASH } from './events.js';
+import { macMatches } from './mac.js';
 import type { AuditEvent } from '../model.js';
-import type { Deps } from '../ports.js';
+import type { AuditKey, Deps } from '../ports.js';
 
 /**
  * Verifying the audit trail: every chain recomputed from its events, link by link, and the first broken link
@@ -16,9 +17,11 @@ import type { Deps } from '../ports.js';
  * - `wrong-prev`: the event does not point at the event stored before it;
  * - `anchor-mismatch`: the first event of a case or notice chain does not point at its campaign's root;
  * - `unreadable`: the stored event is not a chain link at all (not JSON, fields missing);
- * - `truncated`: a head recorded earlier (an exported manifest) is no longer in the chain, or differs.
+ * - `truncated`: a head recorded earlier (a checkpoint, an exported manifest) is no longer in the chain, or differs;
+ * - `mac-mismatch`: the event's MAC does not verify under the audit key (rewritten and re-hashed without it);
+ * - `unsigned`: an event without a MAC where only the key holder writes (after a keyed event, or past the baseline).
  */
-export type BreakKind = 'hash-mismatch' | 'missing-seq' | 'reordered' | 'wrong-prev' | 'anchor-mismatch' | 'unreadable' | 'truncated';
+export type BreakKind = 'hash-mismatch' | 'missing-seq' | 'reordered' | 'wrong-prev' | 'anchor-mismatch' | 'unreadable' | 'truncated' | 'mac-mismatch' | 'unsigned';
 
 /** The first broken link of a chain. */
 export interface ChainBreak {
@@ -48,6 +51,8 @@ export interface AuditReport {
   readonly brokenChains: number;
   /** the head of every chain read, as stored */
   readonly heads: Readonly<Record<string, ChainHead>>;
+  /** with a key: events whose MAC verified, and events written before the trail was keyed (the baseline's) */
+  readonly macs?: { readonly checked: number; readonly legacy: number };
 }
 
 /** A chain as stored: the chain the store keeps the events under, and the events in slot order. */
@@ -57,8 +62,12 @@ export interface StoredChain {
 }
 
 export interface VerifyOptions {
-  /** heads recorded earlier (e.g. an exported manifest's): each must still be in its chain with the same hash */
+  /** heads recorded earlier (a checkpoint's, an exported manifest's): each must still be in its chain with the same hash */
   readonly heads?: Readonly<Record<string, ChainHead>>;
+  /** the audit key: every event's MAC is checked, and only the baseline's events may lack one (verifyCampaign) */
+  readonly key?: AuditKey;
+  /** per chain, the last event written before the trail was keyed (the first checkpoint's heads) */
+  readonly legacy?: Readonly<Record<string, ChainHead>>;
 }
 
 /**
@@ -113,21 +122,21 @@ export async function verifyCampaign(deps: Pick<Deps, 'store'>, campaignId: stri
       throw e;
     }
   };
-  const verifyRead = (chain: string, events: readonly unknown[] | ChainBreak): void => {
-    if (Array.isArray(events)) verifier.verify({ chain, events });
+  const verifyRead = async (chain: string, events: readonly unknown[] | ChainBreak): Promise<void> => {
+    if (Array.isArray(events)) await verifier.verifyKeyed({ chain, events });
     else verifier.note(events as ChainBreak);
   };
   const rootEvents = await read(root);
   if (Array.isArray(rootEvents)) verifier.rootFrom(root, rootEvents);
   // an empty root chain is no chain to count: the chains anchored to it report its absence
-  if (!Array.isArray(rootEvents) || rootEvents.length > 0) verifyRead(root, rootEvents);
+  if (!Array.isArray(rootEvents) || rootEvents.length > 0) await verifyRead(root, rootEvents);
   options.onProgress?.(1, total);
   const limit = Math.max(1, options.concurrency ?? 8);
   // read ahead in parallel, verify in chain order, so "the first broken link" is the same on every run
   for (let i = 0; i < rest.length; i += limit) {
     const batch = rest.slice(i, i + limit);
     const chains = await Promise.all(batch.map(read));
-    batch.forEach((chain, j) => verifyRead(chain, chains[j]!));
+    for (let j = 0; j < batch.length; j++) await verifyRead(batch[j]!, chains[j]!);
     options.onProgress?.(Math.min(total, i + limit + 1), total);
   }
   return verifier.report();
@@ -163,8 +172,18 @@ class ChainVerifier {
   private chains = 0;
   private events = 0;
   private readonly heads: Record<string, ChainHead> = {};
+  private readonly macs = { checked: 0, legacy: 0 };
 
   constructor(private readonly options: VerifyOptions) {}
+
+  /** verify, then (with a key, when every link holds) every MAC of the chain */
+  async verifyKeyed(stored: StoredChain): Promise<void> {
+    const before = this.brokenChains;
+    this.verify(stored);
+    if (this.brokenChains !== before || !this.options.key) return;
+    const broken = await macBreak(stored, this.options.key, this.options.legacy?.[stored.chain], this.macs);
+    if (broken) this.note(broken);
+  }
 
   /** Remember the root of a campaign chain: the hash its first stored event carries. */
   rootFrom(chain: string, events: readonly unknown[]): void {
@@ -212,7 +231,15 @@ class ChainVerifier {
       if (!(chain in this.heads)) this.note({ chain, seq: 0, kind: 'truncated', detail: 'a chain recorded before has no event any more' });
     }
     const broken = this.first;
-    return { ok: broken === undefined, chains: this.chains, events: this.events, ...(broken ? { broken } : {}), brokenChains: this.brokenChains, heads: this.heads };
+    return {
+      ok: broken === undefined,
+      chains: this.chains,
+      events: this.events,
+      ...(broken ? { broken } : {}),
+      brokenChains: this.brokenChains,
+      heads: this.heads,
+      ...(this.options.key ? { macs: { ...this.macs } } : {}),
+    };
   }
 }
 
@@ -256,6 +283,31 @@ function checkChain(stored: StoredChain, roots: ReadonlyMap<string, string>): Ch
       return at('wrong-prev', `the event does not point at seq ${position - 1} stored before it`);
     }
     prevHash = event.hash;
+  }
+  return undefined;
+}
+
+/**
+ * The first event of a chain whose MAC is wrong or missing. A chain's events without a MAC are allowed only as its
+ * oldest ones, up to the baseline's head: the events written before the trail was keyed. After the first keyed
+ * event, or past the baseline, a missing MAC means the event was written (or stripped) by someone without the key.
+ */
+async function macBreak(stored: StoredChain, key: AuditKey, legacy: ChainHead | undefined, counts: { checked: number; legacy: number }): Promise<ChainBreak | undefined> {
+  let keyed = false;
+  for (let position = 0; position < stored.events.length; position++) {
+    const event = stored.events[position] as AuditEvent;
+    const at = (kind: BreakKind, detail: string): ChainBreak => ({ chain: stored.chain, seq: position, kind, detail, ...idOf(event) });
+    if (typeof event.mac === 'string') {
+      const verdict = await macMatches(key, eventMacMessage(event.hash), event.mac);
+      if (verdict === 'other-key') return at('mac-mismatch', `the event is MACed under another key than the audit key (${key.keyId})`);
+      if (verdict === 'mismatch') return at('mac-mismatch', 'the event\'s MAC does not verify: it was written or rewritten (and re-hashed) without the audit key');
+      keyed = true;
+      counts.checked++;
+    } else if (!keyed && legacy !== undefined && event.seq <= legacy.seq) {
+      counts.legacy++;
+    } else {
+      return at('unsigned', keyed ? 'an event without a MAC after MACed events: written or stripped without the audit key' : 'an event without a MAC that no checkpoint baseline covers: written without the audit key');
+    }
   }
   return undefined;
 }

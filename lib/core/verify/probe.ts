@@ -231,6 +231,8 @@ export interface ConnectFailure {
   readonly phase: ProbePhase;
   /** said by the proxy, not seen by us */
   readonly byProxy?: boolean;
+  /** the host's address guard would not connect there (loopback, private, link-local ...): why, for people */
+  readonly refused?: string;
 }
 
 /** The verdict on an address from its connection attempts: live when any port accepted. */
@@ -251,6 +253,10 @@ export function tcpOutcome(target: string, results: readonly ConnectResult[]): P
 /** The verdict when a connection to `what` did not come up. */
 export function failureOutcome(what: string, f: ConnectFailure): ProbeOutcome {
   const evidence: ProbeEvidence = { error: f.code, phase: f.phase };
+  if (f.refused !== undefined) {
+    // never sent: whatever answers there is ours or our network's, not the indicator's
+    return { verdict: 'error', live: false, conclusive: false, detail: `${what} was not probed: ${f.refused}, where probes may not go; not evidence either way`, evidence };
+  }
   const said = f.byProxy ? ' (as the proxy reports)' : '';
   const conclusive = failureConclusive(f);
   switch (f.kind) {
@@ -299,7 +305,8 @@ export interface HttpObservation {
 
 /**
  * The verdict on a page. Down: 404, 410, 451 (the server says the page is gone, or removed for legal reasons)
- * or a parked/suspended page. Inconclusive: 401/403/407/429 (the server refuses us: cloaking kits refuse
+ * or a parked/suspended page, on the probed host itself: after a redirect to another host that proves nothing,
+ * and a "gone" status whose body is still the evidence's page is live. Inconclusive: 401/403/407/429 (the server refuses us: cloaking kits refuse
  * scanners, so it may still serve its victims), 5xx (a server error is not a removal), a redirect loop, an empty
  * page. Live:
  * everything else the server answers, whether or not the body matches the evidence (kits vary their pages).
@@ -321,10 +328,18 @@ export function httpOutcome(o: HttpObservation): ProbeOutcome {
   };
   const moved = o.finalUrl !== o.url ? ` at ${o.finalUrl}` : '';
   const head = `HTTP ${o.status}${hops}${moved}`;
-  if (o.status === 404 || o.status === 410 || o.status === 451) {
+  const gone = o.status === 404 || o.status === 410 || o.status === 451;
+  // the very page of the evidence is still there, whatever status it is served with
+  if (gone && matchesEvidence === true) {
+    return { verdict: 'live', live: true, conclusive: true, detail: `${head}, but the body sha256 matches the evidence: the page is still served`, evidence };
+  }
+  // another host's 404 or lander says nothing of this one: a kit sends scanners anywhere that looks gone
+  if ((gone || o.parkedBy !== undefined) && matchesEvidence !== true && offHost(o.url, o.finalUrl)) {
+    return { verdict: 'error', live: false, conclusive: false, detail: `${head}: the redirects left ${hostOf(o.url)}, so what the other host answers is not evidence either way`, evidence };
+  }
+  if (gone) {
     return { verdict: 'down', live: false, conclusive: true, detail: `${head}: the page is gone`, evidence };
   }
-  // the very page of the evidence is still there, whatever else it says
   if (o.parkedBy !== undefined && matchesEvidence !== true) {
     return { verdict: 'parked', live: false, conclusive: true, detail: `${head}: a parked or suspended page (${o.parkedBy})`, evidence };
   }
@@ -416,6 +431,12 @@ export function detectParked(page: { readonly urls: readonly string[]; readonly 
     if (url.test(text)) return `loads from ${p}`;
   }
   return undefined;
+}
+
+/** Whether a redirect chain ended on another host than it began (`www.` and the scheme aside). */
+function offHost(from: string, to: string): boolean {
+  const bare = (h: string) => h.replace(/^www\./, '');
+  return bare(hostOf(from)) !== bare(hostOf(to));
 }
 
 function hostOf(url: string): string {

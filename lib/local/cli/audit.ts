@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { verifyCampaign, type AuditReport, type ChainBreak, type ChainHead } from '../../core/audit/index.js';
+import { readCheckpoints, verifyCampaign, type AuditReport, type ChainBreak, type ChainHead, type CheckpointReading } from '../../core/audit/index.js';
+import { FileCheckpointLog } from '../../adapters/checkpoints/checkpoints.file.js';
+import { readAuditKeyFile } from '../../adapters/secrets/audit-key.file.js';
 import { DIRECTORY_AUDIT_ID } from '../../core/routing/index.js';
 import { TakedownError } from '../../core/errors.js';
 import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
@@ -66,7 +68,8 @@ interface CampaignResult {
 }
 
 function campaignLine(r: CampaignResult): string {
-  const size = `${r.report.chains} chains, ${r.report.events} events`;
+  const macs = r.report.macs ? `, ${r.report.macs.checked} MACs verified${r.report.macs.legacy ? `, ${r.report.macs.legacy} events from before the audit key` : ''}` : '';
+  const size = `${r.report.chains} chains, ${r.report.events} events${macs}`;
   return r.report.ok ? `${r.campaignId}: valid (${size})` : `${r.campaignId}: BROKEN (${size}, ${r.report.brokenChains} broken) — ${describeBreak(r.report.broken!)}`;
 }
 
@@ -81,6 +84,26 @@ function packLines(dir: string, report: PackReport): string {
   if (report.problems.length > 20) lines.push(['problem', `... and ${report.problems.length - 20} more`]);
   lines.push(['result', report.ok ? 'valid' : 'BROKEN']);
   return summary(lines);
+}
+
+/** Why the checkpoint log (or the key it needs) cannot be trusted, or undefined. */
+function checkpointTrouble(c: CheckpointReading, haveKey: boolean, stored: number): string | undefined {
+  if (!c.ok) return c.broken!.detail;
+  if (stored > 0 && !haveKey) return 'the audit key (audit.key) is missing: nothing proves who wrote the trail';
+  return undefined;
+}
+
+function checkpointLine(c: CheckpointReading, haveKey: boolean, trouble: string | undefined): string {
+  if (c.records === 0) return `checkpoints: none yet${haveKey ? '' : '; no audit key: hashes only, MACs not checked'}`;
+  const head = `checkpoints: ${c.records} records, the last at ${c.last?.at ?? '?'}`;
+  return trouble ? `${head} — BROKEN: ${trouble}` : `${head}, ${c.macsChecked ? 'MACs verified' : 'MACs not checked'}`;
+}
+
+/** Per chain, the later of two recorded heads (an earlier export's, the checkpoints'). */
+function newest(...sets: (Readonly<Record<string, ChainHead>> | undefined)[]): Record<string, ChainHead> {
+  const out: Record<string, ChainHead> = {};
+  for (const set of sets) for (const [chain, head] of Object.entries(set ?? {})) if (!out[chain] || out[chain].seq < head.seq) out[chain] = head;
+  return out;
 }
 
 /** Adds `audit verify` and `audit export` to the program. */
@@ -126,22 +149,31 @@ export function addAuditCommands(prog: Command): void {
       const { hostFiles } = await loadHost();
       const files = hostFiles(opts.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
       if (!existsSync(files.database)) usage(cmd, `no data in ${files.dataDir}`);
+      // the key and the checkpoints live beside the database, never in it: read, never created, here
+      const key = await readAuditKeyFile(files.auditKey);
+      const logged = await new FileCheckpointLog(files.checkpoints).readAll();
+      const checkpoints = await readCheckpoints(logged, key);
       const store = new SqliteStore(files.database);
       try {
         const target = campaignArg ?? earlier?.campaignId;
         let ids: string[];
         if (target !== undefined) {
-          if (!(await store.getCampaign(target)) && (await store.listChains(target)).length === 0) usage(cmd, `no campaign ${target}`);
+          if (!(await store.getCampaign(target)) && (await store.listChains(target)).length === 0 && !checkpoints.heads[target]) usage(cmd, `no campaign ${target}`);
           ids = [target];
         } else {
           ids = (await store.listCampaigns()).map((c) => c.id).reverse();
           if ((await store.listChains(DIRECTORY_AUDIT_ID)).length > 0) ids.push(DIRECTORY_AUDIT_ID);
+          // a campaign the checkpoints know and the database does not lost its whole trail (and its record)
+          for (const id of Object.keys(checkpoints.heads)) if (!ids.includes(id)) ids.push(id);
         }
+        const trouble = checkpointTrouble(checkpoints, key !== undefined, logged.length);
+        if (!opts.json) out(checkpointLine(checkpoints, key !== undefined, trouble));
         const results: CampaignResult[] = [];
         for (const campaignId of ids) {
           const progress = progressFor(`verify ${campaignId}`);
           let report = await verifyCampaign({ store }, campaignId, {
-            ...(earlier ? { heads: earlier.heads } : {}),
+            heads: newest(earlier?.heads, checkpoints.heads[campaignId]),
+            ...(key ? { key, legacy: checkpoints.baseline[campaignId] ?? {} } : {}),
             onProgress: (done, total) => progress.update(done, total),
           });
           progress.finish();
@@ -153,9 +185,14 @@ export function addAuditCommands(prog: Command): void {
           if (!opts.json) out(campaignLine({ campaignId, report }));
         }
         const broken = results.filter((r) => !r.report.ok);
-        if (opts.json) out(JSON.stringify({ ok: broken.length === 0, campaigns: results.map((r) => ({ campaignId: r.campaignId, ...r.report })) }, null, 2));
-        else if (results.length === 0) out('nothing to verify: no campaign yet');
-        if (broken.length) throw new AuditBrokenError(`${broken.length} of ${results.length} audit trails are broken; the first: ${broken[0]!.campaignId}`);
+        if (opts.json) {
+          out(JSON.stringify({ ok: broken.length === 0 && !trouble, checkpoints: { ...checkpoints, heads: undefined, baseline: undefined, ...(trouble ? { problem: trouble } : {}) }, campaigns: results.map((r) => ({ campaignId: r.campaignId, ...r.report })) }, null, 2));
+        } else if (results.length === 0) out('nothing to verify: no campaign yet');
+        if (broken.length) {
+          const first = broken[0]!;
+          throw new AuditBrokenError(`${broken.length} of ${results.length} audit trails are broken; the first: ${first.campaignId}, chain ${first.report.broken!.chain} (${first.report.broken!.kind})`);
+        }
+        if (trouble) throw new AuditBrokenError(`the audit checkpoints do not verify: ${trouble}`);
       } finally {
         store.close();
       }

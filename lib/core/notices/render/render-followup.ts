@@ -1,3 +1,4 @@
+import { oneLine } from './one-line.js';
 import type { Campaign, Case, Notice } from '../../model.js';
 import type { MailDraft, Settings } from '../../ports.js';
 import { contentTlp, humanDuration } from './render.js';
@@ -36,19 +37,19 @@ export function renderFollowup(input: FollowupInput): MailDraft {
   const body =
     followup.kind === 'answer'
       ? [
-          `You asked for more information about our notice ${notice.tag}. ${settings.senderName} answers:`,
+          `You asked for more information about our notice ${notice.tag}. ${oneLine(settings.senderName)} answers:`,
           '',
           ...followup.message.split(/\r?\n/).map((line) => `  ${line}`),
         ]
       : [
           `You told us the infrastructure below was taken down. Our check finds it still reachable:`,
           '',
-          ...followup.probes.flatMap((p, i) => [`${i + 1}. ${p.value}`, `   case: ${p.caseId}`, `   checked: ${p.at}: ${p.detail}`]),
+          ...followup.probes.flatMap((p, i) => [`${i + 1}. ${p.value}`, `   case: ${p.caseId}`, `   checked: ${p.at}: ${oneLine(p.detail)}`]),
         ];
   const text = [
     tlp,
     '',
-    `To the abuse team of ${notice.party.name},`,
+    `To the abuse team of ${oneLine(notice.party.name)},`,
     '',
     ...body,
     '',
@@ -56,7 +57,7 @@ export function renderFollowup(input: FollowupInput): MailDraft {
     `Reply to this message (keep [${notice.tag}] in the subject) to tell us what you did.`,
     ...(cases.length && followup.kind === 'answer' ? ['', 'The cases concerned:', ...cases.map((c) => `- ${c.indicator.value} (case ${c.id})`)] : []),
     '',
-    settings.senderName,
+    oneLine(settings.senderName),
     '',
     tlp,
   ].join('\n');

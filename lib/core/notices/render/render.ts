@@ -1,3 +1,4 @@
+import { oneLine } from './one-line.js';
 import { TakedownError } from '../../errors.js';
 import { indicatorCsv } from './indicator-csv.js';
 import { chooseLanguage, DEFAULT_LANGUAGE } from './language.js';
@@ -138,10 +139,11 @@ export function renderNotice(input: RenderInput): MailDraft {
   const { language } = chooseLanguage(notice.party, templates.languages);
   const packs = language === DEFAULT_LANGUAGE ? [templates.pack(language)] : [templates.pack(language), templates.pack(DEFAULT_LANGUAGE)];
 
+  // submitted and looked-up values enter the templates on one line each (one-line.ts)
   const common = {
-    party: { name: notice.party.name, kind: notice.party.kind },
-    campaign: { name: campaign.name, legalBasis: campaign.legalBasis },
-    sender: settings.senderName,
+    party: { name: oneLine(notice.party.name), kind: notice.party.kind },
+    campaign: { name: oneLine(campaign.name), legalBasis: oneLine(campaign.legalBasis) },
+    sender: oneLine(settings.senderName),
     tag: notice.tag,
     noticeId: notice.id,
     count: cases.length,
@@ -149,17 +151,17 @@ export function renderNotice(input: RenderInput): MailDraft {
     reminder: input.reminder
       ? { n: input.reminder.n, sentAt: when(notice.sentAt), originalMessageId: input.reminder.originalMessageId || undefined }
       : undefined,
-    escalation: !input.reminder && input.previous ? { party: input.previous.party, sentAt: when(input.previous.sentAt) } : undefined,
-    revival: input.revival ? { verifiedDownAt: when(input.revival.verifiedDownAt), detail: input.revival.detail } : undefined,
+    escalation: !input.reminder && input.previous ? { party: oneLine(input.previous.party), sentAt: when(input.previous.sentAt) } : undefined,
+    revival: input.revival ? { verifiedDownAt: when(input.revival.verifiedDownAt), detail: oneLine(input.revival.detail) } : undefined,
     deadline: when(deadline),
     indicators: cases.map((c) => ({
       value: c.indicator.value,
       kind: c.indicator.kind,
-      threat: c.indicator.threat,
+      threat: oneLine(c.indicator.threat),
       tlp: `TLP:${tlpOf(c)}`,
       caseId: c.id,
       firstSeen: when(c.indicator.firstSeen),
-      evidence: c.indicator.evidence?.replace(/\s+/g, ' ').trim() || undefined,
+      evidence: oneLine(c.indicator.evidence) || undefined,
     })),
     mixedTlp,
     reply: { address: reply },
@@ -178,7 +180,6 @@ export function renderNotice(input: RenderInput): MailDraft {
     brief,
   });
 
-  const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
   const subjects = packs.map((pack, i) => oneLine(pack.render('subject.txt', dataFor(pack, i > 0))));
   const subject = `[${notice.tag}] ${subjects.join(' / ')} [TLP:${level}]`;
 
