@@ -391,6 +391,15 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     const newKey = !existsSync(files.auditKey);
     const auditKey = await loadAuditKeyFile(files.auditKey);
     const checkpointer = new Checkpointer({ store, clock, log: new FileCheckpointLog(files.checkpoints), auditKey, otherTrails: [DIRECTORY_AUDIT_ID] });
+    let hourly: NodeJS.Timeout | undefined;
+    // closed after everything opened later (the engine's last archives included) and before the store: the newest
+    // events get a checkpoint of their own before the host stops
+    closers.push(async () => {
+      if (hourly) clearInterval(hourly);
+      if (!checkpointsOpen) return;
+      await checkpointer.checkpoint('all', 'host stop').catch((e: unknown) => log.error('the closing audit checkpoint failed', { error: (e as Error).name }));
+    });
+    let checkpointsOpen = false;
 
     let relayUrl = config.smtpUrl;
     let mailDestination: string;
@@ -470,18 +479,14 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     depsRef = deps;
     // the first record of a new log is the baseline: the events it covers are the only ones that may lack a MAC
     const checkpoints = await checkpointer.open({ baseline: newKey });
+    checkpointsOpen = true;
     if (!checkpoints.ok) log.error('the audit checkpoint log does not verify; run `takedown audit verify`', { record: checkpoints.broken?.n });
     if (!newKey && checkpoints.records === 0) log.error('the audit checkpoint log was missing under an existing audit key; run `takedown audit verify`');
     await checkpointer.checkpoint('all', 'host start');
-    const hourly = setInterval(() => {
+    hourly = setInterval(() => {
       checkpointer.checkpoint('all', 'hourly').catch((e: unknown) => log.error('the hourly audit checkpoint failed', { error: (e as Error).name }));
     }, CHECKPOINT_INTERVAL_MS);
     hourly.unref();
-    closers.push(async () => {
-      clearInterval(hourly);
-      // the newest events get a checkpoint of their own before the host stops (the store closes after this)
-      await checkpointer.checkpoint('all', 'host stop').catch((e: unknown) => log.error('the closing audit checkpoint failed', { error: (e as Error).name }));
-    });
 
     let httpUrl: string | undefined;
     let smtpPort: number | undefined;

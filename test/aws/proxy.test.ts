@@ -13,7 +13,8 @@ let proxy: ConnectProxy;
 let site: Server;
 let sitePort = 0;
 
-const { account, dns } = useAccount({ probeEnvironment: () => ({ TAKEDOWN_PROBE_PROXY: proxy.url }) });
+// the probed site sits on loopback: the deployment opens the address guard to it, as a lab would to its own targets
+const { account, dns } = useAccount({ probeEnvironment: () => ({ TAKEDOWN_PROBE_PROXY: proxy.url, TAKEDOWN_PROBE_ALLOW_ADDRESSES: '127.0.0.1/32' }) });
 
 beforeAll(async () => {
   proxy = await startConnectProxy({ resolve: (host) => (host.endsWith('.test') ? '127.0.0.1' : undefined) });

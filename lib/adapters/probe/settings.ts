@@ -15,6 +15,8 @@ export interface ProberSettings {
   readonly userAgent?: string;
   readonly identify?: boolean;
   readonly contactUrl?: string;
+  /** CIDRs the address guard lets through (a test's or an isolated lab's loopback fixtures); none by default */
+  readonly allowAddresses?: string[];
 }
 
 /** Bounds shared by the options and the environment. */
@@ -54,6 +56,8 @@ const EnvSchema = z.object({
   TAKEDOWN_PROBE_PROXY: ProxyUrl.optional(),
   TAKEDOWN_PROBE_DNS: z.string().transform(list).pipe(z.array(DnsServer).min(1)).optional(),
   TAKEDOWN_PROBE_SINKHOLES: z.string().transform(list).optional(),
+  // an operator's explicit opening of the address guard (a lab whose targets sit on a private network); never a default
+  TAKEDOWN_PROBE_ALLOW_ADDRESSES: z.string().transform(list).pipe(z.array(z.string().refine(isCidrText, 'an IP address or a CIDR')).min(1)).optional(),
   TAKEDOWN_PROBE_TIMEOUT_MS: intIn(PROBE_LIMITS.timeoutMs.min, PROBE_LIMITS.timeoutMs.max).optional(),
   TAKEDOWN_PROBE_RETRIES: intIn(PROBE_LIMITS.retries.min, PROBE_LIMITS.retries.max).optional(),
   TAKEDOWN_PROBE_INTERVAL_MS: intIn(PROBE_LIMITS.perHostIntervalMs.min, PROBE_LIMITS.perHostIntervalMs.max).optional(),
@@ -99,6 +103,7 @@ export function proberSettingsFromEnv(env: Readonly<Record<string, string | unde
     ...(e.TAKEDOWN_PROBE_USER_AGENT !== undefined ? { userAgent: e.TAKEDOWN_PROBE_USER_AGENT } : {}),
     ...(e.TAKEDOWN_PROBE_CONTACT_URL !== undefined ? { contactUrl: e.TAKEDOWN_PROBE_CONTACT_URL } : {}),
     ...(e.TAKEDOWN_PROBE_IDENTIFY !== undefined ? { identify: e.TAKEDOWN_PROBE_IDENTIFY === 'on' } : {}),
+    ...(e.TAKEDOWN_PROBE_ALLOW_ADDRESSES !== undefined ? { allowAddresses: e.TAKEDOWN_PROBE_ALLOW_ADDRESSES } : {}),
   };
 }
 
@@ -142,4 +147,13 @@ function portOk(text: string | undefined): boolean {
   if (text === undefined) return true;
   const n = Number(text);
   return n >= 1 && n <= 65535;
+}
+
+/** An IP address or a CIDR, as the address guard's allow-list takes them. */
+function isCidrText(text: string): boolean {
+  const [address, bits, extra] = text.split('/');
+  if (extra !== undefined || !address || !isIP(address)) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return Number.isInteger(n) && n >= 0 && n <= (isIP(address) === 4 ? 32 : 128);
 }
