@@ -328,6 +328,10 @@ export const Notice = z.object({
   contactIndex: z.number().int().min(0).optional(),
   /** the last refusal of one of its messages, as the server worded it (shown by status and the dashboard) */
   refusal: Refusal.optional(),
+  /** times it was sent again in smaller parts after a server on the way refused it for its size */
+  resends: z.number().int().min(0).optional(),
+  /** the size limit its messages are composed under, when a server on the way said it takes less */
+  messageLimit: z.number().int().positive().optional(),
   /** the reminder claimed for sending (its number), until it is recorded sent */
   reminding: z.number().int().min(1).optional(),
   updatedAt: z.string(),

@@ -4,7 +4,9 @@ import type { Host } from '../../lib/local/host.js';
 import { holdsNoToken, sendingHalt } from '../../lib/core/notices/index.js';
 import { listAll } from '../../lib/core/paging.js';
 import type { Notice } from '../../lib/core/model.js';
-import { startStrictMta, type StrictMta } from '../support/strict-mta.js';
+import { startStrictMta, type Received, type StrictMta } from '../support/strict-mta.js';
+import { deliveryReport } from '../../lib/adapters/mail/dsn.js';
+import nodemailer from 'nodemailer';
 import { submit, testHost, waitFor } from './support.js';
 import { runCli } from '../e2e/support.js';
 
@@ -200,5 +202,72 @@ describe('takedown status after refusals', () => {
     expect(status.stdout).toMatch(/notices refused:\s+1\b/);
     const refusedRow = status.stdout.split('\n').find((l) => l.includes('abuse@hosting.example>') && l.includes('escalated'));
     expect(refusedRow).toContain('550 5.1.1 <abuse@hosting.example>: Recipient address rejected: User unknown');
+  }, 45_000);
+});
+
+describe('delivery reports read for what they are', () => {
+  /** A report from the recipient's MX about the notice, sent to its VERP envelope, quoting nothing of it. */
+  async function reportTo(h: Host, sent: Received, status: string, diagnostic: string): Promise<void> {
+    const raw = deliveryReport({
+      from: 'Mail Delivery System <MAILER-DAEMON@mx.hosting.example>',
+      to: sent.mailFrom,
+      reportingMta: 'mx.hosting.example',
+      recipient: 'abuse@hosting.example',
+      action: 'failed',
+      status,
+      diagnostic: `smtp; ${diagnostic}`,
+      originalHeaders: 'Subject: (not returned)',
+    });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: h.smtpPort, secure: false, ignoreTLS: true });
+    try {
+      await transport.sendMail({ envelope: { from: '', to: [sent.mailFrom] }, raw });
+    } finally {
+      transport.close();
+    }
+  }
+
+  it("sends a notice again in smaller parts when the recipient's server reports it too big (5.3.4), and escalates nothing", async () => {
+    mta = await startStrictMta();
+    host = await testHost(1, { config: { smtpUrl: mta.url, rdap: 'off', escalationWindowSeconds: 1 } });
+    const campaignId = await submit(host, urls(80));
+    const [notice] = await waitFor('the notice to be sent', async () => {
+      const all = await notices(host!, campaignId);
+      return all[0]?.state === 'sent' ? all : undefined;
+    }, 20_000);
+    const first = mta.received[0]!;
+    await reportTo(host, first, '5.3.4', '552 5.3.4 Error: message file too big');
+
+    const resent = await waitFor('the notice to go again', async () => {
+      const n = await host!.store.getNotice(notice!.id);
+      return n?.state === 'sent' && (n.resends ?? 0) === 1 ? n : undefined;
+    }, 20_000);
+    const again = mta.received.slice(1);
+    expect(again.length).toBeGreaterThan(1);
+    for (const m of again) expect(m.raw.length).toBeLessThan(first.raw.length);
+    expect(resent.refusal).toMatchObject({ scope: 'message', enhanced: '5.3.4', code: 552, step: 'dsn' });
+    const types = (await host.store.listEvents({ noticeId: notice!.id })).map((e) => e.type);
+    expect(types).toContain('notice.resent');
+    expect(types).not.toContain('contact.undeliverable');
+    expect(await notices(host, campaignId)).toHaveLength(1);
+  }, 45_000);
+
+  it("holds a notice the recipient's server refused by policy (a 5.7.1 report) for a person, and escalates nothing", async () => {
+    mta = await startStrictMta();
+    host = await testHost(1, { config: { smtpUrl: mta.url, rdap: 'off', escalationWindowSeconds: 1 } });
+    const campaignId = await submit(host, urls(2));
+    const [notice] = await waitFor('the notice to be sent', async () => {
+      const all = await notices(host!, campaignId);
+      return all[0]?.state === 'sent' ? all : undefined;
+    }, 20_000);
+    await reportTo(host, mta.received[0]!, '5.7.1', '550 5.7.1 Message rejected per DMARC policy for cert.example');
+
+    const held = await waitFor('the notice to be held', async () => {
+      const n = await host!.store.getNotice(notice!.id);
+      return n?.state === 'paused' ? n : undefined;
+    }, 20_000);
+    expect(held.paused?.reason).toMatch(/^refused by a server: 550 5\.7\.1/);
+    expect(held.refusal).toMatchObject({ scope: 'policy', enhanced: '5.7.1', step: 'dsn', text: expect.stringContaining('DMARC policy') });
+    expect((await host.store.listEvents({ noticeId: notice!.id })).map((e) => e.type)).not.toContain('contact.undeliverable');
+    expect(await notices(host, campaignId)).toHaveLength(1);
   }, 45_000);
 });

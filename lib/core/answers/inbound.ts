@@ -1,13 +1,13 @@
 import { classifyMail, type Classification, type MailClass } from './mail/classify.js';
-import { AnswerIntent, type Notice } from '../model.js';
+import { AnswerIntent, type Notice, type Refusal } from '../model.js';
 import type { Deps, InboundMail } from '../ports.js';
 import { queueForReview, type ReviewReason } from './review.js';
 import { appendEvent } from '../audit/index.js';
 import { checkSender, senderFits } from './mail-auth.js';
 import { authenticatedBy, CLOSING_INTENTS, replyTokenExpiresAt } from './proof.js';
 import { recordAnswer } from './record.js';
-import { rerouteToNextContact } from '../notices/index.js';
-import { contactUndeliverable } from '../notices/index.js';
+import { contactUndeliverable, holdForRefusal, refusalScope, rerouteToNextContact, resendSmaller } from '../notices/index.js';
+import { updateNotice } from '../updates.js';
 import { noticeIdFromTag, parseReplyAddress, parseVerpAddress } from '../routing/index.js';
 
 /**
@@ -201,12 +201,37 @@ export async function applyBounce(
   const answered = (await deps.store.listAnswers(notice.id)).some((a) => a.source === 'mail' || a.source === 'webhook' || a.source === 'link');
   if (answered) return review('bounce', 'a permanent failure for a contact that has answered this notice before', notice);
 
+  // whose fault it is, as a refusal to RCPT would say (a report speaks of one recipient): only a dead mailbox moves
+  // the notice on; too big for a server on the way, it goes again smaller; refused by policy, a person looks
+  const reported = bounce.recipients.find((r) => r.address === contact) ?? bounce.recipients.find((r) => r.status);
+  const diagnostic = reported?.diagnostic;
+  const code = Number(/\b([45]\d\d)\b/.exec(diagnostic ?? '')?.[1]) || undefined;
+  const read = refusalScope(code, status, 'RCPT', diagnostic);
+  const refusal: Refusal = {
+    at: deps.clock.now().toISOString(),
+    // a delivery report says a server past our relay refused: nothing about our own account, whatever its words
+    scope: read === 'sender' ? 'policy' : read,
+    ...(code ? { code } : {}),
+    ...(status ? { enhanced: status.slice(0, 20) } : {}),
+    ...(diagnostic ? { text: diagnostic.replace(/\s+/g, ' ').trim().slice(0, 300) } : {}),
+    step: 'dsn',
+  };
+  if (refusal.scope === 'message') {
+    const limit = Number(/(\d{5,})\s*(?:bytes|octets)/i.exec(diagnostic ?? '')?.[1]) || undefined;
+    const resent = await resendSmaller(deps, notice.id, refusal, limit);
+    return done(`refused for its size by a server on the way${status ? ` (${status})` : ''}: ${resent ? 'sent again in smaller parts' : 'held for a person'}`);
+  }
+  if (refusal.scope === 'policy') {
+    await holdForRefusal(deps, notice.id, refusal);
+    return done(`refused by a server's policy${status ? ` (${status})` : ''}: held for a person, nothing escalates`);
+  }
+  await updateNotice(deps, notice.id, (cur) => ({ ...cur, refusal }));
   await appendEvent(deps, {
     campaignId: notice.campaignId,
     noticeId: notice.id,
     type: 'contact.undeliverable',
     actor: 'mail',
-    data: { party: notice.party.id, contact, status },
+    data: { party: notice.party.id, contact, status, refusal },
   });
   // the next mailbox of the same party before the next party
   const rerouted = await rerouteToNextContact(deps, notice.id, contact);

@@ -8,6 +8,7 @@ import { CASE_AWAITING } from '../lifecycle.js';
 import { updateCase, updateNotice } from '../updates.js';
 import { appendEvent } from '../audit/index.js';
 import { restartNotice, wake } from './clock.js';
+import { noticeOutboundId } from './resend.js';
 
 /**
  * Send a message in a notice's thread (same tag, same reply channel, In-Reply-To the notice) and restart its
@@ -37,7 +38,7 @@ export async function sendFollowup(
     n = (cur.followupsSent ?? 0) + 1;
     return { ...cur, followupsSent: n };
   });
-  const original = await deps.store.getOutbound(`${noticeId}.notice.${notice.contactIndex ?? 0}`);
+  const original = await deps.store.getOutbound(noticeOutboundId(notice));
   const now = deps.clock.now();
   const deadline = new Date(now.getTime() + notice.actionDeadline * 1000).toISOString();
   await sendOutbound(deps, notice, {

@@ -22,3 +22,6 @@ export { DEFAULT_MAX_MESSAGE_BYTES, messageLimit, resendUnsent, sendOutbound, UN
 export { SENDING_HALT_KIND, sendingHalt, type SendingHalt } from './halt.js';
 export { reopenCampaign, settleCampaign } from './settle.js';
 export { DEFAULT_ESCALATION_WINDOW_SECONDS, type EscalationResult } from './escalate.js';
+export { refusalScope } from './refusal-scope.js';
+export { holdForRefusal, noticeOutboundId, resendSmaller } from './resend.js';
+export { refusalOf } from './halt.js';

@@ -53,6 +53,8 @@ export interface OutboundRequest {
   readonly cases: readonly Case[];
   /** mint one-click answer links for it (when the host has a public URL) */
   readonly links?: boolean;
+  /** a size limit smaller than the host's, learned for this notice from a server on the way */
+  readonly limit?: number;
   readonly render: (context: RenderContext) => MailDraft;
 }
 
@@ -172,7 +174,7 @@ function linkHashes(deps: Deps, links: AnswerLinks | undefined): string[] | unde
 
 async function composeOutbound(deps: Deps, notice: Notice, id: string, request: OutboundRequest): Promise<Outbound> {
   const secrets = await mintSecrets(deps, notice, request);
-  const composed = await composeParts(deps, id, request, secrets, messageLimit(deps));
+  const composed = await composeParts(deps, id, request, secrets, Math.min(messageLimit(deps), request.limit ?? Infinity));
   const parts = await storeParts(deps, id, composed);
   const first = composed[0]!;
   // the mark before the record: a record never exists without it, a mark without a record is dropped at start

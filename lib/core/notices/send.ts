@@ -3,6 +3,8 @@ import type { Deps } from '../ports.js';
 import { contentTlp, renderNotice } from './render/render.js';
 import { MailRejectedError, NotFoundError } from '../errors.js';
 import { sendOutbound } from './outbound.js';
+import { holdForRefusal, noticeMessageNumber } from './resend.js';
+import { refusalOf } from './halt.js';
 import { appendEvent } from '../audit/index.js';
 import { updateCase, updateNotice } from '../updates.js';
 import { stepFor, type NoticeStep } from './step.js';
@@ -29,23 +31,9 @@ async function previousParties(deps: Deps, notice: Notice): Promise<{ party: str
   return { party: names.join(', '), ...(sentAt ? { sentAt } : {}) };
 }
 
-/**
- * A server refused a notice's message by policy, or for a size no smaller part got under: the recipient may be
- * fine, so nothing escalates. The notice waits, paused with the server's words, for a person to look and resume it.
- */
+/** A server refused a notice's message by policy, or for a size no smaller part got under: held for a person. */
 export async function holdRefused(deps: Deps, noticeId: string, error: MailRejectedError): Promise<Notice> {
-  const why = `${PAUSE_REASON.refused}: ${[error.detail.code, error.detail.enhanced].filter(Boolean).join(' ') || error.scope}`;
-  let changed = false;
-  const held = await updateNotice(deps, noticeId, (cur) => {
-    changed = ['planned', 'sending', 'uncertain', 'sent'].includes(cur.state);
-    if (!changed) return undefined;
-    const from = cur.state === 'sent' ? 'sent' : 'planned';
-    return { ...cur, state: 'paused', taskToken: undefined, paused: { from, remainingSeconds: cur.answerDeadline, reason: why.slice(0, 300), by: 'system' } };
-  });
-  if (changed) {
-    await appendEvent(deps, { campaignId: held.campaignId, noticeId, type: 'notice.held', actor: 'system', data: { reason: why, scope: error.scope, refusal: held.refusal } });
-  }
-  return held;
+  return holdForRefusal(deps, noticeId, refusalOf(deps, error));
 }
 
 /** Send a notice (once), mark its cases notified, and say how long to wait for an answer. */
@@ -85,7 +73,8 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
   try {
     out = await sendOutbound(deps, notice, {
       kind: 'notice',
-      n: notice.contactIndex ?? 0,
+      n: noticeMessageNumber(notice),
+      ...(notice.messageLimit ? { limit: notice.messageLimit } : {}),
       cases,
       links: true,
       render: (message) =>

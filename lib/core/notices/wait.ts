@@ -13,6 +13,7 @@ import { renderNotice } from './render/render.js';
 import { templateSet } from './render/templates.js';
 import { appendEvent } from '../audit/index.js';
 import { settleCampaign } from './settle.js';
+import { noticeOutboundId } from './resend.js';
 
 /**
  * The notice workflow's wait: park its task token, decide the next step from the stored notice, and what happens
@@ -65,7 +66,7 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
     if (!claimed) return stepFor(deps, current);
     const campaign = await deps.store.getCampaign(notice.campaignId);
     if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
-    const original = await deps.store.getOutbound(`${noticeId}.notice.${notice.contactIndex ?? 0}`);
+    const original = await deps.store.getOutbound(noticeOutboundId(notice));
     const templates = templateSet(deps.templates);
     try {
       await sendOutbound(deps, notice, {
