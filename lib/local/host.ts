@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
 import type { Deps, Logger, MailAuthenticator, Mailer, PartyResolver, Settings } from '../core/ports.js';
@@ -90,6 +91,13 @@ export const HostConfig = z.object({
   maxMessageBytes: z.number().int().min(64 * 1024).max(100 * 1024 * 1024).default(10_240_000),
   /** the name this host gives in SMTP EHLO @default the From's domain (ehloNameOf) */
   ehloName: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a host name').optional(),
+  /**
+   * DKIM-sign notices sent through SMTP with the key in `<data dir>/dkim.key` (made at the first start when missing;
+   * publish its record: see README), under this selector @default no signature (SES signs with Easy DKIM on AWS)
+   */
+  dkimSelector: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/i, 'a DNS label').optional(),
+  /** the signing domain @default the From's domain (DMARC alignment needs it) */
+  dkimDomain: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a domain').optional(),
   /** escalations to one party within this many domain seconds of the first go in one notice @default 600 */
   escalationWindowSeconds: z.number().int().min(1).max(30 * 86400).optional(),
   /** messages per minute to one recipient domain (real time), after a burst of 5 */
@@ -136,6 +144,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     sendPerDomainPerMinute: num(env.TAKEDOWN_SEND_PER_DOMAIN_PER_MINUTE),
     maxMessageBytes: num(env.TAKEDOWN_MAX_MESSAGE_BYTES),
     escalationWindowSeconds: num(env.TAKEDOWN_ESCALATION_WINDOW_SECONDS),
+    dkimSelector: env.TAKEDOWN_DKIM_SELECTOR,
+    dkimDomain: env.TAKEDOWN_DKIM_DOMAIN,
     ehloName: env.TAKEDOWN_EHLO_NAME,
     misp:
       env.TAKEDOWN_MISP_URL && env.TAKEDOWN_MISP_KEY
@@ -157,6 +167,8 @@ export interface HostFiles {
   readonly secretKey: string;
   /** the messages we send, one file per part (the exact bytes until sent, then a copy with its tokens masked) */
   readonly messages: string;
+  /** the private key notices are DKIM-signed with, when a selector is configured (mode 0600) */
+  readonly dkimKey: string;
   /** the key that MACs every audit event and checkpoint (mode 0600); never in the database */
   readonly auditKey: string;
   /** the append-only log of the audit trail's chain heads */
@@ -175,6 +187,7 @@ export function hostFiles(dataDir: string): HostFiles {
     hostInfo: join(dir, 'host.json'),
     secretKey: join(dir, 'secret.key'),
     messages: join(dir, 'messages'),
+    dkimKey: join(dir, 'dkim.key'),
     auditKey: join(dir, 'audit.key'),
     checkpoints: join(dir, 'audit-checkpoints.jsonl'),
   };
@@ -298,6 +311,21 @@ function lazyMailauth(resolver: MailAuthResolver | undefined, trustReceived: boo
   return { check: async (mail) => (await load()).check(mail), registrableDomain };
 }
 
+/**
+ * The DKIM key of the data directory, made (RSA 2048, mode 0600) when missing; the DNS record to publish is logged
+ * once when it is made, and `openssl rsa -in dkim.key -pubout` shows it again.
+ */
+function dkimSigning(files: HostFiles, keySelector: string, domainName: string | undefined, log: Logger): { domainName: string; keySelector: string; privateKey: string } {
+  if (!domainName) throw new Error('DKIM needs a signing domain: set dkimDomain (TAKEDOWN_DKIM_DOMAIN), or a From with a domain');
+  if (!existsSync(files.dkimKey)) {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writePrivate(files.dkimKey, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    const p = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    log.warn('a DKIM key was made: publish its record before sending for real', { record: `${keySelector}._domainkey.${domainName}`, value: `v=DKIM1; k=rsa; p=${p}` });
+  }
+  return { domainName, keySelector, privateKey: readFileSync(files.dkimKey, 'utf8') };
+}
+
 function makeLogger(level: z.infer<typeof HostConfig>['logLevel']): Logger {
   return level === 'silent' ? silentLogger : new PinoLogger(level);
 }
@@ -418,7 +446,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     }
     const metrics = new (await metricsModule).PrometheusMetrics({ store, runningExecutions: () => running() });
     observers.push(metrics.onEvent);
-    const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination, ehloName: config.ehloName ?? ehloNameOf(config.fromAddress) });
+    const dkim = config.dkimSelector ? dkimSigning(files, config.dkimSelector, config.dkimDomain ?? ehloNameOf(config.fromAddress), log) : undefined;
+    const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination, ehloName: config.ehloName ?? ehloNameOf(config.fromAddress), ...(dkim ? { dkim } : {}) });
     closers.push(() => smtp.close());
     // one provider's desks are not flooded: messages to each recipient domain are spaced; the latency measured is
     // the transport's own, not the wait for a domain's turn

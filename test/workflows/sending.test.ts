@@ -1,4 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { authenticate } from 'mailauth';
+import { stubResolver, txt } from '../support/mail-dns.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Host } from '../../lib/local/host.js';
 import { holdsNoToken, sendingHalt } from '../../lib/core/notices/index.js';
@@ -270,4 +273,29 @@ describe('delivery reports read for what they are', () => {
     expect((await host.store.listEvents({ noticeId: notice!.id })).map((e) => e.type)).not.toContain('contact.undeliverable');
     expect(await notices(host, campaignId)).toHaveLength(1);
   }, 45_000);
+});
+
+describe('outgoing mail that arrives', () => {
+  it("DKIM-signs notices with the data directory's key, a signature the recipient's server verifies for the From's domain", async () => {
+    mta = await startStrictMta();
+    host = await testHost(1, { config: { smtpUrl: mta.url, fromAddress: 'CERT desk <desk@cert.example>', dkimSelector: 'takedown2026' } });
+    const campaignId = await submit(host, urls(2));
+    await waitFor('the notice to be sent', async () => (await notices(host!, campaignId))[0]?.state === 'sent', 20_000);
+    const raw = mta.received[0]!.raw;
+    expect(raw.startsWith('DKIM-Signature: ')).toBe(true);
+
+    // the record an operator publishes for the key the host made (mode 0600 beside the database)
+    expect(statSync(host.files.dkimKey).mode & 0o777).toBe(0o600);
+    const p = createPublicKey(readFileSync(host.files.dkimKey, 'utf8')).export({ type: 'spki', format: 'der' }).toString('base64');
+    const resolver = stubResolver({ 'TXT takedown2026._domainkey.cert.example': txt(`v=DKIM1; k=rsa; p=${p}`) }) as unknown as NonNullable<Parameters<typeof authenticate>[1]>['resolver'];
+    const verdict = await authenticate(raw, { resolver, ip: '127.0.0.1', helo: 'mx.cert.example', sender: mta.received[0]!.mailFrom, trustReceived: false, disableArc: true, disableBimi: true });
+    const [signature] = verdict.dkim.results;
+    expect(signature).toMatchObject({ signingDomain: 'cert.example', selector: 'takedown2026', status: { result: 'pass', aligned: 'cert.example' } });
+
+    // a tampered copy fails: the signature covers the body
+    const forged = raw.replace('192.0.2.10', '192.0.2.99');
+    const broken = await authenticate(forged, { resolver, ip: '127.0.0.1', helo: 'mx.cert.example', sender: mta.received[0]!.mailFrom, trustReceived: false, disableArc: true, disableBimi: true });
+    expect(broken.dkim.results[0]?.status.result).not.toBe('pass');
+    expect(broken.dkim.results[0]?.status.comment).toMatch(/body hash/);
+  }, 30_000);
 });
