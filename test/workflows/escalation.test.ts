@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Host } from '../../lib/local/host.js';
 import { listAll } from '../../lib/core/paging.js';
 import type { Notice } from '../../lib/core/model.js';
-import { outbox, submit, testHost, waitFor } from './support.js';
+import { api, outbox, submit, testHost, waitFor } from './support.js';
 
 const DAY = 86_400;
 let host: (Host & { dispose(): Promise<void> }) | undefined;
@@ -58,5 +58,37 @@ describe('escalation', () => {
     });
     expect(campaign.state).toBe('done');
     expect((await host.store.listEvents({ campaignId })).map((e) => e.type)).toContain('campaign.done');
+  }, 45_000);
+});
+
+describe('late answers', () => {
+  it("counts a late 'taken down' from the first party: actioned where the case now stands, the party it went to told in its language, that notice closed", async () => {
+    // Demo Datacentre SARL (Côte d'Ivoire) does not answer in time; the case goes on to CI's CERT, which writes French
+    host = await testHost(10 * DAY, { config: { rdap: 'off', escalationWindowSeconds: 1 } });
+    const campaignId = await submit(host, ['198.51.100.10,ip,CI,C2 server']);
+    const cert = await waitFor('the escalation to be sent', async () => (await notices(host!, campaignId)).find((n) => n.party.id === 'cert:CI' && n.state === 'sent'), 30_000);
+    const first = (await notices(host, campaignId)).find((n) => n.step === 0)!;
+    expect(first.state).toBe('escalated');
+
+    // the hoster answers a day late: "removed"
+    const late = await api(host, 'POST', `/notices/${first.id}/answers`, { intent: 'actioned', note: 'server removed yesterday' });
+    expect(late.status).toBeLessThan(300);
+
+    const closed = await waitFor('the CERT notice to close', async () => {
+      const n = await host!.store.getNotice(cert.id);
+      return n?.state === 'closed' ? n : undefined;
+    });
+    expect(closed.state).toBe('closed');
+    const cases = await listAll((p) => host!.store.listCases({ campaignId }, p));
+    expect(cases.find((c) => c.step === 0)?.state).toBe('escalated');
+    expect(cases.find((c) => c.step === 1)).toMatchObject({ state: 'actioned', reason: expect.stringContaining('Demo Datacentre SARL') });
+    // the CERT is told, in French and English, that nothing is needed from it
+    const told = outbox(host).filter((m) => m.header('To') === 'incidents@cert-ci.example');
+    expect(told).toHaveLength(2);
+    const text = told[1]!.raw.replace(/=\r\n/g, '');
+    expect(told[1]!.header('Subject')).toMatch(/R=C3=A9solu|Résolu/);
+    expect(text).toContain('No action is needed from you');
+    const events = await host.store.listEvents({ campaignId });
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['case.late-answer', 'case.resolved-upstream', 'notice.resolved-upstream']));
   }, 45_000);
 });

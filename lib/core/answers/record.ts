@@ -6,7 +6,7 @@ import { InvalidInputError } from '../errors.js';
 import { casesOf, mustGetNotice } from '../notices/index.js';
 import { appendEvent } from '../audit/index.js';
 import { updateCase } from '../updates.js';
-import { noticeAnswered } from '../notices/index.js';
+import { escalatedCasesOf, lateTakedown, noticeAnswered } from '../notices/index.js';
 import { queueForReview } from './review.js';
 import { startVerification } from '../verify/index.js';
 
@@ -120,5 +120,10 @@ export async function applyAnswer(deps: Deps, notice: Notice, answer: Answer): P
     });
   }
   if (to === 'actioned' && moved.length) await startVerification(deps, updated, answer.id);
+  // a "taken down" for cases that had already gone on to the next party counts where they now stand
+  if (to === 'actioned') {
+    const late = await escalatedCasesOf(deps, notice.id, wanted);
+    if (late.length) for (const resolved of await lateTakedown(deps, notice, late, answer)) await startVerification(deps, resolved, answer.id);
+  }
   return { answer, applied: true, notice: updated };
 }

@@ -25,3 +25,4 @@ export { DEFAULT_ESCALATION_WINDOW_SECONDS, type EscalationResult } from './esca
 export { refusalScope } from './refusal-scope.js';
 export { holdForRefusal, noticeOutboundId, resendSmaller } from './resend.js';
 export { refusalOf } from './halt.js';
+export { escalatedCasesOf, lateTakedown } from './late.js';
