@@ -30,6 +30,8 @@ const PUBLIC: readonly Role[] = ['public'];
  */
 export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   'GET /health': PUBLIC,
+  // a redirect to the dashboard, for whoever opens the host's address in a browser
+  'GET /': PUBLIC,
   // the embedded host's Prometheus metrics: counts and queue depths, read with a key (Prometheus sends it as a bearer token)
   'GET /metrics': READ,
 
@@ -42,7 +44,13 @@ export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   'POST /campaigns/:id/approval': WRITE,
   'POST /campaigns/:id/cancellation': WRITE,
   'GET /reviews': READ,
+  'GET /reviews/:id': READ,
+  'POST /reviews/:id/apply': WRITE,
+  'POST /reviews/:id/dismiss': WRITE,
   'GET /notices/:id': READ,
+  // find anything (an indicator, an id, a tag, a recipient, a party) and read one case's story
+  'GET /search': READ,
+  'GET /cases/:id': READ,
   'POST /notices/:id/answers': WRITE,
   // a coordinator's hand on the clock (control-routes.ts)
   'POST /campaigns/:id/:action{pause|resume|cancel|escalate}': WRITE,
@@ -59,6 +67,8 @@ export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   // the dashboard: its forms post only for coordinators, with the session's CSRF token
   'GET /ui/login': PUBLIC,
   'POST /ui/login': PUBLIC,
+  // the one-time sign-in link `takedown serve` prints: the token is the credential, used once
+  'GET /ui/login/:token': PUBLIC,
   'GET /ui/style.css': PUBLIC,
   'POST /ui/logout': READ,
   'GET /ui': READ,
@@ -70,6 +80,12 @@ export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   'POST /ui/reviews/:id/apply': WRITE,
   'POST /ui/reviews/:id/dismiss': WRITE,
   'POST /ui/controls/:id': WRITE,
+  'GET /ui/search': READ,
+  // a message as sent (the masked copy kept after sending) and its .eml
+  'GET /ui/messages/:id': READ,
+  'GET /ui/messages/:id/raw': READ,
+  // a recipient's question answered from the review queue
+  'POST /ui/notices/:id/followups': WRITE,
 };
 
 /** Why a request carries no usable principal; the code is what the client sees. */
