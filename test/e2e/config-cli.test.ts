@@ -1,11 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, realUseGaps } from '../../lib/local/config.js';
+import { ConfigError, loadConfig, realUseGaps, SETTINGS } from '../../lib/local/config.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import { FileMessageStore } from '../../lib/adapters/messages/messages.fs.js';
 import { api, submit, testHost, waitFor } from '../workflows/support.js';
-import { makeDataDir, removeDataDirs, runCli } from './support.js';
+import { makeDataDir, removeDataDirs, REPO_ROOT, runCli } from './support.js';
 
 /*
  * One settings file per data directory (takedown.yaml), every key also a TAKEDOWN_* variable: flag > env > file
@@ -52,6 +52,12 @@ describe('the settings of a data directory', () => {
     expect(((await loadConfig({ dataDir }).catch((e: unknown) => e)) as ConfigError).problems[0]).toMatch(/unknown key sender \(known: organisation, senderName/);
     const env = await loadConfig({ dataDir: makeDataDir(), env: { TAKEDOWN_MAX_MESSAGE_BYTES: 'lots' } }).catch((e: unknown) => e);
     expect((env as ConfigError).problems[0]).toMatch(/^TAKEDOWN_MAX_MESSAGE_BYTES="lots" is not valid/);
+  });
+
+  it('are each in the README\'s one table, with their variable', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const missing = SETTINGS.filter((spec) => !readme.includes(`| \`${spec.key}\` | \`${spec.env[0]}\``)).map((spec) => spec.key);
+    expect(missing).toEqual([]);
   });
 
   it('name what real use still needs: the demo sender, example domains, a public URL on this machine, no relay', () => {
