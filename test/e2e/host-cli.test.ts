@@ -15,7 +15,8 @@ afterAll(async () => {
 
 async function served(): Promise<ServedHost> {
   const host = await startServe({ dataDir: makeDataDir(), timeScale: 1 });
-  await waitFor(async () => /dashboard:\s+http/.test(host.stdout()), 15_000, 'the start summary');
+  // the summary is printed once the host listens, a moment after it publishes its address
+  await waitFor(async () => /data:\s+\//.test(host.stdout()), 15_000, 'the start summary');
   return host;
 }
 
