@@ -459,7 +459,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
 
       // the CLI on this machine reaches the API with it (keys.ts); written before host.json tells anyone to try
       await ensureLocalKey(store, files.dataDir);
-      const app = createApp(deps, { metrics, keyHint: `takedown keys create --role coordinator --name <you> --data-dir ${files.dataDir}` });
+      const app = createApp(deps, { metrics, rootRedirect: true, keyHint: `takedown keys create --role coordinator --name <you> --data-dir ${files.dataDir}` });
       const server = await new Promise<ServerType>((ok) => {
         const s = serve({ fetch: app.fetch, hostname: config.httpHost, port: config.httpPort }, () => ok(s));
       });

@@ -14,7 +14,7 @@ import { campaignCounts, campaignStatus, FeedOrigin, recordCampaignOrigin, searc
 import { caseStory } from '../../core/audit/index.js';
 import { answerRoutes } from './answer-routes.js';
 import { controlRoutes } from './control-routes.js';
-import { apiKeyPrincipals, guard, type PrincipalResolver } from './auth.js';
+import { apiKeyPrincipals, guard, ROOT_REDIRECT_RULE, ROUTE_RULES, type PrincipalResolver } from './auth.js';
 import { dashboard, dashboardDenier } from './dashboard/index.js';
 import { exportFormatOf, exportResponse } from './export-routes.js';
 
@@ -91,6 +91,8 @@ export interface AppOptions {
   readonly metrics?: { readonly contentType: string; text(): Promise<string> };
   /** the command that makes an API key on this host, for the dashboard's sign-in page (the embedded host names its data dir) */
   readonly keyHint?: string;
+  /** send a browser opening `/` to the dashboard (the embedded host; on AWS nothing is routed open at `/`) */
+  readonly rootRedirect?: boolean;
 }
 
 /**
@@ -110,12 +112,13 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
   });
   app.notFound((c) => c.json(errorBody('ROUTE.NOT_FOUND', 'no such route'), 404));
   // first of all: every route registered after this, sub-apps included, has its role rule checked (auth.ts)
-  app.use('*', guard({ principals: options.principals ?? apiKeyPrincipals(deps.store), deny: dashboardDenier(options.keyHint ? { keyHint: options.keyHint } : {}) }));
+  const rules = options.rootRedirect ? { ...ROUTE_RULES, ...ROOT_REDIRECT_RULE } : ROUTE_RULES;
+  app.use('*', guard({ principals: options.principals ?? apiKeyPrincipals(deps.store), rules, deny: dashboardDenier(options.keyHint ? { keyHint: options.keyHint } : {}) }));
 
   app.get('/health', (c) => c.json({ ok: true }));
 
   // a person who opens the host's address in a browser wants the dashboard, not a JSON 401
-  app.get('/', (c) => c.redirect('/ui', 302));
+  if (options.rootRedirect) app.get('/', (c) => c.redirect('/ui', 302));
 
   const metrics = options.metrics;
   if (metrics) {
