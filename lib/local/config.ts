@@ -185,6 +185,11 @@ export interface LoadInput {
   /** `--config <file>`: read instead of the data directory's takedown.yaml (and then it must exist) */
   readonly configFile?: string;
   readonly dataDir: string;
+  /**
+   * read the settings the last serve ran with, below the file: for a command that records a change while no host
+   * serves (it composes what that host will send); never for a serve, which is told its settings afresh
+   */
+  readonly served?: boolean;
 }
 
 /** The settings of a data directory: flag > env > file > the last serve's > default (defaults are the host's). */
@@ -192,7 +197,7 @@ export async function loadConfig(input: LoadInput): Promise<LoadedConfig> {
   const env = input.env ?? process.env;
   const file = input.configFile ? resolve(input.configFile) : configFileOf(input.dataDir);
   const fromFile = (await readConfigFile(file, input.configFile !== undefined)) ?? {};
-  const served = readServed(input.dataDir);
+  const served = input.served ? readServed(input.dataDir) : undefined;
   const values: Record<string, unknown> = {};
   const sources: Partial<Record<SettingKey, SettingSource>> = {};
   const envProblems: string[] = [];

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { postJson, reachRunningHost, RECORDED_ONLY, withCommandHost } from './host-client.js';
-import { AS_OPTION_HELP, cliActor, dataDirOf, hostConfig, out, readCampaignFile, UsageError, withHostOptions, type HostFlags } from './options.js';
+import { AS_OPTION_HELP, cliActor, dataDirOf, commandHostConfig, out, readCampaignFile, UsageError, withHostOptions, type HostFlags } from './options.js';
 
 /**
  * The coordinator's side of a notice's thread: `followup` (answer a recipient's question) and `ack` (record a
@@ -33,7 +33,7 @@ export function addFollowupCommand(prog: Command): void {
       return out(`follow-up sent for ${noticeId}`);
     }
     const { answerQuestion } = await import('../../core/answers/index.js');
-    await withCommandHost(await hostConfig(opts), async (host) => {
+    await withCommandHost(await commandHostConfig(opts), async (host) => {
       const n = await answerQuestion(host.deps, noticeId, message, cliActor(opts.as));
       out(`follow-up for ${noticeId} ${RECORDED_ONLY}; notice is ${n.state}, deadline ${n.deadline}`);
     });
@@ -63,7 +63,7 @@ export function addAckCommand(prog: Command): void {
       return out(`recorded: ${noticeId} ${intent}`);
     }
     const { recordAnswer } = await import('../../core/answers/index.js');
-    await withCommandHost(await hostConfig(opts), async (host) => {
+    await withCommandHost(await commandHostConfig(opts), async (host) => {
       const actor = cliActor(opts.as);
       const result = await recordAnswer(host.deps, noticeId, { intent, source: 'manual', from: actor.name, note: opts.note }, actor);
       out(`${noticeId} ${intent} ${RECORDED_ONLY}; notice is ${result.notice.state}`);

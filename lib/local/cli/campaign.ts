@@ -16,6 +16,7 @@ import {
   cliActor,
   dataDirOf,
   err,
+  commandHostConfig,
   hostConfig,
   out,
   readCampaignFile,
@@ -368,7 +369,7 @@ export function addApproveCommand(prog: Command): void {
       return out(`approved ${campaignId}; the running host (pid ${running.pid}) sends the notices`);
     }
     const { approveCampaign } = await import('../../core/campaign/index.js');
-    await withCommandHost(await hostConfig(opts), async (host) => {
+    await withCommandHost(await commandHostConfig(opts), async (host) => {
       const c = await approveCampaign(host.deps, campaignId, cliActor(opts.as));
       out(`approval of ${campaignId} ${RECORDED_ONLY} (${c.counts.notices} notices)`);
     });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { postJson, reachRunningHost, RECORDED_ONLY, withCommandHost } from './host-client.js';
-import { AS_OPTION_HELP, cliActor, dataDirOf, hostConfig, out, UsageError, withHostOptions, type HostFlags } from './options.js';
+import { AS_OPTION_HELP, cliActor, dataDirOf, commandHostConfig, out, UsageError, withHostOptions, type HostFlags } from './options.js';
 
 /**
  * `takedown pause|resume|cancel|escalate <id>`: the clock of a campaign, a notice or a case, by hand. Through
@@ -51,7 +51,7 @@ export function addControlCommands(prog: Command): void {
         return;
       }
       const { control } = await import('../../core/campaign/index.js');
-      await withCommandHost(await hostConfig(opts), async (host) => {
+      await withCommandHost(await commandHostConfig(opts), async (host) => {
         const r = await control(host.deps, id, action, cliActor(opts.as), reason, { force: opts.force === true });
         out(`${action}: ${id} ${RECORDED_ONLY}; ${r.notices} notice(s), ${r.cases} case(s)${r.escalatedTo.length ? `; new notices ${r.escalatedTo.join(', ')}` : ''}`);
         for (const s of r.skipped ?? []) out(`  left alone: ${s.reason} (--force escalates it)`);

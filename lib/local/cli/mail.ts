@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { Classification, ReviewItem } from '../../core/answers/index.js';
 import type { InputIssue } from '../../core/errors.js';
 import { summary, table } from './terminal.js';
-import { AS_OPTION_HELP, cliActor, dataDirOf, hostConfig, out, UsageError, withHostOptions, type HostFlags } from './options.js';
+import { AS_OPTION_HELP, cliActor, dataDirOf, commandHostConfig, out, UsageError, withHostOptions, type HostFlags } from './options.js';
 import { postJson, reachRunningHost, RECORDED_ONLY, withCommandHost } from './host-client.js';
 
 const INTENTS = ['received', 'acknowledged', 'actioned', 'not-ours', 'needs-info', 'disputed'];
@@ -186,7 +186,7 @@ function addReviewCommands(prog: Command): void {
       return out(`applied ${id} as ${opts.intent} through the running host (pid ${running.pid})`);
     }
     const { applyReview } = await import('../../core/answers/index.js');
-    await withCommandHost(await hostConfig(opts), async (host) => {
+    await withCommandHost(await commandHostConfig(opts), async (host) => {
       const r = await applyReview(host.deps, id, { intent: opts.intent, by: cliActor(opts.as), ...(opts.notice ? { noticeId: opts.notice } : {}), ...(opts.note ? { note: opts.note } : {}) });
       out(`applied ${id} as ${r.intent} on ${r.noticeId}; ${RECORDED_ONLY}`);
     });
@@ -207,7 +207,7 @@ function addReviewCommands(prog: Command): void {
       return out(`dismissed ${id} through the running host (pid ${running.pid})`);
     }
     const { dismissReview } = await import('../../core/answers/index.js');
-    await withCommandHost(await hostConfig(opts), async (host) => {
+    await withCommandHost(await commandHostConfig(opts), async (host) => {
       await dismissReview(host.deps, id, { by: cliActor(opts.as), ...(opts.note ? { note: opts.note } : {}) });
       out(`dismissed ${id}; nothing was applied`);
     });

@@ -102,12 +102,12 @@ const FLAG_KEYS: readonly SettingKey[] = ['timeScale', 'smtpUrl', 'directory', '
  * The host config of a data directory: flag > env > its settings file (takedown.yaml, or --config) > what its
  * last serve ran with > default (see config.ts); `extra` (a command's own needs) over all of them.
  */
-export async function hostConfig(flags: HostFlags, extra: Partial<HostConfig> = {}): Promise<HostConfig> {
+export async function hostConfig(flags: HostFlags, extra: Partial<HostConfig> = {}, served = false): Promise<HostConfig> {
   const { loadConfig, ConfigError } = await import('../config.js');
   const given: Partial<Record<SettingKey, unknown>> = {};
   for (const key of FLAG_KEYS) if ((flags as Record<string, unknown>)[key] !== undefined) given[key] = (flags as Record<string, unknown>)[key];
   try {
-    const { values } = await loadConfig({ flags: given, dataDir: dataDirOf(flags), ...(flags.config ? { configFile: flags.config } : {}) });
+    const { values } = await loadConfig({ flags: given, dataDir: dataDirOf(flags), served, ...(flags.config ? { configFile: flags.config } : {}) });
     const { configFromEnv } = await import('../host.js');
     const misp = configFromEnv().misp;
     return { ...values, ...(misp ? { misp } : {}), ...extra } as HostConfig;
@@ -115,6 +115,11 @@ export async function hostConfig(flags: HostFlags, extra: Partial<HostConfig> = 
     if (e instanceof ConfigError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/** The host config of a command that records a change while no host serves: with what the last serve ran with. */
+export function commandHostConfig(flags: HostFlags): Promise<HostConfig> {
+  return hostConfig(flags, {}, true);
 }
 
 /** The data directory: `--data-dir`, else TAKEDOWN_DATA_DIR, else `.takedown`. */
