@@ -22,10 +22,13 @@ export interface InputIssue {
 /** The input (a file, a request body, a command argument) is not acceptable; nothing was stored. */
 export class InvalidInputError extends TakedownError {
   readonly issues: readonly InputIssue[];
-  constructor(message: string, issues: readonly InputIssue[] = [], options?: { cause?: unknown }) {
+  /** what the caller can do about it, said after the issues (a file's bad items can be skipped) */
+  readonly hint?: string;
+  constructor(message: string, issues: readonly InputIssue[] = [], options?: { cause?: unknown; hint?: string }) {
     super('INPUT.INVALID', message, options);
     this.name = 'InvalidInputError';
     this.issues = issues;
+    if (options?.hint) this.hint = options.hint;
   }
 }
 
@@ -66,6 +69,17 @@ export class CampaignStateError extends TakedownError {
   constructor(id: string, state: string, wanted: string) {
     super('CAMPAIGN.WRONG_STATE', `campaign ${id} is ${state}; cannot ${wanted}`);
     this.name = 'CampaignStateError';
+  }
+}
+
+/**
+ * A coordinator's action that the state allows only on purpose: escalating cases a recipient acknowledged, or
+ * whose recipient asked a question still unanswered. The message says why; `force` does it anyway.
+ */
+export class NeedsForceError extends TakedownError {
+  constructor(message: string) {
+    super('CONTROL.NEEDS_FORCE', message);
+    this.name = 'NeedsForceError';
   }
 }
 

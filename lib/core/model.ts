@@ -11,6 +11,32 @@ export type TLP = z.infer<typeof TLP>;
 export const IndicatorKind = z.enum(['ipv4', 'ipv6', 'domain', 'url']);
 export type IndicatorKind = z.infer<typeof IndicatorKind>;
 
+/**
+ * Who made a change: the authenticated principal (an API key's name, a user pool user, the CLI's own user), and
+ * whom they said they acted for. The free text is recorded beside the principal, never in its place: a caller
+ * can claim to act for anyone, not to be anyone.
+ */
+export interface Actor {
+  readonly name: string;
+  readonly onBehalfOf?: string;
+}
+
+/** What the commands take as who acted: a principal's name, or an Actor with whom it acted for. */
+export type ActorLike = string | Actor;
+
+/** The Actor of a name or an Actor; an on-behalf-of that only repeats the name is dropped. */
+export function actorOf(by: ActorLike): Actor {
+  if (typeof by === 'string') return { name: by };
+  const on = by.onBehalfOf?.trim().slice(0, 200);
+  return on && on !== by.name ? { name: by.name, onBehalfOf: on } : { name: by.name };
+}
+
+/** The audit fields of an actor: the event's `actor` is the principal; whom it acted for goes into its data. */
+export function actorFields(by: ActorLike): { readonly actor: string; readonly data: { readonly onBehalfOf?: string } } {
+  const a = actorOf(by);
+  return { actor: a.name, data: a.onBehalfOf ? { onBehalfOf: a.onBehalfOf } : {} };
+}
+
 /** ISO 3166-1 alpha-2, upper case. */
 export const CountryCode = z
   .string()
@@ -146,7 +172,10 @@ export const Campaign = z.object({
    */
   tlpFrom: z.enum(['input', 'default']).optional(),
   legalBasis: z.string().max(500).optional(),
+  /** who submitted it: the authenticated principal (an API key's or a user's name, the CLI's user) */
   submitter: z.string().min(1).max(200),
+  /** whom the submitter said they acted for (free text, recorded beside the principal, never instead of it) */
+  onBehalfOf: z.string().max(200).optional(),
   source: z.object({ format: SourceFormat, name: z.string().max(300).optional() }),
   requireApproval: z.boolean(),
   /** the source's permission to notify the operators of AMBER / AMBER+STRICT infrastructure, and who granted it */
@@ -157,6 +186,8 @@ export const Campaign = z.object({
   createdAt: z.string(),
   approvedAt: z.string().optional(),
   approvedBy: z.string().optional(),
+  /** whom the approver said they acted for */
+  approvedOnBehalfOf: z.string().max(200).optional(),
   counts: z.object({
     submitted: z.number().int(),
     indicators: z.number().int(),

@@ -486,6 +486,8 @@ export interface Settings {
   readonly fromAddress: string;
   /** the name signed under notices */
   readonly senderName: string;
+  /** who coordinates, as notices and their XARF reports name it @default senderName */
+  readonly organisation?: string;
   /** base URL of the HTTP API, shown to recipients */
   readonly publicUrl?: string;
   /** indicators routed per workflow step */

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
-import type { Deps, Logger, MailAuthenticator, Mailer, PartyResolver, Settings } from '../core/ports.js';
+import type { Deps, Logger, MailAuthenticator, Mailer, PartyResolver, Settings, TemplateSource } from '../core/ports.js';
 import type { AuditEvent } from '../core/model.js';
 import type { Prober } from '../core/verify/index.js';
 import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js';
@@ -42,6 +42,7 @@ import { observeEvents } from '../adapters/metrics/events.js';
 import type { PrometheusMetrics } from '../adapters/metrics/prometheus.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url);
+import { DEMO_SENDER_NAME, servedFileOf, servedSettings } from './config.js';
 
 /** How often the running host checkpoints the heads of every chain that moved (real time). */
 export const CHECKPOINT_INTERVAL_MS = 3_600_000;
@@ -69,8 +70,12 @@ export const HostConfig = z.object({
   routing: z.string().min(1).optional(),
   replyMailbox: z.string().email().default('takedown@reply.example'),
   fromAddress: z.string().default('Takedown coordination <takedown@reply.example>'),
-  senderName: z.string().default('Takedown coordination (embedded demo)'),
+  /** who coordinates: named in every notice and its XARF reports */
+  organisation: z.string().min(1).max(200).optional(),
+  senderName: z.string().default(DEMO_SENDER_NAME),
   publicUrl: z.string().url().optional(),
+  /** the languages notices may be written in besides English @default every template folder */
+  languages: z.array(z.string().regex(/^[a-z]{2,3}$/)).max(50).optional(),
   pageSize: z.number().int().min(1).max(5000).default(500),
   /** the TLP of a campaign submitted without one */
   defaultTlp: TLP.default('AMBER'),
@@ -129,13 +134,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     timeScale: num(env.TAKEDOWN_TIME_SCALE),
     httpPort: num(env.TAKEDOWN_HTTP_PORT),
     smtpPort: num(env.TAKEDOWN_SMTP_PORT),
-    smtpUrl: env.SMTP_URL,
+    smtpUrl: env.TAKEDOWN_SMTP_URL || env.SMTP_URL,
     directory: env.TAKEDOWN_DIRECTORY,
     rdap: env.TAKEDOWN_RDAP,
     rdapBootstrap: env.TAKEDOWN_RDAP_BOOTSTRAP,
     routing: env.TAKEDOWN_ROUTING,
     replyMailbox: env.TAKEDOWN_REPLY_MAILBOX,
     fromAddress: env.TAKEDOWN_FROM,
+    organisation: env.TAKEDOWN_ORGANISATION,
+    senderName: env.TAKEDOWN_SENDER_NAME,
+    languages: env.TAKEDOWN_LANGUAGES ? env.TAKEDOWN_LANGUAGES.split(/[\s,]+/).filter(Boolean) : undefined,
     publicUrl: env.TAKEDOWN_PUBLIC_URL,
     logLevel: env.TAKEDOWN_LOG_LEVEL,
     defaultTlp: env.TAKEDOWN_DEFAULT_TLP,
@@ -155,71 +163,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as HostConfig;
 }
 
-export interface HostFiles {
-  readonly dataDir: string;
-  readonly database: string;
-  readonly outbox: string;
-  readonly inbox: string;
-  readonly clock: string;
-  readonly lock: string;
-  readonly hostInfo: string;
-  /** the key that seals recipients' webhook secrets (mode 0600) */
-  readonly secretKey: string;
-  /** the messages we send, one file per part (the exact bytes until sent, then a copy with its tokens masked) */
-  readonly messages: string;
-  /** the private key notices are DKIM-signed with, when a selector is configured (mode 0600) */
-  readonly dkimKey: string;
-  /** the key that MACs every audit event and checkpoint (mode 0600); never in the database */
-  readonly auditKey: string;
-  /** the append-only log of the audit trail's chain heads */
-  readonly checkpoints: string;
-}
-
-export function hostFiles(dataDir: string): HostFiles {
-  const dir = resolve(dataDir);
-  return {
-    dataDir: dir,
-    database: join(dir, 'takedown.db'),
-    outbox: join(dir, 'outbox'),
-    inbox: join(dir, 'inbox'),
-    clock: join(dir, 'clock.json'),
-    lock: join(dir, 'host.lock'),
-    hostInfo: join(dir, 'host.json'),
-    secretKey: join(dir, 'secret.key'),
-    messages: join(dir, 'messages'),
-    dkimKey: join(dir, 'dkim.key'),
-    auditKey: join(dir, 'audit.key'),
-    checkpoints: join(dir, 'audit-checkpoints.jsonl'),
-  };
-}
-
-/** What a running host publishes for the CLI: where to reach it. */
-export const HostInfo = z.object({
-  pid: z.number(),
-  /** starting: the lock is taken, the API not up yet (a command waits for it); ready: reachable at httpUrl */
-  state: z.enum(['starting', 'ready']).optional(),
-  httpUrl: z.string().optional(),
-  smtpPort: z.number().optional(),
-  startedAt: z.string(),
-});
-export type HostInfo = z.infer<typeof HostInfo>;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The running host of a data directory, if there is one (its process alive). */
-export function runningHost(dataDir: string): HostInfo | undefined {
-  const files = hostFiles(dataDir);
-  if (!existsSync(files.hostInfo)) return undefined;
-  const info = HostInfo.safeParse(JSON.parse(readFileSync(files.hostInfo, 'utf8')));
-  return info.success && alive(info.data.pid) && info.data.pid !== process.pid ? info.data : undefined;
-}
+export { alive, hostFiles, HostInfo, runningHost, storedClock, type HostFiles } from './host-files.js';
+import { alive, hostFiles, type HostFiles, type HostInfo } from './host-files.js';
 
 /**
  * One host per data directory: two engines over one store would each resume the other's notices. A lock
@@ -283,13 +228,6 @@ function ehloNameOf(fromAddress: string): string | undefined {
   return /^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain) ? domain : undefined;
 }
 
-/** The domain clock of a data directory as its host left it, without moving its anchor (for commands that only read and record). */
-export function storedClock(dataDir: string): ScaledClock {
-  const files = hostFiles(dataDir);
-  if (!existsSync(files.clock)) return new ScaledClock();
-  const old = z.object({ anchorReal: z.number(), anchorDomain: z.number(), scale: z.number() }).safeParse(JSON.parse(readFileSync(files.clock, 'utf8')));
-  return old.success ? new ScaledClock(old.data) : new ScaledClock();
-}
 
 /** Whether a recipient address is one of ours: the reply mailbox, the From's address, a reply address or an envelope sender. */
 function isOurAddress(settings: Settings, address: string): boolean {
@@ -324,6 +262,12 @@ function dkimSigning(files: HostFiles, keySelector: string, domainName: string |
     log.warn('a DKIM key was made: publish its record before sending for real', { record: `${keySelector}._domainkey.${domainName}`, value: `v=DKIM1; k=rsa; p=${p}` });
   }
   return { domainName, keySelector, privateKey: readFileSync(files.dkimKey, 'utf8') };
+}
+
+/** The notice templates of English and the listed languages only (English is always there: every notice carries it). */
+function onlyLanguages(source: TemplateSource, languages: readonly string[]): TemplateSource {
+  const keep = new Set(['en', ...languages]);
+  return { noticeFolders: () => Object.fromEntries(Object.entries(source.noticeFolders()).filter(([language]) => keep.has(language))) };
 }
 
 function makeLogger(level: z.infer<typeof HostConfig>['logLevel']): Logger {
@@ -478,6 +422,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       replyMailbox: config.replyMailbox,
       fromAddress: config.fromAddress,
       senderName: config.senderName,
+      ...(config.organisation ? { organisation: config.organisation } : {}),
       publicUrl: config.publicUrl,
       pageSize: config.pageSize,
       defaultTlp: config.defaultTlp,
@@ -497,7 +442,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       ids: new CryptoIds(),
       log,
       settings,
-      templates: fileTemplateSource(),
+      templates: config.languages ? onlyLanguages(fileTemplateSource(), config.languages) : fileTemplateSource(),
       messages: new FileMessageStore(files.messages),
       secrets: new KeyFileSecretBox(files.secretKey),
       auditKey,
@@ -540,7 +485,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
 
       // the CLI on this machine reaches the API with it (keys.ts); written before host.json tells anyone to try
       await ensureLocalKey(store, files.dataDir);
-      const app = createApp(deps, { metrics });
+      const app = createApp(deps, { metrics, rootRedirect: true, keyHint: `takedown keys create --role coordinator --name <you> --data-dir ${files.dataDir}` });
       const server = await new Promise<ServerType>((ok) => {
         const s = serve({ fetch: app.fetch, hostname: config.httpHost, port: config.httpPort }, () => ok(s));
       });
@@ -550,6 +495,9 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       closers.push(registerOwnListener(config.httpHost, port));
       httpUrl = `http://${config.httpHost}:${port}`;
       if (!settings.publicUrl) (settings as { publicUrl?: string }).publicUrl = httpUrl;
+      // what this serve composes with, for the commands that record changes while it is not running: they compose
+      // the same messages (the same From, sender, public URL for the links, size limit) and defer them to it
+      writePrivate(servedFileOf(files.dataDir), servedSettings({ ...input, publicUrl: settings.publicUrl }));
     }
 
     // what the start wrote (the database, the seeded RDAP answers, the local API key) is private too

@@ -25,7 +25,7 @@ describe('parseIndicators: CSV markings and format choice', () => {
   it('skips bad CSV lines on request and lists them', () => {
     const result = parseIndicators('indicator,type\n192.0.2.1,ip\n192.0.2.300,ip\nevil[.]example,domain\n', { skipInvalid: true });
     expect(result.indicators.map((i) => i.value)).toEqual(['192.0.2.1', 'evil.example']);
-    expect(result.skipped).toEqual([{ where: 'line 3', reason: 'an IPv4 part is over 255' }]);
+    expect(result.skipped).toEqual([{ where: 'line 3', reason: "'192.0.2.300' declared as ip: an IPv4 part is over 255; expected an IPv4 or IPv6 address, like 192.0.2.1 or 2001:db8::1" }]);
   });
 
   it('reads defanged URLs with IDN hosts in a plain list as canonical punycode URLs', () => {

@@ -109,7 +109,7 @@ describe('readIndicators', () => {
         expect(got.summary).toEqual(expected.summary);
       }
     }
-    expect(whole(list, { skipInvalid: true }).summary.skipped).toEqual([{ where: 'line 5', reason: 'an IPv4 part is over 255' }]);
+    expect(whole(list, { skipInvalid: true }).summary.skipped).toEqual([{ where: 'line 5', reason: "'192.0.2.300': an IPv4 part is over 255" }]);
   });
 
   it('reads STIX bundles cut anywhere as it reads the whole text', async () => {
@@ -131,7 +131,7 @@ describe('readIndicators', () => {
     lines.push('192.0.2.300,ip');
     let batches = 0;
     const error = await refusal(() => readIndicators(bytesOf(lines.join('\n'), 4096), { now: NOW }, async () => void batches++));
-    expect(error.issues).toEqual([{ where: 'line 3002', reason: 'an IPv4 part is over 255' }]);
+    expect(error.issues).toEqual([{ where: 'line 3002', reason: "'192.0.2.300' declared as ip: an IPv4 part is over 255; expected an IPv4 or IPv6 address, like 192.0.2.1 or 2001:db8::1" }]);
     expect(batches).toBe(0);
   });
 
@@ -303,11 +303,11 @@ describe('submitCampaign from a file on disk', () => {
     const path = file(lines.join('\n'));
     const before = rows();
     const error = await refusal(() => submitCampaign(deps, { name: 'Op', submitter: 'analyst', content: fileSource(path) }));
-    expect(error.issues).toEqual([{ where: 'line 2502', reason: 'an IPv4 part is over 255' }]);
+    expect(error.issues).toEqual([{ where: 'line 2502', reason: "'192.0.2.300' declared as ip: an IPv4 part is over 255; expected an IPv4 or IPv6 address, like 192.0.2.1 or 2001:db8::1" }]);
     expect(rows()).toBe(before);
 
     const done = await submitCampaign(deps, { name: 'Op', submitter: 'analyst', content: fileSource(path), skipInvalid: true });
-    expect(done.skipped).toEqual([{ where: 'line 2502', reason: 'an IPv4 part is over 255' }]);
+    expect(done.skipped).toEqual([{ where: 'line 2502', reason: "'192.0.2.300' declared as ip: an IPv4 part is over 255; expected an IPv4 or IPv6 address, like 192.0.2.1 or 2001:db8::1" }]);
     expect(done.campaign.counts).toMatchObject({ submitted: 2500, indicators: 2500, skipped: 1 });
     const stored = await store.listIndicators(done.campaign.id, { limit: 5000 });
     expect(stored.items.map((r) => r.seq)).toEqual(Array.from({ length: 2500 }, (_, i) => i));

@@ -39,7 +39,7 @@ describe('parseIndicators: plain list', () => {
     const error = refused(text);
 
     expect(error.name).toBe('InvalidInputError');
-    expect(error.issues).toEqual([{ where: 'line 3', reason: 'an IPv4 part is over 255' }]);
+    expect(error.issues).toEqual([{ where: 'line 3', reason: "'192.0.2.300': an IPv4 part is over 255" }]);
   });
 
   it('lists every bad line, not only the first', () => {
@@ -48,7 +48,7 @@ describe('parseIndicators: plain list', () => {
     const error = refused(text);
 
     expect(error.issues.map((i) => i.where)).toEqual(['line 1', 'line 3', 'line 5']);
-    expect(error.issues[2]!.reason).toBe('a network range, not an address');
+    expect(error.issues[2]!.reason).toBe("'192.0.2.0/24': a network range, not an address");
   });
 
   it('keeps the first of duplicate values and reports the others', () => {
@@ -105,7 +105,7 @@ describe('parseIndicators: CSV', () => {
       '192.0.2.300,after the break\r\n';
 
     const error = refused(text);
-    expect(error.issues).toEqual([{ where: 'line 5', reason: 'an IPv4 part is over 255' }]);
+    expect(error.issues).toEqual([{ where: 'line 5', reason: "'192.0.2.300': an IPv4 part is over 255" }]);
 
     const result = parseIndicators(text.replace('192.0.2.300', '192.0.2.3'));
     expect(result.indicators.map((i) => [i.origin, i.value, i.evidence])).toEqual([
@@ -129,7 +129,7 @@ describe('parseIndicators: CSV', () => {
     const error = refused(text);
 
     expect(error.issues).toEqual([
-      { where: 'line 3', reason: 'declared as ip but it is a domain' },
+      { where: 'line 3', reason: "'evil.example' declared as ip: it is a domain; expected an IPv4 or IPv6 address, like 192.0.2.1 or 2001:db8::1" },
       {
         where: 'line 4',
         reason:

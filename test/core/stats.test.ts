@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Answer, Case, CaseState, Notice, Party } from '../../lib/core/model.js';
-import { percentile, progressOf, timeToAction } from '../../lib/core/campaign/stats.js';
+import { countsOf, percentile, progressOf, progressOverTime, timeToAction } from '../../lib/core/campaign/stats.js';
 
 const SENT = '2026-03-02T08:00:00.000Z';
 
@@ -15,7 +15,7 @@ function makeCase(id: string, state: CaseState, p: Party, noticeId: string | und
   return {
     id,
     campaignId: 'cmp_1',
-    indicator: { value: `198.51.100.${id.length}`, kind: 'ipv4', host: '198.51.100.1', hostKind: 'ipv4', raw: id, origin: `line ${id}`, ...(country ? { country } : {}) },
+    indicator: { value: `198.51.100.${id.replace(/\D/g, '') || id.length}`, kind: 'ipv4', host: '198.51.100.1', hostKind: 'ipv4', raw: id, origin: `line ${id}`, ...(country ? { country } : {}) },
     ladder: [{ party: p, answerDeadline: 86400, actionDeadline: 86400, reminders: 1 }],
     step: 0,
     state,
@@ -92,6 +92,38 @@ describe('progressOf', () => {
   it('counts a case whose notice went out as notified even when it was paused since', () => {
     const p = progressOf([makeCase('c1', 'paused', acme, 'n1')], [makeNotice('n1', acme, SENT)]);
     expect(p.total.notified).toBe(1);
+  });
+});
+
+describe('an escalated indicator', () => {
+  // the same indicator, first with Acme (escalated), then with the CERT (acknowledged)
+  const cert = party('cert:KE', 'KE CERT', 'KE');
+  const first = { ...makeCase('c1', 'escalated', acme, 'n1', 'KE'), onward: 'c9' };
+  const second: Case = { ...makeCase('c9', 'acknowledged', cert, 'n2', 'KE'), indicator: first.indicator, step: 1, previousCaseId: 'c1', ladder: [first.ladder[0]!, { ...first.ladder[0]!, party: cert }] };
+  const other = makeCase('c2', 'notified', acme, 'n1', 'KE');
+  const notices = [makeNotice('n1', acme, SENT), makeNotice('n2', cert, SENT)];
+
+  it('counts once in the totals and by country, at the stage it reached; each provider keeps its own case', () => {
+    const p = progressOf([first, second, other], notices);
+    expect(p.total).toEqual({ identified: 2, notified: 2, acknowledged: 1, actioned: 0, verifiedDown: 0, expired: 0 });
+    expect(p.byCountry.map((r) => [r.key, r.progress.identified])).toEqual([['KE', 2]]);
+    expect(p.byProvider.map((r) => [r.label, r.progress.identified])).toEqual([
+      ['Acme Hosting', 2],
+      ['KE CERT', 1],
+    ]);
+  });
+
+  it('is explained in one line: indicators, the cases they became (with the escalations), the notices', () => {
+    const counts = countsOf({ counts: { submitted: 2, indicators: 2, duplicates: 0, unroutable: 0, cases: 2, notices: 1 } }, [first, second, other], notices);
+    expect(counts).toMatchObject({ indicators: 2, cases: 3, escalations: 1, notices: 2, sent: 2 });
+    expect(counts.line).toBe('2 indicators → 3 cases (1 escalation) → 2 notices');
+    const unroutable = countsOf({ counts: { submitted: 3, indicators: 3, duplicates: 0, unroutable: 1, cases: 2, notices: 1 } }, [other], [notices[0]!]);
+    expect(unroutable.line).toBe('3 indicators (1 unroutable) → 1 case → 1 notice');
+  });
+
+  it('is notified once over time, when its first notice went out', () => {
+    const over = progressOverTime([first, second, other], notices, new Map());
+    expect(over).toEqual({ from: SENT, notified: [SENT, SENT], actioned: [], verifiedDown: [] });
   });
 });
 

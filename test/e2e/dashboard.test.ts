@@ -103,6 +103,7 @@ describe('the dashboard', () => {
       await page.waitForURL('**/ui/cases/**');
       const timeline = await page.locator('table.timeline').textContent();
       expect(timeline).toContain('notice.sent');
+      expect(await page.locator('ol.story').textContent()).toContain('Notice sent to');
       expect(await page.locator('table.timeline tr.entry-message').count()).toBeGreaterThan(0);
     });
 
@@ -140,11 +141,18 @@ describe('the dashboard', () => {
     await step('pause and resume a case', async () => {
       const other = (await listAll((p) => host.store.listCases({ campaignId }, p))).find((c) => c.noticeId !== notice.id)!;
       await page.goto(`${host.httpUrl}/ui/cases/${other.id}`);
-      await page.fill('form.controls input[name="reason"]', 'operator asked for 24 h');
-      await Promise.all([page.waitForURL(`**/ui/cases/${other.id}`), page.click('form.controls button:has-text("Pause")')]);
+      // the button only asks: the next page says what it does and wants the reason
+      await page.click('form.controls button:has-text("Pause")');
+      expect(await page.locator('h1').textContent()).toBe('Pause the clock?');
+      expect((await host.store.getCase(other.id))?.state).toBe('notified');
+      await page.fill('textarea[name="reason"]', 'operator asked for 24 h');
+      await Promise.all([page.waitForURL(`**/ui/cases/${other.id}?*`), page.click('form.confirm-form button[type="submit"]')]);
       expect((await host.store.getCase(other.id))?.state).toBe('paused');
+      expect(await page.locator('.flash').textContent()).toBe('Paused: 1 case, 1 notice.');
       expect(await page.locator('table.timeline').textContent()).toContain('operator asked for 24 h');
-      await Promise.all([page.waitForURL(`**/ui/cases/${other.id}`), page.click('form.controls button:has-text("Resume")')]);
+      await page.click('form.controls button:has-text("Resume")');
+      await page.fill('textarea[name="reason"]', 'the operator is done');
+      await Promise.all([page.waitForURL(`**/ui/cases/${other.id}?*`), page.click('form.confirm-form button[type="submit"]')]);
       expect((await host.store.getCase(other.id))?.state).toBe('notified');
     });
 
@@ -153,16 +161,16 @@ describe('the dashboard', () => {
       await signIn(keys.auditor);
       for (const path of ['/ui', `/ui/campaigns/${campaignId}`, '/ui/reviews']) {
         await page.goto(`${host.httpUrl}${path}`);
-        // the only form is signing out
-        expect(await page.locator('form').count(), path).toBe(1);
-        expect(await page.locator('form').getAttribute('action'), path).toBe('/ui/logout');
-        expect(await page.locator('button').allTextContents(), path).toEqual(['Sign out']);
+        // the only form that posts is signing out; the others only search and filter
+        expect(await page.locator('form[method="post"]').count(), path).toBe(1);
+        expect(await page.locator('form[method="post"]').getAttribute('action'), path).toBe('/ui/logout');
+        expect(await page.locator('form[method="post"] button').allTextContents(), path).toEqual(['Sign out']);
       }
       const answered = (await listAll((p) => host.store.listCases({ noticeId: notice.id }, p)))[0]!;
       await page.goto(`${host.httpUrl}/ui/campaigns/${campaignId}`);
       await Promise.all([page.waitForURL(`**/ui/cases/${answered.id}`), page.click(`a[href="/ui/cases/${answered.id}"]`)]);
       expect(await page.locator('table.timeline').textContent()).toContain('answer.applied');
-      expect(await page.locator('button').allTextContents()).toEqual(['Sign out']);
+      expect(await page.locator('form[method="post"] button').allTextContents()).toEqual(['Sign out']);
     });
   });
 });

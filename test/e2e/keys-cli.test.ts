@@ -1,3 +1,4 @@
+import { LOCAL_KEY_NAME } from '../../lib/local/keys.js';
 import { statSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localKeyFile } from '../../lib/local/keys.js';
@@ -53,7 +54,8 @@ describe('the CLI against a running host', () => {
 
     const res = await takedown(['approve', id, '--as', 'duty officer', '--data-dir', dataDir]);
     expect(res.code, res.stderr).toBe(0);
-    expect((await api<CampaignView>(host, `/campaigns/${id}`)).body.campaign.approvedBy).toBe('duty officer');
+    // the host's own key approved it; the name given with --as is whom it acted for, recorded beside it
+    expect((await api<CampaignView>(host, `/campaigns/${id}`)).body.campaign).toMatchObject({ approvedBy: LOCAL_KEY_NAME, approvedOnBehalfOf: 'duty officer' });
 
     // a key made while the host runs works at once, and stops at once when revoked
     const created = await takedown(['keys', 'create', '--role', 'auditor', '--name', 'late auditor', '--data-dir', dataDir]);

@@ -1,3 +1,4 @@
+import { LOCAL_KEY_NAME } from '../../lib/local/keys.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -104,7 +105,8 @@ describe('takedown contacts override', () => {
       expect(recipients.map((n) => n.email)).not.toContain('abuse@hosting.example');
       const audit = db.prepare("SELECT data FROM events WHERE campaign_id = 'directory'").all() as { data: string }[];
       expect(audit.map((e) => JSON.parse(e.data) as { type: string; actor: string; data: Record<string, unknown> })).toMatchObject([
-        { type: 'contact.overridden', actor: 'lead', data: { target: '192.0.2.0/24', targetKind: 'network', email: 'abuse-desk@hosting.example', note: 'confirmed by phone' } },
+        // the CLI's user made the correction; whom it was made for (--as) is recorded beside it
+        { type: 'contact.overridden', actor: LOCAL_KEY_NAME, data: { target: '192.0.2.0/24', targetKind: 'network', email: 'abuse-desk@hosting.example', note: 'for lead: confirmed by phone' } },
       ]);
     } finally {
       db.close();

@@ -67,6 +67,8 @@ export interface ServedHost {
   readonly httpUrl: string;
   /** what it wrote to stderr so far, for failure messages */
   stderr(): string;
+  /** what it wrote to stdout so far (its summary: addresses, the sign-in link) */
+  stdout(): string;
 }
 
 function exited(child: ChildProcess): boolean {
@@ -93,21 +95,24 @@ export async function startServe(opts: ServeOptions): Promise<ServedHost> {
   child.stderr!.setEncoding('utf8').on('data', (s: string) => {
     err = (err + s).slice(-8000);
   });
-  // drained so a chatty child never blocks on a full pipe
-  child.stdout!.resume();
+  // kept (the start's summary) and drained, so a chatty child never blocks on a full pipe
+  let said = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+    said = (said + s).slice(-8000);
+  });
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not spawn the takedown host');
   children.add(child);
 
   try {
-    return await published(child, pid, opts, () => err);
+    return await published(child, pid, opts, () => err, () => said);
   } catch (e) {
     await killChild(child);
     throw e;
   }
 }
 
-async function published(child: ChildProcess, pid: number, opts: ServeOptions, stderr: () => string): Promise<ServedHost> {
+async function published(child: ChildProcess, pid: number, opts: ServeOptions, stderr: () => string, stdout: () => string): Promise<ServedHost> {
   const infoFile = join(opts.dataDir, 'host.json');
   const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
   for (;;) {
@@ -118,7 +123,7 @@ async function published(child: ChildProcess, pid: number, opts: ServeOptions, s
         const info = JSON.parse(readFileSync(infoFile, 'utf8')) as { pid?: number; httpUrl?: string };
         if (info.pid === pid && info.httpUrl) {
           if (!info.httpUrl.startsWith('http://127.0.0.1:')) throw new Error(`the host listens beyond loopback: ${info.httpUrl}`);
-          return { child, pid, dataDir: opts.dataDir, httpUrl: info.httpUrl, stderr };
+          return { child, pid, dataDir: opts.dataDir, httpUrl: info.httpUrl, stderr, stdout };
         }
       } catch (e) {
         if (!(e instanceof SyntaxError)) throw e;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../../lib/local/host.js';
+import { LOCAL_KEY_NAME } from '../../lib/local/keys.js';
 import { api, authHeaders, submit, testHost, waitFor } from '../workflows/support.js';
 
 let host: Host & { dispose(): Promise<void> };
@@ -87,10 +88,12 @@ describe('POST /campaigns', () => {
     expect(sent.caseCount).toBe(2);
   });
 
-  it('refuses a submission without a submitter with 400', async () => {
-    const res = await api<ErrorBody>(host, 'POST', '/campaigns', { name: 'x', content: '192.0.2.10' });
-    expect(res.status).toBe(400);
-    expect(res.body.error.issues?.map((i) => i.where)).toContain('submitter');
+  it('records the caller as the submitter, and a submitter named in the body only as whom it acts for', async () => {
+    const bare = await api<{ campaign: { id: string; submitter: string; onBehalfOf?: string } }>(host, 'POST', '/campaigns', { name: 'x', content: '192.0.2.10' });
+    expect(bare.status).toBe(201);
+    expect([bare.body.campaign.submitter, bare.body.campaign.onBehalfOf]).toEqual([LOCAL_KEY_NAME, undefined]);
+    const named = await api<{ campaign: { submitter: string; onBehalfOf?: string } }>(host, 'POST', '/campaigns', { name: 'y', submitter: 'Alice at the CERT', content: '192.0.2.11' });
+    expect([named.body.campaign.submitter, named.body.campaign.onBehalfOf]).toEqual([LOCAL_KEY_NAME, 'Alice at the CERT']);
   });
 
   it('refuses an approval whose body is not JSON with 400 instead of approving as nobody', async () => {

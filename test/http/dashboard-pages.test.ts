@@ -52,7 +52,7 @@ describe('the dashboard pages', () => {
 
   it('show an auditor the plan waiting for approval without the button', async () => {
     const { text } = await page(`/ui/campaigns/${campaignId}`);
-    expect(text).toContain("waits for a coordinator's approval");
+    expect(text).toContain('waits for a coordinator&#39;s approval');
     expect(text).not.toContain('Approve plan');
     expect(text).not.toMatch(/<form[^>]*method="post"[^>]*action="\/ui\/(?!logout)/);
   });

@@ -96,7 +96,7 @@ describe('the route rules', () => {
 
   it('leave public only the routes that authenticate themselves or need nothing', () => {
     const open = Object.entries(ROUTE_RULES).filter(([, roles]) => roles.includes('public')).map(([k]) => k);
-    expect(open.sort()).toEqual(['GET /health', 'GET /links/:token', 'GET /ui/login', 'GET /ui/style.css', 'POST /links/:token', 'POST /ui/login', 'POST /webhooks/answers'].sort());
+    expect(open.sort()).toEqual(['GET /health', 'GET /links/:token', 'GET /ui/login', 'GET /ui/login/:token', 'GET /ui/style.css', 'POST /links/:token', 'POST /ui/login', 'POST /webhooks/answers'].sort());
   });
 
   it('let auditors write nothing', () => {

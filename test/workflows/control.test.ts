@@ -4,6 +4,8 @@ import type { Notice } from '../../lib/core/model.js';
 import { listAll } from '../../lib/core/paging.js';
 import { expiredCases } from '../../lib/core/campaign/control.js';
 import type { Host } from '../../lib/local/host.js';
+import { reviewQueue } from '../../lib/core/answers/review-actions.js';
+import { LOCAL_KEY_NAME } from '../../lib/local/keys.js';
 import { api, outbox, submit, testHost, waitFor } from './support.js';
 
 /*
@@ -64,10 +66,12 @@ describe('answers and coordinators move the clock', () => {
     expect((await simpleParser(followup!.raw)).text).toContain('The C2 listens on port 8443, path /gate.php.');
     const cases = await listAll((p) => host!.store.listCases({ noticeId: notice.id }, p));
     expect(cases.map((c) => c.state)).toEqual(['notified']);
-    // the key that called is recorded, with the person it says it acts for
-    const events = (await host.store.listEvents({ noticeId: notice.id })).map((e) => [e.type, e.actor]);
-    expect(events).toContainEqual(['notice.followup', expect.stringMatching(/^.+ \(for analyst-1\)$/)]);
-    expect(events).toContainEqual(['notice.resumed', expect.stringMatching(/^.+ \(for analyst-1\)$/)]);
+    // the key that called is the actor; the person it says it acts for is recorded beside it
+    const events = (await host.store.listEvents({ noticeId: notice.id })).map((e) => [e.type, e.actor, e.data.onBehalfOf]);
+    expect(events).toContainEqual(['notice.followup', LOCAL_KEY_NAME, 'analyst-1']);
+    expect(events).toContainEqual(['notice.resumed', LOCAL_KEY_NAME, 'analyst-1']);
+    // and the question it answered left the review queue
+    expect((await reviewQueue(host.deps)).open).toEqual([]);
   });
 
   it('pauses a whole campaign and resumes it with the time each notice had left', async () => {
@@ -100,9 +104,9 @@ describe('answers and coordinators move the clock', () => {
     // the time left was kept: the deadline moved by the pause, not back to a whole answer period
     expect(Math.abs(Date.parse(back.deadline!) - (Date.parse(a.deadline!) + pausedFor))).toBeLessThan(20 * 60_000);
     expect((await host.store.getCampaign(campaignId))?.state).toBe('running');
-    const types = (await host.store.listEvents({ campaignId })).map((e) => `${e.type}:${e.actor}`);
+    const types = (await host.store.listEvents({ campaignId })).map((e) => `${e.type}:${e.actor}:${String(e.data.onBehalfOf)}`);
     for (const type of ['campaign.paused', 'campaign.resumed', 'notice.paused', 'notice.resumed']) {
-      expect(types).toContainEqual(expect.stringMatching(new RegExp(`^${type.replace('.', '\\.')}:.+ \\(for lead\\)$`)));
+      expect(types).toContainEqual(`${type}:${LOCAL_KEY_NAME}:lead`);
     }
     expect(outbox(host)).toHaveLength(2);
   });
@@ -122,7 +126,7 @@ describe('answers and coordinators move the clock', () => {
 
     expect((await api(host, 'POST', `/cases/${c2!.id}/cancel`, { by: 'lead', reason: 'false positive' })).status).toBe(200);
     expect((await host.store.getCase(c1!.id))?.state).toBe('escalated');
-    expect((await host.store.getCase(c2!.id))).toMatchObject({ state: 'cancelled', reason: expect.stringMatching(/^cancelled by .+ \(for lead\): false positive$/) });
+    expect((await host.store.getCase(c2!.id))).toMatchObject({ state: 'cancelled', reason: `cancelled by ${LOCAL_KEY_NAME}: false positive` });
     expect((await host.store.getCase(c3!.id))?.state).toBe('notified');
     // the first notice still waits for its last case
     expect((await host.store.getNotice(notice.id))?.state).toBe('sent');
@@ -198,5 +202,49 @@ describe('answers and coordinators move the clock', () => {
     const running = await waitingNotice(host, campaignId, 'abuse@hosting.example');
     expect(running.round).toBe(2);
     expect(Date.parse(running.deadline!) - Date.now()).toBeGreaterThan(running.actionDeadline * 1000 - 60_000);
+  });
+});
+
+describe('a coordinator escalating by hand', () => {
+  it('is refused (409, with the reason) for a notice its recipient acknowledged, unless forced', async () => {
+    host = await testHost(1);
+    const campaignId = await submit(host, ['192.0.2.10,ip,KE,C2 server']);
+    const notice = await waitingNotice(host, campaignId, 'abuse@hosting.example');
+    const [c] = await listAll((p) => host!.store.listCases({ noticeId: notice.id }, p));
+    await api(host, 'POST', `/notices/${notice.id}/answers`, { intent: 'acknowledged', note: 'on it' });
+
+    const refused = await api<{ error: { code: string; message: string } }>(host, 'POST', `/notices/${notice.id}/escalate`, { reason: 'slow' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('CONTROL.NEEDS_FORCE');
+    expect(refused.body.error.message).toMatch(/Example Hosting Ltd acknowledged this case at .+ and is working on it/);
+    const caseRefused = await api<{ error: { code: string } }>(host, 'POST', `/cases/${c!.id}/escalate`, { reason: 'slow' });
+    expect([caseRefused.status, caseRefused.body.error.code]).toEqual([409, 'CONTROL.NEEDS_FORCE']);
+    expect((await host.store.getCase(c!.id))?.state).toBe('acknowledged');
+    expect(outbox(host)).toHaveLength(1);
+
+    const forced = await api<{ result: { escalatedTo: string[] } }>(host, 'POST', `/notices/${notice.id}/escalate`, { reason: 'three days and nothing', force: true });
+    expect(forced.status).toBe(200);
+    expect(forced.body.result.escalatedTo).toHaveLength(1);
+    const event = (await host.store.listEvents({ noticeId: notice.id })).find((e) => e.type === 'notice.force-escalated')!;
+    expect(event.data).toMatchObject({ forced: true, reason: 'three days and nothing' });
+  });
+
+  it('is refused for a notice waiting on a question, and a campaign-wide escalation leaves that notice alone', async () => {
+    host = await testHost(1);
+    const campaignId = await submit(host, ['192.0.2.10,ip,KE,C2 server', '198.51.100.5,ip,CI,phishing kit host']);
+    const asking = await waitingNotice(host, campaignId, 'abuse@hosting.example');
+    const silent = await waitingNotice(host, campaignId, 'abuse@demo-dc.example');
+    await api(host, 'POST', `/notices/${asking.id}/answers`, { intent: 'needs-info', note: 'which path?' });
+
+    const refused = await api<{ error: { code: string; message: string } }>(host, 'POST', `/notices/${asking.id}/escalate`, { reason: 'slow' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/asked a question .*not answered yet/);
+
+    const all = await api<{ result: { notices: number; skipped: { id: string; reason: string }[] } }>(host, 'POST', `/campaigns/${campaignId}/escalate`, { reason: 'deadline of the operation' });
+    expect(all.status).toBe(200);
+    expect(all.body.result.notices).toBe(1);
+    expect(all.body.result.skipped.map((s) => s.id)).toEqual([asking.id]);
+    expect((await host.store.getNotice(silent.id))?.state).toBe('escalated');
+    expect((await host.store.getNotice(asking.id))?.state).toBe('paused');
   });
 });

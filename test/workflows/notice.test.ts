@@ -1,3 +1,4 @@
+import { LOCAL_KEY_NAME } from '../../lib/local/keys.js';
 import { dkimRecords, dkimSigner } from '../support/dkim.js';
 import { stubResolver } from '../support/mail-dns.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -210,7 +211,8 @@ describe('the campaign workflow', () => {
     await allSent(host, campaignId, 2);
     expect(outbox(host)).toHaveLength(2);
     const campaign = await host.store.getCampaign(campaignId);
-    expect(campaign).toMatchObject({ state: 'running', approvedBy: 'duty officer' });
+    // the key that approved is recorded; the name in the body only as whom it acted for
+    expect(campaign).toMatchObject({ state: 'running', approvedBy: LOCAL_KEY_NAME, approvedOnBehalfOf: 'duty officer' });
     expect(host.workflows.get(`campaign-${campaignId}-r1`)?.path).toEqual([
       'RouteIndicators', 'AllRouted', 'BuildNotices', 'NeedsApproval', 'AwaitApproval', 'NeedsApproval', 'StartNotices', 'AllStarted', 'Running',
     ]);

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { AnswerInput, recordAnswer } from '../../core/answers/index.js';
 import { InvalidInputError, NotFoundError, TakedownError } from '../../core/errors.js';
 import { confirmLink, LinkUnusableError, useLink } from '../../core/answers/index.js';
-import { type LinkIntent } from '../../core/notices/index.js';
+import { chooseLanguage } from '../../core/notices/index.js';
+import type { Notice } from '../../core/model.js';
+import { fill, PAGE_LANGUAGES, pageLanguage, pageLanguageOfHeader, RECIPIENT_TEXTS, type PageLanguage } from './recipient-pages.js';
 import type { Clock, Deps } from '../../core/ports.js';
 import { RecipientId } from '../../core/answers/index.js';
 import { SecretBoxError } from '../../core/errors.js';
@@ -44,47 +46,39 @@ function errorBody(code: string, message: string, issues?: readonly { where: str
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const esc = (s: string): string => s.replace(/[&<>"']/g, (ch) => ESCAPES[ch]!);
 
-const INTENTS: Readonly<Record<LinkIntent, { button: string; means: string; done: string }>> = {
-  acknowledged: {
-    button: 'Acknowledge',
-    means: 'you have received this notice and are looking into it',
-    done: 'Recorded: you have received the notice and are looking into it.',
-  },
-  actioned: {
-    button: 'Confirm it is taken down',
-    means: 'you have taken the reported infrastructure down (we will check it)',
-    done: 'Recorded: you have taken it down. We will check that it no longer answers.',
-  },
-  'not-ours': {
-    button: 'Not ours',
-    means: 'the reported infrastructure is not yours to act on, so the notice goes to the next party',
-    done: 'Recorded: not yours. The notice goes to the next party that can act.',
-  },
-};
-
-function page(c: Context, status: 200 | 400 | 404 | 410 | 500, title: string, body: string): Response {
+function page(c: Context, status: 200 | 400 | 404 | 410 | 500, title: string, body: string, lang: PageLanguage = 'en'): Response {
   // the token is in the URL: no referrer leaves this page, nothing caches or indexes it, nothing may frame it
   c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
   c.header('Referrer-Policy', 'no-referrer');
   c.header('Cache-Control', 'no-store');
   c.header('X-Robots-Tag', 'noindex, nofollow');
   c.header('X-Content-Type-Options', 'nosniff');
+  c.header('Content-Language', lang);
   return c.html(
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<!doctype html><html lang="${lang}" dir="${lang === 'ar' ? 'rtl' : 'ltr'}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
       `<title>${esc(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}` +
       `button{font-size:1.1rem;padding:.5rem 1.2rem}</style></head><body><h1>${esc(title)}</h1>${body}</body></html>`,
     status,
   );
 }
 
-function linkProblemPage(c: Context, e: LinkUnusableError): Response {
+/** The page language of a notice: the language its notice was written in (directory setting, else country). */
+function languageOfNotice(notice: Pick<Notice, 'party'> | undefined, c: Context): PageLanguage {
+  if (!notice) return pageLanguageOfHeader(c.req.header('accept-language'));
+  return pageLanguage(chooseLanguage(notice.party, PAGE_LANGUAGES).language);
+}
+
+async function linkProblemPage(deps: Deps, c: Context, e: LinkUnusableError): Promise<Response> {
+  const notice = e.noticeId ? await deps.store.getNotice(e.noticeId).catch(() => undefined) : undefined;
+  const lang = languageOfNotice(notice, c);
+  const t = RECIPIENT_TEXTS[lang];
   switch (e.problem) {
     case 'unknown':
-      return page(c, 404, 'Link not found', '<p>This answer link is not known. Check that the whole link was copied, or answer by replying to the notice.</p>');
+      return page(c, 404, t.unknownTitle, `<p>${esc(t.unknown)}</p>`, lang);
     case 'used':
-      return page(c, 410, 'Link already used', '<p>This answer link was used already; your answer was recorded once. To say something else, reply to the notice.</p>');
+      return page(c, 410, t.usedTitle, `<p>${esc(t.used)}</p>`, lang);
     case 'expired':
-      return page(c, 410, 'Link expired', '<p>This answer link has expired. Please answer by replying to the notice.</p>');
+      return page(c, 410, t.expiredTitle, `<p>${esc(t.expired)}</p>`, lang);
   }
 }
 
@@ -99,9 +93,10 @@ export function answerRoutes(deps: Deps, options: AnswerRoutesOptions = {}): Hon
 
   app.onError((err, c) => {
     const onLink = c.req.path.startsWith('/links/');
-    if (err instanceof LinkUnusableError) return linkProblemPage(c, err);
+    const words = RECIPIENT_TEXTS[pageLanguageOfHeader(c.req.header('accept-language'))];
+    if (err instanceof LinkUnusableError) return linkProblemPage(deps, c, err);
     if (err instanceof NotFoundError) {
-      return onLink ? page(c, 404, 'Notice not found', '<p>The notice this link answers no longer exists.</p>') : c.json(errorBody(err.code, err.message), 404);
+      return onLink ? page(c, 404, words.noNoticeTitle, `<p>${esc(words.noNotice)}</p>`) : c.json(errorBody(err.code, err.message), 404);
     }
     if (err instanceof InvalidInputError && !onLink) return c.json(errorBody(err.code, err.message, err.issues), 400);
     if (err instanceof SecretBoxError) {
@@ -110,7 +105,7 @@ export function answerRoutes(deps: Deps, options: AnswerRoutesOptions = {}): Hon
       return c.json(errorBody('WEBHOOK.UNAVAILABLE', 'webhook answers are unavailable on this host for now; retry later, or answer by mail or link'), 503);
     }
     deps.log.error('answer request failed', { method: c.req.method, path: c.req.routePath, error: err.name, ...(err instanceof TakedownError ? { code: err.code } : {}) });
-    return onLink ? page(c, 500, 'Something went wrong', '<p>Your answer could not be recorded. Please try again later, or reply to the notice.</p>') : c.json(errorBody('INTERNAL', 'internal error'), 500);
+    return onLink ? page(c, 500, words.failedTitle, `<p>${esc(words.failed)}</p>`) : c.json(errorBody('INTERNAL', 'internal error'), 500);
   });
 
   app.post(
@@ -181,16 +176,19 @@ export function answerRoutes(deps: Deps, options: AnswerRoutesOptions = {}): Hon
 
   app.get('/links/:token', async (c) => {
     const view = await confirmLink(deps, c.req.param('token'));
-    const what = INTENTS[view.intent];
     const n = view.notice;
+    const lang = languageOfNotice(n, c);
+    const t = RECIPIENT_TEXTS[lang];
+    const what = t.intents[view.intent];
+    const sentence = fill(esc(t.confirm), { means: esc(what.means), tag: `<strong>${esc(n.tag)}</strong>`, sender: esc(deps.settings.senderName), party: esc(n.party.name), indicators: esc(t.indicators(n.caseCount)) });
     return page(
       c,
       200,
       `${what.button}?`,
-      `<p>Confirm that ${esc(what.means)}: notice <strong>${esc(n.tag)}</strong> from ${esc(deps.settings.senderName)} to ${esc(n.party.name)}, ` +
-        `${n.caseCount} indicator${n.caseCount === 1 ? '' : 's'}. Nothing is recorded until you press the button.</p>` +
+      `<p>${sentence}</p>` +
         `<form method="post"><input type="hidden" name="confirm" value="yes"><button type="submit">${esc(what.button)}</button></form>` +
-        `<p><small>This link works once and expires ${esc(view.expiresAt.slice(0, 10))}.</small></p>`,
+        `<p><small>${esc(fill(t.once, { date: view.expiresAt.slice(0, 10) }))}</small></p>`,
+      lang,
     );
   });
 
@@ -198,11 +196,14 @@ export function answerRoutes(deps: Deps, options: AnswerRoutesOptions = {}): Hon
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     // only the page's own form applies: a bare POST (a scanner, a prefetch) does not
     if (form.confirm !== 'yes') {
-      return page(c, 400, 'Nothing recorded', '<p>Open the link and press the button on its page to answer.</p>');
+      const t = RECIPIENT_TEXTS[pageLanguageOfHeader(c.req.header('accept-language'))];
+      return page(c, 400, t.nothingTitle, `<p>${esc(t.nothing)}</p>`);
     }
     const used = await useLink(deps, c.req.param('token'));
     deps.log.info('link answer', { notice: used.notice.id, intent: used.intent, applied: used.applied });
-    return page(c, 200, 'Thank you', `<p>${esc(INTENTS[used.intent].done)}</p><p>Notice ${esc(used.notice.tag)}.</p>`);
+    const lang = languageOfNotice(used.notice, c);
+    const t = RECIPIENT_TEXTS[lang];
+    return page(c, 200, t.thanks, `<p>${esc(t.intents[used.intent].done)}</p><p>${esc(fill(t.noticeLine, { tag: used.notice.tag }))}</p>`, lang);
   });
 
   return app;

@@ -4,6 +4,7 @@ import { InvalidInputError, NotFoundError, StaleWriteError } from '../../core/er
 import { KeyRole, type Principal } from '../../core/access/index.js';
 import type { Store } from '../../core/ports.js';
 import { listAll } from '../../core/paging.js';
+import { looksLikeApiKey } from './key-shape.js';
 
 /**
  * API keys and dashboard sessions, kept as small records in the store. Only the sha-256 of a key or a session
@@ -13,8 +14,6 @@ import { listAll } from '../../core/paging.js';
 
 const KEY_KIND = 'apikey';
 const SESSION_KIND = 'session';
-/** `tkd_` + base64url of 32 random bytes */
-const KEY_SHAPE = /^tkd_[A-Za-z0-9_-]{43}$/;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 /** How long a dashboard session lasts before its user signs in again. */
@@ -65,10 +64,7 @@ export function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** True when `key` has the shape of an API key (checked before any lookup). */
-export function looksLikeApiKey(key: string): boolean {
-  return KEY_SHAPE.test(key);
-}
+export { looksLikeApiKey };
 
 /** Create an API key: the key is returned once and never stored. */
 export async function createApiKey(store: Store, input: { role: string; name: string }, now = new Date()): Promise<{ key: string; info: ApiKeyInfo }> {
@@ -130,7 +126,10 @@ export async function principalForKey(store: Store, key: string): Promise<Princi
 /** Sign in to the dashboard with a key: a session whose token goes in a cookie, so the key is sent once. */
 export async function openSession(store: Store, key: string, now = new Date()): Promise<{ token: string; session: Session } | undefined> {
   if (!looksLikeApiKey(key)) return undefined;
-  const keyHash = secretHash(key);
+  return openSessionFor(store, secretHash(key), now);
+}
+
+async function openSessionFor(store: Store, keyHash: string, now: Date): Promise<{ token: string; session: Session } | undefined> {
   const info = await keyByHash(store, keyHash);
   if (!info) return undefined;
   const token = randomBytes(32).toString('base64url');
@@ -158,4 +157,41 @@ export async function sessionFor(store: Store, token: string, now = new Date()):
 /** Sign out: the session's record is removed. */
 export async function closeSession(store: Store, token: string): Promise<void> {
   if (TOKEN_SHAPE.test(token)) await store.deleteRecord(SESSION_KIND, secretHash(token));
+}
+
+const SIGN_IN_KIND = 'signin-link';
+const SignInValue = z.object({ keyHash: z.string(), expiresAt: z.string(), used: z.string().optional() });
+
+/** How long a one-time sign-in link works (real time). */
+export const SIGN_IN_LINK_SECONDS = 15 * 60;
+
+/**
+ * A one-time sign-in link's token for a key (the host's own, printed by `takedown serve` to whoever started it):
+ * opened once within SIGN_IN_LINK_SECONDS, it signs the browser in as that key. Only its hash is stored.
+ */
+export async function createSignInToken(store: Store, key: string, now = new Date()): Promise<string> {
+  if (!looksLikeApiKey(key)) throw new InvalidInputError('not an API key', [{ where: 'key', reason: 'tkd_…' }]);
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now.getTime() + SIGN_IN_LINK_SECONDS * 1000).toISOString();
+  await store.putRecord({ kind: SIGN_IN_KIND, key: secretHash(token), value: JSON.stringify({ keyHash: secretHash(key), expiresAt }), version: 1, expiresAt }, 'absent');
+  return token;
+}
+
+/** Use a one-time sign-in token: a session for its key, once; undefined when unknown, used, expired or revoked. */
+export async function useSignInToken(store: Store, token: string, now = new Date()): Promise<{ token: string; session: Session } | undefined> {
+  if (!TOKEN_SHAPE.test(token)) return undefined;
+  const hash = secretHash(token);
+  const record = await store.getRecord(SIGN_IN_KIND, hash);
+  if (!record) return undefined;
+  const value = SignInValue.parse(JSON.parse(record.value));
+  if (value.used) return undefined;
+  // claimed with a conditional write before the session opens: of two uses at once, one wins
+  try {
+    await store.putRecord({ ...record, value: JSON.stringify({ ...value, used: now.toISOString() }), version: record.version + 1 }, record.version);
+  } catch (e) {
+    if (e instanceof StaleWriteError) return undefined;
+    throw e;
+  }
+  if (value.expiresAt <= now.toISOString()) return undefined;
+  return openSessionFor(store, value.keyHash, now);
 }

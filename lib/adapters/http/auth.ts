@@ -42,7 +42,13 @@ export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   'POST /campaigns/:id/approval': WRITE,
   'POST /campaigns/:id/cancellation': WRITE,
   'GET /reviews': READ,
+  'GET /reviews/:id': READ,
+  'POST /reviews/:id/apply': WRITE,
+  'POST /reviews/:id/dismiss': WRITE,
   'GET /notices/:id': READ,
+  // find anything (an indicator, an id, a tag, a recipient, a party) and read one case's story
+  'GET /search': READ,
+  'GET /cases/:id': READ,
   'POST /notices/:id/answers': WRITE,
   // a coordinator's hand on the clock (control-routes.ts)
   'POST /campaigns/:id/:action{pause|resume|cancel|escalate}': WRITE,
@@ -59,6 +65,8 @@ export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   // the dashboard: its forms post only for coordinators, with the session's CSRF token
   'GET /ui/login': PUBLIC,
   'POST /ui/login': PUBLIC,
+  // the one-time sign-in link `takedown serve` prints: the token is the credential, used once
+  'GET /ui/login/:token': PUBLIC,
   'GET /ui/style.css': PUBLIC,
   'POST /ui/logout': READ,
   'GET /ui': READ,
@@ -70,7 +78,20 @@ export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   'POST /ui/reviews/:id/apply': WRITE,
   'POST /ui/reviews/:id/dismiss': WRITE,
   'POST /ui/controls/:id': WRITE,
+  'GET /ui/search': READ,
+  // a message as sent (the masked copy kept after sending) and its .eml
+  'GET /ui/messages/:id': READ,
+  'GET /ui/messages/:id/raw': READ,
+  // a recipient's question answered from the review queue
+  'POST /ui/notices/:id/followups': WRITE,
 };
+
+/**
+ * The rule of the embedded host's root, a redirect to the dashboard for whoever opens the host's address in a
+ * browser. Not in ROUTE_RULES: on AWS, API Gateway routes nothing open at `/` (test/infra/auth.test.ts keeps the
+ * open routes of both the same), so only the embedded host registers it (AppOptions.rootRedirect).
+ */
+export const ROOT_REDIRECT_RULE: Readonly<Record<string, readonly Role[]>> = { 'GET /': PUBLIC };
 
 /** Why a request carries no usable principal; the code is what the client sees. */
 export type AuthProblem = 'AUTH.REQUIRED' | 'AUTH.INVALID' | 'AUTH.FORBIDDEN';

@@ -3,21 +3,28 @@ import { z } from 'zod';
 import { InvalidInputError, NotFoundError } from '../../core/errors.js';
 import type { Deps } from '../../core/ports.js';
 import { control, ControlAction, expiredCases } from '../../core/campaign/index.js';
-import { sendFollowup } from '../../core/notices/index.js';
+import { answerQuestion } from '../../core/answers/index.js';
+import { requestActor } from './actor.js';
 
 const ID = /^[a-z0-9_]{1,64}$/;
 
-/** Why, and on whose behalf (the key's holder is always recorded: a body cannot claim to be someone else). */
+/**
+ * Why, and on whose behalf (the key's holder is always recorded: a body cannot claim to be someone else); `force`
+ * escalates even what a recipient acknowledged or asked about.
+ */
 const ControlBody = z
   .object({
+    onBehalfOf: z.string().trim().min(1).max(200).optional(),
     by: z.string().trim().min(1).max(200).optional(),
     reason: z.string().trim().min(1).max(500).default('by hand'),
+    force: z.boolean().optional(),
   })
   .strict();
 
 const FollowupBody = z
   .object({
     message: z.string().trim().min(1).max(20_000),
+    onBehalfOf: z.string().trim().min(1).max(200).optional(),
     by: z.string().trim().min(1).max(200).optional(),
   })
   .strict();
@@ -35,13 +42,6 @@ async function body<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new InvalidInputError('the request is not valid', parsed.error.issues.map((i) => ({ where: i.path.join('.') || '(body)', reason: i.message })));
   return parsed.data;
-}
-
-/** The audit actor: the authenticated principal, and the person it acts for when the body names another. */
-function actorOf(c: Context, by: string | undefined): string {
-  const name = c.get('principal')?.name;
-  if (!name) return by ?? 'api';
-  return by && by !== name ? `${name} (for ${by})` : name;
 }
 
 function idOf(c: Context, kind: string): string {
@@ -66,15 +66,14 @@ export function controlRoutes(deps: Deps): Hono {
     app.post(`/${kind}/:id/:action{pause|resume|cancel|escalate}`, async (c) => {
       const id = idOf(c, kind.slice(0, -1));
       const action = actionOf(c);
-      const { by, reason } = await body(c, ControlBody);
-      return c.json({ result: await control(deps, id, action, actorOf(c, by), reason) });
+      const { onBehalfOf, by, reason, force } = await body(c, ControlBody);
+      return c.json({ result: await control(deps, id, action, requestActor(c, onBehalfOf ?? by), reason, { force: force === true }) });
     });
   }
   app.post('/notices/:id/followups', async (c) => {
     const id = idOf(c, 'notice');
-    const { message, by } = await body(c, FollowupBody);
-    const actor = actorOf(c, by);
-    const notice = await sendFollowup(deps, id, { kind: 'answer', message, by: actor }, actor);
+    const { message, onBehalfOf, by } = await body(c, FollowupBody);
+    const notice = await answerQuestion(deps, id, message, requestActor(c, onBehalfOf ?? by));
     return c.json({ notice: { id: notice.id, state: notice.state, deadline: notice.deadline, followupsSent: notice.followupsSent } }, 201);
   });
   app.get('/campaigns/:id/expired', async (c) => {

@@ -9,8 +9,9 @@ export { domainOf, verdictsFromMailauth, verdictsFromSesHeaders, verdictsFromSes
 export { classifyMail, type Classification } from './mail/classify.js';
 export { RecipientId, createRecipientSecret, listRecipientSecrets, rotateRecipientSecret, type IssuedSecret, type SecretDeps } from './recipient-secrets.js';
 export { AnswerInput, applyAnswer, recordAnswer } from './record.js';
-export { ReviewResolvedError, applyReview, dismissReview, reviewQueue, type ReviewQueue } from './review-actions.js';
-export { listReviews, type ReviewItem } from './review.js';
+export { ReviewResolvedError, applyReview, dismissReview, reviewItem, reviewQueue, type ReviewQueue, type ReviewResolution } from './review-actions.js';
+export { listReviews, ReviewReason, type ReviewItem } from './review.js';
+export { answerQuestion } from './questions.js';
 export { REPLY_TOKEN_GRACE_SECONDS, authenticatedBy, replyTokenExpiresAt } from './proof.js';
 export { receiveSesEvent, type SesEventResult } from './ses-events.js';
 export { WebhookRefusedError, forgetWebhook, verifyWebhook } from './webhooks.js';

@@ -9,11 +9,14 @@ export type LinkProblem = 'unknown' | 'used' | 'expired';
 /** A link that cannot be used: unknown (404), or used or expired (410). The message never holds the token. */
 export class LinkUnusableError extends TakedownError {
   readonly problem: LinkProblem;
-  constructor(problem: LinkProblem) {
+  /** the notice a used or expired link belonged to (its page speaks the notice's language) */
+  readonly noticeId?: string;
+  constructor(problem: LinkProblem, noticeId?: string) {
     const text = { unknown: 'this link is not known', used: 'this link was used already', expired: 'this link has expired' }[problem];
     super(`LINK.${problem.toUpperCase()}`, text);
     this.name = 'LinkUnusableError';
     this.problem = problem;
+    if (noticeId) this.noticeId = noticeId;
   }
 }
 
@@ -38,8 +41,8 @@ async function usable(deps: Deps, token: string): Promise<{ record: StoredRecord
   const record = await deps.store.getRecord(ANSWER_LINK_KIND, hash);
   if (!record) throw new LinkUnusableError('unknown');
   const value = LinkValue.parse(JSON.parse(record.value));
-  if (value.usedAt) throw new LinkUnusableError('used');
-  if (value.expiresAt <= deps.clock.now().toISOString()) throw new LinkUnusableError('expired');
+  if (value.usedAt) throw new LinkUnusableError('used', value.noticeId);
+  if (value.expiresAt <= deps.clock.now().toISOString()) throw new LinkUnusableError('expired', value.noticeId);
   return { record, value, hash };
 }
 
@@ -64,7 +67,7 @@ export async function useLink(deps: Deps, token: string): Promise<LinkUse> {
   try {
     await deps.store.putRecord({ ...record, value: JSON.stringify(used), version: record.version + 1 }, record.version);
   } catch (e) {
-    if (e instanceof StaleWriteError) throw new LinkUnusableError('used');
+    if (e instanceof StaleWriteError) throw new LinkUnusableError('used', value.noticeId);
     throw e;
   }
   return { ...result, intent: value.intent };

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { CASE_FINISHED, canMoveCase } from '../lifecycle.js';
-import { AnswerIntent, AnswerSource, type Answer, type CaseState, type Notice } from '../model.js';
+import { AnswerIntent, AnswerSource, actorFields, type ActorLike, type Answer, type CaseState, type Notice } from '../model.js';
 import type { Deps } from '../ports.js';
 import { InvalidInputError } from '../errors.js';
 import { casesOf, mustGetNotice } from '../notices/index.js';
 import { appendEvent } from '../audit/index.js';
 import { updateCase } from '../updates.js';
 import { escalatedCasesOf, lateTakedown, noticeAnswered } from '../notices/index.js';
-import { queueForReview } from './review.js';
+import { queueForReview, settleQuestions } from './review.js';
 import { startVerification } from '../verify/index.js';
 
 /** An answer as the API, the CLI and the mail reader hand it in. */
@@ -36,6 +36,9 @@ const STATE_FOR_INTENT: Readonly<Record<AnswerIntent, CaseState>> = {
   disputed: 'disputed',
 };
 
+/** Answers after which a question the recipient asked is no longer open. */
+const SETTLES_QUESTION: ReadonlySet<AnswerIntent> = new Set(['acknowledged', 'actioned', 'not-ours', 'disputed']);
+
 export interface AnswerResult {
   readonly answer: Answer;
   /** false when this answer had been applied before (a repeated submission) */
@@ -45,9 +48,11 @@ export interface AnswerResult {
 
 /**
  * Every way of answering (reply, webhook, link, API, CLI) ends here: store the answer, apply it to the cases,
- * and complete the waiting workflow at once. Safe to repeat: an answer id is applied once.
+ * and complete the waiting workflow at once. Safe to repeat: an answer id is applied once. `recordedBy` is the
+ * principal who entered it by hand (a coordinator's key, the CLI's user): the audit actor, where `from` is only
+ * whose answer it is; absent for the recipients' own channels, which authenticate themselves.
  */
-export async function recordAnswer(deps: Deps, noticeId: string, raw: AnswerInput): Promise<AnswerResult> {
+export async function recordAnswer(deps: Deps, noticeId: string, raw: AnswerInput, recordedBy?: ActorLike): Promise<AnswerResult> {
   const parsed = AnswerInput.safeParse(raw);
   if (!parsed.success) {
     throw new InvalidInputError(
@@ -78,12 +83,21 @@ export async function recordAnswer(deps: Deps, noticeId: string, raw: AnswerInpu
   };
   const fresh = await deps.store.putAnswer(answer);
   if (fresh) {
+    const recorder = recordedBy === undefined ? undefined : actorFields(recordedBy);
     await appendEvent(deps, {
       campaignId: notice.campaignId,
       noticeId,
       type: 'answer.received',
-      actor: input.from ?? input.source,
-      data: { answer: answer.id, intent: answer.intent, source: answer.source, cases: answer.caseIds?.length ?? 'all', ticket: answer.ticket },
+      actor: recorder?.actor ?? input.from ?? input.source,
+      data: {
+        answer: answer.id,
+        intent: answer.intent,
+        source: answer.source,
+        cases: answer.caseIds?.length ?? 'all',
+        ticket: answer.ticket,
+        ...(recorder && input.from && input.from !== recorder.actor ? { from: input.from } : {}),
+        ...recorder?.data,
+      },
     });
   }
   return applyAnswer(deps, notice, fresh ? answer : ((await deps.store.listAnswers(noticeId)).find((a) => a.id === answer.id) ?? answer));
@@ -118,6 +132,10 @@ export async function applyAnswer(deps: Deps, notice: Notice, answer: Answer): P
       note: answer.note,
       rawSha256: '',
     });
+  }
+  // the recipient answered again: a question it asked earlier no longer waits for anyone
+  if (SETTLES_QUESTION.has(answer.intent)) {
+    await settleQuestions(deps, notice.id, { by: answer.from ?? answer.source, how: `the recipient's answer: ${answer.intent} (${answer.source})`, answerId: answer.id });
   }
   if (to === 'actioned' && moved.length) await startVerification(deps, updated, answer.id);
   // a "taken down" for cases that had already gone on to the next party counts where they now stand

@@ -1,50 +1,21 @@
-import { z } from 'zod';
-import { AlreadyExistsError, InvalidInputError, NotFoundError, TakedownError } from '../errors.js';
-import { AnswerIntent } from '../model.js';
-import type { Deps, StoredRecord } from '../ports.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { AnswerIntent, actorOf, type ActorLike } from '../model.js';
+import type { Deps } from '../ports.js';
 import { listAll } from '../paging.js';
 import { recordAnswer } from './record.js';
 import { appendEvent } from '../audit/index.js';
-import { listReviews, type ReviewItem } from './review.js';
+import { listReviews, recordResolution, reviewAnswerKey, reviewResolution, ReviewResolvedError, RESOLUTION_KIND, ReviewResolution, type ReviewItem } from './review.js';
 
 /**
  * What a person decided about a message on the review queue: apply it as an answer (with the intent they read in
  * it) or dismiss it. The queue itself is append-only; a decision is a record beside it, written once.
  */
 
-const RESOLUTION_KIND = 'review-resolution';
-
-export const ReviewResolution = z.object({
-  itemId: z.string(),
-  action: z.enum(['applied', 'dismissed']),
-  intent: AnswerIntent.optional(),
-  noticeId: z.string().optional(),
-  /** the answer it became, when applied */
-  answerId: z.string().optional(),
-  /** the coordinator who decided */
-  by: z.string(),
-  at: z.string(),
-  note: z.string().max(2000).optional(),
-});
-export type ReviewResolution = z.infer<typeof ReviewResolution>;
-
-/** The item was decided before, the other way: a second decision would contradict the record. */
-export class ReviewResolvedError extends TakedownError {
-  constructor(id: string, action: string) {
-    super('REVIEW.ALREADY_RESOLVED', `review item ${id} was ${action} already`);
-    this.name = 'ReviewResolvedError';
-  }
-}
+export { ReviewResolution, ReviewResolvedError, reviewResolution };
 
 /** One item of the review queue by its id. */
 export async function findReview(deps: Pick<Deps, 'store'>, id: string): Promise<ReviewItem | undefined> {
   return (await listAll((p) => listReviews(deps, p))).find((r) => r.id === id);
-}
-
-/** The decision recorded for an item, if any. */
-export async function reviewResolution(deps: Pick<Deps, 'store'>, id: string): Promise<ReviewResolution | undefined> {
-  const record = await deps.store.getRecord(RESOLUTION_KIND, id);
-  return record && ReviewResolution.parse(JSON.parse(record.value));
 }
 
 export interface ReviewQueue {
@@ -53,7 +24,7 @@ export interface ReviewQueue {
   readonly resolved: { readonly item: ReviewItem; readonly resolution: ReviewResolution }[];
 }
 
-/** The whole queue, split into what still waits for a person and what was decided. */
+/** The whole queue, split into what still waits for a person and what was decided (or settled). */
 export async function reviewQueue(deps: Pick<Deps, 'store'>): Promise<ReviewQueue> {
   const [items, records] = await Promise.all([
     listAll((p) => listReviews(deps, p)),
@@ -70,18 +41,11 @@ export async function reviewQueue(deps: Pick<Deps, 'store'>): Promise<ReviewQueu
   return { open, resolved };
 }
 
-async function record(deps: Pick<Deps, 'store'>, resolution: ReviewResolution): Promise<ReviewResolution> {
-  const stored: StoredRecord = { kind: RESOLUTION_KIND, key: resolution.itemId, value: JSON.stringify(resolution), version: 1 };
-  try {
-    await deps.store.putRecord(stored, 'absent');
-    return resolution;
-  } catch (e) {
-    if (!(e instanceof AlreadyExistsError)) throw e;
-    // two people decided at once: the first decision stands
-    const first = (await reviewResolution(deps, resolution.itemId))!;
-    if (first.action !== resolution.action) throw new ReviewResolvedError(resolution.itemId, first.action);
-    return first;
-  }
+/** One item and the decision about it, if any; NotFoundError when there is no such item. */
+export async function reviewItem(deps: Pick<Deps, 'store'>, id: string): Promise<{ item: ReviewItem; resolution?: ReviewResolution }> {
+  const item = await mustFind(deps, id);
+  const resolution = await reviewResolution(deps, id);
+  return { item, ...(resolution ? { resolution } : {}) };
 }
 
 async function mustFind(deps: Pick<Deps, 'store'>, id: string): Promise<ReviewItem> {
@@ -93,11 +57,12 @@ async function mustFind(deps: Pick<Deps, 'store'>, id: string): Promise<ReviewIt
 /**
  * Apply a queued message as the answer a person read in it: recorded as a `manual` answer from that person on
  * the item's notice (or the notice they name for an unmatched message), applied once however often it is sent.
+ * `by` is the principal who decided (and whom they acted for).
  */
 export async function applyReview(
   deps: Deps,
   itemId: string,
-  input: { intent: string; by: string; noticeId?: string; note?: string },
+  input: { intent: string; by: ActorLike; noticeId?: string; note?: string },
 ): Promise<ReviewResolution> {
   const item = await mustFind(deps, itemId);
   const done = await reviewResolution(deps, itemId);
@@ -110,21 +75,28 @@ export async function applyReview(
   const noticeId = item.noticeId ?? input.noticeId?.trim().replace(/^\[?TKD-/i, '').replace(/\]$/, '').toLowerCase();
   if (!noticeId) throw new InvalidInputError('this message matched no notice: name the notice it answers', [{ where: 'noticeId', reason: 'required' }]);
   const note = input.note?.trim().slice(0, 1500);
-  const result = await recordAnswer(deps, noticeId, {
-    intent: intent.data,
-    source: 'manual',
-    from: input.by,
-    note: `read by a person in review item ${item.id} (${item.reason})${note ? `: ${note}` : ''}`,
-    // derived from the item, so a double click or a retried form applies it once
-    answerId: `review-${item.id.replace(/[^A-Za-z0-9.:-]/g, '-')}`.slice(0, 100),
-  });
-  const resolution = await record(deps, {
+  const who = actorOf(input.by);
+  const result = await recordAnswer(
+    deps,
+    noticeId,
+    {
+      intent: intent.data,
+      source: 'manual',
+      from: who.name,
+      note: `read by a person in review item ${item.id} (${item.reason})${note ? `: ${note}` : ''}`,
+      // derived from the item, so a double click or a retried form applies it once
+      answerId: reviewAnswerKey(item.id),
+    },
+    who,
+  );
+  const resolution = await recordResolution(deps, {
     itemId,
     action: 'applied',
     intent: intent.data,
     noticeId,
     answerId: result.answer.id,
-    by: input.by,
+    by: who.name,
+    ...(who.onBehalfOf ? { onBehalfOf: who.onBehalfOf } : {}),
     at: deps.clock.now().toISOString(),
     ...(note ? { note } : {}),
   });
@@ -132,14 +104,14 @@ export async function applyReview(
     campaignId: result.notice.campaignId,
     noticeId,
     type: 'review.applied',
-    actor: input.by,
-    data: { review: item.id, reason: item.reason, intent: intent.data, answer: result.answer.id, messageSha256: item.rawSha256 },
+    actor: who.name,
+    data: { review: item.id, reason: item.reason, intent: intent.data, answer: result.answer.id, messageSha256: item.rawSha256, ...(who.onBehalfOf ? { onBehalfOf: who.onBehalfOf } : {}) },
   });
   return resolution;
 }
 
 /** Set a queued message aside: nothing is applied; the decision and who made it are recorded. */
-export async function dismissReview(deps: Deps, itemId: string, input: { by: string; note?: string }): Promise<ReviewResolution> {
+export async function dismissReview(deps: Deps, itemId: string, input: { by: ActorLike; note?: string }): Promise<ReviewResolution> {
   const item = await mustFind(deps, itemId);
   const note = input.note?.trim().slice(0, 2000);
   const before = await reviewResolution(deps, itemId);
@@ -147,14 +119,23 @@ export async function dismissReview(deps: Deps, itemId: string, input: { by: str
     if (before.action !== 'dismissed') throw new ReviewResolvedError(itemId, before.action);
     return before;
   }
-  const resolution = await record(deps, { itemId, action: 'dismissed', by: input.by, at: deps.clock.now().toISOString(), ...(item.noticeId ? { noticeId: item.noticeId } : {}), ...(note ? { note } : {}) });
+  const who = actorOf(input.by);
+  const resolution = await recordResolution(deps, {
+    itemId,
+    action: 'dismissed',
+    by: who.name,
+    ...(who.onBehalfOf ? { onBehalfOf: who.onBehalfOf } : {}),
+    at: deps.clock.now().toISOString(),
+    ...(item.noticeId ? { noticeId: item.noticeId } : {}),
+    ...(note ? { note } : {}),
+  });
   if (item.campaignId) {
     await appendEvent(deps, {
       campaignId: item.campaignId,
       ...(item.noticeId ? { noticeId: item.noticeId } : {}),
       type: 'review.dismissed',
-      actor: input.by,
-      data: { review: item.id, reason: item.reason, messageSha256: item.rawSha256 },
+      actor: who.name,
+      data: { review: item.id, reason: item.reason, messageSha256: item.rawSha256, ...(note ? { note } : {}), ...(who.onBehalfOf ? { onBehalfOf: who.onBehalfOf } : {}) },
     });
   }
   return resolution;

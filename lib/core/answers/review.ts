@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { Classification } from './mail/classify.js';
-import type { Deps, Page, PageRequest } from '../ports.js';
+import { AnswerIntent, actorOf, type ActorLike } from '../model.js';
+import { AlreadyExistsError, TakedownError } from '../errors.js';
+import type { Deps, Page, PageRequest, StoredRecord } from '../ports.js';
+import { listAll } from '../paging.js';
 
 /**
  * The review queue: inbound messages a person must read because nothing may be applied from them on a guess —
@@ -49,4 +52,100 @@ export async function queueForReview(deps: Pick<Deps, 'store'>, item: ReviewItem
 export async function listReviews(deps: Pick<Deps, 'store'>, page?: PageRequest): Promise<Page<ReviewItem>> {
   const stored = await deps.store.listReviews(page);
   return { ...stored, items: stored.items.map((item) => ReviewItem.parse(item)) };
+}
+
+/** The kind of the store records that hold the decisions about review items (one per item, written once). */
+export const RESOLUTION_KIND = 'review-resolution';
+
+/**
+ * What became of an item: a person applied it as an answer or dismissed it, or it was `settled` by what happened
+ * to its notice (the coordinator answered the question in the thread, or the recipient answered again).
+ */
+export const ReviewResolution = z.object({
+  itemId: z.string(),
+  action: z.enum(['applied', 'dismissed', 'settled']),
+  intent: AnswerIntent.optional(),
+  noticeId: z.string().optional(),
+  /** the answer it became (applied), or the answer that settled it */
+  answerId: z.string().optional(),
+  /** the principal who decided (for `settled`: who answered) */
+  by: z.string(),
+  /** whom they said they acted for */
+  onBehalfOf: z.string().max(200).optional(),
+  at: z.string(),
+  note: z.string().max(2000).optional(),
+  /** for `settled`: what settled it, in words ("answered by follow-up 1", "the recipient acknowledged") */
+  how: z.string().max(300).optional(),
+});
+export type ReviewResolution = z.infer<typeof ReviewResolution>;
+
+/** The item was decided before, the other way: a second decision would contradict the record. */
+export class ReviewResolvedError extends TakedownError {
+  constructor(id: string, action: string) {
+    super('REVIEW.ALREADY_RESOLVED', `review item ${id} was ${action} already`);
+    this.name = 'ReviewResolvedError';
+  }
+}
+
+/** The decision recorded for an item, if any. */
+export async function reviewResolution(deps: Pick<Deps, 'store'>, id: string): Promise<ReviewResolution | undefined> {
+  const record = await deps.store.getRecord(RESOLUTION_KIND, id);
+  return record && ReviewResolution.parse(JSON.parse(record.value));
+}
+
+/** Record a decision once; of two at once the first stands (the same decision twice is no contradiction). */
+export async function recordResolution(deps: Pick<Deps, 'store'>, resolution: ReviewResolution): Promise<ReviewResolution> {
+  const stored: StoredRecord = { kind: RESOLUTION_KIND, key: resolution.itemId, value: JSON.stringify(ReviewResolution.parse(resolution)), version: 1 };
+  try {
+    await deps.store.putRecord(stored, 'absent');
+    return resolution;
+  } catch (e) {
+    if (!(e instanceof AlreadyExistsError)) throw e;
+    const first = (await reviewResolution(deps, resolution.itemId))!;
+    if (first.action !== resolution.action) throw new ReviewResolvedError(resolution.itemId, first.action);
+    return first;
+  }
+}
+
+/** The idempotency key of the answer a review item becomes when a person applies it. */
+export function reviewAnswerKey(itemId: string): string {
+  return `review-${itemId.replace(/[^A-Za-z0-9.:-]/g, '-')}`.slice(0, 100);
+}
+
+/**
+ * Settle the open questions of a notice: its `needs-info` items nobody decided yet are closed, recorded as
+ * settled by `by` and `how`. Called when the coordinator answers in the thread, and when the recipient answers
+ * again (acknowledged, taken down, not ours, disputed): the question no longer waits for anyone. The item being
+ * applied as that very answer (`answerId`) is left to its own decision.
+ */
+export async function settleQuestions(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  noticeId: string,
+  input: { by: ActorLike; how: string; answerId?: string },
+): Promise<ReviewResolution[]> {
+  const questions = (await listAll((p) => listReviews(deps, p))).filter((r) => r.reason === 'needs-info' && r.noticeId === noticeId);
+  const who = actorOf(input.by);
+  const settled: ReviewResolution[] = [];
+  for (const item of questions) {
+    if (input.answerId && input.answerId === `${noticeId}:${reviewAnswerKey(item.id)}`) continue;
+    if (await reviewResolution(deps, item.id)) continue;
+    try {
+      settled.push(
+        await recordResolution(deps, {
+          itemId: item.id,
+          action: 'settled',
+          noticeId,
+          by: who.name,
+          ...(who.onBehalfOf ? { onBehalfOf: who.onBehalfOf } : {}),
+          ...(input.answerId ? { answerId: input.answerId } : {}),
+          at: deps.clock.now().toISOString(),
+          how: input.how.slice(0, 300),
+        }),
+      );
+    } catch (e) {
+      // a person decided it meanwhile: their decision stands
+      if (!(e instanceof ReviewResolvedError)) throw e;
+    }
+  }
+  return settled;
 }

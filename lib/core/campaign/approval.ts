@@ -1,6 +1,6 @@
 import type { Deps } from '../ports.js';
 import { updateCampaign } from '../updates.js';
-import type { Campaign } from '../model.js';
+import { actorFields, actorOf, type ActorLike, type Campaign } from '../model.js';
 import { CampaignStateError } from '../errors.js';
 import { appendEvent } from '../audit/index.js';
 import { completeQuietly } from '../executions.js';
@@ -21,7 +21,8 @@ export async function awaitApproval(deps: Deps, campaignId: string, taskToken: s
 }
 
 /** A coordinator approves the routing plan: the campaign workflow goes on to send. */
-export async function approveCampaign(deps: Deps, campaignId: string, approver: string): Promise<Campaign> {
+export async function approveCampaign(deps: Deps, campaignId: string, approver: ActorLike): Promise<Campaign> {
+  const who = actorOf(approver);
   let waiting: string | undefined;
   let changed = false;
   const now = deps.clock.now().toISOString();
@@ -32,16 +33,17 @@ export async function approveCampaign(deps: Deps, campaignId: string, approver: 
     if (c.state !== 'routing' && c.state !== 'awaiting-approval') throw new CampaignStateError(campaignId, c.state, 'approve');
     changed = true;
     // approved while still routing: the plan step will not wait for an approval
-    return { ...c, state: c.state === 'routing' ? 'routing' : 'sending', approvedAt: now, approvedBy: approver, approvalToken: undefined };
+    return { ...c, state: c.state === 'routing' ? 'routing' : 'sending', approvedAt: now, approvedBy: who.name, ...(who.onBehalfOf ? { approvedOnBehalfOf: who.onBehalfOf } : {}), approvalToken: undefined };
   });
   if (!changed) return campaign;
-  await appendEvent(deps, { campaignId, type: 'campaign.approved', actor: approver, data: { notices: campaign.counts.notices } });
+  const audit = actorFields(who);
+  await appendEvent(deps, { campaignId, type: 'campaign.approved', actor: audit.actor, data: { notices: campaign.counts.notices, ...audit.data } });
   if (waiting) await completeQuietly(deps, waiting, { next: 'send' });
   return campaign;
 }
 
 /** A coordinator cancels a campaign that has not started sending. */
-export async function cancelCampaign(deps: Deps, campaignId: string, actor: string): Promise<Campaign> {
+export async function cancelCampaign(deps: Deps, campaignId: string, by: ActorLike, reason?: string): Promise<Campaign> {
   let waiting: string | undefined;
   let changed = false;
   const campaign = await updateCampaign(deps, campaignId, (c) => {
@@ -55,7 +57,8 @@ export async function cancelCampaign(deps: Deps, campaignId: string, actor: stri
     return { ...c, state: 'cancelled', approvalToken: undefined };
   });
   if (!changed) return campaign;
-  await appendEvent(deps, { campaignId, type: 'campaign.cancelled', actor, data: {} });
+  const audit = actorFields(by);
+  await appendEvent(deps, { campaignId, type: 'campaign.cancelled', actor: audit.actor, data: { ...(reason ? { reason } : {}), ...audit.data } });
   if (waiting) await completeQuietly(deps, waiting, { next: 'stopped' });
   return campaign;
 }

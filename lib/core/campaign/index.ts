@@ -5,7 +5,7 @@
  * This file is the context's public face: other contexts and the hosts import only what it exports.
  */
 export { approveCampaign, awaitApproval, cancelCampaign } from './approval.js';
-export { ControlAction, control, expiredCases, targetOf } from './control.js';
+export { ControlAction, control, controlPreview, expiredCases, targetOf, type ControlOptions, type ControlPreview, type ControlResult } from './control.js';
 export { planSubmission } from './dry-run.js';
 export { EXPORT_COLUMNS, derivedUuid, exportCsv, exportFile, exportMisp, exportStix, exportText, notifiedTag, spreadsheetText, stateTag, type ExportColumn } from './export-formats.js';
 export { ExportFormat, campaignExport, indicatorOutcomes, type CampaignExport, type ExportRow, type IndicatorOutcome } from './export.js';
@@ -15,6 +15,7 @@ export { buildNotices } from './plan.js';
 export { resumeAll, sweep, type ResumeReport, type SweepReport } from './recovery.js';
 export { routeCampaign } from './route.js';
 export { startNotices } from './start.js';
-export { campaignStats, countryOf, partyOf, type CampaignStats, type DurationStats, type Progress, type ProgressRow } from './stats.js';
+export { campaignCounts, campaignStats, casesByIndicator, countryOf, countsOf, partyOf, type CampaignCounts, type CampaignStats, type DurationStats, type Progress, type ProgressOverTime, type ProgressRow, type TimeToAction } from './stats.js';
 export { campaignStatus, type CampaignStatus } from './status.js';
 export { SubmitCampaignInput, submitCampaign } from './submit.js';
+export { CaseFilter, SearchQuery, caseMatches, search, type SearchResult } from './search.js';

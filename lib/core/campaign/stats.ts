@@ -1,6 +1,7 @@
-import type { Answer, Case, CaseState, Notice } from '../model.js';
+import type { Answer, Campaign, Case, CaseState, Notice } from '../model.js';
 import type { Deps } from '../ports.js';
 import { listAll } from '../paging.js';
+import { NotFoundError } from '../errors.js';
 
 /**
  * What a coordinator watches during an operation: how far the cases got, per country and per provider, and how
@@ -30,10 +31,11 @@ export interface ProgressRow {
 }
 
 export interface CampaignProgress {
+  /** per indicator: how far each got, whoever it is with now (an escalated indicator counts once) */
   readonly total: Progress;
-  /** by the country the indicator sits in (`??` when unknown), most cases first */
+  /** per indicator, by the country it sits in (`??` when unknown), most first */
   readonly byCountry: ProgressRow[];
-  /** by the party the case is against, most cases first */
+  /** per case, by the party the case is against (each party's own cases), most first */
   readonly byProvider: ProgressRow[];
 }
 
@@ -73,25 +75,126 @@ function rows(groups: Map<string, { label: string; progress: Progress }>): Progr
     .sort((a, b) => b.progress.identified - a.progress.identified || a.label.localeCompare(b.label));
 }
 
-/** How far a campaign's cases got, in total, per country and per provider. */
+/**
+ * Each indicator's cases, the current one (the rung it is on now: the latest revival, the highest step) first.
+ * An escalation makes a second case for the same indicator; an indicator is still one thing to take down.
+ */
+export function casesByIndicator(cases: readonly Case[]): Map<string, Case[]> {
+  const by = new Map<string, Case[]>();
+  for (const c of cases) {
+    const list = by.get(c.indicator.value);
+    if (list) list.push(c);
+    else by.set(c.indicator.value, [c]);
+  }
+  for (const list of by.values()) list.sort((a, b) => (b.revival ?? 0) - (a.revival ?? 0) || b.step - a.step);
+  return by;
+}
+
+/**
+ * How far a campaign got: per indicator in total and per country (an indicator counts once, at the stage its
+ * current case reached; notified when any of its cases went out), per case for each provider (its own cases).
+ */
 export function progressOf(cases: readonly Case[], notices: readonly Notice[]): CampaignProgress {
   const sentNotices = new Set(notices.filter((n) => n.sentAt !== undefined).map((n) => n.id));
+  const wasSent = (c: Case) => c.noticeId !== undefined && sentNotices.has(c.noticeId);
   const total = emptyProgress();
   const byCountry = new Map<string, { label: string; progress: Progress }>();
   const byProvider = new Map<string, { label: string; progress: Progress }>();
-  for (const c of cases) {
-    const sent = c.noticeId !== undefined && sentNotices.has(c.noticeId);
-    count(total, c, sent);
-    const country = countryOf(c);
-    const party = partyOf(c);
+  for (const list of casesByIndicator(cases).values()) {
+    const current = list[0]!;
+    const sent = list.some((c) => wasSent(c) || NOTIFIED_STATES.has(c.state));
+    count(total, current, sent);
+    const country = countryOf(current);
     const cg = byCountry.get(country) ?? { label: country, progress: emptyProgress() };
     byCountry.set(country, cg);
-    count(cg.progress, c, sent);
+    count(cg.progress, current, sent);
+  }
+  for (const c of cases) {
+    const party = partyOf(c);
     const pg = byProvider.get(party.id) ?? { label: party.name, progress: emptyProgress() };
     byProvider.set(party.id, pg);
-    count(pg.progress, c, sent);
+    count(pg.progress, c, wasSent(c));
   }
   return { total, byCountry: rows(byCountry), byProvider: rows(byProvider) };
+}
+
+/**
+ * The numbers a reader checks against each other, from the stored records: the indicators accepted, the cases
+ * they became (one per indicator and party asked: an escalation or a revival adds one), and the notices that
+ * carried them. `line` says it in one line, the same in the CLI, the API and the dashboard.
+ */
+export interface CampaignCounts {
+  /** indicators accepted from the file (not duplicates, not already open elsewhere) */
+  readonly indicators: number;
+  /** accepted indicators no party was found for: they have no case */
+  readonly unroutable: number;
+  /** every case: one per indicator routed, one more per escalation and per revival */
+  readonly cases: number;
+  /** cases handed on from another party (escalations) */
+  readonly escalations: number;
+  /** cases reopened after a verified takedown came back */
+  readonly reopened: number;
+  /** cases the TLP gate kept back (in no notice) */
+  readonly withheld: number;
+  readonly notices: number;
+  /** notices a mail server accepted */
+  readonly sent: number;
+  /** "21 indicators → 24 cases (3 escalations) → 11 notices" */
+  readonly line: string;
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** The counts of a campaign from its cases and notices (see CampaignCounts). */
+export function countsOf(campaign: Pick<Campaign, 'counts'>, cases: readonly Case[], notices: readonly Notice[]): CampaignCounts {
+  const escalations = cases.filter((c) => c.previousCaseId !== undefined).length;
+  const reopened = cases.filter((c) => (c.revival ?? 0) > 0 && c.previousCaseId === undefined).length;
+  const withheld = cases.filter((c) => c.state === 'withheld').length;
+  const indicators = campaign.counts.indicators;
+  const unroutable = campaign.counts.unroutable;
+  const sent = notices.filter((n) => n.sentAt !== undefined).length;
+  const why = [
+    escalations ? plural(escalations, 'escalation') : '',
+    reopened ? `${reopened} reopened` : '',
+    withheld ? `${withheld} withheld` : '',
+  ].filter(Boolean);
+  const line =
+    `${plural(indicators, 'indicator')}${unroutable ? ` (${unroutable} unroutable)` : ''} → ` +
+    `${plural(cases.length, 'case')}${why.length ? ` (${why.join(', ')})` : ''} → ${plural(notices.length, 'notice')}`;
+  return { indicators, unroutable, cases: cases.length, escalations, reopened, withheld, notices: notices.length, sent, line };
+}
+
+/** When each indicator reached a stage, for the progress-over-time chart: sorted times, one per indicator. */
+export interface ProgressOverTime {
+  /** the first notice out, the start of the chart; absent before anything was sent */
+  readonly from?: string;
+  readonly notified: readonly string[];
+  /** its party said it took it down */
+  readonly actioned: readonly string[];
+  readonly verifiedDown: readonly string[];
+}
+
+/** The times each indicator was first notified, first said taken down and verified down. */
+export function progressOverTime(cases: readonly Case[], notices: readonly Notice[], answers: ReadonlyMap<string, readonly Answer[]>): ProgressOverTime {
+  const sentAt = new Map(notices.filter((n) => n.sentAt).map((n) => [n.id, n.sentAt!]));
+  const notified: string[] = [];
+  const actioned: string[] = [];
+  const verified: string[] = [];
+  for (const list of casesByIndicator(cases).values()) {
+    const first = (xs: (string | undefined)[]) => xs.filter((x): x is string => x !== undefined).sort()[0];
+    const n = first(list.map((c) => (c.noticeId ? sentAt.get(c.noticeId) : undefined)));
+    if (n) notified.push(n);
+    const a = first(
+      list.flatMap((c) => (c.noticeId ? (answers.get(c.noticeId) ?? []).filter((x) => x.intent === 'actioned' && (!x.caseIds || x.caseIds.includes(c.id))).map((x) => x.receivedAt) : [])),
+    );
+    if (a) actioned.push(a);
+    const v = first(list.map((c) => (c.state === 'verified-down' ? c.verifiedDownAt : undefined)));
+    if (v) verified.push(v);
+  }
+  notified.sort();
+  actioned.sort();
+  verified.sort();
+  return { ...(notified[0] ? { from: notified[0] } : {}), notified, actioned, verifiedDown: verified };
 }
 
 /**
@@ -165,18 +268,36 @@ export function timeToAction(cases: readonly Case[], notices: readonly Notice[],
 }
 
 export interface CampaignStats {
+  readonly counts: CampaignCounts;
   readonly progress: CampaignProgress;
   readonly timeToAction: TimeToAction;
+  readonly overTime: ProgressOverTime;
 }
 
-/** Progress and time-to-action of one campaign, read from the store. */
+/** Counts, progress, time-to-action and progress over time of one campaign, read from the store. */
 export async function campaignStats(deps: Pick<Deps, 'store'>, campaignId: string): Promise<CampaignStats> {
-  const [cases, notices] = await Promise.all([
+  const [campaign, cases, notices] = await Promise.all([
+    deps.store.getCampaign(campaignId),
     listAll((p) => deps.store.listCases({ campaignId }, p)),
     listAll((p) => deps.store.listNotices({ campaignId }, p)),
   ]);
+  if (!campaign) throw new NotFoundError('campaign', campaignId);
   const answers = new Map<string, Answer[]>();
   // only notices that went out can carry an answer worth measuring
   for (const n of notices) if (n.sentAt) answers.set(n.id, await deps.store.listAnswers(n.id));
-  return { progress: progressOf(cases, notices), timeToAction: timeToAction(cases, notices, answers) };
+  return {
+    counts: countsOf(campaign, cases, notices),
+    progress: progressOf(cases, notices),
+    timeToAction: timeToAction(cases, notices, answers),
+    overTime: progressOverTime(cases, notices, answers),
+  };
+}
+
+/** The counts of one campaign (CampaignCounts), read from the store. */
+export async function campaignCounts(deps: Pick<Deps, 'store'>, campaign: Campaign): Promise<CampaignCounts> {
+  const [cases, notices] = await Promise.all([
+    listAll((p) => deps.store.listCases({ campaignId: campaign.id }, p)),
+    listAll((p) => deps.store.listNotices({ campaignId: campaign.id }, p)),
+  ]);
+  return countsOf(campaign, cases, notices);
 }

@@ -18,7 +18,10 @@ export const SubmitCampaignInput = z.object({
   /** absent: the configured default (Settings.defaultTlp) */
   tlp: TLP.optional(),
   legalBasis: z.string().trim().max(500).optional(),
+  /** who submits: the authenticated principal (the API sets it from the caller's key or token, never the body) */
   submitter: z.string().trim().min(1).max(200),
+  /** whom the submitter acts for (free text, recorded beside the submitter) */
+  onBehalfOf: z.string().trim().min(1).max(200).optional(),
   /** false when the coordinator approved the plan in advance (`--yes`) */
   requireApproval: z.boolean().default(true),
   /** false: do not probe what the parties say they took down (a probe can tip off the operator) @default true */
@@ -177,6 +180,7 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
     tlpFrom: input.tlp ? 'input' : 'default',
     legalBasis: input.legalBasis,
     submitter: input.submitter,
+    ...(input.onBehalfOf && input.onBehalfOf !== input.submitter ? { onBehalfOf: input.onBehalfOf } : {}),
     source: { format: intake.format, name: input.sourceName },
     requireApproval: input.requireApproval,
     ...(input.probes === false ? { probes: false } : {}),
@@ -219,6 +223,7 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
       excluded: intake.excluded.length,
       skipped: intake.skipped.length,
       preApproved: !input.requireApproval,
+      ...(campaign.onBehalfOf ? { onBehalfOf: campaign.onBehalfOf } : {}),
     },
   });
   // what was left out is part of the record: an auditor sees it without the file

@@ -154,7 +154,10 @@ function* intakePasses(opts: IntakeOptions): Generator<Reading, IntakeSummary, u
   const { issues, excludedItems: excluded } = check;
   if (issues.length > 0 && !opts.skipInvalid) {
     const lines = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-    throw new InvalidInputError(`${lines} in the ${format} file; nothing was accepted`, issues);
+    const itemsOnly = issues.every((i) => i.where !== 'file');
+    throw new InvalidInputError(`${lines} in the ${format} file; nothing was accepted`, issues, {
+      ...(itemsOnly ? { hint: `to take the file without ${issues.length === 1 ? 'this item' : 'these items'}, run it again with --skip-invalid (skipInvalid: true in the API): ${issues.length === 1 ? 'it is' : 'they are'} then listed in the plan and the audit record instead` } : {}),
+    });
   }
   // an issue that is not about one item (the file itself) cannot be skipped
   const fatal = issues.find((i) => i.where === 'file');

@@ -48,7 +48,11 @@ export function normaliseIndicator(raw: string, hint?: { type?: string }): Norma
   if (text === '') return fail('empty');
 
   const parsed = parse(text);
-  if (!parsed.ok) return parsed;
+  if (!parsed.ok) {
+    // an address was declared and the text is nothing like one: say that, not why it is no host name either
+    if (expected && expected.every((k) => k === 'ipv4' || k === 'ipv6') && !/^[\d.:a-f[\]]+$/i.test(text)) return fail('not an address');
+    return parsed;
+  }
   const { indicator, mapped } = parsed.value;
   // An IPv4-mapped IPv6 address becomes its IPv4, but it was still written as IPv6.
   if (expected && !expected.includes(indicator.kind) && !(mapped && expected.includes('ipv6'))) {

@@ -1,7 +1,7 @@
 import { StixPriorCollector, StixReader, looksLikeStix, parseStix, type StixPrior } from './formats/stix.js';
 import type { ItemSink, ParseContext, ParserOutput, TextReader } from './common.js';
 import type { IntakeFormat } from './common.js';
-import { CsvReader, ListReader, detectTextFormat, textFormatDecided } from './formats/text.js';
+import { CsvReader, ListReader, sniffText, textFormatDecided, type CsvDelimiter } from './formats/text.js';
 import { JsonStreamScanner, scanJson, type ScannedJson } from './formats/json-scan.js';
 import { looksLikeMisp, parseMisp } from './formats/misp.js';
 
@@ -68,15 +68,24 @@ export class FormatReader implements TextReader {
   private choose(final: boolean): void {
     const body = this.head.charCodeAt(0) === 0xfeff ? this.head.slice(1) : this.head;
     let kind: 'json' | 'csv' | 'list' | undefined;
+    let delimiter: CsvDelimiter = ',';
     const r = this.requested;
     if (r === 'stix' || r === 'misp') kind = 'json';
-    else if (r === 'csv' || r === 'list') kind = r;
-    else {
+    else if (r === 'list') kind = r;
+    else if (r === 'csv') {
+      // asked for CSV: its delimiter is still read from the header
+      if (!final && !textFormatDecided(body)) return;
+      kind = 'csv';
+      const sniffed = sniffText(body);
+      if (sniffed.format === 'csv') delimiter = sniffed.delimiter;
+    } else {
       const start = /\S/.exec(body);
       if (start) kind = body[start.index] === '{' || body[start.index] === '[' ? 'json' : undefined;
       if (!kind && (start || final)) {
         if (!final && !textFormatDecided(body)) return;
-        kind = detectTextFormat(body);
+        const sniffed = sniffText(body);
+        kind = sniffed.format;
+        if (sniffed.format === 'csv') delimiter = sniffed.delimiter;
       }
       if (!kind) return;
     }
@@ -85,7 +94,7 @@ export class FormatReader implements TextReader {
       this.inner = this.json;
     } else {
       this.format = kind;
-      this.inner = kind === 'csv' ? new CsvReader(this.sink) : new ListReader(this.sink);
+      this.inner = kind === 'csv' ? new CsvReader(this.sink, delimiter) : new ListReader(this.sink);
     }
     const head = this.head;
     this.head = '';

@@ -33,12 +33,17 @@ export function textSource(text: string, sliceChars = SLICE): TextSource {
  */
 export async function* decodedChunks(source: TextSource): AsyncGenerator<string, void> {
   // ignoreBOM: the byte order mark stays, and the readers drop it where they always have (at the very start)
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  let decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let bytes = false;
   for await (const chunk of source.chunks()) {
     if (typeof chunk === 'string') {
       if (chunk) yield chunk;
       continue;
+    }
+    if (!bytes && chunk.length >= 2) {
+      // Excel's "Unicode text" (and some CSV exports) is UTF-16 with a byte order mark
+      if (chunk[0] === 0xff && chunk[1] === 0xfe) decoder = new TextDecoder('utf-16le', { ignoreBOM: true });
+      else if (chunk[0] === 0xfe && chunk[1] === 0xff) decoder = new TextDecoder('utf-16be', { ignoreBOM: true });
     }
     bytes = true;
     const text = decoder.decode(chunk, { stream: true });

@@ -1,4 +1,4 @@
-import type { Notice, NoticeState } from '../model.js';
+import { actorFields, type ActorLike, type Notice, type NoticeState } from '../model.js';
 import type { Deps } from '../ports.js';
 import { updateNotice } from '../updates.js';
 import { appendEvent } from '../audit/index.js';
@@ -24,7 +24,8 @@ function remainingOf(deps: Deps, n: Notice): number {
 }
 
 /** Stop a notice's clock; its waiting execution wakes, finds it paused and ends. */
-export async function pauseNotice(deps: Deps, noticeId: string, actor: string, reason: string): Promise<Notice | undefined> {
+export async function pauseNotice(deps: Deps, noticeId: string, by: ActorLike, reason: string): Promise<Notice | undefined> {
+  const { actor, data: onBehalf } = actorFields(by);
   let token: string | undefined;
   let changed = false;
   const notice = await updateNotice(deps, noticeId, (cur) => {
@@ -41,7 +42,7 @@ export async function pauseNotice(deps: Deps, noticeId: string, actor: string, r
     };
   });
   if (!changed) return undefined;
-  await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.paused', actor, data: { reason, remainingSeconds: notice.paused?.remainingSeconds } });
+  await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.paused', actor, data: { reason, remainingSeconds: notice.paused?.remainingSeconds, ...onBehalf } });
   if (token) await completeQuietly(deps, token, stepFor(deps, notice));
   return notice;
 }
@@ -50,7 +51,8 @@ export async function pauseNotice(deps: Deps, noticeId: string, actor: string, r
  * Start a paused (or closed, for a "still reachable" recheck) notice's clock again as a new round: a new
  * execution under a new name, the deadline `seconds` from now. Nothing is resent: SendNotice finds it sent.
  */
-export async function restartNotice(deps: Deps, noticeId: string, actor: string, seconds: number | undefined, why: string): Promise<Notice | undefined> {
+export async function restartNotice(deps: Deps, noticeId: string, by: ActorLike, seconds: number | undefined, why: string): Promise<Notice | undefined> {
+  const { actor, data: onBehalf } = actorFields(by);
   const now = deps.clock.now().getTime();
   let changed = false;
   const notice = await updateNotice(deps, noticeId, (cur) => {
@@ -73,7 +75,7 @@ export async function restartNotice(deps: Deps, noticeId: string, actor: string,
     };
   });
   if (!changed) return undefined;
-  await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.resumed', actor, data: { why, round: notice.round, deadline: notice.deadline } });
+  await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.resumed', actor, data: { why, round: notice.round, deadline: notice.deadline, ...onBehalf } });
   await startNoticeRun(deps, notice);
   return notice;
 }

@@ -1,6 +1,6 @@
 import type { Deps } from '../ports.js';
 import { renderFollowup, type Followup } from './render/render-followup.js';
-import type { Case, Notice } from '../model.js';
+import { actorFields, type ActorLike, type Case, type Notice } from '../model.js';
 import { casesOf, mustGetNotice } from './records.js';
 import { sendOutbound } from './outbound.js';
 import { InvalidInputError, InvalidTransitionError, NotFoundError } from '../errors.js';
@@ -19,11 +19,12 @@ export async function sendFollowup(
   deps: Deps,
   noticeId: string,
   followup: Followup,
-  actor: string,
+  by: ActorLike,
   cases?: readonly Case[],
   /** runs once the message is out, before the clock restarts (the cases it concerns change state only then) */
   afterSend?: () => Promise<void>,
 ): Promise<Notice> {
+  const { actor, data: onBehalf } = actorFields(by);
   let notice = await mustGetNotice(deps, noticeId);
   if (!['sent', 'paused', 'closed', 'escalated', 'exhausted'].includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'follow-up');
   if (followup.kind === 'answer' && !followup.message.trim()) {
@@ -68,9 +69,9 @@ export async function sendFollowup(
     noticeId,
     type: 'notice.followup',
     actor,
-    data: { n, kind: followup.kind, cases: concerned.length, deadline },
+    data: { n, kind: followup.kind, cases: concerned.length, deadline, ...onBehalf },
   });
-  const restarted = await restartNotice(deps, noticeId, actor, notice.actionDeadline, followup.kind === 'answer' ? 'the coordinator answered the question' : 'still reachable after the takedown was reported');
+  const restarted = await restartNotice(deps, noticeId, by, notice.actionDeadline, followup.kind === 'answer' ? 'the coordinator answered the question' : 'still reachable after the takedown was reported');
   if (!restarted) {
     // its execution is still waiting: the deadline moves out (never in) and the execution re-decides
     await updateNotice(deps, noticeId, (cur) => (cur.state === 'sent' && (!cur.deadline || cur.deadline < deadline) ? { ...cur, deadline } : undefined));

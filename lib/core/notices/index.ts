@@ -12,6 +12,7 @@ export { ANSWER_LINK_KIND, LinkValue, type LinkIntent } from './links.js';
 export { NoticeGrouper, groupIntoNotices, startNoticeRun } from './planning.js';
 export { casesOf, mustGetNotice } from './records.js';
 export { humanDuration } from './render/render.js';
+export { chooseLanguage, RTL_LANGUAGES } from './render/language.js';
 export { sendNotice } from './send.js';
 export { stepFor } from './step.js';
 export { findByTransportId } from './transport-ids.js';

@@ -1,16 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { readCheckpoints, verifyCampaign, type AuditReport, type ChainBreak, type ChainHead, type CheckpointReading } from '../../core/audit/index.js';
-import { FileCheckpointLog } from '../../adapters/checkpoints/checkpoints.file.js';
-import { readAuditKeyFile } from '../../adapters/secrets/audit-key.file.js';
-import { DIRECTORY_AUDIT_ID } from '../../core/routing/index.js';
+import type { AuditReport, ChainBreak, ChainHead, CheckpointReading } from '../../core/audit/index.js';
 import { TakedownError } from '../../core/errors.js';
-import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
-import { exportEvidencePack, headsOfManifest, verifyEvidencePack, type PackReport } from '../evidence.js';
+import type { PackReport } from '../evidence.js';
 import { Progress, summary } from './terminal.js';
 import { out } from './options.js';
-import { loadHost } from './host-client.js';
 
 /**
  * `takedown audit verify [campaign]` recomputes the hash chains of the audit trail (from the database, or from an
@@ -106,6 +101,29 @@ function newest(...sets: (Readonly<Record<string, ChainHead>> | undefined)[]): R
   return out;
 }
 
+/** What the audit commands run on, loaded when one runs (not for `--help`, nor for the other commands). */
+async function auditModules() {
+  const [audit, checkpoints, key, routing, sqlite, evidence] = await Promise.all([
+    import('../../core/audit/index.js'),
+    import('../../adapters/checkpoints/checkpoints.file.js'),
+    import('../../adapters/secrets/audit-key.file.js'),
+    import('../../core/routing/index.js'),
+    import('../../adapters/sqlite/store.sqlite.js'),
+    import('../evidence.js'),
+  ]);
+  return {
+    readCheckpoints: audit.readCheckpoints,
+    verifyCampaign: audit.verifyCampaign,
+    FileCheckpointLog: checkpoints.FileCheckpointLog,
+    readAuditKeyFile: key.readAuditKeyFile,
+    DIRECTORY_AUDIT_ID: routing.DIRECTORY_AUDIT_ID,
+    SqliteStore: sqlite.SqliteStore,
+    exportEvidencePack: evidence.exportEvidencePack,
+    headsOfManifest: evidence.headsOfManifest,
+    verifyEvidencePack: evidence.verifyEvidencePack,
+  };
+}
+
 /** Adds `audit verify` and `audit export` to the program. */
 export function addAuditCommands(prog: Command): void {
   const audit = prog
@@ -123,6 +141,7 @@ export function addAuditCommands(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .option('--json', 'machine-readable output')
     .action(async (campaignArg: string | undefined, opts: { pack?: string; against?: string; dataDir?: string; json?: boolean }, cmd: Command) => {
+      const { readCheckpoints, verifyCampaign, FileCheckpointLog, readAuditKeyFile, DIRECTORY_AUDIT_ID, SqliteStore, headsOfManifest, verifyEvidencePack } = await auditModules();
       let earlier: { campaignId: string; heads: Record<string, ChainHead> } | undefined;
       if (opts.against !== undefined) {
         if (!existsSync(opts.against)) usage(cmd, `no manifest ${opts.against}`);
@@ -146,7 +165,7 @@ export function addAuditCommands(prog: Command): void {
         return;
       }
 
-      const { hostFiles } = await loadHost();
+      const { hostFiles } = await import('../host-files.js');
       const files = hostFiles(opts.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
       if (!existsSync(files.database)) usage(cmd, `no data in ${files.dataDir}`);
       // the key and the checkpoints live beside the database, never in it: read, never created, here
@@ -207,12 +226,13 @@ export function addAuditCommands(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .option('--json', 'machine-readable output')
     .action(async (campaignId: string, opts: { out?: string; toS3?: string; dataDir?: string; json?: boolean }, cmd: Command) => {
+      const { SqliteStore, exportEvidencePack, verifyEvidencePack } = await auditModules();
       // the AWS SDK is loaded only for an export to S3
       const s3 = opts.toS3 ? await import('../../adapters/aws/evidence-upload.js') : undefined;
       if (opts.toS3) s3!.parseS3Url(opts.toS3);
       const outDir = resolve(opts.out ?? `evidence-${campaignId.replace(/[^A-Za-z0-9._-]/g, '_')}`);
       if (existsSync(outDir) && readdirSync(outDir).length > 0) usage(cmd, `${outDir} is not empty`);
-      const { hostFiles } = await loadHost();
+      const { hostFiles } = await import('../host-files.js');
       const files = hostFiles(opts.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
       if (!existsSync(files.database)) usage(cmd, `no data in ${files.dataDir}`);
       const store = new SqliteStore(files.database);

@@ -1,33 +1,25 @@
-import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { InvalidInputError, type InputIssue } from '../../core/errors.js';
+import type { InputIssue } from '../../core/errors.js';
 import type { Campaign, Notice } from '../../core/model.js';
-import { approveCampaign } from '../../core/campaign/index.js';
-import { listAll } from '../../core/paging.js';
-import { recordCampaignOrigin, submitCampaign, type SubmitCampaignInput } from '../../core/campaign/index.js';
-import { expiredCases } from '../../core/campaign/index.js';
-import { planSubmission } from '../../core/campaign/index.js';
+import type { CampaignCounts, CampaignStatus, FeedOrigin, SubmitCampaignInput } from '../../core/campaign/index.js';
 import type { Plan } from '../../core/routing/index.js';
 import type { TextSource } from '../../core/intake/index.js';
-import { campaignStatus, type CampaignStatus } from '../../core/campaign/index.js';
-import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
-import { fileSource } from '../file-source.js';
-import type { Host } from '../host.js';
-import { planText } from './plan-view.js';
+import type { Host, HostInfo } from '../host.js';
 import { Progress, summary, table } from './terminal.js';
-import { intakeProgress, routingProgress } from './progress.js';
+import { openStore } from './store.js';
 import { hasRemoteSource, readRemoteSource, withSourceOptions, type SourceFlags } from './sources.js';
-import { hostHeaders, loadHost, postJson, reachRunningHost, RECORDED_ONLY, withCommandHost, withHost } from './host-client.js';
+import { getJson, hostHeaders, loadHost, postJson, reachRunningHost, RECORDED_ONLY, withCommandHost, withHost } from './host-client.js';
 import {
+  AS_OPTION_HELP,
   campaignFile,
+  cliActor,
   dataDirOf,
   err,
+  commandHostConfig,
   hostConfig,
   out,
   readCampaignFile,
-  safeUser,
   UsageError,
   withHostOptions,
   withIntakeOptions,
@@ -37,16 +29,19 @@ import {
 } from './options.js';
 
 /**
- * A campaign from file to sent notices: `run` (the whole of it on an embedded host), `plan` (a dry run),
- * `status`, `approve`, and `expired` (the cases nobody acted on).
+ * A campaign from file to sent notices: `run` (the whole of it, on an embedded host, or through the running
+ * host's API when one serves the data directory), `plan` (a dry run), `status`, `approve`, and `expired` (the
+ * cases nobody acted on). Each loads the core and the host only once it runs.
  */
 
-/** A submission from a file and the intake flags. */
-function submissionOf(file: string, content: string | TextSource, opts: IntakeFlags, submitter: string): SubmitCampaignInput {
+/** A submission from a file and the intake flags; the submitter is the CLI's user, `--submitter` whom it acts for. */
+function submissionOf(file: string, content: string | TextSource, opts: IntakeFlags & { submitter?: string }): SubmitCampaignInput {
+  const actor = cliActor(opts.submitter);
   return {
     name: opts.name ?? basename(file).replace(/\.[^.]+$/, ''),
     ...(opts.tlp ? { tlp: opts.tlp as Campaign['tlp'] } : {}),
-    submitter,
+    submitter: actor.name,
+    ...(actor.onBehalfOf ? { onBehalfOf: actor.onBehalfOf } : {}),
     format: opts.format as 'auto',
     sourceName: basename(file),
     content,
@@ -58,7 +53,7 @@ function submissionOf(file: string, content: string | TextSource, opts: IntakeFl
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function noticeIsOut(n: Notice): boolean {
+function noticeIsOut(n: Pick<Notice, 'state'>): boolean {
   return !['planned', 'sending', 'uncertain'].includes(n.state);
 }
 
@@ -75,6 +70,8 @@ export async function waitForPlan(host: Host, campaignId: string): Promise<Campa
 
 /** Wait, with a progress bar, until every notice of the campaign has gone out. */
 export async function waitForSending(host: Host, campaignId: string): Promise<CampaignStatus> {
+  const { campaignStatus } = await import('../../core/campaign/index.js');
+  const { listAll } = await import('../../core/paging.js');
   const progress = new Progress('sending notices');
   for (;;) {
     // only the notices while waiting: loading every case on each poll cost more than the sending itself
@@ -95,8 +92,8 @@ export async function waitForSending(host: Host, campaignId: string): Promise<Ca
   }
 }
 
-function planTable(status: CampaignStatus): string {
-  const rows = status.notices
+function planTable(notices: readonly Notice[]): string {
+  const rows = notices
     .slice()
     .sort((a, b) => b.caseCount - a.caseCount || a.party.name.localeCompare(b.party.name))
     .map((n) => [n.party.name, n.party.kind, n.party.email, n.party.country ?? '', n.caseCount, n.party.contactSource]);
@@ -108,41 +105,93 @@ function refusalLine(r: NonNullable<Notice['refusal']>): string {
   return [r.code, r.enhanced, r.text, r.step ? `(${r.step})` : undefined].filter((x) => x !== undefined && x !== '').join(' ');
 }
 
-function campaignSummary(status: CampaignStatus, host: Host | undefined, extra: [string, string | number][] = []): string {
-  const c = status.campaign;
+/** The summary of a campaign; `counts` is the one line that explains its numbers (the API and dashboard show it too). */
+function campaignSummary(c: Campaign, notices: readonly Notice[], counts: CampaignCounts, halt: CampaignStatus['halt'], extra: [string, string | number][] = []): string {
   // sent means accepted by the next hop: a notice escalated because it was refused was never sent
-  const sent = status.notices.filter((n) => n.sentAt).length;
-  const refused = status.notices.filter((n) => n.refusal && !n.sentAt).length;
+  const refused = notices.filter((n) => n.refusal && !n.sentAt).length;
   return summary([
     ['campaign', c.id],
     ['name', c.name],
     ['state', c.state],
-    ['indicators', `${c.counts.indicators} accepted of ${c.counts.submitted} submitted (${c.counts.duplicates} duplicates)`],
-    ['unroutable', c.counts.unroutable],
-    ['withheld (TLP)', c.counts.withheld ?? 0],
-    ['cases', c.counts.cases],
-    ['recipients', status.notices.length],
-    ['notices sent', sent],
+    ['counts', counts.line],
+    ['from the file', `${c.counts.indicators} accepted of ${c.counts.submitted} submitted (${c.counts.duplicates} duplicates)`],
+    ['submitted by', `${c.submitter}${c.onBehalfOf ? ` for ${c.onBehalfOf}` : ''}`],
+    ...(c.approvedBy ? ([['approved by', `${c.approvedBy}${c.approvedOnBehalfOf ? ` for ${c.approvedOnBehalfOf}` : ''}`]] as [string, string][]) : []),
+    ['notices sent', counts.sent],
     ...(refused ? ([['notices refused', refused]] as [string, number][]) : []),
-    ...(status.halt ? ([['SENDING HALTED', `since ${status.halt.since}: ${refusalLine(status.halt.refusal)}`]] as [string, string][]) : []),
-    ...(host ? ([['mail went to', host.mailDestination]] as [string, string][]) : []),
+    ...(halt ? ([['SENDING HALTED', `since ${halt.since}: ${refusalLine(halt.refusal)}`]] as [string, string][]) : []),
     ...extra,
   ]);
 }
 
 /** The file, checked to be one: intake reads it from disk a piece at a time, twice, and never holds it whole. */
-function campaignFileSource(file: string): TextSource {
+async function campaignFileSource(file: string): Promise<TextSource> {
+  const { fileSource } = await import('../file-source.js');
   return fileSource(campaignFile(file));
 }
 
 async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());
   } finally {
     rl.close();
   }
+}
+
+type RunFlags = HostFlags & IntakeFlags & SourceFlags & { submitter?: string; legalBasis?: string; yes?: boolean };
+
+/** The campaign as the running host's API shows it. */
+interface CampaignView {
+  campaign: Campaign;
+  counts: CampaignCounts;
+  notices: Notice[];
+}
+
+/**
+ * `run` while a host serves the data directory: the file goes to its API (the host's own key), the plan is read
+ * back from it, approved through it, and the notices are sent by it. The command waits for them as it would have.
+ */
+async function runThroughHost(running: HostInfo, dataDir: string, submission: SubmitCampaignInput, opts: RunFlags, origin: FeedOrigin | undefined): Promise<void> {
+  const base = running.httpUrl!;
+  err(`a takedown host (pid ${running.pid}) serves ${dataDir}: submitting through its API at ${base}`);
+  const res = await fetch(`${base}/campaigns`, { method: 'POST', headers: hostHeaders(dataDir), body: JSON.stringify({ ...submission, requireApproval: !opts.yes, ...(origin ? { origin } : {}) }) });
+  const json = (await res.json().catch(() => ({}))) as { campaign?: Campaign; duplicatesInFile?: number; alreadyOpen?: number; excluded?: unknown[]; skipped?: InputIssue[]; error?: { message?: string; issues?: InputIssue[]; hint?: string } };
+  if (res.status === 400) {
+    const { InvalidInputError } = await import('../../core/errors.js');
+    throw new InvalidInputError(json.error?.message ?? 'the file was refused', json.error?.issues ?? [], json.error?.hint ? { hint: json.error.hint } : {});
+  }
+  if (!res.ok || !json.campaign) throw new UsageError(`the host answered ${res.status}: ${json.error?.message ?? res.statusText}`);
+  const c = json.campaign;
+  err(`read ${c.counts.submitted} indicators: ${c.counts.indicators} accepted, ${json.duplicatesInFile ?? 0} duplicates in the file, ${json.alreadyOpen ?? 0} already in open cases, ${json.excluded?.length ?? 0} excluded, ${json.skipped?.length ?? 0} skipped as invalid`);
+  for (const s of (json.skipped ?? []).slice(0, 20)) err(`  skipped ${s.where}: ${s.reason}`);
+  let view = await getJson<CampaignView>(`${base}/campaigns/${c.id}`, dataDir);
+  while (view.campaign.state === 'routing') {
+    await sleep(100);
+    view = await getJson<CampaignView>(`${base}/campaigns/${c.id}`, dataDir);
+  }
+  if (view.campaign.state === 'cancelled') throw new UsageError(`campaign ${c.id} was cancelled`);
+  out(`\nRouting plan for ${c.id} (${view.counts.line}; ${view.counts.unroutable} unroutable):\n`);
+  out(planTable(view.notices) + '\n');
+  if (!opts.yes) {
+    if (!(await confirm(`Send ${view.notices.length} notices? [y/N] `))) {
+      out(`Not sent. The plan waits for approval: takedown approve ${c.id} --data-dir ${dataDir}   (or POST /campaigns/${c.id}/approval)`);
+      return;
+    }
+    await postJson(`${base}/campaigns/${c.id}/approval`, opts.submitter ? { onBehalfOf: opts.submitter } : {}, dataDir);
+  }
+  const progress = new Progress('sending notices');
+  for (;;) {
+    view = await getJson<CampaignView>(`${base}/campaigns/${c.id}`, dataDir);
+    const sent = view.notices.filter(noticeIsOut).length;
+    progress.update(sent, view.notices.length);
+    if (view.campaign.state !== 'sending' && view.campaign.state !== 'routing' && sent === view.notices.length) break;
+    await sleep(250);
+  }
+  progress.finish();
+  out('\n' + campaignSummary(view.campaign, view.notices, view.counts, undefined, [['mail goes', `through the running host (pid ${running.pid})`], ['next', `takedown status ${c.id} --data-dir ${dataDir}`]]));
 }
 
 /** Adds `run`. */
@@ -152,27 +201,39 @@ export function addRunCommand(prog: Command): void {
       withIntakeOptions(
         prog
           .command('run')
-          .argument('[file]', 'campaign file: a STIX 2.1 bundle, a MISP event (JSON), a CSV with a header (indicator,type,country,first_seen,evidence,tlp,...) or a plain list; or none, with --from-misp or --from-taxii')
-          .description('run a whole campaign on the embedded host: intake (a file, MISP events or a TAXII collection), routing, plan, approval, sending; notices are left waiting for answers'),
+          .argument('[file]', 'campaign file: a STIX 2.1 bundle, a MISP event (JSON), a CSV with a header (indicator,type,country,first_seen,evidence,tlp,...; comma, semicolon or tab) or a plain list; or none, with --from-misp or --from-taxii')
+          .description('run a whole campaign: intake (a file, MISP events or a TAXII collection), routing, plan, approval, sending; notices are left waiting for answers. Goes through the running host when one serves the data directory'),
       )
-        .option('--submitter <who>', 'who submits (default: your user name)')
+        .option('--submitter <who>', 'whom you submit for (recorded beside your user name, never instead of it)')
         .option('--legal-basis <text>', 'legal basis quoted in every notice')
         .option('-y, --yes', 'approve the routing plan at once'),
     ),
-  ).action(async (file: string | undefined, opts: HostFlags & IntakeFlags & SourceFlags & { submitter?: string; legalBasis?: string; yes?: boolean }) => {
+  ).action(async (file: string | undefined, opts: RunFlags) => {
     if (file !== undefined && hasRemoteSource(opts)) throw new UsageError('give a campaign file or --from-misp / --from-taxii, not both');
     if (file === undefined && !hasRemoteSource(opts)) throw new UsageError('give a campaign file, or --from-misp <url> --event <id>, or --from-taxii <url> --collection <id>');
+    const dataDir = dataDirOf(opts);
     // a remote source is read before the host starts: a refused key or an unknown event stops here, having stored nothing
     const remote = file === undefined ? await readRemoteSource(opts) : undefined;
-    const content = remote ? remote.content : intakeProgress(campaignFileSource(file!), file!);
     const label = file ?? remote!.sourceName;
+    const running = await reachRunningHost(dataDir);
+    if (running?.httpUrl) {
+      const text = remote ? remote.content : readCampaignFile(file!);
+      const submission = {
+        ...submissionOf(file ?? remote!.sourceName, text, opts),
+        ...(remote ? { name: opts.name ?? remote.name, format: remote.format, sourceName: remote.sourceName } : {}),
+        ...(opts.legalBasis ? { legalBasis: opts.legalBasis } : {}),
+      };
+      return runThroughHost(running, dataDir, submission, opts, remote?.origin);
+    }
+    const { intakeProgress, routingProgress } = await import('./progress.js');
+    const content = remote ? remote.content : intakeProgress(await campaignFileSource(file!), file!);
     const routed = routingProgress();
+    const { approveCampaign, campaignCounts, campaignStatus, recordCampaignOrigin, submitCampaign } = await import('../../core/campaign/index.js');
     await withHost(
       await hostConfig(opts),
       async (host) => {
-        const submitter = opts.submitter ?? safeUser();
         const submitted = await submitCampaign(host.deps, {
-          ...submissionOf(file ?? remote!.sourceName, content, opts, submitter),
+          ...submissionOf(file ?? remote!.sourceName, content, opts),
           ...(remote ? { name: opts.name ?? remote.name, format: remote.format, sourceName: remote.sourceName } : {}),
           legalBasis: opts.legalBasis,
           requireApproval: true,
@@ -186,16 +247,17 @@ export function addRunCommand(prog: Command): void {
         routed.finish();
         if (planned.state === 'cancelled') throw new UsageError(`campaign ${c.id} was cancelled`);
         const plan = await campaignStatus(host.deps, c.id);
-        out(`\nRouting plan for ${c.id} (${plan.notices.length} recipients, ${planned.counts.cases} cases, ${planned.counts.withheld ?? 0} withheld by TLP, ${planned.counts.unroutable} unroutable):\n`);
-        out(planTable(plan) + '\n');
+        const counts = await campaignCounts(host.deps, planned);
+        out(`\nRouting plan for ${c.id} (${counts.line}; ${counts.unroutable} unroutable):\n`);
+        out(planTable(plan.notices) + '\n');
         const approved = opts.yes || (await confirm(`Send ${plan.notices.length} notices? [y/N] `));
         if (!approved) {
-          out(`Not sent. The plan waits for approval: takedown approve ${c.id}   (or POST /campaigns/${c.id}/approval)`);
+          out(`Not sent. The plan waits for approval: takedown approve ${c.id} --data-dir ${dataDir}   (or POST /campaigns/${c.id}/approval)`);
           return;
         }
-        await approveCampaign(host.deps, c.id, submitter);
+        await approveCampaign(host.deps, c.id, cliActor(opts.submitter));
         const status = await waitForSending(host, c.id);
-        out('\n' + campaignSummary(status, host, [['next', `takedown serve   (waits for answers; takedown status ${c.id})`]]));
+        out('\n' + campaignSummary(status.campaign, status.notices, await campaignCounts(host.deps, status.campaign), status.halt, [['mail went to', host.mailDestination], ['next', `takedown serve --data-dir ${dataDir}   (waits for answers; takedown status ${c.id} --data-dir ${dataDir})`]]));
       },
       false,
       { decorate: { parties: routed.resolver } },
@@ -206,38 +268,43 @@ export function addRunCommand(prog: Command): void {
 /** Adds `plan`. */
 export function addPlanCommand(prog: Command): void {
   withIntakeOptions(
-    withPartyOptions(prog
-      .command('plan'))
+    withPartyOptions(prog.command('plan'))
       .argument('<file>', 'campaign file, as for run')
       .description('dry run: intake, TLP and routing of a file without sending or storing anything; per recipient the indicators it would receive and why'),
   )
     .option('--data-dir <dir>', 'the data directory, for indicators already open in other campaigns (env TAKEDOWN_DATA_DIR)')
+    .option('--config <file>', "the settings file (default: the data directory's takedown.yaml)")
     .option('--directory <file>', 'the party directory (env TAKEDOWN_DIRECTORY)')
     .option('--json', 'the whole plan as JSON')
     .option('--limit <n>', 'lines shown per list in the text output, 0 for all', (v) => (/^\d+$/.test(v) ? Number(v) : NaN), 20)
     .action(async (file: string, opts: HostFlags & IntakeFlags & { json?: boolean; limit: number }) => {
       if (!Number.isInteger(opts.limit)) throw new UsageError('--limit takes a whole number');
-      const source = campaignFileSource(file);
+      const source = await campaignFileSource(file);
       let plan: Plan;
       const { runningHost, startHost } = await loadHost();
       const running = runningHost(dataDirOf(opts));
       if (running?.httpUrl) {
         // a request body is the whole text: the host reads it from there
-        const body = submissionOf(file, readCampaignFile(file), opts, safeUser());
+        const body = submissionOf(file, readCampaignFile(file), opts);
         const res = await fetch(`${running.httpUrl}/plans`, { method: 'POST', headers: hostHeaders(dataDirOf(opts)), body: JSON.stringify(body) });
-        const json = (await res.json().catch(() => ({}))) as Plan & { error?: { message?: string; issues?: InputIssue[] } };
-        if (res.status === 400) throw new InvalidInputError(json.error?.message ?? 'the file was refused', json.error?.issues ?? []);
+        const json = (await res.json().catch(() => ({}))) as Plan & { error?: { message?: string; issues?: InputIssue[]; hint?: string } };
+        if (res.status === 400) {
+          const { InvalidInputError } = await import('../../core/errors.js');
+          throw new InvalidInputError(json.error?.message ?? 'the file was refused', json.error?.issues ?? [], json.error?.hint ? { hint: json.error.hint } : {});
+        }
         if (!res.ok) throw new UsageError(`the host answered ${res.status}: ${json.error?.message ?? res.statusText}`);
         plan = json;
       } else {
+        const { planSubmission } = await import('../../core/campaign/index.js');
         // no listening, no resumed workflows: nothing can be sent; the store is only read (lookup caches may fill)
         const host = await startHost(await hostConfig(opts), { listen: false, resume: false });
         try {
-          plan = await planSubmission(host.deps, submissionOf(file, source, opts, safeUser()));
+          plan = await planSubmission(host.deps, submissionOf(file, source, opts));
         } finally {
           await host.close();
         }
       }
+      const { planText } = await import('./plan-view.js');
       out(opts.json ? JSON.stringify(plan, null, 2) : planText(plan, opts.limit));
     });
 }
@@ -246,31 +313,37 @@ export function addPlanCommand(prog: Command): void {
 export function addStatusCommand(prog: Command): void {
   prog
     .command('status')
-    .argument('[campaign]', 'a campaign id; without it, every campaign')
-    .description('show campaigns, or one campaign with every notice and case state')
+    .argument('[id]', 'a campaign id; without it, every campaign. Anything else (an indicator, a notice or case id, a TKD- tag) is looked up as `takedown find` does')
+    .description('show campaigns, or one campaign with every notice and case state and the line that explains its numbers')
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .option('--json', 'machine-readable output')
-    .action(async (campaignId: string | undefined, opts: HostFlags & { json?: boolean }) => {
-      const { hostFiles } = await loadHost();
-      const files = hostFiles(dataDirOf(opts));
-      if (!existsSync(files.database)) throw new UsageError(`no data in ${files.dataDir} yet: run a campaign first (takedown run <file>)`);
-      const store = new SqliteStore(files.database);
+    .action(async (id: string | undefined, opts: HostFlags & { json?: boolean }) => {
+      const dataDir = dataDirOf(opts);
+      if (id !== undefined && !/^cmp_[a-z0-9]{16}$/.test(id)) {
+        const { findCommand } = await import('./find.js');
+        return findCommand(id, { dataDir, ...(opts.json ? { json: true } : {}) });
+      }
+      const store = await openStore(dataDir);
       try {
+        const { campaignCounts, campaignStatus } = await import('../../core/campaign/index.js');
+        const { listAll } = await import('../../core/paging.js');
         const deps = { store } as unknown as Host['deps'];
-        if (!campaignId) {
+        if (!id) {
           const campaigns = await store.listCampaigns();
-          if (opts.json) return out(JSON.stringify({ campaigns: campaigns.map(({ approvalToken: _t, ...c }) => c) }, null, 2));
-          if (!campaigns.length) return out('no campaigns yet');
-          out(table(['campaign', 'name', 'state', 'created', 'indicators', 'cases', 'notices'], campaigns.map((c) => [c.id, c.name, c.state, c.createdAt, c.counts.indicators, c.counts.cases, c.counts.notices])));
+          const rows = await Promise.all(campaigns.map(async (c) => ({ c, counts: await campaignCounts(deps, c) })));
+          if (opts.json) return out(JSON.stringify({ campaigns: rows.map(({ c: { approvalToken: _t, ...c }, counts }) => ({ ...c, funnel: counts })) }, null, 2));
+          if (!campaigns.length) return out(`no campaigns yet in ${dataDir}`);
+          out(table(['campaign', 'name', 'state', 'created', 'indicators → cases → notices'], rows.map(({ c, counts }) => [c.id, c.name, c.state, c.createdAt, counts.line])));
           return;
         }
-        const status = await campaignStatus(deps, campaignId);
+        const status = await campaignStatus(deps, id);
+        const counts = await campaignCounts(deps, status.campaign);
         if (opts.json) {
-          const cases = await listAll((p) => store.listCases({ campaignId }, p));
+          const cases = await listAll((p) => store.listCases({ campaignId: id }, p));
           const { approvalToken: _a, ...campaign } = status.campaign;
-          return out(JSON.stringify({ campaign, notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n), cases }, null, 2));
+          return out(JSON.stringify({ campaign, counts, notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n), cases }, null, 2));
         }
-        out(campaignSummary(status, undefined) + '\n');
+        out(campaignSummary(status.campaign, status.notices, counts, status.halt) + '\n');
         out(
           table(
             ['notice', 'recipient', 'step', 'state', 'cases', 'sent', 'deadline', 'reminders', 'refused'],
@@ -278,6 +351,7 @@ export function addStatusCommand(prog: Command): void {
           ),
         );
         out('\ncases by state: ' + Object.entries(status.cases).map(([s, n]) => `${s} ${n}`).join(', '));
+        out(`one case's story: takedown find <case id> --data-dir ${dataDir}`);
       } finally {
         store.close();
       }
@@ -287,16 +361,16 @@ export function addStatusCommand(prog: Command): void {
 /** Adds `approve`. */
 export function addApproveCommand(prog: Command): void {
   withHostOptions(
-    prog.command('approve').argument('<campaign>', 'the campaign id').description('approve a campaign\'s routing plan; its notices are sent').option('--as <who>', 'who approves (default: your user name)'),
+    prog.command('approve').argument('<campaign>', 'the campaign id').description("approve a campaign's routing plan; its notices are sent").option('--as <who>', AS_OPTION_HELP),
   ).action(async (campaignId: string, opts: HostFlags & { as?: string }) => {
-    const approver = opts.as ?? safeUser();
     const running = await reachRunningHost(dataDirOf(opts));
     if (running?.httpUrl) {
-      await postJson(`${running.httpUrl}/campaigns/${encodeURIComponent(campaignId)}/approval`, { approver }, dataDirOf(opts));
+      await postJson(`${running.httpUrl}/campaigns/${encodeURIComponent(campaignId)}/approval`, opts.as ? { onBehalfOf: opts.as } : {}, dataDirOf(opts));
       return out(`approved ${campaignId}; the running host (pid ${running.pid}) sends the notices`);
     }
-    await withCommandHost(await hostConfig(opts), async (host) => {
-      const c = await approveCampaign(host.deps, campaignId, approver);
+    const { approveCampaign } = await import('../../core/campaign/index.js');
+    await withCommandHost(await commandHostConfig(opts), async (host) => {
+      const c = await approveCampaign(host.deps, campaignId, cliActor(opts.as));
       out(`approval of ${campaignId} ${RECORDED_ONLY} (${c.counts.notices} notices)`);
     });
   });
@@ -311,9 +385,9 @@ export function addExpiredCommand(prog: Command): void {
       .description('list the cases whose ladder ran out (nobody acted), each with its whole history')
       .option('--json', 'print JSON'),
   ).action(async (campaignId: string, opts: HostFlags & { json?: boolean }) => {
-    const { hostFiles } = await loadHost();
-    const store = new SqliteStore(hostFiles(dataDirOf(opts)).database);
+    const store = await openStore(dataDirOf(opts));
     try {
+      const { expiredCases } = await import('../../core/campaign/index.js');
       const list = await expiredCases({ store }, campaignId);
       if (opts.json) return out(JSON.stringify({ cases: list }, null, 2));
       if (!list.length) return out('no expired case');

@@ -1,8 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { ExportFormat, campaignExport, exportFile, exportText } from '../../core/campaign/index.js';
-import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
-import { loadHost } from './host-client.js';
+import type { ExportFormat } from '../../core/campaign/index.js';
 import { progressFrom } from './terminal.js';
 import { dataDirOf, err, UsageError } from './options.js';
 
@@ -18,11 +16,13 @@ export function addExportCommand(prog: Command): void {
     .command('export')
     .argument('<campaign>', 'the campaign id (takedown status lists them)')
     .description('export a campaign: one row per case (indicator, country, party, contact, state, first notice, answer, time to takedown, probe verdict) as CSV or XLSX, or the indicators and their outcome as STIX 2.1 or a MISP event')
-    .addOption(new Option('--format <format>', 'csv, xlsx (a sheet per country), stix (a bundle with a note per case) or misp (an event)').choices(ExportFormat.options).default('csv'))
+    .addOption(new Option('--format <format>', 'csv, xlsx (a sheet per country), stix (a bundle with a note per case) or misp (an event)').choices(['csv', 'xlsx', 'stix', 'misp']).default('csv'))
     .option('--out <file>', 'write to this file (default: stdout; an XLSX workbook needs a file unless stdout is redirected)')
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .action(async (campaignId: string, opts: { format: ExportFormat; out?: string; dataDir?: string }) => {
-      const { hostFiles, storedClock } = await loadHost();
+      const { hostFiles, storedClock } = await import('../host-files.js');
+      const { campaignExport, exportFile, exportText } = await import('../../core/campaign/index.js');
+      const { SqliteStore } = await import('../../adapters/sqlite/store.sqlite.js');
       const files = hostFiles(dataDirOf(opts));
       if (!existsSync(files.database)) throw new UsageError(`no data in ${files.dataDir} yet: run a campaign first (takedown run <file>)`);
       if (opts.format === 'xlsx' && !opts.out && process.stdout.isTTY) throw new UsageError('an XLSX workbook is binary: give --out <file>, or redirect stdout to a file');

@@ -1,10 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TakedownError } from '../../core/errors.js';
-import { campaignOrigin, syncOutcomes } from '../../core/campaign/index.js';
-import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
-import { CryptoIds } from '../../adapters/runtime/ids.js';
-import { loadHost } from './host-client.js';
 import { progressFrom, summary, table } from './terminal.js';
 import { dataDirOf, err, out, UsageError } from './options.js';
 import { mispCa, mispKey, taxiiCredentials } from './sources.js';
@@ -35,7 +31,10 @@ export function addMispCommands(prog: Command): void {
     .option('--misp-ca <pem file>', 'the CA that signs the MISP server\'s certificate (env TAKEDOWN_MISP_CA)')
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .action(async (campaignId: string, opts: { mispUrl?: string; mispKeyFile?: string; mispCa?: string; dataDir?: string }) => {
-      const { hostFiles, storedClock } = await loadHost();
+      const { hostFiles, storedClock } = await import('../host-files.js');
+      const { campaignOrigin, syncOutcomes } = await import('../../core/campaign/index.js');
+      const { SqliteStore } = await import('../../adapters/sqlite/store.sqlite.js');
+      const { CryptoIds } = await import('../../adapters/runtime/ids.js');
       const dataDir = dataDirOf(opts);
       const files = hostFiles(dataDir);
       if (!existsSync(files.database)) throw new UsageError(`no data in ${files.dataDir} yet: run a campaign first`);

@@ -1,4 +1,5 @@
-import type { Host, HostConfig, HostInfo, StartOptions } from '../host.js';
+import type { Host, HostConfig, StartOptions } from '../host.js';
+import type { HostInfo } from '../host-files.js';
 import { localKeyFile, readLocalKey } from '../keys.js';
 import { UsageError } from './options.js';
 
@@ -22,11 +23,27 @@ export function hostHeaders(dataDir: string): Record<string, string> {
   return { 'content-type': 'application/json', authorization: `Bearer ${key}` };
 }
 
+/** The host's refusal as one line, with what to do when the refusal says it (force, a missing item). */
+function refusal(status: number, json: { error?: { code?: string; message?: string; issues?: { where: string; reason: string }[] } }, fallback: string): UsageError {
+  const e = json.error;
+  const issues = e?.issues?.length ? ` (${e.issues.map((i) => `${i.where}: ${i.reason}`).join('; ')})` : '';
+  const hint = e?.code === 'CONTROL.NEEDS_FORCE' ? '; give --force to do it anyway' : '';
+  return new UsageError(`the host answered ${status}: ${e?.message ?? fallback}${issues}${hint}`);
+}
+
 /** POST a JSON body to the running host; its refusal becomes a usage error with the host's message. */
 export async function postJson(url: string, body: unknown, dataDir: string): Promise<unknown> {
   const res = await fetch(url, { method: 'POST', headers: hostHeaders(dataDir), body: JSON.stringify(body) });
-  const json = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
-  if (!res.ok) throw new UsageError(`the host answered ${res.status}: ${json.error?.message ?? res.statusText}`);
+  const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+  if (!res.ok) throw refusal(res.status, json, res.statusText);
+  return json;
+}
+
+/** GET JSON from the running host with its local key; a refusal becomes a usage error with the host's message. */
+export async function getJson<T>(url: string, dataDir: string): Promise<T> {
+  const res = await fetch(url, { headers: hostHeaders(dataDir) });
+  const json = (await res.json().catch(() => ({}))) as T & { error?: { code?: string; message?: string } };
+  if (!res.ok) throw refusal(res.status, json, res.statusText);
   return json;
 }
 
@@ -35,7 +52,8 @@ export async function postJson(url: string, body: unknown, dataDir: string): Pro
  * up to `waitMs`, with one line to say so, rather than refused.
  */
 export async function reachRunningHost(dataDir: string, waitMs = 30_000): Promise<HostInfo | undefined> {
-  const { runningHost } = await loadHost();
+  // the light module: a command that goes through the API never loads the host itself
+  const { runningHost } = await import('../host-files.js');
   const until = Date.now() + waitMs;
   let told = false;
   for (;;) {
@@ -77,7 +95,7 @@ export async function withHost<T>(config: HostConfig, fn: (host: Host) => Promis
   const running = runningHost(dataDir);
   if (running) {
     throw new UsageError(
-      `a takedown host (pid ${running.pid}) is serving ${dataDir} at ${running.httpUrl}; use its API, or stop it first`,
+      `a takedown host (pid ${running.pid}) is serving ${dataDir} at ${running.httpUrl}; this command needs the data directory to itself: stop the host first, or use its API`,
     );
   }
   const host = await startHost(config, { ...options, listen });

@@ -1,10 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../adapters/http/api-keys.js';
+import type { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
 import { summary, table } from './terminal.js';
 import { dataDirOf, err, out } from './options.js';
-import { loadHost } from './host-client.js';
 
 /**
  * `takedown keys create|list|revoke`: the API keys of the embedded host, one role each. They work on the data
@@ -12,7 +10,8 @@ import { loadHost } from './host-client.js';
  */
 
 async function withStore<T>(dataDir: string, create: boolean, fn: (store: SqliteStore) => Promise<T>): Promise<T> {
-  const { hostFiles } = await loadHost();
+  const { hostFiles } = await import('../host-files.js');
+  const { SqliteStore } = await import('../../adapters/sqlite/store.sqlite.js');
   const files = hostFiles(dataDir);
   if (!existsSync(files.database)) {
     if (!create) throw new Error(`no data in ${files.dataDir} yet: no keys either`);
@@ -37,6 +36,7 @@ export function addKeyCommands(prog: Command): void {
     .requiredOption('--name <who>', 'whose key it is (recorded as the actor of what it does)')
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .action(async (opts: { role: string; name: string; dataDir?: string }) => {
+      const { createApiKey } = await import('../../adapters/http/api-keys.js');
       const { key, info } = await withStore(dataDirOf(opts), true, (store) => createApiKey(store, { role: opts.role, name: opts.name }));
       err(summary([['id', info.id], ['role', info.role], ['name', info.name], ['created', info.createdAt]]));
       err('The key follows on stdout. Keep it now: it is not stored and cannot be shown again.');
@@ -49,6 +49,7 @@ export function addKeyCommands(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { dataDir?: string; json?: boolean }) => {
+      const { listApiKeys } = await import('../../adapters/http/api-keys.js');
       const list = await withStore(dataDirOf(opts), false, (store) => listApiKeys(store));
       if (opts.json) return out(JSON.stringify({ keys: list }, null, 2));
       if (!list.length) return out('no keys yet');
@@ -61,6 +62,7 @@ export function addKeyCommands(prog: Command): void {
     .description('revoke a key: it and its dashboard sessions stop working at once')
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .action(async (id: string, opts: { dataDir?: string }) => {
+      const { revokeApiKey } = await import('../../adapters/http/api-keys.js');
       const info = await withStore(dataDirOf(opts), false, (store) => revokeApiKey(store, id));
       out(`revoked ${info.id} (${info.role}, ${info.name}) at ${info.revokedAt}`);
     });

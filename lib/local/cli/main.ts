@@ -3,6 +3,8 @@ import { TakedownError, InvalidInputError } from '../../core/errors.js';
 import { addAckCommand, addFollowupCommand } from './answers.js';
 import { addAuditCommands } from './audit.js';
 import { addApproveCommand, addExpiredCommand, addPlanCommand, addRunCommand, addStatusCommand } from './campaign.js';
+import { addConfigCommands } from './config.js';
+import { addFindCommand } from './find.js';
 import { addControlCommands } from './control.js';
 import { addExportCommand } from './export.js';
 import { addMispCommands, addTaxiiCommands } from './feeds.js';
@@ -33,6 +35,7 @@ export function program(): Command {
   addServeCommand(prog);
   addWatchCommand(prog);
   addStatusCommand(prog);
+  addFindCommand(prog);
   addApproveCommand(prog);
   addControlCommands(prog);
   addFollowupCommand(prog);
@@ -46,14 +49,21 @@ export function program(): Command {
   addAuditCommands(prog);
   addKeyCommands(prog);
   addRecipientCommands(prog);
+  addConfigCommands(prog);
   return prog;
 }
 
 /** Run the CLI; returns the exit code (0 ok, 1 failure, 2 a usage or input mistake). */
 export async function main(argv: string[]): Promise<number> {
+  // a reader that stops early (`| head`) is no failure of the command
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   try {
     await program().parseAsync(argv);
-    return 0;
+    // a command that found nothing, or a check that failed, says so with its exit code
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof UsageError) {
       err(`takedown: ${e.message}`);
@@ -64,10 +74,12 @@ export async function main(argv: string[]): Promise<number> {
       for (const issue of e.issues.slice(0, 50)) err(`  ${issue.where}: ${issue.reason}`);
       if (e.issues.length > 50) err(`  ... and ${e.issues.length - 50} more`);
       err('nothing was stored.');
+      if (e.hint) err(e.hint);
       return 2;
     }
     if (e instanceof TakedownError) {
       err(`takedown: ${e.message} (${e.code})`);
+      if (e.code === 'CONTROL.NEEDS_FORCE') err('give --force to do it anyway');
       return 1;
     }
     if ((e as { code?: string }).code?.startsWith('commander.')) return (e as { exitCode?: number }).exitCode ?? 2;

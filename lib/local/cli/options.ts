@@ -1,7 +1,9 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Actor } from '../../core/model.js';
 import type { HostConfig } from '../host.js';
+import type { SettingKey } from '../config.js';
+import { localActorName } from '../keys.js';
 
 /**
  * What the command groups share: the output writers, the usage error, the argument parsers, and the option sets
@@ -44,6 +46,8 @@ export const PARTY_OPTION_KEYS = { rdap: 1, rdapBootstrap: 1, routing: 1 } as co
 /** The flags of the commands that start an embedded host. */
 export interface HostFlags {
   dataDir?: string;
+  /** `--config <file>`: the settings file instead of the data directory's takedown.yaml */
+  config?: string;
   timeScale?: number;
   smtpUrl?: string;
   directory?: string;
@@ -55,10 +59,14 @@ export interface HostFlags {
   routing?: string;
 }
 
-/** The options of the commands that start an embedded host: data, clock, mail, directory, parties. */
-export function withHostOptions(cmd: Command): Command {
+/**
+ * The options of the commands that start an embedded host: data, settings, clock, mail, directory, parties. A
+ * command whose `--config` means something else (watch: its feeds file) names the settings file `--settings`.
+ */
+export function withHostOptions(cmd: Command, settingsFlag: '--config' | '--settings' = '--config'): Command {
   return withPartyOptions(cmd)
     .option('--data-dir <dir>', 'where the database, outbox and inbox live (env TAKEDOWN_DATA_DIR)', undefined)
+    .option(`${settingsFlag} <file>`, "the settings file (default: the data directory's takedown.yaml; see takedown config check)")
     .option('--time-scale <n>', 'domain seconds per real second, e.g. 86400 = a day a second (env TAKEDOWN_TIME_SCALE)', positiveNumber)
     .option('--smtp-url <url>', 'send through this SMTP relay instead of the embedded outbox (env SMTP_URL)')
     .option('--directory <file>', 'the party directory, YAML or JSON (env TAKEDOWN_DIRECTORY)')
@@ -87,12 +95,31 @@ export interface IntakeFlags {
   probes?: boolean;
 }
 
-/** The host config: the environment's, with the flags that were given over it. */
-export async function hostConfig(flags: HostFlags, extra: Partial<HostConfig> = {}): Promise<HostConfig> {
-  const { configFromEnv } = await import('../host.js');
-  const merged: Record<string, unknown> = { ...configFromEnv(), ...extra };
-  for (const [k, v] of Object.entries(flags)) if (v !== undefined && k in { dataDir: 1, timeScale: 1, smtpUrl: 1, directory: 1, httpPort: 1, smtpPort: 1, logLevel: 1, ...PARTY_OPTION_KEYS }) merged[k] = v;
-  return merged as HostConfig;
+/** The flags that are settings (SETTINGS in config.ts), by setting key. */
+const FLAG_KEYS: readonly SettingKey[] = ['timeScale', 'smtpUrl', 'directory', 'httpPort', 'smtpPort', 'logLevel', 'rdap', 'rdapBootstrap', 'routing'];
+
+/**
+ * The host config of a data directory: flag > env > its settings file (takedown.yaml, or --config) > what its
+ * last serve ran with > default (see config.ts); `extra` (a command's own needs) over all of them.
+ */
+export async function hostConfig(flags: HostFlags, extra: Partial<HostConfig> = {}, served = false): Promise<HostConfig> {
+  const { loadConfig, ConfigError } = await import('../config.js');
+  const given: Partial<Record<SettingKey, unknown>> = {};
+  for (const key of FLAG_KEYS) if ((flags as Record<string, unknown>)[key] !== undefined) given[key] = (flags as Record<string, unknown>)[key];
+  try {
+    const { values } = await loadConfig({ flags: given, dataDir: dataDirOf(flags), served, ...(flags.config ? { configFile: flags.config } : {}) });
+    const { configFromEnv } = await import('../host.js');
+    const misp = configFromEnv().misp;
+    return { ...values, ...(misp ? { misp } : {}), ...extra } as HostConfig;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** The host config of a command that records a change while no host serves: with what the last serve ran with. */
+export function commandHostConfig(flags: HostFlags): Promise<HostConfig> {
+  return hostConfig(flags, {}, true);
 }
 
 /** The data directory: `--data-dir`, else TAKEDOWN_DATA_DIR, else `.takedown`. */
@@ -112,11 +139,15 @@ export function campaignFile(file: string): string {
   return file;
 }
 
-/** Who is acting: the user name, else `coordinator`. */
-export function safeUser(): string {
-  try {
-    return userInfo().username || 'coordinator';
-  } catch {
-    return 'coordinator';
-  }
+/**
+ * Who acts when the CLI records a change itself: the user running it, as the local CLI (the same name the host's
+ * own key carries, so a change through the running host records the same actor); `--as` is only whom it acts for.
+ */
+export function cliActor(as?: string): Actor {
+  const name = localActorName();
+  const on = as?.trim();
+  return on && on !== name ? { name, onBehalfOf: on } : { name };
 }
+
+/** `--as <who>`: whom the command acts for (recorded beside the CLI's user, never instead of it). */
+export const AS_OPTION_HELP = 'whom you act for (recorded beside your user name in the audit trail, never instead of it)';

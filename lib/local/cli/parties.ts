@@ -1,23 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DIRECTORY_AUDIT_ID, overrideContact } from '../../core/routing/index.js';
 import { InvalidInputError, type InputIssue } from '../../core/errors.js';
 import type { Indicator, LadderStep, Party, PartyKind } from '../../core/model.js';
-import { normaliseIndicator } from '../../core/intake/index.js';
-import { buildLadder } from '../../core/routing/index.js';
-import { DEFAULT_ROUTING_POLICY } from '../../core/routing/index.js';
-import { loadDirectory } from '../../adapters/directory/directory.js';
-import { refreshBootstrap } from '../../adapters/rdap/bootstrap.js';
 import type { Resolution } from '../../adapters/rdap/resolver.js';
-import { ScaledClock } from '../../adapters/runtime/clock.js';
-import { CryptoIds } from '../../adapters/runtime/ids.js';
-import { PinoLogger } from '../../adapters/runtime/logger.js';
-import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
-import type { HostConfig } from '../host.js';
+import type { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
 import type { RdapMode } from '../parties.js';
 import { table } from './terminal.js';
-import { err, out, safeUser, withPartyOptions } from './options.js';
-import { loadHost } from './host-client.js';
+import { cliActor, err, out, UsageError, withPartyOptions } from './options.js';
 
 /**
  * `takedown resolve`, `takedown contacts override|list` and `takedown rdap bootstrap refresh`: finding parties
@@ -33,17 +22,24 @@ interface PartyFlags {
   routing?: string;
 }
 
-async function configOf(flags: PartyFlags): Promise<ReturnType<typeof HostConfig.parse>> {
-  const { configFromEnv, HostConfig: schema } = await loadHost();
-  const merged: Record<string, unknown> = { ...configFromEnv() };
-  for (const key of ['dataDir', 'directory', 'rdap', 'rdapBootstrap', 'routing'] as const) if (flags[key] !== undefined) merged[key] = flags[key];
-  const parsed = schema.safeParse(merged);
-  if (!parsed.success) throw new InvalidInputError('the options are not valid', parsed.error.issues.map((i) => ({ where: i.path.join('.'), reason: i.message })));
-  return parsed.data;
+/** What finding parties needs of the settings: the data directory's (flag > env > takedown.yaml > default). */
+async function configOf(flags: PartyFlags): Promise<{ dataDir: string; directory: string; rdap: RdapMode; rdapBootstrap?: string; routing?: string }> {
+  const { loadConfig, ConfigError, EXAMPLE_DIRECTORY } = await import('../config.js');
+  const dataDir = flags.dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown';
+  const given: Record<string, unknown> = {};
+  for (const key of ['directory', 'rdap', 'rdapBootstrap', 'routing'] as const) if (flags[key] !== undefined) given[key] = flags[key];
+  try {
+    const { values } = await loadConfig({ flags: given, dataDir });
+    return { dataDir, directory: values.directory ?? EXAMPLE_DIRECTORY, rdap: values.rdap ?? 'local', ...(values.rdapBootstrap ? { rdapBootstrap: values.rdapBootstrap } : {}), ...(values.routing ? { routing: values.routing } : {}) };
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 async function openStore(dataDir: string): Promise<SqliteStore> {
-  const { hostFiles } = await loadHost();
+  const { hostFiles } = await import('../host-files.js');
+  const { SqliteStore } = await import('../../adapters/sqlite/store.sqlite.js');
   const files = hostFiles(dataDir);
   mkdirSync(files.dataDir, { recursive: true });
   return new SqliteStore(files.database);
@@ -102,6 +98,10 @@ export function addPartyCommands(prog: Command): void {
       .option('--json', 'machine-readable output'),
   ).action(async (values: string[], opts: PartyFlags & { json?: boolean }) => {
     const config = await configOf(opts);
+    const { normaliseIndicator } = await import('../../core/intake/index.js');
+    const { buildLadder, DEFAULT_ROUTING_POLICY } = await import('../../core/routing/index.js');
+    const { loadDirectory } = await import('../../adapters/directory/directory.js');
+    const { PinoLogger } = await import('../../adapters/runtime/logger.js');
     const issues: InputIssue[] = [];
     const indicators: Indicator[] = [];
     values.forEach((v, i) => {
@@ -113,7 +113,7 @@ export function addPartyCommands(prog: Command): void {
     const directory = await loadDirectory(config.directory);
     // the party resolver brings the RDAP client and its local server: loaded only to resolve
     const { loadRoutingPolicy, startPartyResolver } = await import('../parties.js');
-    const { hostFiles } = await loadHost();
+    const { hostFiles } = await import('../host-files.js');
     const routing = config.routing ? await loadRoutingPolicy(config.routing) : DEFAULT_ROUTING_POLICY;
     const store = await openStore(config.dataDir);
     const log = new PinoLogger('warn');
@@ -136,14 +136,17 @@ export function addPartyCommands(prog: Command): void {
     .argument('<email>', 'the contact to use from now on')
     .option('--name <name>', 'the party\'s name in notices')
     .option('--note <text>', 'why (kept in the audit record)')
-    .option('--as <who>', 'who corrects it (default: your user name)')
+    .option('--as <who>', 'whom you correct it for (recorded beside your user name, never instead of it)')
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .description('record a contact correction: an audited directory entry that wins from then on')
     .action(async (target: string, email: string, opts: { name?: string; note?: string; as?: string; dataDir?: string }) => {
       const config = await configOf(opts);
+      const { overrideContact } = await import('../../core/routing/index.js');
+      const { ScaledClock } = await import('../../adapters/runtime/clock.js');
+      const { CryptoIds } = await import('../../adapters/runtime/ids.js');
       const store = await openStore(config.dataDir);
       try {
-        const saved = await overrideContact({ store, ids: new CryptoIds(), clock: new ScaledClock() }, { target, email, by: opts.as ?? safeUser(), ...(opts.name ? { name: opts.name } : {}), ...(opts.note ? { note: opts.note } : {}) });
+        const saved = await overrideContact({ store, ids: new CryptoIds(), clock: new ScaledClock() }, { target, email, by: cliActor(opts.as).name, ...(opts.name ? { name: opts.name } : {}), ...(opts.note || opts.as ? { note: [opts.as ? `for ${opts.as}` : '', opts.note ?? ''].filter(Boolean).join(': ') } : {}) });
         out(`recorded: ${saved.target} (${saved.targetKind}) -> ${saved.email}; it wins over the directory and RDAP from now on (audit: takedown contacts list)`);
       } finally {
         store.close();
@@ -156,6 +159,7 @@ export function addPartyCommands(prog: Command): void {
     .description('the contact overrides in force, and the audit record of every change')
     .action(async (opts: { dataDir?: string; json?: boolean }) => {
       const config = await configOf(opts);
+      const { DIRECTORY_AUDIT_ID } = await import('../../core/routing/index.js');
       const store = await openStore(config.dataDir);
       try {
         const overrides = await store.listContactOverrides();
@@ -181,7 +185,8 @@ export function addPartyCommands(prog: Command): void {
     .action(async (opts: { from: string; dataDir?: string }) => {
       const config = await configOf(opts);
       const { partyFiles } = await import('../parties.js');
-      const { hostFiles } = await loadHost();
+      const { hostFiles } = await import('../host-files.js');
+      const { refreshBootstrap } = await import('../../adapters/rdap/bootstrap.js');
       const dir = partyFiles(hostFiles(config.dataDir).dataDir).rdapBootstrap;
       const fetched = await refreshBootstrap(dir, { from: opts.from });
       out(table(['registry', 'publication'], fetched.map((f) => [f.registry, f.publication ?? '(none)'])));

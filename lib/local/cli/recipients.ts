@@ -1,13 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { AlreadyExistsError, NotFoundError, TakedownError } from '../../core/errors.js';
-import { createRecipientSecret, listRecipientSecrets, rotateRecipientSecret, type IssuedSecret, type SecretDeps } from '../../core/answers/index.js';
-import { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
-import { ScaledClock } from '../../adapters/runtime/clock.js';
-import { KeyFileSecretBox } from '../../adapters/secrets/keyfile.js';
+import type { IssuedSecret, SecretDeps } from '../../core/answers/index.js';
 import { table } from './terminal.js';
 import { err, out } from './options.js';
-import { loadHost } from './host-client.js';
 
 /**
  * `takedown recipients secret create|rotate|list`: recipients' webhook secrets. They open the data directory
@@ -20,8 +16,14 @@ function hours(value: string): number {
   return n;
 }
 
+/** The secrets module of the answers context, loaded when a secrets command runs. */
+const secretsCore = () => import('../../core/answers/index.js');
+
 async function withSecrets<T>(dataDir: string | undefined, fn: (deps: SecretDeps) => Promise<T>): Promise<T> {
-  const { hostFiles } = await loadHost();
+  const { hostFiles } = await import('../host-files.js');
+  const { SqliteStore } = await import('../../adapters/sqlite/store.sqlite.js');
+  const { ScaledClock } = await import('../../adapters/runtime/clock.js');
+  const { KeyFileSecretBox } = await import('../../adapters/secrets/keyfile.js');
   const files = hostFiles(dataDir ?? process.env.TAKEDOWN_DATA_DIR ?? '.takedown');
   mkdirSync(files.dataDir, { recursive: true });
   const store = new SqliteStore(files.database);
@@ -57,7 +59,7 @@ export function addRecipientCommands(prog: Command): void {
     .action(async (recipient: string, opts: { dataDir?: string }) => {
       await withSecrets(opts.dataDir, async (deps) => {
         try {
-          show(await createRecipientSecret(deps, recipient), 'webhook secret created');
+          show(await (await secretsCore()).createRecipientSecret(deps, recipient), 'webhook secret created');
         } catch (e) {
           if (e instanceof AlreadyExistsError) throw new TakedownError(e.code, `${recipient} has a webhook secret already; to replace it: takedown recipients secret rotate ${recipient}`);
           throw e;
@@ -74,7 +76,7 @@ export function addRecipientCommands(prog: Command): void {
     .action(async (recipient: string, opts: { grace: number; dataDir?: string }) => {
       await withSecrets(opts.dataDir, async (deps) => {
         try {
-          show(await rotateRecipientSecret(deps, recipient, { graceSeconds: Math.round(opts.grace * 3600) }), 'webhook secret rotated');
+          show(await (await secretsCore()).rotateRecipientSecret(deps, recipient, { graceSeconds: Math.round(opts.grace * 3600) }), 'webhook secret rotated');
         } catch (e) {
           if (e instanceof NotFoundError) throw new TakedownError(e.code, `${recipient} has no webhook secret; create one: takedown recipients secret create ${recipient}`);
           throw e;
@@ -89,7 +91,7 @@ export function addRecipientCommands(prog: Command): void {
     .description('the recipients that have a webhook secret (never the secrets)')
     .action(async (opts: { dataDir?: string; json?: boolean }) => {
       await withSecrets(opts.dataDir, async (deps) => {
-        const all = await listRecipientSecrets(deps);
+        const all = await (await secretsCore()).listRecipientSecrets(deps);
         if (opts.json) return out(JSON.stringify(all, null, 2));
         if (!all.length) return out('no recipient has a webhook secret');
         out(table(['recipient', 'secret created', 'previous secret verifies until'], all.map((s) => [s.recipient, s.createdAt, s.previousValidUntil ?? ''])));

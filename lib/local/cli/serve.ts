@@ -47,22 +47,31 @@ export function addServeCommand(prog: Command): void {
     .option('--rdap <mode>', 'local (recorded answers, no network), real (the registries\' RDAP servers) or off (env TAKEDOWN_RDAP)')
     .option('--rdap-bootstrap <url or dir>', 'RDAP bootstrap files of another RDAP service (env TAKEDOWN_RDAP_BOOTSTRAP)')
     .option('--routing <file>', 'the routing policy (env TAKEDOWN_ROUTING)')
-    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+    .option('--config <file>', "the settings file (default: the data directory's takedown.yaml; takedown config check shows what is used)")
+    .addOption(new Option('--log-level <level>', 'log level on stderr').choices(['debug', 'info', 'warn', 'error', 'silent']))
     .action(async (opts: HostFlags) => {
       const config = await hostConfig(opts);
-      const { runningHost, startHost } = await loadHost();
+      // a serve says what it does: info unless the settings or a flag say otherwise
+      config.logLevel ??= 'info';
+      const { runningHost } = await import('../host-files.js');
       const running = runningHost(config.dataDir ?? '.takedown');
       if (running) throw new UsageError(`a takedown host (pid ${running.pid}) already serves this data directory at ${running.httpUrl}`);
+      const { startHost } = await loadHost();
       const host = await startHost(config, { listen: true });
+      const { signInLink } = await import('../keys.js');
+      const link = host.httpUrl ? await signInLink(host.store, host.files.dataDir, host.httpUrl) : undefined;
       out(
         summary([
-          ['http', host.httpUrl ?? ''],
+          ['dashboard', link ?? ''],
+          ['', link ? 'a one-time sign-in link (15 minutes); later: takedown keys create --role coordinator --name <you> --data-dir ' + host.files.dataDir : ''],
+          ['http API', host.httpUrl ?? ''],
           ['smtp (replies)', `${host.config.smtpHost}:${host.smtpPort}`],
           ['mail goes to', host.mailDestination],
+          ['public URL', host.deps.settings.publicUrl ?? ''],
           ['data', host.files.dataDir],
           ['time scale', host.clock.scale],
           ['resumed', `${host.resumed.notices} notices, ${host.resumed.campaigns} campaigns, ${host.resumed.answersApplied} stored answers applied`],
-        ]),
+        ].filter(([k, v]) => k !== '' || v !== '') as [string, string | number][]),
       );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

@@ -31,12 +31,14 @@ export function addWatchCommand(prog: Command): void {
       .option('--interval <seconds>', 'seconds between polls (overrides the file\'s interval)', positiveNumber)
       .option('--http-port <port>', 'HTTP port while watching, 0 for any free one (env TAKEDOWN_HTTP_PORT)', port)
       .option('--smtp-port <port>', 'inbound SMTP port while watching, 0 for any free one (env TAKEDOWN_SMTP_PORT)', port),
-  ).action(async (opts: HostFlags & { config: string; once?: boolean; interval?: number }) => {
+    '--settings',
+  ).action(async (opts: HostFlags & { config: string; settings?: string; once?: boolean; interval?: number }) => {
     if (!existsSync(opts.config)) throw new UsageError(`no such feeds file: ${opts.config}`);
     const { loadFeeds, watchFeeds } = await import('../watch.js');
     // credentials and the file are checked before the host starts
     const { config, feeds } = loadFeeds(opts.config);
-    const hostSettings = await hostConfig(opts);
+    // --config is the feeds file here; the host's settings file is --settings
+    const hostSettings = await hostConfig({ ...opts, config: opts.settings });
     const { runningHost, startHost } = await loadHost();
     const running = runningHost(hostSettings.dataDir ?? '.takedown');
     if (running) throw new UsageError(`a takedown host (pid ${running.pid}) serves this data directory; stop it: watch serves it too`);

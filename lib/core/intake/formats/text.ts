@@ -11,12 +11,13 @@ import { tlpFromText } from '../tlp.js';
 
 /** The CSV column roles, by loosely matched header name (see columnKey). */
 const COLUMNS = {
-  indicator: ['indicator', 'value', 'ioc', 'observable'],
-  type: ['type', 'kind'],
-  country: ['country', 'cc', 'countrycode'],
+  // and the names a French or Portuguese spreadsheet gives them
+  indicator: ['indicator', 'value', 'ioc', 'observable', 'indicateur', 'valeur', 'indicador', 'valor'],
+  type: ['type', 'kind', 'tipo'],
+  country: ['country', 'cc', 'countrycode', 'pays', 'pais'],
   firstSeen: ['firstseen', 'seen'],
-  evidence: ['evidence', 'comment', 'description', 'notes', 'note'],
-  threat: ['threat', 'category', 'tag'],
+  evidence: ['evidence', 'comment', 'description', 'notes', 'note', 'preuve', 'commentaire', 'evidencia', 'prova', 'comentario'],
+  threat: ['threat', 'category', 'tag', 'menace', 'categorie', 'ameaca', 'categoria'],
   port: ['port'],
   tlp: ['tlp', 'marking', 'tlplevel', 'tlpmarking'],
 } as const;
@@ -26,12 +27,46 @@ const ROLE_BY_NAME: ReadonlyMap<string, Role> = new Map(
   (Object.entries(COLUMNS) as [Role, readonly string[]][]).flatMap(([role, names]) => names.map((n) => [n, role])),
 );
 
-/** 'csv' when the first non-blank line (of the first 50) has a comma and a known indicator column name. */
-export function detectTextFormat(body: string): 'list' | 'csv' {
+/** The delimiters a CSV may use: a comma, a semicolon (Excel's in French and other locales), a tab. */
+export type CsvDelimiter = ',' | ';' | '\t';
+const DELIMITERS: readonly CsvDelimiter[] = [',', ';', '\t'];
+
+/** The cells of a header line split on a delimiter, outside quotes. */
+function headerCells(line: string, delimiter: string): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (const ch of line) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === delimiter && !quoted) {
+      cells.push(cell);
+      cell = '';
+    } else cell += ch;
+  }
+  cells.push(cell);
+  return cells.map((c) => columnKey(c.trim()));
+}
+
+/**
+ * How the first non-blank line (of the first 50) says a text is laid out: a CSV when, split on a comma, a
+ * semicolon or a tab, it names an indicator column (a header of one column, `indicator` alone, counts too; it
+ * cannot be an indicator itself); its delimiter is the one that found the column. Anything else is a list.
+ */
+export function sniffText(body: string): { format: 'list' } | { format: 'csv'; delimiter: CsvDelimiter } {
   const firstLine = body.split(/\r\n|\n|\r/, 50).find((line) => line.trim() !== '') ?? '';
-  if (!firstLine.includes(',')) return 'list';
-  const names = firstLine.split(',').map((cell) => columnKey(cell.trim().replace(/^"(.*)"$/, '$1')));
-  return names.some((name) => roleOf(name) === 'indicator') ? 'csv' : 'list';
+  for (const delimiter of DELIMITERS) {
+    if (!firstLine.includes(delimiter)) continue;
+    if (headerCells(firstLine, delimiter).some((name) => roleOf(name) === 'indicator')) return { format: 'csv', delimiter };
+  }
+  // one column: its name alone on the line
+  const lone = headerCells(firstLine, '\u0000');
+  if (lone.length === 1 && roleOf(lone[0]!) === 'indicator') return { format: 'csv', delimiter: ',' };
+  return { format: 'list' };
+}
+
+/** 'csv' when the first non-blank line names an indicator column (see sniffText), else 'list'. */
+export function detectTextFormat(body: string): 'list' | 'csv' {
+  return sniffText(body).format;
 }
 
 /**
@@ -95,7 +130,7 @@ export class ListReader implements TextReader {
     const where = `line ${this.line}`;
     const result = normaliseIndicator(value);
     if (result.ok) this.sink.indicator({ ...result.indicator, origin: where });
-    else this.sink.issue({ where, reason: result.reason });
+    else this.sink.issue({ where, reason: describeRefusal(value, undefined, result.reason) });
   }
 }
 
@@ -110,7 +145,6 @@ interface CsvRecord {
 const M = { RecordStart: 0, FieldStart: 1, Unquoted: 2, Quoted: 3, QuoteInQuoted: 4, AfterQuote: 5, Junk: 6, AfterCr: 7 } as const;
 type Mode = (typeof M)[keyof typeof M];
 
-const COMMA = 44;
 const QUOTE = 34;
 const CR = 13;
 const LF = 10;
@@ -131,8 +165,15 @@ export class CsvTokenizer {
   /** inside a quoted field, the last character was a CR: an LF after it is the same line break */
   private cr = false;
   private started = false;
+  private readonly COMMA: number;
 
-  constructor(private readonly onRecord: (record: CsvRecord) => void) {}
+  constructor(
+    private readonly onRecord: (record: CsvRecord) => void,
+    delimiter: CsvDelimiter = ',',
+  ) {
+    // named for the usual case; a semicolon or a tab file splits on its own character
+    this.COMMA = delimiter.charCodeAt(0);
+  }
 
   push(text: string): void {
     let s = text;
@@ -140,6 +181,7 @@ export class CsvTokenizer {
       this.started = true;
       if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
     }
+    const COMMA = this.COMMA;
     const n = s.length;
     this.runStart = 0;
     for (let i = 0; i < n; i++) {
@@ -239,7 +281,7 @@ export class CsvTokenizer {
   }
 
   private afterField(c: number): void {
-    if (c === COMMA) {
+    if (c === this.COMMA) {
       this.mode = M.FieldStart;
       return;
     }
@@ -255,15 +297,23 @@ export class CsvTokenizer {
   }
 }
 
-/** A CSV with a header row naming its columns (loosely: `First Seen`, `first_seen` and `first-seen` are one name). */
+/**
+ * A CSV with a header row naming its columns (loosely: `First Seen`, `first_seen` and `first-seen` are one name),
+ * split on its delimiter (comma, semicolon or tab: see sniffText).
+ */
 export class CsvReader implements TextReader {
-  private readonly tokenizer = new CsvTokenizer((r) => this.record(r));
+  private readonly tokenizer: CsvTokenizer;
   private header: CsvRecord | undefined;
   private columns: Map<Role, number> | undefined;
   /** the header has no indicator column: the rest is not read */
   private refused = false;
 
-  constructor(private readonly sink: ItemSink) {}
+  constructor(
+    private readonly sink: ItemSink,
+    delimiter: CsvDelimiter = ',',
+  ) {
+    this.tokenizer = new CsvTokenizer((r) => this.record(r), delimiter);
+  }
 
   push(text: string): void {
     this.tokenizer.push(text);
@@ -295,8 +345,12 @@ export class CsvReader implements TextReader {
       this.sink.issue({ where, reason: record.problem });
       return;
     }
-    if (record.fields.length !== this.header.fields.length) {
-      this.sink.issue({ where, reason: `${record.fields.length} fields where the header has ${this.header.fields.length}` });
+    const width = this.header.fields.length;
+    // a spreadsheet pads rows with empty cells past the header's: only text there, or a short row, is a mistake
+    const padded = record.fields.length > width && record.fields.slice(width).every((f) => f.trim() === '');
+    if (record.fields.length !== width && !padded) {
+      const hint = record.fields.length > width ? ' (a value holding the delimiter needs quotes)' : '';
+      this.sink.issue({ where, reason: `${record.fields.length} fields where the header has ${width}${hint}` });
       return;
     }
     const columns = this.columns!;
@@ -320,7 +374,7 @@ function parseRow(
   const type = field('type');
   const normalised = raw === undefined ? undefined : normaliseIndicator(raw, type === undefined ? undefined : { type });
   if (raw === undefined) reasons.push('no indicator');
-  else if (normalised && !normalised.ok) reasons.push(normalised.reason);
+  else if (normalised && !normalised.ok) reasons.push(describeRefusal(raw, type, normalised.reason));
 
   const extra: Partial<Pick<Indicator, 'country' | 'firstSeen' | 'evidence' | 'threat' | 'port' | 'tlp'>> = {};
   const country = field('country');
@@ -363,9 +417,39 @@ function parseRow(
   return { ok: true, indicator: { ...normalised.indicator, ...extra } };
 }
 
+/** What each declared type expects, in words a person fixing the file can act on. */
+const EXPECTED: Readonly<Record<string, string>> = {
+  ip: 'an IPv4 or IPv6 address, like 192.0.2.1 or 2001:db8::1',
+  ipv4: 'an IPv4 address, like 192.0.2.1',
+  ipv6: 'an IPv6 address, like 2001:db8::1',
+  domain: 'a domain name, like bad.example',
+  hostname: 'a host name, like www.bad.example',
+  url: 'a URL with its scheme, like https://bad.example/login',
+  uri: 'a URL with its scheme, like https://bad.example/login',
+  link: 'a URL with its scheme, like https://bad.example/login',
+};
+
+/**
+ * The value as a refusal may show it: the file's own text, clipped, and for a URL without its query and fragment
+ * (a phishing URL's query may carry a victim's address; the rest is what the coordinator needs to find the line).
+ */
+export function shownValue(raw: string): string {
+  let text = raw.trim().replace(/[\p{Cc}]/gu, ' ');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text) || /^hxxps?:/i.test(text)) text = text.replace(/[?#].*$/s, (rest) => (rest ? '?…' : ''));
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** A refusal that names the value, the declared type and what was expected. */
+function describeRefusal(raw: string, type: string | undefined, reason: string): string {
+  const declared = type?.trim().toLowerCase();
+  const expected = declared ? EXPECTED[declared] : undefined;
+  if (declared && expected) return `'${shownValue(raw)}' declared as ${declared}: ${reason.replace(/^declared as \S+ but /, '')}; expected ${expected}`;
+  return `'${shownValue(raw)}': ${reason}`;
+}
+
 /** A header name reduced to what matters: `First Seen`, `first_seen` and `first-seen` are one name. */
 function columnKey(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return name.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
 function roleOf(key: string): Role | undefined {

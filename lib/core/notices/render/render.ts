@@ -219,7 +219,7 @@ export function renderNotice(input: RenderInput): MailDraft {
   ].join('\n');
 
   const reporter: XarfParty = {
-    org: settings.senderName.slice(0, 200),
+    org: (settings.organisation ?? settings.senderName).slice(0, 200),
     contact: addressOf(settings.fromAddress),
     domain: addressOf(settings.fromAddress).split('@').pop()!.toLowerCase(),
   };
