@@ -1,5 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { startDnsStub, type DnsStub } from '../support/dns-stub.js';
+import { startCorpusServer } from '../support/rdap.js';
+import type { LocalRdapServer } from '../../lib/adapters/rdap/local-server.js';
 import { AwsAccount, AUDITOR, COORDINATOR, type AccountOptions } from './harness/account.js';
 import type { SentEmail } from './harness/services.js';
 
@@ -7,15 +9,21 @@ import type { SentEmail } from './harness/services.js';
  * One account for the tests of a file, with a DNS stub the verification probes ask (every name the tests use is
  * answered on loopback: nothing is probed for real).
  */
-export function useAccount(options: AccountOptions & { probeEnvironment?: () => Record<string, string> } = {}): { account(): AwsAccount; dns(): DnsStub } {
+export function useAccount(options: AccountOptions & { probeEnvironment?: () => Record<string, string> } = {}): { account(): AwsAccount; dns(): DnsStub; rdap(): LocalRdapServer } {
   let account: AwsAccount | undefined;
   let dns: DnsStub | undefined;
+  let rdap: LocalRdapServer | undefined;
   beforeAll(async () => {
     dns = await startDnsStub();
+    // the registries' RDAP servers, on loopback: the real answers of the corpus behind a bootstrap that names it
+    rdap = await startCorpusServer();
     const stub = dns;
+    const registries = rdap;
     account = await AwsAccount.start({
       ...options,
       extraEnvironment: (spec) => ({
+        // what an operator with an RDAP service of their own sets; names resolve on the stub, never for real
+        ...(spec.environment.RDAP_MODE === 'real' ? { RDAP_BOOTSTRAP: registries.bootstrapUrl, RDAP_DNS: stub.server } : {}),
         ...(spec.logicalId.startsWith('VerifyNoticeFunction')
           ? { TAKEDOWN_PROBE_DNS: stub.server, TAKEDOWN_PROBE_INTERVAL_MS: '0', TAKEDOWN_PROBE_TIMEOUT_MS: '2000', TAKEDOWN_PROBE_RETRIES: '0', ...(options.probeEnvironment?.() ?? {}) }
           : {}),
@@ -26,8 +34,9 @@ export function useAccount(options: AccountOptions & { probeEnvironment?: () => 
   afterAll(async () => {
     await account?.close();
     await dns?.close();
+    await rdap?.close();
   }, 60_000);
-  return { account: () => account!, dns: () => dns! };
+  return { account: () => account!, dns: () => dns!, rdap: () => rdap! };
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -102,4 +111,22 @@ export function linksIn(mail: SentEmail, apiUrl: string): string[] {
   const text = mail.raw.replace(/=\r\n/g, '');
   const host = new URL(apiUrl).host.replace(/\./g, '\\.');
   return [...new Set([...text.matchAll(new RegExp(`https://${host}(/links/[A-Za-z0-9_-]+)`, 'g'))].map((m) => m[1]!))];
+}
+
+/** Every item of the account's table, read with the operator's credentials (a scan, page by page). */
+export async function allItems(account: AwsAccount): Promise<Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>[]> {
+  const { DynamoDBClient, ScanCommand } = await import('@aws-sdk/client-dynamodb');
+  const client = new DynamoDBClient(account.operatorClientConfig());
+  const items: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>[] = [];
+  try {
+    let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ TableName: account.tableName, ...(start ? { ExclusiveStartKey: start } : {}) }));
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+  } finally {
+    client.destroy();
+  }
+  return items;
 }

@@ -18,3 +18,4 @@ export { startNotices } from './start.js';
 export { campaignStats, countryOf, partyOf, type CampaignStats, type DurationStats, type Progress, type ProgressRow } from './stats.js';
 export { campaignStatus, type CampaignStatus } from './status.js';
 export { SubmitCampaignInput, submitCampaign } from './submit.js';
+export { MAX_UPLOAD_BYTES, SubmitUploadInput, UploadCursor, createUpload, readUploadStep, submitUpload, uploadStatus, type UploadRecord } from './upload.js';

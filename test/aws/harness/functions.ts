@@ -20,6 +20,8 @@ export interface FunctionSpec {
   readonly memorySize: number;
   /** the template's environment, intrinsics resolved */
   readonly environment: Readonly<Record<string, string>>;
+  /** the log group it writes to (LoggingConfig), when the template names one */
+  readonly logGroupName?: string;
 }
 
 const RUNTIME = join(import.meta.dirname, 'lambda-runtime.mjs');
@@ -48,6 +50,7 @@ export function functionSpecs(template: DeployedTemplate): FunctionSpec[] {
       timeoutSeconds: Number(p.Timeout ?? 3),
       memorySize: Number(p.MemorySize ?? 128),
       environment,
+      ...(p.LoggingConfig?.LogGroup ? { logGroupName: template.resolve(p.LoggingConfig.LogGroup) } : {}),
     };
   });
 }
@@ -67,6 +70,7 @@ class Container {
   constructor(
     private readonly spec: FunctionSpec,
     private readonly baseEnv: Record<string, string>,
+    private readonly onLog?: (line: string) => void,
   ) {}
 
   private start(): Promise<void> {
@@ -81,7 +85,11 @@ class Container {
       });
       this.child = child;
       const keep = (chunk: Buffer) => {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.log.push(line);
+        for (const line of chunk.toString('utf8').split('\n')) {
+          if (line.trim() === '') continue;
+          this.log.push(line);
+          this.onLog?.(line);
+        }
         if (this.log.length > 5000) this.log.splice(0, this.log.length - 5000);
       };
       child.stdout!.on('data', keep);
@@ -156,6 +164,8 @@ export interface LambdaServiceOptions {
   readonly extraEnvironment?: (spec: FunctionSpec) => Readonly<Record<string, string>>;
   /** each invocation's outcome, for the Lambda metrics (Invocations, Errors, Throttles) */
   readonly onOutcome?: (spec: FunctionSpec, outcome: 'invoked' | 'error' | 'throttled') => void;
+  /** each line a function writes (CloudWatch Logs: its log group's metric filters) */
+  readonly onLog?: (spec: FunctionSpec, line: string) => void;
 }
 
 /**
@@ -171,6 +181,8 @@ export class LambdaService {
   readonly invocations = new Map<string, number>();
   readonly errors = new Map<string, number>();
   readonly throttles = new Map<string, number>();
+  /** milliseconds each function ran, over every invocation (what Lambda bills, with the memory size) */
+  readonly durationMs = new Map<string, number>();
   private offsetMs = 0;
 
   constructor(
@@ -217,7 +229,7 @@ export class LambdaService {
         ...spec.environment,
         ...(this.options.extraEnvironment?.(spec) ?? {}),
       };
-      c = new Container(spec, env);
+      c = new Container(spec, env, this.options.onLog ? (line) => this.options.onLog!(spec, line) : undefined);
       this.containers.set(spec.logicalId, c);
       if (this.offsetMs !== 0) void c.setClock(this.offsetMs);
     }
@@ -242,7 +254,9 @@ export class LambdaService {
     this.invocations.set(spec.logicalId, (this.invocations.get(spec.logicalId) ?? 0) + 1);
     this.options.onOutcome?.(spec, 'invoked');
     const container = this.container(spec);
+    const started = performance.now();
     const result = await container.invoke(structuredClone(event));
+    this.durationMs.set(spec.logicalId, (this.durationMs.get(spec.logicalId) ?? 0) + Math.ceil(performance.now() - started));
     if ('error' in result) {
       this.errors.set(spec.logicalId, (this.errors.get(spec.logicalId) ?? 0) + 1);
       this.options.onOutcome?.(spec, 'error');
