@@ -207,3 +207,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     },
   );
 }
+
+/**
+ * The AWS phase of `npm run bench` (its one call from bench/run.ts): the campaign on the offline AWS host, its
+ * figures printed after the embedded host's. TAKEDOWN_BENCH_AWS=0 leaves it out; TAKEDOWN_BENCH_AWS_INDICATORS
+ * runs a smaller campaign.
+ */
+export async function awsBench(options: { log: (line: string) => void; seed?: number; json?: boolean }): Promise<AwsBenchFigures | undefined> {
+  if (process.env.TAKEDOWN_BENCH_AWS === '0') return undefined;
+  const indicators = process.env.TAKEDOWN_BENCH_AWS_INDICATORS ? Number(process.env.TAKEDOWN_BENCH_AWS_INDICATORS) : undefined;
+  const figures = await runAwsBench({ log: options.log, ...(options.seed ? { seed: options.seed } : {}), ...(indicators ? { indicators } : {}) });
+  process.stdout.write(options.json ? `${JSON.stringify({ aws: figures }, null, 2)}\n` : `\n${awsBenchText(figures)}\n`);
+  return figures;
+}

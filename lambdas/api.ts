@@ -14,7 +14,7 @@ const hono = handle(app);
 
 /** The HTTP API (API Gateway HTTP API, payload format 2.0): API, webhooks, signed links. */
 export const handler = observedHandler('Api', awsObservability(), async (event: Parameters<typeof hono>[0], context: Parameters<typeof hono>[1]) => {
-  // a dry run (POST /plans) routes with the directory and policy a coordinator stored
-  await settings.refresh();
+  // a dry run (POST /plans) routes with the directory and policy a coordinator stored; nothing else routes here
+  if ((event as { rawPath?: string }).rawPath === '/plans') await settings.refresh();
   return hono(event, context);
 });

@@ -33,12 +33,13 @@ function alarmsNotified(aws: ReturnType<typeof account>): string[] {
 describe('sending on the AWS host', () => {
   it('sends a notice of 2,000 indicators to one hoster in parts, each under the limit, with every DynamoDB item far under 400 KB', async () => {
     const aws = account();
-    const lines = Array.from({ length: 2000 }, (_, i) => `http://login-${i}.bank-verify.test/account/${i},url,KE,phishing kit`);
+    // one hoster's address, 2,000 kit paths on it: a notice to one recipient
+    const lines = Array.from({ length: 2000 }, (_, i) => `http://192.0.2.10/login/${i}/verify.php,url,KE,phishing kit`);
     const id = await submitCampaign(aws, lines, { name: 'One big hoster' });
     const parts = await aws.waitFor(
       'every part of the notice',
       () => {
-        const sent = sentTo(aws, 'abuse@test-registrar.example');
+        const sent = sentTo(aws, 'abuse@hosting.example').filter((m) => m.raw.includes('192.0.2.10'));
         const total = Number(/part \d+ of (\d+)/.exec(header(sent[0] ?? ({ raw: '' } as never), 'Subject') ?? '')?.[1] ?? 0);
         return total > 0 && sent.length === total ? sent : undefined;
       },
@@ -47,9 +48,9 @@ describe('sending on the AWS host', () => {
     expect(parts.length).toBeGreaterThanOrEqual(2);
     for (const part of parts) expect(Buffer.byteLength(part.raw, 'utf8')).toBeLessThan(LIMIT);
     // every indicator is in exactly one part
-    const listed = parts.flatMap((p) => [...p.raw.replace(/=\r\n/g, '').matchAll(/login-(\d+)\.bank-verify\.test/g)].map((m) => m[1]));
+    const listed = parts.flatMap((p) => [...p.raw.replace(/=\r\n/g, '').matchAll(/login\/(\d+)\/verify/g)].map((m) => m[1]));
     expect(new Set(listed).size).toBe(2000);
-    await aws.waitFor('every case notified', async () => ((await campaignView(aws, id)).cases.notified === 2000 ? true : undefined));
+    await aws.waitFor('every case notified', async () => ((await campaignView(aws, id)).cases.notified === 2000 ? true : undefined), 120_000);
 
     const items = await allItems(aws);
     const largest = Math.max(...items.map(dynamoItemSize));
@@ -64,7 +65,7 @@ describe('sending on the AWS host', () => {
     aws.services.sandbox();
     const refusedBefore = aws.services.sandboxRefusals;
     const id = await submitCampaign(aws, ['203.0.113.77,ip,ZA,c2 server'], { name: 'Sandbox' });
-    const halt = await aws.waitFor('the halt record', () => haltRecord(aws));
+    const halt = await aws.waitFor('the halt record', () => haltRecord(aws), 60_000);
     // the store's record: its value is the halt (lib/core/notices/halt.ts)
     expect(JSON.parse(JSON.parse(String(halt.data)).value).refusal).toMatchObject({ scope: 'sender', step: 'MessageRejected' });
     // the coordinator sees it with the campaign
@@ -90,7 +91,7 @@ describe('sending on the AWS host', () => {
   it('matches a reply SES received for the envelope sender alone, whose headers name no address of ours', async () => {
     const aws = account();
     const id = await submitCampaign(aws, ['192.0.2.200,ip,KE,c2 server'], { name: 'Envelope' });
-    const notice = await aws.waitFor('the notice', () => sentTo(aws, 'abuse@hosting.example').find((m) => m.raw.includes('192.0.2.200')));
+    const notice = await aws.waitFor('the notice', () => sentTo(aws, 'abuse@hosting.example').find((m) => m.raw.includes('192.0.2.200')), 60_000);
     const [n] = (await campaignView(aws, id)).notices;
     // the envelope sender the notice went out with (VERP, the reply token after `+b.`): a desk's vacation
     // responder answers it, not the From, and quotes nothing of the notice

@@ -25,12 +25,12 @@ const csv = (lines: readonly string[]) => ['indicator,type,country,evidence', ..
 describe('uploads on the AWS host', () => {
   it('reads 3,000 indicators uploaded by a presigned URL into one campaign, a page per step of the campaign workflow', async () => {
     const aws = account();
-    const id = await upload(aws, csv(Array.from({ length: 3000 }, (_, i) => `http://kit-${i}.upload-shop.test/login,url,KE,phishing kit`)));
+    const id = await upload(aws, csv(Array.from({ length: 3000 }, (_, i) => `http://192.0.2.20/kit/${i}/login.php,url,KE,phishing kit`)));
     const submitted = await call(aws, 'POST', '/campaigns', { upload: id, name: 'Uploaded', submitter: 'cert-tester', requireApproval: true });
     expect(submitted.status).toBe(202);
     const campaignId = submitted.json.campaign.id as string;
     // the request read nothing: the campaign exists once the workflow accepted the whole file
-    const run = await aws.waitFor('the plan waiting for approval', () => aws.executions('campaign').find((e) => e.input.includes(id) && e.path.includes('AwaitApproval')), 120_000);
+    const run = await aws.waitFor('the plan waiting for approval', () => aws.executions('campaign').find((e) => e.input.includes(id) && e.path.includes('AwaitApproval')), 240_000);
     expect(run.path.filter((s) => s === 'ReadUpload').length).toBe(3);
     expect(run.path.slice(0, 5)).toEqual(['FromUpload', 'ReadUpload', 'UploadRead', 'ReadUpload', 'UploadRead']);
     const view = await call(aws, 'GET', `/campaigns/${campaignId}`);
@@ -40,11 +40,11 @@ describe('uploads on the AWS host', () => {
     expect((await call(aws, 'POST', '/campaigns', { upload: id, name: 'Uploaded', submitter: 'cert-tester' })).status).toBe(200);
     expect(aws.executions('campaign').filter((e) => e.input.includes(id))).toHaveLength(1);
     expect(aws.denials()).toEqual([]);
-  }, 180_000);
+  }, 300_000);
 
   it('refuses the whole upload for one bad line, naming its line, and stores nothing', async () => {
     const aws = account();
-    const lines = Array.from({ length: 2500 }, (_, i) => `http://bad-${i}.upload-shop.test/login,url,KE,phishing kit`);
+    const lines = Array.from({ length: 2500 }, (_, i) => `http://192.0.2.21/kit/${i}/login.php,url,KE,phishing kit`);
     lines[1999] = 'not a url at all,url,KE,typo';
     const id = await upload(aws, csv(lines));
     const submitted = await call(aws, 'POST', '/campaigns', { upload: id, name: 'Refused', submitter: 'cert-tester', requireApproval: true });

@@ -116,7 +116,8 @@ function namedAddress(bootstrap: string): string[] {
 /**
  * What the route function resolves parties and routes with, read from the store at each step so a coordinator's
  * change reaches the next page routed: the directory a coordinator stored (else the one bundled with the function)
- * and the routing policy stored (else the built-in one). Re-read at most every few seconds per container.
+ * and the routing policy stored (else the built-in one). Two reads per refresh: a step that routes a page pays
+ * them gladly for a change that applies from the very next page.
  */
 export class RuntimeSettings {
   private checkedAt = 0;
@@ -129,7 +130,7 @@ export class RuntimeSettings {
     private readonly store: Store,
     private readonly env: AwsEnv,
     private readonly dns: HostResolver | undefined,
-    private readonly maxAgeMs = 5000,
+    private readonly maxAgeMs = 0,
   ) {}
 
   /** Reads the stored settings again when the last read is older than maxAgeMs. */

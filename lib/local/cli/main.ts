@@ -11,6 +11,7 @@ import { addMailCommands } from './mail.js';
 import { err, UsageError } from './options.js';
 import { addPartyCommands } from './parties.js';
 import { addRecipientCommands } from './recipients.js';
+import { addRemoteCommands } from './remote.js';
 import { addDemoCommand, addServeCommand } from './serve.js';
 import { addWatchCommand } from './watch.js';
 
@@ -46,6 +47,7 @@ export function program(): Command {
   addAuditCommands(prog);
   addKeyCommands(prog);
   addRecipientCommands(prog);
+  addRemoteCommands(prog);
   return prog;
 }
 
