@@ -55,6 +55,23 @@ export async function submitCampaign(account: AwsAccount, lines: readonly string
   return res.json().campaign.id as string;
 }
 
+/**
+ * A campaign of the CSV lines after the header by the upload path (POST /uploads, a PUT to the presigned URL,
+ * POST /campaigns { upload }); resolves to the campaign's id once the campaign workflow accepted the file.
+ */
+export async function uploadCampaign(account: AwsAccount, lines: readonly string[], options: { requireApproval?: boolean; name?: string } = {}): Promise<string> {
+  const body = Buffer.from(['indicator,type,country,evidence', ...lines].join('\n'), 'utf8');
+  const asked = await call(account, 'POST', '/uploads', { size: body.length });
+  if (asked.status !== 201) throw new Error(`POST /uploads answered ${asked.status}`);
+  const put = await fetch(asked.json.url, { method: 'PUT', body });
+  if (put.status !== 200) throw new Error(`the upload answered ${put.status}`);
+  const started = await call(account, 'POST', '/campaigns', { upload: asked.json.upload, name: options.name ?? 'Harness operation', submitter: 'cert-tester', requireApproval: options.requireApproval ?? false });
+  if (started.status !== 202) throw new Error(`submit answered ${started.status}: ${JSON.stringify(started.json)}`);
+  const id = started.json.campaign.id as string;
+  await account.waitFor('the upload accepted', async () => ((await call(account, 'GET', `/campaigns/${id}`)).status === 200 ? true : undefined), 120_000);
+  return id;
+}
+
 /** A JSON request as a user of the pool. */
 export async function call(account: AwsAccount, method: string, path: string, body?: unknown, as = COORDINATOR): Promise<{ status: number; json: any }> {
   const res = await account.request({ method, path, as, headers: JSON_HEADERS, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });

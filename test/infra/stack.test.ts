@@ -205,7 +205,7 @@ describe('TakedownStack', () => {
     });
 
     it('may invoke only their own functions', () => {
-      for (const [workflow, tasks] of [['campaign', ['RouteCampaign', 'BuildNotices', 'AwaitApproval', 'StartNotices']], ['notice', ['SendNotice', 'AwaitAnswer', 'NoticeDeadline']]] as const) {
+      for (const [workflow, tasks] of [['campaign', ['ReadUpload', 'RouteCampaign', 'BuildNotices', 'AwaitApproval', 'StartNotices']], ['notice', ['SendNotice', 'AwaitAnswer', 'NoticeDeadline']]] as const) {
         const role = logicalId(stack.workflows[workflow].stateMachine.role.node.defaultChild);
         const invoked = ofType('AWS::IAM::Policy')
           .filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
