@@ -3,7 +3,7 @@ import { runTask } from '../../core/tasks.js';
 import { TakedownError, ThrottledError } from '../../core/errors.js';
 import type { Context } from 'aws-lambda';
 import { observedHandler } from '../metrics/powertools.js';
-import { awsDeps, awsObservability, awsRuntimeSettings } from './deps.js';
+import { awsDeps, awsObservability } from './deps.js';
 
 // what the SDK clients call throttling: DynamoDB's, Step Functions', any service's limit per second
 const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'Throttling', 'RequestLimitExceeded', 'TooManyRequestsException', 'LimitExceededException']);
@@ -23,8 +23,6 @@ export function taskHandler(name: TaskName): (event: unknown, context: Context) 
   return observedHandler(name, awsObservability(), async (event: unknown) => {
     const deps = awsDeps();
     try {
-      // a coordinator's directory or routing policy, stored since the last step, applies from this one on
-      if (name === 'RouteCampaign') await awsRuntimeSettings().refresh();
       return await runTask(name, deps, event);
     } catch (error) {
       // the event may carry a task token or personal data: log what failed, never the input

@@ -122,7 +122,7 @@ export function addRemoteCommands(prog: Command): void {
       if (put.status !== 200) throw new Error(`the upload to storage answered ${put.status}`);
       const started = await call(remote, 'POST', '/campaigns', { upload: asked.upload, name: opts.name, submitter: opts.submitter, sourceName: basename(file), requireApproval: !opts.yes, ...(opts.tlp ? { tlp: opts.tlp.toUpperCase() } : {}) });
       out(started.campaign.id);
-      err(`uploaded ${size.toLocaleString('en')} bytes as ${asked.upload}; the campaign workflow reads it: takedown --api ... uploads are at GET /uploads/${asked.upload}`);
+      err(`uploaded ${size.toLocaleString('en')} bytes as ${asked.upload}; the campaign workflow reads it (GET /uploads/${asked.upload} says how it went)`);
     });
 
   // with --api, these act on the deployed host; without, they keep acting on this machine's data directory
