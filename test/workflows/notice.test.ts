@@ -212,7 +212,7 @@ describe('the campaign workflow', () => {
     const campaign = await host.store.getCampaign(campaignId);
     expect(campaign).toMatchObject({ state: 'running', approvedBy: 'duty officer' });
     expect(host.workflows.get(`campaign-${campaignId}-r1`)?.path).toEqual([
-      'RouteIndicators', 'AllRouted', 'BuildNotices', 'NeedsApproval', 'AwaitApproval', 'NeedsApproval', 'StartNotices', 'AllStarted', 'Running',
+      'FromUpload', 'RouteIndicators', 'AllRouted', 'BuildNotices', 'NeedsApproval', 'AwaitApproval', 'NeedsApproval', 'StartNotices', 'AllStarted', 'Running',
     ]);
   });
 
