@@ -34,7 +34,13 @@ export interface AwsBenchFigures {
   readonly messagesSent: number;
   readonly megabytesSent: number;
   readonly largestItemBytes: number;
+  /** what the largest item is: its partition key's kind and its sort key */
+  readonly largestItem: string;
   readonly items: number;
+  /** executions by workflow and status */
+  readonly executions: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** function errors (a workflow's retries cover most) by function */
+  readonly functionErrors: Readonly<Record<string, number>>;
   readonly lambdaInvocations: number;
   readonly lambdaInvocationsPerNotice: number;
   readonly lambdaGbSeconds: number;
@@ -113,6 +119,7 @@ export async function runAwsBench(options: { log: (line: string) => void; indica
 
     const client = new DynamoDBClient(aws.operatorClientConfig());
     let largest = 0;
+    let largestItem = '';
     let items = 0;
     try {
       let start: Record<string, AttributeValue> | undefined;
@@ -120,7 +127,11 @@ export async function runAwsBench(options: { log: (line: string) => void; indica
         const page = await client.send(new ScanCommand({ TableName: aws.tableName, ...(start ? { ExclusiveStartKey: start } : {}) }));
         for (const item of page.Items ?? []) {
           items += 1;
-          largest = Math.max(largest, dynamoItemSize(item));
+          const size = dynamoItemSize(item);
+          if (size > largest) {
+            largest = size;
+            largestItem = `${item.pk?.S?.split('#')[0] ?? '?'}# ${item.sk?.S ?? ''}`;
+          }
         }
         start = page.LastEvaluatedKey;
       } while (start);
@@ -154,13 +165,21 @@ export async function runAwsBench(options: { log: (line: string) => void; indica
     };
     const total = Object.values(cost).reduce((a, b) => a + b, 0);
     const indicators = generated.counts.indicators;
+    const executions: Record<string, Record<string, number>> = {};
+    for (const workflow of ['campaign', 'notice', 'verify'] as const) {
+      for (const e of aws.executions(workflow)) (executions[workflow] ??= {})[e.status] = (executions[workflow]![e.status] ?? 0) + 1;
+    }
+    const functionErrors = Object.fromEntries([...aws.lambda.errors].map(([id, n]) => [id.replace(/[A-F0-9]{8}$/, ''), n]));
     return {
       indicators,
       notices,
       messagesSent: messages,
       megabytesSent: Math.round(bytes / 1024 / 102.4) / 10,
       largestItemBytes: largest,
+      largestItem,
       items,
+      executions,
+      functionErrors,
       lambdaInvocations: invocations,
       lambdaInvocationsPerNotice: Math.round((invocations / notices) * 10) / 10,
       lambdaGbSeconds: Math.round(gbSeconds),
@@ -190,7 +209,9 @@ export function awsBenchText(f: AwsBenchFigures): string {
   return [
     `AWS host (offline harness), ${f.indicators.toLocaleString('en')} indicators to sent notices, ${f.seconds} s:`,
     `  notices sent              ${f.notices.toLocaleString('en')} (${f.messagesSent.toLocaleString('en')} messages, ${f.megabytesSent} MB)`,
-    `  largest DynamoDB item     ${f.largestItemBytes.toLocaleString('en')} bytes of ${f.items.toLocaleString('en')} items (limit 409,600)`,
+    `  largest DynamoDB item     ${f.largestItemBytes.toLocaleString('en')} bytes (${f.largestItem}) of ${f.items.toLocaleString('en')} items (limit 409,600)`,
+    `  executions                ${Object.entries(f.executions).map(([w, by]) => `${w} ${Object.entries(by).map(([st, n]) => `${n} ${st.toLowerCase()}`).join(', ')}`).join('; ')}`,
+    `  function errors           ${Object.entries(f.functionErrors).map(([fn, n]) => `${fn} ${n}`).join(', ') || 'none'}`,
     `  Lambda invocations        ${f.lambdaInvocations.toLocaleString('en')} (${f.lambdaInvocationsPerNotice} per notice), ${f.lambdaGbSeconds.toLocaleString('en')} GB-s`,
     `  state transitions         ${f.stateTransitions.toLocaleString('en')}`,
     `  DynamoDB requests         ${f.dynamoRequests.toLocaleString('en')} (${f.dynamoRequestsPerIndicator} per indicator); ${f.writeUnits.toLocaleString('en')} write units, ${f.readUnits.toLocaleString('en')} read units (from item sizes and indexes)`,
