@@ -31,6 +31,7 @@ import { runRdapBench } from './rdap.js';
 import { runAuditBench } from './audit.js';
 import { runTransitionBench } from './transitions.js';
 import { runBigNoticeBench } from './big-notice.js';
+import { awsBench } from './aws.js';
 
 /** nodemailer's pool default, which SmtpMailer keeps unless told otherwise */
 const MAX_CONNECTIONS = 5;
@@ -531,6 +532,8 @@ async function main(): Promise<void> {
           '\n',
       );
     }
+    // the same campaign on the AWS host, offline (bench/aws.ts; TAKEDOWN_BENCH_AWS=0 leaves it out)
+    await awsBench({ log, seed: args.seed, json: args.json });
   } finally {
     if (host) await host.close().catch(() => undefined);
     if (args.keep) log(`kept ${work}`);

@@ -18,6 +18,9 @@ import { TakedownStack } from '../lib/infra/stack.js';
  *                 exported evidence pack stays locked (S3 Object Lock, COMPLIANCE mode: cannot be shortened)
  *   escalationWindowSeconds TAKEDOWN_ESCALATION_WINDOW_SECONDS default 600: escalations to one party within it share a notice
  *   maxMessageBytes TAKEDOWN_MAX_MESSAGE_BYTES default 10240000: a bigger notice goes in numbered parts
+ *   rdap          TAKEDOWN_RDAP           default on: 'off' routes by the directory and the overrides alone
+ *   rdapBootstrap TAKEDOWN_RDAP_BOOTSTRAP default IANA's registries: a URL or folder of bootstrap files
+ *   auditRetentionDays TAKEDOWN_AUDIT_RETENTION_DAYS default 400: days each audit checkpoint stays locked
  *   probeProxy    TAKEDOWN_PROBE_PROXY    default none: probes leave from the functions' own addresses; else the
  *                 egress proxy (http://host:port) they leave through, so the probed operator never sees the account
  */
@@ -44,6 +47,8 @@ new TakedownStack(app, setting('stackName', 'TAKEDOWN_STACK_NAME') ?? 'Takedown'
   sesEvents: setting('sesEvents', 'TAKEDOWN_SES_EVENTS') !== 'off',
   ...(setting('escalationWindowSeconds', 'TAKEDOWN_ESCALATION_WINDOW_SECONDS') ? { escalationWindowSeconds: Number(setting('escalationWindowSeconds', 'TAKEDOWN_ESCALATION_WINDOW_SECONDS')) } : {}),
   ...(setting('maxMessageBytes', 'TAKEDOWN_MAX_MESSAGE_BYTES') ? { maxMessageBytes: Number(setting('maxMessageBytes', 'TAKEDOWN_MAX_MESSAGE_BYTES')) } : {}),
+  rdap: { enabled: setting('rdap', 'TAKEDOWN_RDAP') !== 'off', ...(setting('rdapBootstrap', 'TAKEDOWN_RDAP_BOOTSTRAP') ? { bootstrap: setting('rdapBootstrap', 'TAKEDOWN_RDAP_BOOTSTRAP') } : {}) },
+  ...(setting('auditRetentionDays', 'TAKEDOWN_AUDIT_RETENTION_DAYS') ? { auditRetentionDays: Number(setting('auditRetentionDays', 'TAKEDOWN_AUDIT_RETENTION_DAYS')) } : {}),
   ...(evidenceRetentionDays ? { evidenceBucket: { retentionDays: Number(evidenceRetentionDays) } } : {}),
   ...(setting('probeProxy', 'TAKEDOWN_PROBE_PROXY') ? { probes: { proxy: setting('probeProxy', 'TAKEDOWN_PROBE_PROXY') } } : {}),
 });

@@ -1,7 +1,8 @@
-import { awsDeps } from '../lib/adapters/aws/deps.js';
+import { awsDeps, awsObservability } from '../lib/adapters/aws/deps.js';
 import { archiveAwsExecution } from '../lib/adapters/aws/execution-history.js';
+import { observedHandler } from '../lib/adapters/metrics/powertools.js';
 
 /** EventBridge: a workflow execution ended; its history goes into the audit trail. */
-export const handler = async (event: unknown): Promise<void> => {
+export const handler = observedHandler('ExecutionHistory', awsObservability(), async (event: unknown): Promise<void> => {
   await archiveAwsExecution(awsDeps(), event);
-};
+});

@@ -1,12 +1,13 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { awsDeps } from '../lib/adapters/aws/deps.js';
+import { awsDeps, awsObservability } from '../lib/adapters/aws/deps.js';
 import { handleInboundMail, readInboundEnv } from '../lib/adapters/aws/inbound-mail.js';
+import { observedHandler } from '../lib/adapters/metrics/powertools.js';
 
 // built once per container: the client keeps its connections warm
 const s3 = new S3Client({});
 
 /** The SES receipt rule's Lambda action: each reply stored in the inbound bucket is classified and applied. */
-export async function handler(event: unknown): Promise<{ outcomes: string[] }> {
+export const handler = observedHandler('InboundMail', awsObservability(), async (event: unknown): Promise<{ outcomes: string[] }> => {
   const deps = awsDeps();
   try {
     const results = await handleInboundMail(deps, event, { s3, env: readInboundEnv() });
@@ -17,4 +18,4 @@ export async function handler(event: unknown): Promise<{ outcomes: string[] }> {
     deps.log.error('inbound mail failed', { error: err.name, message: err.message });
     throw error;
   }
-}
+});

@@ -1,8 +1,9 @@
-import { awsDeps } from '../lib/adapters/aws/deps.js';
+import { awsDeps, awsObservability } from '../lib/adapters/aws/deps.js';
 import { handleSesEvents } from '../lib/adapters/aws/ses-events.js';
+import { observedHandler } from '../lib/adapters/metrics/powertools.js';
 
 /** SES bounce and complaint events (configuration set -> SNS): matched to their notice by SES's message id. */
-export async function handler(event: unknown): Promise<{ outcomes: string[] }> {
+export const handler = observedHandler('SesEvents', awsObservability(), async (event: unknown): Promise<{ outcomes: string[] }> => {
   const deps = awsDeps();
   try {
     const results = await handleSesEvents(deps, event);
@@ -13,4 +14,4 @@ export async function handler(event: unknown): Promise<{ outcomes: string[] }> {
     deps.log.error('SES event failed', { error: err.name, message: err.message });
     throw error;
   }
-}
+});

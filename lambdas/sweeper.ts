@@ -1,10 +1,11 @@
-import { awsDeps } from '../lib/adapters/aws/deps.js';
+import { awsDeps, awsObservability } from '../lib/adapters/aws/deps.js';
 import { sweep, type SweepReport } from '../lib/core/campaign/index.js';
+import { observedHandler } from '../lib/adapters/metrics/powertools.js';
 
 /** The sweeper's schedule: every live notice and verification whose execution failed starts again. */
-export async function handler(): Promise<SweepReport> {
+export const handler = observedHandler('Sweeper', awsObservability(), async (): Promise<SweepReport> => {
   const deps = awsDeps();
   const report = await sweep(deps);
   deps.log.info('sweep', { ...report });
   return report;
-}
+});

@@ -300,6 +300,18 @@ export interface MessageStore {
   delete(key: string): Promise<void>;
 }
 
+/**
+ * Files too big for a request body (up to 100 MB, 200,000 indicators), uploaded by the coordinator straight to
+ * storage and read from there a piece at a time by the campaign workflow: an S3 bucket and presigned URLs on AWS.
+ * Keys are chosen by the core (`uploads/<upload id>`).
+ */
+export interface UploadStore {
+  /** a URL the coordinator PUTs exactly `size` bytes to, until `expiresAt` */
+  createUpload(key: string, size: number): Promise<{ url: string; expiresAt: string }>;
+  /** the uploaded file, read from its start on each call to `chunks`; undefined when nothing was uploaded */
+  open(key: string): Promise<{ readonly size: number; chunks(): AsyncIterable<Uint8Array | string> } | undefined>;
+}
+
 /** The parties that can act on one indicator, found by a directory, RDAP ... */
 export interface PartyLookup {
   readonly hosting?: Party;
@@ -458,6 +470,11 @@ export interface AuditKey {
 export interface CheckpointLog {
   /** every record, oldest first, as stored (audit/checkpoints.ts checks them) */
   readAll(): Promise<unknown[]>;
+  /**
+   * the newest record only, undefined for an empty log; optional: a log too long to read whole at every start
+   * (the AWS host's, opened in each Lambda container) offers it
+   */
+  readLast?(): Promise<unknown>;
   /** stores the record numbered `n`; AlreadyExistsError when a record with that number exists */
   append(record: { readonly n: number } & Record<string, unknown>): Promise<void>;
 }
@@ -492,6 +509,8 @@ export interface Settings {
   readonly publicUrl?: string;
   /** indicators routed per workflow step */
   readonly pageSize: number;
+  /** fresh indicators of an uploaded file stored per step of the campaign workflow's reading loop @default 50,000 */
+  readonly uploadPageSize?: number;
   /** who gets a case, in which order, with which deadlines @default DEFAULT_ROUTING_POLICY */
   readonly routing?: RoutingPolicy;
   /** the TLP of a campaign submitted without one @default 'AMBER' */
@@ -534,4 +553,6 @@ export interface Deps {
   readonly auditKey?: AuditKey;
   /** checkpoints the chain heads of a campaign whose state changed; absent: no checkpoints (tests) */
   readonly checkpoints?: AuditCheckpointer;
+  /** where big files are uploaded for the campaign workflow to read; absent: files come in the request (the embedded host) */
+  readonly uploads?: UploadStore;
 }

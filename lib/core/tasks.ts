@@ -5,6 +5,7 @@ import { awaitApproval } from './campaign/index.js';
 import { buildNotices } from './campaign/index.js';
 import { routeCampaign } from './campaign/index.js';
 import { startNotices } from './campaign/index.js';
+import { readUploadStep, UploadCursor } from './campaign/index.js';
 import { awaitAnswer, noticeDeadline } from './notices/index.js';
 import { sendNotice } from './notices/index.js';
 import { verifyNotice } from './verify/index.js';
@@ -19,6 +20,10 @@ const Round = z.number().int().min(1);
 const WaitPayload = z.object({ seconds: z.number().int().positive(), taskToken: z.string().min(1) });
 
 export const TASKS = {
+  ReadUpload: {
+    input: z.object({ campaignId: z.string().min(1), upload: z.string().min(1), intake: UploadCursor.default({ unique: 0, fresh: 0, done: false, refused: false }) }),
+    run: (deps: Deps, i: { campaignId: string; upload: string; intake: UploadCursor }) => readUploadStep(deps, i.campaignId, i.upload, i.intake),
+  },
   RouteCampaign: {
     input: z.object({ campaignId: z.string().min(1), route: Cursor.default({}) }),
     run: (deps: Deps, i: { campaignId: string; route: { cursor?: string } }) => routeCampaign(deps, i.campaignId, i.route.cursor),

@@ -1,6 +1,7 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -9,6 +10,9 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.js';
+
+/** The namespace of the metrics the stack counts from log lines (metric filters). */
+export const LOG_METRICS_NAMESPACE = 'Takedown/Logs';
 
 export interface OperationsProps {
   /**
@@ -77,6 +81,24 @@ export class Operations extends Construct {
   watchFunction(id: string, fn: LambdaFunction): void {
     this.alarmOn(`${id}Errors`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 'the function failed');
     this.alarmOn(`${id}Throttles`, fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 'the function was throttled (its concurrency or the account\'s ran out)');
+  }
+
+  /**
+   * Alarms when a log line whose JSON `field` starts with `prefix` appears in any of the log groups: one metric
+   * filter per group feeding one metric (`Takedown/<id>`), one alarm on its sum.
+   */
+  alarmOnLogLine(id: string, logGroups: readonly ILogGroup[], line: { readonly field: string; readonly prefix: string }, description: string): void {
+    const metric = new Metric({ namespace: LOG_METRICS_NAMESPACE, metricName: id, period: Duration.minutes(5), statistic: 'Sum' });
+    logGroups.forEach((logGroup, i) => {
+      new MetricFilter(this, `${id}Filter${i}`, {
+        logGroup,
+        filterPattern: FilterPattern.stringValue(line.field, '=', `${line.prefix}*`),
+        metricNamespace: LOG_METRICS_NAMESPACE,
+        metricName: id,
+        metricValue: '1',
+      });
+    });
+    this.alarmOn(id, metric, description);
   }
 
   private alarmOn(id: string, metric: IMetric, description: string): void {

@@ -28,6 +28,10 @@ import { Schedule } from 'aws-cdk-lib/aws-events';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { CHAIN_PREFIX } from '../adapters/dynamodb/keys.js';
+import { AuditTrail } from './audit-trail.js';
+import { UploadsBucket } from './uploads-bucket.js';
 
 export interface TakedownStackProps extends StackProps {
   /** the mailbox replies come to; the reply token goes in its plus part (local+token@domain) */
@@ -88,6 +92,17 @@ export interface TakedownStackProps extends StackProps {
    * @default true
    */
   readonly sesEvents?: boolean;
+  /**
+   * Finding parties by RDAP (the registries' abuse contacts) beside the directory and the coordinators' overrides:
+   * `enabled: false` routes by the directory alone; `bootstrap` is where the IANA bootstrap registries are read
+   * (a URL or a folder), for an RDAP service of your own. @default { enabled: true, bootstrap: IANA's }
+   */
+  readonly rdap?: { readonly enabled?: boolean; readonly bootstrap?: string };
+  /**
+   * Days each checkpoint of the audit trail stays locked (S3 Object Lock, COMPLIANCE mode: it cannot be shortened).
+   * @default 400
+   */
+  readonly auditRetentionDays?: number;
 }
 
 /** What a function may do beyond reading and writing the table. */
@@ -105,11 +120,16 @@ interface Powers {
   readonly resolvesParties?: true;
   /** the workflows whose executions it asks about (DescribeExecution) */
   readonly describes?: readonly WorkflowName[];
+  /** it reads uploaded files (the campaign workflow's reading loop) */
+  readonly readsUploads?: true;
 }
 
 // Lambda timeouts stay below the TimeoutSeconds of the Task states in workflows/*.asl.json (900 s and 300 s).
 // Every task and the API save state (versions, tokens, cases): none of them is a read-only table user.
 const TASK_POWERS: Readonly<Record<TaskName, Powers>> = {
+  // an uploaded file (up to 100 MB) is read twice per step, a page of its indicators stored: memory for the
+  // reading's index of unique values, time for a page of writes
+  ReadUpload: { entry: 'lambdas/read-upload.ts', timeout: Duration.minutes(14), memorySize: 2048, readsUploads: true },
   RouteCampaign: { entry: 'lambdas/route-campaign.ts', timeout: Duration.minutes(14), memorySize: 1024, resolvesParties: true },
   BuildNotices: { entry: 'lambdas/build-notices.ts', timeout: Duration.minutes(14), memorySize: 1024 },
   AwaitApproval: { entry: 'lambdas/await-approval.ts', timeout: Duration.seconds(30), completesTokens: true },
@@ -150,8 +170,13 @@ const SWEEPER_POWERS: Powers = { entry: 'lambdas/sweeper.ts', timeout: Duration.
 /** How often the sweeper looks for live notices and verifications whose execution failed. */
 const SWEEP_EVERY = Duration.minutes(15);
 
+// writes a checkpoint of every chain head that moved, so the newest events are covered within the hour at most
+const CHECKPOINT_POWERS: Powers = { entry: 'lambdas/audit-checkpoint.ts', timeout: Duration.minutes(10), memorySize: 1024 };
+/** How often the chain heads are checkpointed even when no campaign changed state. */
+const CHECKPOINT_EVERY = Duration.hours(1);
+
 const WORKFLOW_TASKS: Readonly<Record<WorkflowName, readonly TaskName[]>> = {
-  campaign: ['RouteCampaign', 'BuildNotices', 'AwaitApproval', 'StartNotices'],
+  campaign: ['ReadUpload', 'RouteCampaign', 'BuildNotices', 'AwaitApproval', 'StartNotices'],
   notice: ['SendNotice', 'AwaitAnswer', 'NoticeDeadline'],
   verify: ['VerifyNotice'],
 };
@@ -179,6 +204,12 @@ export class TakedownStack extends Stack {
   readonly operations: Operations;
   /** the schedule that starts failed executions again */
   readonly sweeper: Rule;
+  /** the audit data key's KMS key and the Object Lock bucket of the checkpoints */
+  readonly auditTrail: AuditTrail;
+  /** where coordinators upload files too big for a request body */
+  readonly uploadsBucket: Bucket;
+  /** the schedule that checkpoints the audit trail's chain heads */
+  readonly checkpoints: Rule;
 
   constructor(scope: Construct, id: string, props: TakedownStackProps) {
     super(scope, id, props);
@@ -204,6 +235,11 @@ export class TakedownStack extends Stack {
     const messages = new MessagesBucket(this, 'Messages', { accessLogs }).bucket;
     this.messagesBucket = messages;
     this.evidenceBucket = props.evidenceBucket ? new EvidenceBucket(this, 'Evidence', { ...props.evidenceBucket, accessLogs }).bucket : undefined;
+    const audit = new AuditTrail(this, 'AuditTrail', { accessLogs, ...(props.auditRetentionDays ? { retentionDays: props.auditRetentionDays } : {}) });
+    this.auditTrail = audit;
+    const uploads = new UploadsBucket(this, 'Uploads', { accessLogs });
+    this.uploadsBucket = uploads.bucket;
+    const uploadsArn = `<${this.getLogicalId(uploads.bucket.node.defaultChild as CfnElement)}.Arn>/uploads/*`;
 
     // Functions need the state machines' ARNs and the state machines need the functions' ARNs: a CloudFormation
     // cycle. Fixed names give ARNs known before either exists.
@@ -231,7 +267,13 @@ export class TakedownStack extends Stack {
       TAKEDOWN_PROBES: props.probes?.enabled === false ? 'off' : 'on',
       ...(props.probes?.proxy ? { TAKEDOWN_PROBE_PROXY: props.probes.proxy } : {}),
       ...(props.sesEvents === false ? {} : { SES_CONFIGURATION_SET: `${prefix}-notices` }),
+      RDAP_MODE: props.rdap?.enabled === false ? 'off' : 'real',
+      ...(props.rdap?.bootstrap ? { RDAP_BOOTSTRAP: props.rdap.bootstrap } : {}),
+      AUDIT_KEY_ID: audit.key.keyArn,
+      AUDIT_BUCKET: audit.bucket.bucketName,
     };
+    // the log groups of the functions that send: a "sending halted" line in any of them pages the operator
+    const sendingLogs: ILogGroup[] = [];
     const build = (id: string, powers: Powers, extra: Record<string, string> = {}): NodejsFunction => {
       const fn = new TaskFunction(this, id, {
         entry: powers.entry,
@@ -248,6 +290,16 @@ export class TakedownStack extends Stack {
         },
       }).function;
       grant(fn, powers, table, arns, { fromAddress: props.fromAddress, configurationSet: environment.SES_CONFIGURATION_SET });
+      // every function appends audit events: each is MACed with the data key, and a state change checkpoints
+      audit.grantAppend(fn);
+      acknowledge(fn, `AwsSolutions-IAM5[Resource::<${this.getLogicalId(audit.bucket.node.defaultChild as CfnElement)}.Arn>/audit-key/*]`, 'the audit data key\'s object, created once (create-only, legal hold) and read at each cold start');
+      acknowledge(fn, `AwsSolutions-IAM5[Resource::<${this.getLogicalId(audit.bucket.node.defaultChild as CfnElement)}.Arn>/audit-checkpoints/*]`, 'the checkpoint records, numbered in order: added create-only, never replaced');
+      if (powers.sendsMail) sendingLogs.push(fn.logGroup);
+      if (powers.readsUploads) {
+        uploads.grantRead(fn);
+        fn.addEnvironment('UPLOADS_BUCKET', uploads.bucket.bucketName);
+        acknowledge(fn, `AwsSolutions-IAM5[Resource::${uploadsArn}]`, 'the uploaded files, named by upload ids unknown in advance');
+      }
       acknowledge(fn, `AwsSolutions-IAM5[Resource::<${this.getLogicalId(table.node.defaultChild as CfnElement)}.Arn>/index/*]`, 'the store queries the table\'s own indexes (TABLE_DESIGN), nothing else');
       for (const w of powers.describes ?? []) acknowledge(fn, `AwsSolutions-IAM5[Resource::${nagArn(this, 'states', `execution:${names[w]}:*`)}]`, 'the executions of its own state machine, whose names derive from ids and rounds');
       // the senders keep each part's bytes until it is sent, then a masked copy: read, write, delete
@@ -271,6 +323,13 @@ export class TakedownStack extends Stack {
     this.secretsKey = secrets.key;
     apiFunction.addEnvironment('TAKEDOWN_KMS_KEY_ID', secrets.key.keyArn);
     secrets.grantOpen(apiFunction);
+    // a coordinator issues and rotates recipients' secrets through the API (POST /recipient-secrets)
+    secrets.grantSeal(apiFunction);
+    // POST /uploads presigns a PUT of the file (the URL acts with the API function's rights), POST /campaigns
+    // checks it arrived
+    uploads.grantPresign(apiFunction);
+    apiFunction.addEnvironment('UPLOADS_BUCKET', uploads.bucket.bucketName);
+    acknowledge(apiFunction, `AwsSolutions-IAM5[Resource::${uploadsArn}]`, 'the uploaded files, named by upload ids unknown in advance');
     const operators = new OperatorPool(this, 'Operators');
     const front = new HttpFront(this, 'Http', { handler: apiFunction, operators });
     const publicUrl = props.publicUrl ?? front.url;
@@ -343,6 +402,17 @@ export class TakedownStack extends Stack {
       targets: [new LambdaFunction(sweeperFunction, { retryAttempts: 2, deadLetterQueue: operations.failures })],
     });
 
+    const checkpointFunction = build('AuditCheckpointFunction', CHECKPOINT_POWERS);
+    operations.catchFailures(checkpointFunction);
+    this.checkpoints = new Rule(this, 'Checkpoint', {
+      description: 'checkpoint the heads of the audit trail\'s chains that moved into the Object Lock bucket',
+      schedule: Schedule.rate(CHECKPOINT_EVERY),
+      targets: [new LambdaFunction(checkpointFunction, { retryAttempts: 2, deadLetterQueue: operations.failures })],
+    });
+    // our SES account refuses every message (the sandbox, an unverified identity, a paused account): nothing a
+    // recipient did, nothing that escalates, so nothing else would tell anyone
+    operations.alarmOnLogLine('SendingHalted', sendingLogs, { field: '$.message', prefix: 'sending halted' }, 'sending is halted: our SES account or identity refuses every message (sandbox, unverified identity, paused account, quota); see the sending-halt record (takedown status)');
+
     new CfnOutput(this, 'ApiUrl', { value: front.url });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     if (this.evidenceBucket) new CfnOutput(this, 'EvidenceBucketName', { value: this.evidenceBucket.bucketName });
@@ -356,6 +426,8 @@ export class TakedownStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: operations.topic.topicArn, description: 'subscribe the operators to this topic: every alarm of the stack notifies it' });
     new CfnOutput(this, 'FailedInvocationsQueueUrl', { value: operations.failures.queueUrl, description: 'asynchronous invocations whose retries ran out, whole events' });
     new CfnOutput(this, 'WebhookSecretsKeyArn', { value: secrets.key.keyArn, description: 'seal recipients\' webhook secrets with this key (encryption context purpose=takedown-recipient-secret)' });
+    new CfnOutput(this, 'UploadsBucketName', { value: uploads.bucket.bucketName, description: 'files uploaded by POST /uploads, read by the campaign workflow, kept 7 days' });
+    new CfnOutput(this, 'AuditBucketName', { value: audit.bucket.bucketName, description: 'the Object Lock bucket of the audit checkpoints (audit-checkpoints/) and the encrypted audit key (audit-key/)' });
     new CfnOutput(this, 'UserPoolId', { value: operators.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: operators.client.userPoolClientId });
     new CfnOutput(this, 'CampaignStateMachineArn', { value: workflows.campaign.stateMachine.stateMachineArn });
@@ -366,6 +438,17 @@ export class TakedownStack extends Stack {
 /** Least privilege, one statement per power. */
 function grant(fn: IFunction, powers: Powers, table: Table, arns: Record<WorkflowName, string>, mail: { fromAddress: string; configurationSet?: string }): void {
   table.grantReadWriteData(fn);
+  // the audit trail is append-only: an event's slot is put once (a conditional put, keys.ts), never updated or
+  // deleted. IAM has no condition on a put's ConditionExpression, so an unconditional put over a slot is the one
+  // write left; the events' MACs and the checkpoints catch it
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.DENY,
+      actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'],
+      resources: [table.tableArn],
+      conditions: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': [`${CHAIN_PREFIX}*`] } },
+    }),
+  );
   if (powers.starts && powers.starts.length > 0) {
     fn.addToRolePolicy(
       new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:StartExecution'], resources: powers.starts.map((w) => arns[w]) }),

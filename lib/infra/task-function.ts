@@ -6,6 +6,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PROJECT_ROOT } from './paths.js';
 import { acknowledge } from './nag.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../adapters/runtime/log-fields.js';
 
 /** Where a file handed to `files` lands inside the deployed function. */
 export const LAMBDA_TASK_ROOT = '/var/task';
@@ -73,6 +74,9 @@ export class TaskFunction extends Construct {
         ...props.environment,
         // minified bundle: stack traces are only readable through the source map
         NODE_OPTIONS: '--enable-source-maps',
+        // Powertools' logger, metrics and tracer name the service and the metrics' namespace from these
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
       bundling: {
         // ESM: the sources are ESM (import.meta, top-level await stay legal) and Node 22 loads index.mjs

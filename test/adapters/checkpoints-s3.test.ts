@@ -92,4 +92,18 @@ describe('S3CheckpointLog', () => {
     await expect(log.append({ n: 1, forged: true })).rejects.toMatchObject({ name: 'AlreadyExistsError' });
     expect(objects.get('audit-checkpoints/000000000001.json')?.body).not.toContain('forged');
   });
+
+  it('finds the newest record by asking for numbers, whatever the log\'s length, and a checkpointer opened there continues it', async () => {
+    const log = new S3CheckpointLog({ bucket: 'evidence', client, prefix: 'long/' });
+    expect(await log.readLast()).toBeUndefined();
+    for (let n = 1; n <= 37; n++) {
+      await log.append({ n, hash: `h${n}` });
+      // a log of any length: powers of two, one past them, and in between
+      expect(await log.readLast()).toEqual({ n, hash: `h${n}` });
+    }
+    const checkpointer = new Checkpointer({ store: growingStore(), clock: new ScaledClock(), log, otherTrails: ['cmp_1'] });
+    expect(await checkpointer.open({ baseline: true, fromEnd: true })).toMatchObject({ records: 37, last: { n: 37, hash: 'h37' } });
+    const next = await checkpointer.checkpoint(['cmp_1'], 'campaign routing -> sending');
+    expect(next).toMatchObject({ n: 38, prev: 'h37' });
+  });
 });

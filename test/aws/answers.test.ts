@@ -77,7 +77,7 @@ describe('answers on the AWS host', () => {
 
     // the operator seals the recipient's secret with the stack's key, as an administrator would
     const config = aws.operatorClientConfig();
-    const keyId = aws.template.getAtt(aws.template.ofType('AWS::KMS::Key')[0]![0], 'Arn');
+    const keyId = aws.template.getAtt(aws.template.ofType('AWS::KMS::Key').find(([id]) => id.startsWith('WebhookSecrets'))![0], 'Arn');
     const dynamo = new DynamoDBClient(config);
     const kms = new KMSClient(config);
     try {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { startDnsStub, type DnsStub } from '../support/dns-stub.js';
+import { startCorpusServer } from '../support/rdap.js';
+import type { LocalRdapServer } from '../../lib/adapters/rdap/local-server.js';
 import { AwsAccount, AUDITOR, COORDINATOR, type AccountOptions } from './harness/account.js';
 import type { SentEmail } from './harness/services.js';
 
@@ -7,15 +9,21 @@ import type { SentEmail } from './harness/services.js';
  * One account for the tests of a file, with a DNS stub the verification probes ask (every name the tests use is
  * answered on loopback: nothing is probed for real).
  */
-export function useAccount(options: AccountOptions & { probeEnvironment?: () => Record<string, string> } = {}): { account(): AwsAccount; dns(): DnsStub } {
+export function useAccount(options: AccountOptions & { probeEnvironment?: () => Record<string, string> } = {}): { account(): AwsAccount; dns(): DnsStub; rdap(): LocalRdapServer } {
   let account: AwsAccount | undefined;
   let dns: DnsStub | undefined;
+  let rdap: LocalRdapServer | undefined;
   beforeAll(async () => {
     dns = await startDnsStub();
+    // the registries' RDAP servers, on loopback: the real answers of the corpus behind a bootstrap that names it
+    rdap = await startCorpusServer();
     const stub = dns;
+    const registries = rdap;
     account = await AwsAccount.start({
       ...options,
       extraEnvironment: (spec) => ({
+        // what an operator with an RDAP service of their own sets; names resolve on the stub, never for real
+        ...(spec.environment.RDAP_MODE === 'real' ? { RDAP_BOOTSTRAP: registries.bootstrapUrl, RDAP_DNS: stub.server } : {}),
         ...(spec.logicalId.startsWith('VerifyNoticeFunction')
           ? { TAKEDOWN_PROBE_DNS: stub.server, TAKEDOWN_PROBE_INTERVAL_MS: '0', TAKEDOWN_PROBE_TIMEOUT_MS: '2000', TAKEDOWN_PROBE_RETRIES: '0', ...(options.probeEnvironment?.() ?? {}) }
           : {}),
@@ -26,8 +34,9 @@ export function useAccount(options: AccountOptions & { probeEnvironment?: () => 
   afterAll(async () => {
     await account?.close();
     await dns?.close();
+    await rdap?.close();
   }, 60_000);
-  return { account: () => account!, dns: () => dns! };
+  return { account: () => account!, dns: () => dns!, rdap: () => rdap! };
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -44,6 +53,23 @@ export async function submitCampaign(account: AwsAccount, lines: readonly string
   });
   if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${res.body}`);
   return res.json().campaign.id as string;
+}
+
+/**
+ * A campaign of the CSV lines after the header by the upload path (POST /uploads, a PUT to the presigned URL,
+ * POST /campaigns { upload }); resolves to the campaign's id once the campaign workflow accepted the file.
+ */
+export async function uploadCampaign(account: AwsAccount, lines: readonly string[], options: { requireApproval?: boolean; name?: string } = {}): Promise<string> {
+  const body = Buffer.from(['indicator,type,country,evidence', ...lines].join('\n'), 'utf8');
+  const asked = await call(account, 'POST', '/uploads', { size: body.length });
+  if (asked.status !== 201) throw new Error(`POST /uploads answered ${asked.status}`);
+  const put = await fetch(asked.json.url, { method: 'PUT', body });
+  if (put.status !== 200) throw new Error(`the upload answered ${put.status}`);
+  const started = await call(account, 'POST', '/campaigns', { upload: asked.json.upload, name: options.name ?? 'Harness operation', submitter: 'cert-tester', requireApproval: options.requireApproval ?? false });
+  if (started.status !== 202) throw new Error(`submit answered ${started.status}: ${JSON.stringify(started.json)}`);
+  const id = started.json.campaign.id as string;
+  await account.waitFor('the upload accepted', async () => ((await call(account, 'GET', `/campaigns/${id}`)).status === 200 ? true : undefined), 120_000);
+  return id;
 }
 
 /** A JSON request as a user of the pool. */
@@ -102,4 +128,22 @@ export function linksIn(mail: SentEmail, apiUrl: string): string[] {
   const text = mail.raw.replace(/=\r\n/g, '');
   const host = new URL(apiUrl).host.replace(/\./g, '\\.');
   return [...new Set([...text.matchAll(new RegExp(`https://${host}(/links/[A-Za-z0-9_-]+)`, 'g'))].map((m) => m[1]!))];
+}
+
+/** Every item of the account's table, read with the operator's credentials (a scan, page by page). */
+export async function allItems(account: AwsAccount): Promise<Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>[]> {
+  const { DynamoDBClient, ScanCommand } = await import('@aws-sdk/client-dynamodb');
+  const client = new DynamoDBClient(account.operatorClientConfig());
+  const items: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>[] = [];
+  try {
+    let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ TableName: account.tableName, ...(start ? { ExclusiveStartKey: start } : {}) }));
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+  } finally {
+    client.destroy();
+  }
+  return items;
 }

@@ -7,6 +7,7 @@ import { receiveMail } from '../../lib/core/answers/inbound.js';
 import { reviewQueue } from '../../lib/core/answers/review-actions.js';
 import type { AuditEvent, Notice } from '../../lib/core/model.js';
 import { listAll } from '../../lib/core/paging.js';
+import { DIRECTORY_AUDIT_ID } from '../../lib/core/routing/index.js';
 import type { Host } from '../../lib/local/host.js';
 import { api, submit, testHost, waitFor } from '../workflows/support.js';
 
@@ -27,6 +28,9 @@ const NOT_AUDITED: Readonly<Record<string, string>> = {
   'POST /ui/logout': 'closes a session, changes no campaign',
   'POST /webhooks/answers': "a recipient's own channel: the signed recipient is the actor (answer-routes tests)",
   'POST /links/:token': "a recipient's own channel: the link's recipient is the actor (answer-routes tests)",
+  'PUT /directory': 'the embedded host reads its directory from a file: 409, nothing changes (test/aws/settings records the caller)',
+  'PUT /routing': 'the embedded host reads its routing policy from a file: 409, nothing changes (test/aws/settings)',
+  'POST /uploads': 'the embedded host has no upload bucket; the upload record keeps its creator (test/aws/upload)',
 };
 
 let host: Host & { dispose(): Promise<void> };
@@ -153,6 +157,15 @@ describe('every route that changes something', () => {
     await walk('POST /campaigns/:id/:action{pause|resume|cancel|escalate}', run, () => post(`/campaigns/${run}/resume`, { onBehalfOf: MALLORY }));
     await walk('POST /campaigns/:id/:action{pause|resume|cancel|escalate}', run, () => post(`/campaigns/${run}/escalate`, { onBehalfOf: MALLORY, reason: 'operation deadline', force: true }));
     await walk('POST /campaigns/:id/:action{pause|resume|cancel|escalate}', run, () => post(`/campaigns/${run}/cancel`, { onBehalfOf: MALLORY, reason: 'operation over' }));
+
+    // run-time settings: who overrode a contact or issued a webhook secret is the caller too
+    await walk('POST /contacts/overrides', DIRECTORY_AUDIT_ID, () => post('/contacts/overrides', { target: '192.0.2.0/24', email: 'noc@override.example' }), { onBehalf: false });
+    await walk('POST /recipient-secrets', DIRECTORY_AUDIT_ID, () => post('/recipient-secrets', { recipient: 'cert:KE' }), { onBehalf: false });
+    await walk('POST /recipient-secrets/rotation', DIRECTORY_AUDIT_ID, () => post('/recipient-secrets/rotation', { recipient: 'cert:KE' }), { onBehalf: false });
+    for (const name of ['directory', 'routing']) {
+      const res = await fetch(`${host.httpUrl}/${name}`, { method: 'PUT', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{}' });
+      expect(res.status, `PUT /${name} on the embedded host`).toBe(409);
+    }
 
     const mutating = routeKeys(createApp(host.deps)).filter((k) => !k.startsWith('GET ') && !NOT_AUDITED[k]);
     expect([...walked].sort()).toEqual(mutating.sort());

@@ -101,10 +101,10 @@ describe('TakedownStack', () => {
   });
 
   describe('the functions', () => {
-    it('are one per task plus the API, the SES events, the execution history and the sweeper functions, all on Node.js 22, arm64, traced', () => {
+    it('are one per task plus the API, the SES events, the execution history, the sweeper and the audit checkpoint functions, all on Node.js 22, arm64, traced', () => {
       const functions = ofType('AWS::Lambda::Function');
       // sesEvents is on unless turned off; the inbound mail function needs an inboundDomain (test/infra/mail.test.ts)
-      expect(functions).toHaveLength(TASK_NAMES.length + 4);
+      expect(functions).toHaveLength(TASK_NAMES.length + 5);
       for (const [id, f] of functions) {
         expect(f.Properties, id).toMatchObject({
           Runtime: 'nodejs22.x',
@@ -205,7 +205,7 @@ describe('TakedownStack', () => {
     });
 
     it('may invoke only their own functions', () => {
-      for (const [workflow, tasks] of [['campaign', ['RouteCampaign', 'BuildNotices', 'AwaitApproval', 'StartNotices']], ['notice', ['SendNotice', 'AwaitAnswer', 'NoticeDeadline']]] as const) {
+      for (const [workflow, tasks] of [['campaign', ['ReadUpload', 'RouteCampaign', 'BuildNotices', 'AwaitApproval', 'StartNotices']], ['notice', ['SendNotice', 'AwaitAnswer', 'NoticeDeadline']]] as const) {
         const role = logicalId(stack.workflows[workflow].stateMachine.role.node.defaultChild);
         const invoked = ofType('AWS::IAM::Policy')
           .filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
@@ -292,17 +292,19 @@ describe('TakedownStack operations', () => {
   });
 
   it('seals webhook secrets under a rotated key only the API function may open, for that purpose only', () => {
-    const keys = ofType('AWS::KMS::Key');
+    // the other key is the audit trail's (audit.test.ts in test/aws)
+    const keys = ofType('AWS::KMS::Key').filter(([id]) => !id.startsWith('AuditTrail'));
     expect(keys).toHaveLength(1);
     const [keyId, key] = keys[0]!;
     expect(key.Properties.EnableKeyRotation).toBe(true);
     const env = (name: TaskName | 'Api') => resources[logicalId(fn(name).node.defaultChild)]!.Properties.Environment.Variables;
     expect(env('Api').TAKEDOWN_KMS_KEY_ID).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
     expect(env('SendNotice').TAKEDOWN_KMS_KEY_ID).toBeUndefined();
-    expect(allowed('Api', 'kms:Decrypt')).toEqual([JSON.stringify({ 'Fn::GetAtt': [keyId, 'Arn'] })]);
-    const decrypt = statementsOf('Api').find((st) => actions(st).includes('kms:Decrypt')) as Statement & { Condition?: unknown };
+    const onKey = (st: Statement) => JSON.stringify(st.Resource).includes(keyId);
+    expect(allowed('Api', 'kms:Decrypt').filter((r) => r.includes(keyId))).toEqual([JSON.stringify({ 'Fn::GetAtt': [keyId, 'Arn'] })]);
+    const decrypt = statementsOf('Api').find((st) => actions(st).includes('kms:Decrypt') && onKey(st)) as Statement & { Condition?: unknown };
     expect(decrypt.Condition).toEqual({ StringEquals: { 'kms:EncryptionContext:purpose': 'takedown-recipient-secret' } });
-    const users = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((n) => statementsOf(n).some((st) => actions(st).some((a) => a.startsWith('kms:'))));
+    const users = (Object.keys(stack.functions) as (TaskName | 'Api')[]).filter((n) => statementsOf(n).some((st) => onKey(st) && actions(st).some((a) => a.startsWith('kms:'))));
     expect(users).toEqual(['Api']);
   });
 
@@ -331,7 +333,7 @@ describe('TakedownStack operations', () => {
     expect(resources[queueId]!.Properties.SqsManagedSseEnabled).toBe(true);
     const configs = ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => c.Properties);
     const covered = configs.filter((c) => JSON.stringify(c.DestinationConfig) === JSON.stringify({ OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } })).map((c) => c.FunctionName.Ref as string);
-    const asynchronous = ['SesEventsFunction', 'ExecutionHistoryFunction', 'SweeperFunction'].map((prefix) => ofType('AWS::Lambda::Function').find(([id]) => id.startsWith(prefix))![0]);
+    const asynchronous = ['SesEventsFunction', 'ExecutionHistoryFunction', 'SweeperFunction', 'AuditCheckpointFunction'].map((prefix) => ofType('AWS::Lambda::Function').find(([id]) => id.startsWith(prefix))![0]);
     expect(covered.sort()).toEqual(asynchronous.sort());
     const depth = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties).filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible');
     expect(depth).toHaveLength(1);

@@ -214,7 +214,7 @@ describe('the campaign workflow', () => {
     // the key that approved is recorded; the name in the body only as whom it acted for
     expect(campaign).toMatchObject({ state: 'running', approvedBy: LOCAL_KEY_NAME, approvedOnBehalfOf: 'duty officer' });
     expect(host.workflows.get(`campaign-${campaignId}-r1`)?.path).toEqual([
-      'RouteIndicators', 'AllRouted', 'BuildNotices', 'NeedsApproval', 'AwaitApproval', 'NeedsApproval', 'StartNotices', 'AllStarted', 'Running',
+      'FromUpload', 'RouteIndicators', 'AllRouted', 'BuildNotices', 'NeedsApproval', 'AwaitApproval', 'NeedsApproval', 'StartNotices', 'AllStarted', 'Running',
     ]);
   });
 

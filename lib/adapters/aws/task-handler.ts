@@ -1,7 +1,9 @@
 import type { TaskName } from '../../core/tasks.js';
 import { runTask } from '../../core/tasks.js';
 import { TakedownError, ThrottledError } from '../../core/errors.js';
-import { awsDeps } from './deps.js';
+import type { Context } from 'aws-lambda';
+import { observedHandler } from '../metrics/powertools.js';
+import { awsDeps, awsObservability } from './deps.js';
 
 // what the SDK clients call throttling: DynamoDB's, Step Functions', any service's limit per second
 const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'Throttling', 'RequestLimitExceeded', 'TooManyRequestsException', 'LimitExceededException']);
@@ -17,8 +19,8 @@ export function asWorkflowError(error: unknown): unknown {
  * Lambda reports the error's `name` as its errorType, which is what the workflow's `ErrorEquals` matches
  * (StaleWriteError, MailTransientError ...).
  */
-export function taskHandler(name: TaskName): (event: unknown) => Promise<unknown> {
-  return async (event: unknown) => {
+export function taskHandler(name: TaskName): (event: unknown, context: Context) => Promise<unknown> {
+  return observedHandler(name, awsObservability(), async (event: unknown) => {
     const deps = awsDeps();
     try {
       return await runTask(name, deps, event);
@@ -33,5 +35,5 @@ export function taskHandler(name: TaskName): (event: unknown) => Promise<unknown
       });
       throw asWorkflowError(error);
     }
-  };
+  });
 }

@@ -6,6 +6,7 @@ import type { Deps } from '../../core/ports.js';
 import { approveCampaign, cancelCampaign } from '../../core/campaign/index.js';
 import { listAll } from '../../core/paging.js';
 import { submitCampaign, SubmitCampaignInput } from '../../core/campaign/index.js';
+import { createUpload, submitUpload, uploadStatus, type SubmitUploadInput } from '../../core/campaign/index.js';
 import { planSubmission } from '../../core/campaign/index.js';
 import { recordAnswer } from '../../core/answers/index.js';
 import { applyReview, dismissReview, listReviews, reviewItem, ReviewResolvedError } from '../../core/answers/index.js';
@@ -17,6 +18,7 @@ import { controlRoutes } from './control-routes.js';
 import { apiKeyPrincipals, guard, ROOT_REDIRECT_RULE, ROUTE_RULES, type PrincipalResolver } from './auth.js';
 import { dashboard, dashboardDenier } from './dashboard/index.js';
 import { exportFormatOf, exportResponse } from './export-routes.js';
+import { settingsRoutes } from './settings-routes.js';
 
 /** An approval: the principal approves; `onBehalfOf` (or the older `approver`) says whom it acts for. */
 const ApprovalBody = z.object({ onBehalfOf: z.string().trim().min(1).max(200).optional(), approver: z.string().trim().min(1).max(200).optional() }).strict();
@@ -93,6 +95,11 @@ export interface AppOptions {
   readonly keyHint?: string;
   /** send a browser opening `/` to the dashboard (the embedded host; on AWS nothing is routed open at `/`) */
   readonly rootRedirect?: boolean;
+  /**
+   * Where the directory and the routing policy come from: `stored` (the AWS host reads what PUT /directory and
+   * PUT /routing store), or `files` (the embedded host's files, read at start) @default 'files'
+   */
+  readonly settings?: 'stored' | 'files';
 }
 
 /**
@@ -131,6 +138,12 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
     bodyLimit({ maxSize: 100 * 1024 * 1024, onError: (c) => c.json(errorBody('INPUT.TOO_LARGE', 'the campaign is larger than 100 MB'), 413) }),
     async (c) => {
       const json = asCaller(c, await jsonBody(c));
+      // a file uploaded before (POST /uploads): the campaign workflow reads it; the campaign exists once it is accepted
+      if (json && typeof json === 'object' && 'upload' in json) {
+        const started = await submitUpload(deps, json as SubmitUploadInput);
+        c.header('Location', `/uploads/${started.upload}`);
+        return c.json({ upload: started.upload, campaign: { id: started.campaignId, state: 'reading' }, ...(started.repeated ? { repeated: true } : {}) }, started.repeated ? 200 : 202);
+      }
       const key = c.req.header('idempotency-key');
       const body = SubmitCampaignInput.safeParse(key !== undefined && json && typeof json === 'object' ? { ...json, idempotencyKey: key } : json);
       if (!body.success) {
@@ -155,6 +168,14 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
     },
   );
 
+  // a file too big for a request body: where to PUT it (a presigned URL), then POST /campaigns { upload, ... }
+  app.post('/uploads', bodyLimit({ maxSize: 16 * 1024 }), async (c) => {
+    const body = (await jsonBody(c)) as { size?: unknown } | null;
+    const size = typeof body?.size === 'number' ? body.size : NaN;
+    return c.json(await createUpload(deps, { size, by: requestActor(c).name }), 201);
+  });
+  app.get('/uploads/:id', async (c) => c.json({ upload: await uploadStatus(deps, c.req.param('id').slice(0, 64)) }));
+
   // a dry run: the same body as POST /campaigns, the routing plan it would get; nothing is stored or sent
   app.post(
     '/plans',
@@ -172,6 +193,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
       counts: await campaignCounts(deps, status.campaign),
       cases: status.cases,
       notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n),
+      // our own account or relay refuses every message: nothing moves until it is fixed, say so with the campaign
+      ...(status.halt ? { sendingHalt: status.halt } : {}),
     });
   });
 
@@ -281,6 +304,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
   // recipients' own channels: signed webhooks and one-click links
   app.route('/', answerRoutes(deps));
   app.route('/', controlRoutes(deps));
+  app.route('/', settingsRoutes(deps, { mode: options.settings ?? 'files' }));
   app.route('/ui', dashboard(deps, options.keyHint ? { keyHint: options.keyHint } : {}));
 
   return app;

@@ -34,6 +34,9 @@ export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   'GET /metrics': READ,
 
   'POST /campaigns': WRITE,
+  // a big file: a presigned URL to PUT it to, then what became of it (read by the campaign workflow)
+  'POST /uploads': WRITE,
+  'GET /uploads/:id': READ,
   // a dry run stores and sends nothing, but it is a coordinator's tool: it resolves parties (RDAP lookups)
   'POST /plans': WRITE,
   'GET /campaigns': READ,
@@ -56,6 +59,17 @@ export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   'POST /cases/:id/:action{pause|resume|cancel|escalate}': WRITE,
   'POST /notices/:id/followups': WRITE,
   'GET /campaigns/:id/expired': READ,
+  // what a coordinator changes at run time (settings-routes.ts): the directory, the routing policy, contact
+  // overrides, recipients' webhook secrets (shown once to the coordinator who issues them)
+  'GET /directory': READ,
+  'PUT /directory': WRITE,
+  'GET /routing': READ,
+  'PUT /routing': WRITE,
+  'GET /contacts/overrides': READ,
+  'POST /contacts/overrides': WRITE,
+  'GET /recipient-secrets': READ,
+  'POST /recipient-secrets': WRITE,
+  'POST /recipient-secrets/rotation': WRITE,
 
   // a recipient's own channels: each checks its signature or token and sets a recipient principal itself
   'POST /webhooks/answers': PUBLIC,

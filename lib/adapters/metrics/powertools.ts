@@ -2,7 +2,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import type { AuditEvent } from '../../core/model.js';
-import { SERVICE_NAME } from '../runtime/log-fields.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../runtime/log-fields.js';
 import { PowertoolsLogger } from '../runtime/logger.powertools.js';
 import type { LogLevel } from '../runtime/logger.js';
 import { countersOf } from './events.js';
@@ -14,8 +14,7 @@ import { countersOf } from './events.js';
  * X-Ray tracer (active when the function runs with tracing on, a no-op elsewhere).
  */
 
-/** The CloudWatch namespace of every metric. */
-export const METRICS_NAMESPACE = 'Takedown';
+export { METRICS_NAMESPACE };
 
 /** The Powertools trio of one Lambda container, made once (outside the handler, so cold starts are seen). */
 export interface LambdaObservability {

@@ -11,6 +11,9 @@ export const REDACTED = '[redacted]';
 /** The service name every log record and metric carries. */
 export const SERVICE_NAME = 'takedown';
 
+/** The CloudWatch namespace of every metric the AWS host writes (here, not in metrics/powertools.ts, so the CDK app can name it without loading Powertools). */
+export const METRICS_NAMESPACE = 'Takedown';
+
 // names of fields that hold a secret or a message's content (matched whole, case-insensitive)
 const SECRET_FIELD = /^(?:.*token|.*secret|.*password|.*passwd|.*api[-_]?key|.*auth[-_]?key|authorization|.*cookie|.*signature|credentials?|body|raw|text|html|content|payload)$/i;
 

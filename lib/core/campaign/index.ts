@@ -19,3 +19,4 @@ export { campaignCounts, campaignStats, casesByIndicator, countryOf, countsOf, p
 export { campaignStatus, type CampaignStatus } from './status.js';
 export { SubmitCampaignInput, submitCampaign } from './submit.js';
 export { CaseFilter, SearchQuery, caseMatches, search, type SearchResult } from './search.js';
+export { MAX_UPLOAD_BYTES, SubmitUploadInput, UploadCursor, createUpload, readUploadStep, submitUpload, uploadStatus, type UploadRecord } from './upload.js';

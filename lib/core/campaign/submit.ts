@@ -77,7 +77,18 @@ const HANDLED: ReadonlySet<CaseState> = new Set([...CASE_LIVE].filter((s) => s !
 export async function readSubmission(
   deps: Pick<Deps, 'clock' | 'settings'> & { readonly store?: Pick<Store, 'findCasesByIndicator'> },
   raw: SubmitCampaignInput,
-  opts: { readonly allowEmpty?: boolean; readonly onFresh?: (fresh: Indicator[], seq: number, head: SubmissionHead) => Promise<void> } = {},
+  opts: {
+    readonly allowEmpty?: boolean;
+    /**
+     * `through`: the unique indicators of the file read so far, this batch's included (a resumable reading's
+     * position)
+     */
+    readonly onFresh?: (fresh: Indicator[], seq: number, head: SubmissionHead, through: number) => Promise<void>;
+    /** the first this many unique indicators were handled by an earlier reading: passed over, nothing asked of the store */
+    readonly skipUnique?: number;
+    /** how many fresh indicators that earlier reading stored: the seq of the next @default 0 */
+    readonly freshBase?: number;
+  } = {},
 ): Promise<Submission> {
   const parsed = SubmitCampaignInput.safeParse(raw);
   if (!parsed.success) {
@@ -94,7 +105,9 @@ export async function readSubmission(
     : undefined;
   const head: SubmissionHead = { input, tlp, tlpFrom: input.tlp ? 'input' : 'default', ...(permission ? { tlpPermission: permission } : {}) };
   const alreadyOpen: Submission['alreadyOpen'] = [];
-  let freshCount = 0;
+  let freshCount = opts.freshBase ?? 0;
+  const skip = opts.skipUnique ?? 0;
+  let seen = 0;
   const source = typeof input.content === 'string' ? textSource(input.content) : input.content;
   const intake = await readIndicators(
     source,
@@ -107,7 +120,11 @@ export async function readSubmission(
       allowEmpty: opts.allowEmpty,
       maxChars: MAX_CONTENT,
     },
-    async (batch) => {
+    async (whole) => {
+      const start = seen;
+      seen += whole.length;
+      if (seen <= skip) return;
+      const batch = start < skip ? whole.slice(skip - start) : whole;
       const live = deps.store ? await deps.store.findCasesByIndicator(batch.map((i) => i.value), HANDLED) : [];
       const liveByValue = new Map(live.map((c) => [c.indicator.value, c]));
       const fresh: Indicator[] = [];
@@ -116,8 +133,9 @@ export async function readSubmission(
         if (c) alreadyOpen.push({ value: indicator.value, caseId: c.id, campaignId: c.campaignId });
         else fresh.push(indicator);
       }
-      if (fresh.length > 0) await opts.onFresh?.(fresh, freshCount, head);
+      const seq = freshCount;
       freshCount += fresh.length;
+      if (fresh.length > 0) await opts.onFresh?.(fresh, seq, head, seen);
     },
   );
   return { ...head, intake, freshCount, alreadyOpen };
@@ -169,10 +187,37 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
       ...alreadyOpen.slice(0, 20).map((a) => ({ where: a.value, reason: `open in campaign ${a.campaignId}` })),
     ]);
   }
-
-  const now = deps.clock.now().toISOString();
   const id = stored;
+  const created = await recordSubmittedCampaign(deps, { id, input, intake, tlp, ...(tlpPermission ? { tlpPermission } : {}), freshCount, alreadyOpen: alreadyOpen.length, state: 'routing' });
+  if (created.repeated) return { campaign: created.campaign, duplicatesInFile: 0, alreadyOpen: [], excluded: [], skipped: [], repeated: true };
+  const campaign = created.campaign;
+  await deps.workflows.start('campaign', executionName('campaign', id, 1), { campaignId: id, route: {}, start: {} });
+  return { campaign, duplicatesInFile: intake.duplicates.length, alreadyOpen, excluded: intake.excluded, skipped: intake.skipped };
+}
 
+/** What recordSubmittedCampaign needs: a submission whose file was read and stored. */
+export interface ReadSubmission {
+  readonly id: string;
+  readonly input: Submission['input'] | Omit<Submission['input'], 'content'>;
+  readonly intake: IntakeSummary;
+  readonly tlp: TLP;
+  readonly tlpPermission?: TlpPermission;
+  /** the indicators stored (seq 0 to freshCount - 1) */
+  readonly freshCount: number;
+  /** how many of the file's indicators were already handled by a live case elsewhere */
+  readonly alreadyOpen: number;
+  readonly state: Campaign['state'];
+}
+
+/**
+ * The campaign record of a submission whose indicators are stored, and the audit events of what was submitted,
+ * skipped and excluded; the record is written last but one (before the events), so a crash half-way leaves only
+ * unreachable indicator rows. `repeated` when a record with the id exists (the same idempotency key, or the same
+ * upload read again): nothing is written then.
+ */
+export async function recordSubmittedCampaign(deps: Deps, s: ReadSubmission): Promise<{ campaign: Campaign; repeated?: true }> {
+  const { input, intake, tlp, tlpPermission, freshCount, id } = s;
+  const now = deps.clock.now().toISOString();
   const campaign: Campaign = {
     id,
     name: input.name,
@@ -185,13 +230,13 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
     requireApproval: input.requireApproval,
     ...(input.probes === false ? { probes: false } : {}),
     ...(tlpPermission ? { tlpPermission } : {}),
-    state: 'routing',
+    state: s.state,
     createdAt: now,
     ...(input.requireApproval ? {} : { approvedAt: now, approvedBy: input.submitter }),
     counts: {
       submitted: intake.unique + intake.duplicates.length,
       indicators: freshCount,
-      duplicates: intake.duplicates.length + alreadyOpen.length,
+      duplicates: intake.duplicates.length + s.alreadyOpen,
       unroutable: 0,
       cases: 0,
       notices: 0,
@@ -203,9 +248,8 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
   try {
     await deps.store.createCampaign(campaign);
   } catch (e) {
-    // the same key submitted twice at once: the other request stored it first
-    if (!(e instanceof AlreadyExistsError) || !keyed) throw e;
-    return { campaign: (await deps.store.getCampaign(id))!, duplicatesInFile: 0, alreadyOpen: [], excluded: [], skipped: [], repeated: true };
+    if (!(e instanceof AlreadyExistsError)) throw e;
+    return { campaign: (await deps.store.getCampaign(id))!, repeated: true };
   }
   await appendEvent(deps, {
     campaignId: id,
@@ -219,7 +263,7 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
       ...(tlpPermission ? { tlpPermission } : {}),
       indicators: freshCount,
       duplicatesInFile: intake.duplicates.length,
-      alreadyOpen: alreadyOpen.length,
+      alreadyOpen: s.alreadyOpen,
       excluded: intake.excluded.length,
       skipped: intake.skipped.length,
       preApproved: !input.requireApproval,
@@ -235,6 +279,5 @@ export async function submitCampaign(deps: Deps, raw: SubmitCampaignInput): Prom
     const items = intake.excluded.slice(i, i + EVENT_ITEMS);
     await appendEvent(deps, { campaignId: id, type: 'intake.excluded', actor: 'system', data: { items } });
   }
-  await deps.workflows.start('campaign', executionName('campaign', id, 1), { campaignId: id, route: {}, start: {} });
-  return { campaign, duplicatesInFile: intake.duplicates.length, alreadyOpen, excluded: intake.excluded, skipped: intake.skipped };
+  return { campaign };
 }

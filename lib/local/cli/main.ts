@@ -13,6 +13,7 @@ import { addMailCommands } from './mail.js';
 import { err, UsageError } from './options.js';
 import { addPartyCommands } from './parties.js';
 import { addRecipientCommands } from './recipients.js';
+import { addRemoteCommands } from './remote.js';
 import { addDemoCommand, addServeCommand } from './serve.js';
 import { addWatchCommand } from './watch.js';
 
@@ -50,6 +51,7 @@ export function program(): Command {
   addKeyCommands(prog);
   addRecipientCommands(prog);
   addConfigCommands(prog);
+  addRemoteCommands(prog);
   return prog;
 }
 

@@ -66,6 +66,9 @@ export class AwsAccount {
       ...(options.extraEnvironment ? { extraEnvironment: options.extraEnvironment } : {}),
       onOutcome: (spec, outcome) =>
         services?.putMetric('AWS/Lambda', outcome === 'invoked' ? 'Invocations' : outcome === 'error' ? 'Errors' : 'Throttles', { FunctionName: spec.name }),
+      onLog: (spec, line) => {
+        if (spec.logGroupName) services?.logged(spec.logGroupName, line);
+      },
     });
     services = new AccountServices(template, lambda, iam, { now, msPerSecond });
     const sfn = new StepFunctionsService(template, lambda, iam, {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AwsError, accessDenied } from './errors.js';
@@ -6,6 +7,7 @@ import type { ConditionContext, IamPolicies } from './iam.js';
 import type { AccountServices } from './services.js';
 import type { StepFunctionsService } from './stepfunctions.js';
 import type { DeployedTemplate } from './template.js';
+import { dynamoItemSize } from './item-size.js';
 
 /** Who made a request: a function (by its role's credentials) or the operator setting the test up. */
 interface Caller {
@@ -62,6 +64,12 @@ export class AccountEndpoint {
   url = '';
   readonly requests = new Map<string, Map<string, number>>();
   readonly denials: Denial[] = [];
+  /**
+   * DynamoDB's capacity units as on-demand bills them, from the items' sizes: a write is 1 unit per KB of the
+   * item, once for the table and once per index it appears in; a read 1 unit per 4 KB read consistently, half
+   * that eventually. Updates and deletes count 1 (their items' sizes are not in the request).
+   */
+  readonly capacity = { writeUnits: 0, readUnits: 0 };
 
   private lambda!: LambdaService;
   private services!: AccountServices;
@@ -196,15 +204,42 @@ export class AccountEndpoint {
       const inner = Object.values(item)[0] as { TableName: string };
       resources.push(tableArn(inner.TableName));
     }
-    this.authorize(caller, `dynamodb:${op}`, [...new Set(resources)]);
+    this.authorize(caller, `dynamodb:${op}`, [...new Set(resources)], { 'dynamodb:leadingkeys': leadingKeys(request) });
     const answer = await fetch(this.dynaliteUrl, {
       method: 'POST',
       headers: { 'content-type': String(req.headers['content-type']), 'x-amz-target': String(req.headers['x-amz-target']), authorization: String(req.headers.authorization), 'x-amz-date': String(req.headers['x-amz-date'] ?? '') },
       body,
     });
     const text = Buffer.from(await answer.arrayBuffer());
+    if (answer.status === 200) this.countCapacity(op, request, text);
     res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/x-amz-json-1.0', 'x-amz-crc32': answer.headers.get('x-amz-crc32') ?? '' });
     res.end(text);
+  }
+
+  private countCapacity(op: string, request: Record<string, any>, response: Buffer): void {
+    const write = (item: Record<string, any>) => {
+      const indexes = Object.keys(item).filter((k) => /^gsi\dpk$/.test(k)).length;
+      this.capacity.writeUnits += Math.max(1, Math.ceil(dynamoItemSize(item) / 1024)) * (1 + indexes);
+    };
+    const read = (items: Record<string, any>[], consistent: boolean) => {
+      const bytes = items.reduce((n, i) => n + dynamoItemSize(i), 0);
+      this.capacity.readUnits += Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
+    };
+    if (op === 'PutItem') write(request.Item ?? {});
+    else if (op === 'UpdateItem' || op === 'DeleteItem') this.capacity.writeUnits += 1;
+    else if (op === 'BatchWriteItem') {
+      for (const rs of Object.values(request.RequestItems ?? {}) as any[]) for (const r of rs) r.PutRequest ? write(r.PutRequest.Item) : (this.capacity.writeUnits += 1);
+    } else if (['GetItem', 'Query', 'Scan', 'BatchGetItem'].includes(op)) {
+      let out: Record<string, any> = {};
+      try {
+        out = JSON.parse(response.toString('utf8')) as Record<string, any>;
+      } catch {
+        return;
+      }
+      if (op === 'GetItem') read(out.Item ? [out.Item] : [], request.ConsistentRead === true);
+      else if (op === 'BatchGetItem') for (const [table, items] of Object.entries(out.Responses ?? {}) as [string, any[]][]) for (const item of items) read([item], request.RequestItems?.[table]?.ConsistentRead === true);
+      else read(out.Items ?? [], request.ConsistentRead === true);
+    }
   }
 
   // ---- Step Functions
@@ -313,6 +348,12 @@ export class AccountEndpoint {
         check(opened.keyArn, 'kms:Decrypt');
         return { KeyId: opened.keyArn, Plaintext: opened.plaintext.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
       }
+      case 'GenerateDataKeyWithoutPlaintext': {
+        const keyArn = this.services.keyArn(r.KeyId);
+        check(keyArn, 'kms:GenerateDataKeyWithoutPlaintext');
+        const bytes = r.KeySpec === 'AES_128' ? 16 : Number(r.NumberOfBytes ?? 32);
+        return { KeyId: keyArn, CiphertextBlob: this.services.encrypt(keyArn, randomBytes(bytes), context).toString('base64') };
+      }
       default:
         throw new AwsError('UnknownOperationException', `the harness does not serve kms:${op}`);
     }
@@ -346,17 +387,51 @@ export class AccountEndpoint {
     this.count(caller, `${action}`);
     if (!this.services.bucketExists(bucket)) throw new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404);
     const resource = key === '' ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`;
-    this.authorize(caller, action, [resource]);
+    const ifNoneMatch = req.headers['if-none-match'] as string | undefined;
+    // a presigned URL carries its expiry in the query: S3 refuses it once past, whoever signed it
+    const signedAt = url.searchParams.get('X-Amz-Date');
+    const expires = url.searchParams.get('X-Amz-Expires');
+    if (signedAt && expires) {
+      const at = Date.parse(signedAt.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+      if (Date.now() > at + Number(expires) * 1000) throw new AwsError('AccessDenied', 'Request has expired', 403);
+    }
+    this.authorize(caller, action, [resource], {
+      ...(ifNoneMatch !== undefined ? { 's3:if-none-match': ifNoneMatch } : {}),
+      ...(action === 's3:ListBucket' ? { 's3:prefix': url.searchParams.get('prefix') ?? '' } : {}),
+    });
+    if (method === 'PUT' && req.headers['x-amz-object-lock-legal-hold']) this.authorize(caller, 's3:PutObjectLegalHold', [resource]);
+    // what the bucket policy says to this role: a Deny there refuses whatever the role's own policy allows
+    if (caller.roleId && !this.services.bucketPolicyLetsRole(bucket, this.template.getAtt(caller.roleId, 'Arn'), action, resource, { ...(ifNoneMatch !== undefined ? { 's3:if-none-match': ifNoneMatch } : {}) })) {
+      this.denials.push({ function: caller.functionId, action, resource });
+      throw accessDenied(this.template.getAtt(caller.roleId, 'Arn'), action, resource);
+    }
     const id = `${bucket}/${key}`;
     if (method === 'PUT') {
+      if (ifNoneMatch === '*' && this.services.objects.has(id)) throw new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
       this.services.objects.set(id, { body, contentType: req.headers['content-type'] });
       res.writeHead(200, { etag: '"harness"' });
       res.end();
       return;
     }
+    if (method === 'GET' && key === '') {
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const keys = [...this.services.objects.keys()].filter((k) => k.startsWith(`${bucket}/${prefix}`)).map((k) => k.slice(bucket.length + 1)).sort();
+      const contents = keys.map((k) => `<Contents><Key>${xmlEscape(k)}</Key><Size>${this.services.objects.get(`${bucket}/${k}`)!.body.length}</Size></Contents>`).join('');
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${bucket}</Name><Prefix>${xmlEscape(prefix)}</Prefix><KeyCount>${keys.length}</KeyCount><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`);
+      return;
+    }
     if (method === 'GET' || method === 'HEAD') {
       const object = this.services.objects.get(id);
       if (!object) throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
+      const range = method === 'GET' ? /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? '')) : null;
+      if (range) {
+        const start = Number(range[1]);
+        const end = Math.min(object.body.length - 1, range[2] ? Number(range[2]) : object.body.length - 1);
+        res.writeHead(206, { 'content-type': object.contentType ?? 'application/octet-stream', 'content-length': String(end - start + 1), 'content-range': `bytes ${start}-${end}/${object.body.length}`, etag: '"harness"' });
+        res.end(object.body.subarray(start, end + 1));
+        return;
+      }
       res.writeHead(200, { 'content-type': object.contentType ?? 'application/octet-stream', 'content-length': String(object.body.length), etag: '"harness"' });
       res.end(method === 'HEAD' ? undefined : object.body);
       return;
@@ -370,4 +445,38 @@ export class AccountEndpoint {
     }
     throw new AwsError('NotImplemented', `the harness does not serve S3 ${method}`, 501);
   }
+}
+
+/** The partition keys a DynamoDB request touches, as IAM's dynamodb:LeadingKeys condition key sees them. */
+function leadingKeys(request: Record<string, any>): string[] {
+  const keys: string[] = [];
+  const pkOf = (item: Record<string, any> | undefined) => {
+    const pk = item?.pk?.S;
+    if (typeof pk === 'string') keys.push(pk);
+  };
+  pkOf(request.Key);
+  pkOf(request.Item);
+  for (const requests of Object.values(request.RequestItems ?? {}) as any[]) {
+    if (!Array.isArray(requests)) {
+      for (const k of (requests as { Keys?: any[] }).Keys ?? []) pkOf(k);
+      continue;
+    }
+    for (const r of requests) {
+      pkOf(r.PutRequest?.Item);
+      pkOf(r.DeleteRequest?.Key);
+    }
+  }
+  for (const t of request.TransactItems ?? []) {
+    const inner = Object.values(t)[0] as { Key?: any; Item?: any };
+    pkOf(inner.Key);
+    pkOf(inner.Item);
+  }
+  // a query names its partition in the key condition: the value bound to the partition key
+  if (typeof request.KeyConditionExpression === 'string' && !request.IndexName) {
+    const m = /(#\w+|\bpk\b)\s*=\s*(:\w+)/.exec(request.KeyConditionExpression);
+    const name = m?.[1]?.startsWith('#') ? request.ExpressionAttributeNames?.[m[1]] : m?.[1];
+    const value = m ? request.ExpressionAttributeValues?.[m[2]!]?.S : undefined;
+    if (name === 'pk' && typeof value === 'string') keys.push(value);
+  }
+  return keys;
 }

@@ -20,6 +20,8 @@ export interface FunctionSpec {
   readonly memorySize: number;
   /** the template's environment, intrinsics resolved */
   readonly environment: Readonly<Record<string, string>>;
+  /** the log group it writes to (LoggingConfig), when the template names one */
+  readonly logGroupName?: string;
 }
 
 const RUNTIME = join(import.meta.dirname, 'lambda-runtime.mjs');
@@ -48,6 +50,7 @@ export function functionSpecs(template: DeployedTemplate): FunctionSpec[] {
       timeoutSeconds: Number(p.Timeout ?? 3),
       memorySize: Number(p.MemorySize ?? 128),
       environment,
+      ...(p.LoggingConfig?.LogGroup ? { logGroupName: template.resolve(p.LoggingConfig.LogGroup) } : {}),
     };
   });
 }
@@ -57,7 +60,7 @@ interface Waiting {
   timer: NodeJS.Timeout;
 }
 
-/** A function's container: a child process started at the first invocation and kept warm. */
+/** A function's container: a child process started at its first invocation and kept warm, one invocation at a time. */
 class Container {
   private child?: ChildProcess;
   private ready?: Promise<void>;
@@ -67,7 +70,10 @@ class Container {
   constructor(
     private readonly spec: FunctionSpec,
     private readonly baseEnv: Record<string, string>,
+    private readonly onLog?: (line: string) => void,
   ) {}
+
+  private offsetMs = 0;
 
   private start(): Promise<void> {
     this.ready ??= new Promise<void>((resolve, reject) => {
@@ -81,13 +87,21 @@ class Container {
       });
       this.child = child;
       const keep = (chunk: Buffer) => {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.log.push(line);
+        for (const line of chunk.toString('utf8').split('\n')) {
+          if (line.trim() === '') continue;
+          this.log.push(line);
+          this.onLog?.(line);
+        }
         if (this.log.length > 5000) this.log.splice(0, this.log.length - 5000);
       };
       child.stdout!.on('data', keep);
       child.stderr!.on('data', keep);
       child.on('message', (m: { type: string; id?: string; value?: unknown; error?: { errorType: string; errorMessage: string } }) => {
-        if (m.type === 'ready') resolve();
+        if (m.type === 'ready') {
+          // a container started after the account's clock moved runs on the moved clock from its first invocation
+          if (this.offsetMs !== 0) child.send({ type: 'clock', id: randomUUID(), offsetMs: this.offsetMs });
+          resolve();
+        }
         if ((m.type === 'result' || m.type === 'clock') && m.id) {
           const w = this.waiting.get(m.id);
           if (!w) return;
@@ -128,6 +142,7 @@ class Container {
   }
 
   async setClock(offsetMs: number): Promise<void> {
+    this.offsetMs = offsetMs;
     if (!this.child) return;
     await this.ready;
     const id = randomUUID();
@@ -156,6 +171,13 @@ export interface LambdaServiceOptions {
   readonly extraEnvironment?: (spec: FunctionSpec) => Readonly<Record<string, string>>;
   /** each invocation's outcome, for the Lambda metrics (Invocations, Errors, Throttles) */
   readonly onOutcome?: (spec: FunctionSpec, outcome: 'invoked' | 'error' | 'throttled') => void;
+  /** each line a function writes (CloudWatch Logs: its log group's metric filters) */
+  readonly onLog?: (spec: FunctionSpec, line: string) => void;
+  /**
+   * Containers one function may run at once, each taking one invocation at a time as Lambda's do; more
+   * invocations wait for one to be free. @default 4
+   */
+  readonly maxContainers?: number;
 }
 
 /**
@@ -166,11 +188,13 @@ export interface LambdaServiceOptions {
  */
 export class LambdaService {
   readonly specs: readonly FunctionSpec[];
-  private readonly containers = new Map<string, Container>();
+  private readonly pools = new Map<string, { all: Container[]; idle: Container[]; waiting: (() => void)[] }>();
   private readonly throttled = new Map<string, number>();
   readonly invocations = new Map<string, number>();
   readonly errors = new Map<string, number>();
   readonly throttles = new Map<string, number>();
+  /** milliseconds each function ran, over every invocation (what Lambda bills, with the memory size) */
+  readonly durationMs = new Map<string, number>();
   private offsetMs = 0;
 
   constructor(
@@ -192,35 +216,60 @@ export class LambdaService {
     return this.specs.find((s) => s.roleId === roleId);
   }
 
-  private container(spec: FunctionSpec): Container {
-    let c = this.containers.get(spec.logicalId);
-    if (!c) {
-      const env: Record<string, string> = {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        TZ: ':UTC',
-        LANG: 'en_US.UTF-8',
-        LAMBDA_TASK_ROOT: spec.assetDir,
-        _HANDLER: spec.handler,
-        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-        AWS_LAMBDA_FUNCTION_NAME: spec.name,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
-        AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-        AWS_REGION: this.options.region,
-        AWS_DEFAULT_REGION: this.options.region,
-        // the access key names the role, the session token the function: the endpoint checks the role's
-        // policies and counts the function's calls
-        AWS_ACCESS_KEY_ID: spec.roleId,
-        AWS_SECRET_ACCESS_KEY: 'harness-secret',
-        AWS_SESSION_TOKEN: spec.logicalId,
-        AWS_ENDPOINT_URL: this.options.endpoint,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        ...spec.environment,
-        ...(this.options.extraEnvironment?.(spec) ?? {}),
-      };
-      c = new Container(spec, env);
-      this.containers.set(spec.logicalId, c);
-      if (this.offsetMs !== 0) void c.setClock(this.offsetMs);
+  /**
+   * A free container of the function, as Lambda gives each invocation a container of its own: an idle one, else a
+   * new one up to the function's share of this machine (`maxContainers`), else the next to be released (Lambda
+   * would start yet another; two cores would not).
+   */
+  private async acquire(spec: FunctionSpec): Promise<Container> {
+    let pool = this.pools.get(spec.logicalId);
+    if (!pool) {
+      pool = { all: [], idle: [], waiting: [] };
+      this.pools.set(spec.logicalId, pool);
     }
+    for (;;) {
+      const idle = pool.idle.pop();
+      if (idle) return idle;
+      if (pool.all.length < (this.options.maxContainers ?? 4)) {
+        const c = this.newContainer(spec);
+        pool.all.push(c);
+        return c;
+      }
+      await new Promise<void>((resolve) => pool.waiting.push(resolve));
+    }
+  }
+
+  private release(spec: FunctionSpec, c: Container): void {
+    const pool = this.pools.get(spec.logicalId)!;
+    pool.idle.push(c);
+    pool.waiting.shift()?.();
+  }
+
+  private newContainer(spec: FunctionSpec): Container {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      TZ: ':UTC',
+      LANG: 'en_US.UTF-8',
+      LAMBDA_TASK_ROOT: spec.assetDir,
+      _HANDLER: spec.handler,
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+      AWS_LAMBDA_FUNCTION_NAME: spec.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_REGION: this.options.region,
+      AWS_DEFAULT_REGION: this.options.region,
+      // the access key names the role, the session token the function: the endpoint checks the role's
+      // policies and counts the function's calls
+      AWS_ACCESS_KEY_ID: spec.roleId,
+      AWS_SECRET_ACCESS_KEY: 'harness-secret',
+      AWS_SESSION_TOKEN: spec.logicalId,
+      AWS_ENDPOINT_URL: this.options.endpoint,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      ...spec.environment,
+      ...(this.options.extraEnvironment?.(spec) ?? {}),
+    };
+    const c = new Container(spec, env, this.options.onLog ? (line) => this.options.onLog!(spec, line) : undefined);
+    if (this.offsetMs !== 0) void c.setClock(this.offsetMs);
     return c;
   }
 
@@ -241,8 +290,15 @@ export class LambdaService {
     }
     this.invocations.set(spec.logicalId, (this.invocations.get(spec.logicalId) ?? 0) + 1);
     this.options.onOutcome?.(spec, 'invoked');
-    const container = this.container(spec);
-    const result = await container.invoke(structuredClone(event));
+    const container = await this.acquire(spec);
+    const started = performance.now();
+    let result: InvokeResult;
+    try {
+      result = await container.invoke(structuredClone(event));
+    } finally {
+      this.release(spec, container);
+    }
+    this.durationMs.set(spec.logicalId, (this.durationMs.get(spec.logicalId) ?? 0) + Math.ceil(performance.now() - started));
     if ('error' in result) {
       this.errors.set(spec.logicalId, (this.errors.get(spec.logicalId) ?? 0) + 1);
       this.options.onOutcome?.(spec, 'error');
@@ -252,17 +308,17 @@ export class LambdaService {
 
   /** What a function wrote to its log (stdout and stderr). */
   logs(prefix: string): readonly string[] {
-    return this.containers.get(this.spec(prefix).logicalId)?.log ?? [];
+    return (this.pools.get(this.spec(prefix).logicalId)?.all ?? []).flatMap((c) => c.log);
   }
 
   /** Every function's clock moves `offsetMs` ahead of real time (a deadline passes without waiting for it). */
   async setClock(offsetMs: number): Promise<void> {
     this.offsetMs = offsetMs;
-    await Promise.all([...this.containers.values()].map((c) => c.setClock(offsetMs)));
+    await Promise.all([...this.pools.values()].flatMap((p) => p.all).map((c) => c.setClock(offsetMs)));
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.containers.values()].map((c) => c.stop()));
-    this.containers.clear();
+    await Promise.all([...this.pools.values()].flatMap((p) => p.all).map((c) => c.stop()));
+    this.pools.clear();
   }
 }

@@ -57,6 +57,8 @@ process.on('message', async (message) => {
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadline - RealDate.now()),
   };
+  // Lambda sets the invocation's trace header (tracing Active): unsampled here, so no segment is sent anywhere
+  process.env._X_AMZN_TRACE_ID = `Root=1-${Math.floor(RealDate.now() / 1000).toString(16)}-${requestId.replace(/-/g, '').slice(0, 24)};Parent=${requestId.replace(/-/g, '').slice(0, 16)};Sampled=0`;
   try {
     const fn = await load();
     const value = await fn(event, context);

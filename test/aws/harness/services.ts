@@ -59,6 +59,9 @@ export class AccountServices {
   private readonly refused = new Map<string, string>();
   private readonly bouncing = new Set<string>();
   private readonly keys = new Map<string, Buffer>();
+  private inSandbox = false;
+  /** messages SES refused because the account is in the sandbox */
+  sandboxRefusals = 0;
 
   constructor(
     private readonly template: DeployedTemplate,
@@ -201,6 +204,26 @@ export class AccountServices {
 
   // ---- CloudWatch
 
+  /**
+   * A line a function wrote to its log group: every metric filter of the group whose pattern matches it adds its
+   * value to its metric, as CloudWatch Logs does. Patterns: JSON terms `{ $.field = "text*" }` joined by `&&`.
+   */
+  logged(logGroupName: string, line: string): void {
+    const filters = this.template.ofType('AWS::Logs::MetricFilter').map(([, r]) => this.template.resolveAny(r.Properties) as { LogGroupName: string; FilterPattern: string; MetricTransformations: { MetricNamespace: string; MetricName: string; MetricValue: string }[] });
+    const mine = filters.filter((f) => f.LogGroupName === logGroupName);
+    if (mine.length === 0) return;
+    let record: Record<string, unknown> | undefined;
+    try {
+      record = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    for (const f of mine) {
+      if (!jsonPatternMatches(f.FilterPattern, record)) continue;
+      for (const t of f.MetricTransformations) this.putMetric(t.MetricNamespace, t.MetricName, {}, Number(t.MetricValue));
+    }
+  }
+
   putMetric(namespace: string, name: string, dimensions: Record<string, string>, value = 1): void {
     this.metrics.push({ namespace, name, dimensions, value, at: this.options.now() });
   }
@@ -256,11 +279,23 @@ export class AccountServices {
     this.bouncing.add(address.toLowerCase());
   }
 
+  /**
+   * The account is in the SES sandbox (or its identity lost its verification): every message to an address that
+   * is not verified is refused, as SES refuses it, whoever the recipient is. `false` leaves the sandbox.
+   */
+  sandbox(on = true): void {
+    this.inSandbox = on;
+  }
+
   /** SendEmail (v2, raw content): checked, captured, and followed by the configuration set's events. */
   sendEmail(sender: string, request: { FromEmailAddress?: string; Destination?: { ToAddresses?: string[] }; Content?: { Raw?: { Data?: string } }; ConfigurationSetName?: string }): string {
     const raw = Buffer.from(request.Content?.Raw?.Data ?? '', 'base64').toString('utf8');
     const to = request.Destination?.ToAddresses ?? [];
     const from = request.FromEmailAddress ?? /^From:.*<([^>]+)>/im.exec(raw)?.[1] ?? '';
+    if (this.inSandbox) {
+      this.sandboxRefusals += 1;
+      throw new AwsError('MessageRejected', `Email address is not verified. The following identities failed the check in region ${this.template.region.toUpperCase()}: ${to.join(', ')}`, 400);
+    }
     const refusal = to.map((a) => this.refused.get(a.toLowerCase())).find(Boolean);
     if (refusal) throw new AwsError(refusal, 'Email address is on the suppression list for your account.', 400);
     if (request.ConfigurationSetName && !this.template.ofType('AWS::SES::ConfigurationSet').some(([id]) => this.template.ref(id) === request.ConfigurationSetName)) {
@@ -337,6 +372,17 @@ export class AccountServices {
     if (!policy) return false;
     const doc = { Statement: policy.PolicyDocument.Statement.map((s) => ({ ...s, Condition: lowerKeys(s.Condition) })) };
     return resourcePolicyAllows(doc, principal, action, resource, { 'aws:securetransport': 'true', ...context });
+  }
+
+  /**
+   * Whether the bucket's policy lets one of the account's roles do an action (its own IAM policy decides the
+   * rest): false only when a Deny of the policy applies, as S3 evaluates an explicit Deny first.
+   */
+  bucketPolicyLetsRole(bucket: string, roleArn: string, action: string, resource: string, context: Record<string, string>): boolean {
+    const policy = this.template.ofType('AWS::S3::BucketPolicy').map(([, r]) => this.template.resolveAny(r.Properties) as { Bucket: string; PolicyDocument: { Statement: Statement[] } }).find((p) => p.Bucket === bucket);
+    if (!policy) return true;
+    const denies = policy.PolicyDocument.Statement.filter((s) => s.Effect === 'Deny').map((s) => ({ ...s, Effect: 'Allow' as const, Condition: lowerKeys(s.Condition) }));
+    return !resourcePolicyAllows({ Statement: denies }, { AWS: roleArn }, action, resource, { 'aws:securetransport': 'true', ...context });
   }
 
   /** Whether the bucket exists in the template. */
@@ -435,4 +481,18 @@ export function patternMatches(pattern: unknown, event: unknown): boolean {
     return Object.entries(pattern).every(([k, p]) => patternMatches(p, (event as Record<string, unknown>)[k]));
   }
   return pattern === event;
+}
+
+/** CloudWatch Logs' JSON filter pattern, the subset the stack writes: `{ $.a = "x*" && $.b = 1 }`. */
+export function jsonPatternMatches(pattern: string, record: Record<string, unknown>): boolean {
+  const body = /^\s*\{(.*)\}\s*$/s.exec(pattern)?.[1];
+  if (body === undefined) throw new Error(`the harness reads JSON filter patterns only, not ${pattern}`);
+  return body.split('&&').every((term) => {
+    const m = /^\s*\$\.([\w.]+)\s*(=|!=)\s*(?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$/.exec(term);
+    if (!m) throw new Error(`the harness does not read the filter term ${term}`);
+    const value = m[1]!.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), record);
+    const wanted = m[3] ?? m[4]!;
+    const hit = typeof value === 'string' || typeof value === 'number' ? globMatch(wanted, String(value)) : false;
+    return m[2] === '=' ? hit : !hit;
+  });
 }

@@ -22,6 +22,8 @@ export const TEST_CONTEXT = {
   directoryFile: 'test/aws/fixtures/directory.yaml',
   // escalations gather for a second, not ten minutes: the scenarios run on the real clock
   escalationWindowSeconds: '1',
+  // small enough that a notice of a few thousand indicators goes in parts, as one of 20,000 does at 10 MB
+  maxMessageBytes: '2000000',
 } as const;
 
 // everything the synthesised app is made of: a change to any of it is a new cloud assembly
