@@ -82,6 +82,8 @@ export const HostConfig = z.object({
    * From is authenticated and every answer that would close or hand on cases waits for a person.
    */
   mailAuth: z.enum(['off', 'dns', 'dns-relayed']).default('dns'),
+  /** the DNS servers mail authentication asks (`address` or `address:port`) @default the system's resolver */
+  mailDns: z.array(z.string().regex(/^[0-9A-Fa-f.:[\]]{2,60}$/, 'an address, or address:port')).min(1).max(8).optional(),
   /**
    * on: actioned cases are verified by probing what they point at, for real, through TAKEDOWN_PROBE_* settings
    * (egress proxy, DNS servers, sinkholes); off: they stay actioned, unverified
@@ -140,6 +142,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     logLevel: env.TAKEDOWN_LOG_LEVEL,
     defaultTlp: env.TAKEDOWN_DEFAULT_TLP,
     mailAuth: env.TAKEDOWN_MAIL_AUTH,
+    mailDns: env.TAKEDOWN_MAIL_DNS ? env.TAKEDOWN_MAIL_DNS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     probes: env.TAKEDOWN_PROBES,
     sendPerDomainPerMinute: num(env.TAKEDOWN_SEND_PER_DOMAIN_PER_MINUTE),
     maxMessageBytes: num(env.TAKEDOWN_MAX_MESSAGE_BYTES),
@@ -173,6 +176,8 @@ export interface HostFiles {
   readonly auditKey: string;
   /** the append-only log of the audit trail's chain heads */
   readonly checkpoints: string;
+  /** the data directory's own settings (HostConfig keys, JSON), under every process's flags and environment */
+  readonly settings: string;
 }
 
 export function hostFiles(dataDir: string): HostFiles {
@@ -190,7 +195,29 @@ export function hostFiles(dataDir: string): HostFiles {
     dkimKey: join(dir, 'dkim.key'),
     auditKey: join(dir, 'audit.key'),
     checkpoints: join(dir, 'audit-checkpoints.jsonl'),
+    settings: join(dir, 'settings.json'),
   };
+}
+
+/**
+ * The settings a data directory keeps for every process that opens it (`settings.json`: HostConfig keys but
+ * `dataDir`), so that `serve`, a command run while it is down and a `run` from another shell send through the same
+ * relay, on the same clock, with the same keys, whatever each one's environment says. Flags and TAKEDOWN_*
+ * variables still win over them. {} when there is no file; an unknown key or a bad value is refused, never ignored.
+ */
+export function dataDirSettings(dataDir: string): HostConfig {
+  const file = hostFiles(dataDir).settings;
+  if (!existsSync(file)) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file} is not JSON: ${(e as Error).message}`);
+  }
+  const checked = HostConfig.omit({ dataDir: true }).strict().partial().safeParse(parsed);
+  if (!checked.success) throw new Error(`${file}: ${checked.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+  // the file's own values, not the defaults the schema fills in: they must not hide the flags' and environment's absence
+  return parsed as HostConfig;
 }
 
 /** What a running host publishes for the CLI: where to reach it. */
@@ -304,10 +331,10 @@ function isOurAddress(settings: Settings, address: string): boolean {
 }
 
 /** SPF, DKIM and DMARC with mailauth, loaded with the first message to check: it takes about a second to load. */
-function lazyMailauth(resolver: MailAuthResolver | undefined, trustReceived: boolean): MailAuthenticator {
+function lazyMailauth(resolver: MailAuthResolver | undefined, trustReceived: boolean, servers?: readonly string[]): MailAuthenticator {
   let loaded: Promise<MailAuthenticator> | undefined;
   const load = () =>
-    (loaded ??= import('../adapters/mail/mailauth.js').then((m) => new m.MailauthAuthenticator({ resolver: resolver ?? m.systemDnsResolver(), trustReceived })));
+    (loaded ??= import('../adapters/mail/mailauth.js').then((m) => new m.MailauthAuthenticator({ resolver: resolver ?? m.systemDnsResolver(undefined, servers), trustReceived })));
   return { check: async (mail) => (await load()).check(mail), registrableDomain };
 }
 
@@ -383,7 +410,7 @@ export interface StartOptions {
  * (or a relay), an inbound SMTP server and the HTTP API. Everything lives under the data directory.
  */
 export async function startHost(input: HostConfig = {}, options: StartOptions = {}): Promise<Host> {
-  const config = HostConfig.parse(input);
+  const config = HostConfig.parse({ ...dataDirSettings(input.dataDir ?? HostConfig.shape.dataDir.parse(undefined)), ...input });
   const files = hostFiles(config.dataDir);
   for (const dir of [files.dataDir, files.outbox, files.inbox]) privateDir(dir);
   const passive = options.passive === true;
@@ -502,7 +529,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       secrets: new KeyFileSecretBox(files.secretKey),
       auditKey,
       checkpoints: { campaignChanged: async (campaignId, reason) => void (await checkpointer.checkpoint([campaignId], reason)) },
-      mailAuth: config.mailAuth === 'off' ? suffixOnlyAuthenticator : lazyMailauth(options.mailAuthResolver, config.mailAuth === 'dns-relayed'),
+      mailAuth: config.mailAuth === 'off' ? suffixOnlyAuthenticator : lazyMailauth(options.mailAuthResolver, config.mailAuth === 'dns-relayed', config.mailDns),
       ...(prober ? { prober } : {}),
     };
     depsRef = deps;
