@@ -55,6 +55,8 @@ export interface SentNotice {
   /** the notice's Reply-To: the reply mailbox with the notice's token */
   readonly replyTo: string;
   readonly subject: string;
+  /** where the capture server keeps what it received */
+  readonly outboxDir: string;
   close(): Promise<void>;
 }
 
@@ -102,6 +104,7 @@ export async function sentNotice(options: { mailAuth?: MailAuthenticator; direct
     outbound,
     replyTo: header('Reply-To'),
     subject: header('Subject'),
+    outboxDir: join(dir, 'outbox'),
     async close() {
       await mailer.close();
       await capture.close();

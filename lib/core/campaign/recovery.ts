@@ -1,4 +1,4 @@
-import type { NoticeState } from '../model.js';
+import type { Notice, NoticeState } from '../model.js';
 import type { Deps } from '../ports.js';
 import { executionName } from '../executions.js';
 import { listAll } from '../paging.js';
@@ -30,13 +30,9 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
   let notices = 0;
   let campaigns = 0;
   const campaignState = new Map<string, string>();
-  for (const campaign of await deps.store.listCampaigns()) {
-    campaignState.set(campaign.id, campaign.state);
-    if (campaign.state === 'routing' || campaign.state === 'awaiting-approval' || campaign.state === 'sending') {
-      await deps.workflows.start('campaign', executionName('campaign', campaign.id, 1), { campaignId: campaign.id, route: {}, start: {} });
-      campaigns++;
-    }
-  }
+  const campaignList = await deps.store.listCampaigns();
+  for (const campaign of campaignList) campaignState.set(campaign.id, campaign.state);
+  const toStart: Notice[] = [];
   for (const state of LIVE_NOTICE_STATES) {
     const list = await listAll((p) => deps.store.listNotices({ state }, p));
     for (let notice of list) {
@@ -48,12 +44,23 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
       // planned notices of a campaign still waiting for approval are started by the campaign workflow
       if (notice.state === 'planned' && campaignState.get(notice.campaignId) !== 'running') continue;
       if (!LIVE_NOTICE_STATES.includes(notice.state)) continue;
-      await startNoticeRun(deps, notice);
-      notices++;
+      toStart.push(notice);
     }
   }
-  // reminders and follow-ups a stop cut short or a command deferred, whatever became of their notices since
+  // reminders and follow-ups a stop cut short or a command deferred, whatever became of their notices since: sent
+  // before any execution starts, since a notice's execution at its deadline sends its claimed reminder too, and two
+  // senders of one message each take the other's hand-over in progress for one a crash left, and send it again
   const messagesSent = await resendUnsent(deps);
+  for (const campaign of campaignList) {
+    if (campaign.state === 'routing' || campaign.state === 'awaiting-approval' || campaign.state === 'sending') {
+      await deps.workflows.start('campaign', executionName('campaign', campaign.id, 1), { campaignId: campaign.id, route: {}, start: {} });
+      campaigns++;
+    }
+  }
+  for (const notice of toStart) {
+    await startNoticeRun(deps, notice);
+    notices++;
+  }
   return { campaigns, notices, answersApplied, verifying: await resumeVerification(deps), ...(messagesSent ? { messagesSent } : {}) };
 }
 
@@ -126,8 +133,10 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     }
     after = page.next;
   } while (after);
-  // a reminder or follow-up whose function died between the hand-over and the record, its notice closed since
-  const messagesSent = await resendUnsent(deps);
+  // a reminder or follow-up whose function died between the hand-over and the record, its notice closed since; a
+  // reminder of a notice whose execution runs is that execution's to send (it is at its deadline step, or will be)
+  const messagesSent = await resendUnsent(deps, async (out, notice) =>
+    out.kind === 'reminder' && LIVE_NOTICE_STATES.includes(notice.state) && (await deps.workflows.describe('notice', executionName('notice', notice.id, notice.round))) === 'running');
   return { checked, notices, verifications, ...(messagesSent ? { messagesSent } : {}) };
 }
 

@@ -426,8 +426,10 @@ export async function sendOutbound(deps: Deps, notice: Notice, request: Outbound
 /**
  * At a host's start: send the reminders and follow-ups a stop cut short or a command deferred, as stored (the same
  * bytes, the same Message-IDs). Returns how many went out; one that fails stays marked for the next start.
+ * `owned` names the messages a running execution is sending itself: they are left to it, since a second sender
+ * would find its hand-over in progress and take it for one a crash left (uncertain), and send it again.
  */
-export async function resendUnsent(deps: Deps): Promise<number> {
+export async function resendUnsent(deps: Deps, owned?: (out: Outbound, notice: Notice) => Promise<boolean>): Promise<number> {
   let sent = 0;
   let after: string | undefined;
   do {
@@ -439,6 +441,7 @@ export async function resendUnsent(deps: Deps): Promise<number> {
         await deps.store.deleteRecord(UNSENT_KIND, key);
         continue;
       }
+      if (owned && (await owned(out, notice))) continue;
       try {
         const done = await sendParts(deps, notice, await migrated(deps, out));
         if (done.state === 'sent') {

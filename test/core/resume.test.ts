@@ -1,0 +1,111 @@
+import { readdirSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resumeAll, sweep } from '../../lib/core/campaign/index.js';
+import { MailTransientError } from '../../lib/core/errors.js';
+import { noticeDeadline, UNSENT_KIND } from '../../lib/core/notices/index.js';
+import type { Deps, ExecutionStatus, Mailer, WorkflowName, Workflows } from '../../lib/core/ports.js';
+import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
+import { sentNotice, type SentNotice } from '../support/sent-notice.js';
+
+/*
+ * A host starting again after a stop cut a reminder short: the reminder was claimed and composed, its hand-over
+ * refused for the moment, and the host died before the next try. At the next start two things want to send it: the
+ * notice's own workflow (its deadline passed) and the pass over messages left unsent. The chaos run (npm run chaos)
+ * caught them sending it side by side: the second found the first's hand-over in progress, took it for one a crash
+ * had left, recorded it uncertain and sent it again.
+ */
+
+let sent: SentNotice;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The engine, as far as these tests need it: a notice execution runs the deadline step at once, not awaited. */
+class EagerWorkflows implements Workflows {
+  readonly running: Promise<unknown>[] = [];
+  readonly started: string[] = [];
+  constructor(
+    private readonly deps: () => Deps,
+    private readonly status: (name: string) => ExecutionStatus = () => 'absent',
+  ) {}
+  async start(workflow: WorkflowName, name: string, input: Record<string, unknown>): Promise<void> {
+    this.started.push(name);
+    if (workflow === 'notice') this.running.push(noticeDeadline(this.deps(), String(input.noticeId), false, Number(input.round)).catch((e: unknown) => e));
+  }
+  async succeed(): Promise<void> {}
+  async describe(_workflow: WorkflowName, name: string): Promise<ExecutionStatus> {
+    return this.started.includes(name) ? 'running' : this.status(name);
+  }
+}
+
+/** The mailer with a hand-over that takes a while, as a relay's does. */
+function slow(inner: Mailer, ms: number): Mailer {
+  return { compose: (d) => inner.compose(d), sendRaw: async (e, raw) => (await sleep(ms), inner.sendRaw(e, raw)) };
+}
+
+function refusing(inner: Mailer): Mailer {
+  return { compose: (d) => inner.compose(d), sendRaw: async () => Promise.reject(new MailTransientError('the relay answered 451 to DATA')) };
+}
+
+/** The notice as a stop leaves it: its deadline passed, its first reminder claimed, composed and marked unsent. */
+async function cutShortReminder(): Promise<Deps> {
+  const late = new ScaledClock({ anchorDomain: Date.now() + 25 * 3600_000 });
+  const deps: Deps = { ...sent.deps, clock: late };
+  await expect(noticeDeadline({ ...deps, mailer: refusing(sent.deps.mailer) }, sent.notice.id, false, 1)).rejects.toThrow(MailTransientError);
+  const reminder = (await sent.store.getOutbound(`${sent.notice.id}.reminder.1`))!;
+  expect(reminder.state).toBe('composed');
+  expect(await sent.store.getRecord(UNSENT_KIND, reminder.id)).toBeDefined();
+  return deps;
+}
+
+function deliveredTo(dir: string): number {
+  return readdirSync(dir).filter((f) => f.endsWith('.eml')).length;
+}
+
+beforeEach(async () => {
+  sent = await sentNotice();
+});
+
+afterEach(async () => {
+  await sent.close();
+});
+
+describe('resumeAll', () => {
+  it('sends a reminder a stop cut short once, though the notice workflow it starts wants to send it too', async () => {
+    const deps = await cutShortReminder();
+    const outbox = sent.outboxDir;
+    const before = deliveredTo(outbox);
+    let resumed!: Deps;
+    const workflows = new EagerWorkflows(() => resumed);
+    resumed = { ...deps, workflows, mailer: slow(sent.deps.mailer, 150) };
+
+    await resumeAll(resumed);
+    await Promise.all(workflows.running);
+
+    expect(deliveredTo(outbox) - before).toBe(1);
+    const events = await sent.store.listEvents({ noticeId: sent.notice.id });
+    expect(events.filter((e) => e.type === 'message.uncertain')).toEqual([]);
+    expect((await sent.store.getOutbound(`${sent.notice.id}.reminder.1`))!.state).toBe('sent');
+    expect(await sent.store.getRecord(UNSENT_KIND, `${sent.notice.id}.reminder.1`)).toBeUndefined();
+    const notice = (await sent.store.getNotice(sent.notice.id))!;
+    expect(notice.remindersSent).toBe(1);
+  });
+});
+
+describe('sweep', () => {
+  it('leaves a message left unsent to the running execution of its notice, which is sending it', async () => {
+    const deps = await cutShortReminder();
+    const outbox = sent.outboxDir;
+    const before = deliveredTo(outbox);
+    let swept!: Deps;
+    // the notice's execution is running (on another function, say) and is at its deadline step right now
+    const workflows = new EagerWorkflows(() => swept, (name) => (name === `notice-${sent.notice.id}-r1` ? 'running' : 'absent'));
+    swept = { ...deps, workflows, mailer: slow(sent.deps.mailer, 150) };
+    const own = noticeDeadline(swept, sent.notice.id, false, 1);
+
+    await sweep(swept);
+    await own;
+
+    expect(deliveredTo(outbox) - before).toBe(1);
+    const events = await sent.store.listEvents({ noticeId: sent.notice.id });
+    expect(events.filter((e) => e.type === 'message.uncertain')).toEqual([]);
+  });
+});
