@@ -1,9 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { resumeAll, sweep } from '../../lib/core/campaign/index.js';
+import { control, resumeAll, sweep } from '../../lib/core/campaign/index.js';
 import { MailTransientError } from '../../lib/core/errors.js';
 import { noticeDeadline, UNSENT_KIND } from '../../lib/core/notices/index.js';
-import type { Deps, ExecutionStatus, Mailer, WorkflowName, Workflows } from '../../lib/core/ports.js';
+import type { Deps, ExecutionStatus, Mailer, Store, WorkflowName, Workflows } from '../../lib/core/ports.js';
 import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
 import { sentNotice, type SentNotice } from '../support/sent-notice.js';
 
@@ -87,6 +87,47 @@ describe('resumeAll', () => {
     expect(await sent.store.getRecord(UNSENT_KIND, `${sent.notice.id}.reminder.1`)).toBeUndefined();
     const notice = (await sent.store.getNotice(sent.notice.id))!;
     expect(notice.remindersSent).toBe(1);
+  });
+});
+
+/** The store of a process that dies at its n-th write: that write and every call after it fail. */
+function diesAtWrite(store: Store, n: number): Store {
+  let writes = 0;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (writes >= n || (/^(put|save|create|append|delete)/.test(String(prop)) && ++writes >= n)) return Promise.reject(new Error('the process died'));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+describe('resumeAll after a crash in an escalation nobody repeats', () => {
+  it("carries a coordinator's 'escalate now' on to the next party when the host died before the onward case joined its notice", async () => {
+    const [held] = (await sent.store.listCases({ noticeId: sent.notice.id })).items;
+    // claim (1), its event (2), the onward notice (3), the onward case (4): the host dies joining them (5)
+    await expect(control({ ...sent.deps, store: diesAtWrite(sent.store, 5) }, held!.id, 'escalate', 'coordinator')).rejects.toThrow('the process died');
+    const claimed = (await sent.store.getCase(held!.id))!;
+    expect(claimed.state).toBe('escalated');
+    const onward = (await sent.store.getCase(claimed.onward!))!;
+    expect(onward.state).toBe('open');
+    // the coordinator's retry is refused: the case has gone on, as far as it can tell
+    await expect(control(sent.deps, held!.id, 'escalate', 'coordinator')).rejects.toThrow(/escalated/);
+
+    const report = await resumeAll(sent.deps);
+
+    const carried = (await sent.store.getCase(onward.id))!;
+    const next = (await sent.store.getNotice(carried.noticeId!))!;
+    expect(next.party.email).toBe('incident@cert-ke.example');
+    expect(next.escalatedFrom).toContain(sent.notice.id);
+    expect(next.caseCount).toBe((await sent.store.listCases({ noticeId: next.id })).items.length);
+    expect(sent.workflows.started).toContain(`notice-${next.id}-r${next.round}`);
+    expect(report.escalationsFinished).toBe(1);
+    const events = await sent.store.listEvents({ caseId: held!.id });
+    expect(events.filter((e) => e.type === 'case.escalated')).toHaveLength(1);
   });
 });
 

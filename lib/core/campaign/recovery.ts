@@ -2,7 +2,7 @@ import type { Notice, NoticeState } from '../model.js';
 import type { Deps } from '../ports.js';
 import { executionName } from '../executions.js';
 import { listAll } from '../paging.js';
-import { resendUnsent, startNoticeRun } from '../notices/index.js';
+import { finishEscalations, resendUnsent, startNoticeRun } from '../notices/index.js';
 import { applyAnswer } from '../answers/index.js';
 import { VERIFYING, resumeVerification } from '../verify/index.js';
 import { appendEvent } from '../audit/index.js';
@@ -18,6 +18,8 @@ export interface ResumeReport {
   readonly verifying?: number;
   /** reminders and follow-ups left unsent by a stop or a command, sent now */
   readonly messagesSent?: number;
+  /** cases whose escalation a crash cut short, carried on to their next party now */
+  readonly escalationsFinished?: number;
 }
 
 /**
@@ -32,6 +34,11 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
   const campaignState = new Map<string, string>();
   const campaignList = await deps.store.listCampaigns();
   for (const campaign of campaignList) campaignState.set(campaign.id, campaign.state);
+  // escalations a crash cut short, which no execution takes up again (a coordinator's, a "not ours" answer's)
+  let escalationsFinished = 0;
+  for (const campaign of campaignList) {
+    if (campaign.state === 'running' || campaign.state === 'paused' || campaign.state === 'sending') escalationsFinished += await finishEscalations(deps, campaign.id);
+  }
   const toStart: Notice[] = [];
   for (const state of LIVE_NOTICE_STATES) {
     const list = await listAll((p) => deps.store.listNotices({ state }, p));
@@ -61,7 +68,14 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
     await startNoticeRun(deps, notice);
     notices++;
   }
-  return { campaigns, notices, answersApplied, verifying: await resumeVerification(deps), ...(messagesSent ? { messagesSent } : {}) };
+  return {
+    campaigns,
+    notices,
+    answersApplied,
+    verifying: await resumeVerification(deps),
+    ...(messagesSent ? { messagesSent } : {}),
+    ...(escalationsFinished ? { escalationsFinished } : {}),
+  };
 }
 
 export interface SweepReport {

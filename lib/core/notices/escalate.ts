@@ -8,6 +8,7 @@ import { updateCase, updateNotice } from '../updates.js';
 import { CASE_AWAITING } from '../lifecycle.js';
 import { appendEvent } from '../audit/index.js';
 import { completeQuietly } from '../executions.js';
+import { listAll } from '../paging.js';
 
 /** Cases escalating to the same party within this many domain seconds of the first go in one notice. */
 export const DEFAULT_ESCALATION_WINDOW_SECONDS = 600;
@@ -162,7 +163,8 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
     else expired++;
     const type = to === 'expired' ? 'case.expired' : 'case.escalated';
     // an event for what changed; one a crash cut off between the claim and the record is written when it resumes
-    if (claimed || (await deps.store.chainHead(`case:${c.id}`))?.type !== type) {
+    // (looked for in the whole chain: a late answer may have added to it since)
+    if (claimed || !(await deps.store.listEvents({ caseId: c.id })).some((e) => e.type === type)) {
       await appendEvent(deps, {
         campaignId: c.campaignId,
         caseId: c.id,
@@ -225,6 +227,40 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
     if (notice) await startNoticeRun(deps, notice);
   }
   return { notices, escalated, expired };
+}
+
+/**
+ * Escalations a crash cut short, carried on from where they stopped: cases claimed for the next party (their onward
+ * case named) whose onward case was never written, or never joined the notice that is to send it. A workflow's own
+ * escalation is taken up again by its resumed execution, but a coordinator's "escalate now" or a "not ours" answer
+ * has nobody to repeat it (the retried command finds the case escalated and refuses; the answer, applied again,
+ * moves nothing): the indicator would be left with no party, its onward case open in a notice that never sends it.
+ * Returns how many cases it carried on.
+ */
+export async function finishEscalations(deps: Deps, campaignId: string): Promise<number> {
+  const cases = await listAll((p) => deps.store.listCases({ campaignId }, p));
+  const byId = new Map(cases.map((c) => [c.id, c]));
+  const notices = new Map<string, Notice | undefined>();
+  const noticeOf = async (id: string) => {
+    if (!notices.has(id)) notices.set(id, await deps.store.getNotice(id));
+    return notices.get(id);
+  };
+  const unfinished = new Map<string, Case[]>();
+  for (const c of cases) {
+    if (!c.onward || !c.noticeId) continue;
+    const next = byId.get(c.onward);
+    // the notice the onward case is in lists every notice whose cases it carries (join): then it is done
+    if (next?.noticeId && (await noticeOf(next.noticeId))?.escalatedFrom?.includes(c.noticeId)) continue;
+    unfinished.set(c.noticeId, [...(unfinished.get(c.noticeId) ?? []), c]);
+  }
+  let carried = 0;
+  for (const [fromId, list] of unfinished) {
+    const from = await noticeOf(fromId);
+    if (!from) continue;
+    await escalateCases(deps, from, list, list[0]!.reason ?? 'escalated');
+    carried += list.length;
+  }
+  return carried;
 }
 
 /** Case states, besides the awaiting ones, that a party can still be relieved of. */
