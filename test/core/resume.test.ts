@@ -1,5 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recordAnswer } from '../../lib/core/answers/index.js';
 import { control, resumeAll, sweep } from '../../lib/core/campaign/index.js';
 import { MailTransientError } from '../../lib/core/errors.js';
 import { noticeDeadline, UNSENT_KIND } from '../../lib/core/notices/index.js';
@@ -128,6 +129,24 @@ describe('resumeAll after a crash in an escalation nobody repeats', () => {
     expect(report.escalationsFinished).toBe(1);
     const events = await sent.store.listEvents({ caseId: held!.id });
     expect(events.filter((e) => e.type === 'case.escalated')).toHaveLength(1);
+  });
+});
+
+describe('resumeAll after a crash between storing an answer and applying it', () => {
+  it('applies it though its notice no longer waits: a late "taken down" to a notice that escalated', async () => {
+    await control(sent.deps, sent.notice.id, 'escalate', 'coordinator');
+    expect((await sent.store.getNotice(sent.notice.id))!.state).toBe('escalated');
+    // stored (1), then the host dies recording it (2): a webhook's retry is refused as a replay, so nobody repeats it
+    await expect(recordAnswer({ ...sent.deps, store: diesAtWrite(sent.store, 2) }, sent.notice.id, { intent: 'actioned', source: 'webhook', answerId: 'wh-1' })).rejects.toThrow('the process died');
+    expect((await sent.store.listAnswers(sent.notice.id)).map((a) => a.id)).toEqual([`${sent.notice.id}:wh-1`]);
+
+    const report = await resumeAll(sent.deps);
+
+    expect((await sent.store.getNotice(sent.notice.id))!.appliedAnswers).toContain(`${sent.notice.id}:wh-1`);
+    expect(report.answersApplied).toBe(1);
+    // the late answer counts where the cases now stand: with the CERT, which is told nothing more is needed
+    const [escalated] = (await sent.store.listCases({ noticeId: sent.notice.id })).items;
+    expect((await sent.store.getCase(escalated!.onward!))!.state).toBe('actioned');
   });
 });
 

@@ -40,9 +40,12 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
     if (campaign.state === 'running' || campaign.state === 'paused' || campaign.state === 'sending') escalationsFinished += await finishEscalations(deps, campaign.id);
   }
   const toStart: Notice[] = [];
-  for (const state of LIVE_NOTICE_STATES) {
-    const list = await listAll((p) => deps.store.listNotices({ state }, p));
-    for (let notice of list) {
+  // every notice's stored answers, not only a waiting notice's: an answer a crash stored and did not apply has
+  // nobody to send it again when its channel refuses a repeat (a webhook's retry is a replay), and a notice that
+  // stopped waiting still takes one (a late "taken down" counts where its cases now stand)
+  for (const campaign of campaignList) {
+    if (campaign.state === 'cancelled') continue;
+    for (let notice of await listAll((p) => deps.store.listNotices({ campaignId: campaign.id }, p))) {
       for (const answer of await deps.store.listAnswers(notice.id)) {
         if (notice.appliedAnswers.includes(answer.id)) continue;
         notice = (await applyAnswer(deps, notice, answer)).notice;
