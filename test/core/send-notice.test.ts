@@ -103,6 +103,31 @@ describe('sendNotice', () => {
     expect((await store.listEvents({ noticeId })).map((e) => e.type)).not.toContain('message.uncertain');
   });
 
+  it('marks its cases notified before it records the notice sent, so a retry after a crash between the two finishes both', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    // the attempt dies marking the cases: a notice already recorded sent would leave them open for good (its retry
+    // finds it sent and stops), and an escalation would take open cases of a sent notice for cases it never carried
+    let failOnce = true;
+    const failing: Store = Object.create(store, {
+      saveCases: {
+        value: async (cases: Parameters<Store['saveCases']>[0]) => {
+          if (failOnce) {
+            failOnce = false;
+            throw new Error('lost the connection to the store');
+          }
+          return store.saveCases(cases);
+        },
+      },
+    });
+    await expect(sendNotice(await deps({ store: failing }), noticeId)).rejects.toThrow('lost the connection');
+    await sendNotice(d, noticeId);
+
+    expect(outboxFiles()).toHaveLength(1);
+    expect((await store.getNotice(noticeId))?.state).toBe('sent');
+    expect((await store.listCases({ noticeId })).items.map((c) => c.state)).toEqual(['notified', 'notified']);
+  });
+
   it('sends nothing when called again for a notice already sent', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);

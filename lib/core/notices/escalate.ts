@@ -66,25 +66,44 @@ function escalationNotice(deps: Deps, id: string, campaignId: string, group: Onw
 }
 
 /**
- * Add an escalation to a notice: its escalatedFrom lists every notice whose cases it carries, and only those cases
- * are sent (sendNotice reads the list when it closes the gathering). false when the notice is no longer gathering.
+ * Add an escalation's onward cases (`ids`, written naming the notice) to a notice: its escalatedFrom lists every
+ * notice whose cases it carries, and only those cases are sent (sendNotice reads the list when it closes the
+ * gathering); it counts every case that names it. false when the notice no longer takes them: it closed its
+ * gathering, or went out, without them. Whether they joined is told by the cases, not by escalatedFrom: one notice
+ * may escalate to the same party twice (its "not ours" cases at once, the rest at its deadline), and a retry after
+ * a crash must neither count its cases twice nor take a notice that went out without them for one that has them.
  */
-async function join(deps: Deps, noticeId: string, from: Notice, group: Onward): Promise<boolean> {
+async function join(deps: Deps, noticeId: string, from: Notice, group: Onward, ids: readonly string[]): Promise<boolean> {
+  const named = await listAll((p) => deps.store.listCases({ noticeId }, p));
+  const mine = named.filter((c) => ids.includes(c.id));
   let joined = false;
   await updateNotice(deps, noticeId, (cur) => {
-    joined = !!cur.escalatedFrom?.includes(from.id);
-    // a gathering notice, once closed, sends what it has: a late escalation goes to the next one
-    if (joined || cur.state !== 'planned' || (cur.notBefore !== undefined && !cur.gathering)) return undefined;
+    if (cur.state !== 'planned' || (cur.notBefore !== undefined && !cur.gathering)) {
+      // a gathering notice, once closed, sends what it has: the cases of the escalations it lists while it is still
+      // to go out, and once it went, the cases it marked (sendNotice marks them before it records the notice sent);
+      // cases it will not carry go to the next one
+      const all = mine.length === ids.length;
+      joined = ['planned', 'sending', 'uncertain'].includes(cur.state) ? all && !!cur.escalatedFrom?.includes(from.id) : all && mine.every((c) => c.state !== 'open');
+      return undefined;
+    }
     joined = true;
+    const escalatedFrom = cur.escalatedFrom?.includes(from.id) ? cur.escalatedFrom : [...(cur.escalatedFrom ?? []), from.id];
     // one recipient asked for several reasons gets the shortest deadline among them, as first notices do
-    return {
+    const next = {
       ...cur,
-      escalatedFrom: [...(cur.escalatedFrom ?? []), from.id],
-      caseCount: cur.caseCount + group.cases.length,
+      escalatedFrom,
+      caseCount: Math.max(cur.caseCount, named.length),
       answerDeadline: Math.min(cur.answerDeadline, group.rung.answerDeadline),
       actionDeadline: Math.min(cur.actionDeadline, group.rung.actionDeadline),
       remindersAllowed: Math.min(cur.remindersAllowed, group.rung.reminders),
     };
+    const same =
+      next.escalatedFrom === cur.escalatedFrom &&
+      next.caseCount === cur.caseCount &&
+      next.answerDeadline === cur.answerDeadline &&
+      next.actionDeadline === cur.actionDeadline &&
+      next.remindersAllowed === cur.remindersAllowed;
+    return same ? undefined : next;
   });
   return joined;
 }
@@ -181,10 +200,18 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
     groups.set(key, group);
   }
   const joined: string[] = [];
+  const parts: { group: Onward; earlier: string | undefined }[] = [];
   for (const group of groups.values()) {
+    // a case a crash left half-way continues with the notice it was written for; the others find theirs
+    const byEarlier = new Map<string, Case[]>();
+    for (const c of group.cases) {
+      const earlier = (await deps.store.getCase(caseIdFor(deps.ids, c.campaignId, c.indicator.value, group.step, c.revival ?? 0)))?.noticeId ?? '';
+      byEarlier.set(earlier, [...(byEarlier.get(earlier) ?? []), c]);
+    }
+    for (const [earlier, cases] of byEarlier) parts.push({ group: { ...group, cases }, earlier: earlier || undefined });
+  }
+  for (const { group, earlier } of parts) {
     const ids = group.cases.map((c) => caseIdFor(deps.ids, c.campaignId, c.indicator.value, group.step, c.revival ?? 0));
-    // a retry after a crash continues with the notice its cases were written for
-    const earlier = (await deps.store.getCase(ids[0]!))?.noticeId;
     const closed = new Set<string>();
     for (let attempt = 0; ; attempt++) {
       if (attempt > 20) throw new Error(`escalation of ${from.id} found no notice to join`);
@@ -211,7 +238,7 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
           version: 1,
         })),
       );
-      if (await join(deps, noticeId, from, group)) {
+      if (await join(deps, noticeId, from, group, ids)) {
         joined.push(noticeId);
         break;
       }

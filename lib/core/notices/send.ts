@@ -94,6 +94,13 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
     throw e;
   }
   const sentAt = out.sentAt ?? now.toISOString();
+  // the cases first, then the notice: a notice recorded sent is one whose cases are marked (a crash in between is
+  // redone by the retry, which finds the notice not yet sent), so a case still open in a notice that went out is one
+  // it did not carry, and an escalation that comes late moves it on (escalate.ts, join)
+  const updatedAt = deps.clock.now().toISOString();
+  const opened = cases.filter((c) => c.state === 'open');
+  const stale = await deps.store.saveCases(opened.map((c) => ({ ...c, state: 'notified', updatedAt, version: c.version + 1 })));
+  for (const id of stale) await updateCase(deps, id, (cur) => (cur.state === 'open' ? { ...cur, state: 'notified' } : undefined));
   notice = await updateNotice(deps, noticeId, (cur) =>
     cur.state === 'sent'
       ? undefined
@@ -105,13 +112,10 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
           messageId: out.transportId ?? out.messageId,
           tokenHash: out.tokenHash ?? '',
           deadline: cur.deadline ?? new Date(Date.parse(sentAt) + cur.answerDeadline * 1000).toISOString(),
+          // what went out, whatever the escalations that joined it counted
+          caseCount: cases.length,
         },
   );
-  // the cases read before the send move together; one that changed meanwhile is redone on its own
-  const updatedAt = deps.clock.now().toISOString();
-  const opened = cases.filter((c) => c.state === 'open');
-  const stale = await deps.store.saveCases(opened.map((c) => ({ ...c, state: 'notified', updatedAt, version: c.version + 1 })));
-  for (const id of stale) await updateCase(deps, id, (cur) => (cur.state === 'open' ? { ...cur, state: 'notified' } : undefined));
   await appendEvent(deps, {
     campaignId: notice.campaignId,
     noticeId,
