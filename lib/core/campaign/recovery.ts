@@ -44,7 +44,6 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
   // nobody to send it again when its channel refuses a repeat (a webhook's retry is a replay), and a notice that
   // stopped waiting still takes one (a late "taken down" counts where its cases now stand)
   for (const campaign of campaignList) {
-    if (campaign.state === 'cancelled') continue;
     for (let notice of await listAll((p) => deps.store.listNotices({ campaignId: campaign.id }, p))) {
       for (const answer of await deps.store.listAnswers(notice.id)) {
         if (notice.appliedAnswers.includes(answer.id)) continue;
