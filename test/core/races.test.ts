@@ -1,0 +1,83 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { recordAnswer } from '../../lib/core/answers/index.js';
+import { control } from '../../lib/core/campaign/index.js';
+import { noticeDeadline, sendNotice } from '../../lib/core/notices/index.js';
+import type { Deps, Store } from '../../lib/core/ports.js';
+import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
+import { sentNotice, type SentNotice } from '../support/sent-notice.js';
+
+/*
+ * Two hands on one notice at once, as a host meets them: a coordinator's command through the API while the notice's
+ * execution takes its deadline step or sends, two escalations of one case, a late answer to a notice that had
+ * closed. Each was found by the property test (test/core/lifecycle.property.test.ts, its "both" steps) and is pinned
+ * here at the moment the two meet.
+ */
+
+let sent: SentNotice | undefined;
+afterEach(async () => {
+  await sent?.close();
+  sent = undefined;
+});
+
+const HOUR = 3_600_000;
+
+/** The store, with `before` run once, just before the first call of `method`: the other hand, at that moment. */
+function meeting(store: Store, method: keyof Store, before: () => Promise<unknown>): Store {
+  let done = false;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (prop === method && !done) {
+          done = true;
+          await before();
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+async function twoCases(clock?: ScaledClock): Promise<SentNotice> {
+  sent = await sentNotice({ content: '192.0.2.10\n192.0.2.11\n', ...(clock ? { clock } : {}) });
+  return sent;
+}
+
+describe('the deadline step and a cancel at once', () => {
+  it('leaves the notice cancelled, with no state or event of the deadline step over it', async () => {
+    let realNow = Date.now();
+    const s = await twoCases(new ScaledClock({ realNow: () => realNow }));
+    realNow += 25 * HOUR;
+    await noticeDeadline(s.deps, s.notice.id, false, 1);
+    realNow += 25 * HOUR;
+    // the step read the notice sent and is about to claim its cases when the coordinator cancels it
+    const racing: Deps = { ...s.deps, store: meeting(s.store, 'saveCase', () => control(s.deps, s.notice.id, 'cancel', 'coordinator')) };
+    await noticeDeadline(racing, s.notice.id, false, 1);
+
+    expect((await s.store.getNotice(s.notice.id))!.state).toBe('cancelled');
+    const types = (await s.store.listEvents({ noticeId: s.notice.id })).map((e) => e.type);
+    expect(types.slice(types.indexOf('notice.cancelled'))).toEqual(['notice.cancelled']);
+    expect((await s.store.listCases({ noticeId: s.notice.id })).items.map((c) => c.state)).toEqual(['cancelled', 'cancelled']);
+  });
+});
+
+describe('a cancel and the deadline step at once', () => {
+  it('records no cancel for what the deadline step escalated first', async () => {
+    let realNow = Date.now();
+    const s = await twoCases(new ScaledClock({ realNow: () => realNow }));
+    realNow += 25 * HOUR;
+    await noticeDeadline(s.deps, s.notice.id, false, 1);
+    realNow += 25 * HOUR;
+    // the cancel read the notice and its open cases; the deadline step escalates them before it writes
+    const racing: Deps = { ...s.deps, store: meeting(s.store, 'getCase', () => noticeDeadline(s.deps, s.notice.id, false, 1)) };
+    await control(racing, s.notice.id, 'cancel', 'coordinator');
+
+    expect((await s.store.getNotice(s.notice.id))!.state).toBe('escalated');
+    for (const c of (await s.store.listCases({ noticeId: s.notice.id })).items) {
+      expect(c.state).toBe('escalated');
+      expect((await s.store.listEvents({ caseId: c.id })).map((e) => e.type)).not.toContain('case.cancelled');
+    }
+    expect((await s.store.listEvents({ noticeId: s.notice.id })).map((e) => e.type)).not.toContain('notice.cancelled');
+  });
+});
