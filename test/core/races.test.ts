@@ -81,3 +81,38 @@ describe('a cancel and the deadline step at once', () => {
     expect((await s.store.listEvents({ noticeId: s.notice.id })).map((e) => e.type)).not.toContain('notice.cancelled');
   });
 });
+
+describe('sendNotice and a coordinator at once', () => {
+  it('sends nothing for a notice cancelled before it claimed the send', async () => {
+    const s = await twoCases();
+    // a second notice to the CERT, planned: the one a send is about to begin for
+    await control(s.deps, s.notice.id, 'escalate', 'coordinator');
+    const [planned] = (await s.store.listNotices({ campaignId: s.notice.campaignId })).items.filter((n) => n.state === 'planned');
+    const before = (await s.store.listOutbound(planned!.id)).length;
+    const racing: Deps = { ...s.deps, store: meeting(s.store, 'getCampaign', () => control(s.deps, planned!.id, 'cancel', 'coordinator')) };
+
+    const step = await sendNotice(racing, planned!.id, planned!.round);
+
+    expect(step.next).toBe('stopped');
+    expect((await s.store.getNotice(planned!.id))!.state).toBe('cancelled');
+    expect((await s.store.listOutbound(planned!.id)).length).toBe(before);
+  });
+
+  it('pauses a notice that was being sent when its campaign paused, once it is out', async () => {
+    const s = await twoCases();
+    await control(s.deps, s.notice.id, 'escalate', 'coordinator');
+    const [planned] = (await s.store.listNotices({ campaignId: s.notice.campaignId })).items.filter((n) => n.state === 'planned');
+    const mailer = s.deps.mailer;
+    const racing: Deps = {
+      ...s.deps,
+      mailer: { compose: (d) => mailer.compose(d), sendRaw: async (e, raw) => (await control(s.deps, s.notice.campaignId, 'pause', 'coordinator'), mailer.sendRaw(e, raw)) },
+    };
+
+    await sendNotice(racing, planned!.id, planned!.round);
+
+    const after = (await s.store.getNotice(planned!.id))!;
+    expect(after.sentAt).toBeDefined();
+    expect(after.state).toBe('paused');
+    expect(after.paused?.reason).toMatch(/^campaign paused/);
+  });
+});

@@ -99,7 +99,7 @@ export async function settleNotice(deps: Deps, noticeId: string, actor: string):
   let changed = false;
   const notice = await updateNotice(deps, noticeId, (cur) => {
     changed = false;
-    if (!['sent', 'paused', 'planned'].includes(cur.state)) return undefined;
+    if (!['sent', 'paused', 'planned', 'sending'].includes(cur.state)) return undefined;
     changed = true;
     token = cur.taskToken;
     const escalated = cases.some((c) => c.state === 'escalated');

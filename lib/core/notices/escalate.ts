@@ -317,7 +317,7 @@ export async function rerouteToNextContact(deps: Deps, noticeId: string, dead: s
   const notice = await updateNotice(deps, noticeId, (cur) => {
     next = undefined;
     const [first, ...rest] = cur.party.fallbackEmails ?? [];
-    const live = cur.state === 'sent' || cur.state === 'uncertain' || cur.state === 'planned';
+    const live = cur.state === 'sent' || cur.state === 'uncertain' || cur.state === 'planned' || cur.state === 'sending';
     if (!first || !live || cur.party.email.toLowerCase() !== dead) return undefined;
     next = first;
     token = cur.taskToken;
