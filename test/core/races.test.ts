@@ -116,3 +116,32 @@ describe('sendNotice and a coordinator at once', () => {
     expect(after.paused?.reason).toMatch(/^campaign paused/);
   });
 });
+
+describe('two escalations of one case at once', () => {
+  it("records the case's escalation once (a coordinator's on the case, another on its notice)", async () => {
+    const s = await twoCases();
+    const [a] = (await s.store.listCases({ noticeId: s.notice.id })).items;
+
+    await Promise.allSettled([control(s.deps, a!.id, 'escalate', 'coordinator'), control(s.deps, s.notice.id, 'escalate', 'coordinator')]);
+
+    for (const c of (await s.store.listCases({ noticeId: s.notice.id })).items) {
+      expect((await s.store.listEvents({ caseId: c.id })).filter((e) => e.type === 'case.escalated'), c.id).toHaveLength(1);
+    }
+  });
+
+  it('counts an escalation into a notice held by its campaign\'s pause before it went', async () => {
+    const s = await twoCases();
+    const [a, b] = (await s.store.listCases({ noticeId: s.notice.id })).items;
+    await control(s.deps, s.notice.campaignId, 'pause', 'coordinator');
+    await control(s.deps, a!.id, 'escalate', 'coordinator');
+    const held = (await s.store.getCase((await s.store.getCase(a!.id))!.onward!))!.noticeId!;
+    await sendNotice(s.deps, held, 1);
+    expect((await s.store.getNotice(held))!.state).toBe('paused');
+
+    await control(s.deps, b!.id, 'escalate', 'coordinator');
+
+    const named = (await s.store.listCases({ noticeId: held })).items;
+    expect(named).toHaveLength(2);
+    expect((await s.store.getNotice(held))!.caseCount).toBe(2);
+  });
+});

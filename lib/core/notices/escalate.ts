@@ -83,8 +83,12 @@ async function join(deps: Deps, noticeId: string, from: Notice, group: Onward, i
       // to go out, and once it went, the cases it marked (sendNotice marks them before it records the notice sent);
       // cases it will not carry go to the next one
       const all = mine.length === ids.length;
-      joined = ['planned', 'sending', 'uncertain'].includes(cur.state) ? all && !!cur.escalatedFrom?.includes(from.id) : all && mine.every((c) => c.state !== 'open');
-      return undefined;
+      // held before it went (a campaign's pause, a policy refusal) it sends them when it is resumed
+      const unsent = cur.state === 'planned' || (cur.state === 'paused' && cur.paused?.from === 'planned');
+      const toGo = unsent || cur.state === 'sending' || cur.state === 'uncertain';
+      joined = toGo ? all && !!cur.escalatedFrom?.includes(from.id) : all && mine.every((c) => c.state !== 'open');
+      // counted while it has not gone out (once it went, sendNotice counted what it carried)
+      return joined && unsent && named.length > cur.caseCount ? { ...cur, caseCount: named.length } : undefined;
     }
     joined = true;
     const escalatedFrom = cur.escalatedFrom?.includes(from.id) ? cur.escalatedFrom : [...(cur.escalatedFrom ?? []), from.id];
@@ -150,6 +154,31 @@ async function gatheringNotice(deps: Deps, from: Notice, group: Onward, skip: Re
  * are created before the old ones are marked, so a crash half-way redoes the same (derived) records.
  */
 export async function escalateCases(deps: Deps, from: Notice, cases: readonly Case[], reason: string, options: EscalateOptions = {}): Promise<EscalationResult> {
+  return oneAtATime(deps, from.id, () => escalateNow(deps, from, cases, reason, options));
+}
+
+// the escalations of one notice's cases under way in this process, by store
+const escalating = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/**
+ * The escalations of one notice's cases run one at a time in a process (a coordinator's "escalate now" meeting the
+ * deadline's, a "not ours" meeting a bounce): two at once would each find the other's claim and take it for one a
+ * crash left half-way, and record the escalation twice. A crash leaves no lock behind: it lives in memory only.
+ */
+async function oneAtATime<T>(deps: Deps, key: string, work: () => Promise<T>): Promise<T> {
+  let running = escalating.get(deps.store);
+  if (!running) escalating.set(deps.store, (running = new Map()));
+  for (let ahead = running.get(key); ahead; ahead = running.get(key)) await ahead.catch(() => undefined);
+  const mine = work();
+  running.set(key, mine);
+  try {
+    return await mine;
+  } finally {
+    if (running.get(key) === mine) running.delete(key);
+  }
+}
+
+async function escalateNow(deps: Deps, from: Notice, cases: readonly Case[], reason: string, options: EscalateOptions): Promise<EscalationResult> {
   const gather = options.gather ?? true;
   const now = deps.clock.now().toISOString();
   const groups = new Map<string, Onward>();
