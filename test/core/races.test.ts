@@ -145,3 +145,18 @@ describe('two escalations of one case at once', () => {
     expect((await s.store.getNotice(held))!.caseCount).toBe(2);
   });
 });
+
+describe('a late "taken down" for cases whose next party had closed its notice', () => {
+  it('tells a party nothing once its notice closed', async () => {
+    const s = await twoCases();
+    await control(s.deps, s.notice.id, 'escalate', 'coordinator');
+    const [cert] = (await s.store.listNotices({ campaignId: s.notice.campaignId })).items.filter((n) => n.state === 'planned');
+    await sendNotice(s.deps, cert!.id, cert!.round);
+    await recordAnswer(s.deps, cert!.id, { intent: 'disputed', source: 'api' });
+    expect((await s.store.getNotice(cert!.id))!.state).toBe('closed');
+
+    await recordAnswer(s.deps, s.notice.id, { intent: 'actioned', source: 'api' });
+
+    expect((await s.store.listOutbound(cert!.id)).map((o) => o.kind)).toEqual(['notice']);
+  });
+});

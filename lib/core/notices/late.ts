@@ -80,10 +80,12 @@ async function tellResolved(deps: Deps, notice: Notice, from: Notice, cases: rea
   const campaign = await deps.store.getCampaign(notice.campaignId);
   if (!campaign) return;
   let n = 0;
+  // claimed with its number while the notice still waits on its party: one that closed meanwhile is told nothing
   const numbered = await updateNotice(deps, notice.id, (cur) => {
-    n = (cur.followupsSent ?? 0) + 1;
-    return { ...cur, followupsSent: n };
+    n = ['sent', 'paused', 'uncertain'].includes(cur.state) ? (cur.followupsSent ?? 0) + 1 : 0;
+    return n ? { ...cur, followupsSent: n } : undefined;
   });
+  if (!n) return;
   const original = await deps.store.getOutbound(noticeOutboundId(numbered));
   await sendOutbound(deps, numbered, {
     kind: 'followup',
