@@ -18,7 +18,7 @@ export { findByTransportId } from './transport-ids.js';
 export { awaitAnswer, noticeDeadline } from './wait.js';
 export { TemplateError, templateSet, templatesFromFiles, type TemplateSet } from './render/templates.js';
 export { holdsNoToken, maskTokens } from './masking.js';
-export { DEFAULT_MAX_MESSAGE_BYTES, messageLimit, resendUnsent, sendOutbound, UNSENT_KIND, type OutboundRequest, type RenderContext } from './outbound.js';
+export { DEFAULT_MAX_MESSAGE_BYTES, messageLimit, provenDelivered, resendUnsent, sendOutbound, UNSENT_KIND, type OutboundRequest, type RenderContext } from './outbound.js';
 export { SENDING_HALT_KIND, sendingHalt, type SendingHalt } from './halt.js';
 export { reopenCampaign, settleCampaign } from './settle.js';
 export { DEFAULT_ESCALATION_WINDOW_SECONDS, type EscalationResult } from './escalate.js';
