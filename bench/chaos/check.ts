@@ -199,8 +199,9 @@ function checkDb(db: Database.Database, input: CheckInput): { findings: Findings
     if (unsent.has(o.id)) continue;
     // a live notice's own workflow sends its notice and reminders (the same record, found again)
     if (ownRun && o.kind !== 'followup') continue;
-    // a notice that ended before its message went (cancelled, escalated on a bounce) has nothing to send
-    if (o.kind === 'notice' && n && !LIVE_NOTICE.has(n.state)) continue;
+    // a notice that ended before its message was handed over (cancelled, escalated on a bounce) has nothing to send;
+    // one handed over with an unknown outcome (sending) is stuck: nothing will ever resolve it
+    if (o.kind === 'notice' && n && !LIVE_NOTICE.has(n.state) && o.state === 'composed') continue;
     stuckOutbound.push(`${o.id} is ${o.state} with no workflow to send it and no unsent mark (notice ${n?.state ?? 'missing'})`);
   }
 

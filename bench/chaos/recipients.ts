@@ -76,6 +76,8 @@ const TEXT = {
 export interface RecipientKeys {
   /** TXT records by name, for the run's DNS */
   readonly txt: Record<string, string[]>;
+  /** PEM, kept with the run to check a signature again */
+  readonly privateKey: string;
   sign(raw: string, domain: string): Promise<string>;
 }
 
@@ -86,6 +88,7 @@ export function recipientKeys(domains: readonly string[]): RecipientKeys {
   const txt = Object.fromEntries([...new Set(domains)].flatMap((d) => [[`chaos._domainkey.${d}`, [record]], [`chaos._domainkey.mx.${d}`, [record]]]));
   return {
     txt,
+    privateKey,
     async sign(raw, domain) {
       // mailauth reads the keys from signatureData; its type declarations name them at the top level
       const options = { signatureData: [{ signingDomain: domain, selector: 'chaos', privateKey }] } as unknown as Parameters<typeof dkimSign>[1];

@@ -57,6 +57,8 @@ export interface RelayLogLine {
   readonly sha256?: string;
   /** real time, ms, when the transaction ended */
   readonly end: number;
+  /** the client went away in the middle of it */
+  readonly aborted?: boolean;
 }
 
 export interface Relay {
@@ -147,6 +149,8 @@ class Session {
   ) {}
 
   start(): void {
+    // a transaction cut off by the client (a host killed mid-send) is logged too: it was an attempt
+    this.socket.on('close', () => this.finish(undefined, false, {}, true));
     this.socket.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
       this.pump();
@@ -159,11 +163,11 @@ class Session {
   }
 
   /** Ends the transaction in the log, and closes the connection after a 421 as a relay that says so does. */
-  private finish(fault: FaultKind | undefined, delivered: boolean, extra: { messageId?: string; sha256?: string } = {}): void {
+  private finish(fault: FaultKind | undefined, delivered: boolean, extra: { messageId?: string; sha256?: string } = {}, aborted = false): void {
     const tx = this.tx;
     this.tx = undefined;
     if (!tx) return;
-    this.hooks.log({ at: tx.at, conn: this.conn, from: tx.from, to: tx.to, attempt: tx.attempt, ...(fault ? { fault } : {}), delivered, ...extra, end: Date.now() });
+    this.hooks.log({ at: tx.at, conn: this.conn, from: tx.from, to: tx.to, attempt: tx.attempt, ...(fault ? { fault } : {}), delivered, ...extra, ...(aborted ? { aborted } : {}), end: Date.now() });
   }
 
   private refuse(fault: FaultKind): void {

@@ -107,6 +107,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   world.campaigns.forEach((csv, i) => writeFileSync(join(runDir, `campaign-${i + 1}.csv`), csv));
   const domains = [...world.parties.values()].map((p) => p.email.split('@')[1]!);
   const keys = recipientKeys(domains);
+  // kept with the run: a reply that failed DKIM can be checked again afterwards
+  writeFileSync(join(runDir, 'recipients-dkim.json'), JSON.stringify({ selector: 'chaos', privateKey: keys.privateKey, txt: keys.txt }));
   const dns = await startDnsStub(Object.fromEntries(Object.entries(keys.txt).map(([name, txt]) => [name, { TXT: txt }])));
   const relayLogFile = join(runDir, 'relay.jsonl');
   const relay = await startRelay({ seed, rate: options.faultRate, deliveredDir: join(runDir, 'delivered'), logFile: relayLogFile });
@@ -221,6 +223,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const r = await runCli(args, 90_000);
     const passive = /no host is serving/.test(r.stdout);
     count(`${item.kind}${passive ? ' (no host)' : ''}${r.code === 0 ? '' : ' failed'}`);
+    if (r.code !== 0) log(`  (takedown ${item.kind} ${item.noticeId}: exit ${r.code}: ${r.stderr.trim().split('\n').pop()})`);
     if (r.code === 0) {
       if (item.kind === 'ack') recipients.recordAck(item.noticeId, item.note, passive);
       return;
@@ -381,7 +384,13 @@ function settledStore(dataDir: string): boolean {
     db = new Database(join(dataDir, 'takedown.db'), { readonly: true, fileMustExist: true });
     const campaigns = (db.prepare('SELECT data FROM campaigns').all() as { data: string }[]).map((r) => JSON.parse(r.data) as { state: string });
     if (!campaigns.length || campaigns.some((c) => c.state !== 'done' && c.state !== 'cancelled')) return false;
-    const pending = (db.prepare('SELECT data FROM outbound').all() as { data: string }[]).some((r) => (JSON.parse(r.data) as { state: string }).state !== 'sent');
+    // every message out but those nothing is left to send (a notice that ended before its message was handed over)
+    const live = new Set(['planned', 'sending', 'uncertain', 'sent']);
+    const notices = new Map((db.prepare('SELECT id, state FROM notices').all() as { id: string; state: string }[]).map((n) => [n.id, n.state]));
+    const unsent = new Set((db.prepare("SELECT key FROM records WHERE kind = 'unsent'").all() as { key: string }[]).map((r) => r.key));
+    const pending = (db.prepare('SELECT data FROM outbound').all() as { data: string }[])
+      .map((r) => JSON.parse(r.data) as { id: string; noticeId: string; kind: string; state: string })
+      .some((o) => o.state !== 'sent' && (o.state === 'sending' || unsent.has(o.id) || o.kind !== 'notice' || live.has(notices.get(o.noticeId) ?? '')));
     return !pending;
   } catch {
     return false;
