@@ -146,6 +146,23 @@ describe('two escalations of one case at once', () => {
   });
 });
 
+describe('a late "taken down" while the next party\'s notice is being sent', () => {
+  it('asks that party about nothing: the notice, claimed for sending, closes unsent when every case it carries was settled', async () => {
+    // found by npm run chaos (seed 42): the settle closed the notice under its claimed send, which then composed and
+    // sent it to the CERT, after its close, for three indicators already taken down
+    const s = await twoCases();
+    await control(s.deps, s.notice.id, 'escalate', 'coordinator');
+    const [cert] = (await s.store.listNotices({ campaignId: s.notice.campaignId })).items.filter((n) => n.state === 'planned');
+    const racing: Deps = { ...s.deps, store: meeting(s.store, 'listCases', () => recordAnswer(s.deps, s.notice.id, { intent: 'actioned', source: 'api' })) };
+
+    await sendNotice(racing, cert!.id, cert!.round);
+
+    expect((await s.store.getNotice(cert!.id))!.state).toBe('closed');
+    expect(await s.store.listOutbound(cert!.id)).toEqual([]);
+    expect((await s.store.listCases({ noticeId: cert!.id })).items.map((c) => c.state)).toEqual(['actioned', 'actioned']);
+  });
+});
+
 describe('a late "taken down" for cases whose next party had closed its notice', () => {
   it('tells a party nothing once its notice closed', async () => {
     const s = await twoCases();

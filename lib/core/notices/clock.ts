@@ -99,7 +99,8 @@ export async function settleNotice(deps: Deps, noticeId: string, actor: string):
   let changed = false;
   const notice = await updateNotice(deps, noticeId, (cur) => {
     changed = false;
-    if (!['sent', 'paused', 'planned', 'sending'].includes(cur.state)) return undefined;
+    // not a notice being sent: its send was claimed before and goes; it settles once it is out (its deadline step)
+    if (!['sent', 'paused', 'planned'].includes(cur.state)) return undefined;
     changed = true;
     token = cur.taskToken;
     const escalated = cases.some((c) => c.state === 'escalated');

@@ -3,13 +3,14 @@ import type { Deps } from '../ports.js';
 import { contentTlp, renderNotice } from './render/render.js';
 import { MailRejectedError, MailTransientError, NotFoundError, SendingHaltedError } from '../errors.js';
 import { sendOutbound } from './outbound.js';
-import { holdForRefusal, noticeMessageNumber } from './resend.js';
+import { holdForRefusal, noticeMessageNumber, noticeOutboundId } from './resend.js';
+import { settleCampaign } from './settle.js';
 import { refusalOf } from './halt.js';
 import { appendEvent } from '../audit/index.js';
 import { updateCase, updateNotice } from '../updates.js';
 import { stepFor, type NoticeStep } from './step.js';
 import { casesOf, mustGetNotice } from './records.js';
-import { CASE_AWAITING, PAUSE_REASON } from '../lifecycle.js';
+import { CASE_AWAITING, CASE_FINISHED, PAUSE_REASON } from '../lifecycle.js';
 import { pauseNotice } from './clock.js';
 import { completeQuietly } from '../executions.js';
 import { engineWait } from '../executions.js';
@@ -68,11 +69,17 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
   });
   if (!claimed) return notice.round === (round ?? notice.round) ? stepFor(deps, notice) : { next: 'stopped' };
   const joined = notice.escalatedFrom ? new Set(notice.escalatedFrom) : undefined;
-  const cases = (await casesOf(deps, noticeId)).filter((c) => !joined || !c.escalatedFrom || joined.has(c.escalatedFrom));
+  const carried = (await casesOf(deps, noticeId)).filter((c) => !joined || !c.escalatedFrom || joined.has(c.escalatedFrom));
+  // a case finished since it was planned into this notice (a late 'taken down' from the party asked first, a cancel)
+  // is not asked about again; a message already composed goes as it is (a resend carries the same bytes)
+  const composed = await deps.store.getOutbound(noticeOutboundId(notice));
+  const cases = composed ? carried : carried.filter((c) => !CASE_FINISHED.has(c.state));
   if (!cases.length) {
-    // nothing to say (an escalation notice nobody joined): it ends here rather than send an empty notice
+    // nothing to say (an escalation notice nobody joined, or whose cases were all settled meanwhile): it ends here
+    // rather than send an empty notice
     const closed = await updateNotice(deps, noticeId, (cur) => (cur.state === 'planned' || cur.state === 'sending' ? { ...cur, state: 'closed' } : undefined));
-    if (closed.state === 'closed') await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.closed', actor: 'system', data: { reason: 'no case to send' } });
+    if (closed.state === 'closed') await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.closed', actor: 'system', data: { reason: carried.length ? 'every case settled before it went out' : 'no case to send' } });
+    if (closed.state === 'closed' && carried.length) await settleCampaign(deps, notice.campaignId);
     return stepFor(deps, closed);
   }
   const previous = await previousParties(deps, notice);
@@ -128,7 +135,7 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
           tokenHash: out.tokenHash ?? '',
           deadline: cur.deadline ?? new Date(Date.parse(sentAt) + cur.answerDeadline * 1000).toISOString(),
           // what went out, whatever the escalations that joined it counted
-          caseCount: cases.length,
+          caseCount: carried.length,
         },
   );
   await appendEvent(deps, {
