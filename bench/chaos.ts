@@ -7,10 +7,10 @@
  * store and the audit trail, every loss, duplicate, stuck record, send off the relay, send after close and case in
  * two hands it found: each must be 0. Figures are reported; the exit code is 1 when one is not 0.
  *
- *   npm run chaos [-- --json] [--seed <n>] [--short] [--keep <dir>] [--kills <n>]
+ *   npm run chaos [-- --json] [--seed <n>] [--short] [--keep <dir>] [--kills <n>] [--recheck <kept dir>]
  */
 import { kept, reportText } from './chaos/report.js';
-import { fullRun, runChaos, shortRun, type ChaosOptions } from './chaos/run.js';
+import { fullRun, recheck, runChaos, shortRun, type ChaosOptions } from './chaos/run.js';
 
 interface Args {
   json: boolean;
@@ -18,6 +18,7 @@ interface Args {
   seed: number;
   keep?: string;
   kills?: number;
+  recheck?: string;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -29,8 +30,9 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--seed') args.seed = Number(argv[++i]);
     else if (a === '--keep') args.keep = argv[++i];
     else if (a === '--kills') args.kills = Number(argv[++i]);
+    else if (a === '--recheck') args.recheck = argv[++i];
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run chaos [-- --json] [--seed <n>] [--short] [--keep <dir>] [--kills <n>]\n');
+      process.stdout.write('usage: npm run chaos [-- --json] [--seed <n>] [--short] [--keep <dir>] [--kills <n>] [--recheck <kept dir>]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -41,6 +43,12 @@ function parseArgs(argv: readonly string[]): Args {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.recheck) {
+    const { findings } = recheck(args.recheck);
+    process.stdout.write(JSON.stringify(findings, null, 2) + '\n');
+    process.exitCode = Object.values(findings).every((f) => f.count === 0) ? 0 : 1;
+    return;
+  }
   const base = args.short ? shortRun(args.seed) : fullRun(args.seed);
   const options: ChaosOptions = {
     ...base,

@@ -169,17 +169,18 @@ function checkDb(db: Database.Database, input: CheckInput): { findings: Findings
     const key = partOf.get(messageId);
     const recorded = key ? (uncertain.get(key) ?? 0) : 0;
     // a resend is honest only when the outcome of the delivery before it was unknown to the sender: the relay cut
-    // the connection before its 250, or the host was killed between the 250 and its record
+    // the connection before its 250, or the host was killed after handing it over and before its record (a kill
+    // during the transaction counts: the relay may take the whole message and answer a socket that is gone)
     const lines = (relayDeliveries.get(messageId) ?? []).sort((a, b) => a.at - b.at);
     let causes = 0;
     for (let i = 1; i < lines.length; i++) {
       const before = lines[i - 1]!;
-      if (before.fault === 'drop-after-data' || input.kills.some((k) => k > before.end && k < lines[i]!.at)) causes++;
+      if (before.fault === 'drop-after-data' || input.kills.some((k) => k > before.at && k < lines[i]!.at)) causes++;
     }
     const extra = got.length - 1;
     const allowed = Math.min(recorded, causes);
     explained += Math.min(extra, allowed);
-    if (extra > allowed) unexplained.push(`${messageId} delivered ${got.length} times; ${recorded} uncertain hand-over(s) recorded, ${causes} with a cause (a cut before the 250, a kill before the record)`);
+    if (extra > allowed) unexplained.push(`${messageId} delivered ${got.length} times; ${recorded} uncertain hand-over(s) recorded, ${causes} with a cause (a cut before the 250, a kill between the hand-over and the record)`);
   }
 
   // the executions the host's last stop interrupted: every live notice should have had one

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startDnsStub } from '../../lib/adapters/probe/dns-stub.js';
-import { check, type Findings, type StoreCounts } from './check.js';
+import { check, type CheckInput, type Findings, type StoreCounts } from './check.js';
 import { between, uniform } from './random.js';
 import { Recipients, recipientKeys } from './recipients.js';
 import { startRelay, type FaultKind, type RelayLogLine } from './relay.js';
@@ -68,6 +68,8 @@ export interface ChaosReport {
   readonly counts: StoreCounts;
   readonly findings: Findings;
   readonly audit: { readonly valid: boolean; readonly output: string };
+  /** real ms of every kill, to read the relay's log by */
+  readonly killTimes: readonly number[];
 }
 
 async function freePort(): Promise<number> {
@@ -296,7 +298,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     else await sleep(500);
   }
   log(`campaign ${campaignId} submitted`);
-  await makeSecrets;
+  // the kills do not wait for the secrets: a webhook tries again until its recipient has one
 
   // the kills, at moments the seed chooses; in some of the windows without a host, commands run on their own
   const runCampaignAt = options.kills > 1 ? between(seed, 'run-campaign', 1, options.kills - 1) : 0;
@@ -344,6 +346,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
   log(settled ? `settled at ${((Date.now() - started) / 1000).toFixed(0)} s` : 'did not settle in time: what is open is reported');
 
+  await makeSecrets;
   stopping = true;
   loopsOn = false;
   await loops;
@@ -352,7 +355,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   readRelayLog();
   await recipients.poll().catch(() => undefined);
   const audit = await runCli(['audit', 'verify', '--data-dir', dataDir]);
-  const { findings, counts } = check({ dataDir, delivered: recipients.delivered, relayLog, ledger: recipients.ledger, twoHandsSeen, kills: killTimes });
+  const evidence: CheckInput = { dataDir, delivered: recipients.delivered, relayLog, ledger: recipients.ledger, twoHandsSeen, kills: killTimes };
+  // what the checks read besides the data directory, kept with the run: `npm run chaos -- --recheck <dir>`
+  writeFileSync(join(runDir, 'evidence.json'), JSON.stringify({ ...evidence, relayLog: undefined, twoHandsSeen: [...twoHandsSeen] }));
+  const { findings, counts } = check(evidence);
   serveLog.end();
   await relay.close();
   await dns.close();
@@ -372,7 +378,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     counts,
     findings,
     audit: { valid: audit.code === 0, output: (audit.stdout + audit.stderr).trim().slice(-2000) },
+    killTimes,
   };
+  writeFileSync(join(runDir, 'report.json'), JSON.stringify(report, null, 2));
   if (!keep && Object.values(findings).every((f) => f.count === 0) && report.audit.valid) rmSync(runDir, { recursive: true, force: true });
   return report;
 }
@@ -397,4 +405,14 @@ function settledStore(dataDir: string): boolean {
   } finally {
     db?.close();
   }
+}
+
+/** The checks again, on a run kept with --keep: after a change to the checks, or to read one more closely. */
+export function recheck(runDir: string): ReturnType<typeof check> {
+  const saved = JSON.parse(readFileSync(join(runDir, 'evidence.json'), 'utf8')) as Omit<CheckInput, 'twoHandsSeen' | 'relayLog'> & { twoHandsSeen: [string, string][] };
+  const relayLog = readFileSync(join(runDir, 'relay.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as RelayLogLine);
+  return check({ ...saved, dataDir: join(runDir, 'data'), relayLog, twoHandsSeen: new Map(saved.twoHandsSeen) });
 }
