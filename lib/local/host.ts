@@ -10,7 +10,7 @@ import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js
 import { TLP } from '../core/model.js';
 import { runTask } from '../core/tasks.js';
 import { receiveMail, type MailAuthResolver } from '../core/answers/index.js';
-import { resumeAll, type ResumeReport } from '../core/campaign/index.js';
+import { resumeAll, sendUnsent, type ResumeReport } from '../core/campaign/index.js';
 import { archiveExecution } from '../core/audit/index.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
@@ -45,6 +45,9 @@ const REPO_ROOT = new URL('../../', import.meta.url);
 
 /** How often the running host checkpoints the heads of every chain that moved (real time). */
 export const CHECKPOINT_INTERVAL_MS = 3_600_000;
+
+/** How often the running host sends the reminders and follow-ups left unsent (a relay that refused them for now). */
+export const UNSENT_INTERVAL_MS = 30_000;
 
 /** Everything the embedded host can be told; every field has a default that works on a fresh clone. */
 export const HostConfig = z.object({
@@ -596,6 +599,21 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     }
     const resumed = options.resume === false || passive ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);
     if (resumed.campaigns || resumed.notices || resumed.answersApplied) log.info('resumed', { ...resumed });
+    if (!passive) {
+      // a follow-up the relay refused for the moment is kept marked: it goes as soon as the relay takes it, not only
+      // at the next start
+      let pass: Promise<unknown> | undefined;
+      const unsent = setInterval(() => {
+        pass ??= sendUnsent(deps)
+          .catch((e: unknown) => log.warn('could not send the messages left unsent; tried again later', { error: (e as Error).name }))
+          .finally(() => (pass = undefined));
+      }, UNSENT_INTERVAL_MS);
+      unsent.unref();
+      closers.push(async () => {
+        clearInterval(unsent);
+        await pass;
+      });
+    }
 
     return {
       deps,

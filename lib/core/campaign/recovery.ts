@@ -149,11 +149,20 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     }
     after = page.next;
   } while (after);
-  // a reminder or follow-up whose function died between the hand-over and the record, its notice closed since; a
-  // reminder of a notice whose execution runs is that execution's to send (it is at its deadline step, or will be)
-  const messagesSent = await resendUnsent(deps, async (out, notice) =>
-    out.kind === 'reminder' && LIVE_NOTICE_STATES.includes(notice.state) && (await deps.workflows.describe('notice', executionName('notice', notice.id, notice.round))) === 'running');
+  // a reminder or follow-up whose function died between the hand-over and the record, its notice closed since
+  const messagesSent = await sendUnsent(deps);
   return { checked, notices, verifications, ...(messagesSent ? { messagesSent } : {}) };
+}
+
+/**
+ * The reminders and follow-ups left unsent while executions run (the sweeper; the embedded host's timer): one a
+ * relay refused for the moment, a function killed mid-send. A reminder of a notice whose execution runs is that
+ * execution's to send (it is at its deadline step, or will be): a second sender would take its hand-over in
+ * progress for one a crash left. Returns how many went out.
+ */
+export function sendUnsent(deps: Deps): Promise<number> {
+  return resendUnsent(deps, async (out, notice) =>
+    out.kind === 'reminder' && LIVE_NOTICE_STATES.includes(notice.state) && (await deps.workflows.describe('notice', executionName('notice', notice.id, notice.round))) === 'running');
 }
 
 function parseMark(value: string): { execution?: string; base?: string; sweeps?: number } {

@@ -8,6 +8,7 @@ import { sendOutbound } from './outbound.js';
 import { casesOf } from './records.js';
 import { renderResolved } from './render/render-resolved.js';
 import { noticeOutboundId } from './resend.js';
+import { keptIfRefusedForNow } from './followup.js';
 
 /**
  * Late answers count. A party that says it took something down after its case went on to the next party (a hoster
@@ -87,13 +88,15 @@ async function tellResolved(deps: Deps, notice: Notice, from: Notice, cases: rea
   });
   if (!n) return;
   const original = await deps.store.getOutbound(noticeOutboundId(numbered));
-  await sendOutbound(deps, numbered, {
-    kind: 'followup',
-    n,
-    cases,
-    render: (message) =>
-      renderResolved({ notice: numbered, campaign, cases: message.cases, token: message.token, messageId: message.messageId, originalMessageId: original?.messageId ?? '', settings: deps.settings, by: from.party.name }),
-  });
+  await keptIfRefusedForNow(deps, () =>
+    sendOutbound(deps, numbered, {
+      kind: 'followup',
+      n,
+      cases,
+      render: (message) =>
+        renderResolved({ notice: numbered, campaign, cases: message.cases, token: message.token, messageId: message.messageId, originalMessageId: original?.messageId ?? '', settings: deps.settings, by: from.party.name }),
+    }),
+  );
   await appendEvent(deps, { campaignId: notice.campaignId, noticeId: notice.id, type: 'notice.resolved-upstream', actor: 'system', data: { n, by: from.party.id, cases: cases.length } });
 }
 
