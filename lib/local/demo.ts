@@ -201,7 +201,7 @@ interface DemoDkim {
 }
 
 /** One key for every simulated recipient (and `mx.` of each, which signs its delivery reports). */
-function demoDkim(domains: readonly string[]): DemoDkim {
+export function demoDkim(domains: readonly string[]): DemoDkim {
   const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const record = [[`v=DKIM1; k=rsa; p=${keys.publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`]];
   const privateKey = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -209,8 +209,10 @@ function demoDkim(domains: readonly string[]): DemoDkim {
   return {
     records,
     async sign(raw, domain) {
-      // mailauth reads the keys from signatureData; its type declarations name them at the top level
-      const options = { signatureData: [{ signingDomain: domain, selector: 'demo', privateKey }] } as unknown as Parameters<typeof dkimSign>[1];
+      // mailauth reads the keys from signatureData; its type declarations name them at the top level. The signing
+      // time is given: left to itself, mailauth reads the clock once for the signed header and again for the one it
+      // writes, and a signature across a half-second boundary carries a t= it was not made over (it never verifies)
+      const options = { signTime: new Date(), signatureData: [{ signingDomain: domain, selector: 'demo', privateKey }] } as unknown as Parameters<typeof dkimSign>[1];
       const signed = await dkimSign(raw, options);
       return signed.signatures + raw;
     },

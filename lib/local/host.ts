@@ -10,7 +10,7 @@ import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js
 import { TLP } from '../core/model.js';
 import { runTask } from '../core/tasks.js';
 import { receiveMail, type MailAuthResolver } from '../core/answers/index.js';
-import { resumeAll, type ResumeReport } from '../core/campaign/index.js';
+import { resumeAll, sendUnsent, type ResumeReport } from '../core/campaign/index.js';
 import { archiveExecution } from '../core/audit/index.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
@@ -46,6 +46,9 @@ import { DEMO_SENDER_NAME, servedFileOf, servedSettings } from './config.js';
 
 /** How often the running host checkpoints the heads of every chain that moved (real time). */
 export const CHECKPOINT_INTERVAL_MS = 3_600_000;
+
+/** How often the running host sends the reminders and follow-ups left unsent (a relay that refused them for now). */
+export const UNSENT_INTERVAL_MS = 30_000;
 
 /** Everything the embedded host can be told; every field has a default that works on a fresh clone. */
 export const HostConfig = z.object({
@@ -87,6 +90,8 @@ export const HostConfig = z.object({
    * From is authenticated and every answer that would close or hand on cases waits for a person.
    */
   mailAuth: z.enum(['off', 'dns', 'dns-relayed']).default('dns'),
+  /** the DNS servers mail authentication asks (`address` or `address:port`) @default the system's resolver */
+  mailDns: z.array(z.string().regex(/^[0-9A-Fa-f.:[\]]{2,60}$/, 'an address, or address:port')).min(1).max(8).optional(),
   /**
    * on: actioned cases are verified by probing what they point at, for real, through TAKEDOWN_PROBE_* settings
    * (egress proxy, DNS servers, sinkholes); off: they stay actioned, unverified
@@ -148,6 +153,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     logLevel: env.TAKEDOWN_LOG_LEVEL,
     defaultTlp: env.TAKEDOWN_DEFAULT_TLP,
     mailAuth: env.TAKEDOWN_MAIL_AUTH,
+    mailDns: env.TAKEDOWN_MAIL_DNS ? env.TAKEDOWN_MAIL_DNS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     probes: env.TAKEDOWN_PROBES,
     sendPerDomainPerMinute: num(env.TAKEDOWN_SEND_PER_DOMAIN_PER_MINUTE),
     maxMessageBytes: num(env.TAKEDOWN_MAX_MESSAGE_BYTES),
@@ -242,10 +248,10 @@ function isOurAddress(settings: Settings, address: string): boolean {
 }
 
 /** SPF, DKIM and DMARC with mailauth, loaded with the first message to check: it takes about a second to load. */
-function lazyMailauth(resolver: MailAuthResolver | undefined, trustReceived: boolean): MailAuthenticator {
+function lazyMailauth(resolver: MailAuthResolver | undefined, trustReceived: boolean, servers?: readonly string[]): MailAuthenticator {
   let loaded: Promise<MailAuthenticator> | undefined;
   const load = () =>
-    (loaded ??= import('../adapters/mail/mailauth.js').then((m) => new m.MailauthAuthenticator({ resolver: resolver ?? m.systemDnsResolver(), trustReceived })));
+    (loaded ??= import('../adapters/mail/mailauth.js').then((m) => new m.MailauthAuthenticator({ resolver: resolver ?? m.systemDnsResolver(undefined, servers), trustReceived })));
   return { check: async (mail) => (await load()).check(mail), registrableDomain };
 }
 
@@ -447,7 +453,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       secrets: new KeyFileSecretBox(files.secretKey),
       auditKey,
       checkpoints: { campaignChanged: async (campaignId, reason) => void (await checkpointer.checkpoint([campaignId], reason)) },
-      mailAuth: config.mailAuth === 'off' ? suffixOnlyAuthenticator : lazyMailauth(options.mailAuthResolver, config.mailAuth === 'dns-relayed'),
+      mailAuth: config.mailAuth === 'off' ? suffixOnlyAuthenticator : lazyMailauth(options.mailAuthResolver, config.mailAuth === 'dns-relayed', config.mailDns),
       ...(prober ? { prober } : {}),
     };
     depsRef = deps;
@@ -517,6 +523,21 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     }
     const resumed = options.resume === false || passive ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);
     if (resumed.campaigns || resumed.notices || resumed.answersApplied) log.info('resumed', { ...resumed });
+    if (!passive) {
+      // a follow-up the relay refused for the moment is kept marked: it goes as soon as the relay takes it, not only
+      // at the next start
+      let pass: Promise<unknown> | undefined;
+      const unsent = setInterval(() => {
+        pass ??= sendUnsent(deps)
+          .catch((e: unknown) => log.warn('could not send the messages left unsent; tried again later', { error: (e as Error).name }))
+          .finally(() => (pass = undefined));
+      }, UNSENT_INTERVAL_MS);
+      unsent.unref();
+      closers.push(async () => {
+        clearInterval(unsent);
+        await pass;
+      });
+    }
 
     return {
       deps,

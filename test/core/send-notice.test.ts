@@ -7,6 +7,8 @@ import { buildNotices } from '../../lib/core/campaign/plan.js';
 import { routeCampaign } from '../../lib/core/campaign/route.js';
 import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import { sendNotice } from '../../lib/core/notices/send.js';
+import { receiveMail } from '../../lib/core/answers/inbound.js';
+import { parseMail } from '../../lib/adapters/mail/parse.js';
 import { MailTransientError } from '../../lib/core/errors.js';
 import type { Deps, Mailer, Store, Workflows } from '../../lib/core/ports.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
@@ -103,6 +105,31 @@ describe('sendNotice', () => {
     expect((await store.listEvents({ noticeId })).map((e) => e.type)).not.toContain('message.uncertain');
   });
 
+  it('marks its cases notified before it records the notice sent, so a retry after a crash between the two finishes both', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    // the attempt dies marking the cases: a notice already recorded sent would leave them open for good (its retry
+    // finds it sent and stops), and an escalation would take open cases of a sent notice for cases it never carried
+    let failOnce = true;
+    const failing: Store = Object.create(store, {
+      saveCases: {
+        value: async (cases: Parameters<Store['saveCases']>[0]) => {
+          if (failOnce) {
+            failOnce = false;
+            throw new Error('lost the connection to the store');
+          }
+          return store.saveCases(cases);
+        },
+      },
+    });
+    await expect(sendNotice(await deps({ store: failing }), noticeId)).rejects.toThrow('lost the connection');
+    await sendNotice(d, noticeId);
+
+    expect(outboxFiles()).toHaveLength(1);
+    expect((await store.getNotice(noticeId))?.state).toBe('sent');
+    expect((await store.listCases({ noticeId })).items.map((c) => c.state)).toEqual(['notified', 'notified']);
+  });
+
   it('sends nothing when called again for a notice already sent', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
@@ -150,6 +177,32 @@ describe('sendNotice', () => {
     await sendNotice(d, noticeId);
     expect((await store.listEvents({ noticeId })).filter((e) => e.type === 'message.uncertain')).toHaveLength(1);
     expect(outboxFiles()).toHaveLength(2);
+  });
+
+  it('takes a reply carrying the message\'s token as proof it was delivered: recorded sent, not resent', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    const dropped: Mailer = {
+      compose: (draft) => smtp.compose(draft),
+      async sendRaw(envelope, raw) {
+        await smtp.sendRaw(envelope, raw);
+        throw new MailTransientError('sending through the relay failed (ECONNECTION)', { maybeDelivered: true });
+      },
+    };
+    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    // the recipient has it, and answers before the resend: its reply proves the message arrived
+    const delivered = readFileSync(join(dir, 'outbox', outboxFiles()[0]!), 'utf8');
+    const replyTo = /^Reply-To:\s*(?:[^<\r\n]*<)?([^>\s]+)>?\s*$/im.exec(delivered)![1]!;
+    const reply = ['From: abuse@demo-dc.example', `To: ${replyTo}`, `Subject: Re: [TKD-${noticeId}]`, 'Message-ID: <r1@demo-dc.example>', '', 'We have received your report and are investigating it.', ''].join('\r\n');
+    await receiveMail(d, await parseMail(Buffer.from(reply), [replyTo]));
+
+    expect((await store.listOutbound(noticeId))[0]?.state).toBe('sent');
+    const events = await store.listEvents({ noticeId });
+    expect(events.find((e) => e.type === 'message.sent')?.data).toMatchObject({ proof: 'a reply carried its reply token' });
+    await sendNotice(d, noticeId);
+    expect(outboxFiles()).toHaveLength(1);
+    expect((await store.listEvents({ noticeId })).map((e) => e.type)).not.toContain('message.uncertain');
+    expect((await store.getNotice(noticeId))?.state).toBe('sent');
   });
 
   it('puts every indicator of the notice, its case id and the reply address into the message', async () => {

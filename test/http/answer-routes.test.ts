@@ -144,6 +144,31 @@ describe('POST /webhooks/answers', () => {
     expect((await host.store.getNotice(notice.id))?.appliedAnswers).toHaveLength(1);
   });
 
+  it('takes the retry of a delivery whose host died between marking it seen and storing its answer', async () => {
+    // found by reading the route while the chaos run (npm run chaos) counted webhook answers: a retry after such a
+    // crash was refused as a replay, and Standard Webhooks senders do not retry a 4xx: the answer was lost
+    const notice = await waitingNotice();
+    const dead = new Error('the process died');
+    const dying = new Proxy(host.store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop === 'putAnswer' || prop === 'deleteRecord') return () => Promise.reject(dead);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const dyingUrl = await listen(createApp({ ...deps(), store: dying }));
+    const payload = { recipient, noticeId: notice.id, intent: 'actioned', note: 'server wiped' };
+    const first = await deliver(payload, { base: dyingUrl, id: 'msg_crash_1' });
+    expect(first.status).toBe(500);
+    expect(await host.store.listAnswers(notice.id)).toEqual([]);
+
+    const retry = await deliver(payload, { id: 'msg_crash_1' });
+    expect(retry.status).toBe(201);
+    expect(await caseStates(notice.id)).toEqual(['actioned']);
+    // and a replay of it, once stored, is refused as before
+    expect((await deliver(payload, { id: 'msg_crash_1' })).status).toBe(401);
+  });
+
   it('refuses a timestamp six minutes old with 401', async () => {
     const notice = await waitingNotice();
     const res = await deliver({ recipient, noticeId: notice.id, intent: 'acknowledged' }, { at: Date.now() - 6 * 60_000 });

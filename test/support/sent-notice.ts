@@ -55,6 +55,8 @@ export interface SentNotice {
   /** the notice's Reply-To: the reply mailbox with the notice's token */
   readonly replyTo: string;
   readonly subject: string;
+  /** where the capture server keeps what it received */
+  readonly outboxDir: string;
   close(): Promise<void>;
 }
 
@@ -62,7 +64,7 @@ export interface SentNotice {
  * One notice for 192.0.2.10 sent to abuse@hoster.example through a real SMTP capture server, in a fresh SQLite
  * store, as the notice workflow leaves it waiting for an answer.
  */
-export async function sentNotice(options: { mailAuth?: MailAuthenticator; directory?: string } = {}): Promise<SentNotice> {
+export async function sentNotice(options: { mailAuth?: MailAuthenticator; directory?: string; content?: string; clock?: ScaledClock } = {}): Promise<SentNotice> {
   const dir = mkdtempSync(join(tmpdir(), 'takedown-sent-'));
   writeFileSync(join(dir, 'directory.yaml'), options.directory ?? HOSTER_DIRECTORY);
   const capture = await startCaptureServer({ dir: join(dir, 'outbox') });
@@ -74,7 +76,7 @@ export async function sentNotice(options: { mailAuth?: MailAuthenticator; direct
     workflows,
     mailer,
     parties: new DirectoryResolver(await loadDirectory(join(dir, 'directory.yaml'))),
-    clock: new ScaledClock(),
+    clock: options.clock ?? new ScaledClock(),
     ids: new CryptoIds(),
     log: silentLogger,
     templates: fileTemplateSource(),
@@ -82,7 +84,7 @@ export async function sentNotice(options: { mailAuth?: MailAuthenticator; direct
     settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: 100 },
     ...(options.mailAuth ? { mailAuth: options.mailAuth } : {}),
   };
-  const { campaign } = await submitCampaign(deps, { name: 'Op', submitter: 't', content: '192.0.2.10\n', requireApproval: true });
+  const { campaign } = await submitCampaign(deps, { name: 'Op', submitter: 't', content: options.content ?? '192.0.2.10\n', requireApproval: true });
   await routeCampaign(deps, campaign.id);
   await buildNotices(deps, campaign.id);
   await approveCampaign(deps, campaign.id, 't');
@@ -102,6 +104,7 @@ export async function sentNotice(options: { mailAuth?: MailAuthenticator; direct
     outbound,
     replyTo: header('Reply-To'),
     subject: header('Subject'),
+    outboxDir: join(dir, 'outbox'),
     async close() {
       await mailer.close();
       await capture.close();

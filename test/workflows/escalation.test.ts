@@ -21,7 +21,8 @@ describe('escalation', () => {
     const campaignId = await submit(host, ['192.0.2.10,ip,KE,C2 server', '192.0.2.130,ip,KE,C2 server', '198.51.100.10,ip,KE,C2 server']);
     const cert = await waitFor('the escalation to be sent', async () => {
       const all = await notices(host!, campaignId);
-      return all.find((n) => n.party.id === 'cert:KE' && n.state !== 'planned');
+      // out of planned and of sending (its send claimed): gone out
+      return all.find((n) => n.party.id === 'cert:KE' && n.state !== 'planned' && n.state !== 'sending');
     }, 30_000);
     await waitFor('the first notices to end', async () => (await notices(host!, campaignId)).filter((n) => n.step === 0).every((n) => n.state === 'escalated'));
 
@@ -45,7 +46,7 @@ describe('escalation', () => {
     const campaignId = await submit(host, ['192.0.2.10,ip,ZZ,C2 server']);
     const notice = await waitFor('the notice to end', async () => {
       const [n] = await notices(host!, campaignId);
-      return n && !['planned', 'sent'].includes(n.state) ? n : undefined;
+      return n && !['planned', 'sending', 'sent'].includes(n.state) ? n : undefined;
     }, 30_000);
     expect(notice.state).toBe('exhausted');
     const types = (await host.store.listEvents({ noticeId: notice.id })).map((e) => e.type);

@@ -39,6 +39,14 @@ export const WebhookAnswerBody = AnswerInput.pick({ intent: true, caseIds: true,
 
 const Recipient = z.object({ recipient: RecipientId });
 
+/** Whether a signed delivery's answer is missing from the store (its notice's answers), as a crash leaves it. */
+async function neverStored(deps: Deps, json: unknown, webhookId: string): Promise<boolean> {
+  const body = WebhookAnswerBody.safeParse(json);
+  if (!body.success) return false;
+  const id = `${body.data.noticeId}:${body.data.answerId ?? webhookId}`;
+  return !(await deps.store.listAnswers(body.data.noticeId)).some((a) => a.id === id);
+}
+
 function errorBody(code: string, message: string, issues?: readonly { where: string; reason: string }[]) {
   return { error: { code, message, ...(issues?.length ? { issues } : {}) } };
 }
@@ -137,8 +145,14 @@ export function answerRoutes(deps: Deps, options: AnswerRoutesOptions = {}): Hon
         webhookId = (await verifyWebhook(secretDeps, recipient, request, options.toleranceSeconds === undefined ? {} : { toleranceSeconds: options.toleranceSeconds })).id;
       } catch (e) {
         if (!(e instanceof WebhookRefusedError)) throw e;
-        deps.log.warn('webhook refused', { recipient, reason: e.reason });
-        return c.json(errorBody(e.code, e.message), 401);
+        // a signed delivery seen before whose answer was never stored: the host died between marking it seen and
+        // storing it, and this is the sender's retry. Taken: its answer has the id it would have had, so nothing is
+        // applied twice, and refused it would be lost (Standard Webhooks senders do not retry a 4xx)
+        if (!(e.reason === 'replayed' && (await neverStored(deps, json, request.id)))) {
+          deps.log.warn('webhook refused', { recipient, reason: e.reason });
+          return c.json(errorBody(e.code, e.message), 401);
+        }
+        webhookId = request.id;
       }
       try {
         const body = WebhookAnswerBody.safeParse(json);

@@ -73,9 +73,13 @@ function isSenderAddress(ip: string): boolean {
   }
 }
 
-/** Node's resolver (the system's DNS servers), with a bound on each question so a slow zone cannot hold a reply. */
-export function systemDnsResolver(timeoutMs = 5_000): MailAuthResolver {
+/**
+ * Node's resolver, with a bound on each question so a slow zone cannot hold a reply: the system's DNS servers, or
+ * `servers` (`address` or `address:port`, e.g. a validating resolver of the operator's, or a test's stub).
+ */
+export function systemDnsResolver(timeoutMs = 5_000, servers?: readonly string[]): MailAuthResolver {
   const resolver = new dns.Resolver({ timeout: timeoutMs, tries: 2 });
+  if (servers?.length) resolver.setServers([...servers]);
   return (name, rrtype) => resolver.resolve(name, rrtype) as Promise<unknown[]>;
 }
 

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 
 /**
  * A tiny authoritative DNS server on loopback UDP, for the embedded demo (its indicators' names resolve to the
- * servers it starts) and for tests: answers A and AAAA from a table, NXDOMAIN for a name it does not know,
+ * servers it starts) and for tests: answers A, AAAA and TXT from a table, NXDOMAIN for a name it does not know,
  * NODATA for a known name without records of the type asked, SERVFAIL for names marked as failing. Enough of
  * RFC 1035 for node:dns (c-ares): one question, answers by compression pointer, no EDNS.
  */
@@ -11,6 +11,8 @@ import { isIP } from 'node:net';
 export interface DnsRecords {
   readonly A?: readonly string[];
   readonly AAAA?: readonly string[];
+  /** each record's text (published as one character-string per 255 bytes), e.g. a DKIM key for mail authentication */
+  readonly TXT?: readonly string[];
 }
 
 export interface DnsStub {
@@ -28,8 +30,9 @@ export interface DnsStub {
 }
 
 const TYPE_A = 1;
+const TYPE_TXT = 16;
 const TYPE_AAAA = 28;
-const TYPE_NAMES: Record<number, string> = { [TYPE_A]: 'A', [TYPE_AAAA]: 'AAAA' };
+const TYPE_NAMES: Record<number, string> = { [TYPE_A]: 'A', [TYPE_TXT]: 'TXT', [TYPE_AAAA]: 'AAAA' };
 
 /** Keeps the query log of a long-running demo from growing without end. */
 const MAX_LOGGED_QUERIES = 10_000;
@@ -50,7 +53,7 @@ export async function startDnsStub(table: Readonly<Record<string, DnsRecords>> =
       if (failing.has(k)) return { rcode: 2, addresses: [] };
       const r = records.get(k);
       if (!r) return { rcode: 3, addresses: [] };
-      return { rcode: 0, addresses: (type === TYPE_A ? r.A : type === TYPE_AAAA ? r.AAAA : undefined) ?? [] };
+      return { rcode: 0, addresses: (type === TYPE_A ? r.A : type === TYPE_AAAA ? r.AAAA : type === TYPE_TXT ? r.TXT : undefined) ?? [] };
     });
     if (answer) socket.send(answer, rinfo.port, rinfo.address);
   });
@@ -79,6 +82,7 @@ export async function startDnsStub(table: Readonly<Record<string, DnsRecords>> =
   };
 }
 
+/** What a name answers for a type: addresses for A and AAAA, texts for TXT. */
 type Lookup = (name: string, type: number) => { rcode: number; addresses: readonly string[] };
 
 /** The answer to one query message, or undefined when it is not one we can read. */
@@ -102,7 +106,7 @@ function respond(msg: Buffer, lookup: Lookup): Buffer | undefined {
   const { rcode, addresses } = lookup(labels.join('.'), type);
 
   const answers = addresses.map((address) => {
-    const rdata = isIP(address) === 4 ? Buffer.from(address.split('.').map(Number)) : ipv6Bytes(address);
+    const rdata = type === TYPE_TXT ? txtBytes(address) : isIP(address) === 4 ? Buffer.from(address.split('.').map(Number)) : ipv6Bytes(address);
     const rr = Buffer.alloc(12);
     rr.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
     rr.writeUInt16BE(type, 2);
@@ -118,6 +122,17 @@ function respond(msg: Buffer, lookup: Lookup): Buffer | undefined {
   header.writeUInt16BE(1, 4);
   header.writeUInt16BE(answers.length, 6);
   return Buffer.concat([header, msg.subarray(12, questionEnd), ...answers]);
+}
+
+/** A TXT record's data: its text as length-prefixed character-strings of at most 255 bytes (RFC 1035 3.3.14). */
+function txtBytes(text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length || chunks.length === 0; at += 255) {
+    const piece = bytes.subarray(at, at + 255);
+    chunks.push(Buffer.from([piece.length]), piece);
+  }
+  return Buffer.concat(chunks);
 }
 
 function ipv6Bytes(address: string): Buffer {

@@ -6,7 +6,7 @@ import { appendEvent } from '../audit/index.js';
 import { checkSender, senderFits } from './mail-auth.js';
 import { authenticatedBy, CLOSING_INTENTS, replyTokenExpiresAt } from './proof.js';
 import { recordAnswer } from './record.js';
-import { contactUndeliverable, holdForRefusal, refusalScope, rerouteToNextContact, resendSmaller } from '../notices/index.js';
+import { contactUndeliverable, holdForRefusal, provenDelivered, refusalScope, rerouteToNextContact, resendSmaller } from '../notices/index.js';
 import { updateNotice } from '../updates.js';
 import { noticeIdFromTag, parseReplyAddress, parseVerpAddress } from '../routing/index.js';
 
@@ -86,6 +86,8 @@ export async function receiveMail(deps: Deps, mail: InboundMail, options: { rawR
     return review('unmatched', `no reply token, thread or tag of ours (${classification.class}: ${classification.reason})`);
   }
   const { notice, by } = match;
+  // a token only one message held: that message was delivered, whatever its hand-over said, and whatever this says
+  if (match.outboundId) await provenDelivered(deps, match.outboundId, by === 'envelope' ? 'a report came back to its envelope sender' : 'a reply carried its reply token');
   // what arrived (the hash of its exact bytes, where the host keeps them) and how it was read, before anything is done with it
   await appendEvent(deps, {
     campaignId: notice.campaignId,
@@ -243,22 +245,22 @@ export async function applyBounce(
 const OUR_MESSAGE_ID = /^<(n[0-9a-z]{16})\.(notice|reminder)\.(\d{1,4})@[^>]+>$/i;
 
 /** The notice a message belongs to, and how that was found; undefined when nothing of ours is in it. */
-async function matchNotice(deps: Deps, mail: InboundMail, c: Classification): Promise<{ notice: Notice; by: MatchedBy } | undefined> {
+async function matchNotice(deps: Deps, mail: InboundMail, c: Classification): Promise<{ notice: Notice; by: MatchedBy; outboundId?: string } | undefined> {
   // our envelope sender: delivery reports and auto-replies go back to it (RFC 3464, RFC 3834), and no copy of
   // the notice a person sees or forwards carries it in a place a reply would reach
   for (const address of mail.to) {
     const parsed = parseVerpAddress(deps.settings.replyMailbox, address);
     if (parsed) {
-      const notice = await tokenNotice(deps, parsed.noticeId, parsed.token);
-      if (notice) return { notice, by: 'envelope' };
+      const found = await tokenNotice(deps, parsed.noticeId, parsed.token);
+      if (found) return { ...found, by: 'envelope' };
     }
   }
   // a token is unguessable: it may come from the message's own recipients or from the copy of our message it returns
   for (const address of [...new Set([...mail.to, ...c.refs.addresses])]) {
     const parsed = parseReplyAddress(deps.settings.replyMailbox, address);
     if (!parsed) continue;
-    const notice = await tokenNotice(deps, parsed.noticeId, parsed.token);
-    if (notice) return { notice, by: 'token' };
+    const found = await tokenNotice(deps, parsed.noticeId, parsed.token);
+    if (found) return { ...found, by: 'token' };
   }
   for (const id of c.refs.messageIds) {
     const m = OUR_MESSAGE_ID.exec(id);
@@ -277,10 +279,12 @@ async function matchNotice(deps: Deps, mail: InboundMail, c: Classification): Pr
   return undefined;
 }
 
-/** The notice whose messages carried this token (compared in constant time with each stored hash), if any. */
-async function tokenNotice(deps: Deps, noticeId: string, token: string): Promise<Notice | undefined> {
+/** The notice whose message carried this token (compared in constant time with each stored hash), and that message. */
+async function tokenNotice(deps: Deps, noticeId: string, token: string): Promise<{ notice: Notice; outboundId: string } | undefined> {
   const outs = await deps.store.listOutbound(noticeId);
   // every hash is compared, so how long the answer takes says nothing about which message's token was close
   const matches = outs.map((o) => (o.tokenHash ? deps.ids.tokenMatches(token, o.tokenHash) : false));
-  return matches.includes(true) ? deps.store.getNotice(noticeId) : undefined;
+  const at = matches.indexOf(true);
+  const notice = at >= 0 ? await deps.store.getNotice(noticeId) : undefined;
+  return notice ? { notice, outboundId: outs[at]!.id } : undefined;
 }

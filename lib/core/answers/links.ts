@@ -1,5 +1,5 @@
 import { StaleWriteError, TakedownError } from '../errors.js';
-import { ANSWER_LINK_KIND, LinkValue, type LinkIntent } from '../notices/index.js';
+import { ANSWER_LINK_KIND, LinkValue, provenDelivered, type LinkIntent } from '../notices/index.js';
 import type { Notice } from '../model.js';
 import { recordAnswer, type AnswerResult } from './record.js';
 import type { Deps, StoredRecord } from '../ports.js';
@@ -61,6 +61,9 @@ export async function confirmLink(deps: Deps, token: string): Promise<LinkView> 
  */
 export async function useLink(deps: Deps, token: string): Promise<LinkUse> {
   const { record, value, hash } = await usable(deps, token);
+  // the link was in one message only: it was delivered, whatever its hand-over said
+  const carrier = (await deps.store.listOutbound(value.noticeId)).find((o) => o.linkTokenHashes?.includes(hash));
+  if (carrier) await provenDelivered(deps, carrier.id, 'one of its answer links was used');
   // applied before the link is marked: a crash between the two leaves a link that applies nothing new when used again
   const result = await recordAnswer(deps, value.noticeId, { intent: value.intent, source: 'link', answerId: `link-${hash.slice(0, 40)}` });
   const used: LinkValue = { ...value, usedAt: deps.clock.now().toISOString() };

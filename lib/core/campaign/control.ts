@@ -22,6 +22,12 @@ import { cancelCampaign } from './approval.js';
 
 export const ControlAction = z.enum(['pause', 'resume', 'cancel', 'escalate']);
 
+/**
+ * The notice states a cancel takes. Not one being sent: its send was claimed before and goes; a campaign's cancel
+ * that finds it so is followed by the notice as soon as it is out (sendNotice).
+ */
+const CANCELLABLE: readonly string[] = ['planned', 'sent', 'paused', 'uncertain'];
+
 export type ControlAction = z.infer<typeof ControlAction>;
 
 export type ControlTarget = { readonly campaignId: string } | { readonly noticeId: string } | { readonly caseId: string };
@@ -158,19 +164,26 @@ async function controlNotice(deps: Deps, noticeId: string, action: ControlAction
   }
   const open = (await casesOf(deps, noticeId)).filter((c) => CASE_AWAITING.has(c.state) || ['open', 'needs-info', 'paused'].includes(c.state));
   if (action === 'cancel') {
-    if (!['planned', 'sent', 'paused', 'uncertain'].includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'cancelled');
+    if (!CANCELLABLE.includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'cancelled');
+    // each record once, as it changes: a deadline step or an answer may have moved a case or the notice meanwhile
+    let cases = 0;
     for (const c of open) {
-      await updateCase(deps, c.id, (cur) => (CASE_FINISHED.has(cur.state) ? undefined : { ...cur, state: 'cancelled', reason: `cancelled by ${actor}: ${reason}` }));
+      let moved = false;
+      await updateCase(deps, c.id, (cur) => ((moved = !CASE_FINISHED.has(cur.state)) ? { ...cur, state: 'cancelled', reason: `cancelled by ${actor}: ${reason}` } : undefined));
+      if (!moved) continue;
+      cases++;
       await appendEvent(deps, { campaignId: c.campaignId, caseId: c.id, noticeId, type: 'case.cancelled', actor, data: { reason, ...onBehalf } });
     }
     let token: string | undefined;
+    let changed = false;
     const after = await updateNotice(deps, noticeId, (cur) => {
       token = cur.taskToken;
-      return ['planned', 'sent', 'paused', 'uncertain'].includes(cur.state) ? { ...cur, state: 'cancelled', taskToken: undefined, paused: undefined } : undefined;
+      changed = CANCELLABLE.includes(cur.state);
+      return changed ? { ...cur, state: 'cancelled', taskToken: undefined, paused: undefined } : undefined;
     });
-    await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.cancelled', actor, data: { reason, cases: open.length, ...onBehalf } });
+    if (changed) await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.cancelled', actor, data: { reason, cases, ...onBehalf } });
     if (token) await completeQuietly(deps, token, stepFor(deps, after));
-    return { ...base, notices: 1, cases: open.length };
+    return { ...base, notices: changed ? 1 : 0, cases };
   }
   if (!['sent', 'paused'].includes(notice.state)) throw new InvalidTransitionError('notice', noticeId, notice.state, 'escalated');
   const why = options.force ? undefined : await whyForceIsNeeded(deps, notice, open);
@@ -223,7 +236,7 @@ async function controlCampaign(deps: Deps, campaignId: string, action: ControlAc
     let notices = 0;
     let cases = 0;
     for (const n of await allNotices()) {
-      if (!['planned', 'sent', 'paused', 'uncertain'].includes(n.state)) continue;
+      if (!CANCELLABLE.includes(n.state)) continue;
       const r = await controlNotice(deps, n.id, 'cancel', who, reason, options);
       notices += r.notices;
       cases += r.cases;

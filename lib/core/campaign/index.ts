@@ -12,7 +12,7 @@ export { ExportFormat, campaignExport, indicatorOutcomes, type CampaignExport, t
 export { FeedOrigin, campaignOrigin, pollFeed, recordCampaignOrigin, type FeedBatch, type FeedPolicy, type FeedReader, type PollResult } from './feeds.js';
 export { attributeOutcomes, syncOutcomes, type OutcomeTarget, type SyncReport } from './outcomes.js';
 export { buildNotices } from './plan.js';
-export { resumeAll, sweep, type ResumeReport, type SweepReport } from './recovery.js';
+export { resumeAll, sendUnsent, sweep, type ResumeReport, type SweepReport } from './recovery.js';
 export { routeCampaign } from './route.js';
 export { startNotices } from './start.js';
 export { campaignCounts, campaignStats, casesByIndicator, countryOf, countsOf, partyOf, type CampaignCounts, type CampaignStats, type DurationStats, type Progress, type ProgressOverTime, type ProgressRow, type TimeToAction } from './stats.js';

@@ -1,8 +1,8 @@
-import type { NoticeState } from '../model.js';
+import type { Notice, NoticeState } from '../model.js';
 import type { Deps } from '../ports.js';
 import { executionName } from '../executions.js';
 import { listAll } from '../paging.js';
-import { resendUnsent, startNoticeRun } from '../notices/index.js';
+import { finishEscalations, resendUnsent, startNoticeRun } from '../notices/index.js';
 import { applyAnswer } from '../answers/index.js';
 import { VERIFYING, resumeVerification } from '../verify/index.js';
 import { appendEvent } from '../audit/index.js';
@@ -18,6 +18,8 @@ export interface ResumeReport {
   readonly verifying?: number;
   /** reminders and follow-ups left unsent by a stop or a command, sent now */
   readonly messagesSent?: number;
+  /** cases whose escalation a crash cut short, carried on to their next party now */
+  readonly escalationsFinished?: number;
 }
 
 /**
@@ -30,16 +32,19 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
   let notices = 0;
   let campaigns = 0;
   const campaignState = new Map<string, string>();
-  for (const campaign of await deps.store.listCampaigns()) {
-    campaignState.set(campaign.id, campaign.state);
-    if (campaign.state === 'routing' || campaign.state === 'awaiting-approval' || campaign.state === 'sending') {
-      await deps.workflows.start('campaign', executionName('campaign', campaign.id, 1), { campaignId: campaign.id, route: {}, start: {} });
-      campaigns++;
-    }
+  const campaignList = await deps.store.listCampaigns();
+  for (const campaign of campaignList) campaignState.set(campaign.id, campaign.state);
+  // escalations a crash cut short, which no execution takes up again (a coordinator's, a "not ours" answer's)
+  let escalationsFinished = 0;
+  for (const campaign of campaignList) {
+    if (campaign.state === 'running' || campaign.state === 'paused' || campaign.state === 'sending') escalationsFinished += await finishEscalations(deps, campaign.id);
   }
-  for (const state of LIVE_NOTICE_STATES) {
-    const list = await listAll((p) => deps.store.listNotices({ state }, p));
-    for (let notice of list) {
+  const toStart: Notice[] = [];
+  // every notice's stored answers, not only a waiting notice's: an answer a crash stored and did not apply has
+  // nobody to send it again when its channel refuses a repeat (a webhook's retry is a replay), and a notice that
+  // stopped waiting still takes one (a late "taken down" counts where its cases now stand)
+  for (const campaign of campaignList) {
+    for (let notice of await listAll((p) => deps.store.listNotices({ campaignId: campaign.id }, p))) {
       for (const answer of await deps.store.listAnswers(notice.id)) {
         if (notice.appliedAnswers.includes(answer.id)) continue;
         notice = (await applyAnswer(deps, notice, answer)).notice;
@@ -48,13 +53,31 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
       // planned notices of a campaign still waiting for approval are started by the campaign workflow
       if (notice.state === 'planned' && campaignState.get(notice.campaignId) !== 'running') continue;
       if (!LIVE_NOTICE_STATES.includes(notice.state)) continue;
-      await startNoticeRun(deps, notice);
-      notices++;
+      toStart.push(notice);
     }
   }
-  // reminders and follow-ups a stop cut short or a command deferred, whatever became of their notices since
+  // reminders and follow-ups a stop cut short or a command deferred, whatever became of their notices since: sent
+  // before any execution starts, since a notice's execution at its deadline sends its claimed reminder too, and two
+  // senders of one message each take the other's hand-over in progress for one a crash left, and send it again
   const messagesSent = await resendUnsent(deps);
-  return { campaigns, notices, answersApplied, verifying: await resumeVerification(deps), ...(messagesSent ? { messagesSent } : {}) };
+  for (const campaign of campaignList) {
+    if (campaign.state === 'routing' || campaign.state === 'awaiting-approval' || campaign.state === 'sending') {
+      await deps.workflows.start('campaign', executionName('campaign', campaign.id, 1), { campaignId: campaign.id, route: {}, start: {} });
+      campaigns++;
+    }
+  }
+  for (const notice of toStart) {
+    await startNoticeRun(deps, notice);
+    notices++;
+  }
+  return {
+    campaigns,
+    notices,
+    answersApplied,
+    verifying: await resumeVerification(deps),
+    ...(messagesSent ? { messagesSent } : {}),
+    ...(escalationsFinished ? { escalationsFinished } : {}),
+  };
 }
 
 export interface SweepReport {
@@ -127,8 +150,19 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     after = page.next;
   } while (after);
   // a reminder or follow-up whose function died between the hand-over and the record, its notice closed since
-  const messagesSent = await resendUnsent(deps);
+  const messagesSent = await sendUnsent(deps);
   return { checked, notices, verifications, ...(messagesSent ? { messagesSent } : {}) };
+}
+
+/**
+ * The reminders and follow-ups left unsent while executions run (the sweeper; the embedded host's timer): one a
+ * relay refused for the moment, a function killed mid-send. A reminder of a notice whose execution runs is that
+ * execution's to send (it is at its deadline step, or will be): a second sender would take its hand-over in
+ * progress for one a crash left. Returns how many went out.
+ */
+export function sendUnsent(deps: Deps): Promise<number> {
+  return resendUnsent(deps, async (out, notice) =>
+    out.kind === 'reminder' && LIVE_NOTICE_STATES.includes(notice.state) && (await deps.workflows.describe('notice', executionName('notice', notice.id, notice.round))) === 'running');
 }
 
 function parseMark(value: string): { execution?: string; base?: string; sweeps?: number } {

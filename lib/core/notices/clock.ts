@@ -101,6 +101,7 @@ export async function settleNotice(deps: Deps, noticeId: string, actor: string):
   let changed = false;
   const notice = await updateNotice(deps, noticeId, (cur) => {
     changed = false;
+    // not a notice being sent: its send was claimed before and goes; it settles once it is out (its deadline step)
     if (!['sent', 'paused', 'planned'].includes(cur.state)) return undefined;
     changed = true;
     token = cur.taskToken;

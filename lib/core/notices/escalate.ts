@@ -8,6 +8,7 @@ import { updateCase, updateNotice } from '../updates.js';
 import { CASE_AWAITING } from '../lifecycle.js';
 import { appendEvent } from '../audit/index.js';
 import { completeQuietly } from '../executions.js';
+import { listAll } from '../paging.js';
 
 /** Cases escalating to the same party within this many domain seconds of the first go in one notice. */
 export const DEFAULT_ESCALATION_WINDOW_SECONDS = 600;
@@ -65,25 +66,48 @@ function escalationNotice(deps: Deps, id: string, campaignId: string, group: Onw
 }
 
 /**
- * Add an escalation to a notice: its escalatedFrom lists every notice whose cases it carries, and only those cases
- * are sent (sendNotice reads the list when it closes the gathering). false when the notice is no longer gathering.
+ * Add an escalation's onward cases (`ids`, written naming the notice) to a notice: its escalatedFrom lists every
+ * notice whose cases it carries, and only those cases are sent (sendNotice reads the list when it closes the
+ * gathering); it counts every case that names it. false when the notice no longer takes them: it closed its
+ * gathering, or went out, without them. Whether they joined is told by the cases, not by escalatedFrom: one notice
+ * may escalate to the same party twice (its "not ours" cases at once, the rest at its deadline), and a retry after
+ * a crash must neither count its cases twice nor take a notice that went out without them for one that has them.
  */
-async function join(deps: Deps, noticeId: string, from: Notice, group: Onward): Promise<boolean> {
+async function join(deps: Deps, noticeId: string, from: Notice, group: Onward, ids: readonly string[]): Promise<boolean> {
+  const named = await listAll((p) => deps.store.listCases({ noticeId }, p));
+  const mine = named.filter((c) => ids.includes(c.id));
   let joined = false;
   await updateNotice(deps, noticeId, (cur) => {
-    joined = !!cur.escalatedFrom?.includes(from.id);
-    // a gathering notice, once closed, sends what it has: a late escalation goes to the next one
-    if (joined || cur.state !== 'planned' || (cur.notBefore !== undefined && !cur.gathering)) return undefined;
+    if (cur.state !== 'planned' || (cur.notBefore !== undefined && !cur.gathering)) {
+      // a gathering notice, once closed, sends what it has: the cases of the escalations it lists while it is still
+      // to go out, and once it went, the cases it marked (sendNotice marks them before it records the notice sent);
+      // cases it will not carry go to the next one
+      const all = mine.length === ids.length;
+      // held before it went (a campaign's pause, a policy refusal) it sends them when it is resumed
+      const unsent = cur.state === 'planned' || (cur.state === 'paused' && cur.paused?.from === 'planned');
+      const toGo = unsent || cur.state === 'sending' || cur.state === 'uncertain';
+      joined = toGo ? all && !!cur.escalatedFrom?.includes(from.id) : all && mine.every((c) => c.state !== 'open');
+      // counted while it has not gone out (once it went, sendNotice counted what it carried)
+      return joined && unsent && named.length > cur.caseCount ? { ...cur, caseCount: named.length } : undefined;
+    }
     joined = true;
+    const escalatedFrom = cur.escalatedFrom?.includes(from.id) ? cur.escalatedFrom : [...(cur.escalatedFrom ?? []), from.id];
     // one recipient asked for several reasons gets the shortest deadline among them, as first notices do
-    return {
+    const next = {
       ...cur,
-      escalatedFrom: [...(cur.escalatedFrom ?? []), from.id],
-      caseCount: cur.caseCount + group.cases.length,
+      escalatedFrom,
+      caseCount: Math.max(cur.caseCount, named.length),
       answerDeadline: Math.min(cur.answerDeadline, group.rung.answerDeadline),
       actionDeadline: Math.min(cur.actionDeadline, group.rung.actionDeadline),
       remindersAllowed: Math.min(cur.remindersAllowed, group.rung.reminders),
     };
+    const same =
+      next.escalatedFrom === cur.escalatedFrom &&
+      next.caseCount === cur.caseCount &&
+      next.answerDeadline === cur.answerDeadline &&
+      next.actionDeadline === cur.actionDeadline &&
+      next.remindersAllowed === cur.remindersAllowed;
+    return same ? undefined : next;
   });
   return joined;
 }
@@ -130,6 +154,31 @@ async function gatheringNotice(deps: Deps, from: Notice, group: Onward, skip: Re
  * are created before the old ones are marked, so a crash half-way redoes the same (derived) records.
  */
 export async function escalateCases(deps: Deps, from: Notice, cases: readonly Case[], reason: string, options: EscalateOptions = {}): Promise<EscalationResult> {
+  return oneAtATime(deps, from.id, () => escalateNow(deps, from, cases, reason, options));
+}
+
+// the escalations of one notice's cases under way in this process, by store
+const escalating = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/**
+ * The escalations of one notice's cases run one at a time in a process (a coordinator's "escalate now" meeting the
+ * deadline's, a "not ours" meeting a bounce): two at once would each find the other's claim and take it for one a
+ * crash left half-way, and record the escalation twice. A crash leaves no lock behind: it lives in memory only.
+ */
+async function oneAtATime<T>(deps: Deps, key: string, work: () => Promise<T>): Promise<T> {
+  let running = escalating.get(deps.store);
+  if (!running) escalating.set(deps.store, (running = new Map()));
+  for (let ahead = running.get(key); ahead; ahead = running.get(key)) await ahead.catch(() => undefined);
+  const mine = work();
+  running.set(key, mine);
+  try {
+    return await mine;
+  } finally {
+    if (running.get(key) === mine) running.delete(key);
+  }
+}
+
+async function escalateNow(deps: Deps, from: Notice, cases: readonly Case[], reason: string, options: EscalateOptions): Promise<EscalationResult> {
   const gather = options.gather ?? true;
   const now = deps.clock.now().toISOString();
   const groups = new Map<string, Onward>();
@@ -162,7 +211,8 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
     else expired++;
     const type = to === 'expired' ? 'case.expired' : 'case.escalated';
     // an event for what changed; one a crash cut off between the claim and the record is written when it resumes
-    if (claimed || (await deps.store.chainHead(`case:${c.id}`))?.type !== type) {
+    // (looked for in the whole chain: a late answer may have added to it since)
+    if (claimed || !(await deps.store.listEvents({ caseId: c.id })).some((e) => e.type === type)) {
       await appendEvent(deps, {
         campaignId: c.campaignId,
         caseId: c.id,
@@ -179,10 +229,18 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
     groups.set(key, group);
   }
   const joined: string[] = [];
+  const parts: { group: Onward; earlier: string | undefined }[] = [];
   for (const group of groups.values()) {
+    // a case a crash left half-way continues with the notice it was written for; the others find theirs
+    const byEarlier = new Map<string, Case[]>();
+    for (const c of group.cases) {
+      const earlier = (await deps.store.getCase(caseIdFor(deps.ids, c.campaignId, c.indicator.value, group.step, c.revival ?? 0)))?.noticeId ?? '';
+      byEarlier.set(earlier, [...(byEarlier.get(earlier) ?? []), c]);
+    }
+    for (const [earlier, cases] of byEarlier) parts.push({ group: { ...group, cases }, earlier: earlier || undefined });
+  }
+  for (const { group, earlier } of parts) {
     const ids = group.cases.map((c) => caseIdFor(deps.ids, c.campaignId, c.indicator.value, group.step, c.revival ?? 0));
-    // a retry after a crash continues with the notice its cases were written for
-    const earlier = (await deps.store.getCase(ids[0]!))?.noticeId;
     const closed = new Set<string>();
     for (let attempt = 0; ; attempt++) {
       if (attempt > 20) throw new Error(`escalation of ${from.id} found no notice to join`);
@@ -209,7 +267,7 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
           version: 1,
         })),
       );
-      if (await join(deps, noticeId, from, group)) {
+      if (await join(deps, noticeId, from, group, ids)) {
         joined.push(noticeId);
         break;
       }
@@ -225,6 +283,40 @@ export async function escalateCases(deps: Deps, from: Notice, cases: readonly Ca
     if (notice) await startNoticeRun(deps, notice);
   }
   return { notices, escalated, expired };
+}
+
+/**
+ * Escalations a crash cut short, carried on from where they stopped: cases claimed for the next party (their onward
+ * case named) whose onward case was never written, or never joined the notice that is to send it. A workflow's own
+ * escalation is taken up again by its resumed execution, but a coordinator's "escalate now" or a "not ours" answer
+ * has nobody to repeat it (the retried command finds the case escalated and refuses; the answer, applied again,
+ * moves nothing): the indicator would be left with no party, its onward case open in a notice that never sends it.
+ * Returns how many cases it carried on.
+ */
+export async function finishEscalations(deps: Deps, campaignId: string): Promise<number> {
+  const cases = await listAll((p) => deps.store.listCases({ campaignId }, p));
+  const byId = new Map(cases.map((c) => [c.id, c]));
+  const notices = new Map<string, Notice | undefined>();
+  const noticeOf = async (id: string) => {
+    if (!notices.has(id)) notices.set(id, await deps.store.getNotice(id));
+    return notices.get(id);
+  };
+  const unfinished = new Map<string, Case[]>();
+  for (const c of cases) {
+    if (!c.onward || !c.noticeId) continue;
+    const next = byId.get(c.onward);
+    // the notice the onward case is in lists every notice whose cases it carries (join): then it is done
+    if (next?.noticeId && (await noticeOf(next.noticeId))?.escalatedFrom?.includes(c.noticeId)) continue;
+    unfinished.set(c.noticeId, [...(unfinished.get(c.noticeId) ?? []), c]);
+  }
+  let carried = 0;
+  for (const [fromId, list] of unfinished) {
+    const from = await noticeOf(fromId);
+    if (!from) continue;
+    await escalateCases(deps, from, list, list[0]!.reason ?? 'escalated');
+    carried += list.length;
+  }
+  return carried;
 }
 
 /** Case states, besides the awaiting ones, that a party can still be relieved of. */
@@ -254,7 +346,7 @@ export async function rerouteToNextContact(deps: Deps, noticeId: string, dead: s
   const notice = await updateNotice(deps, noticeId, (cur) => {
     next = undefined;
     const [first, ...rest] = cur.party.fallbackEmails ?? [];
-    const live = cur.state === 'sent' || cur.state === 'uncertain' || cur.state === 'planned';
+    const live = cur.state === 'sent' || cur.state === 'uncertain' || cur.state === 'planned' || cur.state === 'sending';
     if (!first || !live || cur.party.email.toLowerCase() !== dead) return undefined;
     next = first;
     token = cur.taskToken;

@@ -3,7 +3,7 @@ import { renderFollowup, type Followup } from './render/render-followup.js';
 import { actorFields, type ActorLike, type Case, type Notice } from '../model.js';
 import { casesOf, mustGetNotice } from './records.js';
 import { sendOutbound } from './outbound.js';
-import { InvalidInputError, InvalidTransitionError, NotFoundError } from '../errors.js';
+import { InvalidInputError, InvalidTransitionError, MailTransientError, NotFoundError, SendingHaltedError } from '../errors.js';
 import { CASE_AWAITING } from '../lifecycle.js';
 import { updateCase, updateNotice } from '../updates.js';
 import { appendEvent } from '../audit/index.js';
@@ -42,23 +42,25 @@ export async function sendFollowup(
   const original = await deps.store.getOutbound(noticeOutboundId(notice));
   const now = deps.clock.now();
   const deadline = new Date(now.getTime() + notice.actionDeadline * 1000).toISOString();
-  await sendOutbound(deps, notice, {
-    kind: 'followup',
-    n,
-    cases: concerned,
-    render: (message) =>
-      renderFollowup({
-        notice: { ...notice, deadline },
-        campaign,
-        cases: message.cases,
-        token: message.token,
-        messageId: message.messageId,
-        originalMessageId: original?.messageId ?? '',
-        settings: deps.settings,
-        followup,
-        now,
-      }),
-  });
+  await keptIfRefusedForNow(deps, () =>
+    sendOutbound(deps, notice, {
+      kind: 'followup',
+      n,
+      cases: concerned,
+      render: (message) =>
+        renderFollowup({
+          notice: { ...notice, deadline },
+          campaign,
+          cases: message.cases,
+          token: message.token,
+          messageId: message.messageId,
+          originalMessageId: original?.messageId ?? '',
+          settings: deps.settings,
+          followup,
+          now,
+        }),
+    }),
+  );
   await afterSend?.();
   // the questions are answered: the cases wait on their party again
   for (const c of concerned) {
@@ -78,4 +80,18 @@ export async function sendFollowup(
     await wake(deps, noticeId);
   }
   return mustGetNotice(deps, noticeId);
+}
+
+/**
+ * A follow-up the relay does not take now (a 4xx, a dropped connection, sending halted) is kept: it is composed and
+ * marked unsent, and the host sends it as soon as the relay takes it (campaign/recovery.ts sendUnsent, and every
+ * start). The command that made it has done its part: failing it would only have its retry compose a second one.
+ */
+export async function keptIfRefusedForNow(deps: Pick<Deps, 'log'>, send: () => Promise<unknown>): Promise<void> {
+  try {
+    await send();
+  } catch (e) {
+    if (!(e instanceof MailTransientError) && !(e instanceof SendingHaltedError)) throw e;
+    deps.log.warn('a follow-up was kept to send again: the relay did not take it now', { error: e.name });
+  }
 }

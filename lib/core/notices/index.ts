@@ -6,7 +6,7 @@
  */
 export { contactUndeliverable, noticeAnswered } from './answered.js';
 export { pauseNotice, restartNotice, settleNotice } from './clock.js';
-export { escalateCases, rerouteToNextContact } from './escalate.js';
+export { escalateCases, finishEscalations, rerouteToNextContact } from './escalate.js';
 export { sendFollowup } from './followup.js';
 export { ANSWER_LINK_KIND, LinkValue, type LinkIntent } from './links.js';
 export { NoticeGrouper, groupIntoNotices, startNoticeRun } from './planning.js';
@@ -19,7 +19,7 @@ export { findByTransportId } from './transport-ids.js';
 export { awaitAnswer, noticeDeadline } from './wait.js';
 export { TemplateError, templateSet, templatesFromFiles, type TemplateSet } from './render/templates.js';
 export { holdsNoToken, maskTokens } from './masking.js';
-export { DEFAULT_MAX_MESSAGE_BYTES, messageLimit, resendUnsent, sendOutbound, UNSENT_KIND, type OutboundRequest, type RenderContext } from './outbound.js';
+export { DEFAULT_MAX_MESSAGE_BYTES, messageLimit, provenDelivered, resendUnsent, sendOutbound, UNSENT_KIND, type OutboundRequest, type RenderContext } from './outbound.js';
 export { SENDING_HALT_KIND, sendingHalt, type SendingHalt } from './halt.js';
 export { reopenCampaign, settleCampaign } from './settle.js';
 export { DEFAULT_ESCALATION_WINDOW_SECONDS, type EscalationResult } from './escalate.js';

@@ -8,6 +8,7 @@ import { sendOutbound } from './outbound.js';
 import { casesOf } from './records.js';
 import { renderResolved } from './render/render-resolved.js';
 import { noticeOutboundId } from './resend.js';
+import { keptIfRefusedForNow } from './followup.js';
 
 /**
  * Late answers count. A party that says it took something down after its case went on to the next party (a hoster
@@ -80,18 +81,22 @@ async function tellResolved(deps: Deps, notice: Notice, from: Notice, cases: rea
   const campaign = await deps.store.getCampaign(notice.campaignId);
   if (!campaign) return;
   let n = 0;
+  // claimed with its number while the notice still waits on its party: one that closed meanwhile is told nothing
   const numbered = await updateNotice(deps, notice.id, (cur) => {
-    n = (cur.followupsSent ?? 0) + 1;
-    return { ...cur, followupsSent: n };
+    n = ['sent', 'paused', 'uncertain'].includes(cur.state) ? (cur.followupsSent ?? 0) + 1 : 0;
+    return n ? { ...cur, followupsSent: n } : undefined;
   });
+  if (!n) return;
   const original = await deps.store.getOutbound(noticeOutboundId(numbered));
-  await sendOutbound(deps, numbered, {
-    kind: 'followup',
-    n,
-    cases,
-    render: (message) =>
-      renderResolved({ notice: numbered, campaign, cases: message.cases, token: message.token, messageId: message.messageId, originalMessageId: original?.messageId ?? '', settings: deps.settings, by: from.party.name }),
-  });
+  await keptIfRefusedForNow(deps, () =>
+    sendOutbound(deps, numbered, {
+      kind: 'followup',
+      n,
+      cases,
+      render: (message) =>
+        renderResolved({ notice: numbered, campaign, cases: message.cases, token: message.token, messageId: message.messageId, originalMessageId: original?.messageId ?? '', settings: deps.settings, by: from.party.name }),
+    }),
+  );
   await appendEvent(deps, { campaignId: notice.campaignId, noticeId: notice.id, type: 'notice.resolved-upstream', actor: 'system', data: { n, by: from.party.id, cases: cases.length } });
 }
 

@@ -1,4 +1,4 @@
-import { AlreadyExistsError, MailRejectedError, MailTransientError, SendingHaltedError, TakedownError } from '../errors.js';
+import { AlreadyExistsError, MailRejectedError, MailTransientError, SendingHaltedError, StaleWriteError, TakedownError } from '../errors.js';
 import type { Case, Notice, Outbound, OutboundKind, OutboundPart } from '../model.js';
 import type { Deps, MailDraft } from '../ports.js';
 import { appendEvent } from '../audit/index.js';
@@ -424,10 +424,52 @@ export async function sendOutbound(deps: Deps, notice: Notice, request: Outbound
 }
 
 /**
+ * A message whose hand-over had an unknown outcome (left sending) is proven delivered by an answer carrying a secret
+ * only it held: a reply to its reply address, a report to its envelope sender, one of its one-click links. It is
+ * recorded sent as it stands and never resent (the resend an unknown outcome calls for would be a duplicate, or, for
+ * a notice the answer closed, a send after its close). A message in several parts proves nothing by its token: any
+ * part carries it. Returns whether it changed anything.
+ */
+export async function provenDelivered(deps: Deps, outboundId: string, proof: string): Promise<boolean> {
+  const out = await deps.store.getOutbound(outboundId);
+  const part = out?.parts?.length === 1 ? out.parts[0]! : undefined;
+  const notice = out && (await deps.store.getNotice(out.noticeId));
+  if (!out || !part || part.state !== 'sending' || !notice) return false;
+  const raw = await deps.messages.get(part.rawKey);
+  if (raw === undefined) return false;
+  const masked = maskTokens(raw).masked;
+  const maskedKey = part.rawKey.replace(/\.eml$/, '.masked.eml');
+  await deps.messages.put(maskedKey, masked);
+  const sentAt = deps.clock.now().toISOString();
+  const done: OutboundPart = { ...part, state: 'sent', rawKey: maskedKey, maskedSha256: deps.ids.hash(masked), sentAt };
+  try {
+    await deps.store.saveOutbound(withPart(out, done));
+  } catch (e) {
+    // a resend in flight got there first: its own record says what became of it
+    if (e instanceof StaleWriteError) return false;
+    throw e;
+  }
+  await deps.messages.delete(part.rawKey);
+  if (out.kind !== 'notice') await deps.store.deleteRecord(UNSENT_KIND, out.id);
+  // a notice its answers closed before the resend went out was sent all the same: when, as far as we know
+  if (out.kind === 'notice') await updateNotice(deps, notice.id, (cur) => (cur.sentAt ? undefined : { ...cur, sentAt }));
+  await appendEvent(deps, {
+    campaignId: notice.campaignId,
+    noticeId: notice.id,
+    type: 'message.sent',
+    actor: 'system',
+    data: { outbound: out.id, kind: out.kind, to: out.to, messageId: part.messageId, sha256: part.sha256, maskedSha256: done.maskedSha256, bytes: part.bytes, attempts: part.attempts, proof },
+  });
+  return true;
+}
+
+/**
  * At a host's start: send the reminders and follow-ups a stop cut short or a command deferred, as stored (the same
  * bytes, the same Message-IDs). Returns how many went out; one that fails stays marked for the next start.
+ * `owned` names the messages a running execution is sending itself: they are left to it, since a second sender
+ * would find its hand-over in progress and take it for one a crash left (uncertain), and send it again.
  */
-export async function resendUnsent(deps: Deps): Promise<number> {
+export async function resendUnsent(deps: Deps, owned?: (out: Outbound, notice: Notice) => Promise<boolean>): Promise<number> {
   let sent = 0;
   let after: string | undefined;
   do {
@@ -439,6 +481,7 @@ export async function resendUnsent(deps: Deps): Promise<number> {
         await deps.store.deleteRecord(UNSENT_KIND, key);
         continue;
       }
+      if (owned && (await owned(out, notice))) continue;
       try {
         const done = await sendParts(deps, notice, await migrated(deps, out));
         if (done.state === 'sent') {

@@ -1,15 +1,18 @@
 import type { Case, Notice } from '../model.js';
 import type { Deps } from '../ports.js';
 import { contentTlp, renderNotice } from './render/render.js';
-import { MailRejectedError, NotFoundError } from '../errors.js';
+import { MailRejectedError, MailTransientError, NotFoundError, SendingHaltedError } from '../errors.js';
 import { sendOutbound } from './outbound.js';
-import { holdForRefusal, noticeMessageNumber } from './resend.js';
+import { holdForRefusal, noticeMessageNumber, noticeOutboundId } from './resend.js';
+import { settleCampaign } from './settle.js';
 import { refusalOf } from './halt.js';
 import { appendEvent } from '../audit/index.js';
 import { updateCase, updateNotice } from '../updates.js';
 import { stepFor, type NoticeStep } from './step.js';
 import { casesOf, mustGetNotice } from './records.js';
-import { PAUSE_REASON } from '../lifecycle.js';
+import { CASE_AWAITING, CASE_FINISHED, PAUSE_REASON } from '../lifecycle.js';
+import { pauseNotice } from './clock.js';
+import { completeQuietly } from '../executions.js';
 import { engineWait } from '../executions.js';
 import { templateSet } from './render/templates.js';
 
@@ -57,12 +60,26 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
     if (wait > 0) return { next: 'hold', seconds: engineWait(deps, wait) };
     notice = await updateNotice(deps, noticeId, (cur) => (cur.gathering ? { ...cur, gathering: undefined } : undefined));
   }
+  // claim, then send: a coordinator's pause or cancel that got there first stops the send, one that comes later finds
+  // the notice sending (and waits for it: the send was claimed before); a new round (a reroute) owns it instead
+  let claimed = false;
+  notice = await updateNotice(deps, noticeId, (cur) => {
+    claimed = ['planned', 'sending', 'uncertain'].includes(cur.state) && cur.round === notice.round && !cur.gathering;
+    return claimed && cur.state === 'planned' ? { ...cur, state: 'sending' } : undefined;
+  });
+  if (!claimed) return notice.round === (round ?? notice.round) ? stepFor(deps, notice) : { next: 'stopped' };
   const joined = notice.escalatedFrom ? new Set(notice.escalatedFrom) : undefined;
-  const cases = (await casesOf(deps, noticeId)).filter((c) => !joined || !c.escalatedFrom || joined.has(c.escalatedFrom));
+  const carried = (await casesOf(deps, noticeId)).filter((c) => !joined || !c.escalatedFrom || joined.has(c.escalatedFrom));
+  // a case finished since it was planned into this notice (a late 'taken down' from the party asked first, a cancel)
+  // is not asked about again; a message already composed goes as it is (a resend carries the same bytes)
+  const composed = await deps.store.getOutbound(noticeOutboundId(notice));
+  const cases = composed ? carried : carried.filter((c) => !CASE_FINISHED.has(c.state));
   if (!cases.length) {
-    // nothing to say (an escalation notice nobody joined): it ends here rather than send an empty notice
-    const closed = await updateNotice(deps, noticeId, (cur) => (cur.state === 'planned' ? { ...cur, state: 'closed' } : undefined));
-    if (closed.state === 'closed') await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.closed', actor: 'system', data: { reason: 'no case to send' } });
+    // nothing to say (an escalation notice nobody joined, or whose cases were all settled meanwhile): it ends here
+    // rather than send an empty notice
+    const closed = await updateNotice(deps, noticeId, (cur) => (cur.state === 'planned' || cur.state === 'sending' ? { ...cur, state: 'closed' } : undefined));
+    if (closed.state === 'closed') await appendEvent(deps, { campaignId: notice.campaignId, noticeId, type: 'notice.closed', actor: 'system', data: { reason: carried.length ? 'every case settled before it went out' : 'no case to send' } });
+    if (closed.state === 'closed' && carried.length) await settleCampaign(deps, notice.campaignId);
     return stepFor(deps, closed);
   }
   const previous = await previousParties(deps, notice);
@@ -91,11 +108,23 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
     });
   } catch (e) {
     if (e instanceof MailRejectedError && e.scope !== 'recipient') return stepFor(deps, await holdRefused(deps, noticeId, e));
+    // nothing went out (refused for now, or sending is halted): the claim is given back while the workflow waits to
+    // try again, so the notice reads as planned and a coordinator may still pause or cancel it meanwhile
+    if ((e instanceof MailTransientError && !e.maybeDelivered) || e instanceof SendingHaltedError) {
+      await updateNotice(deps, noticeId, (cur) => (cur.state === 'sending' ? { ...cur, state: 'planned' } : undefined));
+    }
     throw e;
   }
   const sentAt = out.sentAt ?? now.toISOString();
+  // the cases first, then the notice: a notice recorded sent is one whose cases are marked (a crash in between is
+  // redone by the retry, which finds the notice not yet sent), so a case still open in a notice that went out is one
+  // it did not carry, and an escalation that comes late moves it on (escalate.ts, join)
+  const updatedAt = deps.clock.now().toISOString();
+  const opened = cases.filter((c) => c.state === 'open');
+  const stale = await deps.store.saveCases(opened.map((c) => ({ ...c, state: 'notified', updatedAt, version: c.version + 1 })));
+  for (const id of stale) await updateCase(deps, id, (cur) => (cur.state === 'open' ? { ...cur, state: 'notified' } : undefined));
   notice = await updateNotice(deps, noticeId, (cur) =>
-    cur.state === 'sent'
+    !['planned', 'sending', 'uncertain'].includes(cur.state) || cur.round !== notice.round
       ? undefined
       : {
           ...cur,
@@ -105,13 +134,10 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
           messageId: out.transportId ?? out.messageId,
           tokenHash: out.tokenHash ?? '',
           deadline: cur.deadline ?? new Date(Date.parse(sentAt) + cur.answerDeadline * 1000).toISOString(),
+          // what went out, whatever the escalations that joined it counted
+          caseCount: carried.length,
         },
   );
-  // the cases read before the send move together; one that changed meanwhile is redone on its own
-  const updatedAt = deps.clock.now().toISOString();
-  const opened = cases.filter((c) => c.state === 'open');
-  const stale = await deps.store.saveCases(opened.map((c) => ({ ...c, state: 'notified', updatedAt, version: c.version + 1 })));
-  for (const id of stale) await updateCase(deps, id, (cur) => (cur.state === 'open' ? { ...cur, state: 'notified' } : undefined));
   await appendEvent(deps, {
     campaignId: notice.campaignId,
     noticeId,
@@ -129,5 +155,32 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
       ...(campaign.tlpPermission ? { tlpPermissionBy: campaign.tlpPermission.grantedBy } : {}),
     },
   });
-  return stepFor(deps, notice);
+  return followCampaign(deps, notice);
+}
+
+/**
+ * A campaign paused or cancelled while one of its notices was being sent skipped it (a claimed send goes): the
+ * notice follows its campaign once it is out, rather than wait and remind through the pause, or live on in a
+ * cancelled campaign.
+ */
+async function followCampaign(deps: Deps, notice: Notice): Promise<NoticeStep> {
+  const campaign = await deps.store.getCampaign(notice.campaignId);
+  if (campaign?.state === 'paused') return stepFor(deps, (await pauseNotice(deps, notice.id, 'system', `${PAUSE_REASON.campaign}: it was out when the campaign paused`)) ?? notice);
+  if (campaign?.state !== 'cancelled') return stepFor(deps, notice);
+  const reason = 'the campaign was cancelled while this notice was being sent';
+  for (const c of await casesOf(deps, notice.id)) {
+    let moved = false;
+    await updateCase(deps, c.id, (cur) => ((moved = CASE_AWAITING.has(cur.state) || ['open', 'needs-info', 'paused'].includes(cur.state)) ? { ...cur, state: 'cancelled', reason } : undefined));
+    if (moved) await appendEvent(deps, { campaignId: c.campaignId, caseId: c.id, noticeId: notice.id, type: 'case.cancelled', actor: 'system', data: { reason } });
+  }
+  let token: string | undefined;
+  let changed = false;
+  const after = await updateNotice(deps, notice.id, (cur) => {
+    changed = cur.state === 'sent';
+    token = cur.taskToken;
+    return changed ? { ...cur, state: 'cancelled', taskToken: undefined } : undefined;
+  });
+  if (changed) await appendEvent(deps, { campaignId: notice.campaignId, noticeId: notice.id, type: 'notice.cancelled', actor: 'system', data: { reason } });
+  if (token) await completeQuietly(deps, token, stepFor(deps, after));
+  return stepFor(deps, after);
 }

@@ -98,8 +98,11 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
   const result = await escalateCases(deps, notice, open, undeliverable ? 'undeliverable' : 'no action by the deadline');
   const escalatedTo = result.notices;
   const ended = finalState(open.length, result);
-  const final = await updateNotice(deps, noticeId, (cur) =>
-    cur.state === 'escalated' || cur.state === 'exhausted' || cur.state === 'closed' || cur.state === 'paused'
+  let changed = false;
+  const final = await updateNotice(deps, noticeId, (cur) => {
+    // read before the escalation, the notice may have been cancelled, paused or closed by hand meanwhile: that stands
+    changed = !(cur.state === 'escalated' || cur.state === 'exhausted' || cur.state === 'closed' || cur.state === 'paused' || cur.state === 'cancelled');
+    return !changed
       ? undefined
       : held
         ? {
@@ -109,8 +112,9 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
             // a notice the relay refused before it ever went out is sent on resume, not waited on
             paused: { from: cur.state === 'sent' ? 'sent' : 'planned', remainingSeconds: cur.answerDeadline, reason: PAUSE_REASON.heldCases, by: 'system' },
           }
-        : { ...cur, state: ended, taskToken: undefined },
-  );
+        : { ...cur, state: ended, taskToken: undefined };
+  });
+  if (!changed) return stepFor(deps, final);
   await appendEvent(deps, {
     campaignId: notice.campaignId,
     noticeId,
