@@ -22,6 +22,8 @@ const CONTEXT_LAYERS = {
   verify: ['audit', 'intake', 'routing', 'notices'],
   answers: ['audit', 'intake', 'routing', 'notices', 'verify'],
   campaign: ['access', 'audit', 'intake', 'routing', 'notices', 'verify', 'answers'],
+  reports: ['access', 'audit', 'intake', 'routing', 'notices', 'verify', 'answers'],
+  feeds: ['access', 'audit', 'intake', 'routing', 'notices', 'verify', 'answers', 'campaign', 'reports'],
 };
 const CONTEXTS = Object.keys(CONTEXT_LAYERS);
 

@@ -1,4 +1,4 @@
-import { summary, table } from '../../lib/local/cli/terminal.js';
+import { summary, table } from '../../lib/local/cli/shared/terminal.js';
 import type { ChaosReport } from './run.js';
 
 /** How a chaos run is told: its figures and the table of invariants, each of which must be 0. */

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CfnOutput, Duration, Stack, type StackProps, Token } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps, Token } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
@@ -13,15 +12,16 @@ import type { TaskName } from '../core/tasks.js';
 import { HttpFront } from './api.js';
 import { OperatorPool } from './user-pool.js';
 import { PROJECT_ROOT } from './paths.js';
-import { StoreTable } from './table.js';
-import { EvidenceBucket } from './evidence-bucket.js';
-import { MessagesBucket } from './messages-bucket.js';
+import { StoreTable } from './storage/table.js';
+import { EvidenceBucket } from './storage/evidence-bucket.js';
+import { MessagesBucket } from './storage/messages-bucket.js';
 import { TaskFunction } from './task-function.js';
 import { InboundMailReceipt, SesEventDestination } from './mail.js';
 import { Workflow } from './workflow.js';
 import { WebhookSecretsKey } from './secrets-key.js';
 import { Operations } from './operations.js';
 import { AccessLogsBucket } from './access-logs.js';
+import { API_POWERS, CHECKPOINT_EVERY, CHECKPOINT_POWERS, HISTORY_POWERS, INBOUND_MAIL_POWERS, SES_EVENTS_POWERS, SWEEP_EVERY, SWEEPER_POWERS, TASK_POWERS, WORKFLOW_TASKS, grant, type Powers } from './powers.js';
 import { acknowledge, nagArn } from './nag.js';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Schedule } from 'aws-cdk-lib/aws-events';
@@ -29,9 +29,8 @@ import type { Key } from 'aws-cdk-lib/aws-kms';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import { CHAIN_PREFIX } from '../adapters/dynamodb/keys.js';
-import { AuditTrail } from './audit-trail.js';
-import { UploadsBucket } from './uploads-bucket.js';
+import { AuditTrail } from './storage/audit-trail.js';
+import { UploadsBucket } from './storage/uploads-bucket.js';
 
 export interface TakedownStackProps extends StackProps {
   /** the mailbox replies come to; the reply token goes in its plus part (local+token@domain) */
@@ -105,83 +104,6 @@ export interface TakedownStackProps extends StackProps {
   readonly auditRetentionDays?: number;
 }
 
-/** What a function may do beyond reading and writing the table. */
-interface Powers {
-  readonly entry: string;
-  readonly timeout: Duration;
-  readonly memorySize?: number;
-  /** the workflows it starts executions of */
-  readonly starts?: readonly WorkflowName[];
-  /** it completes task tokens (SendTaskSuccess) */
-  readonly completesTokens?: true;
-  /** it sends mail through SES */
-  readonly sendsMail?: true;
-  /** it resolves parties, so it carries the directory */
-  readonly resolvesParties?: true;
-  /** the workflows whose executions it asks about (DescribeExecution) */
-  readonly describes?: readonly WorkflowName[];
-  /** it reads uploaded files (the campaign workflow's reading loop) */
-  readonly readsUploads?: true;
-}
-
-// Lambda timeouts stay below the TimeoutSeconds of the Task states in workflows/*.asl.json (900 s and 300 s).
-// Every task and the API save state (versions, tokens, cases): none of them is a read-only table user.
-const TASK_POWERS: Readonly<Record<TaskName, Powers>> = {
-  // an uploaded file (up to 100 MB) is read twice per step, a page of its indicators stored: memory for the
-  // reading's index of unique values, time for a page of writes
-  ReadUpload: { entry: 'lambdas/read-upload.ts', timeout: Duration.minutes(14), memorySize: 2048, readsUploads: true },
-  RouteCampaign: { entry: 'lambdas/route-campaign.ts', timeout: Duration.minutes(14), memorySize: 1024, resolvesParties: true },
-  BuildNotices: { entry: 'lambdas/build-notices.ts', timeout: Duration.minutes(14), memorySize: 1024 },
-  AwaitApproval: { entry: 'lambdas/await-approval.ts', timeout: Duration.seconds(30), completesTokens: true },
-  StartNotices: { entry: 'lambdas/start-notices.ts', timeout: Duration.minutes(14), starts: ['notice'] },
-  SendNotice: { entry: 'lambdas/send-notice.ts', timeout: Duration.minutes(4), sendsMail: true },
-  AwaitAnswer: { entry: 'lambdas/await-answer.ts', timeout: Duration.seconds(30), completesTokens: true },
-  // reminders are mail; escalation starts the next party's notice execution; a refused notice rerouted to a
-  // fallback mailbox wakes the notice's own wait (SendTaskSuccess), which the harness found denied
-  NoticeDeadline: { entry: 'lambdas/notice-deadline.ts', timeout: Duration.minutes(4), starts: ['notice'], sendsMail: true, completesTokens: true },
-  // probes; a "still reachable" follow-up is mail; a revival starts the first party's notice again
-  VerifyNotice: { entry: 'lambdas/verify-notice.ts', timeout: Duration.minutes(9), starts: ['notice'], sendsMail: true, completesTokens: true },
-};
-
-// reads an ended execution's history (granted separately: the executions of the three state machines only)
-const HISTORY_POWERS: Powers = { entry: 'lambdas/execution-history.ts', timeout: Duration.minutes(2) };
-
-// API Gateway gives an integration 30 s at most
-// answers start verification and (not ours) the next party's notice; resuming a notice starts its next round;
-// a coordinator's follow-up is mail
-const API_POWERS: Powers = {
-  entry: 'lambdas/api.ts',
-  timeout: Duration.seconds(29),
-  memorySize: 1024,
-  starts: ['campaign', 'notice', 'verify'],
-  completesTokens: true,
-  sendsMail: true,
-};
-
-// an answer by mail may escalate (a bounce, "not ours") and start verification (taken down); SES invokes it
-// asynchronously, so it has more time than the API
-const INBOUND_MAIL_POWERS: Powers = { entry: 'lambdas/inbound-mail.ts', timeout: Duration.minutes(2), memorySize: 1024, starts: ['notice', 'verify'], completesTokens: true };
-// a permanent bounce escalates to the next party at once
-const SES_EVENTS_POWERS: Powers = { entry: 'lambdas/ses-events.ts', timeout: Duration.minutes(1), starts: ['notice'], completesTokens: true };
-
-// starts again what failed: a notice as a new round, a verification under a new name
-const SWEEPER_POWERS: Powers = { entry: 'lambdas/sweeper.ts', timeout: Duration.minutes(10), starts: ['notice', 'verify'], describes: ['notice', 'verify'] };
-
-/** How often the sweeper looks for live notices and verifications whose execution failed. */
-const SWEEP_EVERY = Duration.minutes(15);
-
-// writes a checkpoint of every chain head that moved, so the newest events are covered within the hour at most
-const CHECKPOINT_POWERS: Powers = { entry: 'lambdas/audit-checkpoint.ts', timeout: Duration.minutes(10), memorySize: 1024 };
-/** How often the chain heads are checkpointed even when no campaign changed state. */
-const CHECKPOINT_EVERY = Duration.hours(1);
-
-const WORKFLOW_TASKS: Readonly<Record<WorkflowName, readonly TaskName[]>> = {
-  campaign: ['ReadUpload', 'RouteCampaign', 'BuildNotices', 'AwaitApproval', 'StartNotices'],
-  notice: ['SendNotice', 'AwaitAnswer', 'NoticeDeadline'],
-  verify: ['VerifyNotice'],
-};
-
-/** The AWS host: one table, one function per task plus the API, the two workflows and the HTTP API. */
 export class TakedownStack extends Stack {
   readonly table: Table;
   /** the messages sent, one object per part */
@@ -432,65 +354,5 @@ export class TakedownStack extends Stack {
     new CfnOutput(this, 'UserPoolClientId', { value: operators.client.userPoolClientId });
     new CfnOutput(this, 'CampaignStateMachineArn', { value: workflows.campaign.stateMachine.stateMachineArn });
     new CfnOutput(this, 'NoticeStateMachineArn', { value: workflows.notice.stateMachine.stateMachineArn });
-  }
-}
-
-/** Least privilege, one statement per power. */
-function grant(fn: IFunction, powers: Powers, table: Table, arns: Record<WorkflowName, string>, mail: { fromAddress: string; configurationSet?: string }): void {
-  table.grantReadWriteData(fn);
-  // the audit trail is append-only: an event's slot is put once (a conditional put, keys.ts), never updated or
-  // deleted. IAM has no condition on a put's ConditionExpression, so an unconditional put over a slot is the one
-  // write left; the events' MACs and the checkpoints catch it
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      effect: Effect.DENY,
-      actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:PartiQLUpdate', 'dynamodb:PartiQLDelete'],
-      resources: [table.tableArn],
-      conditions: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': [`${CHAIN_PREFIX}*`] } },
-    }),
-  );
-  if (powers.starts && powers.starts.length > 0) {
-    fn.addToRolePolicy(
-      new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:StartExecution'], resources: powers.starts.map((w) => arns[w]) }),
-    );
-  }
-  if (powers.describes && powers.describes.length > 0) {
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['states:DescribeExecution'],
-        resources: powers.describes.map((w) => `${arns[w].replace(':stateMachine:', ':execution:')}:*`),
-      }),
-    );
-  }
-  if (powers.completesTokens) {
-    // IAM cannot scope these to a state machine: the task token itself is the boundary (unguessable, and only
-    // ever handed to the function that parks it and the API that answers it)
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-        resources: ['*'],
-      }),
-    );
-  }
-  if (powers.sendsMail) {
-    const stack = Stack.of(fn);
-    const fromDomain = mail.fromAddress.split('@')[1]!;
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        // SES v2 SendEmail is authorised as ses:SendEmail, against the identity that covers the From address (the
-        // address or its domain, whichever is verified) and the configuration set the send names
-        actions: ['ses:SendEmail'],
-        resources: [
-          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: fromDomain }),
-          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: mail.fromAddress }),
-          ...(mail.configurationSet ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: mail.configurationSet })] : []),
-        ],
-        // a function that could send from the identity could otherwise send as any address of its domain
-        conditions: { StringEquals: { 'ses:FromAddress': mail.fromAddress } },
-      }),
-    );
   }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { AuditEvent } from '../core/model.js';
 import type { Deps, Logger } from '../core/ports.js';
-import { campaignOrigin, syncOutcomes } from '../core/campaign/index.js';
+import { campaignOrigin, syncOutcomes } from '../core/feeds/index.js';
 import { MispClient } from '../adapters/misp/client.js';
 import { mispOutcomeTarget } from '../adapters/misp/source.js';
 

@@ -7,7 +7,7 @@ import { pollFeeds, type FeedPollOutcome } from '../adapters/feeds/scheduler-han
 
 /**
  * `takedown watch` on the embedded host: the feeds of a YAML file, polled every `interval` seconds (real time)
- * until stopped. Each poll is the core's (campaign/feeds.ts): new and not already open becomes a campaign, which
+ * until stopped. Each poll is the core's (feeds/feeds.ts): new and not already open becomes a campaign, which
  * waits for approval unless its feed is trusted; each feed's position is in the store, so a restart goes on.
  */
 

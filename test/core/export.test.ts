@@ -1,8 +1,8 @@
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import type { Campaign } from '../../lib/core/model.js';
-import { exportCsv, exportMisp, exportStix, indicatorOutcomes, type CampaignExport, type ExportRow } from '../../lib/core/campaign/index.js';
-import { TLP2_MARKING } from '../../lib/core/campaign/export-formats.js';
+import { exportCsv, exportMisp, exportStix, indicatorOutcomes, type CampaignExport, type ExportRow } from '../../lib/core/reports/index.js';
+import { TLP2_MARKING } from '../../lib/core/reports/export-formats.js';
 import { parseIndicators } from '../../lib/core/intake/index.js';
 import { STIX_TLP_MARKINGS } from '../../lib/core/intake/tlp.js';
 import { exportXlsx } from '../../lib/adapters/export/xlsx.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Answer, Case, CaseState, Notice, Party } from '../../lib/core/model.js';
-import { countsOf, percentile, progressOf, progressOverTime, timeToAction } from '../../lib/core/campaign/stats.js';
+import { countsOf, percentile, progressOf, progressOverTime, timeToAction } from '../../lib/core/reports/stats.js';
 
 const SENT = '2026-03-02T08:00:00.000Z';
 

@@ -5,7 +5,7 @@ import nodemailer from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCaptureServer, type CaptureServer } from '../../lib/adapters/mail/capture-server.js';
 import { startDnsStub, type DnsStub } from '../../lib/adapters/probe/dns-stub.js';
-import { hostConfig } from '../../lib/local/cli/options.js';
+import { hostConfig } from '../../lib/local/cli/shared/options.js';
 import { startHost, type Host } from '../../lib/local/host.js';
 import { dkimRecords, dkimSigner } from '../support/dkim.js';
 import { submit, waitFor } from '../workflows/support.js';

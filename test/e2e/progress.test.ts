@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { fileSource } from '../../lib/local/file-source.js';
-import { intakeProgress, routingProgress } from '../../lib/local/cli/progress.js';
-import { Progress, progressFrom } from '../../lib/local/cli/terminal.js';
+import { intakeProgress, routingProgress } from '../../lib/local/cli/shared/progress.js';
+import { Progress, progressFrom } from '../../lib/local/cli/shared/terminal.js';
 
 /*
  * The CLI's progress: a bar redrawn in place on a terminal, plain lines (a quarter at a time) when the output is

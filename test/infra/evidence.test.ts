@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EvidenceBucket } from '../../lib/infra/evidence-bucket.js';
+import { EvidenceBucket } from '../../lib/infra/storage/evidence-bucket.js';
 import { TakedownStack } from '../../lib/infra/stack.js';
 
 const ROOT = join(import.meta.dirname, '../..');

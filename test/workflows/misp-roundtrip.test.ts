@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordCampaignOrigin, submitCampaign, syncOutcomes } from '../../lib/core/campaign/index.js';
+import { recordCampaignOrigin, syncOutcomes } from '../../lib/core/feeds/index.js';
+import { submitCampaign } from '../../lib/core/campaign/index.js';
 import { listAll } from '../../lib/core/paging.js';
 import { createProber } from '../../lib/adapters/probe/prober.js';
 import { MispClient } from '../../lib/adapters/misp/client.js';
 import { mispOutcomeTarget } from '../../lib/adapters/misp/source.js';
-import { readRemoteSource } from '../../lib/local/cli/sources.js';
+import { readRemoteSource } from '../../lib/local/cli/shared/sources.js';
 import type { Host } from '../../lib/local/host.js';
 import { startDnsStub, type DnsStub } from '../support/dns-stub.js';
 import { startMispStandin, type MispStandin } from '../support/misp-standin.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { campaignOrigin } from '../../lib/core/campaign/index.js';
+import { campaignOrigin } from '../../lib/core/feeds/index.js';
 import { InvalidInputError } from '../../lib/core/errors.js';
 import { feedPollHandler, FeedPollError } from '../../lib/adapters/feeds/scheduler-handler.js';
 import { startHost, type Host } from '../../lib/local/host.js';

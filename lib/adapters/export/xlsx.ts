@@ -1,5 +1,5 @@
 import ExcelJS from 'exceljs';
-import { EXPORT_COLUMNS, spreadsheetText, type CampaignExport, type ExportRow } from '../../core/campaign/index.js';
+import { EXPORT_COLUMNS, spreadsheetText, type CampaignExport, type ExportRow } from '../../core/reports/index.js';
 
 /**
  * A campaign's export as an Excel workbook (exceljs): every case on the first sheet, then a sheet per country,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TLP } from '../../core/model.js';
 import { InvalidInputError } from '../../core/errors.js';
-import type { FeedPolicy, FeedReader } from '../../core/campaign/index.js';
+import type { FeedPolicy, FeedReader } from '../../core/feeds/index.js';
 import { MispClient, MispFilters } from '../misp/client.js';
 import { mispFeed, parseMispSearch } from '../misp/source.js';
 import { TaxiiClient, taxiiFeed, type TaxiiAuth } from '../taxii/client.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../../core/errors.js';
 import type { Deps } from '../../core/ports.js';
-import { pollFeed, type PollResult } from '../../core/campaign/index.js';
+import { pollFeed, type PollResult } from '../../core/feeds/index.js';
 import type { ConfiguredFeed } from './config.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { InvalidInputError } from '../../core/errors.js';
 import type { Deps } from '../../core/ports.js';
-import { ExportFormat, campaignExport, exportFile, exportText } from '../../core/campaign/index.js';
+import { ExportFormat, campaignExport, exportFile, exportText } from '../../core/reports/index.js';
 
 /**
  * A campaign's export as a download, for the API (`GET /campaigns/{id}/export?format=`) and the dashboard's

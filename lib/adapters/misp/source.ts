@@ -1,4 +1,4 @@
-import type { FeedBatch, FeedOrigin, FeedReader, OutcomeTarget } from '../../core/campaign/index.js';
+import type { FeedBatch, FeedOrigin, FeedReader, OutcomeTarget } from '../../core/feeds/index.js';
 import { SIGHTING_TYPE, type MispClient, type MispEvent, type MispFilters } from './client.js';
 
 /**

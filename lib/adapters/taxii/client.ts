@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInputError } from '../../core/errors.js';
-import type { FeedBatch, FeedOrigin, FeedReader } from '../../core/campaign/index.js';
+import type { FeedBatch, FeedOrigin, FeedReader } from '../../core/feeds/index.js';
 import { FeedHttpError, HttpJsonClient, type JsonAnswer } from '../feeds/http-json.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { postJson, reachRunningHost, RECORDED_ONLY, withCommandHost } from './host-client.js';
-import { AS_OPTION_HELP, cliActor, dataDirOf, commandHostConfig, out, readCampaignFile, UsageError, withHostOptions, type HostFlags } from './options.js';
+import { postJson, reachRunningHost, RECORDED_ONLY, withCommandHost } from './shared/host-client.js';
+import { AS_OPTION_HELP, cliActor, dataDirOf, commandHostConfig, out, readCampaignFile, UsageError, withHostOptions, type HostFlags } from './shared/options.js';
 
 /**
  * The coordinator's side of a notice's thread: `followup` (answer a recipient's question) and `ack` (record a

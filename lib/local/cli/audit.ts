@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import type { AuditReport, ChainBreak, ChainHead, CheckpointReading } from '../../core/audit/index.js';
 import { TakedownError } from '../../core/errors.js';
 import type { PackReport } from '../evidence.js';
-import { Progress, summary } from './terminal.js';
-import { out } from './options.js';
+import { Progress, summary } from './shared/terminal.js';
+import { out } from './shared/options.js';
 
 /**
  * `takedown audit verify [campaign]` recomputes the hash chains of the audit trail (from the database, or from an

@@ -2,14 +2,16 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { InputIssue } from '../../core/errors.js';
 import type { Campaign, Notice } from '../../core/model.js';
-import type { CampaignCounts, CampaignStatus, FeedOrigin, SubmitCampaignInput } from '../../core/campaign/index.js';
+import type { CampaignCounts, CampaignStatus } from '../../core/reports/index.js';
+import type { FeedOrigin } from '../../core/feeds/index.js';
+import type { SubmitCampaignInput } from '../../core/campaign/index.js';
 import type { Plan } from '../../core/routing/index.js';
 import type { TextSource } from '../../core/intake/index.js';
 import type { Host, HostInfo } from '../host.js';
-import { Progress, summary, table } from './terminal.js';
-import { openStore } from './store.js';
-import { hasRemoteSource, readRemoteSource, withSourceOptions, type SourceFlags } from './sources.js';
-import { getJson, hostHeaders, loadHost, postJson, reachRunningHost, RECORDED_ONLY, withCommandHost, withHost } from './host-client.js';
+import { Progress, summary, table } from './shared/terminal.js';
+import { openStore } from './shared/store.js';
+import { hasRemoteSource, readRemoteSource, withSourceOptions, type SourceFlags } from './shared/sources.js';
+import { getJson, hostHeaders, loadHost, postJson, reachRunningHost, RECORDED_ONLY, withCommandHost, withHost } from './shared/host-client.js';
 import {
   AS_OPTION_HELP,
   campaignFile,
@@ -26,7 +28,7 @@ import {
   withPartyOptions,
   type HostFlags,
   type IntakeFlags,
-} from './options.js';
+} from './shared/options.js';
 
 /**
  * A campaign from file to sent notices: `run` (the whole of it, on an embedded host, or through the running
@@ -70,7 +72,7 @@ export async function waitForPlan(host: Host, campaignId: string): Promise<Campa
 
 /** Wait, with a progress bar, until every notice of the campaign has gone out. */
 export async function waitForSending(host: Host, campaignId: string): Promise<CampaignStatus> {
-  const { campaignStatus } = await import('../../core/campaign/index.js');
+  const { campaignStatus } = await import('../../core/reports/index.js');
   const { listAll } = await import('../../core/paging.js');
   const progress = new Progress('sending notices');
   for (;;) {
@@ -225,10 +227,10 @@ export function addRunCommand(prog: Command): void {
       };
       return runThroughHost(running, dataDir, submission, opts, remote?.origin);
     }
-    const { intakeProgress, routingProgress } = await import('./progress.js');
+    const { intakeProgress, routingProgress } = await import('./shared/progress.js');
     const content = remote ? remote.content : intakeProgress(await campaignFileSource(file!), file!);
     const routed = routingProgress();
-    const { approveCampaign, campaignCounts, campaignStatus, recordCampaignOrigin, submitCampaign } = await import('../../core/campaign/index.js');
+    const [{ approveCampaign, submitCampaign }, { campaignCounts, campaignStatus }, { recordCampaignOrigin }] = await Promise.all([import('../../core/campaign/index.js'), import('../../core/reports/index.js'), import('../../core/feeds/index.js')]);
     await withHost(
       await hostConfig(opts),
       async (host) => {
@@ -304,7 +306,7 @@ export function addPlanCommand(prog: Command): void {
           await host.close();
         }
       }
-      const { planText } = await import('./plan-view.js');
+      const { planText } = await import('./shared/plan-view.js');
       out(opts.json ? JSON.stringify(plan, null, 2) : planText(plan, opts.limit));
     });
 }
@@ -325,7 +327,7 @@ export function addStatusCommand(prog: Command): void {
       }
       const store = await openStore(dataDir);
       try {
-        const { campaignCounts, campaignStatus } = await import('../../core/campaign/index.js');
+        const { campaignCounts, campaignStatus } = await import('../../core/reports/index.js');
         const { listAll } = await import('../../core/paging.js');
         const deps = { store } as unknown as Host['deps'];
         if (!id) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { table } from './terminal.js';
-import { dataDirOf, err, out, UsageError } from './options.js';
+import { table } from './shared/terminal.js';
+import { dataDirOf, err, out, UsageError } from './shared/options.js';
 
 /**
  * `takedown config check`: the settings a data directory runs with, where each came from (flag, environment,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { postJson, reachRunningHost, RECORDED_ONLY, withCommandHost } from './host-client.js';
-import { AS_OPTION_HELP, cliActor, dataDirOf, commandHostConfig, out, UsageError, withHostOptions, type HostFlags } from './options.js';
+import { postJson, reachRunningHost, RECORDED_ONLY, withCommandHost } from './shared/host-client.js';
+import { AS_OPTION_HELP, cliActor, dataDirOf, commandHostConfig, out, UsageError, withHostOptions, type HostFlags } from './shared/options.js';
 
 /**
  * `takedown pause|resume|cancel|escalate <id>`: the clock of a campaign, a notice or a case, by hand. Through

@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import type { ExportFormat } from '../../core/campaign/index.js';
-import { progressFrom } from './terminal.js';
-import { dataDirOf, err, UsageError } from './options.js';
+import type { ExportFormat } from '../../core/reports/index.js';
+import { progressFrom } from './shared/terminal.js';
+import { dataDirOf, err, UsageError } from './shared/options.js';
 
 /**
  * `takedown export <campaign>`: the campaign's outcome in a file people open elsewhere: one row per case as CSV
@@ -21,7 +21,7 @@ export function addExportCommand(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .action(async (campaignId: string, opts: { format: ExportFormat; out?: string; dataDir?: string }) => {
       const { hostFiles, storedClock } = await import('../host-files.js');
-      const { campaignExport, exportFile, exportText } = await import('../../core/campaign/index.js');
+      const { campaignExport, exportFile, exportText } = await import('../../core/reports/index.js');
       const { SqliteStore } = await import('../../adapters/sqlite/store.sqlite.js');
       const files = hostFiles(dataDirOf(opts));
       if (!existsSync(files.database)) throw new UsageError(`no data in ${files.dataDir} yet: run a campaign first (takedown run <file>)`);

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TakedownError } from '../../core/errors.js';
-import { progressFrom, summary, table } from './terminal.js';
-import { dataDirOf, err, out, UsageError } from './options.js';
-import { mispCa, mispKey, taxiiCredentials } from './sources.js';
+import { progressFrom, summary, table } from './shared/terminal.js';
+import { dataDirOf, err, out, UsageError } from './shared/options.js';
+import { mispCa, mispKey, taxiiCredentials } from './shared/sources.js';
 
 /**
  * The threat-intelligence servers campaigns come from: `takedown misp sync <campaign>` writes a campaign's outcome
@@ -32,7 +32,7 @@ export function addMispCommands(prog: Command): void {
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .action(async (campaignId: string, opts: { mispUrl?: string; mispKeyFile?: string; mispCa?: string; dataDir?: string }) => {
       const { hostFiles, storedClock } = await import('../host-files.js');
-      const { campaignOrigin, syncOutcomes } = await import('../../core/campaign/index.js');
+      const { campaignOrigin, syncOutcomes } = await import('../../core/feeds/index.js');
       const { SqliteStore } = await import('../../adapters/sqlite/store.sqlite.js');
       const { CryptoIds } = await import('../../adapters/runtime/ids.js');
       const dataDir = dataDirOf(opts);

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { Case } from '../../core/model.js';
 import type { Host } from '../host.js';
-import { summary, table } from './terminal.js';
-import { dataDirOf, out } from './options.js';
-import { openStore } from './store.js';
+import { summary, table } from './shared/terminal.js';
+import { dataDirOf, out } from './shared/options.js';
+import { openStore } from './shared/store.js';
 
 /**
  * `takedown find <anything>`: an indicator as written (defanged, any case), a campaign, notice or case id, a
@@ -17,7 +17,7 @@ export async function findCommand(query: string, opts: { dataDir?: string; json?
   const dataDir = dataDirOf(opts);
   const store = await openStore(dataDir);
   try {
-    const { search } = await import('../../core/campaign/index.js');
+    const { search } = await import('../../core/reports/index.js');
     const deps = { store } as unknown as Host['deps'];
     const result = await search(deps, { q: query });
     if (result.cases.length === 1 && (result.readAs === 'case' || result.readAs === 'indicator')) {

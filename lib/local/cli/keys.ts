@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
-import { summary, table } from './terminal.js';
-import { dataDirOf, err, out } from './options.js';
+import { summary, table } from './shared/terminal.js';
+import { dataDirOf, err, out } from './shared/options.js';
 
 /**
  * `takedown keys create|list|revoke`: the API keys of the embedded host, one role each. They work on the data

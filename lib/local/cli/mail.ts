@@ -2,9 +2,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Classification, ReviewItem } from '../../core/answers/index.js';
 import type { InputIssue } from '../../core/errors.js';
-import { summary, table } from './terminal.js';
-import { AS_OPTION_HELP, cliActor, dataDirOf, commandHostConfig, out, UsageError, withHostOptions, type HostFlags } from './options.js';
-import { postJson, reachRunningHost, RECORDED_ONLY, withCommandHost } from './host-client.js';
+import { summary, table } from './shared/terminal.js';
+import { AS_OPTION_HELP, cliActor, dataDirOf, commandHostConfig, out, UsageError, withHostOptions, type HostFlags } from './shared/options.js';
+import { postJson, reachRunningHost, RECORDED_ONLY, withCommandHost } from './shared/host-client.js';
 
 const INTENTS = ['received', 'acknowledged', 'actioned', 'not-ours', 'needs-info', 'disputed'];
 

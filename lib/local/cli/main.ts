@@ -10,7 +10,7 @@ import { addExportCommand } from './export.js';
 import { addMispCommands, addTaxiiCommands } from './feeds.js';
 import { addKeyCommands } from './keys.js';
 import { addMailCommands } from './mail.js';
-import { err, UsageError } from './options.js';
+import { err, UsageError } from './shared/options.js';
 import { addPartyCommands } from './parties.js';
 import { addRecipientCommands } from './recipients.js';
 import { addRemoteCommands } from './remote.js';

@@ -5,8 +5,8 @@ import type { Indicator, LadderStep, Party, PartyKind } from '../../core/model.j
 import type { Resolution } from '../../adapters/rdap/resolver.js';
 import type { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
 import type { RdapMode } from '../parties.js';
-import { table } from './terminal.js';
-import { cliActor, err, out, UsageError, withPartyOptions } from './options.js';
+import { table } from './shared/terminal.js';
+import { cliActor, err, out, UsageError, withPartyOptions } from './shared/options.js';
 
 /**
  * `takedown resolve`, `takedown contacts override|list` and `takedown rdap bootstrap refresh`: finding parties

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { AlreadyExistsError, NotFoundError, TakedownError } from '../../core/errors.js';
 import type { IssuedSecret, SecretDeps } from '../../core/answers/index.js';
-import { table } from './terminal.js';
-import { err, out } from './options.js';
+import { table } from './shared/terminal.js';
+import { err, out } from './shared/options.js';
 
 /**
  * `takedown recipients secret create|rotate|list`: recipients' webhook secrets. They open the data directory

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { InvalidInputError } from '../../core/errors.js';
-import { err, out, UsageError } from './options.js';
+import { err, out, UsageError } from './shared/options.js';
 
 /**
  * The CLI against a deployed host: `takedown --api <url> --token <token> <command>`. The token is a user pool

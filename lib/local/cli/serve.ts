@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
-import { summary, table } from './terminal.js';
-import { loadHost } from './host-client.js';
-import { err, hostConfig, out, port, positiveNumber, UsageError, type HostFlags } from './options.js';
+import { summary, table } from './shared/terminal.js';
+import { loadHost } from './shared/host-client.js';
+import { err, hostConfig, out, port, positiveNumber, UsageError, type HostFlags } from './shared/options.js';
 
 /** `takedown serve` (the embedded host, until stopped) and `takedown demo` (a whole campaign, simulated). */
 

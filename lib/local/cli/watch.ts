@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { FeedPollOutcome } from '../../adapters/feeds/scheduler-handler.js';
-import { summary, table } from './terminal.js';
-import { loadHost } from './host-client.js';
+import { summary, table } from './shared/terminal.js';
+import { loadHost } from './shared/host-client.js';
 import { waitForPlan, waitForSending } from './campaign.js';
-import { err, hostConfig, out, port, positiveNumber, UsageError, withHostOptions, type HostFlags } from './options.js';
+import { err, hostConfig, out, port, positiveNumber, UsageError, withHostOptions, type HostFlags } from './shared/options.js';
 
 /** `takedown watch`: poll MISP searches and TAXII collections, and make campaigns of what is new. */
 

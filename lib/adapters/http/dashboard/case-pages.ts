@@ -1,5 +1,6 @@
 import { AnswerIntent, type Outbound } from '../../../core/model.js';
-import { partyOf, countryOf, type ControlPreview, type ControlResult } from '../../../core/campaign/index.js';
+import { partyOf, countryOf } from '../../../core/reports/index.js';
+import { type ControlPreview, type ControlResult } from '../../../core/campaign/index.js';
 import { WORD_VALUES, type CaseStory, type TimelineEntry } from '../../../core/audit/index.js';
 import type { ReviewItem, ReviewQueue } from '../../../core/answers/index.js';
 import type { ChainStatus } from './chain.js';

@@ -1,4 +1,4 @@
-import type { ProgressOverTime, TimeToAction } from '../../../core/campaign/index.js';
+import type { ProgressOverTime, TimeToAction } from '../../../core/reports/index.js';
 import { duration, escapeHtml, Html, when } from './html.js';
 import type { Translate } from './i18n.js';
 

@@ -1,5 +1,7 @@
 import { fillTemplate } from '../../../core/audit/index.js';
-import { AR, FR, PT } from './texts.js';
+import { AR } from './texts/ar.js';
+import { FR } from './texts/fr.js';
+import { PT } from './texts/pt.js';
 
 /**
  * The dashboard's own words in English, French, Arabic (right to left) and Portuguese, chosen by the browser's

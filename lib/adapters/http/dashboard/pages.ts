@@ -1,6 +1,6 @@
 import { CaseState, PartyKind, type Campaign, type Case, type Notice } from '../../../core/model.js';
-import type { CampaignCounts, CampaignStats, CaseFilter, Progress, ProgressRow, DurationStats, SearchResult } from '../../../core/campaign/index.js';
-import { countryOf, partyOf } from '../../../core/campaign/index.js';
+import type { CampaignCounts, CampaignStats, CaseFilter, Progress, ProgressRow, DurationStats, SearchResult } from '../../../core/reports/index.js';
+import { countryOf, partyOf } from '../../../core/reports/index.js';
 import type { ChainStatus } from './chain.js';
 import { progressChart, timeToTakedownChart } from './charts.js';
 import { duration, href, html, when, type Html } from './html.js';

@@ -1,9 +1,9 @@
 import { readFileSync, existsSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Actor } from '../../core/model.js';
-import type { HostConfig } from '../host.js';
-import type { SettingKey } from '../config.js';
-import { localActorName } from '../keys.js';
+import type { Actor } from '../../../core/model.js';
+import type { HostConfig } from '../../host.js';
+import type { SettingKey } from '../../config.js';
+import { localActorName } from '../../keys.js';
 
 /**
  * What the command groups share: the output writers, the usage error, the argument parsers, and the option sets
@@ -103,12 +103,12 @@ const FLAG_KEYS: readonly SettingKey[] = ['timeScale', 'smtpUrl', 'directory', '
  * last serve ran with > default (see config.ts); `extra` (a command's own needs) over all of them.
  */
 export async function hostConfig(flags: HostFlags, extra: Partial<HostConfig> = {}, served = false): Promise<HostConfig> {
-  const { loadConfig, ConfigError } = await import('../config.js');
+  const { loadConfig, ConfigError } = await import('../../config.js');
   const given: Partial<Record<SettingKey, unknown>> = {};
   for (const key of FLAG_KEYS) if ((flags as Record<string, unknown>)[key] !== undefined) given[key] = (flags as Record<string, unknown>)[key];
   try {
     const { values } = await loadConfig({ flags: given, dataDir: dataDirOf(flags), served, ...(flags.config ? { configFile: flags.config } : {}) });
-    const { configFromEnv } = await import('../host.js');
+    const { configFromEnv } = await import('../../host.js');
     const misp = configFromEnv().misp;
     return { ...values, ...(misp ? { misp } : {}), ...extra } as HostConfig;
   } catch (e) {

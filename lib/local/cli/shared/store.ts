@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';
+import type { SqliteStore } from '../../../adapters/sqlite/store.sqlite.js';
 import { UsageError } from './options.js';
 
 /**
@@ -7,9 +7,9 @@ import { UsageError } from './options.js';
  * several readers in); a directory without data is a usage error that names it and says how to fill it.
  */
 export async function openStore(dataDir: string): Promise<SqliteStore> {
-  const { hostFiles } = await import('../host-files.js');
+  const { hostFiles } = await import('../../host-files.js');
   const files = hostFiles(dataDir);
   if (!existsSync(files.database)) throw new UsageError(`no data in ${files.dataDir} yet: run a campaign first (takedown run <file> --data-dir ${dataDir})`);
-  const { SqliteStore } = await import('../../adapters/sqlite/store.sqlite.js');
+  const { SqliteStore } = await import('../../../adapters/sqlite/store.sqlite.js');
   return new SqliteStore(files.database);
 }

@@ -1,6 +1,6 @@
-import type { LadderStep } from '../../core/model.js';
-import { humanDuration } from '../../core/notices/index.js';
-import type { Plan, PlanItem } from '../../core/routing/index.js';
+import type { LadderStep } from '../../../core/model.js';
+import { humanDuration } from '../../../core/notices/index.js';
+import type { Plan, PlanItem } from '../../../core/routing/index.js';
 import { summary, table } from './terminal.js';
 
 /** Why a recipient gets an indicator, in words: the rule that matched it. */

@@ -2,8 +2,8 @@ import { AlreadyExistsError, StaleWriteError } from '../errors.js';
 import type { CaseState } from '../model.js';
 import type { Deps, StoredRecord } from '../ports.js';
 import { appendEvent } from '../audit/index.js';
-import { campaignExport, indicatorOutcomes, type IndicatorOutcome } from './export.js';
-import { notifiedTag, stateTag } from './export-formats.js';
+import { campaignExport, indicatorOutcomes, type IndicatorOutcome } from '../reports/index.js';
+import { notifiedTag, stateTag } from '../reports/index.js';
 
 /**
  * A campaign's outcome written back to where its indicators came from: each source attribute (a MISP attribute,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AlreadyExistsError, InvalidInputError, StaleWriteError } from '../errors.js';
 import type { Campaign, TLP } from '../model.js';
 import type { Deps } from '../ports.js';
-import { submitCampaign } from './submit.js';
+import { submitCampaign } from '../campaign/index.js';
 
 /**
  * Watching feeds: a MISP search or a TAXII collection, read again and again. Each poll asks the feed for what is

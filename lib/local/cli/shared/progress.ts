@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
-import type { TextSource } from '../../core/intake/index.js';
-import type { PartyResolver } from '../../core/ports.js';
+import type { TextSource } from '../../../core/intake/index.js';
+import type { PartyResolver } from '../../../core/ports.js';
 import { Progress, progressFrom } from './terminal.js';
 
 /**

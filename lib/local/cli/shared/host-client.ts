@@ -1,6 +1,6 @@
-import type { Host, HostConfig, StartOptions } from '../host.js';
-import type { HostInfo } from '../host-files.js';
-import { localKeyFile, readLocalKey } from '../keys.js';
+import type { Host, HostConfig, StartOptions } from '../../host.js';
+import type { HostInfo } from '../../host-files.js';
+import { localKeyFile, readLocalKey } from '../../keys.js';
 import { UsageError } from './options.js';
 
 /**
@@ -12,8 +12,8 @@ import { UsageError } from './options.js';
  * The embedded host's module, loaded by the actions that need it: it brings the HTTP and SMTP servers, the
  * workflow engine and the mail stack, which `--help` and the commands that only read a file should not wait for.
  */
-export function loadHost(): Promise<typeof import('../host.js')> {
-  return import('../host.js');
+export function loadHost(): Promise<typeof import('../../host.js')> {
+  return import('../../host.js');
 }
 
 /** Headers for a request to the running host of a data directory: JSON, and its local coordinator key. */
@@ -53,7 +53,7 @@ export async function getJson<T>(url: string, dataDir: string): Promise<T> {
  */
 export async function reachRunningHost(dataDir: string, waitMs = 30_000): Promise<HostInfo | undefined> {
   // the light module: a command that goes through the API never loads the host itself
-  const { runningHost } = await import('../host-files.js');
+  const { runningHost } = await import('../../host-files.js');
   const until = Date.now() + waitMs;
   let told = false;
   for (;;) {

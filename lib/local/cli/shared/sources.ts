@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { FeedOrigin } from '../../core/campaign/index.js';
-import { InvalidInputError } from '../../core/errors.js';
+import type { FeedOrigin } from '../../../core/feeds/index.js';
+import { InvalidInputError } from '../../../core/errors.js';
 import { err, UsageError } from './options.js';
 
 /**
@@ -88,8 +88,8 @@ export async function readRemoteSource(flags: SourceFlags, env: NodeJS.ProcessEn
   if (flags.fromMisp !== undefined && flags.fromTaxii !== undefined) throw new UsageError('give --from-misp or --from-taxii, not both');
   if (flags.fromMisp !== undefined) {
     if (!flags.event?.length === !flags.mispSearch) throw new UsageError('with --from-misp give the events: --event <id|uuid>, or --misp-search <filters>');
-    const { MispClient, MispFilters } = await import('../../adapters/misp/client.js');
-    const { mispDocument, mispOrigin, parseMispSearch } = await import('../../adapters/misp/source.js');
+    const { MispClient, MispFilters } = await import('../../../adapters/misp/client.js');
+    const { mispDocument, mispOrigin, parseMispSearch } = await import('../../../adapters/misp/source.js');
     const ca = mispCa(flags, env);
     const client = new MispClient({ url: flags.fromMisp, key: mispKey(flags, env), ...(ca ? { ca } : {}) });
     if (flags.event?.length) {
@@ -110,7 +110,7 @@ export async function readRemoteSource(flags: SourceFlags, env: NodeJS.ProcessEn
   }
   if (flags.fromTaxii !== undefined) {
     if (!flags.collection) throw new UsageError('with --from-taxii give --collection <id> (takedown taxii collections <url> lists them)');
-    const { TaxiiClient, stixBundle, taxiiOrigin } = await import('../../adapters/taxii/client.js');
+    const { TaxiiClient, stixBundle, taxiiOrigin } = await import('../../../adapters/taxii/client.js');
     const client = new TaxiiClient({ url: flags.fromTaxii, ...taxiiCredentials(flags, env) });
     const read = await client.readCollection(flags.collection, {
       ...(flags.addedAfter ? { addedAfter: flags.addedAfter } : {}),

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE_DESIGN } from '../adapters/dynamodb/keys.js';
+import { TABLE_DESIGN } from '../../adapters/dynamodb/keys.js';
 
 export interface StoreTableProps {
   /**
