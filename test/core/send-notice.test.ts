@@ -6,7 +6,7 @@ import { approveCampaign } from '../../lib/core/campaign/approval.js';
 import { buildNotices } from '../../lib/core/campaign/plan.js';
 import { routeCampaign } from '../../lib/core/campaign/route.js';
 import { submitCampaign } from '../../lib/core/campaign/submit.js';
-import { sendNotice } from '../../lib/core/notices/send.js';
+import { sendNotice } from '../../lib/core/notices/sending/send.js';
 import { receiveMail } from '../../lib/core/answers/inbound.js';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
 import { MailTransientError } from '../../lib/core/errors.js';

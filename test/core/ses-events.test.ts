@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { listAll } from '../../lib/core/paging.js';
-import { rememberTransportId } from '../../lib/core/notices/transport-ids.js';
+import { rememberTransportId } from '../../lib/core/notices/sending/transport-ids.js';
 import { handleSesEvents } from '../../lib/adapters/aws/ses-events.js';
 import { sentNotice, type SentNotice } from '../support/sent-notice.js';
 

@@ -6,7 +6,7 @@ import { buildNotices } from '../../lib/core/campaign/plan.js';
 import { routeCampaign } from '../../lib/core/campaign/route.js';
 import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import type { Notice, Outbound } from '../../lib/core/model.js';
-import { sendNotice } from '../../lib/core/notices/send.js';
+import { sendNotice } from '../../lib/core/notices/sending/send.js';
 import type { Deps, ExecutionStatus, MailAuthenticator, Workflows } from '../../lib/core/ports.js';
 import { DirectoryResolver, loadDirectory } from '../../lib/adapters/directory/directory.js';
 import { startCaptureServer } from '../../lib/adapters/mail/capture-server.js';

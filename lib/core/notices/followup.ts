@@ -2,13 +2,13 @@ import type { Deps } from '../ports.js';
 import { renderFollowup, type Followup } from './render/render-followup.js';
 import { actorFields, type ActorLike, type Case, type Notice } from '../model.js';
 import { casesOf, mustGetNotice } from './records.js';
-import { sendOutbound } from './outbound.js';
+import { sendOutbound } from './sending/outbound.js';
 import { InvalidInputError, InvalidTransitionError, MailTransientError, NotFoundError, SendingHaltedError } from '../errors.js';
 import { CASE_AWAITING } from '../lifecycle.js';
 import { updateCase, updateNotice } from '../updates.js';
 import { appendEvent } from '../audit/index.js';
 import { restartNotice, wake } from './clock.js';
-import { noticeOutboundId } from './resend.js';
+import { noticeOutboundId } from './sending/resend.js';
 
 /**
  * Send a message in a notice's thread (same tag, same reply channel, In-Reply-To the notice) and restart its

@@ -4,10 +4,10 @@ import { appendEvent } from '../audit/index.js';
 import { CASE_AWAITING } from '../lifecycle.js';
 import { updateCase, updateNotice } from '../updates.js';
 import { settleNotice } from './clock.js';
-import { sendOutbound } from './outbound.js';
+import { sendOutbound } from './sending/outbound.js';
 import { casesOf } from './records.js';
 import { renderResolved } from './render/render-resolved.js';
-import { noticeOutboundId } from './resend.js';
+import { noticeOutboundId } from './sending/resend.js';
 import { keptIfRefusedForNow } from './followup.js';
 
 /**

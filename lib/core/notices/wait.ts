@@ -7,13 +7,13 @@ import { casesOf, mustGetNotice } from './records.js';
 import { escalateCases, escalationCandidates, finalState, rerouteToNextContact } from './escalate.js';
 import { CASE_AWAITING, PAUSE_REASON } from '../lifecycle.js';
 import { MailRejectedError, NotFoundError } from '../errors.js';
-import { holdRefused } from './send.js';
-import { sendOutbound } from './outbound.js';
+import { holdRefused } from './sending/send.js';
+import { sendOutbound } from './sending/outbound.js';
 import { renderNotice } from './render/render.js';
 import { templateSet } from './render/templates.js';
 import { appendEvent } from '../audit/index.js';
 import { settleCampaign } from './settle.js';
-import { noticeOutboundId } from './resend.js';
+import { noticeOutboundId } from './sending/resend.js';
 
 /**
  * The notice workflow's wait: park its task token, decide the next step from the stored notice, and what happens

@@ -7,7 +7,7 @@ import { addConfigCommands } from './config.js';
 import { addFindCommand } from './find.js';
 import { addControlCommands } from './control.js';
 import { addExportCommand } from './export.js';
-import { addMispCommands, addTaxiiCommands } from './feeds.js';
+import { addMispCommands, addTaxiiCommands } from './feeds/servers.js';
 import { addKeyCommands } from './keys.js';
 import { addMailCommands } from './mail.js';
 import { err, UsageError } from './shared/options.js';
@@ -15,7 +15,7 @@ import { addPartyCommands } from './parties.js';
 import { addRecipientCommands } from './recipients.js';
 import { addRemoteCommands } from './remote.js';
 import { addDemoCommand, addServeCommand } from './serve.js';
-import { addWatchCommand } from './watch.js';
+import { addWatchCommand } from './feeds/watch.js';
 
 /**
  * The `takedown` CLI: the program and its exit codes. Each command lives in the file of its group (campaign,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { AlreadyExistsError } from '../errors.js';
-import type { Deps } from '../ports.js';
+import { AlreadyExistsError } from '../../errors.js';
+import type { Deps } from '../../ports.js';
 
 /**
  * What the transport called each message we sent, kept so an event that names only that id (an SES bounce or

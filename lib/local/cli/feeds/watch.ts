@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { FeedPollOutcome } from '../../adapters/feeds/scheduler-handler.js';
-import { summary, table } from './shared/terminal.js';
-import { loadHost } from './shared/host-client.js';
-import { waitForPlan, waitForSending } from './campaign.js';
-import { err, hostConfig, out, port, positiveNumber, UsageError, withHostOptions, type HostFlags } from './shared/options.js';
+import type { FeedPollOutcome } from '../../../adapters/feeds/scheduler-handler.js';
+import { summary, table } from '../shared/terminal.js';
+import { loadHost } from '../shared/host-client.js';
+import { waitForPlan, waitForSending } from '../campaign.js';
+import { err, hostConfig, out, port, positiveNumber, UsageError, withHostOptions, type HostFlags } from '../shared/options.js';
 
 /** `takedown watch`: poll MISP searches and TAXII collections, and make campaigns of what is new. */
 
@@ -34,7 +34,7 @@ export function addWatchCommand(prog: Command): void {
     '--settings',
   ).action(async (opts: HostFlags & { config: string; settings?: string; once?: boolean; interval?: number }) => {
     if (!existsSync(opts.config)) throw new UsageError(`no such feeds file: ${opts.config}`);
-    const { loadFeeds, watchFeeds } = await import('../watch.js');
+    const { loadFeeds, watchFeeds } = await import('../../watch.js');
     // credentials and the file are checked before the host starts
     const { config, feeds } = loadFeeds(opts.config);
     // --config is the feeds file here; the host's settings file is --settings
@@ -45,7 +45,7 @@ export function addWatchCommand(prog: Command): void {
     const host = await startHost(hostSettings, { listen: !opts.once });
     try {
       if (opts.once) {
-        const { pollFeeds } = await import('../../adapters/feeds/scheduler-handler.js');
+        const { pollFeeds } = await import('../../../adapters/feeds/scheduler-handler.js');
         const outcome = await pollFeeds(host.deps, feeds);
         for (const r of outcome.results) {
           if (!r.campaign) continue;

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { TakedownError } from '../../core/errors.js';
-import { progressFrom, summary, table } from './shared/terminal.js';
-import { dataDirOf, err, out, UsageError } from './shared/options.js';
-import { mispCa, mispKey, taxiiCredentials } from './shared/sources.js';
+import { TakedownError } from '../../../core/errors.js';
+import { progressFrom, summary, table } from '../shared/terminal.js';
+import { dataDirOf, err, out, UsageError } from '../shared/options.js';
+import { mispCa, mispKey, taxiiCredentials } from '../shared/sources.js';
 
 /**
  * The threat-intelligence servers campaigns come from: `takedown misp sync <campaign>` writes a campaign's outcome
@@ -31,10 +31,10 @@ export function addMispCommands(prog: Command): void {
     .option('--misp-ca <pem file>', 'the CA that signs the MISP server\'s certificate (env TAKEDOWN_MISP_CA)')
     .option('--data-dir <dir>', 'the data directory (env TAKEDOWN_DATA_DIR)')
     .action(async (campaignId: string, opts: { mispUrl?: string; mispKeyFile?: string; mispCa?: string; dataDir?: string }) => {
-      const { hostFiles, storedClock } = await import('../host-files.js');
-      const { campaignOrigin, syncOutcomes } = await import('../../core/feeds/index.js');
-      const { SqliteStore } = await import('../../adapters/sqlite/store.sqlite.js');
-      const { CryptoIds } = await import('../../adapters/runtime/ids.js');
+      const { hostFiles, storedClock } = await import('../../host-files.js');
+      const { campaignOrigin, syncOutcomes } = await import('../../../core/feeds/index.js');
+      const { SqliteStore } = await import('../../../adapters/sqlite/store.sqlite.js');
+      const { CryptoIds } = await import('../../../adapters/runtime/ids.js');
       const dataDir = dataDirOf(opts);
       const files = hostFiles(dataDir);
       if (!existsSync(files.database)) throw new UsageError(`no data in ${files.dataDir} yet: run a campaign first`);
@@ -44,10 +44,10 @@ export function addMispCommands(prog: Command): void {
         const origin = await campaignOrigin(deps, campaignId);
         const url = opts.mispUrl ?? (origin?.kind === 'misp' ? origin.url : undefined) ?? process.env.TAKEDOWN_MISP_URL;
         if (!url) throw new UsageError(`campaign ${campaignId} was not read from a MISP instance: give --misp-url`);
-        const { sameInstance } = await import('../misp.js');
+        const { sameInstance } = await import('../../misp.js');
         if (origin?.kind === 'misp' && !sameInstance(origin.url, url)) throw new UsageError(`campaign ${campaignId} was read from ${origin.url}, not ${url}: its attributes live there`);
-        const { MispClient } = await import('../../adapters/misp/client.js');
-        const { mispOutcomeTarget } = await import('../../adapters/misp/source.js');
+        const { MispClient } = await import('../../../adapters/misp/client.js');
+        const { mispOutcomeTarget } = await import('../../../adapters/misp/source.js');
         const ca = mispCa(opts);
         const target = mispOutcomeTarget(new MispClient({ url, key: mispKey(opts), ...(ca ? { ca } : {}) }));
         const bar = progressFrom('sharing outcomes', 'attributes', 50);
@@ -85,7 +85,7 @@ export function addTaxiiCommands(prog: Command): void {
     .option('--taxii-user <user>', 'HTTP Basic user; the password comes from env TAKEDOWN_TAXII_PASSWORD (else a bearer token from env TAKEDOWN_TAXII_TOKEN)')
     .option('--taxii-ca <pem file>', 'the CA that signs the server\'s certificate (env TAKEDOWN_TAXII_CA)')
     .action(async (url: string, opts: { taxiiUser?: string; taxiiCa?: string }) => {
-      const { TaxiiClient } = await import('../../adapters/taxii/client.js');
+      const { TaxiiClient } = await import('../../../adapters/taxii/client.js');
       const client = new TaxiiClient({ url, ...taxiiCredentials(opts) });
       const root = await client.apiRoot();
       const collections = await client.collections(root);

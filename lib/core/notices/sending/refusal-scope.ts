@@ -1,4 +1,4 @@
-import type { RefusalScope } from '../errors.js';
+import type { RefusalScope } from '../../errors.js';
 
 /**
  * Whose fault a refusal is, from what a server said: the SMTP reply of a relay, or a delivery status notification

@@ -1,11 +1,11 @@
-import type { Notice, Refusal } from '../model.js';
-import type { Deps } from '../ports.js';
-import { appendEvent } from '../audit/index.js';
-import { completeQuietly } from '../executions.js';
-import { PAUSE_REASON } from '../lifecycle.js';
-import { updateNotice } from '../updates.js';
-import { startNoticeRun } from './planning.js';
-import { stepFor } from './step.js';
+import type { Notice, Refusal } from '../../model.js';
+import type { Deps } from '../../ports.js';
+import { appendEvent } from '../../audit/index.js';
+import { completeQuietly } from '../../executions.js';
+import { PAUSE_REASON } from '../../lifecycle.js';
+import { updateNotice } from '../../updates.js';
+import { startNoticeRun } from '../planning.js';
+import { stepFor } from '../step.js';
 
 /**
  * What a server on the way said after our relay took a notice (a delivery report), when it is not the recipient's

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { AlreadyExistsError, type MailRejectedError } from '../errors.js';
-import { Refusal, type Notice } from '../model.js';
-import type { Deps } from '../ports.js';
-import { appendEvent } from '../audit/index.js';
+import { AlreadyExistsError, type MailRejectedError } from '../../errors.js';
+import { Refusal, type Notice } from '../../model.js';
+import type { Deps } from '../../ports.js';
+import { appendEvent } from '../../audit/index.js';
 
 /**
  * Sending halted: our own account or relay refuses every message (the SES sandbox, an unverified From, a paused

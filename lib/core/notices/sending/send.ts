@@ -1,20 +1,20 @@
-import type { Case, Notice } from '../model.js';
-import type { Deps } from '../ports.js';
-import { contentTlp, renderNotice } from './render/render.js';
-import { MailRejectedError, MailTransientError, NotFoundError, SendingHaltedError } from '../errors.js';
+import type { Case, Notice } from '../../model.js';
+import type { Deps } from '../../ports.js';
+import { contentTlp, renderNotice } from '../render/render.js';
+import { MailRejectedError, MailTransientError, NotFoundError, SendingHaltedError } from '../../errors.js';
 import { sendOutbound } from './outbound.js';
 import { holdForRefusal, noticeMessageNumber, noticeOutboundId } from './resend.js';
-import { settleCampaign } from './settle.js';
+import { settleCampaign } from '../settle.js';
 import { refusalOf } from './halt.js';
-import { appendEvent } from '../audit/index.js';
-import { updateCase, updateNotice } from '../updates.js';
-import { stepFor, type NoticeStep } from './step.js';
-import { casesOf, mustGetNotice } from './records.js';
-import { CASE_AWAITING, CASE_FINISHED, PAUSE_REASON } from '../lifecycle.js';
-import { pauseNotice } from './clock.js';
-import { completeQuietly } from '../executions.js';
-import { engineWait } from '../executions.js';
-import { templateSet } from './render/templates.js';
+import { appendEvent } from '../../audit/index.js';
+import { updateCase, updateNotice } from '../../updates.js';
+import { stepFor, type NoticeStep } from '../step.js';
+import { casesOf, mustGetNotice } from '../records.js';
+import { CASE_AWAITING, CASE_FINISHED, PAUSE_REASON } from '../../lifecycle.js';
+import { pauseNotice } from '../clock.js';
+import { completeQuietly } from '../../executions.js';
+import { engineWait } from '../../executions.js';
+import { templateSet } from '../render/templates.js';
 
 /** What a revival notice says came back: when it was verified down, and what the probe found. */
 function revivalOf(cases: readonly Case[]): { verifiedDownAt?: string; detail: string } {
