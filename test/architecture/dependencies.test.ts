@@ -58,8 +58,8 @@ function plants(): Record<string, { file: string; text: string }[]> {
   return {
     'core-is-pure': [{ file: 'lib/core/notices/zz-io.ts', text: "import { readFileSync } from 'node:fs';\nexport const read = readFileSync;\n" }],
     'core-uses-no-outer-layer': [{ file: 'lib/core/routing/zz-adapter.ts', text: "export { SqliteStore } from '../../adapters/sqlite/store.sqlite.js';\n" }],
-    'contexts-meet-through-index': [{ file: 'lib/core/answers/zz-deep.ts', text: "export { sendNotice } from '../notices/send.js';\n" }],
-    'hosts-use-contexts-through-index': [{ file: 'lib/adapters/zz-deep.ts', text: "export { sendNotice } from '../core/notices/send.js';\n" }],
+    'contexts-meet-through-index': [{ file: 'lib/core/answers/zz-deep.ts', text: "export { sendNotice } from '../notices/sending/send.js';\n" }],
+    'hosts-use-contexts-through-index': [{ file: 'lib/adapters/zz-deep.ts', text: "export { sendNotice } from '../core/notices/sending/send.js';\n" }],
     'kernel-uses-no-context': [{ file: 'lib/core/zz-kernel.ts', text: "export { sendNotice } from './notices/index.js';\n" }],
     ...layerPlants,
     'no-circular': [
