@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AlreadyExistsError, StaleWriteError } from '../errors.js';
 import { canonicalize, wellFormed } from './jcs.js';
 import type { AuditEvent } from '../model.js';
@@ -43,6 +44,15 @@ export function chainOf(event: Pick<AuditEvent, 'campaignId' | 'caseId' | 'notic
 export function eventHash(event: Omit<AuditEvent, 'hash'> | AuditEvent): string {
   const { hash: _ignored, mac: _mac, ...rest } = event as AuditEvent;
   return sha256Hex(canonicalize(rest));
+}
+
+/**
+ * eventHash of an event that has no `hash` or `mac` yet, by node:crypto: the same digest (the tests hold the two
+ * implementations to each other) at a fraction of the plain-TypeScript one's cost, on the append path only;
+ * the verifier keeps eventHash, the code an evidence pack carries.
+ */
+function appendHash(event: Omit<AuditEvent, 'hash' | 'mac'>): string {
+  return createHash('sha256').update(canonicalize(event)).digest('hex');
 }
 
 /** What an event's MAC is computed over: its hash, which covers everything else, under a label of its own. */
@@ -107,7 +117,7 @@ export async function appendEvent(deps: Pick<Deps, 'store' | 'ids' | 'clock' | '
     const head: KnownHead | undefined = cached ?? (await deps.store.chainHead(chain));
     const prev = head ? head.hash : isRoot ? ZERO_HASH : await campaignRoot(deps, base.campaignId);
     const linked = { ...base, chain, seq: head ? head.seq + 1 : 0, prev };
-    const hash = eventHash(linked);
+    const hash = appendHash(linked);
     // keyed: whoever can write the store can recompute a hash, not this
     const full: AuditEvent = { ...linked, hash, ...(deps.auditKey ? { mac: await macField(deps.auditKey, eventMacMessage(hash)) } : {}) };
     let stored: boolean;
