@@ -628,6 +628,37 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
         expect(report.heads['case:case_1']).toStrictEqual({ seq: 11, hash: chain[11]!.hash });
       });
 
+      it('links after another writer\'s event when the chain head this process knows is stale, reading the head again only then', async () => {
+        // Prepare: a store whose head reads are counted, and a case chain this process appended to twice
+        let headReads = 0;
+        const counted = new Proxy(store, {
+          get(target, name) {
+            if (name === 'chainHead') return (chain: string) => (headReads++, target.chainHead(chain));
+            const value: unknown = Reflect.get(target, name);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        const deps = appendDeps(counted);
+        await appendEvent(deps, { campaignId: 'cmp_a', type: 'campaign.submitted', actor: 'tester', data: {} });
+        await appendEvent(deps, { campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'system', data: { n: 0 } });
+        const second = await appendEvent(deps, { campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'system', data: { n: 1 } });
+        // one read per chain: the second append of the case chain linked to the head this process kept
+        expect(headReads).toBe(2);
+        // another process appends to the chain: the head kept here is now stale
+        const linked = { id: 'evt_other', at: at(1), campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'other-process', data: {}, chain: 'case:case_1', seq: 2, prev: second.hash };
+        const foreign = AuditEvent.parse({ ...linked, hash: eventHash(linked) });
+        await store.appendEvent(foreign);
+
+        // Act
+        const third = await appendEvent(deps, { campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'system', data: { n: 3 } });
+
+        // Assess: the stale head lost its slot, the head was read once more, and the chain goes on unforked
+        expect(headReads).toBe(3);
+        expect(third).toMatchObject({ seq: 3, prev: foreign.hash });
+        expect((await store.listChain('case:case_1')).map((e) => e.id)).toStrictEqual([expect.any(String), second.id, 'evt_other', third.id]);
+        expect(await verifyCampaign({ store }, 'cmp_a')).toMatchObject({ ok: true, chains: 2, events: 5, brokenChains: 0 });
+      });
+
       it('anchors a case chain started before any campaign event to a campaign root it creates', async () => {
         const deps = appendDeps(store);
         const first = await appendEvent(deps, { campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'system', data: {} });

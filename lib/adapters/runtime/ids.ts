@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { Ids } from '../../core/ports.js';
 
 // Crockford base32 in lower case: no i, l, o, u, so ids read aloud and typed from a printed notice survive,
@@ -21,10 +21,26 @@ function base32(bytes: Uint8Array, length: number): string {
   return out;
 }
 
+// random bytes for ids drawn from the CSPRNG a pool at a time: one call per id cost more than the rest of an audit append's id
+const POOL_BYTES = 4096;
+const pool = new Uint8Array(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+
+function idBytes(): Uint8Array {
+  if (poolOffset + 10 > POOL_BYTES) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  // a view of bytes no other id will be given: the offset moves past them before anyone else draws
+  const bytes = pool.subarray(poolOffset, poolOffset + 10);
+  poolOffset += 10;
+  return bytes;
+}
+
 /** Ids and tokens from node:crypto. Ids are 16 base32 characters (80 bits) after their prefix. */
 export class CryptoIds implements Ids {
   newId(prefix: string): string {
-    return `${prefix}${base32(randomBytes(10), 16)}`;
+    return `${prefix}${base32(idBytes(), 16)}`;
   }
 
   derive(prefix: string, ...parts: string[]): string {

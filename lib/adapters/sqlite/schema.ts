@@ -129,6 +129,12 @@ export function openDatabase(file: string): Database.Database {
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode loses at most the last transactions on a power cut, never consistency
   db.pragma('synchronous = NORMAL');
+  // a route page of 500 cases with random ids dirties ~1,700 index pages, so the default checkpoint (every 1,000
+  // pages) ran after every commit, copying and syncing pages the next commit rewrites; every 50,000 pages (~200
+  // MB of log) a checkpoint copies each page once (routing 200,000 indicators: 23 s -> 16 s, 2.3 M -> far fewer writes)
+  db.pragma('wal_autocheckpoint = 50000');
+  // and the log shrinks back after a checkpoint instead of keeping its largest size on disk
+  db.pragma('journal_size_limit = 67108864');
   db.exec(SCHEMA);
   const eventColumns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('events')").all();
   if (!eventColumns.some((c) => c.name === 'chain')) {
