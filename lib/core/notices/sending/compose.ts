@@ -12,6 +12,7 @@ import type { AnswerLinks, MessagePart } from '../render/render.js';
  * and, when it is bigger than the limit, its parts (see outbound.ts for why parts). A size refusal composes the parts
  * not sent yet again, smaller (resplit).
  */
+
 /** The largest message sent unless configured: Postfix's default message_size_limit. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 10_240_000;
 
@@ -140,7 +141,7 @@ async function storeParts(deps: Deps, id: string, composed: readonly Composed[])
   return parts;
 }
 
-export async function forget(deps: Deps, parts: readonly OutboundPart[]): Promise<void> {
+async function forget(deps: Deps, parts: readonly OutboundPart[]): Promise<void> {
   for (const p of parts) await deps.messages.delete(p.rawKey);
 }
 
