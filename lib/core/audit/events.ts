@@ -72,7 +72,9 @@ interface KnownHead {
 /**
  * The chain heads this process appended last, per store. A hint, never the truth: another process (or another
  * store object over the same data) may have appended since, and then the conditional write of the next slot
- * fails and the head is read again. Only appends grow a chain, so a head seen here is never ahead of the store.
+ * fails and the head is read again. A head known here is ahead of the store only when someone deleted events
+ * from it: the next append then leaves a gap in the chain's seq, which `audit verify` reports, rather than
+ * linking over the deletion.
  */
 const heads = new WeakMap<Store, Map<string, KnownHead>>();
 
