@@ -77,6 +77,12 @@ export interface Store {
    * with code CHAIN.ALREADY_EXISTS when another event holds it (the appender re-reads the head and links again).
    */
   appendEvent(event: AuditEvent): Promise<void>;
+  /**
+   * Stores events each in its slot, all or none, in one write: the same AlreadyExistsError as appendEvent when any
+   * slot is taken (and then none is stored). Optional: a store without it gets its events one appendEvent at a
+   * time (DynamoDB: a conditional batch is a transaction, at twice the write units of the puts it replaces).
+   */
+  appendEvents?(events: readonly AuditEvent[]): Promise<void>;
   /** in the order appended */
   listEvents(by: { campaignId: string } | { caseId: string } | { noticeId: string }): Promise<AuditEvent[]>;
   /** the event in the highest slot of a chain; undefined for a chain with no event */

@@ -15,7 +15,7 @@ import {
 import type { CachedLookup, Page, PageRequest, Store } from '../../lib/core/ports.js';
 import { ReviewItem } from '../../lib/core/answers/review.js';
 import { verifyCampaign } from '../../lib/core/audit/verifier.js';
-import { appendEvent, chainOf, CHAIN_SLOT_TAKEN, eventHash, GENESIS_TYPE, ZERO_HASH } from '../../lib/core/audit/events.js';
+import { appendEvent, appendEvents, chainOf, CHAIN_SLOT_TAKEN, eventHash, GENESIS_TYPE, ZERO_HASH } from '../../lib/core/audit/events.js';
 import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
 
 /*
@@ -667,6 +667,49 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
         expect(root).toMatchObject({ type: GENESIS_TYPE, seq: 0, prev: ZERO_HASH });
         expect(first).toMatchObject({ chain: 'case:case_1', seq: 0, prev: root!.hash });
         expect((await verifyCampaign({ store }, 'cmp_a')).ok).toBe(true);
+      });
+
+      it('appends a batch in order: events of one chain linked to each other, case chains to a root begun in the batch', async () => {
+        const deps = appendDeps(store);
+
+        const appended = await appendEvents(deps, [
+          { campaignId: 'cmp_a', type: 'campaign.submitted', actor: 'tester', data: {} },
+          { campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'system', data: { n: 0 } },
+          { campaignId: 'cmp_a', caseId: 'case_2', type: 'case.noted', actor: 'system', data: { n: 1 } },
+          { campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'system', data: { n: 2 } },
+        ]);
+
+        const [root, one, two, three] = appended;
+        expect(root).toMatchObject({ chain: 'campaign:cmp_a', seq: 0, prev: ZERO_HASH, type: 'campaign.submitted' });
+        expect(one).toMatchObject({ chain: 'case:case_1', seq: 0, prev: root!.hash });
+        expect(two).toMatchObject({ chain: 'case:case_2', seq: 0, prev: root!.hash });
+        expect(three).toMatchObject({ chain: 'case:case_1', seq: 1, prev: one!.hash });
+        expect((await store.listEvents({ campaignId: 'cmp_a' })).map((e) => e.id)).toStrictEqual(appended.map((e) => e.id));
+        expect(await verifyCampaign({ store }, 'cmp_a')).toMatchObject({ ok: true, chains: 3, events: 4, brokenChains: 0 });
+      });
+
+      it('re-links a whole batch when a chain head known here went stale, and stores none of the stale try', async () => {
+        // Prepare: this process knows the heads of two case chains; another process appends to the second
+        const deps = appendDeps(store);
+        await appendEvent(deps, { campaignId: 'cmp_a', type: 'campaign.submitted', actor: 'tester', data: {} });
+        const one = await appendEvent(deps, { campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'system', data: {} });
+        const two = await appendEvent(deps, { campaignId: 'cmp_a', caseId: 'case_2', type: 'case.noted', actor: 'system', data: {} });
+        const linked = { id: 'evt_other', at: at(1), campaignId: 'cmp_a', caseId: 'case_2', type: 'case.noted', actor: 'other-process', data: {}, chain: 'case:case_2', seq: 1, prev: two.hash };
+        const foreign = AuditEvent.parse({ ...linked, hash: eventHash(linked) });
+        await store.appendEvent(foreign);
+
+        // Act
+        const [a, b] = await appendEvents(deps, [
+          { campaignId: 'cmp_a', caseId: 'case_1', type: 'case.verified-down', actor: 'system', data: {} },
+          { campaignId: 'cmp_a', caseId: 'case_2', type: 'case.verified-down', actor: 'system', data: {} },
+        ]);
+
+        // Assess: each chain goes on from its true head, once
+        expect(a).toMatchObject({ seq: 1, prev: one.hash });
+        expect(b).toMatchObject({ seq: 2, prev: foreign.hash });
+        expect((await store.listChain('case:case_1')).map((e) => e.id)).toStrictEqual([one.id, a!.id]);
+        expect((await store.listChain('case:case_2')).map((e) => e.id)).toStrictEqual([two.id, 'evt_other', b!.id]);
+        expect(await verifyCampaign({ store }, 'cmp_a')).toMatchObject({ ok: true, events: 6, brokenChains: 0 });
       });
     });
 

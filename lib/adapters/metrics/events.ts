@@ -69,16 +69,27 @@ export function countersOf(event: Pick<AuditEvent, 'type' | 'data'>): CounterSam
  * is retried is counted once, when it lands). An observer that throws is ignored: metrics never fail a command.
  */
 export function observeEvents<S extends Store>(store: S, onEvent: (event: AuditEvent) => void): S {
+  const observed = (events: readonly AuditEvent[]): void => {
+    for (const event of events) {
+      try {
+        onEvent(event);
+      } catch {
+        // a metric is not worth a failed command
+      }
+    }
+  };
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'appendEvent') {
         return async (event: AuditEvent) => {
           await target.appendEvent(event);
-          try {
-            onEvent(event);
-          } catch {
-            // a metric is not worth a failed command
-          }
+          observed([event]);
+        };
+      }
+      if (prop === 'appendEvents' && target.appendEvents) {
+        return async (events: readonly AuditEvent[]) => {
+          await target.appendEvents!(events);
+          observed(events);
         };
       }
       const value = Reflect.get(target, prop, target) as unknown;

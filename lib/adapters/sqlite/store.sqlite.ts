@@ -52,6 +52,7 @@ export class SqliteStore implements Store {
 
   /** Closes the database file; the store is unusable afterwards. */
   close(): void {
+    this.audit.flush();
     this.db.close();
   }
 
@@ -145,6 +146,10 @@ export class SqliteStore implements Store {
 
   appendEvent(event: AuditEvent): Promise<void> {
     return this.audit.appendEvent(event);
+  }
+
+  appendEvents(events: readonly AuditEvent[]): Promise<void> {
+    return this.audit.appendEvents(events);
   }
 
   chainHead(chain: string): Promise<AuditEvent | undefined> {

@@ -108,35 +108,76 @@ function rememberHead(known: Map<string, KnownHead>, chain: string, head: KnownH
  * forks. Never put a secret or a body in `data`.
  */
 export async function appendEvent(deps: Pick<Deps, 'store' | 'ids' | 'clock' | 'auditKey'>, event: NewAuditEvent): Promise<AuditEvent> {
-  // stored as JSON and hashed as what comes back from it: undefined fields dropped, text well formed
-  const base = asStored({ id: deps.ids.newId('e'), at: deps.clock.now().toISOString(), ...event });
-  const chain = chainOf(base);
-  const isRoot = chain === campaignChain(base.campaignId);
+  const [full] = await appendLinked(deps, [stamp(deps, event)], (store, [one]) => store.appendEvent(one!));
+  return full!;
+}
+
+/**
+ * Append several events at once, in the order given, as appendEvent appends one: each linked to its chain's head
+ * (or to the event before it in this batch, on the same chain). With a store that takes a batch (appendEvents)
+ * they are stored in one write, all or none, so a page of cases costs one commit rather than one per case; a
+ * slot lost to another writer re-links the whole batch. Without one, they are appended one by one.
+ */
+export async function appendEvents(deps: Pick<Deps, 'store' | 'ids' | 'clock' | 'auditKey'>, events: readonly NewAuditEvent[]): Promise<AuditEvent[]> {
+  const batch = deps.store.appendEvents?.bind(deps.store);
+  if (!batch || events.length < 2) {
+    const out: AuditEvent[] = [];
+    for (const event of events) out.push(await appendEvent(deps, event));
+    return out;
+  }
+  return appendLinked(deps, events.map((e) => stamp(deps, e)), (_store, linked) => batch(linked));
+}
+
+// stored as JSON and hashed as what comes back from it: undefined fields dropped, text well formed
+function stamp(deps: Pick<Deps, 'ids' | 'clock'>, event: NewAuditEvent): Omit<AuditEvent, 'chain' | 'seq' | 'prev' | 'hash'> {
+  return asStored({ id: deps.ids.newId('e'), at: deps.clock.now().toISOString(), ...event });
+}
+
+/**
+ * Links stamped events to their chains and stores them with `put`; on a lost slot the heads of every chain of
+ * the batch are read from the store and the batch is linked again (a batch is stored whole or not at all).
+ */
+async function appendLinked(
+  deps: Pick<Deps, 'store' | 'ids' | 'clock' | 'auditKey'>,
+  bases: readonly Omit<AuditEvent, 'chain' | 'seq' | 'prev' | 'hash'>[],
+  put: (store: Store, events: AuditEvent[]) => Promise<void>,
+): Promise<AuditEvent[]> {
   const known = knownHeads(deps.store);
+  const chains = bases.map((b) => chainOf(b));
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    // the first try trusts the head known here; after a lost slot only the store's
-    const cached = attempt === 0 ? known.get(chain) : undefined;
-    const head: KnownHead | undefined = cached ?? (await deps.store.chainHead(chain));
-    const prev = head ? head.hash : isRoot ? ZERO_HASH : await campaignRoot(deps, base.campaignId);
-    const linked = { ...base, chain, seq: head ? head.seq + 1 : 0, prev };
-    const hash = appendHash(linked);
-    // keyed: whoever can write the store can recompute a hash, not this
-    const full: AuditEvent = { ...linked, hash, ...(deps.auditKey ? { mac: await macField(deps.auditKey, eventMacMessage(hash)) } : {}) };
+    // where each chain ends as this batch is linked: the head known here (first try only) or the store's, then
+    // each event of the batch in turn
+    const ends = new Map<string, KnownHead | undefined>();
+    const linked: AuditEvent[] = [];
+    for (const [i, base] of bases.entries()) {
+      const chain = chains[i]!;
+      if (!ends.has(chain)) ends.set(chain, (attempt === 0 ? known.get(chain) : undefined) ?? (await deps.store.chainHead(chain)));
+      const head = ends.get(chain);
+      const isRoot = chain === campaignChain(base.campaignId);
+      // a campaign chain started in this very batch is the root of the case and notice chains after it
+      const root = head || isRoot ? undefined : (linked.find((e) => e.chain === campaignChain(base.campaignId) && e.seq === 0)?.hash ?? (await campaignRoot(deps, base.campaignId)));
+      const withLink = { ...base, chain, seq: head ? head.seq + 1 : 0, prev: head ? head.hash : isRoot ? ZERO_HASH : root! };
+      const hash = appendHash(withLink);
+      // keyed: whoever can write the store can recompute a hash, not this
+      const full: AuditEvent = { ...withLink, hash, ...(deps.auditKey ? { mac: await macField(deps.auditKey, eventMacMessage(hash)) } : {}) };
+      linked.push(full);
+      ends.set(chain, { seq: full.seq, hash });
+    }
     let stored: boolean;
     try {
-      stored = await tryAppend(deps.store, full);
+      stored = await slotsFree(() => put(deps.store, linked));
     } catch (e) {
-      // whether the write happened is unknown: the next append of this chain asks the store
-      known.delete(chain);
+      // whether the write happened is unknown: the next append of these chains asks the store
+      for (const chain of chains) known.delete(chain);
       throw e;
     }
     if (stored) {
-      rememberHead(known, chain, { seq: full.seq, hash });
-      return full;
+      for (const [chain, head] of ends) rememberHead(known, chain, head!);
+      return linked;
     }
-    known.delete(chain);
+    for (const chain of chains) known.delete(chain);
   }
-  throw new StaleWriteError('chain', chain);
+  throw new StaleWriteError('chain', chains[0]!);
 }
 
 /** The hash of the campaign chain's first event, appending a genesis event when the campaign has none yet. */
@@ -172,9 +213,14 @@ async function campaignRoot(deps: Pick<Deps, 'store' | 'ids' | 'clock' | 'auditK
 }
 
 /** false when the event's chain slot was taken by another writer (any other failure is thrown). */
-async function tryAppend(store: Store, event: AuditEvent): Promise<boolean> {
+function tryAppend(store: Store, event: AuditEvent): Promise<boolean> {
+  return slotsFree(() => store.appendEvent(event));
+}
+
+/** false when a write failed because a chain slot was taken by another writer (any other failure is thrown). */
+async function slotsFree(write: () => Promise<void>): Promise<boolean> {
   try {
-    await store.appendEvent(event);
+    await write();
     return true;
   } catch (e) {
     if (e instanceof AlreadyExistsError && e.code === CHAIN_SLOT_TAKEN) return false;
