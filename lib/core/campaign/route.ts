@@ -3,7 +3,7 @@ import { mustGetCampaign } from './records.js';
 import type { Case } from '../model.js';
 import { decideRoute } from '../routing/index.js';
 import { caseIdFor, noticeIdFor } from '../routing/index.js';
-import { appendEvent } from '../audit/index.js';
+import { appendEvent, appendEvents } from '../audit/index.js';
 
 /** Route one page of a campaign's indicators into cases. Idempotent: case ids are derived. */
 export async function routeCampaign(deps: Deps, campaignId: string, cursor?: string): Promise<{ cursor?: string; done: boolean }> {
@@ -33,16 +33,19 @@ export async function routeCampaign(deps: Deps, campaignId: string, cursor?: str
   if (withheld.length > 0) {
     // recorded before the cases exist, so a crash in between repeats an event rather than loses one
     const existing = new Set((await deps.store.findCasesByIndicator(withheld.map((c) => c.indicator.value), new Set(['withheld']))).map((c) => c.id));
-    for (const c of withheld) {
-      if (existing.has(c.id)) continue;
-      await appendEvent(deps, {
-        campaignId,
-        caseId: c.id,
-        type: 'case.withheld',
-        actor: 'system',
-        data: { value: c.indicator.value, tlp: c.indicator.tlp, party: c.ladder[0]!.party.id, reason: c.reason },
-      });
-    }
+    // one write for the page's events (appendEvents)
+    await appendEvents(
+      deps,
+      withheld
+        .filter((c) => !existing.has(c.id))
+        .map((c) => ({
+          campaignId,
+          caseId: c.id,
+          type: 'case.withheld',
+          actor: 'system',
+          data: { value: c.indicator.value, tlp: c.indicator.tlp, party: c.ladder[0]!.party.id, reason: c.reason },
+        })),
+    );
   }
   await deps.store.putCases(cases);
   // where each party's contact came from, once per party per page: for RDAP, the answer's URL, time and hash
