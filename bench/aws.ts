@@ -48,6 +48,7 @@ export interface AwsBenchFigures {
   readonly dynamoRequests: number;
   readonly dynamoRequestsPerIndicator: number;
   readonly writeUnits: number;
+  readonly writeUnitsPerIndicator: number;
   readonly readUnits: number;
   readonly s3Puts: number;
   readonly s3Gets: number;
@@ -186,6 +187,7 @@ export async function runAwsBench(options: { log: (line: string) => void; indica
       stateTransitions: transitions,
       dynamoRequests,
       dynamoRequestsPerIndicator: Math.round((dynamoRequests / indicators) * 10) / 10,
+      writeUnitsPerIndicator: Math.round((writeUnits / indicators) * 10) / 10,
       writeUnits,
       readUnits: Math.round(readUnits),
       s3Puts,
@@ -214,7 +216,7 @@ export function awsBenchText(f: AwsBenchFigures): string {
     `  function errors           ${Object.entries(f.functionErrors).map(([fn, n]) => `${fn} ${n}`).join(', ') || 'none'}`,
     `  Lambda invocations        ${f.lambdaInvocations.toLocaleString('en')} (${f.lambdaInvocationsPerNotice} per notice), ${f.lambdaGbSeconds.toLocaleString('en')} GB-s`,
     `  state transitions         ${f.stateTransitions.toLocaleString('en')}`,
-    `  DynamoDB requests         ${f.dynamoRequests.toLocaleString('en')} (${f.dynamoRequestsPerIndicator} per indicator); ${f.writeUnits.toLocaleString('en')} write units, ${f.readUnits.toLocaleString('en')} read units (from item sizes and indexes)`,
+    `  DynamoDB requests         ${f.dynamoRequests.toLocaleString('en')} (${f.dynamoRequestsPerIndicator} per indicator); ${f.writeUnits.toLocaleString('en')} write units (${f.writeUnitsPerIndicator} per indicator), ${f.readUnits.toLocaleString('en')} read units (from item sizes and indexes)`,
     `  SES sends                 ${f.messagesSent.toLocaleString('en')}`,
     `  S3 PUT / GET              ${f.s3Puts.toLocaleString('en')} / ${f.s3Gets.toLocaleString('en')};  KMS ${f.kmsRequests};  API requests ${f.apiRequests}`,
     `  IAM denials               ${f.denials}`,
@@ -242,14 +244,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
 }
 
 /**
- * The AWS phase of `npm run bench` (its one call from bench/run.ts): the campaign on the offline AWS host, its
- * figures printed after the embedded host's. TAKEDOWN_BENCH_AWS=0 leaves it out; TAKEDOWN_BENCH_AWS_INDICATORS
+ * The AWS phase of `npm run bench` (its one call from bench/run.ts): the campaign on the offline AWS host; its
+ * figures go into the run's report beside the embedded host's. TAKEDOWN_BENCH_AWS=0 leaves it out; TAKEDOWN_BENCH_AWS_INDICATORS
  * runs a smaller campaign.
  */
-export async function awsBench(options: { log: (line: string) => void; seed?: number; json?: boolean }): Promise<AwsBenchFigures | undefined> {
+export async function awsBench(options: { log: (line: string) => void; seed?: number }): Promise<AwsBenchFigures | undefined> {
   if (process.env.TAKEDOWN_BENCH_AWS === '0') return undefined;
   const indicators = process.env.TAKEDOWN_BENCH_AWS_INDICATORS ? Number(process.env.TAKEDOWN_BENCH_AWS_INDICATORS) : undefined;
-  const figures = await runAwsBench({ log: options.log, ...(options.seed ? { seed: options.seed } : {}), ...(indicators ? { indicators } : {}) });
-  process.stdout.write(options.json ? `${JSON.stringify({ aws: figures }, null, 2)}\n` : `\n${awsBenchText(figures)}\n`);
-  return figures;
+  return runAwsBench({ log: options.log, ...(options.seed ? { seed: options.seed } : {}), ...(indicators ? { indicators } : {}) });
 }

@@ -2,11 +2,15 @@
  * `npm run bench`: one campaign the size of Africa Cyber Surge II (20,674 indicators, ~2,000 recipients) through
  * the embedded host, end to end, on loopback only. Measures; asserts nothing. Prints a table (or `--json`).
  *
- *   npm run bench [-- --json] [--keep] [--seed <n>] [--poll cli|notices] [--rdap off|local]
+ *   npm run bench [-- --json] [--compare <previous.json>] [--keep] [--seed <n>] [--poll cli|notices] [--rdap off|local]
  *
  * Phases: generate a directory and a campaign -> intake + routing (submit until the plan is built) -> sending
  * (approval until every notice is out, polled the way `takedown run` polls) -> the ceiling: raw pooled
- * nodemailer into a capture server of its own with as many messages of the same size (best of two).
+ * nodemailer into a capture server of its own with as many messages of the same size (best of two) -> 200,000
+ * indicators routed, RDAP, the audit trail, workflow transitions, one big notice, start-up -> the same campaign on
+ * the AWS host, offline (bench/aws.ts). One report; `--json` writes it as one JSON document, and `--compare` prints
+ * a previous one's headline figures (bench/compare.ts) beside this run's: `--compare bench/baseline.json` holds
+ * the figures issue #17 was filed with.
  *
  * To see where a phase spends its time: TAKEDOWN_BENCH_MARKS=1 node --cpu-prof --import tsx bench/run.ts
  * prints each phase's bounds on the profile's clock, to cut the .cpuprofile to that phase.
@@ -31,14 +35,20 @@ import { runRdapBench } from './rdap.js';
 import { runAuditBench } from './audit.js';
 import { runTransitionBench } from './transitions.js';
 import { runBigNoticeBench } from './big-notice.js';
-import { awsBench } from './aws.js';
+import { awsBench, awsBenchText } from './aws.js';
+import { compareText, headlineOf, readRun } from './compare.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /** nodemailer's pool default, which SmtpMailer keeps unless told otherwise */
 const MAX_CONNECTIONS = 5;
-const TARGETS = { indicatorsPerSecond: 5_000, ceilingShare: 0.5, peakRssMb: 512 } as const;
+/** the bars of issue #17 ("Fast where it counts") */
+const TARGETS = { indicatorsPerSecond: 20_000, ceilingShare: 0.5, peakRssMb: 512, routing200kSeconds: 10, auditAppendsPerSecond: 20_000, startSeconds: 0.4 } as const;
 
 interface Args {
   json: boolean;
+  /** a previous run's JSON, printed beside this run's figures */
+  compare?: string;
   keep: boolean;
   seed: number;
   /** `cli`: campaignStatus every 100 ms, as `takedown run` does; `notices`: only the notice list */
@@ -53,6 +63,12 @@ function parseArgs(argv: readonly string[]): Args {
     const a = argv[i];
     if (a === '--json') args.json = true;
     else if (a === '--keep') args.keep = true;
+    else if (a === '--compare') {
+      const file = argv[++i];
+      if (!file) throw new Error('--compare takes the JSON file of an earlier run (npm run bench -- --json > before.json)');
+      readRun(file);
+      args.compare = file;
+    }
     else if (a === '--seed') args.seed = Number(argv[++i]);
     else if (a === '--poll') {
       const v = argv[++i];
@@ -65,7 +81,20 @@ function parseArgs(argv: readonly string[]): Args {
       args.rdap = v;
     }
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --json] [--keep] [--seed <n>] [--poll cli|notices] [--rdap off|local]\n');
+      process.stdout.write(
+        [
+          'usage: npm run bench [-- --json] [--compare <previous.json>] [--keep] [--seed <n>] [--poll cli|notices] [--rdap off|local]',
+          '',
+          'Runs a 20,674-indicator campaign through the embedded host on loopback and prints what it measured.',
+          '  --json                 the whole report as one JSON document on stdout',
+          '  --compare <file>       an earlier run\'s JSON (or bench/baseline.json), printed beside this run',
+          '  --keep                 keep the work directory',
+          '  --seed <n>             the generated campaign\'s seed',
+          '  --poll cli|notices     how the sending phase polls for progress (default notices)',
+          '  --rdap off|local       parties from the directory only (default), or also a local RDAP server',
+          'Environment: TAKEDOWN_BENCH_AWS=0, _INTAKE=0, _RDAP=0, _AUDIT=0, _TRANSITIONS=0, _BIG_NOTICE=0, _STARTUP=0 leave a part out.',
+        ].join('\n') + '\n',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -192,6 +221,25 @@ async function waitForSending(host: Host, campaignId: string, poll: Args['poll']
     if (failed) throw new Error(failed);
     await sleep(100);
   }
+}
+
+/**
+ * A command's start: `takedown --help` and `takedown status` (over an empty data directory), each the median of
+ * five runs in a fresh process, as a user types them.
+ */
+function measureStartup(work: string): { helpSeconds: number; statusSeconds: number } {
+  const bin = fileURLToPath(new URL('../bin/takedown.mjs', import.meta.url));
+  const median = (args: string[]): number => {
+    const runs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, TAKEDOWN_DATA_DIR: join(work, 'startup') }, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`takedown ${args.join(' ')} exited with ${r.status}: ${r.stderr.slice(0, 500)}`);
+      runs.push(performance.now() - t);
+    }
+    return seconds(runs.sort((a, b) => a - b)[2]!);
+  };
+  return { helpSeconds: median(['--help']), statusSeconds: median(['status']) };
 }
 
 function emlFiles(dir: string): string[] {
@@ -383,6 +431,10 @@ async function main(): Promise<void> {
     const transitions = process.env.TAKEDOWN_BENCH_TRANSITIONS === '0' ? undefined : await runTransitionBench();
     // one notice of 20,000 indicators to one recipient, in parts under the size limit; TAKEDOWN_BENCH_BIG_NOTICE=0 leaves it out
     const bigNotice = process.env.TAKEDOWN_BENCH_BIG_NOTICE === '0' ? undefined : await runBigNoticeBench({ log });
+    if (process.env.TAKEDOWN_BENCH_STARTUP !== '0') log('start-up: takedown --help and takedown status, five runs each ...');
+    const startup = process.env.TAKEDOWN_BENCH_STARTUP === '0' ? undefined : measureStartup(work);
+    // the same campaign on the AWS host, offline (bench/aws.ts; TAKEDOWN_BENCH_AWS=0 leaves it out)
+    const aws = await awsBench({ log, seed: args.seed });
 
     const indicatorsPerSecond = planned.counts.indicators / (routingMs / 1000);
     const noticesPerSecond = notices / (sendMs / 1000);
@@ -452,14 +504,22 @@ async function main(): Promise<void> {
       },
       intakeScale: { cases: intakeScale, heapLimitMb: heapLimitMb() || 'V8 default', target: TARGETS.peakRssMb, met: intakeScale.every((c) => c.peakRssMb <= TARGETS.peakRssMb) },
       rdap: rdap ? { ...rdap, target: 1, met: rdap.lookupsPerNetwork <= 1 } : undefined,
-      audit,
+      audit: audit ? { ...audit, appendMet: audit.concurrentAppendsPerSecond >= TARGETS.auditAppendsPerSecond } : undefined,
       transitions,
       bigNotice,
+      startup: startup ? { ...startup, target: TARGETS.startSeconds, met: Math.max(startup.helpSeconds, startup.statusSeconds) <= TARGETS.startSeconds } : undefined,
+      aws,
       totalSeconds: seconds(performance.now() - runStarted),
     };
+    const before = args.compare ? readRun(args.compare) : undefined;
+    const comparison = before
+      ? `Before and after (--compare ${args.compare}):\n${compareText(headlineOf(before), headlineOf(figures), { before: before.headlineSource ?? args.compare!, after: 'this run' })}\n`
+      : undefined;
+    // with --json, stdout is the JSON alone: the comparison goes to stderr
+    if (args.json && comparison) process.stderr.write(`\n${comparison}`);
 
     if (args.json) {
-      process.stdout.write(JSON.stringify(figures, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...figures, headline: headlineOf(figures), ...(before ? { comparedWith: args.compare } : {}) }, null, 2) + '\n');
     } else {
       const ok = (met: boolean) => (met ? 'yes' : 'NO');
       process.stdout.write(
@@ -482,11 +542,19 @@ async function main(): Promise<void> {
               ['ceiling (raw nodemailer)', `${fmt(ceilingPerSecond, 1)} messages/s (best of ${figures.ceiling.runsSeconds.map((x) => `${x} s`).join(', ')})`, '', ''],
               ['sending / ceiling', `${fmt(share * 100, 1)} %`, `>= ${TARGETS.ceilingShare * 100} %`, ok(figures.sendingShareOfCeiling.met)],
               ['peak RSS', `${fmt(mb(peakRss), 1)} MB (VmHWM ${hwm === undefined ? 'n/a' : fmt(mb(hwm), 1)})`, `<= ${TARGETS.peakRssMb} MB`, ok(figures.memory.met)],
-              ...intakeScale.map((c) => [
-                `peak RSS, ${fmt(c.indicators)} ${c.case === 'stored-csv' ? 'CSV' : 'STIX'}${heapLimitMb() ? ` (heap capped at ${heapLimitMb()} MB)` : ''}`,
-                `${fmt(c.peakRssMb, 1)} MB (intake ${c.intakeSeconds} s, routing ${c.routingSeconds ?? 0} s)`,
-                `<= ${TARGETS.peakRssMb} MB`,
-                ok(c.peakRssMb <= TARGETS.peakRssMb),
+              ...intakeScale.flatMap((c) => [
+                [
+                  `routing ${fmt(c.indicators)} ${c.case === 'stored-csv' ? 'CSV' : 'STIX'} after intake`,
+                  `${c.routingSeconds ?? 0} s (${fmt(c.cases ?? 0)} cases, ${fmt(c.notices ?? 0)} notices; intake ${c.intakeSeconds} s)`,
+                  `<= ${TARGETS.routing200kSeconds} s`,
+                  ok((c.routingSeconds ?? Infinity) <= TARGETS.routing200kSeconds),
+                ],
+                [
+                  `peak RSS, ${fmt(c.indicators)} ${c.case === 'stored-csv' ? 'CSV' : 'STIX'}${heapLimitMb() ? ` (heap capped at ${heapLimitMb()} MB)` : ''}`,
+                  `${fmt(c.peakRssMb, 1)} MB`,
+                  `<= ${TARGETS.peakRssMb} MB`,
+                  ok(c.peakRssMb <= TARGETS.peakRssMb),
+                ],
               ]),
               ...(rdap
                 ? [
@@ -497,7 +565,9 @@ async function main(): Promise<void> {
               ...(audit
                 ? [
                     [`audit verify, ${fmt(audit.events)} events`, `${fmt(audit.verifiedPerSecond)} events/s (${audit.verifySeconds} s, ${fmt(audit.chains)} chains, ${audit.valid ? 'valid' : 'BROKEN'})`, `< ${audit.targetSeconds} s`, ok(audit.met)],
-                    ['audit append', `${fmt(audit.appendsPerSecond)} events/s (${audit.appendSeconds} s)`, '', ''],
+                    [`audit append, ${audit.appenders} in flight`, `${fmt(audit.concurrentAppendsPerSecond)} events/s`, `>= ${fmt(TARGETS.auditAppendsPerSecond)}/s`, ok(audit.concurrentAppendsPerSecond >= TARGETS.auditAppendsPerSecond)],
+                    ['audit append, one at a time', `${fmt(audit.appendsPerSecond)} events/s (${audit.appendSeconds} s)`, '', ''],
+                    [`audit append, batches of ${audit.batch}`, `${fmt(audit.batchedAppendsPerSecond)} events/s`, '', ''],
                   ]
                 : []),
               ...(bigNotice
@@ -508,6 +578,12 @@ async function main(): Promise<void> {
                       `<= ${fmt(bigNotice.limitBytes)} B`,
                       ok(bigNotice.met),
                     ],
+                  ]
+                : []),
+              ...(startup
+                ? [
+                    ['start-up, takedown --help', `${startup.helpSeconds} s (median of 5)`, `<= ${TARGETS.startSeconds} s`, ok(startup.helpSeconds <= TARGETS.startSeconds)],
+                    ['start-up, takedown status', `${startup.statusSeconds} s (median of 5)`, `<= ${TARGETS.startSeconds} s`, ok(startup.statusSeconds <= TARGETS.startSeconds)],
                   ]
                 : []),
               ...(transitions
@@ -529,11 +605,11 @@ async function main(): Promise<void> {
             ['peak JS heap by phase', Object.entries(figures.memory.heapUsedPeakByPhaseMb).map(([k, v]) => `${k} ${v} MB`).join(', ')],
             ['bench total', `${figures.totalSeconds} s`],
           ]) +
-          '\n',
+          '\n' +
+          (aws ? `\n${awsBenchText(aws)}\n` : '') +
+          (comparison ? `\n${comparison}` : ''),
       );
     }
-    // the same campaign on the AWS host, offline (bench/aws.ts; TAKEDOWN_BENCH_AWS=0 leaves it out)
-    await awsBench({ log, seed: args.seed, json: args.json });
   } finally {
     if (host) await host.close().catch(() => undefined);
     if (args.keep) log(`kept ${work}`);
