@@ -16,27 +16,45 @@ const LINK_TOKEN = /\/links\/([A-Za-z0-9_-]{16,128})/g;
 
 /** The masked copy of a raw message, and how many tokens were masked. */
 export function maskTokens(raw: string): { masked: string; tokens: number } {
-  // the text with every quoted-printable soft break removed, and where each of its characters stands in `raw`
-  const at: number[] = [];
+  // the text with every quoted-printable soft break taken out, and where each break stood in it: a character at
+  // index j of the text stands in `raw` at j + 3 for each break at or before j
+  const breaks: number[] = [];
   let view = '';
-  for (let i = 0; i < raw.length; i++) {
-    if (raw.charCodeAt(i) === 61 /* = */ && raw.startsWith('\r\n', i + 1)) {
-      i += 2;
-      continue;
-    }
-    at.push(i);
-    view += raw[i];
+  let from = 0;
+  for (let i = raw.indexOf('=\r\n'); i >= 0; i = raw.indexOf('=\r\n', from)) {
+    view += raw.slice(from, i);
+    breaks.push(view.length);
+    from = i + 3;
   }
-  const out = raw.split('');
+  view += raw.slice(from);
+  const rawIndex = (j: number): number => {
+    let lo = 0;
+    let hi = breaks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (breaks[mid]! <= j) lo = mid + 1;
+      else hi = mid;
+    }
+    return j + 3 * lo;
+  };
+  const masked = new Set<number>();
   let tokens = 0;
   for (const pattern of [ADDRESS_TOKEN, LINK_TOKEN]) {
     for (const m of view.matchAll(pattern)) {
       const start = m.index + m[0].indexOf(m[1]!);
-      for (let j = start; j < start + m[1]!.length; j++) out[at[j]!] = 'x';
+      for (let j = start; j < start + m[1]!.length; j++) masked.add(rawIndex(j));
       tokens++;
     }
   }
-  return { masked: out.join(''), tokens };
+  // the copy: `raw` cut at each masked character, an x in its place
+  const pieces: string[] = [];
+  let last = 0;
+  for (const at of [...masked].sort((a, b) => a - b)) {
+    pieces.push(raw.slice(last, at), 'x');
+    last = at + 1;
+  }
+  pieces.push(raw.slice(last));
+  return { masked: pieces.join(''), tokens };
 }
 
 /** true when every token of ours in the text is masked: the check a copy passes before it is kept. */
