@@ -27,6 +27,18 @@ describe('FileMessageStore', () => {
     expect(readdirSync(join(dir, 'messages', 'n0123456789abcdef.notice.0', 'm1'))).toEqual(['p1.eml']);
   });
 
+  it('writes a message again into a folder removed behind its back, private as before', async () => {
+    const dir = fresh();
+    const store = new FileMessageStore(dir);
+    await store.put('n0123456789abcdef.notice.0/m1/p1.eml', 'first');
+    rmSync(join(dir, 'n0123456789abcdef.notice.0'), { recursive: true, force: true });
+
+    await store.put('n0123456789abcdef.notice.0/m1/p1.masked.eml', 'second');
+
+    expect(await store.get('n0123456789abcdef.notice.0/m1/p1.masked.eml')).toBe('second');
+    expect(statSync(join(dir, 'n0123456789abcdef.notice.0', 'm1')).mode & 0o777).toBe(0o700);
+  });
+
   it.each(['../escape.eml', 'a/../../escape.eml', '/etc/passwd', 'a//b', '.hidden/x', 'a/b\\c'])('refuses the key %s, which would name a file outside its folder', async (key) => {
     const store = new FileMessageStore(fresh());
     await expect(store.put(key, 'x')).rejects.toThrow(/not a message key/);

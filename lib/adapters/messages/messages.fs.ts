@@ -11,6 +11,8 @@ const KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
  */
 export class FileMessageStore implements MessageStore {
   private readonly root: string;
+  /** folders this store made (or found): a message's two copies share one, so it is made once, not per write */
+  private readonly folders = new Set<string>();
 
   constructor(dir: string) {
     this.root = resolve(dir);
@@ -27,9 +29,22 @@ export class FileMessageStore implements MessageStore {
   /** written whole or not at all: a crash leaves the old file or none, never half of one */
   async put(key: string, raw: string): Promise<void> {
     const path = this.path(key);
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const folder = dirname(path);
+    if (!this.folders.has(folder)) {
+      mkdirSync(folder, { recursive: true, mode: 0o700 });
+      this.folders.add(folder);
+      // one entry per outbound: forget them all now and then rather than grow with every message ever sent
+      if (this.folders.size > 10_000) this.folders.clear();
+    }
     const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, raw, { mode: 0o600 });
+    try {
+      writeFileSync(tmp, raw, { mode: 0o600 });
+    } catch (e) {
+      // a folder removed behind this store's back (a cleanup) is made again
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      mkdirSync(folder, { recursive: true, mode: 0o700 });
+      writeFileSync(tmp, raw, { mode: 0o600 });
+    }
     renameSync(tmp, path);
   }
 
