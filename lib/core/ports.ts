@@ -6,7 +6,7 @@ import type { Store } from './store.js';
  * Every adapter of a port passes the same contract test suite.
  */
 
-export type { CachedLookup, Page, PageRequest, QueuedReview, Store, StoredRecord } from './store.js';
+export type { CachedLookup, CaseCounts, Page, PageRequest, QueuedReview, Store, StoredRecord } from './store.js';
 
 export type WorkflowName = 'campaign' | 'notice' | 'verify';
 

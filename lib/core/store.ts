@@ -54,6 +54,11 @@ export interface Store {
   listCases(by: { campaignId: string } | { noticeId: string }, page?: PageRequest): Promise<Page<Case>>;
   /** cases of these indicator values whose state is one of `states` (any campaign) */
   findCasesByIndicator(values: readonly string[], states: ReadonlySet<CaseState>): Promise<Case[]>;
+  /**
+   * how many cases a campaign has, and of what kind, counted where they are stored; optional: without it they
+   * are counted from listCases, every case read (200,000 cases: ~2 s and ~400 MB for a campaign list)
+   */
+  countCases?(campaignId: string): Promise<CaseCounts>;
 
   /** creates each notice that does not exist yet (idempotent) */
   putNotices(notices: readonly Notice[]): Promise<void>;
@@ -131,6 +136,17 @@ export interface Store {
  * An item of the review queue as the store keeps it: created once per id, listed by `receivedAt` then id. Its
  * other fields belong to the answers context (answers/review.ts), which validates them when it reads them back.
  */
+/** A campaign's cases counted by kind (Store.countCases). */
+export interface CaseCounts {
+  readonly cases: number;
+  /** handed on from another party: a previous case */
+  readonly escalations: number;
+  /** reopened after a verified takedown came back: a revival, and no previous case */
+  readonly reopened: number;
+  /** kept back by the TLP gate */
+  readonly withheld: number;
+}
+
 export interface QueuedReview {
   readonly id: string;
   readonly receivedAt: string;

@@ -15,6 +15,7 @@ import {
 import type { CachedLookup, Page, PageRequest, Store } from '../../lib/core/ports.js';
 import { ReviewItem } from '../../lib/core/answers/review.js';
 import { verifyCampaign } from '../../lib/core/audit/verifier.js';
+import { campaignCounts } from '../../lib/core/reports/stats.js';
 import { appendEvent, appendEvents, chainOf, CHAIN_SLOT_TAKEN, eventHash, GENESIS_TYPE, ZERO_HASH } from '../../lib/core/audit/events.js';
 import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
 
@@ -334,6 +335,31 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
     });
 
     describe('cases', () => {
+      it('counts a campaign\'s cases by kind (escalated, reopened, withheld) and no other campaign\'s', async () => {
+        // Prepare: six cases of one campaign (two escalated on, one of them of a reopened case; one reopened; one
+        // withheld), one of another
+        const campaign = makeCampaign('cmp_a');
+        await store.createCampaign(campaign);
+        await store.putCases([
+          makeCase('case_01', { campaignId: 'cmp_a', value: ip(1) }),
+          { ...makeCase('case_02', { campaignId: 'cmp_a', value: ip(1) }), step: 1, previousCaseId: 'case_01' },
+          { ...makeCase('case_03', { campaignId: 'cmp_a', value: ip(2) }), revival: 1 },
+          { ...makeCase('case_07', { campaignId: 'cmp_a', value: ip(2) }), revival: 1, step: 1, previousCaseId: 'case_03' },
+          makeCase('case_04', { campaignId: 'cmp_a', value: ip(3), state: 'withheld' }),
+          makeCase('case_05', { campaignId: 'cmp_a', value: ip(4), state: 'notified' }),
+          makeCase('case_06', { campaignId: 'cmp_b', value: ip(5), state: 'withheld' }),
+        ]);
+        await store.putNotices([makeNotice('ntc_1', { campaignId: 'cmp_a' })]);
+
+        // Act
+        const counts = await campaignCounts({ store }, campaign);
+
+        // Assess: the same counts whether the store counts them (countCases) or every case is read
+        expect(counts).toMatchObject({ cases: 6, escalations: 2, reopened: 1, withheld: 1, notices: 1, sent: 0 });
+        expect(counts.line).toContain('6 cases (2 escalations, 1 reopened, 1 withheld) → 1 notice');
+        if (store.countCases) expect(await store.countCases('cmp_missing')).toStrictEqual({ cases: 0, escalations: 0, reopened: 0, withheld: 0 });
+      });
+
       it('creates each case once and leaves an existing one as it is', async () => {
         const first = makeCase('case_01', { campaignId: 'cmp_a' });
         await store.putCases([first, makeCase('case_02', { campaignId: 'cmp_a' })]);

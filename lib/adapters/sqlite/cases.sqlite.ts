@@ -17,7 +17,8 @@ import {
 export type CaseMethods = Pick<
   Store,
   'putCases' | 'getCase' | 'saveCase' | 'saveCases' | 'listCases' | 'findCasesByIndicator'
->;
+> &
+  Required<Pick<Store, 'countCases'>>;
 
 /** Cases in the `cases` table, found by campaign, by notice and by indicator value. */
 export function sqliteCases(db: Database.Database): CaseMethods {
@@ -36,6 +37,15 @@ export function sqliteCases(db: Database.Database): CaseMethods {
     ),
     casesByNotice: db.prepare<[string, string, number], KeyedRow>(
       'SELECT id AS key, data FROM cases WHERE notice_id = ? AND id > ? ORDER BY id LIMIT ?',
+    ),
+    // one pass over the campaign's rows, nothing parsed in JavaScript; the fields as Case keeps them (undefined
+    // fields are left out of the stored JSON)
+    countCases: db.prepare<[string], { cases: number; escalations: number | null; reopened: number | null; withheld: number | null }>(
+      `SELECT COUNT(*) AS cases,
+              SUM(json_extract(data, '$.previousCaseId') IS NOT NULL) AS escalations,
+              SUM(COALESCE(json_extract(data, '$.revival'), 0) > 0 AND json_extract(data, '$.previousCaseId') IS NULL) AS reopened,
+              SUM(state = 'withheld') AS withheld
+         FROM cases WHERE campaign_id = ?`,
     ),
     casesByValue: db.prepare<[string], { id: string; state: string; data: string }>(
       'SELECT id, state, data FROM cases WHERE indicator_value = ?',
@@ -83,6 +93,11 @@ export function sqliteCases(db: Database.Database): CaseMethods {
           ? stmt.casesByCampaign.all(by.campaignId, after, limit + 1)
           : stmt.casesByNotice.all(by.noticeId, after, limit + 1);
       return toPage<Case>(rows, limit);
+    },
+
+    async countCases(campaignId) {
+      const row = stmt.countCases.get(campaignId)!;
+      return { cases: row.cases, escalations: row.escalations ?? 0, reopened: row.reopened ?? 0, withheld: row.withheld ?? 0 };
     },
 
     async findCasesByIndicator(values, states) {

@@ -11,7 +11,7 @@ import type {
   NoticeState,
   Outbound,
 } from '../../core/model.js';
-import type { CachedLookup, Page, PageRequest, Store, StoredRecord } from '../../core/ports.js';
+import type { CachedLookup, CaseCounts, Page, PageRequest, Store, StoredRecord } from '../../core/ports.js';
 import type { QueuedReview } from '../../core/ports.js';
 import { sqliteAudit, type AuditMethods } from './audit.sqlite.js';
 import { sqliteCampaigns, type CampaignMethods } from './campaigns.sqlite.js';
@@ -98,6 +98,10 @@ export class SqliteStore implements Store {
 
   listCases(by: { campaignId: string } | { noticeId: string }, page?: PageRequest): Promise<Page<Case>> {
     return this.cases.listCases(by, page);
+  }
+
+  countCases(campaignId: string): Promise<CaseCounts> {
+    return this.cases.countCases(campaignId);
   }
 
   findCasesByIndicator(values: readonly string[], states: ReadonlySet<CaseState>): Promise<Case[]> {

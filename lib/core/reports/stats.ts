@@ -1,5 +1,5 @@
 import type { Answer, Campaign, Case, CaseState, Notice } from '../model.js';
-import type { Deps } from '../ports.js';
+import type { CaseCounts, Deps } from '../ports.js';
 import { listAll } from '../paging.js';
 import { NotFoundError } from '../errors.js';
 
@@ -147,9 +147,21 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n =
 
 /** The counts of a campaign from its cases and notices (see CampaignCounts). */
 export function countsOf(campaign: Pick<Campaign, 'counts'>, cases: readonly Case[], notices: readonly Notice[]): CampaignCounts {
-  const escalations = cases.filter((c) => c.previousCaseId !== undefined).length;
-  const reopened = cases.filter((c) => (c.revival ?? 0) > 0 && c.previousCaseId === undefined).length;
-  const withheld = cases.filter((c) => c.state === 'withheld').length;
+  return countsFrom(campaign, tally(cases), notices);
+}
+
+/** The kinds of cases, counted from the cases themselves (what Store.countCases counts where they are stored). */
+function tally(cases: readonly Case[]): CaseCounts {
+  return {
+    cases: cases.length,
+    escalations: cases.filter((c) => c.previousCaseId !== undefined).length,
+    reopened: cases.filter((c) => (c.revival ?? 0) > 0 && c.previousCaseId === undefined).length,
+    withheld: cases.filter((c) => c.state === 'withheld').length,
+  };
+}
+
+function countsFrom(campaign: Pick<Campaign, 'counts'>, counted: CaseCounts, notices: readonly Notice[]): CampaignCounts {
+  const { cases, escalations, reopened, withheld } = counted;
   const indicators = campaign.counts.indicators;
   const unroutable = campaign.counts.unroutable;
   const sent = notices.filter((n) => n.sentAt !== undefined).length;
@@ -160,8 +172,8 @@ export function countsOf(campaign: Pick<Campaign, 'counts'>, cases: readonly Cas
   ].filter(Boolean);
   const line =
     `${plural(indicators, 'indicator')}${unroutable ? ` (${unroutable} unroutable)` : ''} → ` +
-    `${plural(cases.length, 'case')}${why.length ? ` (${why.join(', ')})` : ''} → ${plural(notices.length, 'notice')}`;
-  return { indicators, unroutable, cases: cases.length, escalations, reopened, withheld, notices: notices.length, sent, line };
+    `${plural(cases, 'case')}${why.length ? ` (${why.join(', ')})` : ''} → ${plural(notices.length, 'notice')}`;
+  return { indicators, unroutable, cases, escalations, reopened, withheld, notices: notices.length, sent, line };
 }
 
 /** When each indicator reached a stage, for the progress-over-time chart: sorted times, one per indicator. */
@@ -295,9 +307,10 @@ export async function campaignStats(deps: Pick<Deps, 'store'>, campaignId: strin
 
 /** The counts of one campaign (CampaignCounts), read from the store. */
 export async function campaignCounts(deps: Pick<Deps, 'store'>, campaign: Campaign): Promise<CampaignCounts> {
-  const [cases, notices] = await Promise.all([
-    listAll((p) => deps.store.listCases({ campaignId: campaign.id }, p)),
+  const [counted, notices] = await Promise.all([
+    // counted where the cases are when the store can: a campaign list must not read every case of every campaign
+    deps.store.countCases ? deps.store.countCases(campaign.id) : listAll((p) => deps.store.listCases({ campaignId: campaign.id }, p)).then(tally),
     listAll((p) => deps.store.listNotices({ campaignId: campaign.id }, p)),
   ]);
-  return countsOf(campaign, cases, notices);
+  return countsFrom(campaign, counted, notices);
 }
