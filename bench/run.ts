@@ -224,8 +224,8 @@ async function waitForSending(host: Host, campaignId: string, poll: Args['poll']
 }
 
 /**
- * A command's start: `takedown --help` and `takedown status` (over an empty data directory), each the median of
- * five runs in a fresh process, as a user types them.
+ * A command's start: `takedown --help` and `takedown status` (over the bench campaign's data directory), each
+ * the median of five runs in a fresh process, as a user types them.
  */
 function measureStartup(work: string): { helpSeconds: number; statusSeconds: number } {
   const bin = fileURLToPath(new URL('../bin/takedown.mjs', import.meta.url));
@@ -233,7 +233,7 @@ function measureStartup(work: string): { helpSeconds: number; statusSeconds: num
     const runs: number[] = [];
     for (let i = 0; i < 5; i++) {
       const t = performance.now();
-      const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, TAKEDOWN_DATA_DIR: join(work, 'startup') }, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, TAKEDOWN_DATA_DIR: join(work, 'host') }, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`takedown ${args.join(' ')} exited with ${r.status}: ${r.stderr.slice(0, 500)}`);
       runs.push(performance.now() - t);
     }
