@@ -219,7 +219,8 @@ async function waitForSending(host: Host, campaignId: string, poll: Args['poll']
     }
     const failed = failedExecution(host);
     if (failed) throw new Error(failed);
-    await sleep(100);
+    // the CLI's interval: a poll lists every notice, on the event loop the sending runs on
+    await sleep(250);
   }
 }
 
