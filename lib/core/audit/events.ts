@@ -153,10 +153,15 @@ async function appendLinked(
       const chain = chains[i]!;
       if (!ends.has(chain)) ends.set(chain, (attempt === 0 ? known.get(chain) : undefined) ?? (await deps.store.chainHead(chain)));
       const head = ends.get(chain);
-      const isRoot = chain === campaignChain(base.campaignId);
-      // a campaign chain started in this very batch is the root of the case and notice chains after it
-      const root = head || isRoot ? undefined : (linked.find((e) => e.chain === campaignChain(base.campaignId) && e.seq === 0)?.hash ?? (await campaignRoot(deps, base.campaignId)));
-      const withLink = { ...base, chain, seq: head ? head.seq + 1 : 0, prev: head ? head.hash : isRoot ? ZERO_HASH : root! };
+      const root = campaignChain(base.campaignId);
+      // a chain's first event links to the campaign root: ZERO_HASH for the campaign chain itself, else its first
+      // event, from this very batch when the batch starts the campaign chain
+      const prev = head
+        ? head.hash
+        : chain === root
+          ? ZERO_HASH
+          : (linked.find((e) => e.chain === root && e.seq === 0)?.hash ?? (await campaignRoot(deps, base.campaignId)));
+      const withLink = { ...base, chain, seq: head ? head.seq + 1 : 0, prev };
       const hash = appendHash(withLink);
       // keyed: whoever can write the store can recompute a hash, not this
       const full: AuditEvent = { ...withLink, hash, ...(deps.auditKey ? { mac: await macField(deps.auditKey, eventMacMessage(hash)) } : {}) };
