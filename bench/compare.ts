@@ -65,8 +65,10 @@ export function readRun(file: string): any {
 
 const show = (f: HeadlineFigure | undefined): string => {
   if (!f) return '-';
-  const digits = Math.abs(f.value) >= 100 ? 0 : Math.abs(f.value) >= 10 ? 1 : 2;
-  return `${f.value.toLocaleString('en-US', { maximumFractionDigits: digits })}${f.unit ? ` ${f.unit}` : ''}`;
+  const v = Math.abs(f.value);
+  // small amounts (a cost per notice) by their first significant digits, not rounded to nothing
+  const text = v > 0 && v < 0.1 ? f.value.toPrecision(2) : f.value.toLocaleString('en-US', { maximumFractionDigits: v >= 100 ? 0 : v >= 10 ? 1 : 2 });
+  return f.unit === '$' ? `$${text}` : `${text}${f.unit ? ` ${f.unit}` : ''}`;
 };
 
 /** Before and after side by side: every figure either run has, the change, and whether the after meets its bar. */
