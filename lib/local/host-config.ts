@@ -40,11 +40,13 @@ export const HostConfig = z.object({
   /** the languages notices may be written in besides English @default every template folder */
   languages: z.array(z.string().regex(/^[a-z]{2,3}$/)).max(50).optional(),
   /**
-   * indicators routed (and notices started) per workflow step: each step is one transaction of the store, and a
+   * indicators routed (and notices started) per workflow step. Each step is one transaction of the store, and a
    * page of 5,000 random case ids dirties far fewer index pages per case than ten pages of 500 (200,000 indicators
-   * routed in ~11 s rather than ~15.5 s, bench/intake-scale.ts) @default 5000
+   * routed in ~11 s rather than ~15.5 s, bench/intake-scale.ts). With `rdap: real` a step waits on the registries
+   * (at most 10 lookups a second per server) and must end within its state's 900 s: 500 then.
+   * @default 5000, or 500 with rdap real
    */
-  pageSize: z.number().int().min(1).max(5000).default(5000),
+  pageSize: z.number().int().min(1).max(5000).optional(),
   /** the TLP of a campaign submitted without one */
   defaultTlp: TLP.default('AMBER'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),

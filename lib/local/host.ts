@@ -311,7 +311,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       senderName: config.senderName,
       ...(config.organisation ? { organisation: config.organisation } : {}),
       publicUrl: config.publicUrl,
-      pageSize: config.pageSize,
+      pageSize: pageSizeOf(config),
       defaultTlp: config.defaultTlp,
       maxMessageBytes: config.maxMessageBytes,
       ...(config.escalationWindowSeconds ? { escalationWindowSeconds: config.escalationWindowSeconds } : {}),
@@ -441,4 +441,9 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     await closeAll();
     throw e;
   }
+}
+
+/** The routing page: the configured one, else 5,000, or 500 when a page waits on the registries' RDAP servers. */
+export function pageSizeOf(config: Pick<HostConfig, 'pageSize' | 'rdap'>): number {
+  return config.pageSize ?? (config.rdap === 'real' ? 500 : 5000);
 }
