@@ -148,6 +148,8 @@ async function appendLinked(
     // where each chain ends as this batch is linked: the head known here (first try only) or the store's, then
     // each event of the batch in turn
     const ends = new Map<string, KnownHead | undefined>();
+    // the first event of a campaign chain begun in this batch, by campaign: the root of the chains after it
+    const begun = new Map<string, string>();
     const linked: AuditEvent[] = [];
     for (const [i, base] of bases.entries()) {
       const chain = chains[i]!;
@@ -160,11 +162,12 @@ async function appendLinked(
         ? head.hash
         : chain === root
           ? ZERO_HASH
-          : (linked.find((e) => e.chain === root && e.seq === 0)?.hash ?? (await campaignRoot(deps, base.campaignId)));
+          : (begun.get(base.campaignId) ?? (await campaignRoot(deps, base.campaignId)));
       const withLink = { ...base, chain, seq: head ? head.seq + 1 : 0, prev };
       const hash = appendHash(withLink);
       // keyed: whoever can write the store can recompute a hash, not this
       const full: AuditEvent = { ...withLink, hash, ...(deps.auditKey ? { mac: await macField(deps.auditKey, eventMacMessage(hash)) } : {}) };
+      if (chain === root && full.seq === 0) begun.set(base.campaignId, hash);
       linked.push(full);
       ends.set(chain, { seq: full.seq, hash });
     }
