@@ -84,6 +84,36 @@ describe('SqliteStore', () => {
     expect(listed).toStrictEqual(items.map((i) => i.seq));
   });
 
+  it('lists a case\'s events from its chain, and an event from before the chains by its case id, in append order', async () => {
+    // Prepare: a database from before the hash chains (an event with no chain, the old index by case id), then
+    // reopened by this store and given a chained event of the same case
+    const file = join(dir, 'legacy.db');
+    new SqliteStore(file).close();
+    const old = new Database(file);
+    old.prepare('INSERT INTO events (id, campaign_id, case_id, notice_id, data) VALUES (?, ?, ?, ?, ?)').run(
+      'evt_old', 'cmp_a', 'case_1', null, JSON.stringify({ id: 'evt_old', campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'system', at: '2024-01-01T00:00:00.000Z', data: {} }),
+    );
+    old.exec('CREATE INDEX events_by_case ON events (case_id, seq)');
+    old.close();
+    const store = new SqliteStore(file);
+    const linked = { id: 'evt_new', at: '2025-03-01T08:00:00.000Z', campaignId: 'cmp_a', caseId: 'case_1', type: 'case.noted', actor: 'system', data: {}, chain: 'case:case_1', seq: 0, prev: ZERO_HASH };
+    await store.appendEvent(AuditEvent.parse({ ...linked, hash: eventHash(linked) }));
+    const other = { ...linked, id: 'evt_other', caseId: 'case_2', chain: 'case:case_2' };
+    await store.appendEvent(AuditEvent.parse({ ...other, hash: eventHash(other) }));
+
+    // Act
+    const events = await store.listEvents({ caseId: 'case_1' });
+
+    // Assess: both, oldest first, nothing of another case; and the old index is gone
+    expect(events.map((e) => e.id)).toStrictEqual(['evt_old', 'evt_new']);
+    store.close();
+    const probe = new Database(file, { readonly: true });
+    const indexes = probe.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").all().map((r) => r.name);
+    probe.close();
+    expect(indexes).not.toContain('events_by_case');
+    expect(indexes).toContain('events_unchained_by_case');
+  });
+
   it('stores a batch of audit events all or none: a taken slot anywhere in it leaves no event of it stored', async () => {
     // Prepare: a chain with one event, and a batch whose second event claims that event's slot
     const store = new SqliteStore(join(dir, 'audit.db'));

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { AlreadyExistsError } from '../../core/errors.js';
-import { chainSlotTaken } from '../../core/audit/index.js';
+import { caseChain, chainSlotTaken } from '../../core/audit/index.js';
 import type { AuditEvent } from '../../core/model.js';
 import type { Store } from '../../core/ports.js';
 import { parseRow, parseRows, type DataRow } from './schema.js';
@@ -39,7 +39,14 @@ export function sqliteAudit(db: Database.Database): AuditMethods {
       'SELECT DISTINCT chain FROM events WHERE campaign_id = ? AND chain IS NOT NULL ORDER BY chain',
     ),
     eventsByCampaign: db.prepare<[string], DataRow>('SELECT data FROM events WHERE campaign_id = ? ORDER BY seq'),
-    eventsByCase: db.prepare<[string], DataRow>('SELECT data FROM events WHERE case_id = ? ORDER BY seq'),
+    // a case's events are its chain (chainOf); an event from before the chains has none and is found by case_id
+    eventsByCase: db.prepare<[string, string], DataRow>(
+      `SELECT data FROM (
+         SELECT seq, data FROM events WHERE chain = ?
+         UNION ALL
+         SELECT seq, data FROM events WHERE chain IS NULL AND case_id = ?
+       ) ORDER BY seq`,
+    ),
     eventsByNotice: db.prepare<[string], DataRow>('SELECT data FROM events WHERE notice_id = ? ORDER BY seq'),
   };
 
@@ -120,7 +127,7 @@ export function sqliteAudit(db: Database.Database): AuditMethods {
         'campaignId' in by
           ? stmt.eventsByCampaign.all(by.campaignId)
           : 'caseId' in by
-            ? stmt.eventsByCase.all(by.caseId)
+            ? stmt.eventsByCase.all(caseChain(by.caseId), by.caseId)
             : stmt.eventsByNotice.all(by.noticeId);
       return parseRows<AuditEvent>(rows);
     },

@@ -73,7 +73,6 @@ CREATE TABLE IF NOT EXISTS events (
   chain_seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_by_campaign ON events (campaign_id, seq);
-CREATE INDEX IF NOT EXISTS events_by_case ON events (case_id, seq);
 CREATE INDEX IF NOT EXISTS events_by_notice ON events (notice_id, seq);
 
 -- answers of outside registries (RDAP, security.txt); range entries are found by any key inside the range
@@ -116,6 +115,10 @@ CREATE TABLE IF NOT EXISTS records (
 const CHAIN_SCHEMA = `
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_chain ON events (chain, chain_seq);
 CREATE INDEX IF NOT EXISTS events_by_campaign_chain ON events (campaign_id, chain);
+-- a case's events are its chain's ('case:<id>'), found by events_by_chain: an index by case_id cost every append
+-- one more B-tree page in the log (~10 % of the append rate); only events from before the chains are found by it
+DROP INDEX IF EXISTS events_by_case;
+CREATE INDEX IF NOT EXISTS events_unchained_by_case ON events (case_id, seq) WHERE chain IS NULL;
 `;
 
 /**

@@ -33,9 +33,14 @@ export function campaignChain(campaignId: string): string {
   return `campaign:${campaignId}`;
 }
 
+/** The chain of a case's events. */
+export function caseChain(caseId: string): string {
+  return `case:${caseId}`;
+}
+
 /** The chain an event belongs to: its case's, else its notice's, else its campaign's. */
 export function chainOf(event: Pick<AuditEvent, 'campaignId' | 'caseId' | 'noticeId'>): string {
-  if (event.caseId !== undefined) return `case:${event.caseId}`;
+  if (event.caseId !== undefined) return caseChain(event.caseId);
   if (event.noticeId !== undefined) return `notice:${event.noticeId}`;
   return campaignChain(event.campaignId);
 }
