@@ -20,7 +20,7 @@ export { awaitAnswer, noticeDeadline } from './wait.js';
 export { TemplateError, templateSet, templatesFromFiles, type TemplateSet } from './render/templates.js';
 export { holdsNoToken, maskTokens } from './sending/masking.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, messageLimit, provenDelivered, resendUnsent, sendOutbound, UNSENT_KIND, type OutboundRequest, type RenderContext } from './sending/outbound.js';
-export { SENDING_HALT_KIND, sendingHalt, type SendingHalt } from './sending/halt.js';
+export { SENDING_HALT_KIND, sendingHalt, type SendingHalt } from '../sending-halt.js';
 export { reopenCampaign, settleCampaign } from './settle.js';
 export { DEFAULT_ESCALATION_WINDOW_SECONDS, type EscalationResult } from './escalate.js';
 export { refusalScope } from './sending/refusal-scope.js';

@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors.js';
 import type { Campaign, CaseState, Notice } from '../model.js';
 import type { Deps } from '../ports.js';
 import { listAll } from '../paging.js';
-import { sendingHalt, type SendingHalt } from '../notices/index.js';
+import { sendingHalt, type SendingHalt } from '../sending-halt.js';
 
 export interface CampaignStatus {
   readonly campaign: Campaign;

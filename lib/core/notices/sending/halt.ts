@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import { AlreadyExistsError, type MailRejectedError } from '../../errors.js';
-import { Refusal, type Notice } from '../../model.js';
+import type { Notice, Refusal } from '../../model.js';
 import type { Deps } from '../../ports.js';
+import { SENDING_HALT_KEY, SENDING_HALT_KIND, sendingHalt, type SendingHalt } from '../../sending-halt.js';
 import { appendEvent } from '../../audit/index.js';
 
 /**
@@ -10,18 +10,6 @@ import { appendEvent } from '../../audit/index.js';
  * one record says sending is halted and why (status and the dashboard show it, the log line pages the operator),
  * the workflows back off and try again, and the first message that goes through lifts the halt.
  */
-
-export const SENDING_HALT_KIND = 'sending-halt';
-const KEY = 'all';
-
-export const SendingHalt = z.object({
-  since: z.string(),
-  refusal: Refusal,
-  /** the notice whose send found it */
-  noticeId: z.string(),
-  campaignId: z.string(),
-});
-export type SendingHalt = z.infer<typeof SendingHalt>;
 
 /** The refusal as recorded: the server's words on one line, never longer than the record allows. */
 export function refusalOf(deps: Pick<Deps, 'clock'>, error: MailRejectedError, outbound?: string): Refusal {
@@ -37,17 +25,11 @@ export function refusalOf(deps: Pick<Deps, 'clock'>, error: MailRejectedError, o
   };
 }
 
-/** Whether sending is halted, and why. */
-export async function sendingHalt(deps: Pick<Deps, 'store'>): Promise<SendingHalt | undefined> {
-  const record = await deps.store.getRecord(SENDING_HALT_KIND, KEY);
-  return record ? SendingHalt.parse(JSON.parse(record.value)) : undefined;
-}
-
 /** Record that sending is halted (once: the first notice that meets the refusal writes the record and the event). */
 export async function haltSending(deps: Pick<Deps, 'store' | 'ids' | 'clock' | 'log'>, notice: Notice, refusal: Refusal): Promise<void> {
   const halt: SendingHalt = { since: refusal.at, refusal, noticeId: notice.id, campaignId: notice.campaignId };
   try {
-    await deps.store.putRecord({ kind: SENDING_HALT_KIND, key: KEY, value: JSON.stringify(halt), version: 1 }, 'absent');
+    await deps.store.putRecord({ kind: SENDING_HALT_KIND, key: SENDING_HALT_KEY, value: JSON.stringify(halt), version: 1 }, 'absent');
   } catch (e) {
     if (e instanceof AlreadyExistsError) return;
     throw e;
@@ -61,7 +43,7 @@ export async function haltSending(deps: Pick<Deps, 'store' | 'ids' | 'clock' | '
 export async function liftHalt(deps: Pick<Deps, 'store' | 'ids' | 'clock' | 'log'>, notice: Notice): Promise<void> {
   const halt = await sendingHalt(deps);
   if (!halt) return;
-  await deps.store.deleteRecord(SENDING_HALT_KIND, KEY);
+  await deps.store.deleteRecord(SENDING_HALT_KIND, SENDING_HALT_KEY);
   deps.log.info('sending resumed', { notice: notice.id, haltedSince: halt.since });
   await appendEvent(deps, { campaignId: notice.campaignId, noticeId: notice.id, type: 'sending.resumed', actor: 'system', data: { haltedSince: halt.since, refusal: halt.refusal } });
 }
