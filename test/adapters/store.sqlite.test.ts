@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import { CHAIN_SLOT_TAKEN, ZERO_HASH, eventHash } from '../../lib/core/audit/events.js';
-import { AuditEvent, CampaignIndicator } from '../../lib/core/model.js';
+import { AuditEvent, CampaignIndicator, Case } from '../../lib/core/model.js';
 import { storeContract } from '../contract/store.contract.js';
 
 function tempDir(): string {
@@ -112,6 +112,33 @@ describe('SqliteStore', () => {
     probe.close();
     expect(indexes).not.toContain('events_by_case');
     expect(indexes).toContain('events_unchained_by_case');
+  });
+
+  it('counts a campaign\'s escalated, reopened and withheld cases in a database made before it kept them apart', async () => {
+    // Prepare: cases of each kind stored, then the column and index the counts read taken away, as an older
+    // version of this store left the file
+    const file = join(dir, 'counts.db');
+    const first = new SqliteStore(file);
+    const base = { indicator: { value: '10.0.0.1', kind: 'ipv4', host: '10.0.0.1', hostKind: 'ipv4', raw: '10.0.0.1', origin: 'line 1' }, ladder: [{ party: { id: 'hosting:AS64500', kind: 'hosting', name: 'Hosting', email: 'abuse@hosting.example', contactSource: 'directory' }, answerDeadline: 60, actionDeadline: 60, reminders: 0 }], step: 0, updatedAt: '2025-03-01T08:00:00.000Z', version: 1 };
+    await first.putCases([
+      Case.parse({ ...base, id: 'case_1', campaignId: 'cmp_a', state: 'escalated' }),
+      Case.parse({ ...base, id: 'case_2', campaignId: 'cmp_a', state: 'notified', step: 1, previousCaseId: 'case_1' }),
+      Case.parse({ ...base, id: 'case_3', campaignId: 'cmp_a', state: 'notified', revival: 1 }),
+      Case.parse({ ...base, id: 'case_4', campaignId: 'cmp_a', state: 'withheld' }),
+      Case.parse({ ...base, id: 'case_5', campaignId: 'cmp_b', state: 'withheld', revival: 2 }),
+    ]);
+    first.close();
+    const old = new Database(file);
+    old.exec('DROP INDEX cases_by_lineage; ALTER TABLE cases DROP COLUMN lineage');
+    old.close();
+
+    // Act
+    const reopened = new SqliteStore(file);
+    const counts = await reopened.countCases('cmp_a');
+    reopened.close();
+
+    // Assess
+    expect(counts).toStrictEqual({ cases: 4, escalations: 1, reopened: 1, withheld: 1 });
   });
 
   it('stores a batch of audit events all or none: a taken slot anywhere in it leaves no event of it stored', async () => {
