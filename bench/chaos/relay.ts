@@ -141,6 +141,8 @@ class Session {
   private buffer = Buffer.alloc(0);
   private mode: 'command' | 'data' | 'busy' = 'command';
   private tx: { at: number; from: string; to: string[]; attempt: number; fault: FaultKind | undefined } | undefined;
+  /** a message handed to the capture and not yet logged: its outcome is the delivery's, whatever the client does */
+  private delivering = false;
 
   constructor(
     private readonly socket: Socket,
@@ -149,8 +151,12 @@ class Session {
   ) {}
 
   start(): void {
-    // a transaction cut off by the client (a host killed mid-send) is logged too: it was an attempt
-    this.socket.on('close', () => this.finish(undefined, false, {}, true));
+    // a transaction cut off by the client (a host killed mid-send) is logged too: it was an attempt. One whose
+    // message is being handed to the capture is not: it is logged delivered (or not) when that ends, as a relay
+    // that took the whole message delivers it though the socket that sent it is gone
+    this.socket.on('close', () => {
+      if (!this.delivering) this.finish(undefined, false, {}, true);
+    });
     this.socket.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
       this.pump();
@@ -263,12 +269,15 @@ class Session {
       if (fault === 'after-data-421') this.socket.end();
       return;
     }
+    this.delivering = true;
     try {
       await this.hooks.deliver({ from: tx.from, to: tx.to }, bytes);
     } catch {
       this.finish(undefined, false, facts);
       this.reply('451 4.3.0 the capture behind the relay failed');
       return;
+    } finally {
+      this.delivering = false;
     }
     if (fault === 'drop-after-data') {
       // the nastiest: delivered, and the connection dies before the client hears the 250
