@@ -64,7 +64,7 @@ export function sqliteAudit(db: Database.Database): AuditMethods {
 
   // Group commit: the appends made while one is waiting commit together, on the next turn of the event loop. A
   // running campaign's executions append concurrently, and each commit writes every page it touched to the log
-  // (~7 B-trees per event), so a shared commit costs little more than one event's. Each append keeps its own
+  // (6 B-trees per event), so a shared commit costs little more than one event's. Each append keeps its own
   // outcome: INSERT OR IGNORE refuses a taken slot without failing the others; any other error fails them all.
   let waiting: { event: AuditEvent; settle: (error?: unknown) => void }[] = [];
   const insertEach = db.transaction((batch: readonly { event: AuditEvent }[]) =>
