@@ -136,6 +136,14 @@ export interface Store {
  * An item of the review queue as the store keeps it: created once per id, listed by `receivedAt` then id. Its
  * other fields belong to the answers context (answers/review.ts), which validates them when it reads them back.
  */
+/**
+ * What a campaign's counts tell a case apart by: handed on from another party (a previous case), or reopened
+ * after a verified takedown came back (a revival, no previous case); null for neither.
+ */
+export function caseLineage(c: Pick<Case, 'previousCaseId' | 'revival'>): 'escalation' | 'reopened' | null {
+  return c.previousCaseId !== undefined ? 'escalation' : (c.revival ?? 0) > 0 ? 'reopened' : null;
+}
+
 /** A campaign's cases counted by kind (Store.countCases). */
 export interface CaseCounts {
   readonly cases: number;

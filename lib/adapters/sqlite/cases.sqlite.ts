@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { StaleWriteError } from '../../core/errors.js';
 import type { Case, CaseState } from '../../core/model.js';
 import type { Store } from '../../core/ports.js';
+import { caseLineage } from '../../core/store.js';
 import {
   compareText,
   decodeCursor,
@@ -19,11 +20,6 @@ export type CaseMethods = Pick<
   'putCases' | 'getCase' | 'saveCase' | 'saveCases' | 'listCases' | 'findCasesByIndicator'
 > &
   Required<Pick<Store, 'countCases'>>;
-
-/** What a campaign's counts tell a case apart by (CaseCounts): handed on from another party, or reopened. */
-export function caseLineage(c: Pick<Case, 'previousCaseId' | 'revival'>): 'escalation' | 'reopened' | null {
-  return c.previousCaseId !== undefined ? 'escalation' : (c.revival ?? 0) > 0 ? 'reopened' : null;
-}
 
 /** Cases in the `cases` table, found by campaign, by notice and by indicator value. */
 export function sqliteCases(db: Database.Database): CaseMethods {

@@ -120,7 +120,7 @@ CREATE INDEX IF NOT EXISTS cases_by_lineage ON cases (campaign_id, lineage) WHER
 CREATE INDEX IF NOT EXISTS cases_withheld ON cases (campaign_id) WHERE state = 'withheld';
 `;
 
-/** The lineage column of a case from its JSON, as caseLineage (cases.sqlite.ts) sets it. */
+/** The lineage column of a case from its JSON: caseLineage (core/store.ts) in SQL, for rows stored before it. */
 const LINEAGE_FROM_JSON = `CASE WHEN json_extract(data, '$.previousCaseId') IS NOT NULL THEN 'escalation'
   WHEN COALESCE(json_extract(data, '$.revival'), 0) > 0 THEN 'reopened' END`;
 

@@ -1,5 +1,6 @@
 import type { Answer, Campaign, Case, CaseState, Notice } from '../model.js';
 import type { CaseCounts, Deps } from '../ports.js';
+import { caseLineage } from '../store.js';
 import { listAll } from '../paging.js';
 import { NotFoundError } from '../errors.js';
 
@@ -154,8 +155,8 @@ export function countsOf(campaign: Pick<Campaign, 'counts'>, cases: readonly Cas
 function tally(cases: readonly Case[]): CaseCounts {
   return {
     cases: cases.length,
-    escalations: cases.filter((c) => c.previousCaseId !== undefined).length,
-    reopened: cases.filter((c) => (c.revival ?? 0) > 0 && c.previousCaseId === undefined).length,
+    escalations: cases.filter((c) => caseLineage(c) === 'escalation').length,
+    reopened: cases.filter((c) => caseLineage(c) === 'reopened').length,
     withheld: cases.filter((c) => c.state === 'withheld').length,
   };
 }
