@@ -46,7 +46,9 @@ describe('escalation', () => {
     const campaignId = await submit(host, ['192.0.2.10,ip,ZZ,C2 server']);
     const notice = await waitFor('the notice to end', async () => {
       const [n] = await notices(host!, campaignId);
-      return n && !['planned', 'sending', 'sent'].includes(n.state) ? n : undefined;
+      if (!n || ['planned', 'sending', 'sent'].includes(n.state)) return undefined;
+      // the notice's end is written before its event: wait for the event of the state it ended in too
+      return (await host!.store.listEvents({ noticeId: n.id })).some((e) => e.type === `notice.${n.state}`) ? n : undefined;
     }, 30_000);
     expect(notice.state).toBe('exhausted');
     const types = (await host.store.listEvents({ noticeId: notice.id })).map((e) => e.type);

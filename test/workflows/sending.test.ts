@@ -116,7 +116,11 @@ describe('sending notices that real mail servers accept', () => {
     mta = await startStrictMta({ rcptTo: () => ({ code: 554, message: '5.7.1 <abuse@hosting.example>: Relay access denied' }) });
     host = await testHost(1, { config: { smtpUrl: mta.url } });
     const campaignId = await submit(host, urls(2));
-    const halt = await waitFor('sending to halt', () => sendingHalt(host!.deps), 20_000);
+    const halt = await waitFor('sending to halt', async () => {
+      const h = await sendingHalt(host!.deps);
+      // the halt is recorded before its event, and the notice given back to planned after it: wait for the event too
+      return h && (await host!.store.listEvents({ campaignId })).some((e) => e.type === 'sending.halted') ? h : undefined;
+    }, 20_000);
     expect(halt.refusal).toMatchObject({ scope: 'sender', code: 554, enhanced: '5.7.1', step: 'RCPT' });
     expect(halt.refusal.text).toContain('Relay access denied');
     const [notice] = await notices(host, campaignId);
@@ -141,7 +145,8 @@ describe('sending notices that real mail servers accept', () => {
     const campaignId = await submit(host, urls(2));
     const notice = await waitFor('the notice to be held', async () => {
       const [n] = await notices(host!, campaignId);
-      return n?.state === 'paused' ? n : undefined;
+      // the notice is held before its event is written: wait for both
+      return n?.state === 'paused' && (await eventTypes(host!, n.id)).includes('notice.held') ? n : undefined;
     }, 20_000);
     expect(notice.paused?.reason).toMatch(/^refused by a server: 554 5\.7\.1/);
     expect(notice.refusal).toMatchObject({ scope: 'policy', code: 554, enhanced: '5.7.1', step: 'DATA', text: 'Message rejected as spam by Content Filtering' });
