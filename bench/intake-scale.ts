@@ -18,6 +18,7 @@ import { planSubmission } from '../lib/core/campaign/index.js';
 import { parseIndicators } from '../lib/core/intake/index.js';
 import { fileSource } from '../lib/local/file-source.js';
 import { startHost } from '../lib/local/host.js';
+import { boundHeapGrowth } from '../lib/local/heap.js';
 import { DEFAULT_SPEC, generateBench } from './generate.js';
 
 export const INTAKE_CASES = ['stored-csv', 'stored-stix', 'plan-csv', 'plan-stix'] as const;
@@ -206,6 +207,8 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   const child = arg('--child');
   if (child) {
+    // a case runs as `takedown run` would: with the heap the CLI gives itself
+    boundHeapGrowth();
     if (!(INTAKE_CASES as readonly string[]).includes(child)) throw new Error(`unknown case ${child}`);
     process.stdout.write(JSON.stringify(await runCase(child as IntakeCase, arg('--dir')!)) + '\n');
     return;

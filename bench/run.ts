@@ -28,6 +28,7 @@ import { campaignStatus } from '../lib/core/reports/index.js';
 import type { Notice } from '../lib/core/model.js';
 import { startCaptureServer } from '../lib/adapters/mail/capture-server.js';
 import { startHost, type Host } from '../lib/local/host.js';
+import { boundHeapGrowth } from '../lib/local/heap.js';
 import { summary, table } from '../lib/local/cli/shared/terminal.js';
 import { DEFAULT_SPEC, generateBench } from './generate.js';
 import { heapLimitMb, runIntakeScale } from './intake-scale.js';
@@ -286,6 +287,8 @@ async function measureCeiling(dir: string, count: number, samples: readonly stri
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // the host runs in this process: it gets the heap the CLI gives itself
+  boundHeapGrowth();
   const sampler = new RssSampler();
   const runStarted = performance.now();
   const work = mkdtempSync(join(tmpdir(), 'takedown-bench-'));

@@ -16,6 +16,7 @@ import { addRecipientCommands } from './recipients.js';
 import { addRemoteCommands } from './remote.js';
 import { addDemoCommand, addServeCommand } from './serve.js';
 import { addWatchCommand } from './feeds/watch.js';
+import { boundHeapGrowth } from '../heap.js';
 
 /**
  * The `takedown` CLI: the program and its exit codes. Each command lives in the file of its group (campaign,
@@ -57,6 +58,8 @@ export function program(): Command {
 
 /** Run the CLI; returns the exit code (0 ok, 1 failure, 2 a usage or input mistake). */
 export async function main(argv: string[]): Promise<number> {
+  // a long campaign or `serve` would otherwise let the heap grow to several times what is live (see heap.ts)
+  boundHeapGrowth();
   // a reader that stops early (`| head`) is no failure of the command
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
