@@ -443,7 +443,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
   }
 }
 
-/** The routing page: the configured one, else 5,000, or 500 when a page waits on the registries' RDAP servers. */
+/** The routing page: the configured one, else 20,000, or 500 when a page waits on the registries' RDAP servers. */
 export function pageSizeOf(config: Pick<HostConfig, 'pageSize' | 'rdap'>): number {
-  return config.pageSize ?? (config.rdap === 'real' ? 500 : 5000);
+  return config.pageSize ?? (config.rdap === 'real' ? 500 : 20_000);
 }
