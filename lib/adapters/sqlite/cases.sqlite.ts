@@ -69,7 +69,9 @@ export function sqliteCases(db: Database.Database): CaseMethods {
 
   return {
     async putCases(cases) {
-      insertCases(cases);
+      // in id order: a campaign's cases are listed in id order (building its notices reads them all), and rows
+      // written in that order sit on neighbouring pages (200,000 cases listed: 0.50 -> 0.28 s in SQLite, measured)
+      insertCases([...cases].sort((a, b) => compareText(a.id, b.id)));
     },
 
     async getCase(id) {
