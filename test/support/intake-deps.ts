@@ -4,14 +4,11 @@ import { DirectoryResolver, loadDirectory } from '../../lib/adapters/directory/d
 import type { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import type { Deps, Workflows } from '../../lib/core/ports.js';
 import { fileTemplateSource } from '../../lib/adapters/templates/templates.fs.js';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { mkdtempSync } from 'node:fs';
-import { FileMessageStore } from '../../lib/adapters/messages/messages.fs.js';
 
 /**
  * What intake, routing and planning need, on a real SQLite store and the real directory resolver: no workflow
- * runs and no mail goes out in these tests, so those two ports only refuse to matter.
+ * runs and no mail goes out in these tests, so those ports (and the message store) only refuse to matter. The
+ * message store stores nothing: a folder made for it here was never used and never removed.
  */
 export async function intakeDeps(store: SqliteStore, options: { directory: string; now: Date; pageSize: number }): Promise<Deps> {
   const workflows: Workflows = { start: async () => {}, succeed: async () => {}, describe: async () => 'absent' };
@@ -24,7 +21,13 @@ export async function intakeDeps(store: SqliteStore, options: { directory: strin
     ids: new CryptoIds(),
     log: silentLogger,
     templates: fileTemplateSource(),
-    messages: new FileMessageStore(mkdtempSync(join(tmpdir(), 'takedown-messages-'))),
+    messages: {
+      put: async () => {
+        throw new Error('intake, routing and planning store no message');
+      },
+      get: async () => undefined,
+      delete: async () => {},
+    },
     settings: { replyMailbox: 'takedown@reply.example', fromAddress: 'takedown@reply.example', senderName: 'Test', pageSize: options.pageSize },
   };
 }
