@@ -133,10 +133,6 @@ export interface Store {
 }
 
 /**
- * An item of the review queue as the store keeps it: created once per id, listed by `receivedAt` then id. Its
- * other fields belong to the answers context (answers/review.ts), which validates them when it reads them back.
- */
-/**
  * What a campaign's counts tell a case apart by: handed on from another party (a previous case), or reopened
  * after a verified takedown came back (a revival, no previous case); null for neither.
  */
@@ -155,6 +151,10 @@ export interface CaseCounts {
   readonly withheld: number;
 }
 
+/**
+ * An item of the review queue as the store keeps it: created once per id, listed by `receivedAt` then id. Its
+ * other fields belong to the answers context (answers/review.ts), which validates them when it reads them back.
+ */
 export interface QueuedReview {
   readonly id: string;
   readonly receivedAt: string;

@@ -113,7 +113,7 @@ function rememberHead(known: Map<string, KnownHead>, chain: string, head: KnownH
  * forks. Never put a secret or a body in `data`.
  */
 export async function appendEvent(deps: Pick<Deps, 'store' | 'ids' | 'clock' | 'auditKey'>, event: NewAuditEvent): Promise<AuditEvent> {
-  const [full] = await appendLinked(deps, [stamp(deps, event)], (store, [one]) => store.appendEvent(one!));
+  const [full] = await appendLinked(deps, [stamp(deps, event)], ([one]) => deps.store.appendEvent(one!));
   return full!;
 }
 
@@ -130,7 +130,7 @@ export async function appendEvents(deps: Pick<Deps, 'store' | 'ids' | 'clock' | 
     for (const event of events) out.push(await appendEvent(deps, event));
     return out;
   }
-  return appendLinked(deps, events.map((e) => stamp(deps, e)), (_store, linked) => batch(linked));
+  return appendLinked(deps, events.map((e) => stamp(deps, e)), batch);
 }
 
 // stored as JSON and hashed as what comes back from it: undefined fields dropped, text well formed
@@ -145,7 +145,7 @@ function stamp(deps: Pick<Deps, 'ids' | 'clock'>, event: NewAuditEvent): Omit<Au
 async function appendLinked(
   deps: Pick<Deps, 'store' | 'ids' | 'clock' | 'auditKey'>,
   bases: readonly Omit<AuditEvent, 'chain' | 'seq' | 'prev' | 'hash'>[],
-  put: (store: Store, events: AuditEvent[]) => Promise<void>,
+  put: (events: AuditEvent[]) => Promise<void>,
 ): Promise<AuditEvent[]> {
   const known = knownHeads(deps.store);
   const chains = bases.map((b) => chainOf(b));
@@ -178,7 +178,7 @@ async function appendLinked(
     }
     let stored: boolean;
     try {
-      stored = await slotsFree(() => put(deps.store, linked));
+      stored = await slotsFree(() => put(linked));
     } catch (e) {
       // whether the write happened is unknown: the next append of these chains asks the store
       for (const chain of chains) known.delete(chain);
