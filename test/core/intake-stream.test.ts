@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import { InvalidInputError } from '../../lib/core/errors.js';
-import { parseIndicators, readIndicators, type IntakeOptions } from '../../lib/core/intake/intake.js';
+import { READ_ONCE, parseIndicators, readIndicators, type IntakeOptions } from '../../lib/core/intake/intake.js';
 import { JsonScanError, JsonStreamScanner, scanJson } from '../../lib/core/intake/formats/json-scan.js';
 import type { Indicator } from '../../lib/core/model.js';
 import type { Deps } from '../../lib/core/ports.js';
@@ -31,7 +31,7 @@ function bytesOf(text: string, size: number): TextSource {
 }
 
 /** Everything readIndicators gives, the batches put back together. */
-async function streamed(source: TextSource, opts: IntakeOptions = {}, batchSize?: number) {
+async function readAll(source: TextSource, opts: IntakeOptions = {}, batchSize?: number) {
   const indicators: Indicator[] = [];
   const batches: number[] = [];
   const summary = await readIndicators(
@@ -44,6 +44,29 @@ async function streamed(source: TextSource, opts: IntakeOptions = {}, batchSize?
     batchSize,
   );
   return { summary, indicators, batches };
+}
+
+/** What readAll gives, or the error it throws (message and issues). */
+async function outcomeOf(run: () => Promise<Awaited<ReturnType<typeof readAll>>>) {
+  try {
+    const { summary, indicators } = await run();
+    return { summary, indicators };
+  } catch (e) {
+    return { error: (e as Error).message, issues: e instanceof InvalidInputError ? e.issues : undefined };
+  }
+}
+
+/** Read twice at every size (no indicators kept from the first reading): what a file larger than READ_ONCE gets. */
+const TWICE = { readOnce: { chars: 0, indicators: 0 } } as const;
+
+/**
+ * readAll, after checking that a small file read once (its indicators kept from the checking reading) gives
+ * exactly what it gives when read twice, refusals included: every test through here covers both paths.
+ */
+async function streamed(source: TextSource, opts: IntakeOptions = {}, batchSize?: number) {
+  const twice = await outcomeOf(() => readAll(source, { ...opts, ...TWICE }, batchSize));
+  expect(await outcomeOf(() => readAll(source, opts, batchSize)), 'read once vs twice').toEqual(twice);
+  return readAll(source, opts, batchSize);
 }
 
 /** What parseIndicators gives for the whole text, in the same shape. */
@@ -135,12 +158,47 @@ describe('readIndicators', () => {
     expect(batches).toBe(0);
   });
 
-  it('hands the indicators out in batches as the file is read again, not all at once', async () => {
+  it('hands the indicators out in batches, as the file is read again or from what was kept, not all at once', async () => {
     const text = Array.from({ length: 5000 }, (_, i) => `203.0.${Math.floor(i / 250)}.${i % 250}`).join('\n');
-    const got = await streamed(bytesOf(text, 1024), {}, 500);
-    expect(got.indicators).toHaveLength(5000);
-    expect(got.batches.length).toBeGreaterThanOrEqual(10);
-    expect(Math.max(...got.batches)).toBeLessThan(1000);
+    for (const opts of [{}, TWICE]) {
+      const got = await readAll(bytesOf(text, 1024), opts, 500);
+      expect(got.indicators).toHaveLength(5000);
+      expect(got.batches.length).toBeGreaterThanOrEqual(10);
+      expect(Math.max(...got.batches)).toBeLessThan(1000);
+    }
+  });
+
+  it('reads a small file once, and one over either limit of READ_ONCE twice, with the same result', async () => {
+    const text = Array.from({ length: 300 }, (_, i) => `203.0.${Math.floor(i / 250)}.${i % 250}`).join('\n');
+    const counting = () => {
+      const source = { reads: 0, chunks: () => (source.reads++, textSource(text, 64).chunks()) };
+      return source;
+    };
+    const cases = [
+      [READ_ONCE, 1],
+      [{ chars: text.length, indicators: 300 }, 1],
+      [{ chars: text.length - 1, indicators: 300 }, 2],
+      [{ chars: text.length, indicators: 299 }, 2],
+    ] as const;
+    const results = [];
+    for (const [readOnce, reads] of cases) {
+      const source = counting();
+      results.push(await readAll(source, { readOnce }));
+      expect(source.reads, JSON.stringify(readOnce)).toBe(reads);
+    }
+    for (const r of results) expect(r.indicators).toEqual(results[0]!.indicators);
+    expect(results[0]!.indicators).toHaveLength(300);
+    expect(READ_ONCE.chars).toBeGreaterThan(text.length);
+  });
+
+  it('gives a kept indicator the stricter marking of a later duplicate, and its place to the duplicate', async () => {
+    const text = ['indicator,tlp', '192.0.2.1,green', '192.0.2.2,', '192.0.2.1,amber', '192.0.2.1,'].join('\n');
+    const got = await streamed(textSource(text));
+    expect(got.indicators.map((i) => [i.value, i.tlp, i.origin])).toEqual([['192.0.2.1', 'AMBER', 'line 2'], ['192.0.2.2', undefined, 'line 3']]);
+    expect(got.summary.duplicates).toEqual([
+      { origin: 'line 4', value: '192.0.2.1', firstOrigin: 'line 2' },
+      { origin: 'line 5', value: '192.0.2.1', firstOrigin: 'line 2' },
+    ]);
   });
 
   it('reads marking definitions that come after the indicators they mark', async () => {
@@ -182,8 +240,10 @@ describe('readIndicators', () => {
         return textSource(reads === 1 ? '192.0.2.1\n192.0.2.2\n' : '192.0.2.1\n192.0.2.3\n').chunks();
       },
     };
-    const error = await refusal(() => streamed(changing));
+    // only a file too big to read once is read again
+    const error = await refusal(() => readAll(changing, TWICE));
     expect(error.message).toMatch(/changed while it was read/);
+    expect(reads).toBe(2);
   });
 
   it('refuses a file longer than the limit', async () => {

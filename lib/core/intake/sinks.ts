@@ -8,7 +8,8 @@ import type { IntakeSummary } from './common.js';
 
 /**
  * What the two readings of a file do with each item: the first checks and keeps a compact map of unique values,
- * the second hands the unique indicators out in batches.
+ * the second hands the unique indicators out in batches. A small file is read once: its first reading keeps the
+ * unique indicators too, and they are handed out from memory (FromKept) instead of from a second reading.
  */
 
 export const IGNORE: ItemSink = { indicator: () => undefined, issue: () => undefined, excluded: () => undefined };
@@ -36,14 +37,36 @@ export class Check implements ItemSink {
   readonly duplicates: { origin: string; value: string; place: number }[] = [];
   readonly issues: InputIssue[] = [];
   readonly excludedItems: ExcludedItem[] = [];
+  /** each unique indicator as first read, by place, while the file is small enough to keep them (see keepUpTo) */
+  private keptItems: Indicator[] | undefined;
 
-  constructor(private readonly fallbackTlp: TLP | undefined) {}
+  /** `keepUpTo`: keep the unique indicators until there are more than this many (0: keep none) */
+  constructor(
+    private readonly fallbackTlp: TLP | undefined,
+    private readonly keepUpTo = 0,
+  ) {
+    if (keepUpTo > 0) this.keptItems = [];
+  }
+
+  /** The unique indicators by place, when every one was kept. */
+  get kept(): readonly Indicator[] | undefined {
+    return this.keptItems;
+  }
+
+  /** Keeps no indicators from now on (the file is too big for them): it will be read a second time. */
+  forget(): void {
+    this.keptItems = undefined;
+  }
 
   indicator(indicator: Indicator): void {
     const code = this.places.get(indicator.value);
     if (code === undefined) {
       this.places.set(indicator.value, this.unique * TLP_SLOTS + tlpCode(indicator.tlp));
       this.unique++;
+      if (this.keptItems) {
+        if (this.keptItems.length < this.keepUpTo) this.keptItems.push(indicator);
+        else this.forget();
+      }
       return;
     }
     const place = Math.floor(code / TLP_SLOTS);
@@ -117,4 +140,17 @@ export class Emit implements ItemSink {
   duplicates(): IntakeSummary['duplicates'] {
     return this.check.duplicates.map((d, i) => ({ origin: d.origin, value: d.value, firstOrigin: this.firstOrigins[i]! }));
   }
+}
+
+/**
+ * What Emit hands out, from the indicators the first reading kept, without reading the file again: each unique
+ * indicator under the marking the reading settled on, in source order, and where each duplicate first occurred.
+ */
+export function fromKept(check: Check, kept: readonly Indicator[]): { indicators: Indicator[]; duplicates: IntakeSummary['duplicates'] } {
+  const indicators = kept.map((indicator) => {
+    const tlp = tlpOf(check.places.get(indicator.value)! % TLP_SLOTS);
+    return tlp === indicator.tlp ? indicator : { ...indicator, tlp };
+  });
+  const duplicates = check.duplicates.map((d) => ({ origin: d.origin, value: d.value, firstOrigin: kept[d.place]!.origin }));
+  return { indicators, duplicates };
 }
