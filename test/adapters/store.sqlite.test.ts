@@ -114,6 +114,22 @@ describe('SqliteStore', () => {
     expect(indexes).toContain('events_unchained_by_case');
   });
 
+  it('finds the live cases of 12,000 indicator values, more than one query looks up, wherever they are in the list', async () => {
+    const store = new SqliteStore(join(dir, 'find.db'));
+    const ladder = [{ party: { id: 'hosting:AS64500', kind: 'hosting', name: 'Hosting', email: 'abuse@hosting.example', contactSource: 'directory' }, answerDeadline: 60, actionDeadline: 60, reminders: 0 }];
+    const value = (n: number) => `10.${Math.floor(n / 65536)}.${Math.floor(n / 256) % 256}.${n % 256}`;
+    const caseOf = (n: number, state: string) =>
+      Case.parse({ id: `case_${n}`, campaignId: 'cmp_a', indicator: { value: value(n), kind: 'ipv4', host: value(n), hostKind: 'ipv4', raw: value(n), origin: `line ${n}` }, ladder, step: 0, state, updatedAt: '2025-03-01T08:00:00.000Z', version: 1 });
+    // live cases at the start, on both sides of the first query's end (5,000) and at the end; one closed
+    await store.putCases([caseOf(0, 'open'), caseOf(4999, 'notified'), caseOf(5000, 'open'), caseOf(7000, 'actioned'), caseOf(11_999, 'withheld')]);
+
+    const values = Array.from({ length: 12_000 }, (_, n) => value(n));
+    const found = await store.findCasesByIndicator([...values, value(5000)], new Set(['open', 'notified', 'withheld']));
+    store.close();
+
+    expect(found.map((c) => c.id)).toStrictEqual(['case_0', 'case_11999', 'case_4999', 'case_5000']);
+  });
+
   it('counts a campaign\'s escalated, reopened and withheld cases in a database made before it kept them apart', async () => {
     // Prepare: cases of each kind stored, then the column and index the counts read taken away, as an older
     // version of this store left the file

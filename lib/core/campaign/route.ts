@@ -17,6 +17,13 @@ export async function routeCampaign(deps: Deps, campaignId: string, cursor?: str
   const policy = { campaignTlp: campaign.tlp, campaignTlpFrom: campaign.tlpFrom ?? 'default', permission: campaign.tlpPermission, routing: deps.settings.routing };
   const cases: Case[] = [];
   const withheld: Case[] = [];
+  // one notice per recipient: its id is derived (hashed) once per page, not once per case
+  const noticeIds = new Map<string, string>();
+  const noticeOf = (email: string): string => {
+    let id = noticeIds.get(email);
+    if (id === undefined) noticeIds.set(email, (id = noticeIdFor(deps.ids, campaignId, email, 0)));
+    return id;
+  };
   indicators.forEach((indicator, i) => {
     const decision = decideRoute(indicator, found[i] ?? {}, policy);
     if (decision.outcome === 'unroutable') return;
@@ -28,7 +35,7 @@ export async function routeCampaign(deps: Deps, campaignId: string, cursor?: str
       withheld.push(c);
       return;
     }
-    cases.push({ ...base, ladder: decision.ladder, state: 'open', noticeId: noticeIdFor(deps.ids, campaignId, decision.ladder[0]!.party.email, 0) });
+    cases.push({ ...base, ladder: decision.ladder, state: 'open', noticeId: noticeOf(decision.ladder[0]!.party.email) });
   });
   if (withheld.length > 0) {
     // recorded before the cases exist, so a crash in between repeats an event rather than loses one
