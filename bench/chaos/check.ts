@@ -192,6 +192,7 @@ function checkDb(db: Database.Database, input: CheckInput): { findings: Findings
     if (n.state === 'planned' && campaign?.state !== 'running') continue;
     if (!interrupted.has(`notice-${n.id}-r${n.round}`)) stuckNotices.push(`${n.id} is ${n.state} (round ${n.round}) with no execution at the end`);
   }
+  const notResentEvents = new Set(events.filter((e) => e.type === 'message.not-resent').map((e) => String(e.data.outbound)));
   const stuckOutbound: string[] = [];
   for (const o of outbound) {
     if (o.state === 'sent') continue;
@@ -201,8 +202,10 @@ function checkDb(db: Database.Database, input: CheckInput): { findings: Findings
     // a live notice's own workflow sends its notice and reminders (the same record, found again)
     if (ownRun && o.kind !== 'followup') continue;
     // a notice that ended before its message was handed over (cancelled, escalated on a bounce) has nothing to send;
-    // one handed over with an unknown outcome (sending) is stuck: nothing will ever resolve it
+    // one handed over with an unknown outcome (sending) is settled only once its notice's send step has recorded it
+    // left unresent: without that mark nothing will ever resolve it
     if (o.kind === 'notice' && n && !LIVE_NOTICE.has(n.state) && o.state === 'composed') continue;
+    if (o.kind === 'notice' && n && !LIVE_NOTICE.has(n.state) && o.state === 'sending' && o.notResent && notResentEvents.has(o.id)) continue;
     stuckOutbound.push(`${o.id} is ${o.state} with no workflow to send it and no unsent mark (notice ${n?.state ?? 'missing'})`);
   }
 

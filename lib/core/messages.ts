@@ -83,6 +83,12 @@ export const Outbound = z.object({
   attempts: z.number().int().min(0),
   /** the last refusal of one of its parts */
   refusal: Refusal.optional(),
+  /**
+   * a hand-over with an unknown outcome (sending) that is not sent again, because its notice ended first (an
+   * answer closed it, a coordinator cancelled it): whether it arrived is not known; an answer that proves it
+   * did (provenDelivered) still records it sent
+   */
+  notResent: z.object({ at: z.string(), noticeState: z.string() }).optional(),
   createdAt: z.string(),
   sentAt: z.string().optional(),
   version: z.number().int().min(1),

@@ -8,6 +8,7 @@ import { routeCampaign } from '../../lib/core/campaign/route.js';
 import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import { sendNotice } from '../../lib/core/notices/sending/send.js';
 import { receiveMail } from '../../lib/core/answers/inbound.js';
+import { recordAnswer } from '../../lib/core/answers/record.js';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
 import { MailTransientError } from '../../lib/core/errors.js';
 import type { Deps, Mailer, Store, Workflows } from '../../lib/core/ports.js';
@@ -203,6 +204,77 @@ describe('sendNotice', () => {
     expect(outboxFiles()).toHaveLength(1);
     expect((await store.listEvents({ noticeId })).map((e) => e.type)).not.toContain('message.uncertain');
     expect((await store.getNotice(noticeId))?.state).toBe('sent');
+  });
+
+  it('does not resend a message of unknown outcome once an answer closed its notice, and records it left unresent', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    const dropped: Mailer = {
+      compose: (draft) => smtp.compose(draft),
+      async sendRaw(envelope, raw) {
+        await smtp.sendRaw(envelope, raw);
+        throw new MailTransientError('sending through the relay failed (ECONNECTION)', { maybeDelivered: true });
+      },
+    };
+    // handed over twice, the outcome unknown both times (the resend makes the notice uncertain)
+    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    expect((await store.getNotice(noticeId))?.state).toBe('uncertain');
+    // the party tells the coordinator by phone, who records it: it proves nothing about the message
+    await recordAnswer(d, noticeId, { intent: 'actioned', source: 'api' }, 'coordinator');
+    expect((await store.getNotice(noticeId))?.state).toBe('closed');
+
+    // the notice's own send step, retried (a restart): nothing goes out again, and the message says why
+    await sendNotice(d, noticeId, 1);
+    await sendNotice(d, noticeId, 1);
+    expect(outboxFiles()).toHaveLength(2);
+    const [out] = await store.listOutbound(noticeId);
+    expect(out).toMatchObject({ state: 'sending', notResent: { noticeState: 'closed' } });
+    const events = await store.listEvents({ noticeId });
+    expect(events.filter((e) => e.type === 'message.not-resent').map((e) => e.data)).toStrictEqual([
+      { outbound: out!.id, kind: 'notice', to: out!.to, parts: [1], attempts: 2, noticeState: 'closed' },
+    ]);
+
+    // a reply with its token, later, proves it arrived after all
+    const delivered = readFileSync(join(dir, 'outbox', outboxFiles()[0]!), 'utf8');
+    const replyTo = /^Reply-To:\s*(?:[^<\r\n]*<)?([^>\s]+)>?\s*$/im.exec(delivered)![1]!;
+    const reply = ['From: abuse@demo-dc.example', `To: ${replyTo}`, `Subject: Re: [TKD-${noticeId}]`, 'Message-ID: <r2@demo-dc.example>', '', 'Done, the server is gone.', ''].join('\r\n');
+    await receiveMail(d, await parseMail(Buffer.from(reply), [replyTo]));
+    const [proven] = await store.listOutbound(noticeId);
+    expect(proven?.state).toBe('sent');
+    expect(proven).not.toHaveProperty('notResent');
+  });
+
+  it('leaves a message of unknown outcome to a paused notice, which sends it again when resumed', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    const dropped: Mailer = {
+      compose: (draft) => smtp.compose(draft),
+      async sendRaw(envelope, raw) {
+        await smtp.sendRaw(envelope, raw);
+        throw new MailTransientError('sending through the relay failed (ECONNECTION)', { maybeDelivered: true });
+      },
+    };
+    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    const notice = (await store.getNotice(noticeId))!;
+    expect(notice.state).toBe('uncertain');
+    await store.saveNotice({ ...notice, state: 'paused', paused: { from: notice.state, remainingSeconds: 60, reason: 'coordinator', by: 't' }, version: notice.version + 1 });
+
+    await sendNotice(d, noticeId, 1);
+    const [out] = await store.listOutbound(noticeId);
+    expect(out?.state).toBe('sending');
+    expect(out).not.toHaveProperty('notResent');
+    expect((await store.listEvents({ noticeId })).map((e) => e.type)).not.toContain('message.not-resent');
+
+    // resumed as the coordinator's resume leaves it: the same bytes go again
+    const paused = (await store.getNotice(noticeId))!;
+    await store.saveNotice({ ...paused, state: 'uncertain', paused: undefined, version: paused.version + 1 });
+    await sendNotice(d, noticeId, 1);
+    expect((await store.listOutbound(noticeId))[0]?.state).toBe('sent');
+    const files = outboxFiles().map((f) => readFileSync(join(dir, 'outbox', f), 'utf8'));
+    expect(files).toHaveLength(3);
+    expect(new Set(files).size).toBe(1);
   });
 
   it('puts every indicator of the notice, its case id and the reply address into the message', async () => {

@@ -91,6 +91,8 @@ function eventLine(e: AuditEvent, names: StoryNames): StoryLine {
     }
     case 'message.uncertain':
       return line('The mail server may not have taken the message; the same bytes are sent again', {}, 'warn');
+    case 'message.not-resent':
+      return line('Whether the mail server took the message is not known; it is not sent again, since the notice had ended', {}, 'warn');
     case 'message.resized':
       return line('The message was too large for the server and is sent in smaller parts', {}, 'warn');
     case 'sending.halted':

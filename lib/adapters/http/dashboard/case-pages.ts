@@ -39,7 +39,9 @@ function messagesList(messages: readonly Outbound[], t: Translate): Html {
         html`<tr class="message-row"><td>${t(KIND_WORDS[m.kind])}${m.n ? ` ${m.n}` : ''}${(m.parts?.length ?? 1) > 1 ? html` · ${t('part {n}', { n: p.index })}` : ''}</td><td>${m.to}</td><td>${when(p.sentAt ?? m.createdAt)}</td><td>${state(p.state, t)}</td><td>${
           p.state === 'sent' || m.state === 'sent'
             ? html`<a class="read-message" href="${href('messages', m.id)}?part=${p.index}">${t('Read as sent')}</a> · <a class="raw-message" href="${href('messages', m.id, 'raw')}?part=${p.index}" download>${t('.eml')}</a>`
-            : html`<span class="muted">${t('not sent yet')}</span>`
+            : m.notResent && p.state === 'sending'
+              ? html`<span class="muted not-resent">${t('outcome unknown, not sent again: the notice had ended')}</span>`
+              : html`<span class="muted">${t('not sent yet')}</span>`
         }</td></tr>`,
     ),
   );

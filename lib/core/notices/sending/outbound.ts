@@ -210,8 +210,10 @@ export async function provenDelivered(deps: Deps, outboundId: string, proof: str
   await deps.messages.put(maskedKey, masked);
   const sentAt = deps.clock.now().toISOString();
   const done: OutboundPart = { ...part, state: 'sent', rawKey: maskedKey, maskedSha256: deps.ids.hash(masked), sentAt };
+  // one its notice's end left unresent is known now to have arrived
+  const { notResent: _unknownUntilNow, ...known } = out;
   try {
-    await deps.store.saveOutbound(withPart(out, done));
+    await deps.store.saveOutbound(withPart(known, done));
   } catch (e) {
     // a resend in flight got there first: its own record says what became of it
     if (e instanceof StaleWriteError) return false;
