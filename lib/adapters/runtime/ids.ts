@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { hash as digestOf, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type { Ids } from '../../core/ports.js';
 
 // Crockford base32 in lower case: no i, l, o, u, so ids read aloud and typed from a printed notice survive,
@@ -44,8 +44,8 @@ export class CryptoIds implements Ids {
   }
 
   derive(prefix: string, ...parts: string[]): string {
-    const digest = createHash('sha256').update(parts.join('\u0000')).digest();
-    return `${prefix}${base32(digest, 16)}`;
+    // the one-shot hash: a third quicker than createHash for ids this short (a case id per indicator when routing)
+    return `${prefix}${base32(digestOf('sha256', parts.join('\u0000'), 'buffer'), 16)}`;
   }
 
   newToken(): string {
@@ -54,7 +54,7 @@ export class CryptoIds implements Ids {
   }
 
   hash(value: string): string {
-    return createHash('sha256').update(value).digest('hex');
+    return digestOf('sha256', value, 'hex');
   }
 
   tokenMatches(token: string, hash: string): boolean {
