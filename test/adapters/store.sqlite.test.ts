@@ -130,6 +130,85 @@ describe('SqliteStore', () => {
     expect(found.map((c) => c.id)).toStrictEqual(['case_0', 'case_11999', 'case_4999', 'case_5000']);
   });
 
+  describe('ladders, stored once for the cases that share them', () => {
+    const ladderOf = (n: number) => [
+      { party: { id: `hosting:AS6450${n}`, kind: 'hosting', name: `Hosting ${n}`, email: `abuse@hosting${n}.example`, contactSource: 'directory' }, answerDeadline: 60, actionDeadline: 120, reminders: 1 },
+      { party: { id: 'cert:ZM', kind: 'cert', name: 'CERT', email: 'cert@cert.example', contactSource: 'directory' }, answerDeadline: 600, actionDeadline: 900, reminders: 0 },
+    ];
+    const caseOf = (n: number, ladder: number, extra: Record<string, unknown> = {}) =>
+      Case.parse({ id: `case_${String(n).padStart(3, '0')}`, campaignId: 'cmp_a', indicator: { value: `10.0.0.${n}`, kind: 'ipv4', host: `10.0.0.${n}`, hostKind: 'ipv4', raw: `10.0.0.${n}`, origin: `line ${n}` }, ladder: ladderOf(ladder), step: 0, state: 'open', noticeId: `n${ladder}`, updatedAt: '2025-03-01T08:00:00.000Z', version: 1, ...extra });
+
+    it('writes each ladder once and gives every case its own back, however it is read', async () => {
+      const file = join(dir, 'ladders.db');
+      const store = new SqliteStore(file);
+      const cases = Array.from({ length: 30 }, (_, n) => caseOf(n, n % 3));
+      await store.putCases(cases);
+      const moved = { ...cases[4]!, ladder: ladderOf(7), step: 0, state: 'notified' as const, version: 2 };
+      await store.saveCase(moved);
+      const expected = cases.map((c) => (c.id === moved.id ? moved : c));
+
+      const listed = [];
+      let after: string | undefined;
+      do {
+        const page = await store.listCases({ campaignId: 'cmp_a' }, { after, limit: 7 });
+        listed.push(...page.items);
+        after = page.next;
+      } while (after);
+      const byNotice = (await store.listCases({ noticeId: 'n1' }, { limit: 100 })).items;
+      const found = await store.findCasesByIndicator(cases.map((c) => c.indicator.value), new Set(['open', 'notified']));
+      const one = await store.getCase(moved.id);
+      store.close();
+
+      expect(listed).toStrictEqual(expected);
+      expect(byNotice).toStrictEqual(expected.filter((c) => c.noticeId === 'n1'));
+      expect(found).toStrictEqual(expected);
+      expect(one).toStrictEqual(moved);
+      const db = new Database(file, { readonly: true });
+      const ladders = db.prepare('SELECT COUNT(*) AS n FROM ladders').get() as { n: number };
+      const inline = db.prepare("SELECT COUNT(*) AS n FROM cases WHERE data LIKE '%\"ladder\"%'").get() as { n: number };
+      db.close();
+      expect(ladders.n).toBe(4);
+      expect(inline.n).toBe(0);
+    });
+
+    it('writes a ladder again after the batch that first wrote it was rolled back', async () => {
+      const store = new SqliteStore(join(dir, 'rollback.db'));
+      const broken = { ...caseOf(2, 5), indicator: undefined } as unknown as Case;
+      await expect(store.putCases([caseOf(1, 5), broken])).rejects.toThrow();
+      await store.putCases([caseOf(3, 5)]);
+      const read = await store.getCase('case_003');
+      const lost = await store.getCase('case_001');
+      store.close();
+      expect(read).toStrictEqual(caseOf(3, 5));
+      expect(lost).toBeUndefined();
+    });
+
+    it('reads and saves the cases of a database made before ladders were stored apart', async () => {
+      // Prepare: the table as an older version of this store left it, a case's ladder inside its record
+      const file = join(dir, 'old-ladders.db');
+      new SqliteStore(file).close();
+      const old = new Database(file);
+      old.exec('DROP TABLE ladders; ALTER TABLE cases DROP COLUMN ladder_id');
+      const before = caseOf(1, 1);
+      old.prepare('INSERT INTO cases (id, campaign_id, notice_id, state, indicator_value, version, data) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(before.id, before.campaignId, before.noticeId, before.state, before.indicator.value, before.version, JSON.stringify(before));
+      old.close();
+
+      // Act
+      const store = new SqliteStore(file);
+      const read = await store.getCase(before.id);
+      const saved = { ...before, state: 'notified' as const, version: 2 };
+      await store.saveCase(saved);
+      await store.putCases([caseOf(2, 1)]);
+      const listed = (await store.listCases({ campaignId: 'cmp_a' })).items;
+      store.close();
+
+      // Assess
+      expect(read).toStrictEqual(before);
+      expect(listed).toStrictEqual([saved, caseOf(2, 1)]);
+    });
+  });
+
   it('counts a campaign\'s escalated, reopened and withheld cases in a database made before it kept them apart', async () => {
     // Prepare: cases of each kind stored, then the column and index the counts read taken away, as an older
     // version of this store left the file
