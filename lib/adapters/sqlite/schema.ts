@@ -30,18 +30,9 @@ CREATE TABLE IF NOT EXISTS cases (
   data TEXT NOT NULL,
   -- 'escalation' (a previous case), 'reopened' (a revival, no previous case) or NULL: what a campaign's counts
   -- tell apart, kept beside the JSON so they are counted from two small indexes, not by parsing every case
-  lineage TEXT,
-  -- the ladder stored apart (ladders), absent from data; NULL for a case written before, whose data holds it
-  ladder_id TEXT
+  lineage TEXT
 );
 CREATE INDEX IF NOT EXISTS cases_by_campaign ON cases (campaign_id, id);
-
--- a case's ladder (its parties and deadlines, ~600 of a case's ~1,000 bytes), stored once for all the cases that
--- share it (a campaign's cases of one network do) under a hash of its JSON; cases.ladder_id names it
-CREATE TABLE IF NOT EXISTS ladders (
-  id TEXT PRIMARY KEY,
-  data TEXT NOT NULL
-);
 CREATE INDEX IF NOT EXISTS cases_by_notice ON cases (notice_id, id);
 CREATE INDEX IF NOT EXISTS cases_by_value ON cases (indicator_value, state);
 
@@ -175,8 +166,6 @@ export function openDatabase(file: string): Database.Database {
     })();
   }
   db.exec(CASE_COUNT_SCHEMA);
-  // a case written before ladders were stored apart keeps its ladder in its record until it is next saved
-  if (!caseColumns.some((c) => c.name === 'ladder_id')) db.exec('ALTER TABLE cases ADD COLUMN ladder_id TEXT');
   return db;
 }
 
@@ -216,7 +205,7 @@ export function toPage<T>(rows: readonly KeyedRow[], limit: number): Page<T> {
   return rows.length > limit && last !== undefined ? { items, next: encodeCursor(last.key) } : { items };
 }
 
-export function encodeCursor(key: string | number): string {
+function encodeCursor(key: string | number): string {
   return Buffer.from(JSON.stringify({ k: key }), 'utf8').toString('base64url');
 }
 
