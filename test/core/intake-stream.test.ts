@@ -34,16 +34,18 @@ function bytesOf(text: string, size: number): TextSource {
 async function readAll(source: TextSource, opts: IntakeOptions = {}, batchSize?: number) {
   const indicators: Indicator[] = [];
   const batches: number[] = [];
+  const lasts: boolean[] = [];
   const summary = await readIndicators(
     source,
     { now: NOW, ...opts },
-    async (batch) => {
+    async (batch, last) => {
       batches.push(batch.length);
+      lasts.push(last);
       for (const i of batch) indicators.push(i);
     },
     batchSize,
   );
-  return { summary, indicators, batches };
+  return { summary, indicators, batches, lasts };
 }
 
 /** What readAll gives, or the error it throws (message and issues). */
@@ -165,6 +167,11 @@ describe('readIndicators', () => {
       expect(got.indicators).toHaveLength(5000);
       expect(got.batches.length).toBeGreaterThanOrEqual(10);
       expect(Math.max(...got.batches)).toBeLessThan(1000);
+      // only the last batch says it is, when it is known: always from what was kept
+      expect(got.lasts.slice(0, -1)).not.toContain(true);
+      if (opts === TWICE) continue;
+      expect(got.batches).toEqual(Array.from({ length: 10 }, () => 500));
+      expect(got.lasts.at(-1)).toBe(true);
     }
   });
 

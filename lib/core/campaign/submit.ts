@@ -81,9 +81,9 @@ export async function readSubmission(
     readonly allowEmpty?: boolean;
     /**
      * `through`: the unique indicators of the file read so far, this batch's included (a resumable reading's
-     * position)
+     * position); `last`: no batch follows (see readIndicators)
      */
-    readonly onFresh?: (fresh: Indicator[], seq: number, head: SubmissionHead, through: number) => Promise<void>;
+    readonly onFresh?: (fresh: Indicator[], seq: number, head: SubmissionHead, through: number, last: boolean) => Promise<void>;
     /** the first this many unique indicators were handled by an earlier reading: passed over, nothing asked of the store */
     readonly skipUnique?: number;
     /** how many fresh indicators that earlier reading stored: the seq of the next @default 0 */
@@ -120,7 +120,7 @@ export async function readSubmission(
       allowEmpty: opts.allowEmpty,
       maxChars: MAX_CONTENT,
     },
-    async (whole) => {
+    async (whole, last) => {
       const start = seen;
       seen += whole.length;
       if (seen <= skip) return;
@@ -135,7 +135,7 @@ export async function readSubmission(
       }
       const seq = freshCount;
       freshCount += fresh.length;
-      if (fresh.length > 0) await opts.onFresh?.(fresh, seq, head, seen);
+      if (fresh.length > 0) await opts.onFresh?.(fresh, seq, head, seen, last);
     },
   );
   return { ...head, intake, freshCount, alreadyOpen };

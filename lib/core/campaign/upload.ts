@@ -145,13 +145,14 @@ export async function readUploadStep(deps: Deps, campaignId: string, uploadId: s
     submission = await readSubmission(deps, { ...(upload.submission as object), content: file } as never, {
       skipUnique: from.unique,
       freshBase: from.fresh,
-      onFresh: async (fresh, seq, _head, through) => {
+      onFresh: async (fresh, seq, _head, through, last) => {
         for (let i = 0; i < fresh.length; i += 5000) {
           const rows: CampaignIndicator[] = fresh.slice(i, i + 5000).map((indicator, j) => ({ campaignId, seq: seq + i + j, indicator }));
           await deps.store.putIndicators(rows);
         }
         stored += fresh.length;
-        if (stored >= page) throw new PageFull({ unique: through, fresh: seq + fresh.length, done: false, refused: false });
+        // the last batch is stored here whatever the page: a step after it would read the file again for nothing
+        if (stored >= page && !last) throw new PageFull({ unique: through, fresh: seq + fresh.length, done: false, refused: false });
       },
     });
   } catch (e) {

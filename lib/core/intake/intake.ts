@@ -97,13 +97,14 @@ export function parseIndicators(text: string, opts: IntakeOptions = {}): IntakeR
 /**
  * Reads a file from a source, a piece at a time, with the same checks as parseIndicators. Only when the whole
  * file is acceptable are its unique indicators handed to `onBatch`, in source order, a batch (about
- * `batchSize`) at a time; a refused file gives no batch at all. Returns what parseIndicators does, but the
- * indicators.
+ * `batchSize`) at a time; a refused file gives no batch at all. `last` is true on a batch known to be the last
+ * (a streamed reading may find its last batch was the one before, and say nothing). Returns what parseIndicators
+ * does, but the indicators.
  */
 export async function readIndicators(
   source: TextSource,
   opts: IntakeOptions,
-  onBatch: (indicators: Indicator[]) => Promise<void>,
+  onBatch: (indicators: Indicator[], last: boolean) => Promise<void>,
   batchSize = 1000,
 ): Promise<IntakeSummary> {
   const passes = intakePasses(opts);
@@ -112,7 +113,7 @@ export async function readIndicators(
     const r = step.value;
     try {
       if (r.kept) {
-        for (let i = 0; i < r.kept.length; i += batchSize) await onBatch(r.kept.slice(i, i + batchSize));
+        for (let i = 0; i < r.kept.length; i += batchSize) await onBatch(r.kept.slice(i, i + batchSize), i + batchSize >= r.kept.length);
         step = passes.next();
         continue;
       }
@@ -124,11 +125,11 @@ export async function readIndicators(
         r.chars?.(chars);
         reader.push(text);
         const batch = take?.(batchSize);
-        if (batch) await onBatch(batch);
+        if (batch) await onBatch(batch, false);
       }
       reader.end();
       const rest = take?.(1);
-      if (rest) await onBatch(rest);
+      if (rest) await onBatch(rest, true);
     } catch (e) {
       step = passes.throw(e);
       continue;
