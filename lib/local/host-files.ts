@@ -18,7 +18,10 @@ export interface HostFiles {
   readonly hostInfo: string;
   /** the key that seals recipients' webhook secrets (mode 0600) */
   readonly secretKey: string;
-  /** the messages we send, one file per part (the exact bytes until sent, then a copy with its tokens masked) */
+  /**
+   * the messages we send, in `messages.db` there (the exact bytes until sent, then a copy with its tokens masked);
+   * an earlier version kept a file per part in this folder
+   */
   readonly messages: string;
   /** the private key notices are DKIM-signed with, when a selector is configured (mode 0600) */
   readonly dkimKey: string;

@@ -36,7 +36,7 @@ import { FileCheckpointLog } from '../adapters/checkpoints/checkpoints.file.js';
 import { Checkpointer } from '../core/audit/index.js';
 import { DIRECTORY_AUDIT_ID, parseReplyAddress, parseVerpAddress } from '../core/routing/index.js';
 import { fileTemplateSource } from '../adapters/templates/templates.fs.js';
-import { FileMessageStore } from '../adapters/messages/messages.fs.js';
+import { openMessageStore } from './message-store.js';
 import { observeEvents } from '../adapters/metrics/events.js';
 import type { PrometheusMetrics } from '../adapters/metrics/prometheus.js';
 import { servedFileOf, servedSettings } from './config.js';
@@ -239,6 +239,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     }
     const store = new SqliteStore(files.database);
     closers.push(() => store.close());
+    const messages = openMessageStore(files);
+    closers.push(() => messages.close());
     // every audit event stored through the deps is counted, and shown to whoever asked (onEvent)
     const observers: ((event: AuditEvent) => void)[] = [];
     const observedStore = observeEvents(store, (event) => {
@@ -330,7 +332,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       log,
       settings,
       templates: config.languages ? onlyLanguages(fileTemplateSource(), config.languages) : fileTemplateSource(),
-      messages: new FileMessageStore(files.messages),
+      messages,
       secrets: new KeyFileSecretBox(files.secretKey),
       auditKey,
       checkpoints: { campaignChanged: async (campaignId, reason) => void (await checkpointer.checkpoint([campaignId], reason)) },

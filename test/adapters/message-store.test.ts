@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileMessageStore } from '../../lib/adapters/messages/messages.fs.js';
+import { openMessageStore } from '../../lib/local/message-store.js';
 import { messageStoreContract } from '../contract/message-store.contract.js';
 
 const dirs: string[] = [];
@@ -14,6 +15,43 @@ const fresh = () => {
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 messageStoreContract('files in the data directory', async () => new FileMessageStore(fresh()));
+messageStoreContract('a SQLite file in the data directory', async () => openMessageStore({ messages: join(fresh(), 'messages') }));
+
+describe('SqliteMessageStore', () => {
+  it('keeps the messages in a file readable by this user only, in a private folder, and finds them after a restart', async () => {
+    const dir = join(fresh(), 'messages');
+    const first = openMessageStore({ messages: dir });
+    await first.put('n0123456789abcdef.notice.0/m1/p1.eml', 'exact bytes');
+    first.close();
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'messages.db')).mode & 0o777).toBe(0o600);
+
+    const again = openMessageStore({ messages: dir });
+    const read = await again.get('n0123456789abcdef.notice.0/m1/p1.eml');
+    again.close();
+    expect(read).toBe('exact bytes');
+  });
+
+  it('reads and removes the files an earlier version kept a part each, beside the database', async () => {
+    const dir = join(fresh(), 'messages');
+    const before = new FileMessageStore(dir);
+    await before.put('n0123456789abcdef.notice.0/m1/p1.eml', 'exact bytes, kept before');
+    await before.put('n0123456789abcdef.notice.0/m1/p1.masked.eml', 'masked copy, kept before');
+
+    const store = openMessageStore({ messages: dir });
+    const exact = await store.get('n0123456789abcdef.notice.0/m1/p1.eml');
+    await store.put('n0123456789abcdef.notice.0/m1/p1.masked.eml', 'masked copy, now');
+    const masked = await store.get('n0123456789abcdef.notice.0/m1/p1.masked.eml');
+    await store.delete('n0123456789abcdef.notice.0/m1/p1.eml');
+    const gone = await store.get('n0123456789abcdef.notice.0/m1/p1.eml');
+    store.close();
+
+    expect(exact).toBe('exact bytes, kept before');
+    expect(masked).toBe('masked copy, now');
+    expect(gone).toBeUndefined();
+    expect(readdirSync(join(dir, 'n0123456789abcdef.notice.0', 'm1'))).toEqual(['p1.masked.eml']);
+  });
+});
 
 describe('FileMessageStore', () => {
   it('keeps each message readable by this user only', async () => {

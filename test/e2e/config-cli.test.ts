@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, realUseGaps, SETTINGS } from '../../lib/local/config.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
-import { FileMessageStore } from '../../lib/adapters/messages/messages.fs.js';
+import { openMessageStore } from '../../lib/local/message-store.js';
 import { api, submit, testHost, waitFor } from '../workflows/support.js';
 import { makeDataDir, removeDataDirs, REPO_ROOT, runCli } from './support.js';
 
@@ -112,7 +112,9 @@ describe('a command run while no host serves', () => {
     const store = new SqliteStore(join(dataDir, 'takedown.db'));
     try {
       const followup = (await store.listOutbound(notice.id)).find((m) => m.kind === 'followup')!;
-      const raw = (await new FileMessageStore(join(dataDir, 'messages')).get(followup.parts![0]!.rawKey))!;
+      const messages = openMessageStore({ messages: join(dataDir, 'messages') });
+      const raw = (await messages.get(followup.parts![0]!.rawKey))!;
+      messages.close();
       expect(raw).toContain('CERT-XY takedown desk');
     } finally {
       store.close();

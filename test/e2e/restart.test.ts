@@ -1,6 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { openMessageStore } from '../../lib/local/message-store.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AuditEvent, Case, Notice, Outbound } from '../../lib/core/model.js';
 import {
@@ -331,17 +332,18 @@ describe('the embedded host after a SIGKILL', () => {
       [planned.id, 'planned'],
       [sending.id, 'sending'],
     ] as const);
+    const keptBytes: [string, string][] = [];
     rewrite(dataDir, (db) => {
       for (const [id, state] of windowed) {
         // in that window the part is 'sending' and its exact bytes are still kept (the masked copy replaces them
-        // only once the part is recorded sent): put back the bytes the relay got, where they were kept
+        // only once the part is recorded sent): the bytes the relay got are put back below, where they were kept
         const delivered = messagesOf(original, id).notices[0]!.raw;
         rewriteOutbound(db, `${id}.notice.0`, ({ sentAt: _s, transportId: _t, ...o }) => ({
           ...o,
           state: 'sending',
           parts: o.parts!.map(({ sentAt: _ps, transportId: _pt, maskedSha256: _m, ...p }) => {
             const rawKey = p.rawKey.replace(/\.masked\.eml$/, '.eml');
-            writeFileSync(join(dataDir, 'messages', ...rawKey.split('/')), delivered);
+            keptBytes.push([rawKey, delivered.toString('utf8')]);
             return { ...p, state: 'sending' as const, rawKey };
           }),
         }));
@@ -349,6 +351,9 @@ describe('the embedded host after a SIGKILL', () => {
         rewriteNotice(db, id, ({ sentAt: _s, deadline: _d, messageId: _m, taskToken: _t, ...n }) => ({ ...n, state, tokenHash: '' }));
       }
     });
+    const messages = openMessageStore({ messages: join(dataDir, 'messages') });
+    for (const [key, raw] of keptBytes) await messages.put(key, raw);
+    messages.close();
     const leftBy = storedNotices(dataDir);
 
     // Act

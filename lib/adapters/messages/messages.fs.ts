@@ -7,7 +7,8 @@ const KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
 
 /**
  * The messages we send, one file per part under `<data dir>/messages/`, readable by this user only (the exact
- * bytes hold a working reply token until the part is sent; the copy kept afterwards has them masked).
+ * bytes hold a working reply token until the part is sent; the copy kept afterwards has them masked). How the
+ * embedded host kept them until SqliteMessageStore, which now reads (and removes) the files written this way.
  */
 export class FileMessageStore implements MessageStore {
   private readonly root: string;

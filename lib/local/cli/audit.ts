@@ -240,10 +240,11 @@ export function addAuditCommands(prog: Command): void {
         const campaign = await store.getCampaign(campaignId);
         if (!campaign && (await store.listChains(campaignId)).length === 0) usage(cmd, `no campaign ${campaignId}`);
         const progress = progressFor(`export ${campaignId}`);
-        const { FileMessageStore } = await import('../../adapters/messages/messages.fs.js');
+        const { openMessageStore } = await import('../message-store.js');
+        const messages = openMessageStore(files);
         const manifest = await exportEvidencePack({
           store,
-          messages: new FileMessageStore(files.messages),
+          messages,
           dataDir: files.dataDir,
           campaignId,
           ...(campaign ? { campaign } : {}),
@@ -251,7 +252,7 @@ export function addAuditCommands(prog: Command): void {
           exportedAt: new Date(),
           toolVersion: TOOL_VERSION,
           onProgress: (done, total) => progress.update(done, total),
-        });
+        }).finally(() => messages.close());
         progress.finish();
         // the pack is checked as an auditor will check it: a trail broken before the export stays visible
         const report = verifyEvidencePack(outDir);
