@@ -134,7 +134,8 @@ export interface Mailer {
 
 /**
  * The exact bytes of the messages we send, outside the store's records: a notice to a big hoster is megabytes,
- * a DynamoDB item 400 KB at most. Files in the data directory on the embedded host, an S3 bucket on AWS.
+ * a DynamoDB item 400 KB at most. A SQLite file of their own in the data directory on the embedded host, an S3
+ * bucket on AWS.
  * Keys are chosen by the core (`<outbound id>/<composition>/p<k>.eml`); values are ASCII message text.
  */
 export interface MessageStore {

@@ -32,6 +32,26 @@ describe('SqliteMessageStore', () => {
     expect(read).toBe('exact bytes');
   });
 
+  it.each(['../escape.eml', 'a/../../escape.eml', '/etc/passwd', 'a//b', '.hidden/x', 'a/b\\c'])('refuses the key %s, as the file store does', async (key) => {
+    const store = openMessageStore({ messages: join(fresh(), 'messages') });
+    await expect(store.put(key, 'x')).rejects.toThrow(/not a message key/);
+    await expect(store.get(key)).rejects.toThrow(/not a message key/);
+    await expect(store.delete(key)).rejects.toThrow(/not a message key/);
+    store.close();
+  });
+
+  it('never looks beside the database for a key the core does not give a part', async () => {
+    const dir = join(fresh(), 'messages');
+    const store = openMessageStore({ messages: dir });
+    await store.put('n0123456789abcdef.notice.0/m1/p1.eml', 'kept');
+    expect(await store.get('messages.db')).toBeUndefined();
+    await store.delete('messages.db');
+    const still = await store.get('n0123456789abcdef.notice.0/m1/p1.eml');
+    store.close();
+    expect(still).toBe('kept');
+    expect(statSync(join(dir, 'messages.db')).isFile()).toBe(true);
+  });
+
   it('reads and removes the files an earlier version kept a part each, beside the database', async () => {
     const dir = join(fresh(), 'messages');
     const before = new FileMessageStore(dir);

@@ -12,6 +12,7 @@ import { recordAnswer } from '../../lib/core/answers/record.js';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
 import { MailTransientError } from '../../lib/core/errors.js';
 import type { Deps, Mailer, Store, Workflows } from '../../lib/core/ports.js';
+import type { Outbound } from '../../lib/core/messages.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import { SmtpMailer } from '../../lib/adapters/mail/mailer.smtp.js';
 import { startCaptureServer } from '../../lib/adapters/mail/capture-server.js';
@@ -77,6 +78,15 @@ async function plannedNotice(d: Deps): Promise<string> {
   await approveCampaign(d, campaign.id, 't');
   return (await d.store.listNotices({ campaignId: campaign.id })).items[0]!.id;
 }
+
+/** A mailer that hands the message over and then fails as a cut connection does: delivered, as far as anyone knows maybe. */
+const dropping = (): Mailer => ({
+  compose: (draft) => smtp.compose(draft),
+  async sendRaw(envelope, raw) {
+    await smtp.sendRaw(envelope, raw);
+    throw new MailTransientError('sending through the relay failed (ECONNECTION)', { maybeDelivered: true });
+  },
+});
 
 const outboxFiles = () => readdirSync(join(dir, 'outbox')).filter((f) => f.endsWith('.eml'));
 
@@ -245,36 +255,48 @@ describe('sendNotice', () => {
     expect(proven).not.toHaveProperty('notResent');
   });
 
-  it('leaves a message of unknown outcome to a paused notice, which sends it again when resumed', async () => {
+  it('records a message of unknown outcome not resent when an answer paused its notice to resume as sent', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
-    const dropped: Mailer = {
-      compose: (draft) => smtp.compose(draft),
-      async sendRaw(envelope, raw) {
-        await smtp.sendRaw(envelope, raw);
-        throw new MailTransientError('sending through the relay failed (ECONNECTION)', { maybeDelivered: true });
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    // the party asks a question through the coordinator: the clock stops until it is answered, then runs as sent
+    await recordAnswer(d, noticeId, { intent: 'needs-info', source: 'api', note: 'which URL?' }, 'coordinator');
+    expect((await store.getNotice(noticeId))?.paused?.from).toBe('sent');
+
+    await sendNotice(d, noticeId, 1);
+    expect(outboxFiles()).toHaveLength(2);
+    expect((await store.listOutbound(noticeId))[0]).toMatchObject({ state: 'sending', notResent: { noticeState: 'paused' } });
+  });
+
+  it('takes a proof of delivery that races the mark of a notice that ended: recorded sent all the same', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    const delivered = readFileSync(join(dir, 'outbox', outboxFiles()[0]!), 'utf8');
+    const replyTo = /^Reply-To:\s*(?:[^<\r\n]*<)?([^>\s]+)>?\s*$/im.exec(delivered)![1]!;
+    // the mark is saved between the proof's read of the record and its save
+    let raced = false;
+    const racing = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key !== 'saveOutbound') return Reflect.get(target, key, receiver);
+        return async (o: Outbound) => {
+          if (!raced && o.state === 'sent') {
+            raced = true;
+            const cur = (await target.getOutbound(o.id))!;
+            await target.saveOutbound({ ...cur, notResent: { at: new Date().toISOString(), noticeState: 'closed' }, version: cur.version + 1 });
+          }
+          return target.saveOutbound(o);
+        };
       },
-    };
-    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
-    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
-    const notice = (await store.getNotice(noticeId))!;
-    expect(notice.state).toBe('uncertain');
-    await store.saveNotice({ ...notice, state: 'paused', paused: { from: notice.state, remainingSeconds: 60, reason: 'coordinator', by: 't' }, version: notice.version + 1 });
+    });
+    const reply = ['From: abuse@demo-dc.example', `To: ${replyTo}`, `Subject: Re: [TKD-${noticeId}]`, 'Message-ID: <r3@demo-dc.example>', '', 'We have received your report.', ''].join('\r\n');
+    await receiveMail(await deps({ store: racing }), await parseMail(Buffer.from(reply), [replyTo]));
 
-    await sendNotice(d, noticeId, 1);
+    expect(raced).toBe(true);
     const [out] = await store.listOutbound(noticeId);
-    expect(out?.state).toBe('sending');
+    expect(out?.state).toBe('sent');
     expect(out).not.toHaveProperty('notResent');
-    expect((await store.listEvents({ noticeId })).map((e) => e.type)).not.toContain('message.not-resent');
-
-    // resumed as the coordinator's resume leaves it: the same bytes go again
-    const paused = (await store.getNotice(noticeId))!;
-    await store.saveNotice({ ...paused, state: 'uncertain', paused: undefined, version: paused.version + 1 });
-    await sendNotice(d, noticeId, 1);
-    expect((await store.listOutbound(noticeId))[0]?.state).toBe('sent');
-    const files = outboxFiles().map((f) => readFileSync(join(dir, 'outbox', f), 'utf8'));
-    expect(files).toHaveLength(3);
-    expect(new Set(files).size).toBe(1);
   });
 
   it('puts every indicator of the notice, its case id and the reply address into the message', async () => {

@@ -2,6 +2,17 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { MessageStore } from '../../core/ports.js';
 
+// keys are chosen by the core: refused otherwise, as the file store refuses them
+const KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
+
+/** The keys the core gives a part (`<outbound id>/<composition>/p<k>.eml`, `.masked.eml` for its copy). */
+const EARLIER_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]*\/[A-Za-z0-9_-][A-Za-z0-9._-]*\/p\d+(?:\.masked)?\.eml$/;
+
+function checked(key: string): string {
+  if (!KEY.test(key) || key.split('/').some((p) => p === '.' || p === '..')) throw new TypeError('not a message key');
+  return key;
+}
+
 /**
  * The messages we send, in a SQLite file of their own (`<data dir>/messages/messages.db`, readable by this user
  * only): the exact bytes of each part until it is sent (they hold a working reply token), then a copy with every
@@ -12,8 +23,10 @@ import type { MessageStore } from '../../core/ports.js';
  * the event loop; a row costs ~0.15 ms (0.3 s). A separate file keeps the main database's log and checkpoints free
  * of the messages' bytes, which a big hoster's notice counts in megabytes.
  *
- * `earlier`: where messages were kept before (the file per part): what is not in the table is read, and removed,
- * there, so a data directory written by an earlier version keeps every message it holds.
+ * `earlier`: where messages were kept before (the file per part): a key not in the table is read there, and a
+ * deleted key is deleted there too, so a data directory written by an earlier version keeps every message it holds
+ * (its masked copies stay files). Only keys of the core's shape (`<outbound id>/<composition>/p<k>.eml`) are
+ * looked for there: nothing else can name a file beside the database.
  */
 export class SqliteMessageStore implements MessageStore {
   private readonly db: Database.Database;
@@ -33,6 +46,8 @@ export class SqliteMessageStore implements MessageStore {
     this.db.pragma('journal_mode = WAL');
     // as the main database: a power cut may lose the last writes, a killed process none
     this.db.pragma('synchronous = NORMAL');
+    // the log shrinks back after a checkpoint instead of keeping the size a big notice's parts gave it
+    this.db.pragma('journal_size_limit = 67108864');
     this.db.exec('CREATE TABLE IF NOT EXISTS messages (key TEXT PRIMARY KEY, raw TEXT NOT NULL)');
     this.stmt = {
       put: this.db.prepare('INSERT INTO messages (key, raw) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET raw = excluded.raw'),
@@ -43,18 +58,18 @@ export class SqliteMessageStore implements MessageStore {
 
   /** written whole or not at all (one row, one transaction) */
   async put(key: string, raw: string): Promise<void> {
-    this.stmt.put.run(key, raw);
+    this.stmt.put.run(checked(key), raw);
   }
 
   async get(key: string): Promise<string | undefined> {
-    const row = this.stmt.get.get(key);
+    const row = this.stmt.get.get(checked(key));
     if (row) return row.raw;
-    return this.earlier?.get(key);
+    return EARLIER_KEY.test(key) ? this.earlier?.get(key) : undefined;
   }
 
   async delete(key: string): Promise<void> {
-    this.stmt.delete.run(key);
-    await this.earlier?.delete(key);
+    this.stmt.delete.run(checked(key));
+    if (EARLIER_KEY.test(key)) await this.earlier?.delete(key);
   }
 
   close(): void {

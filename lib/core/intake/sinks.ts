@@ -9,7 +9,7 @@ import type { IntakeSummary } from './common.js';
 /**
  * What the two readings of a file do with each item: the first checks and keeps a compact map of unique values,
  * the second hands the unique indicators out in batches. A small file is read once: its first reading keeps the
- * unique indicators too, and they are handed out from memory (FromKept) instead of from a second reading.
+ * unique indicators too, and they are handed out from memory (fromKept) instead of from a second reading.
  */
 
 export const IGNORE: ItemSink = { indicator: () => undefined, issue: () => undefined, excluded: () => undefined };

@@ -1,6 +1,6 @@
 /**
- * A submitted file as pieces of text, readable from its start as often as intake needs (it reads a file twice:
- * once to check all of it, once to store it), so a 100 MB file is never held whole. The embedded host reads a
+ * A submitted file as pieces of text, readable from its start as often as intake needs (it reads a large file
+ * twice: once to check all of it, once to store it), so a 100 MB file is never held whole. The embedded host reads a
  * file from disk a chunk at a time; a request body already in memory is handed out in slices.
  */
 

@@ -56,8 +56,10 @@ function withPart(out: Outbound, part: OutboundPart, extra: Partial<Outbound> = 
   const parts = out.parts!.map((p) => (p.index === part.index ? part : p));
   const first = parts[0]!;
   const state = parts.every((p) => p.state === 'sent') ? 'sent' : parts.some((p) => p.state === 'sending') ? 'sending' : 'composed';
+  // a message its notice's end left unresent, known to be sent after all (proven, or sent again on a resume)
+  const { notResent: _unknownUntilNow, ...kept } = out;
   return {
-    ...out,
+    ...(state === 'sent' ? kept : out),
     ...extra,
     parts,
     state,
@@ -199,26 +201,34 @@ export async function sendOutbound(deps: Deps, notice: Notice, request: Outbound
  * part carries it. Returns whether it changed anything.
  */
 export async function provenDelivered(deps: Deps, outboundId: string, proof: string): Promise<boolean> {
-  const out = await deps.store.getOutbound(outboundId);
-  const part = out?.parts?.length === 1 ? out.parts[0]! : undefined;
-  const notice = out && (await deps.store.getNotice(out.noticeId));
-  if (!out || !part || part.state !== 'sending' || !notice) return false;
-  const raw = await deps.messages.get(part.rawKey);
-  if (raw === undefined) return false;
-  const masked = maskTokens(raw).masked;
-  const maskedKey = part.rawKey.replace(/\.eml$/, '.masked.eml');
-  await deps.messages.put(maskedKey, masked);
-  const sentAt = deps.clock.now().toISOString();
-  const done: OutboundPart = { ...part, state: 'sent', rawKey: maskedKey, maskedSha256: deps.ids.hash(masked), sentAt };
-  // one its notice's end left unresent is known now to have arrived
-  const { notResent: _unknownUntilNow, ...known } = out;
-  try {
-    await deps.store.saveOutbound(withPart(known, done));
-  } catch (e) {
-    // a resend in flight got there first: its own record says what became of it
-    if (e instanceof StaleWriteError) return false;
-    throw e;
+  for (let attempt = 0; ; attempt++) {
+    const out = await deps.store.getOutbound(outboundId);
+    const part = out?.parts?.length === 1 ? out.parts[0]! : undefined;
+    const notice = out && (await deps.store.getNotice(out.noticeId));
+    if (!out || !part || part.state !== 'sending' || !notice) return false;
+    const raw = await deps.messages.get(part.rawKey);
+    if (raw === undefined) return false;
+    const masked = maskTokens(raw).masked;
+    const maskedKey = part.rawKey.replace(/\.eml$/, '.masked.eml');
+    await deps.messages.put(maskedKey, masked);
+    const sentAt = deps.clock.now().toISOString();
+    const done: OutboundPart = { ...part, state: 'sent', rawKey: maskedKey, maskedSha256: deps.ids.hash(masked), sentAt };
+    try {
+      await deps.store.saveOutbound(withPart(out, done));
+    } catch (e) {
+      // saved in between: by a resend (read again, it is no longer 'sending') or by the mark of a notice that
+      // ended (read again, it still is, and this proof settles it)
+      if (!(e instanceof StaleWriteError)) throw e;
+      if (attempt < 3) continue;
+      return false;
+    }
+    await recordProven(deps, out, part, done, notice, proof);
+    return true;
   }
+}
+
+async function recordProven(deps: Deps, out: Outbound, part: OutboundPart, done: OutboundPart, notice: Notice, proof: string): Promise<void> {
+  const sentAt = done.sentAt!;
   await deps.messages.delete(part.rawKey);
   if (out.kind !== 'notice') await deps.store.deleteRecord(UNSENT_KIND, out.id);
   // a notice its answers closed before the resend went out was sent all the same: when, as far as we know
@@ -230,7 +240,6 @@ export async function provenDelivered(deps: Deps, outboundId: string, proof: str
     actor: 'system',
     data: { outbound: out.id, kind: out.kind, to: out.to, messageId: part.messageId, sha256: part.sha256, maskedSha256: done.maskedSha256, bytes: part.bytes, attempts: part.attempts, proof },
   });
-  return true;
 }
 
 /**

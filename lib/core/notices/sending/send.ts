@@ -39,33 +39,44 @@ export async function holdRefused(deps: Deps, noticeId: string, error: MailRejec
   return holdForRefusal(deps, noticeId, refusalOf(deps, error));
 }
 
-/** A notice in one of these will never be sent again in this round. */
+/**
+ * A notice in one of these does not send its message again: an answer closed it, a coordinator cancelled it, it
+ * moved on to the next party. (A later "still reachable" may put it back to 'sent', a follow-up, never a resend.)
+ */
 const NOTICE_ENDED: ReadonlySet<Notice['state']> = new Set(['closed', 'cancelled', 'escalated', 'exhausted']);
 
 /**
- * A notice that ended (an answer closed it, a coordinator cancelled it) while its message's hand-over had an
- * unknown outcome: the resend that outcome calls for would be a send after the close, so none is made, and the
- * message says so (notResent) rather than read 'sending' for ever. Only the notice's own send step does this, and
- * nothing else sends that message, so no hand-over of it can be in flight. Whether it arrived stays unknown: an
- * answer that later proves it (provenDelivered) still records it sent.
+ * A notice that ended (an answer closed it, a coordinator cancelled it), or that an answer paused to resume as
+ * sent, while its message's hand-over had an unknown outcome: the resend that outcome calls for would be a send
+ * after the close, so none is made, and the message says so (notResent) rather than read 'sending' for ever. Only
+ * the notice's own send step does this, and nothing else sends that message, so no hand-over of it can be in
+ * flight. Whether it arrived stays unknown: an answer that later proves it (provenDelivered) still records it sent,
+ * and so does a send that happens after all.
  */
 async function leaveUnresent(deps: Deps, notice: Notice): Promise<void> {
-  const out = await deps.store.getOutbound(noticeOutboundId(notice));
-  if (!out || out.state !== 'sending' || out.notResent) return;
-  const sending = (out.parts ?? []).filter((p) => p.state === 'sending').map((p) => p.index);
-  // the event first: a crash in between repeats it rather than loses it
-  await appendEvent(deps, {
-    campaignId: notice.campaignId,
-    noticeId: notice.id,
-    type: 'message.not-resent',
-    actor: 'system',
-    data: { outbound: out.id, kind: out.kind, to: out.to, ...(sending.length ? { parts: sending } : {}), attempts: out.attempts, noticeState: notice.state },
-  });
-  try {
-    await deps.store.saveOutbound({ ...out, notResent: { at: deps.clock.now().toISOString(), noticeState: notice.state }, version: out.version + 1 });
-  } catch (e) {
-    // a proof of delivery recorded it sent in between: that record stands
-    if (!(e instanceof StaleWriteError)) throw e;
+  let logged = false;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const out = await deps.store.getOutbound(noticeOutboundId(notice));
+    if (!out || out.state !== 'sending' || out.notResent) return;
+    if (!logged) {
+      const sending = (out.parts ?? []).filter((p) => p.state === 'sending').map((p) => p.index);
+      // the event first: a crash in between repeats it rather than loses it
+      await appendEvent(deps, {
+        campaignId: notice.campaignId,
+        noticeId: notice.id,
+        type: 'message.not-resent',
+        actor: 'system',
+        data: { outbound: out.id, kind: out.kind, to: out.to, ...(sending.length ? { parts: sending } : {}), attempts: out.attempts, noticeState: notice.state },
+      });
+      logged = true;
+    }
+    try {
+      await deps.store.saveOutbound({ ...out, notResent: { at: deps.clock.now().toISOString(), noticeState: notice.state }, version: out.version + 1 });
+      return;
+    } catch (e) {
+      // saved in between (a proof of delivery): read it again, and mark it only if it is still unknown
+      if (!(e instanceof StaleWriteError)) throw e;
+    }
   }
 }
 
@@ -74,7 +85,7 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
   let notice = await mustGetNotice(deps, noticeId);
   if (round !== undefined && notice.round !== round) return { next: 'stopped' };
   if (!['planned', 'sending', 'uncertain'].includes(notice.state)) {
-    if (NOTICE_ENDED.has(notice.state)) await leaveUnresent(deps, notice);
+    if (NOTICE_ENDED.has(notice.state) || (notice.state === 'paused' && notice.paused?.from === 'sent')) await leaveUnresent(deps, notice);
     return stepFor(deps, notice);
   }
   const campaign = await deps.store.getCampaign(notice.campaignId);
