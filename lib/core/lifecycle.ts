@@ -64,10 +64,14 @@ export const CASE_LIVE: ReadonlySet<CaseState> = new Set([
 ]);
 
 export const NOTICE_TRANSITIONS: Readonly<Record<NoticeState, readonly NoticeState[]>> = {
-  planned: ['sending', 'sent', 'uncertain', 'paused', 'cancelled', 'closed'],
-  // a crash after the SMTP hand-off and before "sent" was recorded leaves it uncertain
-  sending: ['sent', 'uncertain', 'planned'],
-  uncertain: ['sending', 'sent', 'paused', 'cancelled'],
+  // escalated, exhausted: refused for good at the hand-over (undeliverable), its cases go to their next party
+  planned: ['sending', 'sent', 'uncertain', 'paused', 'cancelled', 'closed', 'escalated', 'exhausted'],
+  // a crash after the SMTP hand-off and before "sent" was recorded leaves it uncertain; closed: every case settled
+  // before it went out
+  sending: ['sent', 'uncertain', 'planned', 'closed', 'escalated', 'exhausted'],
+  // an answer may come before the resend (the message arrived after all): it closes, pauses or moves it on like a
+  // sent notice, and the message is then left unresent
+  uncertain: ['sending', 'sent', 'paused', 'cancelled', 'closed', 'escalated', 'exhausted'],
   // planned again: the contact bounced for good and the party has another mailbox to send it to
   sent: ['closed', 'escalated', 'exhausted', 'paused', 'cancelled', 'planned'],
   closed: ['sent'],
