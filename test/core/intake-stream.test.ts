@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { submitCampaign } from '../../lib/core/campaign/submit.js';
+import { UploadCursor, createUpload, readUploadStep, submitUpload } from '../../lib/core/campaign/upload.js';
+import { listAll } from '../../lib/core/paging.js';
 import { InvalidInputError } from '../../lib/core/errors.js';
 import { READ_ONCE, parseIndicators, readIndicators, type IntakeOptions } from '../../lib/core/intake/intake.js';
 import { JsonScanError, JsonStreamScanner, scanJson } from '../../lib/core/intake/formats/json-scan.js';
@@ -388,5 +390,54 @@ describe('submitCampaign from a file on disk', () => {
     expect(fromDisk.campaign.counts).toEqual(fromText.campaign.counts);
     expect(await stored(fromDisk.campaign.id)).toEqual(await stored(fromText.campaign.id));
     expect(fromText.campaign.counts.submitted).toBe(EXAMPLE_CSV.trim().split('\n').length - 1);
+  });
+});
+
+describe('readUploadStep: an uploaded file read a page per step of the campaign workflow', () => {
+  let dir: string;
+  let store: SqliteStore;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'takedown-upload-'));
+    store = new SqliteStore(join(dir, 'db.sqlite'));
+  });
+  afterEach(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Deps with an upload store that holds one file in memory, read as 4 KB pieces, with pages of `page`. */
+  async function uploadDeps(text: string, page: number): Promise<{ deps: Deps; reads: () => number }> {
+    const base = await intakeDeps(store, { directory: DIRECTORY, now: NOW, pageSize: 100 });
+    const bytes = new TextEncoder().encode(text);
+    let reads = 0;
+    const uploads = {
+      createUpload: async () => ({ url: 'http://127.0.0.1/upload', expiresAt: '2099-01-01T00:00:00.000Z' }),
+      open: async () => ({ size: bytes.length, chunks: () => (reads++, bytesOf(text, 4096).chunks()) }),
+    };
+    const settings = { ...base.settings, uploadPageSize: page };
+    return { deps: { ...base, uploads, settings }, reads: () => reads };
+  }
+
+  it('stores a page per step, the last batch in the step that reads it, each indicator once', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `198.51.${Math.floor(i / 250)}.${i % 250}`);
+    const { deps, reads } = await uploadDeps(lines.join('\n'), 1000);
+    const { upload } = await createUpload(deps, { size: new TextEncoder().encode(lines.join('\n')).length, by: 'analyst' });
+    const { campaignId } = await submitUpload(deps, { upload, name: 'Uploaded', submitter: 'analyst' });
+
+    const cursors = [];
+    let cursor = UploadCursor.parse({});
+    while (!cursor.done) {
+      cursor = await readUploadStep(deps, campaignId, upload, cursor);
+      cursors.push(cursor);
+      expect(cursors.length).toBeLessThan(10);
+    }
+
+    // three pages of 1,000: no fourth step reading the whole file again to store nothing
+    expect(cursors.map((c) => [c.unique, c.done])).toEqual([[1000, false], [2000, false], [3000, true]]);
+    expect(reads()).toBe(3);
+    const stored = await listAll((p) => store.listIndicators(campaignId, p));
+    expect(stored.map((r) => r.seq)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+    expect((await store.getCampaign(campaignId))?.counts).toMatchObject({ submitted: 3000, indicators: 3000 });
   });
 });
