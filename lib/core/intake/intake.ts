@@ -24,8 +24,9 @@ export { INTAKE_FORMATS } from './common.js';
  * before the whole file has been checked.
  *
  * A small file (the size of a whole operation's list, READ_ONCE) is read once: its first reading also keeps the
- * unique indicators (at most ~30 MB of heap) and they are handed out from memory once the file is found acceptable. Reading
- * it again would only spare memory it can afford, and took a quarter of an operation's intake and routing.
+ * unique indicators (at most ~32 MB of heap), handed out from memory once the file is found acceptable. Reading it
+ * again only spared memory the host can afford, and cost an eighth of an operation's intake and routing (the bench's
+ * submit: 0.46 -> 0.29 s of 1.36 s).
  */
 
 export interface IntakeResult extends IntakeSummary {
