@@ -85,8 +85,8 @@ export const Outbound = z.object({
   refusal: Refusal.optional(),
   /**
    * a hand-over with an unknown outcome (sending) that is not sent again, because its notice ended first (an
-   * answer closed it, a coordinator cancelled it): whether it arrived is not known; an answer that proves it
-   * did (provenDelivered) still records it sent
+   * answer closed it, a coordinator cancelled it) or an answer paused it to resume as sent: whether it arrived is
+   * not known; an answer that proves it did (provenDelivered), or a send after all, records it sent
    */
   notResent: z.object({ at: z.string(), noticeState: z.string() }).optional(),
   createdAt: z.string(),
