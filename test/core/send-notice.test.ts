@@ -90,6 +90,14 @@ const dropping = (): Mailer => ({
 
 const outboxFiles = () => readdirSync(join(dir, 'outbox')).filter((f) => f.endsWith('.eml'));
 
+/** The party's reply to the first message in the outbox, sent to its reply address (which carries its token). */
+async function replyToDelivered(d: Deps, noticeId: string, id: string, text: string): Promise<void> {
+  const delivered = readFileSync(join(dir, 'outbox', outboxFiles()[0]!), 'utf8');
+  const replyTo = /^Reply-To:\s*(?:[^<\r\n]*<)?([^>\s]+)>?\s*$/im.exec(delivered)![1]!;
+  const reply = ['From: abuse@demo-dc.example', `To: ${replyTo}`, `Subject: Re: [TKD-${noticeId}]`, `Message-ID: <${id}@demo-dc.example>`, '', text, ''].join('\r\n');
+  await receiveMail(d, await parseMail(Buffer.from(reply), [replyTo]));
+}
+
 describe('sendNotice', () => {
   it('sends nothing twice when the step is retried after the message went out', async () => {
     const d = await deps();
@@ -175,14 +183,7 @@ describe('sendNotice', () => {
   it('treats a transport failure that may have delivered as uncertain on the retry, not as a first send', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
-    const dropped: Mailer = {
-      compose: (draft) => smtp.compose(draft),
-      async sendRaw(envelope, raw) {
-        await smtp.sendRaw(envelope, raw);
-        throw new MailTransientError('sending through the relay failed (ECONNECTION)', { maybeDelivered: true });
-      },
-    };
-    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
     expect((await store.listOutbound(noticeId))[0]?.state).toBe('sending');
 
     await sendNotice(d, noticeId);
@@ -193,19 +194,9 @@ describe('sendNotice', () => {
   it('takes a reply carrying the message\'s token as proof it was delivered: recorded sent, not resent', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
-    const dropped: Mailer = {
-      compose: (draft) => smtp.compose(draft),
-      async sendRaw(envelope, raw) {
-        await smtp.sendRaw(envelope, raw);
-        throw new MailTransientError('sending through the relay failed (ECONNECTION)', { maybeDelivered: true });
-      },
-    };
-    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
     // the recipient has it, and answers before the resend: its reply proves the message arrived
-    const delivered = readFileSync(join(dir, 'outbox', outboxFiles()[0]!), 'utf8');
-    const replyTo = /^Reply-To:\s*(?:[^<\r\n]*<)?([^>\s]+)>?\s*$/im.exec(delivered)![1]!;
-    const reply = ['From: abuse@demo-dc.example', `To: ${replyTo}`, `Subject: Re: [TKD-${noticeId}]`, 'Message-ID: <r1@demo-dc.example>', '', 'We have received your report and are investigating it.', ''].join('\r\n');
-    await receiveMail(d, await parseMail(Buffer.from(reply), [replyTo]));
+    await replyToDelivered(d, noticeId, 'r1', 'We have received your report and are investigating it.');
 
     expect((await store.listOutbound(noticeId))[0]?.state).toBe('sent');
     const events = await store.listEvents({ noticeId });
@@ -219,16 +210,9 @@ describe('sendNotice', () => {
   it('does not resend a message of unknown outcome once an answer closed its notice, and records it left unresent', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
-    const dropped: Mailer = {
-      compose: (draft) => smtp.compose(draft),
-      async sendRaw(envelope, raw) {
-        await smtp.sendRaw(envelope, raw);
-        throw new MailTransientError('sending through the relay failed (ECONNECTION)', { maybeDelivered: true });
-      },
-    };
     // handed over twice, the outcome unknown both times (the resend makes the notice uncertain)
-    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
-    await expect(sendNotice(await deps({ mailer: dropped }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
     expect((await store.getNotice(noticeId))?.state).toBe('uncertain');
     // the party tells the coordinator by phone, who records it: it proves nothing about the message
     await recordAnswer(d, noticeId, { intent: 'actioned', source: 'api' }, 'coordinator');
@@ -246,10 +230,7 @@ describe('sendNotice', () => {
     ]);
 
     // a reply with its token, later, proves it arrived after all
-    const delivered = readFileSync(join(dir, 'outbox', outboxFiles()[0]!), 'utf8');
-    const replyTo = /^Reply-To:\s*(?:[^<\r\n]*<)?([^>\s]+)>?\s*$/im.exec(delivered)![1]!;
-    const reply = ['From: abuse@demo-dc.example', `To: ${replyTo}`, `Subject: Re: [TKD-${noticeId}]`, 'Message-ID: <r2@demo-dc.example>', '', 'Done, the server is gone.', ''].join('\r\n');
-    await receiveMail(d, await parseMail(Buffer.from(reply), [replyTo]));
+    await replyToDelivered(d, noticeId, 'r2', 'Done, the server is gone.');
     const [proven] = await store.listOutbound(noticeId);
     expect(proven?.state).toBe('sent');
     expect(proven).not.toHaveProperty('notResent');
@@ -273,8 +254,6 @@ describe('sendNotice', () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
     await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
-    const delivered = readFileSync(join(dir, 'outbox', outboxFiles()[0]!), 'utf8');
-    const replyTo = /^Reply-To:\s*(?:[^<\r\n]*<)?([^>\s]+)>?\s*$/im.exec(delivered)![1]!;
     // the mark is saved between the proof's read of the record and its save
     let raced = false;
     const racing = new Proxy(store, {
@@ -290,8 +269,7 @@ describe('sendNotice', () => {
         };
       },
     });
-    const reply = ['From: abuse@demo-dc.example', `To: ${replyTo}`, `Subject: Re: [TKD-${noticeId}]`, 'Message-ID: <r3@demo-dc.example>', '', 'We have received your report.', ''].join('\r\n');
-    await receiveMail(await deps({ store: racing }), await parseMail(Buffer.from(reply), [replyTo]));
+    await replyToDelivered(await deps({ store: racing }), noticeId, 'r3', 'We have received your report.');
 
     expect(raced).toBe(true);
     const [out] = await store.listOutbound(noticeId);
