@@ -78,6 +78,8 @@ export const HostConfig = z.object({
   dkimDomain: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a domain').optional(),
   /** escalations to one party within this many domain seconds of the first go in one notice @default 600 */
   escalationWindowSeconds: z.number().int().min(1).max(30 * 86400).optional(),
+  /** worker threads that compose messages beside the main thread @default one per core beyond the first, at most 2 */
+  composeThreads: z.number().int().min(0).max(16).optional(),
   /** messages per minute to one recipient domain (real time), after a burst of 5 */
   sendPerDomainPerMinute: z.number().positive().max(100_000).default(60),
   /** revival checks after a verified takedown, in domain seconds after it @default +1 day, +7 days */
@@ -125,6 +127,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): HostConfig 
     probes: env.TAKEDOWN_PROBES,
     sendPerDomainPerMinute: num(env.TAKEDOWN_SEND_PER_DOMAIN_PER_MINUTE),
     maxMessageBytes: num(env.TAKEDOWN_MAX_MESSAGE_BYTES),
+    composeThreads: num(env.TAKEDOWN_COMPOSE_THREADS),
     escalationWindowSeconds: num(env.TAKEDOWN_ESCALATION_WINDOW_SECONDS),
     dkimSelector: env.TAKEDOWN_DKIM_SELECTOR,
     dkimDomain: env.TAKEDOWN_DKIM_DOMAIN,

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
 import type { Deps, Logger, MailAuthenticator, Mailer, PartyResolver, Settings, TemplateSource } from '../core/ports.js';
@@ -280,7 +281,14 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     const metrics = new (await metricsModule).PrometheusMetrics({ store, runningExecutions: () => running() });
     observers.push(metrics.onEvent);
     const dkim = config.dkimSelector ? dkimSigning(files, config.dkimSelector, config.dkimDomain ?? ehloNameOf(config.fromAddress), log) : undefined;
-    const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination, ehloName: config.ehloName ?? ehloNameOf(config.fromAddress), ...(dkim ? { dkim } : {}) });
+    const smtp = new SmtpMailer({
+      url: relayUrl,
+      destination: mailDestination,
+      ehloName: config.ehloName ?? ehloNameOf(config.fromAddress),
+      ...(dkim ? { dkim } : {}),
+      composeThreads: composeThreadsOf(config),
+      onComposeThreadDeath: (err) => log.warn('a compose thread died; its messages are composed on the main thread', { error: err instanceof Error ? err.message : String(err) }),
+    });
     closers.push(() => smtp.close());
     // one provider's desks are not flooded: messages to each recipient domain are spaced; the latency measured is
     // the transport's own, not the wait for a domain's turn
@@ -446,6 +454,14 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
 }
 
 /** The routing page: the configured one, else 20,000, or 500 when a page waits on the registries' RDAP servers. */
+/**
+ * Worker threads that compose messages: one per core beside the main thread's, at most two (the main thread is what
+ * bounds sending; a third composer would wait on it). None on one core.
+ */
+export function composeThreadsOf(config: Pick<HostConfig, 'composeThreads'>): number {
+  return config.composeThreads ?? Math.min(2, availableParallelism() - 1);
+}
+
 export function pageSizeOf(config: Pick<HostConfig, 'pageSize' | 'rdap'>): number {
   return config.pageSize ?? (config.rdap === 'real' ? 500 : 20_000);
 }

@@ -5,8 +5,8 @@ import { MailRejectedError, MailTransientError } from '../../core/errors.js';
 import { refusalScope } from '../../core/notices/index.js';
 
 export { refusalScope };
-import DKIM from 'nodemailer/lib/dkim';
-import { composeMessage } from './compose.js';
+import { ComposePool } from './compose-pool.js';
+import { signedComposer, type DkimKey } from './signed-compose.js';
 
 export interface SmtpMailerOptions {
   /** `smtp://[user:pass@]host:port` or `smtps://…` */
@@ -22,13 +22,20 @@ export interface SmtpMailerOptions {
    * the signing domain (the From's, for DMARC alignment), the selector its public key is published under
    * (`<selector>._domainkey.<domain>` TXT), and the private key (PEM). @default no signature
    */
-  readonly dkim?: { readonly domainName: string; readonly keySelector: string; readonly privateKey: string };
+  readonly dkim?: DkimKey;
+  /**
+   * worker threads that compose messages (ComposePool), off the thread that runs the engine and the SMTP client
+   * @default 0 (composed on the calling thread)
+   */
+  readonly composeThreads?: number;
+  /** told when a compose thread dies (its messages are composed on the calling thread) */
+  readonly onComposeThreadDeath?: (err: unknown) => void;
 }
 
 /** Sends notices through an SMTP relay (the embedded capture server or a real one) over pooled connections. */
 export class SmtpMailer implements Mailer {
   readonly destination: string;
-  private readonly signer?: DKIM;
+  private readonly composer: ComposePool;
   private readonly transport: Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
 
   constructor(options: SmtpMailerOptions) {
@@ -38,8 +45,7 @@ export class SmtpMailer implements Mailer {
     }
     const secure = url.protocol === 'smtps:';
     this.destination = options.destination ?? `${url.protocol}//${url.host}`;
-    // no timestamp in nodemailer's signatures: the same bytes sign the same way, so a resend is byte-identical
-    if (options.dkim) this.signer = new DKIM({ ...options.dkim, headerFieldNames: DKIM_HEADERS });
+    this.composer = new ComposePool(options.composeThreads ?? 0, options.dkim, signedComposer(options.dkim), options.onComposeThreadDeath);
     this.transport = nodemailer.createTransport({
       // a greeting costs ~100 ms on smtp-server; reusing connections is what makes bulk sends fast
       pool: true,
@@ -57,9 +63,8 @@ export class SmtpMailer implements Mailer {
   }
 
   /** The exact bytes of a draft (see composeMessage), DKIM-signed when the mailer has a key. */
-  async compose(draft: MailDraft): Promise<string> {
-    const raw = await composeMessage(draft);
-    return this.signer ? dkimSign(this.signer, raw) : raw;
+  compose(draft: MailDraft): Promise<string> {
+    return this.composer.compose(draft);
   }
 
   /**
@@ -79,9 +84,10 @@ export class SmtpMailer implements Mailer {
     return { transportId, destination: this.destination };
   }
 
-  /** Closes the pooled connections. */
+  /** Closes the pooled connections and stops the compose threads. */
   async close(): Promise<void> {
     this.transport.close();
+    await this.composer.close();
   }
 }
 
@@ -139,14 +145,4 @@ function messageIdOf(raw: string): string | undefined {
 /** "250 2.0.0 Ok: queued as 4ABC123" -> "4ABC123", when a relay says so. */
 function queueIdOf(response: string | undefined): string | undefined {
   return response ? /queued as\s+(\S+)/i.exec(response)?.[1] : undefined;
-}
-
-// the fields a forwarder or a list is least likely to change, and every field a reader trusts
-const DKIM_HEADERS = 'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:In-Reply-To:References:MIME-Version:Content-Type:Content-Transfer-Encoding:X-Takedown-Notice:X-Takedown-Campaign:X-TLP';
-
-/** The raw message with a DKIM-Signature header on top. */
-async function dkimSign(signer: DKIM, raw: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of signer.sign(raw)) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
 }
