@@ -1,4 +1,4 @@
-import type { Indicator, Party, PartyKind, RoutingPolicy, TLP } from './model.js';
+import type { Campaign, Case, Indicator, Notice, Party, PartyKind, RoutingPolicy, TLP } from './model.js';
 import type { Store } from './store.js';
 
 /**
@@ -47,6 +47,56 @@ export interface MailDraft {
   readonly html?: string;
   /** send as an ARF report (RFC 5965): `text` first, then these fields, then the attachments as the third part */
   readonly arf?: ArfFields;
+}
+
+/** Which slice of a message's cases one part carries, for its text: indicators `first` to `last` of `total`. */
+export interface MessagePart {
+  readonly index: number;
+  readonly of: number;
+  /** 1-based, inclusive */
+  readonly first: number;
+  readonly last: number;
+  readonly total: number;
+}
+
+/** One-click answer links of a notice: full URLs, each single-use, made by the links module. */
+export interface AnswerLinks {
+  readonly acknowledge: string;
+  readonly actioned: string;
+  readonly notOurs: string;
+}
+
+/** What a message is rendered from, as data: renderNotice's input but the templates. */
+export interface RenderJob {
+  readonly notice: Notice;
+  readonly campaign: Campaign;
+  readonly cases: readonly Case[];
+  /** the reply token: it goes into the reply address, and nowhere else */
+  readonly token: string;
+  readonly messageId: string;
+  readonly settings: Settings;
+  /** for a reminder: which one, and the Message-ID of the original notice */
+  readonly reminder?: { readonly n: number; readonly originalMessageId: string };
+  /** for a case that came back after a verified takedown: when it was verified down, and the probe that found it back */
+  readonly revival?: { readonly verifiedDownAt?: string; readonly detail: string };
+  /** for an escalation: who was asked before, and when */
+  readonly previous?: { readonly party: string; readonly sentAt?: string };
+  readonly now: Date;
+  /** one-click links (acknowledge / taken down / not ours), shown when given */
+  readonly links?: AnswerLinks;
+  /** where ticket systems post signed answers @default settings.publicUrl + '/webhooks/answers' when publicUrl is set */
+  readonly webhookUrl?: string;
+  /** set when the message goes in several parts (a notice too big for one): which slice of the cases this is */
+  readonly part?: MessagePart;
+}
+
+/**
+ * The core's CPU-bound pure work, run off the calling thread (the embedded host's compose threads). Absent: it runs
+ * on the calling thread. Whatever it gives must be what running here gives.
+ */
+export interface Offload {
+  /** renderNotice(job) with the host's templates, and the draft's bytes as deps.mailer composes them */
+  renderAndCompose(job: RenderJob): Promise<{ readonly draft: MailDraft; readonly raw: string }>;
 }
 
 /** The `message/feedback-report` fields of an ARF notice; all ASCII (the part is 7-bit). */
@@ -385,6 +435,8 @@ export interface Deps {
   readonly ids: Ids;
   readonly log: Logger;
   readonly settings: Settings;
+  /** rendering and composing notices off the calling thread; absent: on it */
+  readonly offload?: Offload;
   /** the verification probes; absent: actioned cases stay actioned, unverified (recorded) */
   readonly prober?: Prober;
   /** who sent an inbound message; absent: only the sender's own domain and its subdomains fit a notice's contact */

@@ -17,6 +17,7 @@ import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
 import { OfflineWorkflows } from '../adapters/local-sfn/workflows.offline.js';
 import { DeferringMailer } from '../adapters/mail/deferring.js';
 import { SmtpMailer } from '../adapters/mail/mailer.smtp.js';
+import { OffloadPool } from '../adapters/offload/pool.js';
 import { DomainRateLimitedMailer } from '../adapters/mail/rate-limit.js';
 import { startCaptureServer } from '../adapters/mail/capture-server.js';
 import { startInboundServer } from '../adapters/mail/inbound-server.js';
@@ -281,14 +282,12 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     const metrics = new (await metricsModule).PrometheusMetrics({ store, runningExecutions: () => running() });
     observers.push(metrics.onEvent);
     const dkim = config.dkimSelector ? dkimSigning(files, config.dkimSelector, config.dkimDomain ?? ehloNameOf(config.fromAddress), log) : undefined;
-    const smtp = new SmtpMailer({
-      url: relayUrl,
-      destination: mailDestination,
-      ehloName: config.ehloName ?? ehloNameOf(config.fromAddress),
-      ...(dkim ? { dkim } : {}),
-      composeThreads: composeThreadsOf(config),
-      onComposeThreadDeath: (err) => log.warn('a compose thread died; its messages are composed on the main thread', { error: err instanceof Error ? err.message : String(err) }),
-    });
+    const templates = config.languages ? onlyLanguages(fileTemplateSource(), config.languages) : fileTemplateSource();
+    // notices rendered and composed on compose threads; none for a command (a thread's start costs more than its work)
+    const onDeath = (err: unknown) => log.warn('a compose thread died; its work is done on the main thread', { error: err instanceof Error ? err.message : String(err) });
+    const offload = new OffloadPool(passive ? 0 : composeThreadsOf(config), () => ({ ...(dkim ? { dkim } : {}), templates: templates.noticeFolders() }), onDeath);
+    closers.push(() => offload.close());
+    const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination, ehloName: config.ehloName ?? ehloNameOf(config.fromAddress), composer: offload });
     closers.push(() => smtp.close());
     // one provider's desks are not flooded: messages to each recipient domain are spaced; the latency measured is
     // the transport's own, not the wait for a domain's turn
@@ -339,7 +338,8 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       ids: new CryptoIds(),
       log,
       settings,
-      templates: config.languages ? onlyLanguages(fileTemplateSource(), config.languages) : fileTemplateSource(),
+      templates,
+      ...(passive ? {} : { offload }),
       messages,
       secrets: new KeyFileSecretBox(files.secretKey),
       auditKey,

@@ -5,7 +5,6 @@ import { MailRejectedError, MailTransientError } from '../../core/errors.js';
 import { refusalScope } from '../../core/notices/index.js';
 
 export { refusalScope };
-import { ComposePool } from './compose-pool.js';
 import { signedComposer, type DkimKey } from './signed-compose.js';
 
 export interface SmtpMailerOptions {
@@ -24,18 +23,16 @@ export interface SmtpMailerOptions {
    */
   readonly dkim?: DkimKey;
   /**
-   * worker threads that compose messages (ComposePool), off the thread that runs the engine and the SMTP client
-   * @default 0 (composed on the calling thread)
+   * what composes the drafts instead of this thread (the host's compose threads, OffloadPool); it must compose as
+   * signedComposer(dkim) does @default signedComposer(dkim), here
    */
-  readonly composeThreads?: number;
-  /** told when a compose thread dies (its messages are composed on the calling thread) */
-  readonly onComposeThreadDeath?: (err: unknown) => void;
+  readonly composer?: { compose(draft: MailDraft): Promise<string> };
 }
 
 /** Sends notices through an SMTP relay (the embedded capture server or a real one) over pooled connections. */
 export class SmtpMailer implements Mailer {
   readonly destination: string;
-  private readonly composer: ComposePool;
+  private readonly composer: { compose(draft: MailDraft): Promise<string> };
   private readonly transport: Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
 
   constructor(options: SmtpMailerOptions) {
@@ -45,7 +42,7 @@ export class SmtpMailer implements Mailer {
     }
     const secure = url.protocol === 'smtps:';
     this.destination = options.destination ?? `${url.protocol}//${url.host}`;
-    this.composer = new ComposePool(options.composeThreads ?? 0, options.dkim, signedComposer(options.dkim), options.onComposeThreadDeath);
+    this.composer = options.composer ?? { compose: signedComposer(options.dkim) };
     this.transport = nodemailer.createTransport({
       // a greeting costs ~100 ms on smtp-server; reusing connections is what makes bulk sends fast
       pool: true,
@@ -84,10 +81,9 @@ export class SmtpMailer implements Mailer {
     return { transportId, destination: this.destination };
   }
 
-  /** Closes the pooled connections and stops the compose threads. */
+  /** Closes the pooled connections. */
   async close(): Promise<void> {
     this.transport.close();
-    await this.composer.close();
   }
 }
 

@@ -11,7 +11,7 @@ export { sendFollowup } from './followup.js';
 export { ANSWER_LINK_KIND, LinkValue, type LinkIntent } from './links.js';
 export { NoticeGrouper, groupIntoNotices, startNoticeRun } from './planning.js';
 export { casesOf, mustGetNotice } from './records.js';
-export { humanDuration } from './render/render.js';
+export { humanDuration, renderNotice } from './render/render.js';
 export { chooseLanguage, RTL_LANGUAGES } from './render/language.js';
 export { sendNotice } from './sending/send.js';
 export { stepFor } from './step.js';

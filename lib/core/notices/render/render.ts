@@ -3,7 +3,9 @@ import { TakedownError } from '../../errors.js';
 import { indicatorCsv } from './indicator-csv.js';
 import { chooseLanguage, DEFAULT_LANGUAGE } from './language.js';
 import type { Campaign, Case, Notice, TLP } from '../../model.js';
-import type { ArfFields, MailDraft, Settings } from '../../ports.js';
+import type { AnswerLinks, ArfFields, MailDraft, MessagePart, RenderJob } from '../../ports.js';
+
+export type { AnswerLinks, MessagePart, RenderJob };
 import { replyAddress } from '../../routing/index.js';
 import { escapeHtml, type LanguagePack, type TemplateSet } from './templates.js';
 import { strictestTlp } from '../../intake/index.js';
@@ -35,46 +37,10 @@ export function contentTlp(campaign: Pick<Campaign, 'tlp'>, cases: readonly Pick
   return tlp;
 }
 
-/** Which slice of a message's cases one part carries, for its text: indicators `first` to `last` of `total`. */
-export interface MessagePart {
-  readonly index: number;
-  readonly of: number;
-  /** 1-based, inclusive */
-  readonly first: number;
-  readonly last: number;
-  readonly total: number;
-}
-
-/** One-click answer links of a notice: full URLs, each single-use, made by the links module. */
-export interface AnswerLinks {
-  readonly acknowledge: string;
-  readonly actioned: string;
-  readonly notOurs: string;
-}
-
-export interface RenderInput {
-  readonly notice: Notice;
-  readonly campaign: Campaign;
-  readonly cases: readonly Case[];
-  /** the reply token: it goes into the reply address, and nowhere else */
-  readonly token: string;
-  readonly messageId: string;
-  readonly settings: Settings;
-  /** for a reminder: which one, and the Message-ID of the original notice */
-  readonly reminder?: { readonly n: number; readonly originalMessageId: string };
-  /** for a case that came back after a verified takedown: when it was verified down, and the probe that found it back */
-  readonly revival?: { readonly verifiedDownAt?: string; readonly detail: string };
-  /** for an escalation: who was asked before, and when */
-  readonly previous?: { readonly party: string; readonly sentAt?: string };
-  readonly now: Date;
-  /** one-click links (acknowledge / taken down / not ours), shown when given */
-  readonly links?: AnswerLinks;
-  /** where ticket systems post signed answers @default settings.publicUrl + '/webhooks/answers' when publicUrl is set */
-  readonly webhookUrl?: string;
+/** What a message is rendered from: the job (data, so it can be rendered on another thread) and the templates. */
+export interface RenderInput extends RenderJob {
   /** the notice templates (templateSet(deps.templates)) */
   readonly templates: TemplateSet;
-  /** set when the message goes in several parts (a notice too big for one): which slice of the cases this is */
-  readonly part?: MessagePart;
 }
 
 /** What the reporting software calls itself in ARF reports. */

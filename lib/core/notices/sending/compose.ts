@@ -1,6 +1,6 @@
 import { AlreadyExistsError, MailRejectedError, TakedownError } from '../../errors.js';
 import type { Case, Notice, Outbound, OutboundKind, OutboundPart } from '../../model.js';
-import type { Deps, MailDraft } from '../../ports.js';
+import type { Deps, MailDraft, RenderJob } from '../../ports.js';
 import { appendEvent } from '../../audit/index.js';
 import { parseReplyAddress, REPLY_TOKEN_LENGTH, verpAddress } from '../../routing/index.js';
 import { issueAnswerLinks } from '../links.js';
@@ -41,6 +41,8 @@ export interface OutboundRequest {
   /** a size limit smaller than the host's, learned for this notice from a server on the way */
   readonly limit?: number;
   readonly render: (context: RenderContext) => MailDraft;
+  /** what `render` renders, as data: given, deps.offload renders and composes it on another thread */
+  readonly job?: (context: RenderContext) => RenderJob;
 }
 
 /**
@@ -93,7 +95,12 @@ async function composeParts(
   const total = request.cases.length;
   const compose = async (slice: readonly Case[], first: number, index: number, part?: MessagePart): Promise<Composed> => {
     const messageId = messageIdOf(deps, id, index);
-    const draft = request.render({ ...secrets, messageId, cases: slice, ...(part ? { part } : {}) });
+    const context = { ...secrets, messageId, cases: slice, ...(part ? { part } : {}) };
+    if (deps.offload && request.job) {
+      const { draft, raw } = await deps.offload.renderAndCompose(request.job(context));
+      return { draft, raw, index, first, count: slice.length, messageId };
+    }
+    const draft = request.render(context);
     return { draft, raw: await deps.mailer.compose(draft), index, first, count: slice.length, messageId };
   };
   if (from.firstIndex === 1 && cases.length <= COMPOSE_WHOLE_UP_TO) {

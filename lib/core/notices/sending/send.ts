@@ -1,8 +1,9 @@
 import type { Case, Notice } from '../../model.js';
-import type { Deps } from '../../ports.js';
+import type { Deps, RenderJob } from '../../ports.js';
 import { contentTlp, renderNotice } from '../render/render.js';
 import { MailRejectedError, MailTransientError, NotFoundError, SendingHaltedError, StaleWriteError } from '../../errors.js';
 import { sendOutbound } from './outbound.js';
+import type { RenderContext } from './compose.js';
 import { holdForRefusal, noticeMessageNumber, noticeOutboundId } from './resend.js';
 import { settleCampaign } from '../settle.js';
 import { refusalOf } from './halt.js';
@@ -130,6 +131,8 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
   const now = deps.clock.now();
   const templates = templateSet(deps.templates);
   const revival = notice.revivalOf ? revivalOf(cases) : undefined;
+  // the first notices are most of what a campaign sends: rendered and composed on a compose thread when the host has them
+  const job = (message: RenderContext): RenderJob => ({ ...message, notice, campaign, settings: deps.settings, now, previous, revival });
   let out;
   try {
     out = await sendOutbound(deps, notice, {
@@ -138,17 +141,8 @@ export async function sendNotice(deps: Deps, noticeId: string, round?: number): 
       ...(notice.messageLimit ? { limit: notice.messageLimit } : {}),
       cases,
       links: true,
-      render: (message) =>
-        renderNotice({
-          ...message,
-          notice,
-          campaign,
-          settings: deps.settings,
-          templates,
-          now,
-          previous,
-          revival,
-        }),
+      render: (message) => renderNotice({ ...job(message), templates }),
+      job,
     });
   } catch (e) {
     if (e instanceof MailRejectedError && e.scope !== 'recipient') return stepFor(deps, await holdRefused(deps, noticeId, e));

@@ -1,10 +1,14 @@
 import type { Worker } from 'node:worker_threads';
 import { authenticate } from 'mailauth';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MailDraft } from '../../lib/core/ports.js';
-import { ComposePool } from '../../lib/adapters/mail/compose-pool.js';
+import { OffloadPool } from '../../lib/adapters/offload/pool.js';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
-import { signedComposer, type DkimKey } from '../../lib/adapters/mail/signed-compose.js';
+import { signedComposer } from '../../lib/adapters/mail/signed-compose.js';
+import { fileTemplateSource } from '../../lib/adapters/templates/templates.fs.js';
+import { renderNotice } from '../../lib/core/notices/render/render.js';
+import { TakedownError } from '../../lib/core/errors.js';
+import { CAMPAIGN, indicator, input, kase, notice, party } from '../core/render-fixtures.js';
 import { dkimRecords, dkimSigner } from '../support/dkim.js';
 import { stubResolver } from '../support/mail-dns.js';
 
@@ -23,37 +27,32 @@ function draft(n: number, overrides: Partial<MailDraft> = {}): MailDraft {
   };
 }
 
-/** The calling thread's composition, counted: what the pool falls back to. */
-function counted(dkim?: DkimKey): { compose: (d: MailDraft) => Promise<string>; calls: () => number } {
-  const compose = signedComposer(dkim);
-  let calls = 0;
-  return {
-    compose: (d) => {
-      calls++;
-      return compose(d);
-    },
-    calls: () => calls,
-  };
+const NO_DKIM = () => ({ templates: fileTemplateSource().noticeFolders() });
+
+/** Counts the jobs the pool does on the calling thread (its fallback), by watching its private doHere. */
+function counted(pool: OffloadPool): () => number {
+  const spy = vi.spyOn(pool as unknown as { doHere: (job: unknown) => Promise<unknown> }, 'doHere');
+  return () => spy.mock.calls.length;
 }
 
 /** The pool's live threads (private): a test stops one to see what the pool does when a thread dies. */
-function threadsOf(pool: ComposePool): { worker: Worker; jobs: Map<number, unknown> }[] {
+function threadsOf(pool: OffloadPool): { worker: Worker; jobs: Map<number, unknown> }[] {
   return (pool as unknown as { threads: { worker: Worker; jobs: Map<number, unknown> }[] }).threads;
 }
 
-let pool: ComposePool | undefined;
+let pool: OffloadPool | undefined;
 afterEach(async () => {
   await pool?.close();
   pool = undefined;
 });
 
-describe('ComposePool', () => {
-  it('composes on a thread the message the calling thread would, and composes nothing here', async () => {
-    const inline = counted();
-    pool = new ComposePool(2, undefined, inline.compose);
+describe('OffloadPool', () => {
+  it('composes on a thread the message the calling thread would, and does nothing here', async () => {
+    pool = new OffloadPool(2, NO_DKIM);
+    const here = counted(pool);
     const drafts = Array.from({ length: 40 }, (_, i) => draft(i));
     const raws = await Promise.all(drafts.map((d) => pool!.compose(d)));
-    expect(inline.calls()).toBe(0);
+    expect(here()).toBe(0);
     expect(threadsOf(pool).length).toBe(2);
     for (const [i, raw] of raws.entries()) {
       expect(raw).toMatch(/^[\x00-\x7f]*$/);
@@ -68,11 +67,10 @@ describe('ComposePool', () => {
   });
 
   it('signs on the thread with the key it was given: the signature verifies for the From domain', async () => {
-    const key = { ...dkimSigner('cert.example') };
-    const inline = counted(key);
-    pool = new ComposePool(1, key, inline.compose);
+    pool = new OffloadPool(1, () => ({ ...NO_DKIM(), dkim: dkimSigner('cert.example') }));
+    const here = counted(pool);
     const raw = await pool.compose(draft(7));
-    expect(inline.calls()).toBe(0);
+    expect(here()).toBe(0);
     expect(raw.startsWith('DKIM-Signature: ')).toBe(true);
     const resolver = stubResolver(dkimRecords('cert.example')) as unknown as NonNullable<Parameters<typeof authenticate>[1]>['resolver'];
     const options = { resolver, ip: '127.0.0.1', helo: 'mx.cert.example', sender: 'takedown@cert.example', trustReceived: false, disableArc: true, disableBimi: true };
@@ -83,23 +81,23 @@ describe('ComposePool', () => {
   });
 
   it("fails a draft that cannot be composed with the calling thread's own error, and goes on", async () => {
-    const inline = counted();
-    pool = new ComposePool(1, undefined, inline.compose);
+    pool = new OffloadPool(1, NO_DKIM);
+    const here = counted(pool);
     // content given as a path must never be read: composeMessage refuses it
     const bad = draft(1, { attachments: [{ filename: 'f', contentType: 'text/plain', content: { path: '/etc/hostname' } as unknown as string }] });
     await expect(pool.compose(bad)).rejects.toThrow(/File access rejected/);
-    expect(inline.calls()).toBe(1);
+    expect(here()).toBe(1);
     // a draft a thread cannot even receive (a function does not clone) is composed here
     await expect(pool.compose({ ...draft(2), headers: { toString: (() => 'x') as unknown as string } })).resolves.toContain('ntc_2@cert.example');
-    expect(inline.calls()).toBe(2);
+    expect(here()).toBe(2);
     await expect(pool.compose(draft(3))).resolves.toContain('ntc_3@cert.example');
-    expect(inline.calls()).toBe(2);
+    expect(here()).toBe(2);
   });
 
   it("composes a dead thread's jobs here, says so, and starts a new thread for the next ones", async () => {
-    const inline = counted();
     const deaths: unknown[] = [];
-    pool = new ComposePool(1, undefined, inline.compose, (err) => deaths.push(err));
+    pool = new OffloadPool(1, NO_DKIM, (err) => deaths.push(err));
+    const here = counted(pool);
     await pool.compose(draft(0));
     const pending = Array.from({ length: 30 }, (_, i) => pool!.compose(draft(i + 1)));
     const [thread] = threadsOf(pool);
@@ -109,43 +107,72 @@ describe('ComposePool', () => {
     raws.forEach((raw, i) => expect(raw).toContain(`<ntc_${i + 1}@cert.example>`));
     expect(deaths).toHaveLength(1);
     // every job the thread had not answered was composed here
-    expect(inline.calls()).toBeGreaterThan(0);
-    expect(inline.calls()).toBeLessThanOrEqual(30);
-    const before = inline.calls();
+    expect(here()).toBeGreaterThan(0);
+    expect(here()).toBeLessThanOrEqual(30);
+    const before = here();
     await expect(pool.compose(draft(99))).resolves.toContain('<ntc_99@cert.example>');
-    expect(inline.calls()).toBe(before);
+    expect(here()).toBe(before);
     expect(threadsOf(pool)).toHaveLength(1);
     expect(threadsOf(pool)[0]).not.toBe(thread);
   });
 
   it('starts no thread after three deaths: everything is composed here', async () => {
-    const inline = counted();
     const deaths: unknown[] = [];
-    pool = new ComposePool(1, undefined, inline.compose, (err) => deaths.push(err));
+    pool = new OffloadPool(1, NO_DKIM, (err) => deaths.push(err));
+    const here = counted(pool);
     for (let i = 0; i < 3; i++) {
       await pool.compose(draft(i));
       await threadsOf(pool)[0]!.worker.terminate();
     }
     expect(deaths).toHaveLength(3);
-    const before = inline.calls();
+    const before = here();
     await expect(pool.compose(draft(10))).resolves.toContain('<ntc_10@cert.example>');
-    expect(inline.calls()).toBe(before + 1);
+    expect(here()).toBe(before + 1);
     expect(threadsOf(pool)).toHaveLength(0);
   });
 
   it('composes everything here with no threads, and after close', async () => {
-    const inline = counted();
-    pool = new ComposePool(0, undefined, inline.compose);
+    pool = new OffloadPool(0, NO_DKIM);
+    const here = counted(pool);
     await pool.compose(draft(1));
-    expect(inline.calls()).toBe(1);
+    expect(here()).toBe(1);
     expect(threadsOf(pool)).toHaveLength(0);
-    const closing = new ComposePool(1, undefined, inline.compose);
+    const closing = new OffloadPool(1, NO_DKIM);
+    const closingHere = counted(closing);
     await closing.compose(draft(2));
-    expect(inline.calls()).toBe(1);
+    expect(closingHere()).toBe(0);
     await closing.close();
     await closing.compose(draft(3));
-    expect(inline.calls()).toBe(2);
+    expect(closingHere()).toBe(1);
     expect(threadsOf(closing)).toHaveLength(0);
+  });
+});
+
+describe('OffloadPool.renderAndCompose', () => {
+  it('renders on a thread the draft renderNotice makes here, with the same templates, and composes it', async () => {
+    pool = new OffloadPool(1, NO_DKIM);
+    const here = counted(pool);
+    // a party in Senegal: the French templates too, so the thread has the whole template set, not English alone
+    const { templates, ...job } = input({ notice: notice(party({ country: 'SN' })) });
+    const { draft: theirs, raw } = await pool.renderAndCompose(job);
+    expect(here()).toBe(0);
+    expect(theirs).toEqual(renderNotice({ ...job, templates }));
+    expect(theirs.text).toContain('English version');
+    expect(theirs.text).not.toBe(renderNotice({ ...job, templates, notice: notice(party()) }).text);
+    const parsed = await parseMail(Buffer.from(raw));
+    expect(parsed.subject).toBe(theirs.subject);
+    expect(parsed.messageId).toBe(job.messageId);
+    for (const c of job.cases) expect(parsed.text).toContain(c.indicator.value);
+  });
+
+  it("fails a notice that must not be rendered with the calling thread's own error", async () => {
+    pool = new OffloadPool(1, NO_DKIM);
+    const here = counted(pool);
+    const { templates: _, ...job } = input({ cases: [kase('c-red', indicator('203.0.113.9', { tlp: 'RED' }))], campaign: CAMPAIGN });
+    const failure = await pool.renderAndCompose(job).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(TakedownError);
+    expect((failure as TakedownError).code).toBe('TLP.RED');
+    expect(here()).toBe(1);
   });
 });
 

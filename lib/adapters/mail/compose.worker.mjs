@@ -1,6 +1,0 @@
-// A compose thread of ComposePool. It loads the TypeScript it runs through tsx, as bin/takedown.mjs does: a
-// worker thread does not inherit the loader its parent registered.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('./compose-thread.ts');

@@ -1,0 +1,139 @@
+import { Worker } from 'node:worker_threads';
+import type { MailDraft, Offload, RenderJob } from '../../core/ports.js';
+import { jobRunner, type Done, type Job, type Setup } from './jobs.js';
+
+interface Pending {
+  readonly job: Job;
+  readonly resolve: (done: Done) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+interface Thread {
+  readonly worker: Worker;
+  readonly jobs: Map<number, Pending>;
+}
+
+/** A thread's answer: what the job made, or word that it failed there. */
+type Answer = { readonly id: number; readonly done: Done } | { readonly id: number; readonly failed: true };
+
+// a thread that dies this many times is not started again: the work goes on, on the main thread
+const MAX_DEATHS = 3;
+
+/**
+ * Renders and composes messages on worker threads (the Offload port, and the SMTP mailer's composer). Rendering a
+ * notice (text and HTML in two languages, a XARF report per indicator) and building its MIME tree cost a few
+ * milliseconds a notice, on the one thread that also runs the engine, the store and the SMTP client: the thread
+ * sending is bound by (bench: sending's profile).
+ *
+ * Both are pure functions of the job, so whatever goes wrong on a thread costs nothing but time: a job a thread
+ * could not do is done again here (and fails here with its real error, if it fails), and so are the jobs of a
+ * thread that died. After MAX_DEATHS deaths no thread is started again.
+ */
+export class OffloadPool implements Offload {
+  private readonly threads: Thread[] = [];
+  private here?: (job: Job) => Promise<Done>;
+  private setup?: Setup;
+  private seq = 0;
+  private deaths = 0;
+  private closed = false;
+
+  /**
+   * @param size how many threads at most (0: none, every job is done on the calling thread)
+   * @param setup what each thread (and the fallback here) works with, the DKIM key and the notice templates: asked
+   * for once, at the first job (a command that composes nothing reads no template)
+   */
+  constructor(
+    private readonly size: number,
+    private readonly makeSetup: () => Setup,
+    private readonly onDeath: (err: unknown) => void = () => {},
+  ) {}
+
+  /** A draft's bytes, as the host's SMTP mailer composes them. */
+  async compose(draft: MailDraft): Promise<string> {
+    return (await this.run({ draft })).raw;
+  }
+
+  async renderAndCompose(job: RenderJob): Promise<{ draft: MailDraft; raw: string }> {
+    const done = await this.run({ render: job });
+    return { draft: done.draft!, raw: done.raw };
+  }
+
+  /** Stops the threads; a job still on one is done here. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const threads = this.threads.splice(0);
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+    for (const t of threads) this.takeBack(t);
+  }
+
+  private run(job: Job): Promise<Done> {
+    const thread = this.pick();
+    if (!thread) return this.doHere(job);
+    const id = ++this.seq;
+    return new Promise<Done>((resolve, reject) => {
+      try {
+        thread.worker.postMessage({ id, job });
+      } catch {
+        // a job that cannot be copied to a thread (structured clone) is done here
+        this.doHere(job).then(resolve, reject);
+        return;
+      }
+      // a thread with work keeps the process alive until it answers
+      if (thread.jobs.size === 0) thread.worker.ref();
+      thread.jobs.set(id, { job, resolve, reject });
+    });
+  }
+
+  /** An idle thread, else a new one while there are fewer than `size`, else the least busy; none when threads are off. */
+  private pick(): Thread | undefined {
+    if (this.closed || this.size <= 0 || this.deaths >= MAX_DEATHS) return undefined;
+    const idle = this.threads.find((t) => t.jobs.size === 0);
+    if (idle) return idle;
+    if (this.threads.length < this.size) return this.start();
+    return this.threads.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+  }
+
+  private start(): Thread {
+    const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: this.setupOnce() });
+    // an idle thread does not keep a command from exiting
+    worker.unref();
+    const thread: Thread = { worker, jobs: new Map() };
+    worker.on('message', (answer: Answer) => {
+      const pending = thread.jobs.get(answer.id);
+      if (!pending) return;
+      thread.jobs.delete(answer.id);
+      if (thread.jobs.size === 0) worker.unref();
+      if ('done' in answer) pending.resolve(answer.done);
+      else this.doHere(pending.job).then(pending.resolve, pending.reject);
+    });
+    const died = (err: unknown): void => {
+      const at = this.threads.indexOf(thread);
+      if (at === -1) return;
+      this.threads.splice(at, 1);
+      this.deaths++;
+      this.onDeath(err);
+      this.takeBack(thread);
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => died(new Error(`a compose thread exited (code ${code})`)));
+    this.threads.push(thread);
+    return thread;
+  }
+
+  private setupOnce(): Setup {
+    return (this.setup ??= this.makeSetup());
+  }
+
+  /** A job done on this thread. */
+  private doHere(job: Job): Promise<Done> {
+    this.here ??= jobRunner(this.setupOnce());
+    return this.here(job);
+  }
+
+  /** A stopped thread's jobs, done here. */
+  private takeBack(thread: Thread): void {
+    const jobs = [...thread.jobs.values()];
+    thread.jobs.clear();
+    for (const p of jobs) this.doHere(p.job).then(p.resolve, p.reject);
+  }
+}
