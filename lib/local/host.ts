@@ -284,8 +284,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     const dkim = config.dkimSelector ? dkimSigning(files, config.dkimSelector, config.dkimDomain ?? ehloNameOf(config.fromAddress), log) : undefined;
     const templates = config.languages ? onlyLanguages(fileTemplateSource(), config.languages) : fileTemplateSource();
     // notices rendered and composed on compose threads; none for a command (a thread's start costs more than its work)
-    const onDeath = (err: unknown) => log.warn('a compose thread died; its work is done on the main thread', { error: err instanceof Error ? err.message : String(err) });
-    const offload = new OffloadPool(passive ? 0 : composeThreadsOf(config), () => ({ ...(dkim ? { dkim } : {}), templates: templates.noticeFolders() }), onDeath);
+    const offload = new OffloadPool(passive ? 0 : composeThreadsOf(config), () => ({ ...(dkim ? { dkim } : {}), templates: templates.noticeFolders() }), (m, d) => log.warn(m, d));
     closers.push(() => offload.close());
     const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination, ehloName: config.ehloName ?? ehloNameOf(config.fromAddress), composer: offload });
     closers.push(() => smtp.close());

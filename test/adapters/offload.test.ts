@@ -81,12 +81,15 @@ describe('OffloadPool', () => {
   });
 
   it("fails a draft that cannot be composed with the calling thread's own error, and goes on", async () => {
-    pool = new OffloadPool(1, NO_DKIM);
+    const warnings: string[] = [];
+    pool = new OffloadPool(1, NO_DKIM, (message) => warnings.push(message));
     const here = counted(pool);
     // content given as a path must never be read: composeMessage refuses it
     const bad = draft(1, { attachments: [{ filename: 'f', contentType: 'text/plain', content: { path: '/etc/hostname' } as unknown as string }] });
     await expect(pool.compose(bad)).rejects.toThrow(/File access rejected/);
     expect(here()).toBe(1);
+    // failing here too, the draft was bad: no disagreement to report
+    expect(warnings).toEqual([]);
     // a draft a thread cannot even receive (a function does not clone) is composed here
     await expect(pool.compose({ ...draft(2), headers: { toString: (() => 'x') as unknown as string } })).resolves.toContain('ntc_2@cert.example');
     expect(here()).toBe(2);
@@ -95,8 +98,8 @@ describe('OffloadPool', () => {
   });
 
   it("composes a dead thread's jobs here, says so, and starts a new thread for the next ones", async () => {
-    const deaths: unknown[] = [];
-    pool = new OffloadPool(1, NO_DKIM, (err) => deaths.push(err));
+    const deaths: string[] = [];
+    pool = new OffloadPool(1, NO_DKIM, (message) => deaths.push(message));
     const here = counted(pool);
     await pool.compose(draft(0));
     const pending = Array.from({ length: 30 }, (_, i) => pool!.compose(draft(i + 1)));
@@ -105,7 +108,7 @@ describe('OffloadPool', () => {
     await thread!.worker.terminate();
     const raws = await Promise.all(pending);
     raws.forEach((raw, i) => expect(raw).toContain(`<ntc_${i + 1}@cert.example>`));
-    expect(deaths).toHaveLength(1);
+    expect(deaths).toEqual(['a compose thread died; its work is done on the main thread']);
     // every job the thread had not answered was composed here
     expect(here()).toBeGreaterThan(0);
     expect(here()).toBeLessThanOrEqual(30);
@@ -116,9 +119,20 @@ describe('OffloadPool', () => {
     expect(threadsOf(pool)[0]).not.toBe(thread);
   });
 
+  it('says so when a thread fails a job the main thread does: a thread that cannot do its work is not silent', async () => {
+    const warnings: { message: string; detail: Record<string, unknown> }[] = [];
+    // the threads get templates without English, which no render can use; the main thread is made to succeed
+    pool = new OffloadPool(1, () => ({ templates: {} }), (message, detail) => warnings.push({ message, detail }));
+    const here = vi.spyOn(pool as unknown as { doHere: (job: unknown) => Promise<unknown> }, 'doHere').mockResolvedValue({ raw: 'composed here', draft: draft(1) });
+    const { templates: _, ...job } = input();
+    await expect(pool.renderAndCompose(job)).resolves.toEqual({ raw: 'composed here', draft: draft(1) });
+    expect(here).toHaveBeenCalledTimes(1);
+    expect(warnings).toEqual([{ message: 'a compose thread failed a job the main thread did', detail: { job: 'render' } }]);
+  });
+
   it('starts no thread after three deaths: everything is composed here', async () => {
-    const deaths: unknown[] = [];
-    pool = new OffloadPool(1, NO_DKIM, (err) => deaths.push(err));
+    const deaths: string[] = [];
+    pool = new OffloadPool(1, NO_DKIM, (message) => deaths.push(message));
     const here = counted(pool);
     for (let i = 0; i < 3; i++) {
       await pool.compose(draft(i));

@@ -45,7 +45,7 @@ export class OffloadPool implements Offload {
   constructor(
     private readonly size: number,
     private readonly makeSetup: () => Setup,
-    private readonly onDeath: (err: unknown) => void = () => {},
+    private readonly warn: (message: string, detail: Record<string, unknown>) => void = () => {},
   ) {}
 
   /** A draft's bytes, as the host's SMTP mailer composes them. */
@@ -94,7 +94,9 @@ export class OffloadPool implements Offload {
   }
 
   private start(): Thread {
-    const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: this.setupOnce() });
+    // none of this process's flags: worker.mjs loads what the thread runs itself, in the thread (a loader inherited
+    // from `--import tsx` would start a loader thread for it)
+    const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: this.setupOnce(), execArgv: [] });
     // an idle thread does not keep a command from exiting
     worker.unref();
     const thread: Thread = { worker, jobs: new Map() };
@@ -104,14 +106,14 @@ export class OffloadPool implements Offload {
       thread.jobs.delete(answer.id);
       if (thread.jobs.size === 0) worker.unref();
       if ('done' in answer) pending.resolve(answer.done);
-      else this.doHere(pending.job).then(pending.resolve, pending.reject);
+      else this.redo(pending);
     });
     const died = (err: unknown): void => {
       const at = this.threads.indexOf(thread);
       if (at === -1) return;
       this.threads.splice(at, 1);
       this.deaths++;
-      this.onDeath(err);
+      this.warn('a compose thread died; its work is done on the main thread', { error: err instanceof Error ? err.message : String(err), deaths: this.deaths });
       this.takeBack(thread);
     };
     worker.on('error', died);
@@ -128,6 +130,17 @@ export class OffloadPool implements Offload {
   private doHere(job: Job): Promise<Done> {
     this.here ??= jobRunner(this.setupOnce());
     return this.here(job);
+  }
+
+  /**
+   * A job a thread failed, done here: it fails here too when the job is bad; when it does not, the thread and this
+   * one disagree (a thread that cannot load what it runs would fail every job), and the log says so.
+   */
+  private redo(pending: Pending): void {
+    this.doHere(pending.job).then((done) => {
+      this.warn('a compose thread failed a job the main thread did', { job: 'draft' in pending.job ? 'compose' : 'render' });
+      pending.resolve(done);
+    }, pending.reject);
   }
 
   /** A stopped thread's jobs, done here. */

@@ -1,6 +1,7 @@
-// A compose thread of OffloadPool. It loads the TypeScript it runs through tsx, as bin/takedown.mjs does: a worker
-// thread does not inherit the loader its parent registered.
-import { register } from 'tsx/esm/api';
+// A compose thread of OffloadPool. It loads the TypeScript it runs through tsx's require hook, in this thread: the
+// ESM loader (what bin/takedown.mjs registers) would start a loader thread of its own for each compose thread.
+import { createRequire } from 'node:module';
+import { register } from 'tsx/cjs/api';
 
 register();
-await import('./thread.ts');
+createRequire(import.meta.url)('./thread.ts');
