@@ -452,7 +452,6 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
   }
 }
 
-/** The routing page: the configured one, else 20,000, or 500 when a page waits on the registries' RDAP servers. */
 /**
  * Worker threads that compose messages: one per core beside the main thread's, at most two (the main thread is what
  * bounds sending; a third composer would wait on it). None on one core.
@@ -461,6 +460,7 @@ export function composeThreadsOf(config: Pick<HostConfig, 'composeThreads'>): nu
   return config.composeThreads ?? Math.min(2, availableParallelism() - 1);
 }
 
+/** The routing page: the configured one, else 20,000, or 500 when a page waits on the registries' RDAP servers. */
 export function pageSizeOf(config: Pick<HostConfig, 'pageSize' | 'rdap'>): number {
   return config.pageSize ?? (config.rdap === 'real' ? 500 : 20_000);
 }

@@ -1,9 +1,11 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { authenticate } from 'mailauth';
 import { stubResolver, txt } from '../support/mail-dns.js';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Host } from '../../lib/local/host.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHost, type Host } from '../../lib/local/host.js';
 import { holdsNoToken, sendingHalt } from '../../lib/core/notices/index.js';
 import { listAll } from '../../lib/core/paging.js';
 import type { Notice } from '../../lib/core/model.js';
@@ -281,6 +283,28 @@ describe('delivery reports read for what they are', () => {
 });
 
 describe('outgoing mail that arrives', () => {
+  it('renders and composes first notices on a compose thread, DKIM-signed there as they would be here', async () => {
+    mta = await startStrictMta();
+    host = await testHost(1, { config: { smtpUrl: mta.url, composeThreads: 1, fromAddress: 'CERT desk <desk@cert.example>', dkimSelector: 'takedown2026' } });
+    const offload = host.deps.offload!;
+    const rendered = vi.spyOn(offload, 'renderAndCompose');
+    const campaignId = await submit(host, urls(2));
+    await waitFor('the notice to be sent', async () => (await notices(host!, campaignId))[0]?.state === 'sent', 20_000);
+    expect(rendered).toHaveBeenCalledTimes(1);
+    // done by the thread, which is still there: a thread's failure would have been redone here (and logged)
+    expect((offload as unknown as { threads: unknown[] }).threads).toHaveLength(1);
+    const raw = mta.received[0]!.raw;
+    expect(raw.startsWith('DKIM-Signature: ')).toBe(true);
+    expect(raw).toContain('http://192.0.2.10/login/1/verify.php');
+
+    // a command's host composes what little it sends on its own thread
+    const dataDir = mkdtempSync(join(tmpdir(), 'takedown-cmd-'));
+    const command = await startHost({ dataDir, logLevel: 'silent' }, { passive: true });
+    expect(command.deps.offload).toBeUndefined();
+    await command.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 30_000);
+
   it("DKIM-signs notices with the data directory's key, a signature the recipient's server verifies for the From's domain", async () => {
     mta = await startStrictMta();
     host = await testHost(1, { config: { smtpUrl: mta.url, fromAddress: 'CERT desk <desk@cert.example>', dkimSelector: 'takedown2026' } });

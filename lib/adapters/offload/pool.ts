@@ -33,6 +33,7 @@ export class OffloadPool implements Offload {
   private readonly threads: Thread[] = [];
   private here?: (job: Job) => Promise<Done>;
   private setup?: Setup;
+  private readonly told = new Set<string>();
   private seq = 0;
   private deaths = 0;
   private closed = false;
@@ -47,6 +48,13 @@ export class OffloadPool implements Offload {
     private readonly makeSetup: () => Setup,
     private readonly warn: (message: string, detail: Record<string, unknown>) => void = () => {},
   ) {}
+
+  /** Tells of a job done here that a thread should have done: once, or a broken thread would say so for every notice. */
+  private warnOnce(message: string, detail: Record<string, unknown>): void {
+    if (this.told.has(message)) return;
+    this.told.add(message);
+    this.warn(message, detail);
+  }
 
   /** A draft's bytes, as the host's SMTP mailer composes them. */
   async compose(draft: MailDraft): Promise<string> {
@@ -73,8 +81,9 @@ export class OffloadPool implements Offload {
     return new Promise<Done>((resolve, reject) => {
       try {
         thread.worker.postMessage({ id, job });
-      } catch {
+      } catch (err) {
         // a job that cannot be copied to a thread (structured clone) is done here
+        this.warnOnce('a job could not be handed to a compose thread; it is done on the main thread', { error: err instanceof Error ? err.name : String(err) });
         this.doHere(job).then(resolve, reject);
         return;
       }
@@ -138,7 +147,7 @@ export class OffloadPool implements Offload {
    */
   private redo(pending: Pending): void {
     this.doHere(pending.job).then((done) => {
-      this.warn('a compose thread failed a job the main thread did', { job: 'draft' in pending.job ? 'compose' : 'render' });
+      this.warnOnce('a compose thread failed a job the main thread did', { job: 'draft' in pending.job ? 'compose' : 'render' });
       pending.resolve(done);
     }, pending.reject);
   }

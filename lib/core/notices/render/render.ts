@@ -4,12 +4,12 @@ import { indicatorCsv } from './indicator-csv.js';
 import { chooseLanguage, DEFAULT_LANGUAGE } from './language.js';
 import type { Campaign, Case, Notice, TLP } from '../../model.js';
 import type { AnswerLinks, ArfFields, MailDraft, MessagePart, RenderJob } from '../../ports.js';
-
-export type { AnswerLinks, MessagePart, RenderJob };
 import { replyAddress } from '../../routing/index.js';
 import { escapeHtml, type LanguagePack, type TemplateSet } from './templates.js';
 import { strictestTlp } from '../../intake/index.js';
 import { xarfReport, type XarfParty } from './xarf.js';
+
+export type { AnswerLinks, MessagePart, RenderJob };
 
 /** A duration in domain seconds as people say it: "24 hours", "3 days". */
 export function humanDuration(seconds: number): string {
