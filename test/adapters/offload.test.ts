@@ -184,6 +184,21 @@ describe('OffloadPool.renderAndCompose', () => {
     for (const c of job.cases) expect(parsed.text).toContain(c.indicator.value);
   });
 
+  it("does a job too big for a thread's capped heap here: a notice of more than 500 cases, a draft of more than 4 Mi characters", async () => {
+    pool = new OffloadPool(1, NO_DKIM);
+    const here = counted(pool);
+    const many = Array.from({ length: 501 }, (_, i) => kase(`c-${i}`, indicator(`http://198.51.100.${i % 250}/kit/${i}/login.php`)));
+    const { templates: _, ...job } = input({ cases: many });
+    const { raw } = await pool.renderAndCompose(job);
+    expect(raw).toContain('198.51.100.7');
+    await pool.compose(draft(1, { text: 'x'.repeat(4 * 1024 * 1024 + 1) }));
+    expect(here()).toBe(2);
+    expect(threadsOf(pool)).toHaveLength(0);
+    await pool.renderAndCompose({ ...job, cases: many.slice(0, 3) });
+    expect(here()).toBe(2);
+    expect(threadsOf(pool)).toHaveLength(1);
+  });
+
   it("fails a notice that must not be rendered with the calling thread's own error", async () => {
     pool = new OffloadPool(1, NO_DKIM);
     const here = counted(pool);

@@ -19,6 +19,21 @@ type Answer = { readonly id: number; readonly done: Done } | { readonly id: numb
 // a thread that dies this many times is not started again: the work goes on, on the main thread
 const MAX_DEATHS = 3;
 
+// a thread's heap is capped (each thread's own garbage otherwise added ~35 MB to the campaign's peak RSS, bench);
+// a job bigger than these is done on the main thread, whose heap is not: a notice of thousands of indicators is a
+// part of 10 MB, and rare
+const THREAD_HEAP = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 } as const;
+const THREAD_MAX_CASES = 500;
+const THREAD_MAX_CHARS = 4 * 1024 * 1024;
+
+/** Whether a job is small enough for a thread's capped heap. */
+function fitsThread(job: Job): boolean {
+  if ('render' in job) return job.render.cases.length <= THREAD_MAX_CASES;
+  const d = job.draft;
+  const chars = d.text.length + (d.html?.length ?? 0) + (d.attachments ?? []).reduce((n, a) => n + a.content.length, 0);
+  return chars <= THREAD_MAX_CHARS;
+}
+
 /**
  * Renders and composes messages on worker threads (the Offload port, and the SMTP mailer's composer). Rendering a
  * notice (text and HTML in two languages, a XARF report per indicator) and building its MIME tree cost a few
@@ -75,7 +90,7 @@ export class OffloadPool implements Offload {
   }
 
   private run(job: Job): Promise<Done> {
-    const thread = this.pick();
+    const thread = fitsThread(job) ? this.pick() : undefined;
     if (!thread) return this.doHere(job);
     const id = ++this.seq;
     return new Promise<Done>((resolve, reject) => {
@@ -105,7 +120,7 @@ export class OffloadPool implements Offload {
   private start(): Thread {
     // none of this process's flags: worker.mjs loads what the thread runs itself, in the thread (a loader inherited
     // from `--import tsx` would start a loader thread for it)
-    const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: this.setupOnce(), execArgv: [] });
+    const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: this.setupOnce(), execArgv: [], resourceLimits: THREAD_HEAP });
     // an idle thread does not keep a command from exiting
     worker.unref();
     const thread: Thread = { worker, jobs: new Map() };
