@@ -187,3 +187,23 @@ describe('detectFormat', () => {
     expect(refused(text, { format: 'list' }).issues.map((i) => i.where)).toEqual(['line 1', 'line 2']);
   });
 });
+
+describe('isoDate', () => {
+  it('reads each date the same way however often a file repeats it, a bad one included, and past its memory of them', async () => {
+    const { isoDate } = await import('../../lib/core/intake/common.js');
+    const cases: [string, string | undefined][] = [
+      ['2024-08-01', '2024-08-01T00:00:00.000Z'],
+      ['2024-08-02 09:30', '2024-08-02T09:30:00.000Z'],
+      ['2024-08-02T11:30:00+02:00', '2024-08-02T09:30:00.000Z'],
+      ['2024-02-30', undefined],
+      ['yesterday', undefined],
+    ];
+    for (let round = 0; round < 3; round++) for (const [text, iso] of cases) expect(isoDate(text)).toBe(iso);
+    // more distinct dates than it keeps: it forgets, and reads them again the same
+    for (let d = 0; d < 5000; d++) {
+      const day = new Date(Date.UTC(2000, 0, 1) + d * 86_400_000).toISOString().slice(0, 10);
+      expect(isoDate(day)).toBe(`${day}T00:00:00.000Z`);
+    }
+    for (const [text, iso] of cases) expect(isoDate(text)).toBe(iso);
+  });
+});

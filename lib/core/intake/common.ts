@@ -62,6 +62,19 @@ export function clipText(text: string, max: number): string {
  * would make the same file mean different things on different machines).
  */
 export function isoDate(text: string): string | undefined {
+  // a file's dates repeat (20,674 lines of the bench campaign hold 28): each is read once, ~24 -> 0.5 ms for them all
+  const known = readDates.get(text);
+  if (known !== undefined || readDates.has(text)) return known;
+  const iso = readIsoDate(text);
+  if (readDates.size >= MAX_READ_DATES) readDates.clear();
+  readDates.set(text, iso);
+  return iso;
+}
+
+const MAX_READ_DATES = 4096;
+const readDates = new Map<string, string | undefined>();
+
+function readIsoDate(text: string): string | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.exec(text.trim());
   if (!m) return undefined;
   const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone = 'Z'] = m;
