@@ -27,7 +27,7 @@ import { submitCampaign } from '../lib/core/campaign/index.js';
 import { campaignStatus } from '../lib/core/reports/index.js';
 import type { Notice } from '../lib/core/model.js';
 import { startCaptureServer } from '../lib/adapters/mail/capture-server.js';
-import { startHost, type Host } from '../lib/local/host.js';
+import { composeThreadsOf, startHost, type Host } from '../lib/local/host.js';
 import { boundHeapGrowth } from '../lib/local/heap.js';
 import { summary, table } from '../lib/local/cli/shared/terminal.js';
 import { DEFAULT_SPEC, generateBench } from './generate.js';
@@ -338,6 +338,8 @@ async function main(): Promise<void> {
     log('intake + routing ...');
     mark('routing-start');
     let cpu = process.cpuUsage();
+    // how busy the main thread was: sending is bound by it (the compose threads work beside it)
+    let elu = performance.eventLoopUtilization();
     const campaignStarted = performance.now();
     const submitted = await submitCampaign(host.deps, {
       name: 'Bench: Africa Cyber Surge II size',
@@ -354,6 +356,7 @@ async function main(): Promise<void> {
     await waitForPlan(host, campaignId);
     const routingMs = performance.now() - campaignStarted;
     const routingCpu = cpuMs(process.cpuUsage(cpu));
+    const routingBusy = performance.eventLoopUtilization(elu).utilization;
     mark('routing-end');
     const planned = (await host.deps.store.getCampaign(campaignId))!;
     const rssRouting = sampler.phase();
@@ -369,11 +372,13 @@ async function main(): Promise<void> {
     log('sending ...');
     mark('sending-start');
     cpu = process.cpuUsage();
+    elu = performance.eventLoopUtilization();
     const sendStarted = performance.now();
     await approveCampaign(host.deps, campaignId, 'bench');
     const polling = await waitForSending(host, campaignId, args.poll);
     const sendMs = performance.now() - sendStarted;
     const sendCpu = cpuMs(process.cpuUsage(cpu));
+    const sendBusy = performance.eventLoopUtilization(elu).utilization;
     mark('sending-end');
     const campaignMs = performance.now() - campaignStarted;
     const rssSending = sampler.phase();
@@ -463,6 +468,7 @@ async function main(): Promise<void> {
         submitSeconds: seconds(submitMs),
         indicatorsPerSecond: Math.round(indicatorsPerSecond),
         cpuSeconds: seconds(routingCpu),
+        mainThreadBusyPercent: Math.round(routingBusy * 1000) / 10,
         target: TARGETS.indicatorsPerSecond,
         met: indicatorsPerSecond >= TARGETS.indicatorsPerSecond,
       },
@@ -471,6 +477,8 @@ async function main(): Promise<void> {
         noticesPerSecond: Math.round(noticesPerSecond * 10) / 10,
         cpuSeconds: seconds(sendCpu),
         cpuMsPerNotice: Math.round((sendCpu / notices) * 100) / 100,
+        mainThreadBusyPercent: Math.round(sendBusy * 1000) / 10,
+        composeThreads: composeThreadsOf({}),
         statusPolls: polling.polls,
         statusPollSeconds: seconds(polling.pollMs),
         poll: args.poll,
@@ -604,6 +612,7 @@ async function main(): Promise<void> {
           summary([
             ['submit (parse + store)', `${figures.intakeRouting.submitSeconds} s`],
             ['process CPU time', `intake + routing ${figures.intakeRouting.cpuSeconds} s; sending ${figures.sending.cpuSeconds} s (${figures.sending.cpuMsPerNotice} ms a notice); ceiling ${figures.ceiling.cpuSeconds} s (${figures.ceiling.cpuMsPerMessage} ms a message)`],
+            ['main thread busy', `intake + routing ${figures.intakeRouting.mainThreadBusyPercent} %; sending ${figures.sending.mainThreadBusyPercent} % (${figures.sending.composeThreads} compose thread${figures.sending.composeThreads === 1 ? '' : 's'} beside it)`],
             ['status polls while sending', `${polling.polls} polls (${args.poll}), ${figures.sending.statusPollSeconds} s of the ${figures.sending.seconds} s`],
             ['peak RSS by phase', Object.entries(figures.memory.byPhaseMb).map(([k, v]) => `${k} ${v} MB`).join(', ')],
             ['peak JS heap by phase', Object.entries(figures.memory.heapUsedPeakByPhaseMb).map(([k, v]) => `${k} ${v} MB`).join(', ')],
