@@ -27,7 +27,8 @@ import { submitCampaign } from '../lib/core/campaign/index.js';
 import { campaignStatus } from '../lib/core/reports/index.js';
 import type { Notice } from '../lib/core/model.js';
 import { startCaptureServer } from '../lib/adapters/mail/capture-server.js';
-import { composeThreadsOf, startHost, type Host } from '../lib/local/host.js';
+import { startHost, type Host } from '../lib/local/host.js';
+import { OffloadPool } from '../lib/adapters/offload/pool.js';
 import { boundHeapGrowth } from '../lib/local/heap.js';
 import { summary, table } from '../lib/local/cli/shared/terminal.js';
 import { DEFAULT_SPEC, generateBench } from './generate.js';
@@ -379,6 +380,8 @@ async function main(): Promise<void> {
     const sendMs = performance.now() - sendStarted;
     const sendCpu = cpuMs(process.cpuUsage(cpu));
     const sendBusy = performance.eventLoopUtilization(elu).utilization;
+    // the threads that worked beside it (still running until the host closes)
+    const composeThreads = host.deps.offload instanceof OffloadPool ? host.deps.offload.running : 0;
     mark('sending-end');
     const campaignMs = performance.now() - campaignStarted;
     const rssSending = sampler.phase();
@@ -478,7 +481,7 @@ async function main(): Promise<void> {
         cpuSeconds: seconds(sendCpu),
         cpuMsPerNotice: Math.round((sendCpu / notices) * 100) / 100,
         mainThreadBusyPercent: Math.round(sendBusy * 1000) / 10,
-        composeThreads: composeThreadsOf({}),
+        composeThreads,
         statusPolls: polling.polls,
         statusPollSeconds: seconds(polling.pollMs),
         poll: args.poll,

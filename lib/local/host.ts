@@ -284,7 +284,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     const dkim = config.dkimSelector ? dkimSigning(files, config.dkimSelector, config.dkimDomain ?? ehloNameOf(config.fromAddress), log) : undefined;
     const templates = config.languages ? onlyLanguages(fileTemplateSource(), config.languages) : fileTemplateSource();
     // notices rendered and composed on compose threads; none for a command (a thread's start costs more than its work)
-    const offload = new OffloadPool(passive ? 0 : composeThreadsOf(config), () => ({ ...(dkim ? { dkim } : {}), templates: templates.noticeFolders() }), (m, d) => log.warn(m, d));
+    const offload = new OffloadPool(passive ? 0 : composeThreadsOf(config), dkim, () => templates.noticeFolders(), (m, d) => log.warn(m, d));
     closers.push(() => offload.close());
     const smtp = new SmtpMailer({ url: relayUrl, destination: mailDestination, ehloName: config.ehloName ?? ehloNameOf(config.fromAddress), composer: offload });
     closers.push(() => smtp.close());

@@ -27,7 +27,7 @@ function draft(n: number, overrides: Partial<MailDraft> = {}): MailDraft {
   };
 }
 
-const NO_DKIM = () => ({ templates: fileTemplateSource().noticeFolders() });
+const FOLDERS = () => fileTemplateSource().noticeFolders();
 
 /** Counts the jobs the pool does on the calling thread (its fallback), by watching its private doHere. */
 function counted(pool: OffloadPool): () => number {
@@ -48,7 +48,7 @@ afterEach(async () => {
 
 describe('OffloadPool', () => {
   it('composes on a thread the message the calling thread would, and does nothing here', async () => {
-    pool = new OffloadPool(2, NO_DKIM);
+    pool = new OffloadPool(2, undefined, FOLDERS);
     const here = counted(pool);
     const drafts = Array.from({ length: 40 }, (_, i) => draft(i));
     const raws = await Promise.all(drafts.map((d) => pool!.compose(d)));
@@ -67,7 +67,7 @@ describe('OffloadPool', () => {
   });
 
   it('signs on the thread with the key it was given: the signature verifies for the From domain', async () => {
-    pool = new OffloadPool(1, () => ({ ...NO_DKIM(), dkim: dkimSigner('cert.example') }));
+    pool = new OffloadPool(1, dkimSigner('cert.example'), FOLDERS);
     const here = counted(pool);
     const raw = await pool.compose(draft(7));
     expect(here()).toBe(0);
@@ -82,7 +82,7 @@ describe('OffloadPool', () => {
 
   it("fails a draft that cannot be composed with the calling thread's own error, and goes on", async () => {
     const warnings: string[] = [];
-    pool = new OffloadPool(1, NO_DKIM, (message) => warnings.push(message));
+    pool = new OffloadPool(1, undefined, FOLDERS, (message) => warnings.push(message));
     const here = counted(pool);
     // content given as a path must never be read: composeMessage refuses it
     const bad = draft(1, { attachments: [{ filename: 'f', contentType: 'text/plain', content: { path: '/etc/hostname' } as unknown as string }] });
@@ -102,7 +102,7 @@ describe('OffloadPool', () => {
 
   it("composes a dead thread's jobs here, says so, and starts a new thread for the next ones", async () => {
     const deaths: string[] = [];
-    pool = new OffloadPool(1, NO_DKIM, (message) => deaths.push(message));
+    pool = new OffloadPool(1, undefined, FOLDERS, (message) => deaths.push(message));
     const here = counted(pool);
     await pool.compose(draft(0));
     const pending = Array.from({ length: 30 }, (_, i) => pool!.compose(draft(i + 1)));
@@ -125,7 +125,7 @@ describe('OffloadPool', () => {
   it('says so when a thread fails a job the main thread does: a thread that cannot do its work is not silent', async () => {
     const warnings: { message: string; detail: Record<string, unknown> }[] = [];
     // the threads get templates without English, which no render can use; the main thread is made to succeed
-    pool = new OffloadPool(1, () => ({ templates: {} }), (message, detail) => warnings.push({ message, detail }));
+    pool = new OffloadPool(1, undefined, () => ({}), (message, detail) => warnings.push({ message, detail }));
     const here = vi.spyOn(pool as unknown as { doHere: (job: unknown) => Promise<unknown> }, 'doHere').mockResolvedValue({ raw: 'composed here', draft: draft(1) });
     const { templates: _, ...job } = input();
     await expect(pool.renderAndCompose(job)).resolves.toEqual({ raw: 'composed here', draft: draft(1) });
@@ -135,28 +135,55 @@ describe('OffloadPool', () => {
     expect(warnings).toEqual([{ message: 'a compose thread failed a job the main thread did', detail: { job: 'render' } }]);
   });
 
-  it('starts no thread after three deaths: everything is composed here', async () => {
-    const deaths: string[] = [];
-    pool = new OffloadPool(1, NO_DKIM, (message) => deaths.push(message));
+  it('stops every thread after three deaths, says so, and composes everything here from then on', async () => {
+    const told: string[] = [];
+    pool = new OffloadPool(2, undefined, FOLDERS, (message) => told.push(message));
     const here = counted(pool);
+    // two jobs at once: two threads; one of them dies three times, the other survives until the third death
+    await Promise.all([pool.compose(draft(0)), pool.compose(draft(1))]);
+    expect(threadsOf(pool)).toHaveLength(2);
     for (let i = 0; i < 3; i++) {
-      await pool.compose(draft(i));
       await threadsOf(pool)[0]!.worker.terminate();
+      if (i < 2) await Promise.all([pool.compose(draft(2 + i)), pool.compose(draft(4 + i))]);
     }
-    expect(deaths).toHaveLength(3);
+    expect(told).toEqual([
+      ...Array(3).fill('a compose thread died; its work is done on the main thread'),
+      'compose threads are off after 3 deaths: everything is rendered and composed on the main thread',
+    ]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(threadsOf(pool)).toHaveLength(0);
     const before = here();
     await expect(pool.compose(draft(10))).resolves.toContain('<ntc_10@cert.example>');
     expect(here()).toBe(before + 1);
     expect(threadsOf(pool)).toHaveLength(0);
   });
 
+  it('does the job here when a thread cannot even be started', async () => {
+    const told: string[] = [];
+    // templates a thread cannot be given (a function does not clone): new Worker throws
+    pool = new OffloadPool(1, undefined, () => ({ en: { 'notice.txt': (() => 'x') as unknown as string } }), (message) => told.push(message));
+    const here = counted(pool);
+    await expect(pool.compose(draft(1))).resolves.toContain('<ntc_1@cert.example>');
+    expect(here()).toBe(1);
+    expect(told).toEqual(['a compose thread died; its work is done on the main thread']);
+  });
+
+  it('finishes every job in flight when closed: those still on a thread are done here', async () => {
+    pool = new OffloadPool(1, undefined, FOLDERS);
+    const pending = Array.from({ length: 30 }, (_, i) => pool!.compose(draft(i)));
+    await pool.close();
+    const raws = await Promise.all(pending);
+    raws.forEach((raw, i) => expect(raw).toContain(`<ntc_${i}@cert.example>`));
+    expect(threadsOf(pool)).toHaveLength(0);
+  });
+
   it('composes everything here with no threads, and after close', async () => {
-    pool = new OffloadPool(0, NO_DKIM);
+    pool = new OffloadPool(0, undefined, FOLDERS);
     const here = counted(pool);
     await pool.compose(draft(1));
     expect(here()).toBe(1);
     expect(threadsOf(pool)).toHaveLength(0);
-    const closing = new OffloadPool(1, NO_DKIM);
+    const closing = new OffloadPool(1, undefined, FOLDERS);
     const closingHere = counted(closing);
     await closing.compose(draft(2));
     expect(closingHere()).toBe(0);
@@ -169,7 +196,7 @@ describe('OffloadPool', () => {
 
 describe('OffloadPool.renderAndCompose', () => {
   it('renders on a thread the draft renderNotice makes here, with the same templates, and composes it', async () => {
-    pool = new OffloadPool(1, NO_DKIM);
+    pool = new OffloadPool(1, undefined, FOLDERS);
     const here = counted(pool);
     // a party in Senegal: the French templates too, so the thread has the whole template set, not English alone
     const { templates, ...job } = input({ notice: notice(party({ country: 'SN' })) });
@@ -185,7 +212,7 @@ describe('OffloadPool.renderAndCompose', () => {
   });
 
   it("does a job too big for a thread's capped heap here: a notice of more than 500 cases, a draft of more than 4 Mi characters", async () => {
-    pool = new OffloadPool(1, NO_DKIM);
+    pool = new OffloadPool(1, undefined, FOLDERS);
     const here = counted(pool);
     const many = Array.from({ length: 501 }, (_, i) => kase(`c-${i}`, indicator(`http://198.51.100.${i % 250}/kit/${i}/login.php`)));
     const { templates: _, ...job } = input({ cases: many });
@@ -200,7 +227,7 @@ describe('OffloadPool.renderAndCompose', () => {
   });
 
   it("fails a notice that must not be rendered with the calling thread's own error", async () => {
-    pool = new OffloadPool(1, NO_DKIM);
+    pool = new OffloadPool(1, undefined, FOLDERS);
     const here = counted(pool);
     const { templates: _, ...job } = input({ cases: [kase('c-red', indicator('203.0.113.9', { tlp: 'RED' }))], campaign: CAMPAIGN });
     const failure = await pool.renderAndCompose(job).catch((e: unknown) => e);

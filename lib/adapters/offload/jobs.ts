@@ -19,14 +19,14 @@ export interface Setup {
 
 /**
  * How a job is done, the same on a compose thread and on the main thread (the pool's fallback): rendered with the
- * templates, composed as the host's SMTP mailer composes (signedComposer).
+ * templates (read at the first render job), composed as the host's SMTP mailer composes (signedComposer).
  */
-export function jobRunner(setup: Setup): (job: Job) => Promise<Done> {
-  const compose = signedComposer(setup.dkim);
+export function jobRunner(dkim: DkimKey | undefined, folders: () => TemplateFolders): (job: Job) => Promise<Done> {
+  const compose = signedComposer(dkim);
   let templates: TemplateSet | undefined;
   return async (job) => {
     if ('draft' in job) return { raw: await compose(job.draft) };
-    templates ??= templatesFromFiles(setup.templates);
+    templates ??= templatesFromFiles(folders());
     const draft = renderNotice({ ...job.render, templates });
     return { draft, raw: await compose(draft) };
   };

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import type { MailDraft, Offload, RenderJob } from '../../core/ports.js';
+import type { MailDraft, Offload, RenderJob, TemplateFolders } from '../../core/ports.js';
+import type { DkimKey } from '../mail/signed-compose.js';
 import { jobRunner, type Done, type Job, type Setup } from './jobs.js';
 
 interface Pending {
@@ -11,6 +12,8 @@ interface Pending {
 interface Thread {
   readonly worker: Worker;
   readonly jobs: Map<number, Pending>;
+  /** fires when the thread has owed an answer for JOB_TIMEOUT_MS: a thread that hangs is stopped, its jobs done here */
+  readonly watchdog: NodeJS.Timeout;
 }
 
 /** A thread's answer: what the job made, or word that it failed there. */
@@ -18,6 +21,9 @@ type Answer = { readonly id: number; readonly done: Done } | { readonly id: numb
 
 // a thread that dies this many times is not started again: the work goes on, on the main thread
 const MAX_DEATHS = 3;
+
+// a thread's jobs take milliseconds (a big notice is done on the main thread): one that owes an answer this long hangs
+const JOB_TIMEOUT_MS = 60_000;
 
 // a thread's heap is capped (each thread's own garbage otherwise added ~35 MB to the campaign's peak RSS, bench);
 // a job bigger than these is done on the main thread, whose heap is not: a notice of thousands of indicators is a
@@ -55,14 +61,20 @@ export class OffloadPool implements Offload {
 
   /**
    * @param size how many threads at most (0: none, every job is done on the calling thread)
-   * @param setup what each thread (and the fallback here) works with, the DKIM key and the notice templates: asked
-   * for once, at the first job (a command that composes nothing reads no template)
+   * @param templates the notice templates, asked for at the first render job or thread (a command that composes a
+   * follow-up reads none)
    */
   constructor(
     private readonly size: number,
-    private readonly makeSetup: () => Setup,
+    private readonly dkim: DkimKey | undefined,
+    private readonly templates: () => TemplateFolders,
     private readonly warn: (message: string, detail: Record<string, unknown>) => void = () => {},
   ) {}
+
+  /** How many threads are running now. */
+  get running(): number {
+    return this.threads.length;
+  }
 
   /** Tells of a job done here that a thread should have done: once, or a broken thread would say so for every notice. */
   private warnOnce(message: string, detail: Record<string, unknown>): void {
@@ -84,7 +96,13 @@ export class OffloadPool implements Offload {
   /** Stops the threads; a job still on one is done here. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.stopAll();
+  }
+
+  /** Stops every thread; their jobs are done here. */
+  private async stopAll(): Promise<void> {
     const threads = this.threads.splice(0);
+    for (const t of threads) clearTimeout(t.watchdog);
     await Promise.all(threads.map((t) => t.worker.terminate()));
     for (const t of threads) this.takeBack(t);
   }
@@ -102,8 +120,11 @@ export class OffloadPool implements Offload {
         this.doHere(job).then(resolve, reject);
         return;
       }
-      // a thread with work keeps the process alive until it answers
-      if (thread.jobs.size === 0) thread.worker.ref();
+      // a thread with work keeps the process alive until it answers, and is watched
+      if (thread.jobs.size === 0) {
+        thread.worker.ref();
+        thread.watchdog.refresh();
+      }
       thread.jobs.set(id, { job, resolve, reject });
     });
   }
@@ -117,42 +138,71 @@ export class OffloadPool implements Offload {
     return this.threads.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
   }
 
-  private start(): Thread {
-    // none of this process's flags: worker.mjs loads what the thread runs itself, in the thread (a loader inherited
-    // from `--import tsx` would start a loader thread for it)
-    const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: this.setupOnce(), execArgv: [], resourceLimits: THREAD_HEAP });
+  /** A new thread; none when it cannot be started (counted as a death: its job is done here). */
+  private start(): Thread | undefined {
+    let worker: Worker;
+    try {
+      // none of this process's flags: worker.mjs loads what the thread runs itself, in the thread (a loader inherited
+      // from `--import tsx` would start a loader thread for it)
+      worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: this.setupOnce(), execArgv: [], resourceLimits: THREAD_HEAP });
+    } catch (err) {
+      this.died(err);
+      return undefined;
+    }
     // an idle thread does not keep a command from exiting
     worker.unref();
-    const thread: Thread = { worker, jobs: new Map() };
+    const watchdog = setTimeout(() => {
+      if (thread.jobs.size === 0) return;
+      this.warnOnce('a compose thread gave no answer for a minute; it is stopped and its work done on the main thread', { jobs: thread.jobs.size });
+      void worker.terminate();
+    }, JOB_TIMEOUT_MS);
+    watchdog.unref();
+    const thread: Thread = { worker, jobs: new Map(), watchdog };
     worker.on('message', (answer: Answer) => {
       const pending = thread.jobs.get(answer.id);
       if (!pending) return;
       thread.jobs.delete(answer.id);
       if (thread.jobs.size === 0) worker.unref();
+      else watchdog.refresh();
       if ('done' in answer) pending.resolve(answer.done);
       else this.redo(pending);
     });
-    const died = (err: unknown): void => {
+    const gone = (err: unknown): void => {
       const at = this.threads.indexOf(thread);
       if (at === -1) return;
       this.threads.splice(at, 1);
-      this.deaths++;
-      this.warn('a compose thread died; its work is done on the main thread', { error: err instanceof Error ? err.message : String(err), deaths: this.deaths });
+      clearTimeout(watchdog);
       this.takeBack(thread);
+      this.died(err);
     };
-    worker.on('error', died);
-    worker.on('exit', (code) => died(new Error(`a compose thread exited (code ${code})`)));
+    worker.on('error', gone);
+    // an answer that cannot be read is as good as none: the thread is stopped, its jobs done here
+    worker.on('messageerror', (err) => {
+      gone(err);
+      void worker.terminate();
+    });
+    worker.on('exit', (code) => gone(new Error(`a compose thread exited (code ${code})`)));
     this.threads.push(thread);
     return thread;
   }
 
+  /** One more death: said in the log; the last one allowed stops the threads still running. */
+  private died(err: unknown): void {
+    this.deaths++;
+    this.warn('a compose thread died; its work is done on the main thread', { error: err instanceof Error ? err.message : String(err), deaths: this.deaths });
+    if (this.deaths === MAX_DEATHS) {
+      this.warn(`compose threads are off after ${MAX_DEATHS} deaths: everything is rendered and composed on the main thread`, {});
+      void this.stopAll();
+    }
+  }
+
   private setupOnce(): Setup {
-    return (this.setup ??= this.makeSetup());
+    return (this.setup ??= { ...(this.dkim ? { dkim: this.dkim } : {}), templates: this.templates() });
   }
 
   /** A job done on this thread. */
   private doHere(job: Job): Promise<Done> {
-    this.here ??= jobRunner(this.setupOnce());
+    this.here ??= jobRunner(this.dkim, () => this.setupOnce().templates);
     return this.here(job);
   }
 

@@ -2,7 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { jobRunner, type Job, type Setup } from './jobs.js';
 
 /** The body of a compose thread (OffloadPool): a job in, what it made (or word of a failure) out. */
-const run = jobRunner(workerData as Setup);
+const setup = workerData as Setup;
+const run = jobRunner(setup.dkim, () => setup.templates);
 const port = parentPort!;
 
 port.on('message', ({ id, job }: { id: number; job: Job }) => {
