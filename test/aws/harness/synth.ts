@@ -62,6 +62,25 @@ function cliContext(): Record<string, unknown> {
   };
 }
 
+/** Whether a synth lock belongs to no living process: its pid is gone, or it has none and is a minute old. */
+function orphaned(lock: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return true;
+    if (code !== 'ENOENT') return false;
+    // no pid yet: being written now, or a lock from before pids were written
+    try {
+      return Date.now() - statSync(lock).mtimeMs > 60_000;
+    } catch {
+      return false;
+    }
+  }
+}
+
 async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
@@ -82,10 +101,12 @@ export async function synthesize(): Promise<string> {
     if (existsSync(join(out, `${STACK_NAME}.template.json`))) return out;
     try {
       mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
       break;
     } catch {
-      // another worker synthesises it; a lock older than the deadline belongs to a run that died
-      if (Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
+      // another worker synthesises it; the lock of a worker that died (a run killed mid-synth) is taken over at
+      // once: waiting out the deadline would take every AWS test file's whole hook timeout
+      if (Date.now() > deadline || orphaned(lock)) rmSync(lock, { recursive: true, force: true });
       await sleep(250);
     }
   }
