@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import { authenticate } from 'mailauth';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -192,6 +197,36 @@ describe('OffloadPool', () => {
     expect(closingHere()).toBe(1);
     expect(threadsOf(closing)).toHaveLength(0);
   });
+});
+
+describe('OffloadPool and the life of the process', () => {
+  it('keeps a process alive while a thread owes it a job, and lets it exit once its threads are idle', async () => {
+    // a process whose only work is one job on a thread: nothing else holds its event loop
+    const dir = mkdtempSync(join(tmpdir(), 'offload-life-'));
+    const lib = new URL('../../lib/', import.meta.url).pathname;
+    const script = join(dir, 'life.mts');
+    writeFileSync(
+      script,
+      [
+        `import { OffloadPool } from '${lib}adapters/offload/pool.ts';`,
+        `import { fileTemplateSource } from '${lib}adapters/templates/templates.fs.ts';`,
+        `const pool = new OffloadPool(1, undefined, () => fileTemplateSource().noticeFolders());`,
+        `const draft = { from: 'a@cert.example', to: 'abuse@hosting.example', replyTo: 'r@reply.example', subject: 's', text: 't', messageId: '<m@cert.example>' };`,
+        // the first job starts the thread; the second is posted to a thread that is up and idle
+        `await pool.compose(draft);`,
+        `pool.compose({ ...draft, messageId: '<n@cert.example>' }).then((raw) => console.log('composed on', pool.running, 'thread', raw.includes('<n@cert.example>')));`,
+      ].join('\n'),
+    );
+    try {
+      const started = Date.now();
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { timeout: 20_000 });
+      // the job was answered before the process ended, and the idle thread did not hold it for the watchdog's minute
+      expect(stdout.trim()).toBe('composed on 1 thread true');
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
 
 describe('OffloadPool.renderAndCompose', () => {
