@@ -5,20 +5,27 @@ import type { Ids } from '../../core/ports.js';
 // and lower case because mail systems may fold the local part of a reply address that carries them
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-function base32(bytes: Uint8Array, length: number): string {
-  let out = '';
+const CODES = [...ALPHABET].map((c) => c.charCodeAt(0));
+
+// the characters (prefix first) are gathered, then made into one flat string: appended one at a time (`out += c`)
+// and then joined to the prefix, an id was a chain of pieces that every compare, Map lookup and SQLite bind walked
+// (sorting a route page's 20,000 case ids took 51-60 ms, 15-20 ms with flat ones)
+function base32(bytes: Uint8Array, length: number, prefix = ''): string {
+  const codes: number[] = [];
+  for (let i = 0; i < prefix.length; i++) codes.push(prefix.charCodeAt(i));
+  length += prefix.length;
   let bits = 0;
   let value = 0;
   for (const byte of bytes) {
     value = (value << 8) | byte;
     bits += 8;
-    while (bits >= 5 && out.length < length) {
-      out += ALPHABET[(value >>> (bits - 5)) & 31];
+    while (bits >= 5 && codes.length < length) {
+      codes.push(CODES[(value >>> (bits - 5)) & 31]!);
       bits -= 5;
     }
     value &= (1 << bits) - 1;
   }
-  return out;
+  return String.fromCharCode(...codes);
 }
 
 // random bytes for ids drawn from the CSPRNG a pool at a time: one call per id cost more than the rest of an audit append's id
@@ -40,12 +47,12 @@ function idBytes(): Uint8Array {
 /** Ids and tokens from node:crypto. Ids are 16 base32 characters (80 bits) after their prefix. */
 export class CryptoIds implements Ids {
   newId(prefix: string): string {
-    return `${prefix}${base32(idBytes(), 16)}`;
+    return base32(idBytes(), 16, prefix);
   }
 
   derive(prefix: string, ...parts: string[]): string {
     // the one-shot hash: a third quicker than createHash for ids this short (a case id per indicator when routing)
-    return `${prefix}${base32(digestOf('sha256', parts.join('\u0000'), 'buffer'), 16)}`;
+    return base32(digestOf('sha256', parts.join('\u0000'), 'buffer'), 16, prefix);
   }
 
   newToken(): string {

