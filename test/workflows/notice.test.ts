@@ -1,7 +1,7 @@
 import { LOCAL_KEY_NAME } from '../../lib/local/keys.js';
 import { dkimRecords, dkimSigner } from '../support/dkim.js';
 import { stubResolver } from '../support/mail-dns.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readdirSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import { MailRejectedError, MailTransientError } from '../../lib/core/errors.js';
@@ -94,6 +94,23 @@ describe('the notice workflow on the shipped ASL', () => {
     const cases = await listAll((p) => host!.store.listCases({ campaignId }, p));
     expect(cases.filter((c) => c.step === 0).map((c) => c.state)).toEqual(['escalated', 'escalated']);
     expect(cases.filter((c) => c.step === 1).every((c) => c.noticeId === escalated.id)).toBe(true);
+  });
+
+  it('renders and composes the reminder on the compose thread, as the first notice', async () => {
+    host = await testHost(10 * DAY, { config: { composeThreads: 1 } });
+    const offload = host.deps.offload!;
+    const rendered = vi.spyOn(offload, 'renderAndCompose');
+    const here = vi.spyOn(offload as unknown as { doHere: (job: unknown) => Promise<unknown> }, 'doHere');
+    const campaignId = await submit(host, ['192.0.2.10,ip,KE,C2 server']);
+    const [first] = await allSent(host, campaignId, 1);
+    await waitFor('the reminder', async () => ((await host!.store.getNotice(first!.id))?.remindersSent === 1 ? true : undefined));
+
+    const jobs = rendered.mock.calls.map(([job]) => ({ notice: job.notice.id, reminder: job.reminder?.n }));
+    expect(jobs.slice(0, 2)).toEqual([{ notice: first!.id, reminder: undefined }, { notice: first!.id, reminder: 1 }]);
+    // the thread did both: a job it failed or could not take would have been done here
+    expect(here).not.toHaveBeenCalled();
+    const reminder = outbox(host).find((m) => /Reminder 1:/.test(m.header('Subject') ?? ''))!;
+    expect(reminder.header('In-Reply-To')).toBe(outbox(host)[0]!.header('Message-ID'));
   });
 
   it('escalates at once when the recipient\'s server refuses the reminder for good', async () => {

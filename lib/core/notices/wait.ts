@@ -1,4 +1,4 @@
-import type { Deps } from '../ports.js';
+import type { Deps, RenderJob } from '../ports.js';
 import type { Notice } from '../model.js';
 import { updateNotice } from '../updates.js';
 import { completeQuietly } from '../executions.js';
@@ -8,7 +8,7 @@ import { escalateCases, escalationCandidates, finalState, rerouteToNextContact }
 import { CASE_AWAITING, PAUSE_REASON } from '../lifecycle.js';
 import { MailRejectedError, NotFoundError } from '../errors.js';
 import { holdRefused } from './sending/send.js';
-import { sendOutbound } from './sending/outbound.js';
+import { sendOutbound, type RenderContext } from './sending/outbound.js';
 import { renderNotice } from './render/render.js';
 import { templateSet } from './render/templates.js';
 import { appendEvent } from '../audit/index.js';
@@ -68,14 +68,16 @@ export async function noticeDeadline(deps: Deps, noticeId: string, undeliverable
     if (!campaign) throw new NotFoundError('campaign', notice.campaignId);
     const original = await deps.store.getOutbound(noticeOutboundId(notice));
     const templates = templateSet(deps.templates);
+    // rendered and composed on a compose thread when the host has them, as first notices are (send.ts)
+    const job = (message: RenderContext): RenderJob => ({ ...message, notice, campaign, settings: deps.settings, now, reminder: { n, originalMessageId: original?.messageId ?? '' } });
     try {
       await sendOutbound(deps, notice, {
         kind: 'reminder',
         n,
         cases: waiting,
         links: true,
-        render: (message) =>
-          renderNotice({ ...message, notice, campaign, settings: deps.settings, templates, now, reminder: { n, originalMessageId: original?.messageId ?? '' } }),
+        render: (message) => renderNotice({ ...job(message), templates }),
+        job,
       });
     } catch (e) {
       // refused by policy (or too big in any shape): the recipient may be fine; a person looks before anything moves
