@@ -163,6 +163,22 @@ describe('OffloadPool', () => {
     expect(threadsOf(pool)).toHaveLength(0);
   });
 
+  it('stops a thread that owes an answer too long and does its jobs here', async () => {
+    const told: { message: string; detail: Record<string, unknown> }[] = [];
+    // a thread takes hundreds of milliseconds to load what it runs: with 10 ms allowed, its first jobs are overdue
+    pool = new OffloadPool(1, undefined, FOLDERS, (message, detail) => told.push({ message, detail }), 10);
+    const here = counted(pool);
+    const raws = await Promise.all(Array.from({ length: 5 }, (_, i) => pool!.compose(draft(i))));
+    raws.forEach((raw, i) => expect(raw).toContain(`<ntc_${i}@cert.example>`));
+    expect(here()).toBe(5);
+    expect(told.map((t) => t.message)).toEqual([
+      'a compose thread owed an answer too long; it is stopped and its work done on the main thread',
+      'a compose thread died; its work is done on the main thread',
+    ]);
+    expect(told[0]!.detail).toEqual({ jobs: 5, seconds: 0.01 });
+    expect(threadsOf(pool)).toHaveLength(0);
+  });
+
   it('does the job here when a thread cannot even be started', async () => {
     const told: string[] = [];
     // templates a thread cannot be given (a function does not clone): new Worker throws

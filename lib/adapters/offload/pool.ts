@@ -12,7 +12,7 @@ interface Pending {
 interface Thread {
   readonly worker: Worker;
   readonly jobs: Map<number, Pending>;
-  /** fires when the thread has owed an answer for JOB_TIMEOUT_MS: a thread that hangs is stopped, its jobs done here */
+  /** fires when the thread has owed an answer for jobTimeoutMs: a thread that hangs is stopped, its jobs done here */
   readonly watchdog: NodeJS.Timeout;
 }
 
@@ -69,6 +69,8 @@ export class OffloadPool implements Offload {
     private readonly dkim: DkimKey | undefined,
     private readonly templates: () => TemplateFolders,
     private readonly warn: (message: string, detail: Record<string, unknown>) => void = () => {},
+    /** how long a thread may owe an answer before it is stopped (a test shortens it) */
+    private readonly jobTimeoutMs = JOB_TIMEOUT_MS,
   ) {}
 
   /** How many threads are running now. */
@@ -153,9 +155,9 @@ export class OffloadPool implements Offload {
     worker.unref();
     const watchdog = setTimeout(() => {
       if (thread.jobs.size === 0) return;
-      this.warnOnce('a compose thread gave no answer for a minute; it is stopped and its work done on the main thread', { jobs: thread.jobs.size });
+      this.warnOnce('a compose thread owed an answer too long; it is stopped and its work done on the main thread', { jobs: thread.jobs.size, seconds: this.jobTimeoutMs / 1000 });
       void worker.terminate();
-    }, JOB_TIMEOUT_MS);
+    }, this.jobTimeoutMs);
     watchdog.unref();
     const thread: Thread = { worker, jobs: new Map(), watchdog };
     worker.on('message', (answer: Answer) => {
