@@ -1,3 +1,4 @@
+import { opendirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileMessageStore } from '../adapters/messages/messages.fs.js';
 import { SqliteMessageStore } from '../adapters/messages/messages.sqlite.js';
@@ -10,5 +11,18 @@ import type { HostFiles } from './host-files.js';
 export function openMessageStore(files: Pick<HostFiles, 'messages'>): SqliteMessageStore {
   // made first: it makes the private folder the database lives in
   const earlier = new FileMessageStore(files.messages);
-  return new SqliteMessageStore(join(files.messages, 'messages.db'), earlier);
+  // looked at only where an earlier version left files (a folder per outbound): nothing writes them any more, and
+  // each part sent asked for its file's removal, ~80 us of lstat and a thrown ENOENT on the event loop per notice
+  return new SqliteMessageStore(join(files.messages, 'messages.db'), holdsFolder(files.messages) ? earlier : undefined);
+}
+
+/** Whether a folder holds a folder: read up to the first one, not the whole listing of a big data directory. */
+function holdsFolder(path: string): boolean {
+  const dir = opendirSync(path);
+  try {
+    for (let entry = dir.readSync(); entry; entry = dir.readSync()) if (entry.isDirectory()) return true;
+    return false;
+  } finally {
+    dir.closeSync();
+  }
 }

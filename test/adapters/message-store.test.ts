@@ -71,6 +71,17 @@ describe('SqliteMessageStore', () => {
     expect(gone).toBeUndefined();
     expect(readdirSync(join(dir, 'n0123456789abcdef.notice.0', 'm1'))).toEqual(['p1.masked.eml']);
   });
+  it('looks for no file beside the database of a data directory no earlier version kept files in', async () => {
+    const dir = join(fresh(), 'messages');
+    const store = openMessageStore({ messages: dir });
+    // a file of the earlier shape that appears afterwards: nothing of this version writes one, so it is not looked for
+    await new FileMessageStore(dir).put('n0123456789abcdef.notice.0/m1/p1.eml', 'not ours');
+    const read = await store.get('n0123456789abcdef.notice.0/m1/p1.eml');
+    await store.delete('n0123456789abcdef.notice.0/m1/p1.eml');
+    store.close();
+    expect(read).toBeUndefined();
+    expect(readdirSync(join(dir, 'n0123456789abcdef.notice.0', 'm1'))).toEqual(['p1.eml']);
+  });
 });
 
 describe('FileMessageStore', () => {

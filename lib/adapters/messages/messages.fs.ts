@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { MessageStore } from '../../core/ports.js';
 
@@ -59,6 +59,9 @@ export class FileMessageStore implements MessageStore {
   }
 
   async delete(key: string): Promise<void> {
-    rmSync(this.path(key), { force: true });
+    const path = this.path(key);
+    // most keys asked for have no file (SqliteMessageStore asks for every part it deletes): rmSync would lstat it and
+    // build an ENOENT error to throw away
+    if (existsSync(path)) rmSync(path, { force: true });
   }
 }
