@@ -24,8 +24,8 @@ import nodemailer from 'nodemailer';
 import { approveCampaign } from '../lib/core/campaign/index.js';
 import { listAll } from '../lib/core/paging.js';
 import { submitCampaign } from '../lib/core/campaign/index.js';
-import { campaignStatus } from '../lib/core/reports/index.js';
-import type { Notice } from '../lib/core/model.js';
+import { campaignStatus, sendingProgress } from '../lib/core/reports/index.js';
+import type { Campaign, Notice } from '../lib/core/model.js';
 import { startCaptureServer } from '../lib/adapters/mail/capture-server.js';
 import { startHost, type Host } from '../lib/local/host.js';
 import { OffloadPool } from '../lib/adapters/offload/pool.js';
@@ -53,14 +53,14 @@ interface Args {
   compare?: string;
   keep: boolean;
   seed: number;
-  /** `cli`: campaignStatus every 100 ms, as `takedown run` does; `notices`: only the notice list */
-  poll: 'cli' | 'notices';
+  /** `counts`: the notices counted by state, as `takedown run` polls; `notices`: every notice read; `cli`: campaignStatus, every case read */
+  poll: 'cli' | 'notices' | 'counts';
   /** `off`: parties from the directory only; `local`: the host's default, also asking its local RDAP server */
   rdap: 'off' | 'local';
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { json: false, keep: false, seed: DEFAULT_SPEC.seed, poll: 'notices', rdap: 'off' };
+  const args: Args = { json: false, keep: false, seed: DEFAULT_SPEC.seed, poll: 'counts', rdap: 'off' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') args.json = true;
@@ -74,7 +74,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--seed') args.seed = Number(argv[++i]);
     else if (a === '--poll') {
       const v = argv[++i];
-      if (v !== 'cli' && v !== 'notices') throw new Error('--poll takes cli or notices');
+      if (v !== 'cli' && v !== 'notices' && v !== 'counts') throw new Error('--poll takes counts, notices or cli');
       args.poll = v;
     } else if (a === '--rdap') {
       // never 'real': the bench talks to 127.0.0.1 only
@@ -85,14 +85,15 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
         [
-          'usage: npm run bench [-- --json] [--compare <previous.json>] [--keep] [--seed <n>] [--poll cli|notices] [--rdap off|local]',
+          'usage: npm run bench [-- --json] [--compare <previous.json>] [--keep] [--seed <n>] [--poll counts|notices|cli] [--rdap off|local]',
           '',
           'Runs a 20,674-indicator campaign through the embedded host on loopback and prints what it measured.',
           '  --json                 the whole report as one JSON document on stdout',
           '  --compare <file>       an earlier run\'s JSON (or bench/baseline.json), printed beside this run',
           '  --keep                 keep the work directory',
           '  --seed <n>             the generated campaign\'s seed',
-          '  --poll cli|notices     how the sending phase polls for progress (default notices)',
+          '  --poll counts|notices|cli  how the sending phase polls for progress: notices counted by state, as',
+          '                         `takedown run` does (default); every notice read; the full status, every case read',
           '  --rdap off|local       parties from the directory only (default), or also a local RDAP server',
           'Environment: TAKEDOWN_BENCH_AWS=0, _INTAKE=0, _RDAP=0, _AUDIT=0, _TRANSITIONS=0, _BIG_NOTICE=0, _STARTUP=0 leave a part out.',
         ].join('\n') + '\n',
@@ -191,9 +192,10 @@ async function waitForPlan(host: Host, campaignId: string): Promise<void> {
 }
 
 /**
- * The same wait as the CLI's waitForSending (the campaign and its notices, no cases), with a count on stderr
- * every few seconds; `--poll cli` instead loads the full status (every case) on each poll, as the CLI once did,
- * to show what such a poll costs. The polls are timed: they run on the same event loop as the sending.
+ * The same wait as the CLI's waitForSending (the campaign, and its notices counted by state), with a count on
+ * stderr every few seconds; `--poll notices` reads every notice on each poll and `--poll cli` the full status
+ * (every case), as the CLI once did, to show what such a poll costs. The polls are timed: they run on the same
+ * event loop as the sending.
  */
 async function waitForSending(host: Host, campaignId: string, poll: Args['poll']): Promise<{ polls: number; pollMs: number }> {
   let polls = 0;
@@ -202,22 +204,28 @@ async function waitForSending(host: Host, campaignId: string, poll: Args['poll']
   const started = performance.now();
   for (;;) {
     const t = performance.now();
-    const status =
-      poll === 'cli'
-        ? await campaignStatus(host.deps, campaignId)
-        : {
-            campaign: (await host.deps.store.getCampaign(campaignId))!,
-            notices: await listAll((p) => host.deps.store.listNotices({ campaignId }, p)),
-          };
+    let campaign: Campaign;
+    let sent: number;
+    let total: number;
+    if (poll === 'counts') {
+      campaign = (await host.deps.store.getCampaign(campaignId))!;
+      ({ out: sent, total } = await sendingProgress(host.deps, campaignId));
+    } else {
+      const status =
+        poll === 'cli'
+          ? await campaignStatus(host.deps, campaignId)
+          : { campaign: (await host.deps.store.getCampaign(campaignId))!, notices: await listAll((p) => host.deps.store.listNotices({ campaignId }, p)) };
+      campaign = status.campaign;
+      total = status.notices.length;
+      sent = status.notices.filter(noticeIsOut).length;
+    }
     pollMs += performance.now() - t;
     polls++;
-    const total = status.notices.length;
-    const sent = status.notices.filter(noticeIsOut).length;
-    if (status.campaign.state === 'running' && sent === total) return { polls, pollMs };
+    if (campaign.state === 'running' && sent === total) return { polls, pollMs };
     if (performance.now() - lastShown >= 3000) {
       lastShown = performance.now();
       const elapsed = (lastShown - started) / 1000;
-      log(`  sending: ${sent}/${total} notices out after ${elapsed.toFixed(1)} s (${status.campaign.state})`);
+      log(`  sending: ${sent}/${total} notices out after ${elapsed.toFixed(1)} s (${campaign.state})`);
     }
     const failed = failedExecution(host);
     if (failed) throw new Error(failed);

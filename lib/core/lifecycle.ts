@@ -63,6 +63,9 @@ export const CASE_LIVE: ReadonlySet<CaseState> = new Set([
   'paused',
 ]);
 
+/** A notice not out yet: planned, being handed over, or handed over with an outcome not known (it goes again). */
+export const NOTICE_NOT_OUT: ReadonlySet<NoticeState> = new Set(['planned', 'sending', 'uncertain']);
+
 export const NOTICE_TRANSITIONS: Readonly<Record<NoticeState, readonly NoticeState[]>> = {
   // escalated, exhausted: refused for good at the hand-over (undeliverable), its cases go to their next party
   planned: ['sending', 'sent', 'uncertain', 'paused', 'cancelled', 'closed', 'escalated', 'exhausted'],

@@ -66,6 +66,11 @@ export interface Store {
   saveNotice(notice: Notice): Promise<void>;
   /** in id order */
   listNotices(by: { campaignId: string } | { state: NoticeState }, page?: PageRequest): Promise<Page<Notice>>;
+  /**
+   * how many notices a campaign has in each state, counted where they are stored; optional: without it they are
+   * counted from listNotices, every notice read (a progress poll of 2,000 notices every 250 ms: ~3 % of sending)
+   */
+  countNotices?(campaignId: string): Promise<Partial<Record<NoticeState, number>>>;
 
   /** AlreadyExistsError when an outbound with this id exists */
   createOutbound(message: Outbound): Promise<void>;

@@ -16,6 +16,7 @@ import type { CachedLookup, Page, PageRequest, Store } from '../../lib/core/port
 import { ReviewItem } from '../../lib/core/answers/review.js';
 import { verifyCampaign } from '../../lib/core/audit/verifier.js';
 import { campaignCounts } from '../../lib/core/reports/stats.js';
+import { sendingProgress } from '../../lib/core/reports/status.js';
 import { appendEvent, appendEvents, chainOf, CHAIN_SLOT_TAKEN, eventHash, GENESIS_TYPE, ZERO_HASH } from '../../lib/core/audit/events.js';
 import { CryptoIds } from '../../lib/adapters/runtime/ids.js';
 
@@ -476,6 +477,28 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
         await expect(store.saveNotice({ ...first, state: 'paused', version: 2 })).rejects.toBeInstanceOf(StaleWriteError);
         await expect(store.saveNotice({ ...first, state: 'paused', version: 1 })).rejects.toBeInstanceOf(StaleWriteError);
         expect(await store.getNotice('ntc_1')).toStrictEqual(sent);
+      });
+
+      it("tells how many of a campaign's notices are out, the same whether the store counts them or every notice is read", async () => {
+        await store.putNotices([
+          makeNotice('ntc_1', { campaignId: 'cmp_a', state: 'planned' }),
+          makeNotice('ntc_2', { campaignId: 'cmp_a', state: 'sending' }),
+          makeNotice('ntc_3', { campaignId: 'cmp_a', state: 'uncertain' }),
+          makeNotice('ntc_4', { campaignId: 'cmp_a', state: 'sent' }),
+          makeNotice('ntc_5', { campaignId: 'cmp_a', state: 'closed' }),
+          makeNotice('ntc_6', { campaignId: 'cmp_b', state: 'sent' }),
+        ]);
+        expect(await sendingProgress({ store }, 'cmp_a')).toStrictEqual({ out: 2, total: 5 });
+
+        // a saved notice is counted in its new state, and still in its campaign
+        await store.saveNotice({ ...makeNotice('ntc_1', { campaignId: 'cmp_a' }), state: 'sent', version: 2 });
+        expect(await sendingProgress({ store }, 'cmp_a')).toStrictEqual({ out: 3, total: 5 });
+        expect((await store.listNotices({ campaignId: 'cmp_a' })).items.map((n) => n.id)).toStrictEqual(['ntc_1', 'ntc_2', 'ntc_3', 'ntc_4', 'ntc_5']);
+        if (store.countNotices) {
+          expect(await store.countNotices('cmp_a')).toStrictEqual({ sending: 1, uncertain: 1, sent: 2, closed: 1 });
+          expect(await store.countNotices('cmp_missing')).toStrictEqual({});
+        }
+        expect(await sendingProgress({ store }, 'cmp_missing')).toStrictEqual({ out: 0, total: 0 });
       });
 
       it('lists the notices of a campaign in id order over pages, every one exactly once', async () => {

@@ -7,5 +7,5 @@
 export { EXPORT_COLUMNS, derivedUuid, exportCsv, exportFile, exportMisp, exportStix, exportText, notifiedTag, spreadsheetText, stateTag, type ExportColumn } from './export-formats.js';
 export { ExportFormat, campaignExport, indicatorOutcomes, type CampaignExport, type ExportRow, type IndicatorOutcome } from './export.js';
 export { campaignCounts, campaignStats, casesByIndicator, countryOf, countsOf, partyOf, type CampaignCounts, type CampaignStats, type DurationStats, type Progress, type ProgressOverTime, type ProgressRow, type TimeToAction } from './stats.js';
-export { campaignStatus, type CampaignStatus } from './status.js';
+export { campaignStatus, sendingProgress, type CampaignStatus } from './status.js';
 export { CaseFilter, SearchQuery, caseMatches, search, type SearchResult } from './search.js';
