@@ -17,8 +17,10 @@ export function sqliteMessages(db: Database.Database): MessageMethods {
       'INSERT OR IGNORE INTO outbound (id, notice_id, created_at, version, data) VALUES (?, ?, ?, ?, ?)',
     ),
     getOutbound: db.prepare<[string], DataRow>('SELECT data FROM outbound WHERE id = ?'),
-    updateOutbound: db.prepare<[string, string, number, string, string, number]>(
-      'UPDATE outbound SET notice_id = ?, created_at = ?, version = ?, data = ? WHERE id = ? AND version = ?',
+    // an outbound's notice and creation time never change: leaving them out of SET spares rewriting its
+    // outbound_by_notice entry at each of its saves (two or more per message sent)
+    updateOutbound: db.prepare<[number, string, string, number]>(
+      'UPDATE outbound SET version = ?, data = ? WHERE id = ? AND version = ?',
     ),
     outboundByNotice: db.prepare<[string], DataRow>(
       'SELECT data FROM outbound WHERE notice_id = ? ORDER BY created_at, id',
@@ -45,9 +47,7 @@ export function sqliteMessages(db: Database.Database): MessageMethods {
     },
 
     async saveOutbound(message) {
-      const result = stmt.updateOutbound.run(
-        message.noticeId, message.createdAt, message.version, JSON.stringify(message), message.id, message.version - 1,
-      );
+      const result = stmt.updateOutbound.run(message.version, JSON.stringify(message), message.id, message.version - 1);
       if (result.changes === 0) throw new StaleWriteError('outbound', message.id);
     },
 
