@@ -104,6 +104,27 @@ describe('POST /campaigns', () => {
     expect((await host.store.getCampaign(campaignId))?.state).toBe('awaiting-approval');
   });
 
+  it("tells a campaign's state and how many of its notices are out, without its cases, and 404 for an unknown one", async () => {
+    const campaignId = await submit(host, ['203.0.113.7,ip,ZA,C2', '198.51.100.9,ip,CI,phishing kit host'], true);
+    await waitFor('the plan', async () => ((await host.store.getCampaign(campaignId))?.state === 'awaiting-approval' ? true : undefined));
+    const planned = await api<{ campaign: Record<string, unknown>; notices: { out: number; total: number } }>(host, 'GET', `/campaigns/${campaignId}/progress`);
+    expect(planned.status).toBe(200);
+    expect(planned.body).toStrictEqual({ campaign: { id: campaignId, state: 'awaiting-approval' }, notices: { out: 0, total: 2 } });
+
+    await api(host, 'POST', `/campaigns/${campaignId}/approval`, {});
+    const sent = await waitFor('both notices out', async () => {
+      const p = await api<{ campaign: { state: string }; notices: { out: number; total: number } }>(host, 'GET', `/campaigns/${campaignId}/progress`);
+      return p.body.notices.out === 2 ? p.body : undefined;
+    });
+    expect(sent.notices.total).toBe(2);
+    const states = (await host.store.listNotices({ campaignId })).items.map((n) => n.state);
+    expect(states.every((s) => s !== 'planned' && s !== 'sending')).toBe(true);
+
+    const unknown = await api<ErrorBody>(host, 'GET', '/campaigns/cmp_0000000000000000/progress');
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'CAMPAIGN.NOT_FOUND']);
+    expect((await api(host, 'GET', '/campaigns/..%2F..%2Fetc/progress')).status).toBe(404);
+  });
+
   it('answers 404 for the approval of an unknown campaign', async () => {
     const res = await api<ErrorBody>(host, 'POST', '/campaigns/cmp_0000000000000000/approval', {});
     expect(res.status).toBe(404);

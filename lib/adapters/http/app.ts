@@ -11,7 +11,7 @@ import { planSubmission } from '../../core/campaign/index.js';
 import { recordAnswer } from '../../core/answers/index.js';
 import { applyReview, dismissReview, listReviews, reviewItem, ReviewResolvedError } from '../../core/answers/index.js';
 import { onBehalfOfIn, requestActor } from './actor.js';
-import { campaignCounts, campaignStatus, search } from '../../core/reports/index.js';
+import { campaignCounts, campaignStatus, search, sendingProgress } from '../../core/reports/index.js';
 import { FeedOrigin, recordCampaignOrigin } from '../../core/feeds/index.js';
 import { caseStory } from '../../core/audit/index.js';
 import { answerRoutes } from './answer-routes.js';
@@ -197,6 +197,15 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
       // our own account or relay refuses every message: nothing moves until it is fixed, say so with the campaign
       ...(status.halt ? { sendingHalt: status.halt } : {}),
     });
+  });
+
+  // what a client polls while a campaign routes and sends: its state and how many notices are out, counted, not
+  // read (the campaign above reads every case and notice: ~135 ms for 20,000 cases on the host's event loop)
+  app.get('/campaigns/:id/progress', async (c) => {
+    const id = checkId('campaign', c.req.param('id'));
+    const campaign = await deps.store.getCampaign(id);
+    if (!campaign) throw new NotFoundError('campaign', id);
+    return c.json({ campaign: { id: campaign.id, state: campaign.state }, notices: await sendingProgress(deps, id) });
   });
 
   // one row per case (CSV, XLSX), or the indicators with their outcome (STIX 2.1, MISP); format=csv by default

@@ -41,6 +41,7 @@ export const ROUTE_RULES: Readonly<Record<string, readonly Role[]>> = {
   'POST /plans': WRITE,
   'GET /campaigns': READ,
   'GET /campaigns/:id': READ,
+  'GET /campaigns/:id/progress': READ,
   'GET /campaigns/:id/export': READ,
   'POST /campaigns/:id/approval': WRITE,
   'POST /campaigns/:id/cancellation': WRITE,

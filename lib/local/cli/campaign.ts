@@ -8,7 +8,6 @@ import type { SubmitCampaignInput } from '../../core/campaign/index.js';
 import type { Plan } from '../../core/routing/index.js';
 import type { TextSource } from '../../core/intake/index.js';
 import type { Host, HostInfo } from '../host.js';
-import { NOTICE_NOT_OUT } from '../../core/lifecycle.js';
 import { Progress, summary, table } from './shared/terminal.js';
 import { openStore } from './shared/store.js';
 import { hasRemoteSource, readRemoteSource, withSourceOptions, type SourceFlags } from './shared/sources.js';
@@ -55,10 +54,6 @@ function submissionOf(file: string, content: string | TextSource, opts: IntakeFl
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function noticeIsOut(n: Pick<Notice, 'state'>): boolean {
-  return !NOTICE_NOT_OUT.has(n.state);
-}
 
 /** Wait until the campaign workflow has built its plan (or stopped). */
 export async function waitForPlan(host: Host, campaignId: string): Promise<Campaign> {
@@ -152,6 +147,12 @@ interface CampaignView {
   notices: Notice[];
 }
 
+/** GET /campaigns/:id/progress */
+interface CampaignProgress {
+  campaign: Pick<Campaign, 'id' | 'state'>;
+  notices: { out: number; total: number };
+}
+
 /**
  * `run` while a host serves the data directory: the file goes to its API (the host's own key), the plan is read
  * back from it, approved through it, and the notices are sent by it. The command waits for them as it would have.
@@ -169,11 +170,11 @@ async function runThroughHost(running: HostInfo, dataDir: string, submission: Su
   const c = json.campaign;
   err(`read ${c.counts.submitted} indicators: ${c.counts.indicators} accepted, ${json.duplicatesInFile ?? 0} duplicates in the file, ${json.alreadyOpen ?? 0} already in open cases, ${json.excluded?.length ?? 0} excluded, ${json.skipped?.length ?? 0} skipped as invalid`);
   for (const s of (json.skipped ?? []).slice(0, 20)) err(`  skipped ${s.where}: ${s.reason}`);
+  // the host's progress (state, notices counted) while waiting; the whole campaign, every case and notice read on
+  // the host's event loop, only once the plan is built and once everything is out
+  const progressOf = () => getJson<CampaignProgress>(`${base}/campaigns/${c.id}/progress`, dataDir);
+  for (let p = await progressOf(); p.campaign.state === 'routing'; p = await progressOf()) await sleep(100);
   let view = await getJson<CampaignView>(`${base}/campaigns/${c.id}`, dataDir);
-  while (view.campaign.state === 'routing') {
-    await sleep(100);
-    view = await getJson<CampaignView>(`${base}/campaigns/${c.id}`, dataDir);
-  }
   if (view.campaign.state === 'cancelled') throw new UsageError(`campaign ${c.id} was cancelled`);
   out(`\nRouting plan for ${c.id} (${view.counts.line}; ${view.counts.unroutable} unroutable):\n`);
   out(planTable(view.notices) + '\n');
@@ -186,13 +187,13 @@ async function runThroughHost(running: HostInfo, dataDir: string, submission: Su
   }
   const progress = new Progress('sending notices');
   for (;;) {
-    view = await getJson<CampaignView>(`${base}/campaigns/${c.id}`, dataDir);
-    const sent = view.notices.filter(noticeIsOut).length;
-    progress.update(sent, view.notices.length);
-    if (view.campaign.state !== 'sending' && view.campaign.state !== 'routing' && sent === view.notices.length) break;
+    const p = await progressOf();
+    progress.update(p.notices.out, p.notices.total);
+    if (p.campaign.state !== 'sending' && p.campaign.state !== 'routing' && p.notices.out === p.notices.total) break;
     await sleep(250);
   }
   progress.finish();
+  view = await getJson<CampaignView>(`${base}/campaigns/${c.id}`, dataDir);
   out('\n' + campaignSummary(view.campaign, view.notices, view.counts, undefined, [['mail goes', `through the running host (pid ${running.pid})`], ['next', `takedown status ${c.id} --data-dir ${dataDir}`]]));
 }
 
