@@ -2,7 +2,7 @@
  * `npm run bench`: one campaign the size of Africa Cyber Surge II (20,674 indicators, ~2,000 recipients) through
  * the embedded host, end to end, on loopback only. Measures; asserts nothing. Prints a table (or `--json`).
  *
- *   npm run bench [-- --json] [--compare <previous.json>] [--keep] [--seed <n>] [--poll cli|notices] [--rdap off|local]
+ *   npm run bench [-- --json] [--compare <previous.json>] [--keep] [--seed <n>] [--poll counts|notices|cli] [--rdap off|local]
  *
  * Phases: generate a directory and a campaign -> intake + routing (submit until the plan is built) -> sending
  * (approval until every notice is out, polled the way `takedown run` polls) -> the ceiling: raw pooled
@@ -26,6 +26,7 @@ import { listAll } from '../lib/core/paging.js';
 import { submitCampaign } from '../lib/core/campaign/index.js';
 import { campaignStatus, sendingProgress } from '../lib/core/reports/index.js';
 import type { Campaign, Notice } from '../lib/core/model.js';
+import { NOTICE_NOT_OUT } from '../lib/core/lifecycle.js';
 import { startCaptureServer } from '../lib/adapters/mail/capture-server.js';
 import { startHost, type Host } from '../lib/local/host.js';
 import { OffloadPool } from '../lib/adapters/offload/pool.js';
@@ -171,7 +172,7 @@ function collectGarbage(): void {
 }
 
 function noticeIsOut(n: Notice): boolean {
-  return !['planned', 'sending', 'uncertain'].includes(n.state);
+  return !NOTICE_NOT_OUT.has(n.state);
 }
 
 function failedExecution(host: Host): string | undefined {
@@ -229,7 +230,7 @@ async function waitForSending(host: Host, campaignId: string, poll: Args['poll']
     }
     const failed = failedExecution(host);
     if (failed) throw new Error(failed);
-    // the CLI's interval: a poll lists every notice, on the event loop the sending runs on
+    // the CLI's interval, on the event loop the sending runs on
     await sleep(250);
   }
 }

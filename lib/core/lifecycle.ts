@@ -63,7 +63,10 @@ export const CASE_LIVE: ReadonlySet<CaseState> = new Set([
   'paused',
 ]);
 
-/** A notice not out yet: planned, being handed over, or handed over with an outcome not known (it goes again). */
+/**
+ * A notice still to go out: planned, being handed over, or handed over with an outcome not known (it goes again).
+ * Every other state is out: sent, or settled without being sent (closed, cancelled, paused, escalated ...).
+ */
 export const NOTICE_NOT_OUT: ReadonlySet<NoticeState> = new Set(['planned', 'sending', 'uncertain']);
 
 export const NOTICE_TRANSITIONS: Readonly<Record<NoticeState, readonly NoticeState[]>> = {

@@ -361,6 +361,15 @@ export function storeContract(name: string, make: () => Promise<{ store: Store; 
         if (store.countCases) expect(await store.countCases('cmp_missing')).toStrictEqual({ cases: 0, escalations: 0, reopened: 0, withheld: 0 });
       });
 
+      it('keeps the first of two cases with one id given in one call, as it keeps an existing one', async () => {
+        const first = makeCase('case_02', { campaignId: 'cmp_a' });
+        await store.putCases([makeCase('case_03', { campaignId: 'cmp_a' }), first, makeCase('case_02', { campaignId: 'cmp_a', state: 'withheld', value: ip(99) }), makeCase('case_01', { campaignId: 'cmp_a' })]);
+
+        expect(await store.getCase('case_02')).toStrictEqual(first);
+        const { items } = await store.listCases({ campaignId: 'cmp_a' });
+        expect(items.map((c) => c.id)).toStrictEqual(['case_01', 'case_02', 'case_03']);
+      });
+
       it('creates each case once and leaves an existing one as it is', async () => {
         const first = makeCase('case_01', { campaignId: 'cmp_a' });
         await store.putCases([first, makeCase('case_02', { campaignId: 'cmp_a' })]);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { MessageStore } from '../../core/ports.js';
 
@@ -59,9 +59,6 @@ export class FileMessageStore implements MessageStore {
   }
 
   async delete(key: string): Promise<void> {
-    const path = this.path(key);
-    // most keys asked for have no file (SqliteMessageStore asks for every part it deletes): rmSync would lstat it and
-    // build an ENOENT error to throw away
-    if (existsSync(path)) rmSync(path, { force: true });
+    rmSync(this.path(key), { force: true });
   }
 }

@@ -9,7 +9,7 @@ const CODES = [...ALPHABET].map((c) => c.charCodeAt(0));
 
 // the characters (prefix first) are gathered, then made into one flat string: appended one at a time (`out += c`)
 // and then joined to the prefix, an id was a chain of pieces that every compare, Map lookup and SQLite bind walked
-// (sorting a route page's 20,000 case ids took 51-60 ms, 15-20 ms with flat ones)
+// (a route page's 20,000 cases sorted by id: 51-60 ms with such ids, 15-20 ms with flat ones)
 function base32(bytes: Uint8Array, length: number, prefix = ''): string {
   const codes: number[] = [];
   for (let i = 0; i < prefix.length; i++) codes.push(prefix.charCodeAt(i));

@@ -8,10 +8,11 @@ import type { SubmitCampaignInput } from '../../core/campaign/index.js';
 import type { Plan } from '../../core/routing/index.js';
 import type { TextSource } from '../../core/intake/index.js';
 import type { Host, HostInfo } from '../host.js';
+import { NOTICE_NOT_OUT } from '../../core/lifecycle.js';
 import { Progress, summary, table } from './shared/terminal.js';
 import { openStore } from './shared/store.js';
 import { hasRemoteSource, readRemoteSource, withSourceOptions, type SourceFlags } from './shared/sources.js';
-import { getJson, hostHeaders, loadHost, postJson, reachRunningHost, RECORDED_ONLY, withCommandHost, withHost } from './shared/host-client.js';
+import { getJson, getJsonIfFound, hostHeaders, loadHost, postJson, reachRunningHost, RECORDED_ONLY, withCommandHost, withHost } from './shared/host-client.js';
 import {
   AS_OPTION_HELP,
   campaignFile,
@@ -148,9 +149,27 @@ interface CampaignView {
 }
 
 /** GET /campaigns/:id/progress */
-interface CampaignProgress {
+export interface CampaignProgress {
   campaign: Pick<Campaign, 'id' | 'state'>;
   notices: { out: number; total: number };
+}
+
+/**
+ * Reads a running host's progress on a campaign (GET /campaigns/{id}/progress). A host started before that route
+ * existed answers it 404 for a campaign it has just taken: from then on the progress is counted from the whole
+ * campaign (GET /campaigns/{id}), as `run` did before.
+ */
+export function remoteProgress(base: string, campaignId: string, dataDir: string): () => Promise<CampaignProgress> {
+  let progressRoute = true;
+  return async () => {
+    if (progressRoute) {
+      const progress = await getJsonIfFound<CampaignProgress>(`${base}/campaigns/${campaignId}/progress`, dataDir);
+      if (progress) return progress;
+      progressRoute = false;
+    }
+    const whole = await getJson<CampaignView>(`${base}/campaigns/${campaignId}`, dataDir);
+    return { campaign: whole.campaign, notices: { out: whole.notices.filter((n) => !NOTICE_NOT_OUT.has(n.state)).length, total: whole.notices.length } };
+  };
 }
 
 /**
@@ -172,7 +191,7 @@ async function runThroughHost(running: HostInfo, dataDir: string, submission: Su
   for (const s of (json.skipped ?? []).slice(0, 20)) err(`  skipped ${s.where}: ${s.reason}`);
   // the host's progress (state, notices counted) while waiting; the whole campaign, every case and notice read on
   // the host's event loop, only once the plan is built and once everything is out
-  const progressOf = () => getJson<CampaignProgress>(`${base}/campaigns/${c.id}/progress`, dataDir);
+  const progressOf = remoteProgress(base, c.id, dataDir);
   for (let p = await progressOf(); p.campaign.state === 'routing'; p = await progressOf()) await sleep(100);
   let view = await getJson<CampaignView>(`${base}/campaigns/${c.id}`, dataDir);
   if (view.campaign.state === 'cancelled') throw new UsageError(`campaign ${c.id} was cancelled`);

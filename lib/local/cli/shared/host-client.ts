@@ -41,8 +41,18 @@ export async function postJson(url: string, body: unknown, dataDir: string): Pro
 
 /** GET JSON from the running host with its local key; a refusal becomes a usage error with the host's message. */
 export async function getJson<T>(url: string, dataDir: string): Promise<T> {
+  return (await getJsonOr(url, dataDir, false)) as T;
+}
+
+/** As getJson, but undefined where the host answers 404 (a route a host of an earlier version does not have). */
+export async function getJsonIfFound<T>(url: string, dataDir: string): Promise<T | undefined> {
+  return getJsonOr<T>(url, dataDir, true);
+}
+
+async function getJsonOr<T>(url: string, dataDir: string, missingIsUndefined: boolean): Promise<T | undefined> {
   const res = await fetch(url, { headers: hostHeaders(dataDir) });
   const json = (await res.json().catch(() => ({}))) as T & { error?: { code?: string; message?: string } };
+  if (res.status === 404 && missingIsUndefined) return undefined;
   if (!res.ok) throw refusal(res.status, json, res.statusText);
   return json;
 }
