@@ -4,7 +4,7 @@ import type { Campaign } from '../../lib/core/model.js';
 import { exportCsv, exportMisp, exportStix, indicatorOutcomes, type CampaignExport, type ExportRow } from '../../lib/core/reports/index.js';
 import { TLP2_MARKING } from '../../lib/core/reports/export-formats.js';
 import { parseIndicators } from '../../lib/core/intake/index.js';
-import { STIX_TLP_MARKINGS } from '../../lib/core/intake/tlp.js';
+import { STIX_TLP_MARKINGS } from '../../lib/core/tlp.js';
 import { exportXlsx } from '../../lib/adapters/export/xlsx.js';
 
 /*

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Campaign, Case, Indicator, Notice, Party, TLP } from '../../lib/core/model.js';
 import { contentTlp, renderNotice } from '../../lib/core/notices/render/render.js';
 import { decideRoute, type RoutePolicy } from '../../lib/core/routing/plan.js';
-import { stricterTlp, tlpDecision, tlpFromText, TLP_ORDER } from '../../lib/core/intake/tlp.js';
+import { stricterTlp, tlpDecision, tlpFromText, TLP_ORDER } from '../../lib/core/tlp.js';
 import { loadTemplates } from '../../lib/adapters/templates/templates.fs.js';
 
 const party = (kind: Party['kind'], name: string, email: string): Party => ({ id: `${kind}:${name}`, kind, name, email, contactSource: 'directory', matchedBy: kind === 'cert' ? 'KE' : '192.0.2.0/24' });

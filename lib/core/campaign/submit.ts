@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TLP, type Campaign, type CampaignIndicator, type CaseState, type Indicator } from '../model.js';
 import { isTextSource, textSource, type TextSource } from '../intake/index.js';
 import { readIndicators, type ExcludedItem, type IntakeSummary } from '../intake/index.js';
-import type { TlpPermission } from '../intake/index.js';
+import type { TlpPermission } from '../tlp.js';
 import { CASE_LIVE } from '../lifecycle.js';
 import type { Deps, Store } from '../ports.js';
 import { AlreadyExistsError, InvalidInputError, type InputIssue } from '../errors.js';

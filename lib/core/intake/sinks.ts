@@ -1,6 +1,6 @@
 import type { ExcludedItem, ItemSink } from './common.js';
 import type { Indicator, TLP } from '../model.js';
-import { TLP_ORDER, stricterTlp } from './tlp.js';
+import { TLP_ORDER, stricterTlp } from '../tlp.js';
 import { CompactStringMap } from './compact-map.js';
 import type { InputIssue } from '../errors.js';
 import { SourceChangedError } from './readers.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TLP } from '../model.js';
-import { STIX_TLP2_EXTENSION } from '../intake/index.js';
+import { STIX_TLP2_EXTENSION } from '../tlp.js';
 import { indicatorOutcomes, type CampaignExport, type ExportFormat, type ExportRow, type IndicatorOutcome } from './export.js';
 
 /**
@@ -71,7 +71,7 @@ export function derivedUuid(...parts: string[]): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** The TLP 2.0 marking-definition id of each level (the ids intake/tlp.ts reads back). */
+/** The TLP 2.0 marking-definition id of each level (the ids tlp.ts reads back). */
 export const TLP2_MARKING: Readonly<Record<TLP, string>> = {
   CLEAR: 'marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487',
   GREEN: 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb',

@@ -3,7 +3,7 @@ import { NotFoundError } from '../errors.js';
 import type { Answer, AnswerIntent, Campaign, Case, CaseState, IndicatorKind, Notice, PartyKind, TLP } from '../model.js';
 import type { Deps } from '../ports.js';
 import { listAll } from '../paging.js';
-import { strictestTlp } from '../intake/index.js';
+import { strictestTlp } from '../tlp.js';
 import { countryOf, partyOf } from './stats.js';
 
 /**

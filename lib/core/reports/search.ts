@@ -3,7 +3,6 @@ import { CaseState, type Campaign, type Case, type Notice } from '../model.js';
 import type { Deps } from '../ports.js';
 import { listAll } from '../paging.js';
 import { InvalidInputError } from '../errors.js';
-import { normaliseIndicator } from '../intake/index.js';
 import { countryOf, partyOf } from './stats.js';
 
 /**
@@ -72,6 +71,8 @@ export async function search(deps: Pick<Deps, 'store'>, input: z.input<typeof Se
     return { query: q, readAs: id.kind, campaigns, notices, cases: cut.items, ...(cut.cut ? { truncated: true } : {}) };
   }
 
+  // loaded here: every command that reads a campaign's status would otherwise load the whole intake (its formats)
+  const { normaliseIndicator } = await import('../intake/index.js');
   const normalised = normaliseIndicator(q);
   if (normalised.ok) {
     const value = normalised.indicator.value;

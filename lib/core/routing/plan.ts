@@ -3,7 +3,7 @@ import type { ExcludedItem, IntakeFormat } from '../intake/index.js';
 import type { Indicator, LadderStep, Party, TLP } from '../model.js';
 import type { PartyLookup } from '../ports.js';
 import { buildLadder } from './ids.js';
-import { strictestTlp, tlpDecision, tlpHandling, type TlpPermission } from '../intake/index.js';
+import { strictestTlp, tlpDecision, tlpHandling, type TlpPermission } from '../tlp.js';
 
 /**
  * The routing decision for one indicator, TLP gate included, and the plan a coordinator reads. Pure: the

@@ -1,7 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import { InvalidInputError } from '../../core/errors.js';
 import { err, out, UsageError } from './shared/options.js';
 
@@ -63,13 +62,15 @@ async function call(remote: Remote, method: string, path: string, body?: unknown
 }
 
 /** A YAML or JSON file as the JSON the API takes. */
-function documentOf(file: string): unknown {
+async function documentOf(file: string): Promise<unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new InvalidInputError('cannot read the file', [{ where: file, reason: (e as NodeJS.ErrnoException).code ?? 'unreadable' }]);
   }
+  // loaded here, not when the CLI starts: every command (and `--help`) loaded the YAML parser for this one
+  const { parse: parseYaml } = await import('yaml');
   try {
     return parseYaml(text) as unknown;
   } catch (e) {
@@ -101,7 +102,7 @@ export function addRemoteCommands(prog: Command): void {
       .argument('<file>', name === 'directory' ? 'a directory file (YAML or JSON), as examples/directory.yaml' : 'a routing policy file, as examples/routing.yaml')
       .description(`replace the ${name} the host routes the next campaigns with (checked by the host first; audited)`)
       .action(async (file: string) => {
-        const saved = await call(need(), 'PUT', `/${name}`, documentOf(file));
+        const saved = await call(need(), 'PUT', `/${name}`, await documentOf(file));
         err(`${name} version ${saved.version} stored by ${saved.by}; the next page routed uses it`);
       });
   }

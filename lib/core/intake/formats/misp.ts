@@ -2,7 +2,7 @@ import type { InputIssue } from '../../errors.js';
 import type { Indicator, TLP } from '../../model.js';
 import { normaliseIndicator } from '../normalise.js';
 import { clipText, isoDate, MAX_EVIDENCE, MAX_THREAT, type ParseContext, type ParserOutput } from '../common.js';
-import { strictestTlp, tlpFromText } from '../tlp.js';
+import { strictestTlp, tlpFromText } from '../../tlp.js';
 
 /**
  * MISP event JSON, as MISP exports it: a bare Event, `{"Event": ...}`, or a search answer

@@ -1,5 +1,5 @@
 import type { TLP } from '../../model.js';
-import { STIX_TLP2_EXTENSION, STIX_TLP_MARKINGS, stricterTlp, strictestTlp, tlpFromText } from '../tlp.js';
+import { STIX_TLP2_EXTENSION, STIX_TLP_MARKINGS, stricterTlp, strictestTlp, tlpFromText } from '../../tlp.js';
 import type { InputIssue } from '../../errors.js';
 import { MAX_EVIDENCE, clipText } from '../common.js';
 

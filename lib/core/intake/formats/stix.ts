@@ -6,7 +6,7 @@ import { CompactNumberSet, hash53 } from '../compact-map.js';
 import { SUPPORTED_OBJECT_TYPES, patternValues, type SupportedObjectType } from './stix-pattern-values.js';
 import { parseStixPattern } from './stix-pattern.js';
 import { normaliseIndicator, type NormalisedIndicator } from '../normalise.js';
-import { strictestTlp } from '../tlp.js';
+import { strictestTlp } from '../../tlp.js';
 
 /** Properties of an indicator whose content reaches a notice: their markings decide the indicator's TLP. */
 const INDICATOR_CORE = ['pattern', 'indicator_types'];

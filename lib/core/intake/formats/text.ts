@@ -1,7 +1,7 @@
 import type { Indicator } from '../../model.js';
 import { normaliseIndicator } from '../normalise.js';
 import { isoDate, MAX_EVIDENCE, MAX_THREAT, type ItemSink, type TextReader } from '../common.js';
-import { tlpFromText } from '../tlp.js';
+import { tlpFromText } from '../../tlp.js';
 import { CsvTokenizer, type CsvDelimiter, type CsvRecord } from './csv-tokenizer.js';
 
 /**

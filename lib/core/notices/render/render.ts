@@ -6,7 +6,7 @@ import type { Campaign, Case, Notice, TLP } from '../../model.js';
 import type { AnswerLinks, ArfFields, MailDraft, MessagePart, RenderJob } from '../../ports.js';
 import { replyAddress } from '../../routing/index.js';
 import { escapeHtml, type LanguagePack, type TemplateSet } from './templates.js';
-import { strictestTlp } from '../../intake/index.js';
+import { strictestTlp } from '../../tlp.js';
 import { xarfReport, type XarfParty } from './xarf.js';
 
 export type { AnswerLinks, MessagePart, RenderJob };

@@ -1,4 +1,4 @@
-import type { Party, TLP } from '../model.js';
+import type { Party, TLP } from './model.js';
 
 /**
  * TLP 2.0 (FIRST, 2022) as the orchestrator applies it. The source marked what it handed over; the
