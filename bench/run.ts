@@ -15,7 +15,7 @@
  * To see where a phase spends its time: TAKEDOWN_BENCH_MARKS=1 node --cpu-prof --import tsx bench/run.ts
  * prints each phase's bounds on the profile's clock, to cut the .cpuprofile to that phase.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -40,6 +40,7 @@ import { runTransitionBench } from './transitions.js';
 import { runBigNoticeBench } from './big-notice.js';
 import { awsBench, awsBenchText } from './aws.js';
 import { compareText, headlineOf, readRun } from './compare.js';
+import { PhaseProfiler, profileText, type PhaseProfile } from './profile.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -58,6 +59,8 @@ interface Args {
   poll: 'cli' | 'notices' | 'counts';
   /** `off`: parties from the directory only; `local`: the host's default, also asking its local RDAP server */
   rdap: 'off' | 'local';
+  /** sample the main thread over the campaign's phases and write the profiles here (the figures pay a few %) */
+  profile?: string;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -82,11 +85,15 @@ function parseArgs(argv: readonly string[]): Args {
       const v = argv[++i];
       if (v !== 'off' && v !== 'local') throw new Error('--rdap takes off or local');
       args.rdap = v;
+    } else if (a === '--profile') {
+      const dir = argv[++i];
+      if (!dir || dir.startsWith('--')) throw new Error('--profile takes the folder to write the .cpuprofile files to');
+      args.profile = dir;
     }
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
         [
-          'usage: npm run bench [-- --json] [--compare <previous.json>] [--keep] [--seed <n>] [--poll counts|notices|cli] [--rdap off|local]',
+          'usage: npm run bench [-- --json] [--compare <previous.json>] [--keep] [--seed <n>] [--poll counts|notices|cli] [--rdap off|local] [--profile <dir>]',
           '',
           'Runs a 20,674-indicator campaign through the embedded host on loopback and prints what it measured.',
           '  --json                 the whole report as one JSON document on stdout',
@@ -96,6 +103,10 @@ function parseArgs(argv: readonly string[]): Args {
           '  --poll counts|notices|cli  how the sending phase polls for progress: notices counted by state, as',
           '                         `takedown run` does (default); every notice read; the full status, every case read',
           '  --rdap off|local       parties from the directory only (default), or also a local RDAP server',
+          '  --profile <dir>        sample the main thread over intake + routing, sending and the ceiling, print where',
+          '                         its time went and write the .cpuprofile files to <dir> (sampling costs a few %)',
+          'When the intake + routing or the sending bar is not met, the campaign runs a second time, profiled, and the',
+          'report shows where the main thread\'s time went (TAKEDOWN_BENCH_WHY=0 leaves that out).',
           'Environment: TAKEDOWN_BENCH_AWS=0, _INTAKE=0, _RDAP=0, _AUDIT=0, _TRANSITIONS=0, _BIG_NOTICE=0, _STARTUP=0 leave a part out.',
         ].join('\n') + '\n',
       );
@@ -178,6 +189,61 @@ function noticeIsOut(n: Notice): boolean {
 function failedExecution(host: Host): string | undefined {
   const failed = host.workflows.list().find((e) => e.status === 'failed');
   return failed ? `workflow ${failed.name} failed: ${failed.error}` : undefined;
+}
+
+/** Where the main thread's time went in the campaign's phases, against what each bar allows. */
+interface Why {
+  /** which run was profiled */
+  readonly source: string;
+  /** where its .cpuprofile files are */
+  readonly dir: string;
+  readonly routing: { readonly budgetSeconds: number; readonly seconds: number; readonly indicators: number; readonly profile: PhaseProfile };
+  readonly sending: { readonly budgetMsPerNotice: number; readonly msPerNotice: number; readonly notices: number; readonly profile: PhaseProfile };
+  readonly ceiling: { readonly messagesPerSecond: number; readonly profile: PhaseProfile };
+}
+
+/**
+ * The campaign once more in a process of its own, profiled (--profile, every other part left out), for the
+ * report of a run whose campaign bars are not met; undefined (and a line on stderr) when that run fails.
+ */
+function profiledRun(args: Args, dir: string): Why | undefined {
+  log(`why: the campaign once more, profiled, in a process of its own (the figures above stay those of the unprofiled run) ...`);
+  const parts = ['AWS', 'INTAKE', 'RDAP', 'AUDIT', 'TRANSITIONS', 'BIG_NOTICE', 'STARTUP', 'WHY'];
+  const child = spawnSync(
+    process.execPath,
+    [
+      // the loader this run was started with (tsx), not a profiler flag it may have been given
+      ...process.execArgv.filter((a) => !a.startsWith('--cpu-prof')),
+      fileURLToPath(import.meta.url),
+      ...['--json', '--profile', dir, '--seed', String(args.seed), '--poll', args.poll, '--rdap', args.rdap],
+    ],
+    { env: { ...process.env, ...Object.fromEntries(parts.map((p) => [`TAKEDOWN_BENCH_${p}`, '0'])) }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  // its progress is this run's again: shown only when it failed
+  if (child.status !== 0) {
+    process.stderr.write(child.stderr.split('\n').slice(-20).map((l) => `  ${l}`).join('\n'));
+    log(`why: the profiled run failed (exit ${child.status ?? child.signal}); no profile in this report`);
+    return undefined;
+  }
+  const run = JSON.parse(child.stdout) as { why: Why; intakeRouting: { indicatorsPerSecond: number }; sendingShareOfCeiling: { percent: number } };
+  return {
+    ...run.why,
+    source: `a second run of the campaign, profiled (it routed ${fmt(run.intakeRouting.indicatorsPerSecond)} indicators/s and sent at ${run.sendingShareOfCeiling.percent} % of its ceiling)`,
+  };
+}
+
+function whyText(why: Why): string {
+  const { routing, sending, ceiling } = why;
+  return [
+    `Where the main thread's time went: ${why.source}; profiles in ${why.dir}`,
+    `- intake + routing: the bar allows ${routing.budgetSeconds.toFixed(3)} s for ${fmt(routing.indicators)} indicators; this run took ${routing.seconds} s, the main thread busy ${(routing.profile.busyMs / 1000).toFixed(3)} s of it`,
+    `- sending: the bar allows ${sending.budgetMsPerNotice.toFixed(2)} ms a notice (half the ceiling's ${fmt(ceiling.messagesPerSecond, 1)} messages/s); this run took ${sending.msPerNotice.toFixed(2)} ms a notice, the main thread busy ${(sending.profile.busyMs / sending.notices).toFixed(2)} ms of it`,
+    profileText([
+      { label: 'intake + routing', profile: routing.profile },
+      { label: 'sending', profile: sending.profile, per: { count: sending.notices, unit: 'notice' } },
+      { label: 'ceiling', profile: ceiling.profile, per: { count: sending.notices, unit: 'message' } },
+    ]),
+  ].join('\n');
 }
 
 /** The same wait as the CLI's waitForPlan. */
@@ -315,6 +381,8 @@ async function main(): Promise<void> {
   log(`machine: node ${machine.node}, ${machine.cpus} x ${machine.cpuModel}; work dir ${work}`);
 
   let host: Host | undefined;
+  if (args.profile) mkdirSync(args.profile, { recursive: true });
+  const profiler = args.profile ? new PhaseProfiler(args.profile) : undefined;
   try {
     // 1. the data
     let t = performance.now();
@@ -346,6 +414,7 @@ async function main(): Promise<void> {
     // 3. intake + routing: submit until the campaign leaves 'routing'
     const content = readFileSync(campaignFile, 'utf8');
     log('intake + routing ...');
+    await profiler?.start();
     mark('routing-start');
     let cpu = process.cpuUsage();
     // how busy the main thread was: sending is bound by it (the compose threads work beside it)
@@ -368,6 +437,7 @@ async function main(): Promise<void> {
     const routingCpu = cpuMs(process.cpuUsage(cpu));
     const routingBusy = performance.eventLoopUtilization(elu).utilization;
     mark('routing-end');
+    const routingProfile = await profiler?.stop('intake-routing');
     const planned = (await host.deps.store.getCampaign(campaignId))!;
     const rssRouting = sampler.phase();
     log(
@@ -380,6 +450,7 @@ async function main(): Promise<void> {
 
     // 4. sending: approval until every notice is out
     log('sending ...');
+    await profiler?.start();
     mark('sending-start');
     cpu = process.cpuUsage();
     elu = performance.eventLoopUtilization();
@@ -392,6 +463,7 @@ async function main(): Promise<void> {
     // the threads that worked beside it (still running until the host closes)
     const composeThreads = host.deps.offload instanceof OffloadPool ? host.deps.offload.running : 0;
     mark('sending-end');
+    const sendingProfile = await profiler?.stop('sending');
     const campaignMs = performance.now() - campaignStarted;
     const rssSending = sampler.phase();
     const final = await campaignStatus(host.deps, campaignId);
@@ -416,14 +488,16 @@ async function main(): Promise<void> {
 
     // 5. the ceiling, twice on fresh servers: the faster is the ceiling, so a hiccup of the machine does not
     // flatter the sending figure
-    const ceilingRuns: { ms: number; cpuMs: number; stored: number }[] = [];
+    const ceilingRuns: { ms: number; cpuMs: number; stored: number; profile?: PhaseProfile }[] = [];
     for (const round of [1, 2]) {
       log(`ceiling ${round}/2: ${fmt(notices)} messages, raw nodemailer (pool, ${MAX_CONNECTIONS} connections) -> capture server ...`);
+      await profiler?.start();
       mark(`ceiling-${round}-start`);
       cpu = process.cpuUsage();
       const run = await measureCeiling(join(work, `ceiling-${round}`), notices, samples);
-      ceilingRuns.push({ ...run, cpuMs: cpuMs(process.cpuUsage(cpu)) });
+      const runCpu = cpuMs(process.cpuUsage(cpu));
       mark(`ceiling-${round}-end`);
+      ceilingRuns.push({ ...run, cpuMs: runCpu, profile: await profiler?.stop(`ceiling-${round}`) });
       log(`  ${fmt(run.stored)} messages stored in ${seconds(run.ms)} s`);
       if (run.stored < notices) throw new Error(`the ceiling server stored ${run.stored} of ${notices} messages`);
       rmSync(join(work, `ceiling-${round}`), { recursive: true, force: true });
@@ -535,15 +609,31 @@ async function main(): Promise<void> {
       aws,
       totalSeconds: seconds(performance.now() - runStarted),
     };
+    // where the main thread's time went: this run's own profiles (--profile), or else, when a campaign bar is not
+    // met, the campaign's once more in a second run, profiled, so the figures above stay unprofiled
+    const unmet = !figures.intakeRouting.met || !figures.sendingShareOfCeiling.met;
+    const why: Why | undefined = profiler
+      ? {
+          source: 'this run, profiled',
+          dir: args.profile!,
+          routing: { budgetSeconds: planned.counts.indicators / TARGETS.indicatorsPerSecond, seconds: seconds(routingMs), indicators: planned.counts.indicators, profile: routingProfile! },
+          sending: { budgetMsPerNotice: 1000 / (ceilingPerSecond * TARGETS.ceilingShare), msPerNotice: sendMs / notices, notices, profile: sendingProfile! },
+          ceiling: { messagesPerSecond: ceilingPerSecond, profile: ceiling.profile! },
+        }
+      : unmet && process.env.TAKEDOWN_BENCH_WHY !== '0'
+        ? profiledRun(args, mkdtempSync(join(tmpdir(), 'takedown-bench-profiles-')))
+        : undefined;
+    const report = { ...figures, ...(profiler ? { profiled: true } : {}), ...(why ? { why } : {}) };
     const before = args.compare ? readRun(args.compare) : undefined;
     const comparison = before
-      ? `Before and after (--compare ${args.compare}):\n${compareText(headlineOf(before), headlineOf(figures), { before: before.headlineSource ?? args.compare!, after: 'this run' })}\n`
+      ? `Before and after (--compare ${args.compare}):\n${compareText(headlineOf(before), headlineOf(report), { before: before.headlineSource ?? args.compare!, after: 'this run' })}\n`
       : undefined;
-    // with --json, stdout is the JSON alone: the comparison goes to stderr
+    // with --json, stdout is the JSON alone: the comparison and the profile go to stderr
+    if (args.json && why) process.stderr.write(`\n${whyText(why)}\n`);
     if (args.json && comparison) process.stderr.write(`\n${comparison}`);
 
     if (args.json) {
-      process.stdout.write(JSON.stringify({ ...figures, headline: headlineOf(figures), ...(before ? { comparedWith: args.compare } : {}) }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...report, headline: headlineOf(report), ...(before ? { comparedWith: args.compare } : {}) }, null, 2) + '\n');
     } else {
       const ok = (met: boolean) => (met ? 'yes' : 'NO');
       process.stdout.write(
@@ -632,10 +722,12 @@ async function main(): Promise<void> {
           ]) +
           '\n' +
           (aws ? `\n${awsBenchText(aws)}\n` : '') +
+          (why ? `\n${whyText(why)}\n` : '') +
           (comparison ? `\n${comparison}` : ''),
       );
     }
   } finally {
+    profiler?.close();
     if (host) await host.close().catch(() => undefined);
     if (args.keep) log(`kept ${work}`);
     else rmSync(work, { recursive: true, force: true });
