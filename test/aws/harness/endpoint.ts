@@ -70,6 +70,8 @@ export class AccountEndpoint {
    * that eventually. Updates and deletes count 1 (their items' sizes are not in the request).
    */
   readonly capacity = { writeUnits: 0, readUnits: 0 };
+  /** the write units by the kind of item (its partition key's prefix: CASE, EVT, NTC ...), the table's and its indexes' apart */
+  readonly writeUnitsByKind = new Map<string, { table: number; indexes: number }>();
 
   private lambda!: LambdaService;
   private services!: AccountServices;
@@ -217,18 +219,37 @@ export class AccountEndpoint {
   }
 
   private countCapacity(op: string, request: Record<string, any>, response: Buffer): void {
+    const byKind = (key: Record<string, any> | undefined, table: number, indexes: number) => {
+      const kind = String(key?.pk?.S ?? '?').split('#')[0]!;
+      const entry = this.writeUnitsByKind.get(kind) ?? { table: 0, indexes: 0 };
+      entry.table += table;
+      entry.indexes += indexes;
+      this.writeUnitsByKind.set(kind, entry);
+    };
     const write = (item: Record<string, any>) => {
       const indexes = Object.keys(item).filter((k) => /^gsi\dpk$/.test(k)).length;
-      this.capacity.writeUnits += Math.max(1, Math.ceil(dynamoItemSize(item) / 1024)) * (1 + indexes);
+      const units = Math.max(1, Math.ceil(dynamoItemSize(item) / 1024));
+      this.capacity.writeUnits += units * (1 + indexes);
+      byKind(item, units, units * indexes);
     };
     const read = (items: Record<string, any>[], consistent: boolean) => {
       const bytes = items.reduce((n, i) => n + dynamoItemSize(i), 0);
       this.capacity.readUnits += Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
     };
     if (op === 'PutItem') write(request.Item ?? {});
-    else if (op === 'UpdateItem' || op === 'DeleteItem') this.capacity.writeUnits += 1;
-    else if (op === 'BatchWriteItem') {
-      for (const rs of Object.values(request.RequestItems ?? {}) as any[]) for (const r of rs) r.PutRequest ? write(r.PutRequest.Item) : (this.capacity.writeUnits += 1);
+    else if (op === 'UpdateItem' || op === 'DeleteItem') {
+      this.capacity.writeUnits += 1;
+      byKind(request.Key, 1, 0);
+    } else if (op === 'BatchWriteItem') {
+      for (const rs of Object.values(request.RequestItems ?? {}) as any[]) {
+        for (const r of rs) {
+          if (r.PutRequest) write(r.PutRequest.Item);
+          else {
+            this.capacity.writeUnits += 1;
+            byKind(r.DeleteRequest?.Key, 1, 0);
+          }
+        }
+      }
     } else if (['GetItem', 'Query', 'Scan', 'BatchGetItem'].includes(op)) {
       let out: Record<string, any> = {};
       try {
