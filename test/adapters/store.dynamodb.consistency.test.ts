@@ -1,7 +1,7 @@
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStore } from '../../lib/adapters/dynamodb/store.dynamodb.js';
-import { createTable } from '../../lib/adapters/dynamodb/keys.js';
+import { caseKey, casesOfCampaign, casesOfNotice, casesWithValue, createTable } from '../../lib/adapters/dynamodb/keys.js';
 import { listAll } from '../../lib/core/paging.js';
 import { makeCase } from '../contract/store.contract.js';
 import { dynaliteClient, useDynalite } from '../support/dynalite.js';
@@ -48,5 +48,33 @@ describe('the DynamoDB store while the indexes lag', () => {
     const ofA = await listAll((p) => store.listCases({ noticeId: 'ntc_a' }, p));
     expect(ofA.map((c) => c.id)).toEqual(['case_10', 'case_11', 'case_12']);
     expect((await listAll((p) => store.listCases({ noticeId: 'ntc_b' }, p))).map((c) => c.id)).toEqual(['case_13']);
+  });
+});
+
+describe('the DynamoDB store and its case indexes', () => {
+  it('puts a case in the index of its indicator value only: memberships list it, and two index writes are spared', async () => {
+    const { tableName, doc, store } = await dynamo.freshTable('idx');
+    const c = makeCase('case_20', { campaignId: 'cmp_idx' });
+    await store.putCases([c]);
+    await store.saveCase({ ...c, state: 'notified', noticeId: 'ntc_x', version: 2 });
+    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: caseKey(c.id) }));
+    expect(Item).toMatchObject({ gsi3pk: casesWithValue(c.indicator.value), gsi3sk: c.id });
+    expect(Object.keys(Item!).filter((k) => /^gsi[12]/.test(k))).toEqual([]);
+    // and the store still finds it by campaign, by notice and by value
+    expect((await store.listCases({ campaignId: 'cmp_idx' })).items.map((x) => x.id)).toEqual([c.id]);
+    expect((await store.listCases({ noticeId: 'ntc_x' })).items.map((x) => x.id)).toEqual([c.id]);
+    expect((await store.findCasesByIndicator([c.indicator.value], new Set(['notified']))).map((x) => x.id)).toEqual([c.id]);
+  });
+
+  it('still lists the cases stored before memberships, which only the campaign and notice indexes hold', async () => {
+    const { tableName, doc, store } = await dynamo.freshTable('old');
+    const old = [makeCase('case_31', { campaignId: 'cmp_old' }), makeCase('case_30', { campaignId: 'cmp_old' })].map((c) => ({ ...c, noticeId: 'ntc_old' }));
+    for (const c of old) {
+      // the item as the store wrote a case before memberships existed
+      const item = { ...caseKey(c.id), gsi1pk: casesOfCampaign(c.campaignId), gsi1sk: c.id, gsi2pk: casesOfNotice(c.noticeId), gsi2sk: c.id, gsi3pk: casesWithValue(c.indicator.value), gsi3sk: c.id, data: JSON.stringify(c), version: c.version };
+      await doc.send(new PutCommand({ TableName: tableName, Item: item }));
+    }
+    expect((await listAll((p) => store.listCases({ campaignId: 'cmp_old' }, p))).map((c) => c.id)).toEqual(['case_30', 'case_31']);
+    expect((await listAll((p) => store.listCases({ noticeId: 'ntc_old' }, p))).map((c) => c.id)).toEqual(['case_30', 'case_31']);
   });
 });
