@@ -49,8 +49,8 @@ export interface AwsBenchFigures {
   readonly dynamoRequestsPerIndicator: number;
   readonly writeUnits: number;
   readonly writeUnitsPerIndicator: number;
-  /** per indicator, by the kind of item written (its partition key's prefix), the table's units and its indexes' */
-  readonly writeUnitsByKind: Readonly<Record<string, { readonly table: number; readonly indexes: number }>>;
+  /** per indicator, by the kind of item written (its partition key's prefix): writes, the table's units and its indexes' */
+  readonly writeUnitsByKind: Readonly<Record<string, { readonly writes: number; readonly table: number; readonly indexes: number }>>;
   readonly readUnits: number;
   readonly s3Puts: number;
   readonly s3Gets: number;
@@ -193,7 +193,7 @@ export async function runAwsBench(options: { log: (line: string) => void; indica
       writeUnitsByKind: Object.fromEntries(
         [...aws.endpoint.writeUnitsByKind]
           .sort((a, b) => b[1].table + b[1].indexes - (a[1].table + a[1].indexes))
-          .map(([kind, u]) => [kind, { table: Math.round((u.table / indicators) * 100) / 100, indexes: Math.round((u.indexes / indicators) * 100) / 100 }]),
+          .map(([kind, u]) => [kind, { writes: Math.round((u.writes / indicators) * 100) / 100, table: Math.round((u.table / indicators) * 100) / 100, indexes: Math.round((u.indexes / indicators) * 100) / 100 }]),
       ),
       writeUnits,
       readUnits: Math.round(readUnits),
@@ -224,7 +224,7 @@ export function awsBenchText(f: AwsBenchFigures): string {
     `  Lambda invocations        ${f.lambdaInvocations.toLocaleString('en')} (${f.lambdaInvocationsPerNotice} per notice), ${f.lambdaGbSeconds.toLocaleString('en')} GB-s`,
     `  state transitions         ${f.stateTransitions.toLocaleString('en')}`,
     `  DynamoDB requests         ${f.dynamoRequests.toLocaleString('en')} (${f.dynamoRequestsPerIndicator} per indicator); ${f.writeUnits.toLocaleString('en')} write units (${f.writeUnitsPerIndicator} per indicator), ${f.readUnits.toLocaleString('en')} read units (from item sizes and indexes)`,
-    `  write units by item, per indicator (the table's + its indexes'): ${Object.entries(f.writeUnitsByKind ?? {}).map(([kind, u]) => `${kind} ${u.table} + ${u.indexes}`).join(', ')}`,
+    `  write units by item, per indicator (the table's + its indexes', in so many writes): ${Object.entries(f.writeUnitsByKind ?? {}).map(([kind, u]) => `${kind} ${u.table} + ${u.indexes} (${u.writes})`).join(', ')}`,
     `  SES sends                 ${f.messagesSent.toLocaleString('en')}`,
     `  S3 PUT / GET              ${f.s3Puts.toLocaleString('en')} / ${f.s3Gets.toLocaleString('en')};  KMS ${f.kmsRequests};  API requests ${f.apiRequests}`,
     `  IAM denials               ${f.denials}`,

@@ -71,7 +71,7 @@ export class AccountEndpoint {
    */
   readonly capacity = { writeUnits: 0, readUnits: 0 };
   /** the write units by the kind of item (its partition key's prefix: CASE, EVT, NTC ...), the table's and its indexes' apart */
-  readonly writeUnitsByKind = new Map<string, { table: number; indexes: number }>();
+  readonly writeUnitsByKind = new Map<string, { writes: number; table: number; indexes: number }>();
 
   private lambda!: LambdaService;
   private services!: AccountServices;
@@ -221,7 +221,8 @@ export class AccountEndpoint {
   private countCapacity(op: string, request: Record<string, any>, response: Buffer): void {
     const byKind = (key: Record<string, any> | undefined, table: number, indexes: number) => {
       const kind = String(key?.pk?.S ?? '?').split('#')[0]!;
-      const entry = this.writeUnitsByKind.get(kind) ?? { table: 0, indexes: 0 };
+      const entry = this.writeUnitsByKind.get(kind) ?? { writes: 0, table: 0, indexes: 0 };
+      entry.writes += 1;
       entry.table += table;
       entry.indexes += indexes;
       this.writeUnitsByKind.set(kind, entry);
