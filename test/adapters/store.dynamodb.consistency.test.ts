@@ -66,6 +66,34 @@ describe('the DynamoDB store and its case indexes', () => {
     expect((await store.findCasesByIndicator([c.indicator.value], new Set(['notified']))).map((x) => x.id)).toEqual([c.id]);
   });
 
+  it('does not write the memberships of a case listed through its notice again when it saves it with that notice', async () => {
+    const { tableName } = await dynamo.freshTable('mem');
+    const seed = new DynamoDbStore({ tableName, client: DynamoDBDocumentClient.from(dynamo.client()) });
+    const cases = ['case_40', 'case_41'].map((id) => ({ ...makeCase(id, { campaignId: 'cmp_mem' }), noticeId: 'ntc_m' }));
+    await seed.putCases(cases);
+    // another container (the notice's workflow): lists the notice's cases, then saves each as notified
+    const client = dynaliteClient(await endpointOf());
+    const puts: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        // the document client's input, marshalled or not yet
+        const pk = (args.input as { Item?: { pk?: string | { S?: string } } }).Item?.pk;
+        if ((context as { commandName?: string }).commandName === 'PutItemCommand') puts.push(typeof pk === 'string' ? pk : String(pk?.S));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countPuts' },
+    );
+    const store = new DynamoDbStore({ tableName, client: DynamoDBDocumentClient.from(client) });
+    const listed = await listAll((p) => store.listCases({ noticeId: 'ntc_m' }, p));
+    expect(await store.saveCases(listed.map((c) => ({ ...c, state: 'notified' as const, version: c.version + 1 })))).toEqual([]);
+    expect(puts.sort()).toEqual(['CASE#case_40', 'CASE#case_41']);
+    // a case moved to another notice gets that notice's membership first, and stays listed by both stores
+    await store.saveCase({ ...listed[0]!, state: 'open', noticeId: 'ntc_n', version: listed[0]!.version + 2 });
+    expect(puts.filter((pk) => pk.startsWith('NTCCASES#'))).toEqual(['NTCCASES#ntc_n']);
+    expect((await listAll((p) => seed.listCases({ noticeId: 'ntc_n' }, p))).map((c) => c.id)).toEqual(['case_40']);
+    expect((await listAll((p) => seed.listCases({ campaignId: 'cmp_mem' }, p))).map((c) => c.id)).toEqual(['case_40', 'case_41']);
+  });
+
   it('still lists the cases stored before memberships, which only the campaign and notice indexes hold', async () => {
     const { tableName, doc, store } = await dynamo.freshTable('old');
     const old = [makeCase('case_31', { campaignId: 'cmp_old' }), makeCase('case_30', { campaignId: 'cmp_old' })].map((c) => ({ ...c, noticeId: 'ntc_old' }));

@@ -21,7 +21,7 @@ import {
 } from './access.js';
 import { caseKey, caseKeys, caseMembersOfCampaign, caseMembersOfNotice, casesOfCampaign, casesOfNotice, casesWithValue, type Item } from './keys.js';
 
-// memberships this container wrote already: a case saved again with the same notice needs no second write
+// memberships this container wrote or read already: a case saved again with the same notice needs no second write
 const MAX_REMEMBERED = 50_000;
 
 /** The Store methods for cases. */
@@ -32,14 +32,17 @@ export type CaseMethods = Pick<
 
 /** Cases on the single table: one partition key each, listed per campaign, per notice and per indicator value. */
 export function dynamoCases(table: Table): CaseMethods {
-  const written = new Set<string>();
+  // memberships known to be in the table (none is ever deleted)
+  const known = new Set<string>();
+  const remember = (pk: string, caseId: string) => {
+    if (known.size >= MAX_REMEMBERED) known.clear();
+    known.add(`${pk}|${caseId}`);
+  };
   // the membership goes first: a case stored without it would be missing from every listing for good
   const member = async (pk: string, caseId: string) => {
-    const id = `${pk}|${caseId}`;
-    if (written.has(id)) return;
+    if (known.has(`${pk}|${caseId}`)) return;
     await putMarker(table, pk, caseId);
-    if (written.size >= MAX_REMEMBERED) written.clear();
-    written.add(id);
+    remember(pk, caseId);
   };
   const members = async (c: Case) => {
     await member(caseMembersOfCampaign(c.campaignId), c.id);
@@ -85,6 +88,13 @@ export function dynamoCases(table: Table): CaseMethods {
       // a membership whose case was never stored (a crash between the two writes), or a case moved to another
       // notice since, is not listed
       const items = cases.filter((c): c is Case => c !== undefined && (ofCampaign || c.noticeId === by.noticeId));
+      // a case listed through a membership has it; one listed through its notice's has its campaign's too, which
+      // is always written before any notice's (members): saving it with that notice writes neither again (the
+      // notice's workflow lists its cases, then saves each: two writes a case fewer)
+      for (const c of items) {
+        remember(caseMembersOfCampaign(c.campaignId), c.id);
+        if (!ofCampaign) remember(caseMembersOfNotice(by.noticeId), c.id);
+      }
       const last = found[limit - 1];
       return found.length > limit && last !== undefined ? { items, next: encodeCursor(last.key) } : { items };
     },
