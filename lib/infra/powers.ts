@@ -56,12 +56,13 @@ export const HISTORY_POWERS: Powers = { entry: 'lambdas/execution-history.ts', t
 
 // API Gateway gives an integration 30 s at most
 // answers start verification and (not ours) the next party's notice; resuming a notice starts its next round;
-// a coordinator's follow-up is mail
+// a coordinator's follow-up is mail; a campaign's progress says whether its workflow failed while routing
 export const API_POWERS: Powers = {
   entry: 'lambdas/api.ts',
   timeout: Duration.seconds(29),
   memorySize: 1024,
   starts: ['campaign', 'notice', 'verify'],
+  describes: ['campaign'],
   completesTokens: true,
   sendsMail: true,
 };

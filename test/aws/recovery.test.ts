@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replyTo, sentTo, submitCampaign, useAccount } from './support.js';
+import { call, replyTo, sentTo, submitCampaign, useAccount } from './support.js';
 
 /*
  * Failures on the AWS host are seen and recovered: an execution whose retries run out fails, its alarm notifies
@@ -38,6 +38,21 @@ describe('failures on the AWS host', () => {
     expect(aws.executions('notice')).toHaveLength(2);
     expect(sentTo(aws, 'abuse@hosting.example')).toHaveLength(1);
     expect(aws.denials()).toEqual([]);
+  });
+
+  it("tells a client polling a campaign's progress that its workflow failed while routing, with DescribeExecution allowed", async () => {
+    const aws = account();
+    // Lambda refuses the routing function until the campaign workflow's retries run out
+    aws.lambda.throttle('RouteCampaignFunction', 1000);
+    try {
+      const id = await submitCampaign(aws, ['192.0.2.77,ip,KE,c2 server'], { name: 'Stuck in routing' });
+      await aws.waitFor('the failed campaign execution', () => aws.executions('campaign').find((e) => e.status === 'FAILED' && e.name.includes(id)));
+      const progress = await call(aws, 'GET', `/campaigns/${id}/progress`);
+      expect([progress.status, progress.json]).toStrictEqual([200, { campaign: { id, state: 'routing' }, notices: { out: 0, total: 0 }, workflow: 'failed' }]);
+      expect(aws.denials()).toEqual([]);
+    } finally {
+      aws.lambda.throttle('RouteCampaignFunction', 0);
+    }
   });
 
   it('keeps a reply the inbound function could not take through its retries in the failure queue, and alarms', async () => {

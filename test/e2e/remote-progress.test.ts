@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { remoteProgress } from '../../lib/local/cli/campaign.js';
+import { remoteProgress, waitOnHost, type CampaignProgress } from '../../lib/local/cli/campaign.js';
 import { localKeyFile } from '../../lib/local/keys.js';
 
 /*
@@ -69,5 +69,35 @@ describe('remoteProgress', () => {
   it("fails with the host's own message when it refuses for another reason", async () => {
     const { base } = await host({ [`/campaigns/${CAMPAIGN}/progress`]: [401, { error: { code: 'AUTH.INVALID', message: 'the key is not valid' } }] });
     await expect(remoteProgress(base, CAMPAIGN, dataDir!)()).rejects.toThrow('the host answered 401: the key is not valid');
+  });
+});
+
+describe('waitOnHost', () => {
+  it("stops waiting, with what to do, when the host says the campaign's workflow failed", async () => {
+    const { base, asked } = await host({
+      [`/campaigns/${CAMPAIGN}/progress`]: [200, { campaign: { id: CAMPAIGN, state: 'routing' }, notices: { out: 0, total: 0 }, workflow: 'failed' }],
+    });
+    const wait = waitOnHost(remoteProgress(base, CAMPAIGN, dataDir!), (p) => p.campaign.state !== 'routing', 10);
+    await expect(wait).rejects.toThrow(`the host's workflow for campaign ${CAMPAIGN} failed while it was routing: the host's log says why. The campaign is kept; a restart of the host (takedown serve) runs its workflow again`);
+    expect(asked).toHaveLength(1);
+  });
+
+  it('waits on while the workflow runs, and returns the progress that ends the wait', async () => {
+    let polls = 0;
+    const answers = [
+      { campaign: { id: CAMPAIGN, state: 'sending' }, notices: { out: 1, total: 3 }, workflow: 'running' },
+      // a host from before the workflow was told says nothing of it
+      { campaign: { id: CAMPAIGN, state: 'sending' }, notices: { out: 2, total: 3 } },
+      { campaign: { id: CAMPAIGN, state: 'running' }, notices: { out: 3, total: 3 } },
+    ];
+    const seen: number[] = [];
+    const done = await waitOnHost(
+      async () => answers[Math.min(polls++, answers.length - 1)] as CampaignProgress,
+      (p) => p.campaign.state === 'running' && p.notices.out === p.notices.total,
+      1,
+      (p) => seen.push(p.notices.out),
+    );
+    expect(done).toStrictEqual(answers[2]);
+    expect(seen).toStrictEqual([1, 2, 3]);
   });
 });

@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { TakedownError, InvalidInputError, InvalidTransitionError, NeedsForceError, NotFoundError, CampaignStateError } from '../../core/errors.js';
 import type { Deps } from '../../core/ports.js';
-import { approveCampaign, cancelCampaign } from '../../core/campaign/index.js';
+import { approveCampaign, campaignWorkflow, cancelCampaign } from '../../core/campaign/index.js';
 import { listAll } from '../../core/paging.js';
 import { submitCampaign, SubmitCampaignInput } from '../../core/campaign/index.js';
 import { createUpload, submitUpload, uploadStatus, type SubmitUploadInput } from '../../core/campaign/index.js';
@@ -200,12 +200,14 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
   });
 
   // what a client polls while a campaign routes and sends: its state and how many notices are out, counted, not
-  // read (the campaign above reads every case and notice: ~135 ms for 20,000 cases on the host's event loop)
+  // read (the campaign above reads every case and notice: ~135 ms for 20,000 cases on the host's event loop); while
+  // routing or starting its notices, what became of the campaign's workflow, so a client stops waiting on a failed one
   app.get('/campaigns/:id/progress', async (c) => {
     const id = checkId('campaign', c.req.param('id'));
     const campaign = await deps.store.getCampaign(id);
     if (!campaign) throw new NotFoundError('campaign', id);
-    return c.json({ campaign: { id: campaign.id, state: campaign.state }, notices: await sendingProgress(deps, id) });
+    const workflow = await campaignWorkflow(deps, campaign);
+    return c.json({ campaign: { id: campaign.id, state: campaign.state }, notices: await sendingProgress(deps, id), ...(workflow ? { workflow } : {}) });
   });
 
   // one row per case (CSV, XLSX), or the indicators with their outcome (STIX 2.1, MISP); format=csv by default

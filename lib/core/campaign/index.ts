@@ -8,7 +8,7 @@ export { approveCampaign, awaitApproval, cancelCampaign } from './approval.js';
 export { ControlAction, control, controlPreview, expiredCases, targetOf, type ControlOptions, type ControlPreview, type ControlResult } from './control.js';
 export { planSubmission } from './dry-run.js';
 export { buildNotices } from './plan.js';
-export { resumeAll, sendUnsent, sweep, type ResumeReport, type SweepReport } from './recovery.js';
+export { campaignWorkflow, resumeAll, sendUnsent, sweep, type ResumeReport, type SweepReport } from './recovery.js';
 export { routeCampaign } from './route.js';
 export { startNotices } from './start.js';
 export { SubmitCampaignInput, submitCampaign } from './submit.js';

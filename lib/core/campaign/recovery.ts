@@ -1,5 +1,5 @@
-import type { Notice, NoticeState } from '../model.js';
-import type { Deps } from '../ports.js';
+import type { Campaign, CampaignState, Notice, NoticeState } from '../model.js';
+import type { Deps, ExecutionStatus } from '../ports.js';
 import { executionName } from '../executions.js';
 import { listAll } from '../paging.js';
 import { finishEscalations, resendUnsent, startNoticeRun } from '../notices/index.js';
@@ -78,6 +78,20 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
     ...(messagesSent ? { messagesSent } : {}),
     ...(escalationsFinished ? { escalationsFinished } : {}),
   };
+}
+
+/** The states a campaign leaves only by its own workflow's steps (routing, then the start of its notices). */
+const WORKFLOW_MOVES: ReadonlySet<CampaignState> = new Set(['routing', 'sending']);
+
+/**
+ * What became of the workflow that should move a campaign on, while it is routing or starting its notices (else
+ * undefined: a plan waiting for approval, or a campaign whose notices run on their own): a client waiting for the
+ * next state is told the workflow failed, rather than wait for ever. A failed one is started again by a restart of
+ * the embedded host (resumeAll).
+ */
+export async function campaignWorkflow(deps: Pick<Deps, 'workflows'>, campaign: Pick<Campaign, 'id' | 'state'>): Promise<ExecutionStatus | undefined> {
+  if (!WORKFLOW_MOVES.has(campaign.state)) return undefined;
+  return deps.workflows.describe('campaign', executionName('campaign', campaign.id, 1));
 }
 
 export interface SweepReport {

@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { InputIssue } from '../../core/errors.js';
 import type { Campaign, Notice } from '../../core/model.js';
+import type { ExecutionStatus } from '../../core/ports.js';
 import type { CampaignCounts, CampaignStatus } from '../../core/reports/index.js';
 import type { FeedOrigin } from '../../core/feeds/index.js';
 import type { SubmitCampaignInput } from '../../core/campaign/index.js';
@@ -152,6 +153,27 @@ interface CampaignView {
 export interface CampaignProgress {
   campaign: Pick<Campaign, 'id' | 'state'>;
   notices: { out: number; total: number };
+  /** while it routes or starts its notices: what became of the campaign's workflow (a host before it says nothing) */
+  workflow?: ExecutionStatus;
+}
+
+/**
+ * Polls a host's progress until `done` says so; a campaign whose workflow failed on the host never gets there, so
+ * the wait ends with that rather than last for ever.
+ */
+export async function waitOnHost(progressOf: () => Promise<CampaignProgress>, done: (p: CampaignProgress) => boolean, everyMs: number, seen?: (p: CampaignProgress) => void): Promise<CampaignProgress> {
+  for (;;) {
+    const p = await progressOf();
+    seen?.(p);
+    if (done(p)) return p;
+    if (p.workflow === 'failed') {
+      throw new Error(
+        `the host's workflow for campaign ${p.campaign.id} failed while it was ${p.campaign.state}: the host's log says why. ` +
+          'The campaign is kept; a restart of the host (takedown serve) runs its workflow again',
+      );
+    }
+    await sleep(everyMs);
+  }
 }
 
 /**
@@ -192,7 +214,7 @@ async function runThroughHost(running: HostInfo, dataDir: string, submission: Su
   // the host's progress (state, notices counted) while waiting; the whole campaign, every case and notice read on
   // the host's event loop, only once the plan is built and once everything is out
   const progressOf = remoteProgress(base, c.id, dataDir);
-  for (let p = await progressOf(); p.campaign.state === 'routing'; p = await progressOf()) await sleep(100);
+  await waitOnHost(progressOf, (p) => p.campaign.state !== 'routing', 100);
   let view = await getJson<CampaignView>(`${base}/campaigns/${c.id}`, dataDir);
   if (view.campaign.state === 'cancelled') throw new UsageError(`campaign ${c.id} was cancelled`);
   out(`\nRouting plan for ${c.id} (${view.counts.line}; ${view.counts.unroutable} unroutable):\n`);
@@ -205,13 +227,16 @@ async function runThroughHost(running: HostInfo, dataDir: string, submission: Su
     await postJson(`${base}/campaigns/${c.id}/approval`, opts.submitter ? { onBehalfOf: opts.submitter } : {}, dataDir);
   }
   const progress = new Progress('sending notices');
-  for (;;) {
-    const p = await progressOf();
-    progress.update(p.notices.out, p.notices.total);
-    if (p.campaign.state !== 'sending' && p.campaign.state !== 'routing' && p.notices.out === p.notices.total) break;
-    await sleep(250);
+  try {
+    await waitOnHost(
+      progressOf,
+      (p) => p.campaign.state !== 'sending' && p.campaign.state !== 'routing' && p.notices.out === p.notices.total,
+      250,
+      (p) => progress.update(p.notices.out, p.notices.total),
+    );
+  } finally {
+    progress.finish();
   }
-  progress.finish();
   view = await getJson<CampaignView>(`${base}/campaigns/${c.id}`, dataDir);
   out('\n' + campaignSummary(view.campaign, view.notices, view.counts, undefined, [['mail goes', `through the running host (pid ${running.pid})`], ['next', `takedown status ${c.id} --data-dir ${dataDir}`]]));
 }

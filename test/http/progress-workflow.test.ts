@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHost, type Host } from '../../lib/local/host.js';
+import { stubResolver } from '../support/mail-dns.js';
+import { api, submit, waitFor } from '../workflows/support.js';
+
+/*
+ * A campaign's progress tells a waiting client when the workflow that should move it on has failed: `takedown run`
+ * through a running host polled a campaign stuck in routing for ever. A real failure: the host's party resolver
+ * throws an error no retry covers, so the routing step fails and its execution with it. The answer's advice, that
+ * a restart of the host runs the workflow again, is checked too.
+ */
+
+let dataDir: string | undefined;
+let host: Host | undefined;
+
+afterEach(async () => {
+  await host?.close();
+  host = undefined;
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  dataDir = undefined;
+});
+
+async function start(failRouting: boolean): Promise<Host> {
+  host = await startHost(
+    { dataDir: dataDir!, timeScale: 1000, httpPort: 0, smtpPort: 0, logLevel: 'silent', probes: 'off' },
+    {
+      listen: true,
+      mailAuthResolver: stubResolver({}),
+      ...(failRouting ? { decorate: { parties: () => ({ resolve: async () => Promise.reject(new Error('the directory could not be read')) }) } } : {}),
+    },
+  );
+  return host;
+}
+
+type Progress = { campaign: { id: string; state: string }; notices: { out: number; total: number }; workflow?: string };
+
+describe('GET /campaigns/:id/progress', () => {
+  it("says the campaign's workflow failed while routing, and a restart of the host runs it again", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'takedown-progress-'));
+    const failing = await start(true);
+    const campaignId = await submit(failing, ['203.0.113.7,ip,ZA,C2'], true);
+    const failed = await waitFor('the failed workflow', async () => {
+      const p = await api<Progress>(failing, 'GET', `/campaigns/${campaignId}/progress`);
+      return p.body.workflow === 'failed' ? p.body : undefined;
+    });
+    expect(failed).toStrictEqual({ campaign: { id: campaignId, state: 'routing' }, notices: { out: 0, total: 0 }, workflow: 'failed' });
+
+    await failing.close();
+    const restarted = await start(false);
+    const planned = await waitFor('the plan after the restart', async () => {
+      const p = await api<Progress>(restarted, 'GET', `/campaigns/${campaignId}/progress`);
+      return p.body.campaign.state === 'awaiting-approval' ? p.body : undefined;
+    });
+    // a plan waiting for approval is a person's move, not the workflow's: nothing is said of it
+    expect(planned).toStrictEqual({ campaign: { id: campaignId, state: 'awaiting-approval' }, notices: { out: 0, total: 1 } });
+  }, 30_000);
+
+  it('says the workflow runs while a campaign routes', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'takedown-progress-'));
+    // a resolver that holds the routing step until the test has looked
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    host = await startHost(
+      { dataDir, timeScale: 1000, httpPort: 0, smtpPort: 0, logLevel: 'silent', probes: 'off' },
+      { listen: true, mailAuthResolver: stubResolver({}), decorate: { parties: (real) => ({ resolve: async (i) => (await held, real.resolve(i)) }) } },
+    );
+    const campaignId = await submit(host, ['203.0.113.7,ip,ZA,C2'], true);
+    try {
+      const routing = await api<Progress>(host, 'GET', `/campaigns/${campaignId}/progress`);
+      expect(routing.body).toMatchObject({ campaign: { state: 'routing' }, workflow: 'running' });
+    } finally {
+      // a held step would hold the host's close too
+      release();
+    }
+    await waitFor('the plan', async () => (await api<Progress>(host!, 'GET', `/campaigns/${campaignId}/progress`)).body.campaign.state === 'awaiting-approval');
+  }, 30_000);
+});
