@@ -1,5 +1,6 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
 import MimeNode from 'nodemailer/lib/mime-node';
+import { buildMime } from './mime-build.js';
 import type { ArfFields, MailDraft } from '../../core/ports.js';
 
 /**
@@ -7,7 +8,16 @@ import type { ArfFields, MailDraft } from '../../core/ports.js';
  * attachments). Text and HTML go as multipart/alternative; a draft with `arf` goes as an RFC 5965 feedback report.
  */
 export async function composeMessage(draft: MailDraft): Promise<string> {
-  if (draft.arf) return composeArf(draft, draft.arf);
+  const root = messageTree(draft);
+  // put together at once from the tree (the same bytes as its stream, mime-build.ts); streamed when it cannot be
+  const bytes = buildMime(root) ?? (await root.build());
+  // the encodings MailComposer picks keep every byte ASCII, so the utf-8 decoding is lossless
+  return bytes.toString('utf8');
+}
+
+/** A draft's MIME tree, as nodemailer builds it: MailComposer's, or for an ARF report one made from its MimeNode. */
+export function messageTree(draft: MailDraft): MimeNode {
+  if (draft.arf) return arfTree(draft, draft.arf);
   const composer = new MailComposer({
     from: draft.from,
     to: draft.to,
@@ -34,9 +44,7 @@ export async function composeMessage(draft: MailDraft): Promise<string> {
     disableFileAccess: true,
     disableUrlAccess: true,
   });
-  const bytes = await composer.compile().build();
-  // the encodings MailComposer picks keep every byte ASCII, so the utf-8 decoding is lossless
-  return bytes.toString('utf8');
+  return composer.compile();
 }
 
 const NODE_OPTIONS = { newline: 'win', textEncoding: 'Q', disableFileAccess: true, disableUrlAccess: true } as const;
@@ -48,7 +56,7 @@ const NODE_OPTIONS = { newline: 'win', textEncoding: 'Q', disableFileAccess: tru
  * three parts). The HTML alternative is left out: ARF readers are ticket systems, and some take only a text/plain
  * first part. MailComposer builds only mixed/alternative/related trees, so the tree is built from its MimeNode.
  */
-async function composeArf(draft: MailDraft, arf: ArfFields): Promise<string> {
+function arfTree(draft: MailDraft, arf: ArfFields): MimeNode {
   const root = new MimeNode('multipart/report; report-type=feedback-report', NODE_OPTIONS);
   if (draft.headers) root.addHeader({ ...draft.headers });
   const standard: [string, string | undefined][] = [
@@ -72,8 +80,7 @@ async function composeArf(draft: MailDraft, arf: ArfFields): Promise<string> {
     for (const a of reports) holder.createChild(a.contentType, { filename: a.filename }).setContent(a.content);
   }
 
-  const bytes = await root.build();
-  return bytes.toString('utf8');
+  return root;
 }
 
 /** RFC 5322 date-time in UTC (`Thu, 02 Jan 2025 10:00:00 +0000`), the form ARF's Arrival-Date takes. */
