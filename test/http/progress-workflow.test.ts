@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PartyResolver } from '../../lib/core/ports.js';
 import { startHost, type Host } from '../../lib/local/host.js';
 import { stubResolver } from '../support/mail-dns.js';
 import { api, submit, waitFor } from '../workflows/support.js';
@@ -23,33 +24,35 @@ afterEach(async () => {
   dataDir = undefined;
 });
 
-async function start(failRouting: boolean): Promise<Host> {
+type Parties = (real: PartyResolver) => PartyResolver;
+
+/** A host on the test's data directory, its party resolver wrapped by `parties` when given. */
+async function start(parties?: Parties): Promise<Host> {
   host = await startHost(
     { dataDir: dataDir!, timeScale: 1000, httpPort: 0, smtpPort: 0, logLevel: 'silent', probes: 'off' },
-    {
-      listen: true,
-      mailAuthResolver: stubResolver({}),
-      ...(failRouting ? { decorate: { parties: () => ({ resolve: async () => Promise.reject(new Error('the directory could not be read')) }) } } : {}),
-    },
+    { listen: true, mailAuthResolver: stubResolver({}), ...(parties ? { decorate: { parties } } : {}) },
   );
   return host;
 }
+
+/** An error no Retry of the workflow covers: the routing step fails, and its execution with it. */
+const failing: Parties = () => ({ resolve: async () => Promise.reject(new Error('the directory could not be read')) });
 
 type Progress = { campaign: { id: string; state: string }; notices: { out: number; total: number }; workflow?: string };
 
 describe('GET /campaigns/:id/progress', () => {
   it("says the campaign's workflow failed while routing, and a restart of the host runs it again", async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'takedown-progress-'));
-    const failing = await start(true);
-    const campaignId = await submit(failing, ['203.0.113.7,ip,ZA,C2'], true);
+    const broken = await start(failing);
+    const campaignId = await submit(broken, ['203.0.113.7,ip,ZA,C2'], true);
     const failed = await waitFor('the failed workflow', async () => {
-      const p = await api<Progress>(failing, 'GET', `/campaigns/${campaignId}/progress`);
+      const p = await api<Progress>(broken, 'GET', `/campaigns/${campaignId}/progress`);
       return p.body.workflow === 'failed' ? p.body : undefined;
     });
     expect(failed).toStrictEqual({ campaign: { id: campaignId, state: 'routing' }, notices: { out: 0, total: 0 }, workflow: 'failed' });
 
-    await failing.close();
-    const restarted = await start(false);
+    await broken.close();
+    const restarted = await start();
     const planned = await waitFor('the plan after the restart', async () => {
       const p = await api<Progress>(restarted, 'GET', `/campaigns/${campaignId}/progress`);
       return p.body.campaign.state === 'awaiting-approval' ? p.body : undefined;
@@ -63,18 +66,15 @@ describe('GET /campaigns/:id/progress', () => {
     // a resolver that holds the routing step until the test has looked
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    host = await startHost(
-      { dataDir, timeScale: 1000, httpPort: 0, smtpPort: 0, logLevel: 'silent', probes: 'off' },
-      { listen: true, mailAuthResolver: stubResolver({}), decorate: { parties: (real) => ({ resolve: async (i) => (await held, real.resolve(i)) }) } },
-    );
-    const campaignId = await submit(host, ['203.0.113.7,ip,ZA,C2'], true);
+    const routing = await start((real) => ({ resolve: async (i) => (await held, real.resolve(i)) }));
+    const campaignId = await submit(routing, ['203.0.113.7,ip,ZA,C2'], true);
     try {
-      const routing = await api<Progress>(host, 'GET', `/campaigns/${campaignId}/progress`);
-      expect(routing.body).toMatchObject({ campaign: { state: 'routing' }, workflow: 'running' });
+      const progress = await api<Progress>(routing, 'GET', `/campaigns/${campaignId}/progress`);
+      expect(progress.body).toMatchObject({ campaign: { state: 'routing' }, workflow: 'running' });
     } finally {
       // a held step would hold the host's close too
       release();
     }
-    await waitFor('the plan', async () => (await api<Progress>(host!, 'GET', `/campaigns/${campaignId}/progress`)).body.campaign.state === 'awaiting-approval');
+    await waitFor('the plan', async () => (await api<Progress>(routing, 'GET', `/campaigns/${campaignId}/progress`)).body.campaign.state === 'awaiting-approval');
   }, 30_000);
 });
