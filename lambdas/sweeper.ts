@@ -2,7 +2,7 @@ import { awsDeps, awsObservability } from '../lib/adapters/aws/deps.js';
 import { sweep, type SweepReport } from '../lib/core/campaign/index.js';
 import { observedHandler } from '../lib/adapters/metrics/powertools.js';
 
-/** The sweeper's schedule: every live notice and verification whose execution failed starts again. */
+/** The sweeper's schedule: every campaign held by its workflow, live notice and verification whose execution failed starts again. */
 export const handler = observedHandler('Sweeper', awsObservability(), async (): Promise<SweepReport> => {
   const deps = awsDeps();
   const report = await sweep(deps);

@@ -9,6 +9,11 @@ export function executionName(kind: 'campaign' | 'notice', id: string, round: nu
   return `${kind}-${id}-r${round}`;
 }
 
+/** The name of the execution that moves a campaign on: its workflow's current round. */
+export function campaignExecution(campaign: { readonly id: string; readonly round?: number }): string {
+  return executionName('campaign', campaign.id, campaign.round ?? 1);
+}
+
 /** A slice of a long wait: engine timers cannot reach further than ~24.8 days. */
 export const MAX_WAIT_SLICE_SECONDS = 20 * 86400;
 

@@ -209,6 +209,11 @@ export const Campaign = z.object({
   probes: z.boolean().optional(),
   /** the campaign workflow's approval callback, while it waits */
   approvalToken: z.string().optional(),
+  /**
+   * the round of the campaign's workflow execution (its name ends `-r<round>`): absent is 1; the sweeper starts
+   * a failed one again as the next round (AWS keeps an execution's name 90 days)
+   */
+  round: z.number().int().min(1).optional(),
   version: z.number().int().min(1),
 });
 export type Campaign = z.infer<typeof Campaign>;

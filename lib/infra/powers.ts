@@ -73,10 +73,10 @@ export const INBOUND_MAIL_POWERS: Powers = { entry: 'lambdas/inbound-mail.ts', t
 // a permanent bounce escalates to the next party at once
 export const SES_EVENTS_POWERS: Powers = { entry: 'lambdas/ses-events.ts', timeout: Duration.minutes(1), starts: ['notice'], completesTokens: true };
 
-// starts again what failed: a notice as a new round, a verification under a new name
-export const SWEEPER_POWERS: Powers = { entry: 'lambdas/sweeper.ts', timeout: Duration.minutes(10), starts: ['notice', 'verify'], describes: ['notice', 'verify'] };
+// starts again what failed: a campaign or a notice as a new round, a verification under a new name
+export const SWEEPER_POWERS: Powers = { entry: 'lambdas/sweeper.ts', timeout: Duration.minutes(10), starts: ['campaign', 'notice', 'verify'], describes: ['campaign', 'notice', 'verify'] };
 
-/** How often the sweeper looks for live notices and verifications whose execution failed. */
+/** How often the sweeper looks for campaigns, live notices and verifications whose execution failed. */
 export const SWEEP_EVERY = Duration.minutes(15);
 
 // writes a checkpoint of every chain head that moved, so the newest events are covered within the hour at most

@@ -3,7 +3,8 @@ import { call, replyTo, sentTo, submitCampaign, useAccount } from './support.js'
 
 /*
  * Failures on the AWS host are seen and recovered: an execution whose retries run out fails, its alarm notifies
- * the operators' topic, and the sweeper's schedule starts it again as a new round that sends the notice once.
+ * the operators' topic, and the sweeper's schedule starts it again as a new round that sends the notice once
+ * (a campaign's execution as a notice's).
  * An asynchronous invocation that keeps failing lands in the failure queue, whose depth alarms.
  */
 const { account } = useAccount();
@@ -40,19 +41,42 @@ describe('failures on the AWS host', () => {
     expect(aws.denials()).toEqual([]);
   });
 
-  it("tells a client polling a campaign's progress that its workflow failed while routing, with DescribeExecution allowed", async () => {
+  it("tells a client polling a campaign's progress that its workflow failed while routing, and the sweeper routes and sends it as its next round", async () => {
     const aws = account();
     // Lambda refuses the routing function until the campaign workflow's retries run out
     aws.lambda.throttle('RouteCampaignFunction', 1000);
+    let id: string;
     try {
-      const id = await submitCampaign(aws, ['192.0.2.77,ip,KE,c2 server'], { name: 'Stuck in routing' });
+      id = await submitCampaign(aws, ['192.0.2.77,ip,KE,c2 server'], { name: 'Stuck in routing' });
       await aws.waitFor('the failed campaign execution', () => aws.executions('campaign').find((e) => e.status === 'FAILED' && e.name.includes(id)));
       const progress = await call(aws, 'GET', `/campaigns/${id}/progress`);
       expect([progress.status, progress.json]).toStrictEqual([200, { campaign: { id, state: 'routing' }, notices: { out: 0, total: 0 }, workflow: 'failed' }]);
-      expect(aws.denials()).toEqual([]);
+      aws.services.evaluateAlarms();
+      expect(alarmsNotified(aws).some((name) => name.includes('CampaignWorkflowFailed'))).toBe(true);
     } finally {
       aws.lambda.throttle('RouteCampaignFunction', 0);
     }
+    aws.services.tick('Sweep');
+    // the notice recorded sent, its mail handed to SES before
+    const progress = await aws.waitFor('the notice of the next round sent', async () => {
+      const p = (await call(aws, 'GET', `/campaigns/${id}/progress`)).json as { notices: { out: number } };
+      return p.notices.out === 1 ? p : undefined;
+    });
+    expect(progress).toStrictEqual({ campaign: { id, state: 'running' }, notices: { out: 1, total: 1 } });
+    const rounds = await aws.waitFor('the next round ended', () => {
+      const all = aws.executions('campaign').filter((e) => e.name.includes(id));
+      return all.every((e) => e.status !== 'RUNNING') && all.map((e) => [e.name.slice(-3), e.status]);
+    });
+    expect(rounds).toEqual([
+      ['-r1', 'FAILED'],
+      ['-r2', 'SUCCEEDED'],
+    ]);
+    // the next sweep finds the campaign's notices on their own: nothing starts, nothing is sent again
+    aws.services.tick('Sweep');
+    await aws.services.settled();
+    expect(aws.executions('campaign').filter((e) => e.name.includes(id))).toHaveLength(2);
+    expect(sentTo(aws, 'abuse@hosting.example').filter((m) => m.raw.includes('192.0.2.77'))).toHaveLength(1);
+    expect(aws.denials()).toEqual([]);
   });
 
   it('keeps a reply the inbound function could not take through its retries in the failure queue, and alarms', async () => {

@@ -5,8 +5,8 @@ import { VERIFYING } from '../../lib/core/verify/index.js';
 import { sentNotice, type SentNotice } from '../support/sent-notice.js';
 
 /*
- * The sweeper on a notice as the notice workflow leaves it (sent, waiting for an answer), with the engine's
- * answers about executions set by each test.
+ * The sweeper on a notice as the notice workflow leaves it (sent, waiting for an answer), its campaign still
+ * starting its notices, with the engine's answers about executions set by each test.
  */
 let sent: SentNotice;
 let statuses: Map<string, ExecutionStatus>;
@@ -21,7 +21,8 @@ beforeEach(async () => {
   sent = await sentNotice();
   statuses = new Map();
   before = sent.workflows.started.length;
-  sent.workflows.describe = async (_workflow: WorkflowName, name: string) => statuses.get(name) ?? (started().includes(name) ? 'running' : 'absent');
+  // what was started runs (the campaign's own execution among them), unless the test says otherwise
+  sent.workflows.describe = async (_workflow: WorkflowName, name: string) => statuses.get(name) ?? (sent.workflows.started.includes(name) ? 'running' : 'absent');
 });
 
 afterEach(async () => {
@@ -44,7 +45,8 @@ describe('sweep', () => {
 
   it('leaves a running or finished execution alone', async () => {
     statuses.set(`notice-${sent.notice.id}-r1`, 'running');
-    expect(await sweep(sent.deps)).toMatchObject({ checked: 1, notices: 0 });
+    // the notice and its campaign, still starting its notices
+    expect(await sweep(sent.deps)).toMatchObject({ checked: 2, campaigns: 0, notices: 0 });
     statuses.set(`notice-${sent.notice.id}-r1`, 'succeeded');
     expect(await sweep(sent.deps)).toMatchObject({ notices: 0 });
     expect(started()).toEqual([]);
@@ -66,5 +68,40 @@ describe('sweep', () => {
     expect(await sweep(sent.deps)).toMatchObject({ verifications: 1 });
     expect(started()).toEqual([`verify-${sent.notice.id}-abc-s1`, `verify-${sent.notice.id}-abc-s2`]);
     expect(await sweep(sent.deps)).toMatchObject({ verifications: 0 });
+  });
+
+  it("starts a campaign whose execution failed as its next round, once, and says so in the trail", async () => {
+    const campaignId = sent.notice.campaignId;
+    // waiting for approval when its execution failed: that execution's callback is dead
+    const held = (await sent.store.getCampaign(campaignId))!;
+    await sent.store.saveCampaign({ ...held, state: 'awaiting-approval', approvalToken: 'dead-token', version: held.version + 1 });
+    statuses.set(`campaign-${campaignId}-r1`, 'failed');
+    statuses.set(`notice-${sent.notice.id}-r1`, 'running');
+    expect(await sweep(sent.deps)).toMatchObject({ campaigns: 1, notices: 0 });
+    expect(started()).toEqual([`campaign-${campaignId}-r2`]);
+    const after = (await sent.store.getCampaign(campaignId))!;
+    expect([after.state, after.round, after.approvalToken]).toEqual(['awaiting-approval', 2, undefined]);
+    const resumed = (await sent.store.listEvents({ campaignId })).filter((e) => e.type === 'campaign.restarted');
+    expect(resumed.map((e) => [e.actor, e.data])).toEqual([['sweeper', { why: 'its workflow execution had failed', state: 'awaiting-approval', round: 2 }]]);
+    // the new round runs: a second sweep starts nothing
+    expect(await sweep(sent.deps)).toMatchObject({ campaigns: 0 });
+    expect(started()).toHaveLength(1);
+  });
+
+  it('starts a campaign whose start was lost under the round it has, and leaves a running campaign or one its workflow let go alone', async () => {
+    const campaignId = sent.notice.campaignId;
+    statuses.set(`notice-${sent.notice.id}-r1`, 'running');
+    statuses.set(`campaign-${campaignId}-r1`, 'absent');
+    expect(await sweep(sent.deps)).toMatchObject({ campaigns: 1 });
+    expect(started()).toEqual([`campaign-${campaignId}-r1`]);
+    expect((await sent.store.getCampaign(campaignId))!.round).toBeUndefined();
+    statuses.set(`campaign-${campaignId}-r1`, 'running');
+    expect(await sweep(sent.deps)).toMatchObject({ checked: 2, campaigns: 0 });
+    // its notices started, the campaign is its notices' to move on: its workflow is not asked about
+    const held = (await sent.store.getCampaign(campaignId))!;
+    await sent.store.saveCampaign({ ...held, state: 'running', version: held.version + 1 });
+    statuses.set(`campaign-${campaignId}-r1`, 'failed');
+    expect(await sweep(sent.deps)).toMatchObject({ checked: 1, campaigns: 0 });
+    expect(started()).toHaveLength(1);
   });
 });

@@ -78,7 +78,7 @@ describe('waitOnHost', () => {
       [`/campaigns/${CAMPAIGN}/progress`]: [200, { campaign: { id: CAMPAIGN, state: 'routing' }, notices: { out: 0, total: 0 }, workflow: 'failed' }],
     });
     const wait = waitOnHost(remoteProgress(base, CAMPAIGN, dataDir!), (p) => p.campaign.state !== 'routing', 10);
-    await expect(wait).rejects.toThrow(`the host's workflow for campaign ${CAMPAIGN} failed while it was routing: the host's log says why. The campaign is kept; a restart of the host (takedown serve) runs its workflow again`);
+    await expect(wait).rejects.toThrow(`the host's workflow for campaign ${CAMPAIGN} failed while it was routing: the host's log says why. The campaign is kept: a restart of the embedded host (takedown serve) runs its workflow again, and on AWS the sweeper does within 15 minutes`);
     expect(asked).toHaveLength(1);
   });
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sweep } from '../../lib/core/campaign/index.js';
 import type { PartyResolver } from '../../lib/core/ports.js';
 import { startHost, type Host } from '../../lib/local/host.js';
 import { stubResolver } from '../support/mail-dns.js';
@@ -11,7 +12,7 @@ import { api, submit, waitFor } from '../workflows/support.js';
  * A campaign's progress tells a waiting client when the workflow that should move it on has failed: `takedown run`
  * through a running host polled a campaign stuck in routing for ever. A real failure: the host's party resolver
  * throws an error no retry covers, so the routing step fails and its execution with it. The answer's advice, that
- * a restart of the host runs the workflow again, is checked too.
+ * a restart of the host runs the workflow again, is checked too, and so is the sweeper's (AWS's) recovery of it.
  */
 
 let dataDir: string | undefined;
@@ -76,5 +77,29 @@ describe('GET /campaigns/:id/progress', () => {
       release();
     }
     await waitFor('the plan', async () => (await api<Progress>(routing, 'GET', `/campaigns/${campaignId}/progress`)).body.campaign.state === 'awaiting-approval');
+  }, 30_000);
+
+  it('the sweeper starts a failed campaign workflow again as its next round, and the progress follows that round', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'takedown-progress-'));
+    // the directory unreadable until the outage is over: longer than the routing step's retries
+    let outage = true;
+    const host = await start((real) => ({ resolve: async (i) => (outage ? Promise.reject(new Error('the directory could not be read')) : real.resolve(i)) }));
+    const campaignId = await submit(host, ['203.0.113.7,ip,ZA,C2'], true);
+    await waitFor('the failed workflow', async () => (await api<Progress>(host, 'GET', `/campaigns/${campaignId}/progress`)).body.workflow === 'failed');
+
+    outage = false;
+    expect(await sweep(host.deps)).toMatchObject({ campaigns: 1 });
+    const planned = await waitFor('the plan of the next round', async () => {
+      const p = await api<Progress>(host, 'GET', `/campaigns/${campaignId}/progress`);
+      return p.body.campaign.state === 'awaiting-approval' ? p.body : undefined;
+    });
+    expect(planned).toStrictEqual({ campaign: { id: campaignId, state: 'awaiting-approval' }, notices: { out: 0, total: 1 } });
+    expect((await host.deps.store.getCampaign(campaignId))!.round).toBe(2);
+    expect(host.workflows.list().filter((e) => e.name.startsWith(`campaign-${campaignId}-`)).map((e) => [e.name, e.status])).toEqual([
+      [`campaign-${campaignId}-r1`, 'failed'],
+      [`campaign-${campaignId}-r2`, 'running'],
+    ]);
+    // the next round runs, waiting for approval: nothing more to start
+    expect(await sweep(host.deps)).toMatchObject({ campaigns: 0 });
   }, 30_000);
 });

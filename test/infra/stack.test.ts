@@ -340,7 +340,7 @@ describe('TakedownStack operations', () => {
     expect(depth[0]!.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }]);
   });
 
-  it('runs the sweeper on a schedule, allowed to ask about and start notice and verify executions only', () => {
+  it('runs the sweeper on a schedule, allowed to ask about and start campaign, notice and verify executions only', () => {
     const rule = resources[logicalId(stack.sweeper.node.defaultChild)]!.Properties;
     expect(rule.ScheduleExpression).toBe('rate(15 minutes)');
     const sweeperId = rule.Targets[0].Arn['Fn::GetAtt'][0] as string;
@@ -349,8 +349,8 @@ describe('TakedownStack operations', () => {
       .filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
       .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
     const on = (action: string) => statements.filter((st) => actions(st).includes(action)).flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource])).map((r) => JSON.stringify(r));
-    expect(on('states:DescribeExecution')).toEqual([expect.stringContaining(':execution:Test-notice:*'), expect.stringContaining(':execution:Test-verify:*')]);
-    expect(on('states:StartExecution')).toEqual([expect.stringContaining(':stateMachine:Test-notice'), expect.stringContaining(':stateMachine:Test-verify')]);
+    expect(on('states:DescribeExecution')).toEqual([expect.stringContaining(':execution:Test-campaign:*'), expect.stringContaining(':execution:Test-notice:*'), expect.stringContaining(':execution:Test-verify:*')]);
+    expect(on('states:StartExecution')).toEqual([expect.stringContaining(':stateMachine:Test-campaign'), expect.stringContaining(':stateMachine:Test-notice'), expect.stringContaining(':stateMachine:Test-verify')]);
     expect(on('states:SendTaskSuccess')).toEqual([]);
     expect(on('ses:SendEmail')).toEqual([]);
   });

@@ -1,14 +1,25 @@
 import type { Campaign, CampaignState, Notice, NoticeState } from '../model.js';
 import type { Deps, ExecutionStatus } from '../ports.js';
-import { executionName } from '../executions.js';
+import { campaignExecution, executionName } from '../executions.js';
 import { listAll } from '../paging.js';
 import { finishEscalations, resendUnsent, startNoticeRun } from '../notices/index.js';
 import { applyAnswer } from '../answers/index.js';
 import { VERIFYING, resumeVerification } from '../verify/index.js';
 import { appendEvent } from '../audit/index.js';
-import { updateNotice } from '../updates.js';
+import { updateCampaign, updateNotice } from '../updates.js';
 
 const LIVE_NOTICE_STATES: readonly NoticeState[] = ['planned', 'sending', 'uncertain', 'sent'];
+
+/** The states a campaign is held in by its own workflow: it routes, waits for approval, starts its notices. */
+const HELD_BY_WORKFLOW: readonly CampaignState[] = ['routing', 'awaiting-approval', 'sending'];
+
+/**
+ * Starts a campaign's workflow again from where its records stand (its intake is done once it exists): routing
+ * again lands every case where it was, building the plan again finds it built, starting notices starts each once.
+ */
+function restartCampaignRun(deps: Pick<Deps, 'workflows'>, campaign: Pick<Campaign, 'id' | 'round'>): Promise<void> {
+  return deps.workflows.start('campaign', campaignExecution(campaign), { campaignId: campaign.id, route: {}, start: {} });
+}
 
 export interface ResumeReport {
   readonly campaigns: number;
@@ -61,8 +72,8 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
   // senders of one message each take the other's hand-over in progress for one a crash left, and send it again
   const messagesSent = await resendUnsent(deps);
   for (const campaign of campaignList) {
-    if (campaign.state === 'routing' || campaign.state === 'awaiting-approval' || campaign.state === 'sending') {
-      await deps.workflows.start('campaign', executionName('campaign', campaign.id, 1), { campaignId: campaign.id, route: {}, start: {} });
+    if (HELD_BY_WORKFLOW.includes(campaign.state)) {
+      await restartCampaignRun(deps, campaign);
       campaigns++;
     }
   }
@@ -87,16 +98,18 @@ const WORKFLOW_MOVES: ReadonlySet<CampaignState> = new Set(['routing', 'sending'
  * What became of the workflow that should move a campaign on, while it is routing or starting its notices (else
  * undefined: a plan waiting for approval, or a campaign whose notices run on their own): a client waiting for the
  * next state is told the workflow failed, rather than wait for ever. A failed one is started again by a restart of
- * the embedded host (resumeAll).
+ * the embedded host (resumeAll) and by the sweeper (sweep) as its next round.
  */
-export async function campaignWorkflow(deps: Pick<Deps, 'workflows'>, campaign: Pick<Campaign, 'id' | 'state'>): Promise<ExecutionStatus | undefined> {
+export async function campaignWorkflow(deps: Pick<Deps, 'workflows'>, campaign: Pick<Campaign, 'id' | 'state' | 'round'>): Promise<ExecutionStatus | undefined> {
   if (!WORKFLOW_MOVES.has(campaign.state)) return undefined;
-  return deps.workflows.describe('campaign', executionName('campaign', campaign.id, 1));
+  return deps.workflows.describe('campaign', campaignExecution(campaign));
 }
 
 export interface SweepReport {
-  /** live notices and verifications whose execution was asked about */
+  /** campaigns held by their workflow, live notices and verifications, whose execution was asked about */
   readonly checked: number;
+  /** campaign executions started again: a new round after a failed one, the same round for one never started */
+  readonly campaigns: number;
   /** notice executions started again: a new round after a failed one, the same round for one never started */
   readonly notices: number;
   /** verify executions started again */
@@ -106,13 +119,16 @@ export interface SweepReport {
 }
 
 /**
- * The sweeper (AWS: a schedule): every live notice and every verification whose execution is not running, because
- * it failed (its retries ran out, it timed out, someone stopped it) or never started, is started again. A failed
+ * The sweeper (AWS: a schedule): every campaign its workflow holds (routing, awaiting approval, starting its
+ * notices), every live notice and every verification whose execution is not running, because it failed (its
+ * retries ran out, it timed out, someone stopped it) or never started, is started again. A failed campaign or
  * notice execution gets a new round (`round + 1`, as a coordinator's resume does: AWS keeps an execution's name
  * 90 days), so the old round's steps stop if they ever wake. Every workflow is re-entrant: nothing is sent twice.
+ * Campaigns go first: a campaign that stopped while starting its notices starts them itself.
  */
 export async function sweep(deps: Deps): Promise<SweepReport> {
-  let checked = 0;
+  const swept = await sweepCampaigns(deps);
+  let checked = swept.checked;
   let notices = 0;
   let verifications = 0;
   const campaigns = new Map<string, string | undefined>();
@@ -165,7 +181,40 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   } while (after);
   // a reminder or follow-up whose function died between the hand-over and the record, its notice closed since
   const messagesSent = await sendUnsent(deps);
-  return { checked, notices, verifications, ...(messagesSent ? { messagesSent } : {}) };
+  return { checked, campaigns: swept.started, notices, verifications, ...(messagesSent ? { messagesSent } : {}) };
+}
+
+/** The campaigns whose workflow failed or never started, started again (see sweep). */
+async function sweepCampaigns(deps: Deps): Promise<{ checked: number; started: number }> {
+  let checked = 0;
+  let started = 0;
+  for (const campaign of await deps.store.listCampaigns()) {
+    if (!HELD_BY_WORKFLOW.includes(campaign.state)) continue;
+    checked++;
+    const status = await deps.workflows.describe('campaign', campaignExecution(campaign));
+    if (status === 'running' || status === 'succeeded') continue;
+    if (status === 'absent') {
+      // stored, and its start lost (a function stopped between the two): the same round, under the same name
+      await restartCampaignRun(deps, campaign);
+      started++;
+      continue;
+    }
+    let moved = false;
+    const next = await updateCampaign(deps, campaign.id, (cur) => {
+      moved = false;
+      // moved on meanwhile (another sweep, the plan approved and its notices started): nothing to start
+      if ((cur.round ?? 1) !== (campaign.round ?? 1) || !HELD_BY_WORKFLOW.includes(cur.state)) return undefined;
+      moved = true;
+      // the failed execution's approval callback is dead: the new round's wait leaves its own
+      const { approvalToken: _dead, ...kept } = cur;
+      return { ...kept, round: (cur.round ?? 1) + 1 };
+    });
+    if (!moved) continue;
+    await appendEvent(deps, { campaignId: next.id, type: 'campaign.restarted', actor: 'sweeper', data: { why: 'its workflow execution had failed', state: next.state, round: next.round } });
+    await restartCampaignRun(deps, next);
+    started++;
+  }
+  return { checked, started };
 }
 
 /**

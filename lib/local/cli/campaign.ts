@@ -169,7 +169,7 @@ export async function waitOnHost(progressOf: () => Promise<CampaignProgress>, do
     if (p.workflow === 'failed') {
       throw new Error(
         `the host's workflow for campaign ${p.campaign.id} failed while it was ${p.campaign.state}: the host's log says why. ` +
-          'The campaign is kept; a restart of the host (takedown serve) runs its workflow again',
+          'The campaign is kept: a restart of the embedded host (takedown serve) runs its workflow again, and on AWS the sweeper does within 15 minutes',
       );
     }
     await sleep(everyMs);
