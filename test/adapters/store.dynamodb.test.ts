@@ -1,6 +1,8 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { createTable, TABLE_DESIGN } from '../../lib/adapters/dynamodb/store.dynamodb.js';
+import { sendingProgress } from '../../lib/core/reports/status.js';
+import { Notice, type NoticeState } from '../../lib/core/model.js';
 import { storeContract } from '../contract/store.contract.js';
 import { useDynalite } from '../support/dynalite.js';
 
@@ -36,4 +38,52 @@ describe('createTable', () => {
       })),
     );
   });
+});
+
+describe('countNotices', () => {
+  it("counts a campaign's notices by state over every 1 MB page of the query, from their keys alone", async () => {
+    const { doc, store } = await dynalite.freshTable('takedown-count');
+    const queries: { projection?: string }[] = [];
+    doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { ProjectionExpression?: string };
+        if (context.commandName === 'QueryCommand') queries.push({ projection: input.ProjectionExpression });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    // ~4 KB a notice (the notices it escalates from): 600 of them are more than two pages of a query
+    const states: NoticeState[] = ['planned', 'sent', 'closed', 'sending'];
+    const escalatedFrom = Array.from({ length: 200 }, (_, i) => `n${String(i).padStart(16, '0')}`);
+    const notices = Array.from({ length: 600 }, (_, i) =>
+      Notice.parse({
+        id: `n${String(i).padStart(16, '0')}`,
+        campaignId: 'cmp_big',
+        party: { id: 'hosting:192.0.2.0/24', kind: 'hosting', name: 'Example Hosting', email: 'abuse@hosting.example', contactSource: 'directory' },
+        step: 1,
+        round: 1,
+        state: states[i % states.length],
+        tag: `TKD-n${String(i).padStart(16, '0')}`,
+        tokenHash: 'a'.repeat(64),
+        caseCount: 1,
+        escalatedFrom,
+        answerDeadline: 172_800,
+        actionDeadline: 259_200,
+        remindersAllowed: 1,
+        remindersSent: 0,
+        updatedAt: '2026-03-02T08:00:00.000Z',
+        version: 1,
+      }),
+    );
+    await store.putNotices(notices);
+    await store.putNotices([{ ...notices[0]!, id: 'n_other', campaignId: 'cmp_other' }]);
+
+    queries.length = 0;
+    expect(await store.countNotices('cmp_big')).toStrictEqual({ planned: 150, sent: 150, closed: 150, sending: 150 });
+    expect(queries.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(queries.map((q) => q.projection))).toStrictEqual(new Set(['#state']));
+    // what the progress says, counted by the store, as the listing of every notice counts it
+    expect(await sendingProgress({ store }, 'cmp_big')).toStrictEqual({ out: 300, total: 600 });
+    expect(await sendingProgress({ store: Object.assign(Object.create(store) as typeof store, { countNotices: undefined }) }, 'cmp_big')).toStrictEqual({ out: 300, total: 600 });
+  }, 30_000);
 });

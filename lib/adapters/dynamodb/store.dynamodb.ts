@@ -143,6 +143,10 @@ export class DynamoDbStore implements Store {
     return this.notices.listNotices(by, page);
   }
 
+  countNotices(campaignId: string): Promise<Partial<Record<NoticeState, number>>> {
+    return this.notices.countNotices(campaignId);
+  }
+
   createOutbound(message: Outbound): Promise<void> {
     return this.messages.createOutbound(message);
   }
