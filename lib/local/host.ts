@@ -10,7 +10,7 @@ import type { Prober } from '../core/verify/index.js';
 import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js';
 import { runTask } from '../core/tasks.js';
 import { receiveMail, type MailAuthResolver } from '../core/answers/index.js';
-import { resumeAll, sendUnsent, type ResumeReport } from '../core/campaign/index.js';
+import { resumeAll, sweep, type ResumeReport } from '../core/campaign/index.js';
 import { archiveExecution } from '../core/audit/index.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
@@ -47,8 +47,11 @@ import { HostConfig } from './host-config.js';
 /** How often the running host checkpoints the heads of every chain that moved (real time). */
 export const CHECKPOINT_INTERVAL_MS = 3_600_000;
 
-/** How often the running host sends the reminders and follow-ups left unsent (a relay that refused them for now). */
-export const UNSENT_INTERVAL_MS = 30_000;
+/**
+ * How often the running host sweeps (the AWS sweeper: every 15 minutes): every failed execution starts again, and
+ * the reminders and follow-ups left unsent (a relay that refused them for now) go out.
+ */
+export const SWEEP_INTERVAL_MS = 30_000;
 
 
 export { configFromEnv, HostConfig } from './host-config.js';
@@ -191,7 +194,7 @@ export interface Host {
 export interface StartOptions {
   /** serve the HTTP API and the inbound SMTP server */
   readonly listen?: boolean;
-  /** start again the executions a previous run left (the default) */
+  /** start again the executions a previous run left, and sweep while running (the default) */
   readonly resume?: boolean;
   /** wrap a port, e.g. to inject failures in a test */
   readonly decorate?: { readonly mailer?: (mailer: Mailer) => Mailer; readonly parties?: (resolver: PartyResolver) => PartyResolver };
@@ -209,6 +212,8 @@ export interface StartOptions {
   readonly onLockWait?: (pid: number) => void;
   /** the DNS that mail authentication asks (tests and the demo answer from a table); default: the system's resolver */
   readonly mailAuthResolver?: MailAuthResolver;
+  /** how often the running host sweeps (a test shortens it) @default SWEEP_INTERVAL_MS */
+  readonly sweepEveryMs?: number;
 }
 
 /**
@@ -413,18 +418,21 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     }
     const resumed = options.resume === false || passive ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);
     if (resumed.campaigns || resumed.notices || resumed.answersApplied) log.info('resumed', { ...resumed });
-    if (!passive) {
-      // a follow-up the relay refused for the moment is kept marked: it goes as soon as the relay takes it, not only
-      // at the next start
+    if (!passive && options.resume !== false) {
+      // an execution whose retries ran out starts again as its next round, and a follow-up the relay refused for the
+      // moment goes as soon as the relay takes it: not only at the next start
       let pass: Promise<unknown> | undefined;
-      const unsent = setInterval(() => {
-        pass ??= sendUnsent(deps)
-          .catch((e: unknown) => log.warn('could not send the messages left unsent; tried again later', { error: (e as Error).name }))
+      const sweeping = setInterval(() => {
+        pass ??= sweep(deps)
+          .then((report) => {
+            if (report.campaigns || report.notices || report.verifications || report.messagesSent) log.info('swept', { ...report });
+          })
+          .catch((e: unknown) => log.warn('the sweep failed; it runs again later', { error: (e as Error).name }))
           .finally(() => (pass = undefined));
-      }, UNSENT_INTERVAL_MS);
-      unsent.unref();
+      }, options.sweepEveryMs ?? SWEEP_INTERVAL_MS);
+      sweeping.unref();
       closers.push(async () => {
-        clearInterval(unsent);
+        clearInterval(sweeping);
         await pass;
       });
     }

@@ -28,10 +28,10 @@ afterEach(async () => {
 type Parties = (real: PartyResolver) => PartyResolver;
 
 /** A host on the test's data directory, its party resolver wrapped by `parties` when given. */
-async function start(parties?: Parties): Promise<Host> {
+async function start(parties?: Parties, sweepEveryMs?: number): Promise<Host> {
   host = await startHost(
     { dataDir: dataDir!, timeScale: 1000, httpPort: 0, smtpPort: 0, logLevel: 'silent', probes: 'off' },
-    { listen: true, mailAuthResolver: stubResolver({}), ...(parties ? { decorate: { parties } } : {}) },
+    { listen: true, mailAuthResolver: stubResolver({}), ...(parties ? { decorate: { parties } } : {}), ...(sweepEveryMs ? { sweepEveryMs } : {}) },
   );
   return host;
 }
@@ -79,7 +79,7 @@ describe('GET /campaigns/:id/progress', () => {
     await waitFor('the plan', async () => (await api<Progress>(routing, 'GET', `/campaigns/${campaignId}/progress`)).body.campaign.state === 'awaiting-approval');
   }, 30_000);
 
-  it('the sweeper starts a failed campaign workflow again as its next round, and the progress follows that round', async () => {
+  it('the sweep starts a failed campaign workflow again as its next round, and the progress follows that round', async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'takedown-progress-'));
     // the directory unreadable until the outage is over: longer than the routing step's retries
     let outage = true;
@@ -101,5 +101,25 @@ describe('GET /campaigns/:id/progress', () => {
     ]);
     // the next round runs, waiting for approval: nothing more to start
     expect(await sweep(host.deps)).toMatchObject({ campaigns: 0 });
+  }, 30_000);
+
+  it('a running host sweeps on its own: a campaign whose workflow failed through an outage is planned once the outage ends', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'takedown-progress-'));
+    let outage = true;
+    const host = await start((real) => ({ resolve: async (i) => (outage ? Promise.reject(new Error('the directory could not be read')) : real.resolve(i)) }), 100);
+    const campaignId = await submit(host, ['203.0.113.7,ip,ZA,C2'], true);
+    const executions = () => host.workflows.list().filter((e) => e.name.startsWith(`campaign-${campaignId}-`));
+    // every sweep during the outage starts the next round, which fails too
+    await waitFor('a second failed round', () => executions().filter((e) => e.status === 'failed').length >= 2);
+
+    outage = false;
+    await waitFor('the plan', async () => (await api<Progress>(host, 'GET', `/campaigns/${campaignId}/progress`)).body.campaign.state === 'awaiting-approval');
+    const rounds = executions().map((e) => e.status);
+    expect(rounds.slice(0, -1).every((status) => status === 'failed')).toBe(true);
+    expect(rounds.at(-1)).toBe('running');
+    const campaign = (await host.deps.store.getCampaign(campaignId))!;
+    expect(campaign.round).toBe(rounds.length);
+    const restarted = (await host.deps.store.listEvents({ campaignId })).filter((e) => e.type === 'campaign.restarted');
+    expect(restarted.map((e) => [e.actor, e.data.round])).toEqual(rounds.slice(1).map((_, k) => ['sweeper', k + 2]));
   }, 30_000);
 });

@@ -98,7 +98,7 @@ const WORKFLOW_MOVES: ReadonlySet<CampaignState> = new Set(['routing', 'sending'
  * What became of the workflow that should move a campaign on, while it is routing or starting its notices (else
  * undefined: a plan waiting for approval, or a campaign whose notices run on their own): a client waiting for the
  * next state is told the workflow failed, rather than wait for ever. A failed one is started again by a restart of
- * the embedded host (resumeAll) and by the sweeper (sweep) as its next round.
+ * the embedded host (resumeAll) and by the sweep (on AWS and on the running embedded host) as its next round.
  */
 export async function campaignWorkflow(deps: Pick<Deps, 'workflows'>, campaign: Pick<Campaign, 'id' | 'state' | 'round'>): Promise<ExecutionStatus | undefined> {
   if (!WORKFLOW_MOVES.has(campaign.state)) return undefined;
@@ -119,7 +119,7 @@ export interface SweepReport {
 }
 
 /**
- * The sweeper (AWS: a schedule): every campaign its workflow holds (routing, awaiting approval, starting its
+ * The sweeper (AWS: a schedule, every 15 minutes; the embedded host: a timer): every campaign its workflow holds (routing, awaiting approval, starting its
  * notices), every live notice and every verification whose execution is not running, because it failed (its
  * retries ran out, it timed out, someone stopped it) or never started, is started again. A failed campaign or
  * notice execution gets a new round (`round + 1`, as a coordinator's resume does: AWS keeps an execution's name
