@@ -88,6 +88,20 @@ describe('sweep', () => {
     expect(started()).toHaveLength(1);
   });
 
+  it('starts the next round of a failed campaign once when two sweeps meet', async () => {
+    const campaignId = sent.notice.campaignId;
+    statuses.set(`campaign-${campaignId}-r1`, 'failed');
+    statuses.set(`notice-${sent.notice.id}-r1`, 'running');
+    // each answer takes a moment: both sweeps have seen the failed round before either starts the next
+    const answer = sent.workflows.describe;
+    sent.workflows.describe = async (workflow, name) => (await new Promise((r) => setTimeout(r, 20)), answer(workflow, name));
+    const reports = await Promise.all([sweep(sent.deps), sweep(sent.deps)]);
+    expect(reports.map((r) => r.campaigns).sort()).toEqual([0, 1]);
+    expect(started()).toEqual([`campaign-${campaignId}-r2`]);
+    expect((await sent.store.getCampaign(campaignId))!.round).toBe(2);
+    expect((await sent.store.listEvents({ campaignId })).filter((e) => e.type === 'campaign.restarted')).toHaveLength(1);
+  });
+
   it('starts a campaign whose start was lost under the round it has, and leaves a running campaign or one its workflow let go alone', async () => {
     const campaignId = sent.notice.campaignId;
     statuses.set(`notice-${sent.notice.id}-r1`, 'running');
