@@ -7,5 +7,6 @@ export const handler = observedHandler('Sweeper', awsObservability(), async (): 
   const deps = awsDeps();
   const report = await sweep(deps);
   deps.log.info('sweep', { ...report });
+  if (report.staleCampaigns) deps.log.warn('campaigns whose workflow stopped long ago are left for a person (GET /campaigns/{id}/progress)', { campaigns: report.staleCampaigns });
   return report;
 });

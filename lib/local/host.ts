@@ -10,7 +10,7 @@ import type { Prober } from '../core/verify/index.js';
 import { createProber, proberSettingsFromEnv } from '../adapters/probe/prober.js';
 import { runTask } from '../core/tasks.js';
 import { receiveMail, type MailAuthResolver } from '../core/answers/index.js';
-import { resumeAll, sweep, type ResumeReport } from '../core/campaign/index.js';
+import { resumeAll, type ResumeReport } from '../core/campaign/index.js';
 import { archiveExecution } from '../core/audit/index.js';
 import { SqliteStore } from '../adapters/sqlite/store.sqlite.js';
 import { LocalWorkflows } from '../adapters/local-sfn/workflows.local.js';
@@ -29,6 +29,7 @@ import { createApp } from '../adapters/http/app.js';
 import { ScaledClock } from '../adapters/runtime/clock.js';
 import { CryptoIds } from '../adapters/runtime/ids.js';
 import { PinoLogger, silentLogger } from '../adapters/runtime/logger.js';
+import { startSweeps } from './sweeps.js';
 import { KeyFileSecretBox } from '../adapters/secrets/keyfile.js';
 import { ensureLocalKey } from './keys.js';
 import { registerOwnListener } from '../adapters/net/address-guard.js';
@@ -47,11 +48,6 @@ import { HostConfig } from './host-config.js';
 /** How often the running host checkpoints the heads of every chain that moved (real time). */
 export const CHECKPOINT_INTERVAL_MS = 3_600_000;
 
-/**
- * How often the running host sweeps (the AWS sweeper: every 15 minutes): every failed execution starts again, and
- * the reminders and follow-ups left unsent (a relay that refused them for now) go out.
- */
-export const SWEEP_INTERVAL_MS = 30_000;
 
 
 export { configFromEnv, HostConfig } from './host-config.js';
@@ -212,7 +208,7 @@ export interface StartOptions {
   readonly onLockWait?: (pid: number) => void;
   /** the DNS that mail authentication asks (tests and the demo answer from a table); default: the system's resolver */
   readonly mailAuthResolver?: MailAuthResolver;
-  /** how often the running host sweeps (a test shortens it) @default SWEEP_INTERVAL_MS */
+  /** how often the running host sweeps failed executions (a test shortens it) @default SWEEP_INTERVAL_MS (sweeps.ts) */
   readonly sweepEveryMs?: number;
 }
 
@@ -418,24 +414,9 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     }
     const resumed = options.resume === false || passive ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);
     if (resumed.campaigns || resumed.notices || resumed.answersApplied) log.info('resumed', { ...resumed });
-    if (!passive && options.resume !== false) {
-      // an execution whose retries ran out starts again as its next round, and a follow-up the relay refused for the
-      // moment goes as soon as the relay takes it: not only at the next start
-      let pass: Promise<unknown> | undefined;
-      const sweeping = setInterval(() => {
-        pass ??= sweep(deps)
-          .then((report) => {
-            if (report.campaigns || report.notices || report.verifications || report.messagesSent) log.info('swept', { ...report });
-          })
-          .catch((e: unknown) => log.warn('the sweep failed; it runs again later', { error: (e as Error).name }))
-          .finally(() => (pass = undefined));
-      }, options.sweepEveryMs ?? SWEEP_INTERVAL_MS);
-      sweeping.unref();
-      closers.push(async () => {
-        clearInterval(sweeping);
-        await pass;
-      });
-    }
+    // a follow-up the relay refused for now goes when it takes it, a failed execution starts again: not only at the
+    // next start (a dry-run host, which must not send, neither resumes nor sweeps)
+    if (!passive && options.resume !== false) closers.push(startSweeps(deps, options.sweepEveryMs));
 
     return {
       deps,

@@ -88,6 +88,30 @@ describe('sweep', () => {
     expect(started()).toHaveLength(1);
   });
 
+  it('leaves a campaign starting its notices for a week to a person, and starts a week-old plan waiting for approval', async () => {
+    const campaignId = sent.notice.campaignId;
+    statuses.set(`campaign-${campaignId}-r1`, 'failed');
+    statuses.set(`notice-${sent.notice.id}-r1`, 'running');
+    const now = sent.deps.clock.now().getTime();
+    const old = (await sent.store.getCampaign(campaignId))!;
+    const eightDaysAgo = new Date(now - 8 * 86_400_000).toISOString();
+    await sent.store.saveCampaign({ ...old, createdAt: eightDaysAgo, approvedAt: eightDaysAgo, version: old.version + 1 });
+    expect(await sweep(sent.deps)).toMatchObject({ campaigns: 0, staleCampaigns: 1 });
+    expect(started()).toEqual([]);
+    // approved a day ago: its own clock starts at the approval
+    const approved = (await sent.store.getCampaign(campaignId))!;
+    await sent.store.saveCampaign({ ...approved, approvedAt: new Date(now - 86_400_000).toISOString(), version: approved.version + 1 });
+    expect(await sweep(sent.deps)).toMatchObject({ campaigns: 1 });
+    expect(started()).toEqual([`campaign-${campaignId}-r2`]);
+    // a plan waiting for approval sends nothing by itself: started again whatever its age
+    const planned = (await sent.store.getCampaign(campaignId))!;
+    await sent.store.saveCampaign({ ...planned, state: 'awaiting-approval', approvedAt: undefined, version: planned.version + 1 });
+    statuses.set(`campaign-${campaignId}-r2`, 'failed');
+    const report = await sweep(sent.deps);
+    expect([report.campaigns, report.staleCampaigns]).toEqual([1, undefined]);
+    expect(started()).toEqual([`campaign-${campaignId}-r2`, `campaign-${campaignId}-r3`]);
+  });
+
   it('starts the next round of a failed campaign once when two sweeps meet', async () => {
     const campaignId = sent.notice.campaignId;
     statuses.set(`campaign-${campaignId}-r1`, 'failed');

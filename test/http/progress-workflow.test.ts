@@ -83,12 +83,23 @@ describe('GET /campaigns/:id/progress', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'takedown-progress-'));
     // the directory unreadable until the outage is over: longer than the routing step's retries
     let outage = true;
-    const host = await start((real) => ({ resolve: async (i) => (outage ? Promise.reject(new Error('the directory could not be read')) : real.resolve(i)) }));
+    // then held, until the test has looked at the next round routing
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const host = await start((real) => ({ resolve: async (i) => (outage ? Promise.reject(new Error('the directory could not be read')) : (await held, real.resolve(i))) }));
     const campaignId = await submit(host, ['203.0.113.7,ip,ZA,C2'], true);
     await waitFor('the failed workflow', async () => (await api<Progress>(host, 'GET', `/campaigns/${campaignId}/progress`)).body.workflow === 'failed');
 
     outage = false;
-    expect(await sweep(host.deps)).toMatchObject({ campaigns: 1 });
+    try {
+      expect(await sweep(host.deps)).toMatchObject({ campaigns: 1 });
+      // the progress asks about the round that runs, not the one that failed
+      const routing = await waitFor('the next round routing', async () => (await host.deps.store.getCampaign(campaignId))?.round === 2);
+      expect(routing).toBe(true);
+      expect((await api<Progress>(host, 'GET', `/campaigns/${campaignId}/progress`)).body).toMatchObject({ campaign: { state: 'routing' }, workflow: 'running' });
+    } finally {
+      release();
+    }
     const planned = await waitFor('the plan of the next round', async () => {
       const p = await api<Progress>(host, 'GET', `/campaigns/${campaignId}/progress`);
       return p.body.campaign.state === 'awaiting-approval' ? p.body : undefined;
@@ -101,6 +112,11 @@ describe('GET /campaigns/:id/progress', () => {
     ]);
     // the next round runs, waiting for approval: nothing more to start
     expect(await sweep(host.deps)).toMatchObject({ campaigns: 0 });
+
+    // a restart starts the round the campaign is at
+    await host.close();
+    const restarted = await start();
+    expect(restarted.workflows.list().filter((e) => e.name.startsWith(`campaign-${campaignId}-`)).map((e) => e.name)).toEqual([`campaign-${campaignId}-r2`]);
   }, 30_000);
 
   it('a running host sweeps on its own: a campaign whose workflow failed through an outage is planned once the outage ends', async () => {

@@ -9,6 +9,8 @@ import type { Case, Notice } from '../../lib/core/model.js';
 import { listAll } from '../../lib/core/paging.js';
 import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import { recordAnswer } from '../../lib/core/answers/record.js';
+import { sweep } from '../../lib/core/campaign/index.js';
+import { VERIFYING, parseVerifyingMark } from '../../lib/core/verify/index.js';
 import { startHost } from '../../lib/local/host.js';
 import { createProber } from '../../lib/adapters/probe/prober.js';
 import type { Host } from '../../lib/local/host.js';
@@ -133,11 +135,16 @@ describe('the verify workflow on the shipped ASL, probing loopback servers', () 
       });
       await recordAnswer(h.deps, notice.id, { intent: 'actioned', source: 'api' });
       await waitFor('verified down', async () => (await caseOf(h, 'phish-c')).state === 'verified-down');
+
+      const mark = parseVerifyingMark((await h.store.getRecord(VERIFYING, notice.id))!.value).execution!;
       await h.close();
 
       h = await start();
       expect(h.resumed.verifying).toBe(1);
-      expect(h.workflows.get(`verify-${notice.id}-resumed`)?.status).toBe('running');
+      // under the name its mark gives: the sweep, asking about that name, finds it running and starts nothing beside it
+      expect(h.workflows.get(mark)?.status).toBe('running');
+      expect(await sweep(h.deps)).toMatchObject({ verifications: 0 });
+      expect(h.workflows.list().filter((e) => e.name.startsWith(`verify-${notice.id}`)).map((e) => e.name)).toEqual([mark]);
     } finally {
       await h.close();
       rmSync(dataDir, { recursive: true, force: true });

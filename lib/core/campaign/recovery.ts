@@ -4,7 +4,7 @@ import { campaignExecution, executionName } from '../executions.js';
 import { listAll } from '../paging.js';
 import { finishEscalations, resendUnsent, startNoticeRun } from '../notices/index.js';
 import { applyAnswer } from '../answers/index.js';
-import { VERIFYING, resumeVerification } from '../verify/index.js';
+import { VERIFYING, parseVerifyingMark, resumeVerification } from '../verify/index.js';
 import { appendEvent } from '../audit/index.js';
 import { updateCampaign, updateNotice } from '../updates.js';
 
@@ -110,6 +110,8 @@ export interface SweepReport {
   readonly checked: number;
   /** campaign executions started again: a new round after a failed one, the same round for one never started */
   readonly campaigns: number;
+  /** campaigns routing or starting their notices for longer than CAMPAIGN_RESTART_WINDOW_MS: left for a person */
+  readonly staleCampaigns?: number;
   /** notice executions started again: a new round after a failed one, the same round for one never started */
   readonly notices: number;
   /** verify executions started again */
@@ -166,7 +168,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   do {
     const page = await deps.store.listRecords(VERIFYING, { after, limit: 1000 });
     for (const record of page.items) {
-      const mark = parseMark(record.value);
+      const mark = parseVerifyingMark(record.value);
       if (!mark.execution) continue;
       checked++;
       const status = await deps.workflows.describe('verify', mark.execution);
@@ -181,15 +183,30 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   } while (after);
   // a reminder or follow-up whose function died between the hand-over and the record, its notice closed since
   const messagesSent = await sendUnsent(deps);
-  return { checked, campaigns: swept.started, notices, verifications, ...(messagesSent ? { messagesSent } : {}) };
+  return { checked, campaigns: swept.started, ...(swept.stale ? { staleCampaigns: swept.stale } : {}), notices, verifications, ...(messagesSent ? { messagesSent } : {}) };
 }
 
+/**
+ * How long after its submission (or approval) a campaign still routing or starting its notices is started again by
+ * a sweep. Routing takes minutes: one older than this was left (its workflow failed long ago, an execution AWS no
+ * longer knows, data from before the sweeper looked at campaigns), and would route and send its notices late. A
+ * person decides: its progress says its workflow failed; the sweep reports it as stale.
+ */
+export const CAMPAIGN_RESTART_WINDOW_MS = 7 * 86_400_000;
+
 /** The campaigns whose workflow failed or never started, started again (see sweep). */
-async function sweepCampaigns(deps: Deps): Promise<{ checked: number; started: number }> {
+async function sweepCampaigns(deps: Deps): Promise<{ checked: number; started: number; stale: number }> {
   let checked = 0;
   let started = 0;
+  let stale = 0;
+  const now = deps.clock.now().getTime();
   for (const campaign of await deps.store.listCampaigns()) {
     if (!HELD_BY_WORKFLOW.includes(campaign.state)) continue;
+    // a plan waiting for approval sends nothing by itself: its workflow starts again whatever its age
+    if (campaign.state !== 'awaiting-approval' && now - Date.parse(campaign.approvedAt ?? campaign.createdAt) > CAMPAIGN_RESTART_WINDOW_MS) {
+      stale++;
+      continue;
+    }
     checked++;
     const status = await deps.workflows.describe('campaign', campaignExecution(campaign));
     if (status === 'running' || status === 'succeeded') continue;
@@ -214,7 +231,7 @@ async function sweepCampaigns(deps: Deps): Promise<{ checked: number; started: n
     await restartCampaignRun(deps, next);
     started++;
   }
-  return { checked, started };
+  return { checked, started, stale };
 }
 
 /**
@@ -226,13 +243,4 @@ async function sweepCampaigns(deps: Deps): Promise<{ checked: number; started: n
 export function sendUnsent(deps: Deps): Promise<number> {
   return resendUnsent(deps, async (out, notice) =>
     out.kind === 'reminder' && LIVE_NOTICE_STATES.includes(notice.state) && (await deps.workflows.describe('notice', executionName('notice', notice.id, notice.round))) === 'running');
-}
-
-function parseMark(value: string): { execution?: string; base?: string; sweeps?: number } {
-  try {
-    const parsed = JSON.parse(value) as unknown;
-    return parsed && typeof parsed === 'object' ? (parsed as { execution?: string; base?: string; sweeps?: number }) : {};
-  } catch {
-    return {};
-  }
 }

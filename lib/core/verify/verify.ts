@@ -28,6 +28,19 @@ export const INCONCLUSIVE_TRIES = 3;
 /** The mark of a notice being verified (value: `{ execution }`, the name of its verify execution). */
 export const VERIFYING = 'verifying';
 
+/**
+ * A verification mark's value: the execution it names (absent on marks from before the sweeper asked), and, once the
+ * sweeper started it again, the first name and how many times.
+ */
+export function parseVerifyingMark(value: string): { execution?: string; base?: string; sweeps?: number } {
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return parsed && typeof parsed === 'object' ? (parsed as { execution?: string; base?: string; sweeps?: number }) : {};
+  } catch {
+    return {};
+  }
+}
+
 /** What the verify workflow does next. */
 export type VerifyStep = { next: 'watch'; seconds: number } | { next: 'done' };
 
@@ -265,8 +278,10 @@ export async function resumeVerification(deps: Deps): Promise<number> {
   let after: string | undefined;
   do {
     const page = await deps.store.listRecords(VERIFYING, { after, limit: 1000 });
-    for (const { key: noticeId } of page.items) {
-      await deps.workflows.start('verify', `verify-${noticeId}-resumed`, { noticeId });
+    for (const { key: noticeId, value } of page.items) {
+      // under the name its mark gives (an engine that restarted knows none): the sweep, asking about that name, finds
+      // it running and starts nothing beside it
+      await deps.workflows.start('verify', parseVerifyingMark(value).execution ?? `verify-${noticeId}-resumed`, { noticeId });
       started++;
     }
     after = page.next;

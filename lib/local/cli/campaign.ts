@@ -169,7 +169,7 @@ export async function waitOnHost(progressOf: () => Promise<CampaignProgress>, do
     if (p.workflow === 'failed') {
       throw new Error(
         `the host's workflow for campaign ${p.campaign.id} failed while it was ${p.campaign.state}: the host's log says why. ` +
-          `The campaign is kept: the host starts its workflow again at its next sweep (within 30 s on the embedded host, 15 minutes on AWS); \`takedown status ${p.campaign.id}\` follows it`,
+          `The campaign is kept: the host starts its workflow again at its next sweep (within 15 minutes); \`takedown status ${p.campaign.id}\` follows it`,
       );
     }
     await sleep(everyMs);
