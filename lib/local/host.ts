@@ -48,8 +48,6 @@ import { HostConfig } from './host-config.js';
 /** How often the running host checkpoints the heads of every chain that moved (real time). */
 export const CHECKPOINT_INTERVAL_MS = 3_600_000;
 
-
-
 export { configFromEnv, HostConfig } from './host-config.js';
 export { alive, hostFiles, HostInfo, runningHost, storedClock, type HostFiles } from './host-files.js';
 import { alive, hostFiles, type HostFiles, type HostInfo } from './host-files.js';

@@ -121,9 +121,10 @@ export interface SweepReport {
 }
 
 /**
- * The sweeper (AWS: a schedule, every 15 minutes; the embedded host: a timer): every campaign its workflow holds (routing, awaiting approval, starting its
- * notices), every live notice and every verification whose execution is not running, because it failed (its
- * retries ran out, it timed out, someone stopped it) or never started, is started again. A failed campaign or
+ * The sweeper (AWS: a schedule; the running embedded host: a timer, every 15 minutes both): every campaign its
+ * workflow holds (routing, awaiting approval, starting its notices), every live notice and every verification whose
+ * execution is not running, because it failed (its retries ran out, it timed out, someone stopped it) or never
+ * started, is started again (a campaign left for a week excepted, see CAMPAIGN_RESTART_WINDOW_MS). A failed campaign or
  * notice execution gets a new round (`round + 1`, as a coordinator's resume does: AWS keeps an execution's name
  * 90 days), so the old round's steps stop if they ever wake. Every workflow is re-entrant: nothing is sent twice.
  * Campaigns go first: a campaign that stopped while starting its notices starts them itself.
