@@ -42,6 +42,48 @@ describe('uploads on the AWS host', () => {
     expect(aws.denials()).toEqual([]);
   }, 300_000);
 
+  it('reads an upload again when its workflow failed before the campaign existed: the sweeper starts the next round, which sends once', async () => {
+    const aws = account();
+    const id = await upload(aws, csv(['192.0.2.88,ip,KE,c2 server']));
+    // Lambda refuses the reading function until the campaign workflow's retries run out
+    aws.lambda.throttle('ReadUploadFunction', 1000);
+    let campaignId: string;
+    try {
+      const submitted = await call(aws, 'POST', '/campaigns', { upload: id, name: 'Read again', submitter: 'cert-tester', requireApproval: false });
+      expect(submitted.status).toBe(202);
+      campaignId = submitted.json.campaign.id as string;
+      await aws.waitFor('the failed reading', () => aws.executions('campaign').find((e) => e.input.includes(id) && e.status === 'FAILED'));
+      expect((await call(aws, 'GET', `/campaigns/${campaignId}`)).status).toBe(404);
+      expect((await call(aws, 'GET', `/uploads/${id}`)).json.upload).toMatchObject({ state: 'reading', campaignId });
+    } finally {
+      aws.lambda.throttle('ReadUploadFunction', 0);
+    }
+    aws.services.tick('Sweep');
+    const progress = await aws.waitFor('the notice of the next round sent', async () => {
+      const p = await call(aws, 'GET', `/campaigns/${campaignId}/progress`);
+      return p.status === 200 && p.json.notices.out === 1 ? p.json : undefined;
+    });
+    // the campaign the next round recorded asks about that round: running, its notices on their own
+    expect(progress).toStrictEqual({ campaign: { id: campaignId, state: 'running' }, notices: { out: 1, total: 1 } });
+    const rounds = await aws.waitFor('the next round ended', () => {
+      const all = aws.executions('campaign').filter((e) => e.input.includes(id));
+      return all.every((e) => e.status !== 'RUNNING') && all.map((e) => [e.name.slice(-3), e.status]);
+    });
+    expect(rounds).toEqual([
+      ['-r1', 'FAILED'],
+      ['-r2', 'SUCCEEDED'],
+    ]);
+    expect((await call(aws, 'GET', `/uploads/${id}`)).json.upload).toMatchObject({ state: 'accepted', campaignId, round: 2 });
+    // the campaign that round recorded is at that round: the campaign's own sweep asks about it, not the failed one
+    expect((await call(aws, 'GET', `/campaigns/${campaignId}`)).json.campaign).toMatchObject({ state: 'running', round: 2 });
+    // the next sweep finds the campaign: nothing starts, nothing is sent again
+    aws.services.tick('Sweep');
+    await aws.services.settled();
+    expect(aws.executions('campaign').filter((e) => e.input.includes(id))).toHaveLength(2);
+    expect(aws.services.outbox.filter((m) => m.raw.includes('192.0.2.88'))).toHaveLength(1);
+    expect(aws.denials()).toEqual([]);
+  }, 120_000);
+
   it('refuses the whole upload for one bad line, naming its line, and stores nothing', async () => {
     const aws = account();
     const lines = Array.from({ length: 2500 }, (_, i) => `http://192.0.2.21/kit/${i}/login.php,url,KE,phishing kit`);

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweep } from '../../lib/core/campaign/index.js';
 import type { ExecutionStatus, WorkflowName } from '../../lib/core/ports.js';
 import { VERIFYING } from '../../lib/core/verify/index.js';
+import { UPLOAD_KIND } from '../../lib/core/campaign/upload.js';
 import { sentNotice, type SentNotice } from '../support/sent-notice.js';
 
 /*
@@ -124,6 +125,33 @@ describe('sweep', () => {
     expect(started()).toEqual([`campaign-${campaignId}-r2`]);
     expect((await sent.store.getCampaign(campaignId))!.round).toBe(2);
     expect((await sent.store.listEvents({ campaignId })).filter((e) => e.type === 'campaign.restarted')).toHaveLength(1);
+  });
+
+  it('reads an upload again whose reading failed before its campaign existed, once when two sweeps meet, and leaves a week-old one', async () => {
+    statuses.set(`notice-${sent.notice.id}-r1`, 'running');
+    const now = sent.deps.clock.now().getTime();
+    const reading = (id: string, createdAt: number) => ({
+      id,
+      state: 'reading',
+      size: 10,
+      createdBy: 't',
+      createdAt: new Date(createdAt).toISOString(),
+      expiresAt: new Date(now + 3_600_000).toISOString(),
+      campaignId: `cmp_of_${id}`,
+      submission: { name: 'Uploaded', submitter: 't' },
+    });
+    await sent.store.putRecord({ kind: UPLOAD_KIND, key: 'upl_fresh', value: JSON.stringify(reading('upl_fresh', now)), version: 1 });
+    await sent.store.putRecord({ kind: UPLOAD_KIND, key: 'upl_old', value: JSON.stringify(reading('upl_old', now - 8 * 86_400_000)), version: 1 });
+    statuses.set('campaign-cmp_of_upl_fresh-r1', 'failed');
+    statuses.set('campaign-cmp_of_upl_old-r1', 'failed');
+    // each answer takes a moment: both sweeps have seen the failed round before either starts the next
+    const answer = sent.workflows.describe;
+    sent.workflows.describe = async (workflow, name) => (await new Promise((r) => setTimeout(r, 20)), answer(workflow, name));
+    const reports = await Promise.all([sweep(sent.deps), sweep(sent.deps)]);
+    expect(reports.map((r) => r.uploads ?? 0).sort()).toEqual([0, 1]);
+    expect(started()).toEqual(['campaign-cmp_of_upl_fresh-r2']);
+    expect(JSON.parse((await sent.store.getRecord(UPLOAD_KIND, 'upl_fresh'))!.value)).toMatchObject({ state: 'reading', round: 2 });
+    expect(JSON.parse((await sent.store.getRecord(UPLOAD_KIND, 'upl_old'))!.value).round).toBeUndefined();
   });
 
   it('starts a campaign whose start was lost under the round it has, and leaves a running campaign or one its workflow let go alone', async () => {

@@ -7,6 +7,7 @@ import { applyAnswer } from '../answers/index.js';
 import { VERIFYING, parseVerifyingMark, resumeVerification } from '../verify/index.js';
 import { appendEvent } from '../audit/index.js';
 import { updateCampaign, updateNotice } from '../updates.js';
+import { restartReadings } from './upload.js';
 
 const LIVE_NOTICE_STATES: readonly NoticeState[] = ['planned', 'sending', 'uncertain', 'sent'];
 
@@ -112,6 +113,8 @@ export interface SweepReport {
   readonly campaigns: number;
   /** campaigns routing or starting their notices for longer than CAMPAIGN_RESTART_WINDOW_MS: left for a person */
   readonly staleCampaigns?: number;
+  /** uploads whose reading workflow failed or never started before their campaign existed, read again (AWS) */
+  readonly uploads?: number;
   /** notice executions started again: a new round after a failed one, the same round for one never started */
   readonly notices: number;
   /** verify executions started again */
@@ -127,11 +130,13 @@ export interface SweepReport {
  * started, is started again (a campaign left for a week excepted, see CAMPAIGN_RESTART_WINDOW_MS). A failed campaign or
  * notice execution gets a new round (`round + 1`, as a coordinator's resume does: AWS keeps an execution's name
  * 90 days), so the old round's steps stop if they ever wake. Every workflow is re-entrant: nothing is sent twice.
- * Campaigns go first: a campaign that stopped while starting its notices starts them itself.
+ * Uploads and campaigns go first: a campaign that stopped while starting its notices starts them itself.
  */
 export async function sweep(deps: Deps): Promise<SweepReport> {
+  // the reading of an upload (AWS) needs no file here: the workflow it starts reads it
+  const readings = await restartReadings(deps, CAMPAIGN_RESTART_WINDOW_MS);
   const swept = await sweepCampaigns(deps);
-  let checked = swept.checked;
+  let checked = readings.checked + swept.checked;
   let notices = 0;
   let verifications = 0;
   const campaigns = new Map<string, string | undefined>();
@@ -184,7 +189,15 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   } while (after);
   // a reminder or follow-up whose function died between the hand-over and the record, its notice closed since
   const messagesSent = await sendUnsent(deps);
-  return { checked, campaigns: swept.started, ...(swept.stale ? { staleCampaigns: swept.stale } : {}), notices, verifications, ...(messagesSent ? { messagesSent } : {}) };
+  return {
+    checked,
+    campaigns: swept.started,
+    ...(swept.stale ? { staleCampaigns: swept.stale } : {}),
+    ...(readings.started ? { uploads: readings.started } : {}),
+    notices,
+    verifications,
+    ...(messagesSent ? { messagesSent } : {}),
+  };
 }
 
 /**

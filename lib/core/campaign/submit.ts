@@ -207,6 +207,8 @@ export interface ReadSubmission {
   /** how many of the file's indicators were already handled by a live case elsewhere */
   readonly alreadyOpen: number;
   readonly state: Campaign['state'];
+  /** the round of the workflow execution that records it, when not the first (an upload read again by the sweeper) */
+  readonly round?: number;
 }
 
 /**
@@ -233,6 +235,7 @@ export async function recordSubmittedCampaign(deps: Deps, s: ReadSubmission): Pr
     state: s.state,
     createdAt: now,
     ...(input.requireApproval ? {} : { approvedAt: now, approvedBy: input.submitter }),
+    ...(s.round && s.round > 1 ? { round: s.round } : {}),
     counts: {
       submitted: intake.unique + intake.duplicates.length,
       indicators: freshCount,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CampaignIndicator } from '../model.js';
 import type { Deps, UploadStore } from '../ports.js';
-import { AlreadyExistsError, CampaignStateError, InvalidInputError, NotFoundError, type InputIssue } from '../errors.js';
+import { AlreadyExistsError, CampaignStateError, InvalidInputError, NotFoundError, StaleWriteError, type InputIssue } from '../errors.js';
 import { executionName } from '../executions.js';
 import { readSubmission, recordSubmittedCampaign, SubmitCampaignInput } from './submit.js';
 
@@ -32,6 +32,11 @@ const UploadRecord = z.object({
   /** the submission, once `POST /campaigns` named the upload */
   submission: z.record(z.string(), z.unknown()).optional(),
   refusal: z.object({ message: z.string(), issues: z.array(z.object({ where: z.string(), reason: z.string() })), count: z.number().int() }).optional(),
+  /**
+   * the round of the campaign workflow reading it (its execution's `-r<round>`): absent is 1; the sweeper starts a
+   * failed one again as the next, and the campaign it records takes that round
+   */
+  round: z.number().int().min(1).optional(),
 });
 export type UploadRecord = z.infer<typeof UploadRecord>;
 
@@ -101,8 +106,54 @@ export async function submitUpload(deps: Deps, raw: SubmitUploadInput): Promise<
     if ((e as Error).name === 'StaleWriteError') return { upload: id, campaignId, repeated: true };
     throw e;
   }
-  await deps.workflows.start('campaign', executionName('campaign', campaignId, 1), { campaignId, upload: id, intake: {}, route: {}, start: {} });
+  await startReading(deps, campaignId, id, 1);
   return { upload: id, campaignId };
+}
+
+/** The campaign workflow that reads an upload, then routes and sends what it holds. */
+function startReading(deps: Pick<Deps, 'workflows'>, campaignId: string, uploadId: string, round: number): Promise<void> {
+  return deps.workflows.start('campaign', executionName('campaign', campaignId, round), { campaignId, upload: uploadId, intake: {}, route: {}, start: {} });
+}
+
+/**
+ * The sweeper's part for uploads: one whose reading workflow failed (its retries ran out) or never started before
+ * its campaign existed is read again, a failed one as its next round; once the campaign exists, the campaign's own
+ * sweep takes over. An upload named longer ago than `windowMs` is left (its file may be gone; a person uploads it
+ * again). Returns how many were asked about and how many started.
+ */
+export async function restartReadings(deps: Deps, windowMs: number): Promise<{ checked: number; started: number }> {
+  let checked = 0;
+  let started = 0;
+  const now = deps.clock.now().getTime();
+  let after: string | undefined;
+  do {
+    const page = await deps.store.listRecords(UPLOAD_KIND, { after, limit: 1000 });
+    for (const record of page.items) {
+      const parsed = UploadRecord.safeParse(JSON.parse(record.value));
+      if (!parsed.success) continue;
+      const upload = parsed.data;
+      if (upload.state !== 'reading' || !upload.campaignId || now - Date.parse(upload.createdAt) > windowMs) continue;
+      if (await deps.store.getCampaign(upload.campaignId)) continue;
+      checked++;
+      const round = upload.round ?? 1;
+      const status = await deps.workflows.describe('campaign', executionName('campaign', upload.campaignId, round));
+      if (status === 'running' || status === 'succeeded') continue;
+      if (status === 'failed') {
+        try {
+          await saveUpload(deps, { ...upload, round: round + 1 }, record.version);
+        } catch (e) {
+          // another sweep moved it on meanwhile: its round is the one that runs
+          if (e instanceof StaleWriteError) continue;
+          throw e;
+        }
+        deps.log.info('upload read again: its workflow had failed', { upload: upload.id, campaignId: upload.campaignId, round: round + 1 });
+      }
+      await startReading(deps, upload.campaignId, upload.id, status === 'failed' ? round + 1 : round);
+      started++;
+    }
+    after = page.next;
+  } while (after);
+  return { checked, started };
 }
 
 /** Where a reading of an upload stands between two steps of the workflow (the ASL state carries it). */
@@ -167,7 +218,7 @@ export async function readUploadStep(deps: Deps, campaignId: string, uploadId: s
   if (freshCount === 0) {
     return refuse(deps, upload, version, from, new InvalidInputError('nothing to do: every indicator is already handled by an open case', [{ where: 'file', reason: `${intake.unique} indicators, all open in other campaigns` }]));
   }
-  await recordSubmittedCampaign(deps, { id: campaignId, input, intake, tlp, ...(tlpPermission ? { tlpPermission } : {}), freshCount, alreadyOpen: intake.unique - freshCount, state: 'routing' });
+  await recordSubmittedCampaign(deps, { id: campaignId, input, intake, tlp, ...(tlpPermission ? { tlpPermission } : {}), freshCount, alreadyOpen: intake.unique - freshCount, state: 'routing', ...(upload.round ? { round: upload.round } : {}) });
   await saveUpload(deps, { ...upload, state: 'accepted' }, version).catch((e: unknown) => {
     // the campaign stands: the upload's own state is for people, and says accepted at the next read of it
     if (!(e instanceof AlreadyExistsError) && (e as Error).name !== 'StaleWriteError') throw e;
