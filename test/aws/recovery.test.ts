@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, replyTo, sentTo, submitCampaign, useAccount } from './support.js';
+import { call, endedRounds, replyTo, sentTo, submitCampaign, useAccount } from './support.js';
 
 /*
  * Failures on the AWS host are seen and recovered: an execution whose retries run out fails, its alarm notifies
@@ -63,11 +63,7 @@ describe('failures on the AWS host', () => {
       return p.notices.out === 1 ? p : undefined;
     });
     expect(progress).toStrictEqual({ campaign: { id, state: 'running' }, notices: { out: 1, total: 1 } });
-    const rounds = await aws.waitFor('the next round ended', () => {
-      const all = aws.executions('campaign').filter((e) => e.name.includes(id));
-      return all.every((e) => e.status !== 'RUNNING') && all.map((e) => [e.name.slice(-3), e.status]);
-    });
-    expect(rounds).toEqual([
+    expect(await endedRounds(aws, id)).toEqual([
       ['-r1', 'FAILED'],
       ['-r2', 'SUCCEEDED'],
     ]);

@@ -72,6 +72,14 @@ export async function uploadCampaign(account: AwsAccount, lines: readonly string
   return id;
 }
 
+/** A campaign's workflow executions as `[-r<round>, status]`, once none of them runs any more. */
+export function endedRounds(account: AwsAccount, campaignId: string): Promise<string[][]> {
+  return account.waitFor(`the rounds of ${campaignId} ended`, () => {
+    const all = account.executions('campaign').filter((e) => e.name.includes(campaignId));
+    return all.every((e) => e.status !== 'RUNNING') && all.map((e) => [e.name.slice(-3), e.status]);
+  });
+}
+
 /** A JSON request as a user of the pool. */
 export async function call(account: AwsAccount, method: string, path: string, body?: unknown, as = COORDINATOR): Promise<{ status: number; json: any }> {
   const res = await account.request({ method, path, as, headers: JSON_HEADERS, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });

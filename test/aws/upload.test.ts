@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allItems, call, useAccount } from './support.js';
+import { allItems, call, endedRounds, useAccount } from './support.js';
 
 /*
  * A file too big for a request body on the AWS host: the coordinator asks for a presigned URL, PUTs the file to
@@ -65,11 +65,7 @@ describe('uploads on the AWS host', () => {
     });
     // the campaign the next round recorded asks about that round: running, its notices on their own
     expect(progress).toStrictEqual({ campaign: { id: campaignId, state: 'running' }, notices: { out: 1, total: 1 } });
-    const rounds = await aws.waitFor('the next round ended', () => {
-      const all = aws.executions('campaign').filter((e) => e.input.includes(id));
-      return all.every((e) => e.status !== 'RUNNING') && all.map((e) => [e.name.slice(-3), e.status]);
-    });
-    expect(rounds).toEqual([
+    expect(await endedRounds(aws, campaignId)).toEqual([
       ['-r1', 'FAILED'],
       ['-r2', 'SUCCEEDED'],
     ]);

@@ -159,6 +159,31 @@ export async function queryAll(table: Table, index: IndexName, pk: string, ascen
   return found;
 }
 
+/**
+ * One attribute of every item of one index partition, in sort-key order: what a count or a set of keys needs, without
+ * the items' JSON crossing the wire (the query still reads, and is billed for, the whole items).
+ */
+export async function queryAttribute(table: Table, index: IndexName, pk: string, attribute: string): Promise<string[]> {
+  const found: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const result = await table.doc.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        IndexName: index,
+        KeyConditionExpression: '#pk = :pk',
+        ProjectionExpression: '#attribute',
+        ExpressionAttributeNames: { '#pk': keyNames(index).pk, '#attribute': attribute },
+        ExpressionAttributeValues: { ':pk': pk },
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    for (const item of result.Items ?? []) found.push(String(item[attribute]));
+    start = result.LastEvaluatedKey;
+  } while (start !== undefined);
+  return found;
+}
+
 /** One page of an index partition after the request's cursor: the listing every paged family method shares. */
 export async function queryPage<T>(
   table: Table,

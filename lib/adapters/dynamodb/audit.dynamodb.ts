@@ -2,7 +2,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { chainSlotTaken } from '../../core/audit/index.js';
 import type { AuditEvent } from '../../core/model.js';
 import type { Store } from '../../core/ports.js';
-import { compareText, createItem, parseAll, queryAll, type Table } from './access.js';
+import { compareText, createItem, parseAll, queryAll, queryAttribute, type Table } from './access.js';
 import {
   CHAIN_PREFIX,
   chainPk,
@@ -10,6 +10,7 @@ import {
   eventsOfCampaign,
   eventsOfCase,
   eventsOfNotice,
+  keyNames,
   type Item,
 } from './keys.js';
 
@@ -37,25 +38,9 @@ export function dynamoAudit(table: Table): AuditMethods {
     async listChains(campaignId) {
       // from the events themselves, not from a marker a deletion could take away with the chain it names
       const chains = new Set<string>();
-      let start: Record<string, unknown> | undefined;
-      do {
-        const result = await table.doc.send(
-          new QueryCommand({
-            TableName: table.tableName,
-            IndexName: 'gsi1',
-            KeyConditionExpression: '#gpk = :pk',
-            ProjectionExpression: '#pk',
-            ExpressionAttributeNames: { '#gpk': 'gsi1pk', '#pk': 'pk' },
-            ExpressionAttributeValues: { ':pk': eventsOfCampaign(campaignId) },
-            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-          }),
-        );
-        for (const item of result.Items ?? []) {
-          const pk = String(item['pk']);
-          if (pk.startsWith(CHAIN_PREFIX)) chains.add(pk.slice(CHAIN_PREFIX.length));
-        }
-        start = result.LastEvaluatedKey;
-      } while (start !== undefined);
+      for (const pk of await queryAttribute(table, 'gsi1', eventsOfCampaign(campaignId), keyNames(undefined).pk)) {
+        if (pk.startsWith(CHAIN_PREFIX)) chains.add(pk.slice(CHAIN_PREFIX.length));
+      }
       return [...chains].sort(compareText);
     },
 

@@ -1,7 +1,6 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { NoticeState, type Notice } from '../../core/model.js';
 import type { Store } from '../../core/ports.js';
-import { CONCURRENCY, createItem, eachLimit, getData, queryPage, saveOrThrow, type Table } from './access.js';
+import { CONCURRENCY, createItem, eachLimit, getData, queryAttribute, queryPage, saveOrThrow, type Table } from './access.js';
 import { keyNames, noticeKey, noticeKeys, noticesInState, noticesOfCampaign, type Item } from './keys.js';
 
 /** The Store methods for notices. */
@@ -34,29 +33,12 @@ export function dynamoNotices(table: Table): NoticeMethods {
 
     async countNotices(campaignId) {
       // each notice's state from its gsi2 key alone: a poll of a big campaign's progress transfers and parses a
-      // few bytes a notice, not its JSON (the query still reads, and is billed for, the whole items)
+      // few bytes a notice, not its JSON
       const counts: Partial<Record<NoticeState, number>> = {};
-      const byCampaign = keyNames('gsi1').pk;
-      const state = keyNames('gsi2').pk;
-      let start: Record<string, unknown> | undefined;
-      do {
-        const result = await table.doc.send(
-          new QueryCommand({
-            TableName: table.tableName,
-            IndexName: 'gsi1',
-            KeyConditionExpression: '#pk = :pk',
-            ProjectionExpression: '#state',
-            ExpressionAttributeNames: { '#pk': byCampaign, '#state': state },
-            ExpressionAttributeValues: { ':pk': noticesOfCampaign(campaignId) },
-            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-          }),
-        );
-        for (const item of result.Items ?? []) {
-          const of = NoticeState.parse(STATE_KEY.exec(String(item[state]))?.[1]);
-          counts[of] = (counts[of] ?? 0) + 1;
-        }
-        start = result.LastEvaluatedKey;
-      } while (start !== undefined);
+      for (const key of await queryAttribute(table, 'gsi1', noticesOfCampaign(campaignId), keyNames('gsi2').pk)) {
+        const state = NoticeState.parse(STATE_KEY.exec(key)?.[1]);
+        counts[state] = (counts[state] ?? 0) + 1;
+      }
       return counts;
     },
   };
