@@ -1,3 +1,4 @@
+import type { SweeperRestart } from './model.js';
 import type { Deps } from './ports.js';
 
 /**
@@ -29,4 +30,30 @@ export async function completeQuietly(deps: Deps, token: string, output: Record<
     if ((e as Error).name === 'TaskTokenExpiredError') return;
     throw e;
   }
+}
+
+/**
+ * How long the sweeper waits before it starts again an execution it started itself and that failed again: one sweep
+ * (15 minutes) after its first start, twice as long at each failure after, up to a day. A failure that lasts (a
+ * registry down for hours, a fault in a step) so costs 7 rounds on its first day and one a day after, where a
+ * restart at every sweep cost 96 a day, each with an audit event and an archived history. A round started by
+ * anything else (an answer, an escalation, a coordinator's resume) starts the count again. A sweep a minute early
+ * counts as on time: schedules and timers are not exact.
+ */
+export const RESTART_BACKOFF = { firstMs: 15 * 60_000, maxMs: 86_400_000, slackMs: 60_000 } as const;
+
+/** Whether the wait after `count` starts in a row, the last one `at`, is over `now`. */
+export function backoffOver(count: number, at: string, now: Date): boolean {
+  const wait = Math.min(RESTART_BACKOFF.maxMs, RESTART_BACKOFF.firstMs * 2 ** (count - 1));
+  return now.getTime() - Date.parse(at) >= wait - RESTART_BACKOFF.slackMs;
+}
+
+/** Whether the sweeper may start again now the failed execution of `round`: at once, unless it started that round itself. */
+export function restartDue(last: SweeperRestart | undefined, round: number, now: Date): boolean {
+  return !last || last.round !== round || backoffOver(last.count, last.at, now);
+}
+
+/** What the sweeper records as it starts `round + 1` after `round` failed. */
+export function sweeperRestart(last: SweeperRestart | undefined, round: number, now: Date): SweeperRestart {
+  return { round: round + 1, count: last?.round === round ? last.count + 1 : 1, at: now.toISOString() };
 }

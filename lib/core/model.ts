@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { Refusal } from './messages.js';
 
+/**
+ * The sweeper's last start of a failed execution (a campaign's, an upload's reading, a notice's): the round it
+ * started, how many rounds it started in a row, when. That round failing too waits longer (restartDue, executions.ts).
+ */
+export const SweeperRestart = z.object({ round: z.number().int().min(1), count: z.number().int().min(1), at: z.string() });
+export type SweeperRestart = z.infer<typeof SweeperRestart>;
+
 export { Outbound, OutboundKind, OutboundPart, Refusal } from './messages.js';
 
 /**
@@ -214,6 +221,8 @@ export const Campaign = z.object({
    * a failed one again as the next round (AWS keeps an execution's name 90 days)
    */
   round: z.number().int().min(1).optional(),
+  /** the sweeper's last start of a failed round */
+  restarted: SweeperRestart.optional(),
   version: z.number().int().min(1),
 });
 export type Campaign = z.infer<typeof Campaign>;
@@ -315,6 +324,8 @@ export const Notice = z.object({
   step: z.number().int().min(0),
   /** 1 for the first run; a revival or a second round gets a new one (execution names include it) */
   round: z.number().int().min(1),
+  /** the sweeper's last start of a failed round */
+  restarted: SweeperRestart.optional(),
   state: NoticeState,
   /** `TKD-<id>`: in the subject, matched on replies */
   tag: z.string(),

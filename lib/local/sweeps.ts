@@ -7,7 +7,8 @@ export const UNSENT_INTERVAL_MS = 30_000;
 /**
  * How often the running host sweeps, at the AWS sweeper's pace (SWEEP_EVERY): every execution whose retries ran out
  * (a campaign's, a notice's, a verification's) starts again as its next round. Not faster: a failure that lasts
- * (a registry down for hours, a fault in a step) costs a round, an audit event and an archived history each time.
+ * (a registry down for hours, a fault in a step) costs a round, an audit event and an archived history each time
+ * (and one that fails again waits longer each time, RESTART_BACKOFF).
  */
 export const SWEEP_INTERVAL_MS = 15 * 60_000;
 
@@ -37,7 +38,7 @@ export function startSweeps(deps: Deps, sweepEveryMs = SWEEP_INTERVAL_MS): () =>
     every(UNSENT_INTERVAL_MS, 'sending the messages left unsent', async () => void (await sendUnsent(deps))),
     every(sweepEveryMs, 'the sweep', async () => {
       const report = await sweep(deps);
-      if (report.campaigns || report.notices || report.verifications || report.messagesSent) deps.log.info('swept', { ...report });
+      if (report.campaigns || report.uploads || report.notices || report.verifications || report.messagesSent || report.waiting) deps.log.info('swept', { ...report });
       if (report.staleCampaigns) deps.log.warn('campaigns whose workflow stopped long ago are left for a person (takedown status)', { campaigns: report.staleCampaigns });
     }),
   ];

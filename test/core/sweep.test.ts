@@ -3,6 +3,8 @@ import { sweep } from '../../lib/core/campaign/index.js';
 import type { ExecutionStatus, WorkflowName } from '../../lib/core/ports.js';
 import { VERIFYING } from '../../lib/core/verify/index.js';
 import { UPLOAD_KIND } from '../../lib/core/campaign/upload.js';
+import { RESTART_BACKOFF } from '../../lib/core/executions.js';
+import { ScaledClock } from '../../lib/adapters/runtime/clock.js';
 import { sentNotice, type SentNotice } from '../support/sent-notice.js';
 
 /*
@@ -12,6 +14,9 @@ import { sentNotice, type SentNotice } from '../support/sent-notice.js';
 let sent: SentNotice;
 let statuses: Map<string, ExecutionStatus>;
 let before = 0;
+/** how far the domain clock has been moved on (a sweeper's waits are minutes to a day) */
+let later = 0;
+const MINUTE = 60_000;
 
 /** The executions started since the notice was sent (the campaign's own start came before). */
 function started(): string[] {
@@ -19,7 +24,8 @@ function started(): string[] {
 }
 
 beforeEach(async () => {
-  sent = await sentNotice();
+  later = 0;
+  sent = await sentNotice({ clock: new ScaledClock({ realNow: () => Date.now() + later }) });
   statuses = new Map();
   before = sent.workflows.started.length;
   // what was started runs (the campaign's own execution among them), unless the test says otherwise
@@ -66,6 +72,9 @@ describe('sweep', () => {
     expect(await sweep(sent.deps)).toMatchObject({ verifications: 1 });
     expect(started()).toEqual([`verify-${sent.notice.id}-abc-s1`]);
     statuses.set(`verify-${sent.notice.id}-abc-s1`, 'failed');
+    // the one it started failed too: it waits a sweep (15 minutes) before the next
+    expect(await sweep(sent.deps)).toMatchObject({ verifications: 0, waiting: 1 });
+    later += RESTART_BACKOFF.firstMs;
     expect(await sweep(sent.deps)).toMatchObject({ verifications: 1 });
     expect(started()).toEqual([`verify-${sent.notice.id}-abc-s1`, `verify-${sent.notice.id}-abc-s2`]);
     expect(await sweep(sent.deps)).toMatchObject({ verifications: 0 });
@@ -83,7 +92,7 @@ describe('sweep', () => {
     const after = (await sent.store.getCampaign(campaignId))!;
     expect([after.state, after.round, after.approvalToken]).toEqual(['awaiting-approval', 2, undefined]);
     const resumed = (await sent.store.listEvents({ campaignId })).filter((e) => e.type === 'campaign.restarted');
-    expect(resumed.map((e) => [e.actor, e.data])).toEqual([['sweeper', { why: 'its workflow execution had failed', state: 'awaiting-approval', round: 2 }]]);
+    expect(resumed.map((e) => [e.actor, e.data])).toEqual([['sweeper', { why: 'its workflow execution had failed', state: 'awaiting-approval', round: 2, inARow: 1 }]]);
     // the new round runs: a second sweep starts nothing
     expect(await sweep(sent.deps)).toMatchObject({ campaigns: 0 });
     expect(started()).toHaveLength(1);
@@ -108,6 +117,7 @@ describe('sweep', () => {
     const planned = (await sent.store.getCampaign(campaignId))!;
     await sent.store.saveCampaign({ ...planned, state: 'awaiting-approval', approvedAt: undefined, version: planned.version + 1 });
     statuses.set(`campaign-${campaignId}-r2`, 'failed');
+    later += RESTART_BACKOFF.firstMs;
     const report = await sweep(sent.deps);
     expect([report.campaigns, report.staleCampaigns]).toEqual([1, undefined]);
     expect(started()).toEqual([`campaign-${campaignId}-r2`, `campaign-${campaignId}-r3`]);
@@ -169,5 +179,58 @@ describe('sweep', () => {
     statuses.set(`campaign-${campaignId}-r1`, 'failed');
     expect(await sweep(sent.deps)).toMatchObject({ checked: 1, campaigns: 0 });
     expect(started()).toHaveLength(1);
+  });
+  it('waits longer each time a round it started fails again, up to a day, and starts at once a round someone else started', async () => {
+    const name = (round: number) => `notice-${sent.notice.id}-r${round}`;
+    const fail = (round: number) => statuses.set(name(round), 'failed');
+    fail(1);
+    expect(await sweep(sent.deps)).toMatchObject({ notices: 1 });
+    // each round it starts fails too: the waits double from one sweep, and a sweep before one is over starts nothing
+    const waits = [15, 30, 60, 120, 240, 480, 960, 1440, 1440];
+    for (const [i, wait] of waits.entries()) {
+      const round = i + 2;
+      fail(round);
+      later += (wait - 2) * MINUTE;
+      expect(await sweep(sent.deps)).toMatchObject({ notices: 0, waiting: 1 });
+      later += 2 * MINUTE;
+      expect(await sweep(sent.deps)).toMatchObject({ notices: 1 });
+      expect(started().at(-1)).toBe(name(round + 1));
+    }
+    const restarts = (await sent.store.listEvents({ noticeId: sent.notice.id })).filter((e) => e.type === 'notice.resumed' && e.actor === 'sweeper');
+    expect(restarts.map((e) => e.data.inARow)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // a new round that something else started (a coordinator's resume, an escalation): its failure starts at once
+    const cur = (await sent.store.getNotice(sent.notice.id))!;
+    expect(cur.restarted).toMatchObject({ round: 11, count: 10 });
+    await sent.store.saveNotice({ ...cur, round: 12, version: cur.version + 1 });
+    fail(12);
+    expect(await sweep(sent.deps)).toMatchObject({ notices: 1 });
+    expect(started().at(-1)).toBe(name(13));
+    expect((await sent.store.getNotice(sent.notice.id))!.restarted).toMatchObject({ round: 13, count: 1 });
+  });
+
+  it('waits before it starts again a campaign or an upload reading whose round it started failed too', async () => {
+    const campaignId = sent.notice.campaignId;
+    statuses.set(`notice-${sent.notice.id}-r1`, 'running');
+    statuses.set(`campaign-${campaignId}-r1`, 'failed');
+    expect(await sweep(sent.deps)).toMatchObject({ campaigns: 1 });
+    statuses.set(`campaign-${campaignId}-r2`, 'failed');
+    expect(await sweep(sent.deps)).toMatchObject({ campaigns: 0, waiting: 1 });
+    later += RESTART_BACKOFF.firstMs;
+    expect(await sweep(sent.deps)).toMatchObject({ campaigns: 1 });
+    expect(started()).toEqual([`campaign-${campaignId}-r2`, `campaign-${campaignId}-r3`]);
+    expect((await sent.store.getCampaign(campaignId))!.restarted).toMatchObject({ round: 3, count: 2 });
+
+    const now = sent.deps.clock.now().getTime();
+    const upload = { id: 'upl_again', state: 'reading', size: 10, createdBy: 't', createdAt: new Date(now).toISOString(), expiresAt: new Date(now + 3_600_000).toISOString(), campaignId: 'cmp_of_upl_again', submission: { name: 'Uploaded', submitter: 't' } };
+    await sent.store.putRecord({ kind: UPLOAD_KIND, key: 'upl_again', value: JSON.stringify(upload), version: 1 });
+    statuses.set(`campaign-${campaignId}-r3`, 'running');
+    statuses.set('campaign-cmp_of_upl_again-r1', 'failed');
+    expect(await sweep(sent.deps)).toMatchObject({ uploads: 1 });
+    statuses.set('campaign-cmp_of_upl_again-r2', 'failed');
+    expect(await sweep(sent.deps)).toMatchObject({ waiting: 1 });
+    expect(await sweep(sent.deps)).not.toHaveProperty('uploads');
+    later += RESTART_BACKOFF.firstMs;
+    expect(await sweep(sent.deps)).toMatchObject({ uploads: 1 });
+    expect(started().slice(-2)).toEqual(['campaign-cmp_of_upl_again-r2', 'campaign-cmp_of_upl_again-r3']);
   });
 });

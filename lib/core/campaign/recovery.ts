@@ -1,6 +1,6 @@
 import type { Campaign, CampaignState, Notice, NoticeState } from '../model.js';
 import type { Deps, ExecutionStatus } from '../ports.js';
-import { campaignExecution, executionName } from '../executions.js';
+import { backoffOver, campaignExecution, executionName, restartDue, sweeperRestart } from '../executions.js';
 import { listAll } from '../paging.js';
 import { finishEscalations, resendUnsent, startNoticeRun } from '../notices/index.js';
 import { applyAnswer } from '../answers/index.js';
@@ -119,6 +119,8 @@ export interface SweepReport {
   readonly notices: number;
   /** verify executions started again */
   readonly verifications: number;
+  /** failed executions the sweeper started last time too, left until their wait is over (RESTART_BACKOFF) */
+  readonly waiting?: number;
   /** reminders and follow-ups left unsent (a function killed mid-send), sent now */
   readonly messagesSent?: number;
 }
@@ -137,8 +139,10 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   const readings = await restartReadings(deps, CAMPAIGN_RESTART_WINDOW_MS);
   const swept = await sweepCampaigns(deps);
   let checked = readings.checked + swept.checked;
+  let waiting = readings.waiting + swept.waiting;
   let notices = 0;
   let verifications = 0;
+  const now = deps.clock.now();
   const campaigns = new Map<string, string | undefined>();
   const campaignState = async (id: string) => {
     if (!campaigns.has(id)) campaigns.set(id, (await deps.store.getCampaign(id))?.state);
@@ -156,16 +160,20 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
         notices++;
         continue;
       }
+      if (!restartDue(notice.restarted, notice.round, now)) {
+        waiting++;
+        continue;
+      }
       let moved = false;
       const next = await updateNotice(deps, notice.id, (cur) => {
         moved = false;
         // someone else moved it on meanwhile (an answer, a resume): theirs is the execution that counts
         if (cur.round !== notice.round || !LIVE_NOTICE_STATES.includes(cur.state)) return undefined;
         moved = true;
-        return { ...cur, round: cur.round + 1, taskToken: undefined };
+        return { ...cur, round: cur.round + 1, taskToken: undefined, restarted: sweeperRestart(cur.restarted, cur.round, now) };
       });
       if (!moved) continue;
-      await appendEvent(deps, { campaignId: next.campaignId, noticeId: next.id, type: 'notice.resumed', actor: 'sweeper', data: { why: 'its workflow execution had failed', round: next.round, deadline: next.deadline } });
+      await appendEvent(deps, { campaignId: next.campaignId, noticeId: next.id, type: 'notice.resumed', actor: 'sweeper', data: { why: 'its workflow execution had failed', round: next.round, inARow: next.restarted!.count, deadline: next.deadline } });
       await startNoticeRun(deps, next);
       notices++;
     }
@@ -179,9 +187,14 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
       checked++;
       const status = await deps.workflows.describe('verify', mark.execution);
       if (status === 'running' || status === 'succeeded') continue;
+      // a verification the sweeper started that failed again waits, as a notice's round does
+      if (mark.sweeps && mark.at && !backoffOver(mark.sweeps, mark.at, now)) {
+        waiting++;
+        continue;
+      }
       const sweeps = (mark.sweeps ?? 0) + 1;
       const execution = `${mark.base ?? mark.execution}-s${sweeps}`;
-      await deps.store.putRecord({ ...record, value: JSON.stringify({ execution, base: mark.base ?? mark.execution, sweeps }), version: record.version + 1 }, record.version);
+      await deps.store.putRecord({ ...record, value: JSON.stringify({ execution, base: mark.base ?? mark.execution, sweeps, at: now.toISOString() }), version: record.version + 1 }, record.version);
       await deps.workflows.start('verify', execution, { noticeId: record.key });
       verifications++;
     }
@@ -196,6 +209,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     ...(readings.started ? { uploads: readings.started } : {}),
     notices,
     verifications,
+    ...(waiting ? { waiting } : {}),
     ...(messagesSent ? { messagesSent } : {}),
   };
 }
@@ -209,11 +223,13 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
 export const CAMPAIGN_RESTART_WINDOW_MS = 7 * 86_400_000;
 
 /** The campaigns whose workflow failed or never started, started again (see sweep). */
-async function sweepCampaigns(deps: Deps): Promise<{ checked: number; started: number; stale: number }> {
+async function sweepCampaigns(deps: Deps): Promise<{ checked: number; started: number; stale: number; waiting: number }> {
   let checked = 0;
   let started = 0;
   let stale = 0;
-  const now = deps.clock.now().getTime();
+  let waiting = 0;
+  const at = deps.clock.now();
+  const now = at.getTime();
   for (const campaign of await deps.store.listCampaigns()) {
     if (!HELD_BY_WORKFLOW.includes(campaign.state)) continue;
     // a plan waiting for approval sends nothing by itself: its workflow starts again whatever its age
@@ -230,6 +246,10 @@ async function sweepCampaigns(deps: Deps): Promise<{ checked: number; started: n
       started++;
       continue;
     }
+    if (!restartDue(campaign.restarted, campaign.round ?? 1, at)) {
+      waiting++;
+      continue;
+    }
     let moved = false;
     const next = await updateCampaign(deps, campaign.id, (cur) => {
       moved = false;
@@ -238,14 +258,14 @@ async function sweepCampaigns(deps: Deps): Promise<{ checked: number; started: n
       moved = true;
       // the failed execution's approval callback is dead: the new round's wait leaves its own
       const { approvalToken: _dead, ...kept } = cur;
-      return { ...kept, round: (cur.round ?? 1) + 1 };
+      return { ...kept, round: (cur.round ?? 1) + 1, restarted: sweeperRestart(cur.restarted, cur.round ?? 1, at) };
     });
     if (!moved) continue;
-    await appendEvent(deps, { campaignId: next.id, type: 'campaign.restarted', actor: 'sweeper', data: { why: 'its workflow execution had failed', state: next.state, round: next.round } });
+    await appendEvent(deps, { campaignId: next.id, type: 'campaign.restarted', actor: 'sweeper', data: { why: 'its workflow execution had failed', state: next.state, round: next.round, inARow: next.restarted!.count } });
     await restartCampaignRun(deps, next);
     started++;
   }
-  return { checked, started, stale };
+  return { checked, started, stale, waiting };
 }
 
 /**

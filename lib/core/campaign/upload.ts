@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { CampaignIndicator } from '../model.js';
+import { SweeperRestart, type CampaignIndicator } from '../model.js';
 import type { Deps, UploadStore } from '../ports.js';
 import { AlreadyExistsError, CampaignStateError, InvalidInputError, NotFoundError, StaleWriteError, type InputIssue } from '../errors.js';
-import { executionName } from '../executions.js';
+import { executionName, restartDue, sweeperRestart } from '../executions.js';
 import { readSubmission, recordSubmittedCampaign, SubmitCampaignInput } from './submit.js';
 
 /**
@@ -37,6 +37,8 @@ const UploadRecord = z.object({
    * failed one again as the next, and the campaign it records takes that round
    */
   round: z.number().int().min(1).optional(),
+  /** the sweeper's last start of a failed reading */
+  restarted: SweeperRestart.optional(),
 });
 export type UploadRecord = z.infer<typeof UploadRecord>;
 
@@ -119,12 +121,14 @@ function startReading(deps: Pick<Deps, 'workflows'>, campaignId: string, uploadI
  * The sweeper's part for uploads: one whose reading workflow failed (its retries ran out) or never started before
  * its campaign existed is read again, a failed one as its next round; once the campaign exists, the campaign's own
  * sweep takes over. An upload named longer ago than `windowMs` is left (its file may be gone; a person uploads it
- * again). Returns how many were asked about and how many started.
+ * again). Returns how many were asked about, how many started and how many wait (RESTART_BACKOFF).
  */
-export async function restartReadings(deps: Deps, windowMs: number): Promise<{ checked: number; started: number }> {
+export async function restartReadings(deps: Deps, windowMs: number): Promise<{ checked: number; started: number; waiting: number }> {
   let checked = 0;
   let started = 0;
-  const now = deps.clock.now().getTime();
+  let waiting = 0;
+  const at = deps.clock.now();
+  const now = at.getTime();
   let after: string | undefined;
   do {
     const page = await deps.store.listRecords(UPLOAD_KIND, { after, limit: 1000 });
@@ -139,8 +143,13 @@ export async function restartReadings(deps: Deps, windowMs: number): Promise<{ c
       const status = await deps.workflows.describe('campaign', executionName('campaign', upload.campaignId, round));
       if (status === 'running' || status === 'succeeded') continue;
       if (status === 'failed') {
+        // one the sweeper read again that failed again waits (RESTART_BACKOFF)
+        if (!restartDue(upload.restarted, round, at)) {
+          waiting++;
+          continue;
+        }
         try {
-          await saveUpload(deps, { ...upload, round: round + 1 }, record.version);
+          await saveUpload(deps, { ...upload, round: round + 1, restarted: sweeperRestart(upload.restarted, round, at) }, record.version);
         } catch (e) {
           // another sweep moved it on meanwhile: its round is the one that runs
           if (e instanceof StaleWriteError) continue;
@@ -153,7 +162,7 @@ export async function restartReadings(deps: Deps, windowMs: number): Promise<{ c
     }
     after = page.next;
   } while (after);
-  return { checked, started };
+  return { checked, started, waiting };
 }
 
 /** Where a reading of an upload stands between two steps of the workflow (the ASL state carries it). */

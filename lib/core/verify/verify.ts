@@ -30,12 +30,12 @@ export const VERIFYING = 'verifying';
 
 /**
  * A verification mark's value: the execution it names (absent on marks from before the sweeper asked), and, once the
- * sweeper started it again, the first name and how many times.
+ * sweeper started it again, the first name, how many times, and when last.
  */
-export function parseVerifyingMark(value: string): { execution?: string; base?: string; sweeps?: number } {
+export function parseVerifyingMark(value: string): { execution?: string; base?: string; sweeps?: number; at?: string } {
   try {
     const parsed = JSON.parse(value) as unknown;
-    return parsed && typeof parsed === 'object' ? (parsed as { execution?: string; base?: string; sweeps?: number }) : {};
+    return parsed && typeof parsed === 'object' ? (parsed as { execution?: string; base?: string; sweeps?: number; at?: string }) : {};
   } catch {
     return {};
   }
