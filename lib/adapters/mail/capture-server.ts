@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
@@ -28,6 +28,7 @@ export async function startCaptureServer(opts: CaptureServerOptions): Promise<Ca
   const host = opts.host ?? '127.0.0.1';
   await mkdir(opts.dir, { recursive: true, mode: 0o700 });
   let seq = 0;
+  const directory = directorySync(opts.dir);
 
   const server = new SMTPServer({
     authOptional: true,
@@ -54,7 +55,7 @@ export async function startCaptureServer(opts: CaptureServerOptions): Promise<Ca
         if (answered) return;
         const bytes = Buffer.concat(chunks);
         seq += 1;
-        store(opts.dir, bytes, seq).then(
+        store(opts.dir, directory, bytes, seq).then(
           (name) => answer(null, `OK: queued as ${name}`),
           () => answer(Object.assign(new Error('could not store the message, try again later'), { responseCode: 451 })),
         );
@@ -73,12 +74,15 @@ export async function startCaptureServer(opts: CaptureServerOptions): Promise<Ca
   return {
     port,
     url: `smtp://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () => closeServer(server),
+    close: async () => {
+      await closeServer(server);
+      await directory.close();
+    },
   };
 }
 
 /** Writes one message under a name that sorts by arrival; temp file, fsync, rename, fsync of the directory. */
-async function store(dir: string, bytes: Buffer, seq: number): Promise<string> {
+async function store(dir: string, directory: DirectorySync, bytes: Buffer, seq: number): Promise<string> {
   const stamp = new Date().toISOString().replace(/:/g, '-');
   const digest = createHash('sha256').update(bytes).digest('hex').slice(0, 8);
   const name = `${stamp}-${String(seq).padStart(6, '0')}-${digest}.eml`;
@@ -96,13 +100,61 @@ async function store(dir: string, bytes: Buffer, seq: number): Promise<string> {
   }
   await file.close();
   await rename(temp, join(dir, name));
-  const directory = await open(dir, 'r');
-  try {
-    await directory.sync();
-  } finally {
-    await directory.close();
-  }
+  await directory.sync();
   return name;
+}
+
+interface DirectorySync {
+  /** resolves once a sync of the directory that started after this call has ended */
+  sync(): Promise<void>;
+  /** closes the directory once the syncs under way have ended */
+  close(): Promise<void>;
+}
+
+/**
+ * The directory's fsync, shared (a group commit): a rename is durable once a sync of its directory that started
+ * after it has ended. The messages a pool's connections bring together share one sync, on a handle kept open,
+ * where each cost an open, a sync and a close: three trips to libuv's threads, which on a busy machine each cost
+ * the event loop a wake-up.
+ */
+function directorySync(dir: string): DirectorySync {
+  let handle: Promise<FileHandle> | undefined;
+  // the sync under way, and the one every caller since it started waits for
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const once = async (): Promise<void> => {
+    const opening = (handle ??= open(dir, 'r'));
+    try {
+      await (await opening).sync();
+    } catch (err) {
+      // a handle that failed is opened again next time
+      if (handle === opening) handle = undefined;
+      await opening.then((h) => h.close()).catch(() => undefined);
+      throw err;
+    }
+  };
+  const sync = (): Promise<void> => {
+    if (!running) {
+      running = once().finally(() => (running = undefined));
+      return running;
+    }
+    // the sync under way may have started before the caller's rename: it waits for the next one
+    next ??= running
+      .catch(() => undefined)
+      .then(() => {
+        next = undefined;
+        return sync();
+      });
+    return next;
+  };
+  return {
+    sync,
+    async close() {
+      while (running || next) await (next ?? running)!.catch(() => undefined);
+      await (await handle?.catch(() => undefined))?.close();
+      handle = undefined;
+    },
+  };
 }
 
 /** Resolves once the server has stopped; idle pooled client connections are cut at once rather than after 30 s. */
