@@ -28,7 +28,7 @@ export async function startCaptureServer(opts: CaptureServerOptions): Promise<Ca
   const host = opts.host ?? '127.0.0.1';
   await mkdir(opts.dir, { recursive: true, mode: 0o700 });
   let seq = 0;
-  const directory = directorySync(opts.dir);
+  const directory = directorySync(() => open(opts.dir, 'r'));
 
   const server = new SMTPServer({
     authOptional: true,
@@ -104,7 +104,7 @@ async function store(dir: string, directory: DirectorySync, bytes: Buffer, seq: 
   return name;
 }
 
-interface DirectorySync {
+export interface DirectorySync {
   /** resolves once a sync of the directory that started after this call has ended */
   sync(): Promise<void>;
   /** closes the directory once the syncs under way have ended */
@@ -115,15 +115,15 @@ interface DirectorySync {
  * The directory's fsync, shared (a group commit): a rename is durable once a sync of its directory that started
  * after it has ended. The messages a pool's connections bring together share one sync, on a handle kept open,
  * where each cost an open, a sync and a close: three trips to libuv's threads, which on a busy machine each cost
- * the event loop a wake-up.
+ * the event loop a wake-up. `openDirectory` opens the directory (read-only), again after a sync that failed.
  */
-function directorySync(dir: string): DirectorySync {
-  let handle: Promise<FileHandle> | undefined;
+export function directorySync(openDirectory: () => Promise<Pick<FileHandle, 'sync' | 'close'>>): DirectorySync {
+  let handle: Promise<Pick<FileHandle, 'sync' | 'close'>> | undefined;
   // the sync under way, and the one every caller since it started waits for
   let running: Promise<void> | undefined;
   let next: Promise<void> | undefined;
   const once = async (): Promise<void> => {
-    const opening = (handle ??= open(dir, 'r'));
+    const opening = (handle ??= openDirectory());
     try {
       await (await opening).sync();
     } catch (err) {
