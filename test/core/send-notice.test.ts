@@ -11,8 +11,9 @@ import { receiveMail } from '../../lib/core/answers/inbound.js';
 import { recordAnswer } from '../../lib/core/answers/record.js';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
 import { MailTransientError } from '../../lib/core/errors.js';
-import type { Deps, Mailer, Store, Workflows } from '../../lib/core/ports.js';
+import type { Deps, Mailer, MessageStore, Store, Workflows } from '../../lib/core/ports.js';
 import type { Outbound } from '../../lib/core/messages.js';
+import { holdsNoToken } from '../../lib/core/notices/sending/masking.js';
 import { SqliteStore } from '../../lib/adapters/sqlite/store.sqlite.js';
 import { SmtpMailer } from '../../lib/adapters/mail/mailer.smtp.js';
 import { startCaptureServer } from '../../lib/adapters/mail/capture-server.js';
@@ -96,6 +97,19 @@ async function replyToDelivered(d: Deps, noticeId: string, id: string, text: str
   const replyTo = /^Reply-To:\s*(?:[^<\r\n]*<)?([^>\s]+)>?\s*$/im.exec(delivered)![1]!;
   const reply = ['From: abuse@demo-dc.example', `To: ${replyTo}`, `Subject: Re: [TKD-${noticeId}]`, `Message-ID: <${id}@demo-dc.example>`, '', text, ''].join('\r\n');
   await receiveMail(d, await parseMail(Buffer.from(reply), [replyTo]));
+}
+
+/** A message left unresent keeps only its masked copy, the hash of the bytes handed over beside it. */
+async function expectOnlyMaskedCopy(d: Deps, handedOver: Outbound): Promise<void> {
+  const after = (await store.listOutbound(handedOver.noticeId)).find((o) => o.id === handedOver.id)!;
+  const was = handedOver.parts![0]!;
+  const part = after.parts![0]!;
+  expect(part).toMatchObject({ state: 'sending', sha256: was.sha256 });
+  expect(part.rawKey).toBe(was.rawKey.replace(/\.eml$/, '.masked.eml'));
+  const copy = (await d.messages.get(part.rawKey))!;
+  expect(part.maskedSha256).toBe(d.ids.hash(copy));
+  expect(holdsNoToken(copy)).toBe(true);
+  expect(await d.messages.get(was.rawKey)).toBeUndefined();
 }
 
 describe('sendNotice', () => {
@@ -214,6 +228,7 @@ describe('sendNotice', () => {
     await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
     await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
     expect((await store.getNotice(noticeId))?.state).toBe('uncertain');
+    const [handedOver] = await store.listOutbound(noticeId);
     // the party tells the coordinator by phone, who records it: it proves nothing about the message
     await recordAnswer(d, noticeId, { intent: 'actioned', source: 'api' }, 'coordinator');
     expect((await store.getNotice(noticeId))?.state).toBe('closed');
@@ -229,11 +244,17 @@ describe('sendNotice', () => {
       { outbound: out!.id, kind: 'notice', to: out!.to, parts: [1], attempts: 2, noticeState: 'closed' },
     ]);
 
+    // nothing will send it again: no working token of it stays at rest, and the hash of what went out stays
+    await expectOnlyMaskedCopy(d, handedOver!);
+
     // a reply with its token, later, proves it arrived after all
     await replyToDelivered(d, noticeId, 'r2', 'Done, the server is gone.');
     const [proven] = await store.listOutbound(noticeId);
     expect(proven?.state).toBe('sent');
     expect(proven).not.toHaveProperty('notResent');
+    const masked = (await store.listOutbound(noticeId))[0]!.parts![0]!;
+    expect(masked).toMatchObject({ sha256: handedOver!.parts![0]!.sha256, rawKey: out!.parts![0]!.rawKey });
+    expect(holdsNoToken((await d.messages.get(masked.rawKey))!)).toBe(true);
   });
 
   it('records a message of unknown outcome not resent when an answer paused its notice to resume as sent', async () => {
@@ -245,9 +266,32 @@ describe('sendNotice', () => {
     await recordAnswer(d, noticeId, { intent: 'needs-info', source: 'api', note: 'which URL?' }, 'coordinator');
     expect((await store.getNotice(noticeId))?.paused?.from).toBe('sent');
 
+    const [handedOver] = await store.listOutbound(noticeId);
     await sendNotice(d, noticeId, 1);
     expect(outboxFiles()).toHaveLength(2);
     expect((await store.listOutbound(noticeId))[0]).toMatchObject({ state: 'sending', notResent: { noticeState: 'paused' } });
+    await expectOnlyMaskedCopy(d, handedOver!);
+  });
+
+  it('masks the copy of a message marked unresent by a step that died before it masked it', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await recordAnswer(d, noticeId, { intent: 'actioned', source: 'api' }, 'coordinator');
+    expect((await store.getNotice(noticeId))?.state).toBe('closed');
+    // the mark is saved, and the step dies as it puts the masked copy
+    const dying: MessageStore = Object.create(d.messages, { put: { value: async () => Promise.reject(new Error('process killed')) } });
+    await expect(sendNotice({ ...d, messages: dying }, noticeId, 1)).rejects.toThrow('process killed');
+    const [marked] = await store.listOutbound(noticeId);
+    // marked, its exact bytes still there
+    expect(marked).toMatchObject({ state: 'sending', notResent: { noticeState: 'closed' } });
+    expect(marked!.parts![0]!.maskedSha256).toBeUndefined();
+    expect(holdsNoToken((await d.messages.get(marked!.parts![0]!.rawKey))!)).toBe(false);
+    // its retry finds it marked, and masks it; the trail says it once
+    await sendNotice(d, noticeId, 1);
+    await expectOnlyMaskedCopy(d, marked!);
+    expect((await store.listEvents({ noticeId })).filter((e) => e.type === 'message.not-resent')).toHaveLength(1);
   });
 
   it('takes a proof of delivery that races the mark of a notice that ended: recorded sent all the same', async () => {

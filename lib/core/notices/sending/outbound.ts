@@ -111,7 +111,7 @@ async function sendParts(deps: Deps, notice: Notice, start: Outbound): Promise<O
       return out;
     }
     const masked = maskTokens(raw).masked;
-    const maskedKey = part.rawKey.replace(/\.eml$/, '.masked.eml');
+    const maskedKey = maskedKeyOf(part.rawKey);
     await deps.messages.put(maskedKey, masked);
     const done: OutboundPart = {
       ...handing,
@@ -208,9 +208,10 @@ export async function provenDelivered(deps: Deps, outboundId: string, proof: str
     if (!out || !part || part.state !== 'sending' || !notice) return false;
     const raw = await deps.messages.get(part.rawKey);
     if (raw === undefined) return false;
-    const masked = maskTokens(raw).masked;
-    const maskedKey = part.rawKey.replace(/\.eml$/, '.masked.eml');
-    await deps.messages.put(maskedKey, masked);
+    // a message its notice's end left unresent has only its masked copy left (maskUnresent)
+    const masked = part.maskedSha256 ? raw : maskTokens(raw).masked;
+    const maskedKey = maskedKeyOf(part.rawKey);
+    if (!part.maskedSha256) await deps.messages.put(maskedKey, masked);
     const sentAt = deps.clock.now().toISOString();
     const done: OutboundPart = { ...part, state: 'sent', rawKey: maskedKey, maskedSha256: deps.ids.hash(masked), sentAt };
     try {
@@ -227,9 +228,47 @@ export async function provenDelivered(deps: Deps, outboundId: string, proof: str
   }
 }
 
+/** Where a part's copy with every token masked is kept: beside its exact bytes, under the same key. */
+function maskedKeyOf(rawKey: string): string {
+  return rawKey.endsWith('.masked.eml') ? rawKey : rawKey.replace(/\.eml$/, '.masked.eml');
+}
+
+/**
+ * A message its notice's end left unresent (notResent, see leaveUnresent) keeps no working token at rest: each part
+ * not sent is replaced by its masked copy, as a sent one is. Nothing sends it again, since its notice ended; whether
+ * the part handed over arrived stays unknown (it stays 'sending', with the sha-256 of the bytes handed over), and an
+ * answer that proves it did (provenDelivered) still records it sent. Done again after a crash until it holds.
+ */
+export async function maskUnresent(deps: Deps, outboundId: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const out = await deps.store.getOutbound(outboundId);
+    if (!out?.notResent || !out.parts) return;
+    const left = out.parts.filter((p) => p.state !== 'sent' && !p.maskedSha256);
+    if (!left.length) return;
+    const masked = new Map<number, OutboundPart>();
+    for (const part of left) {
+      const raw = await deps.messages.get(part.rawKey);
+      if (raw === undefined) continue;
+      const copy = maskTokens(raw).masked;
+      const maskedKey = maskedKeyOf(part.rawKey);
+      await deps.messages.put(maskedKey, copy);
+      masked.set(part.index, { ...part, rawKey: maskedKey, maskedSha256: deps.ids.hash(copy) });
+    }
+    try {
+      await deps.store.saveOutbound({ ...out, parts: out.parts.map((p) => masked.get(p.index) ?? p), version: out.version + 1 });
+    } catch (e) {
+      // saved in between (a proof of delivery, which masks it itself): read it again
+      if (e instanceof StaleWriteError) continue;
+      throw e;
+    }
+    for (const part of left) if (masked.has(part.index)) await deps.messages.delete(part.rawKey);
+    return;
+  }
+}
+
 async function recordProven(deps: Deps, out: Outbound, part: OutboundPart, done: OutboundPart, notice: Notice, proof: string): Promise<void> {
   const sentAt = done.sentAt!;
-  await deps.messages.delete(part.rawKey);
+  if (part.rawKey !== done.rawKey) await deps.messages.delete(part.rawKey);
   if (out.kind !== 'notice') await deps.store.deleteRecord(UNSENT_KIND, out.id);
   // a notice its answers closed before the resend went out was sent all the same: when, as far as we know
   if (out.kind === 'notice') await updateNotice(deps, notice.id, (cur) => (cur.sentAt ? undefined : { ...cur, sentAt }));

@@ -2,7 +2,7 @@ import type { Case, Notice } from '../../model.js';
 import type { Deps, RenderJob } from '../../ports.js';
 import { contentTlp, renderNotice } from '../render/render.js';
 import { MailRejectedError, MailTransientError, NotFoundError, SendingHaltedError, StaleWriteError } from '../../errors.js';
-import { sendOutbound } from './outbound.js';
+import { maskUnresent, sendOutbound } from './outbound.js';
 import type { RenderContext } from './compose.js';
 import { holdForRefusal, noticeMessageNumber, noticeOutboundId } from './resend.js';
 import { settleCampaign } from '../settle.js';
@@ -51,14 +51,16 @@ const NOTICE_ENDED: ReadonlySet<Notice['state']> = new Set(['closed', 'cancelled
  * sent, while its message's hand-over had an unknown outcome: the resend that outcome calls for would be a send
  * after the close, so none is made, and the message says so (notResent) rather than read 'sending' for ever. Only
  * the notice's own send step does this, and nothing else sends that message, so no hand-over of it can be in
- * flight. Whether it arrived stays unknown: an answer that later proves it (provenDelivered) still records it sent,
- * and so does a send that happens after all.
+ * flight. Whether it arrived stays unknown: an answer that later proves it (provenDelivered) still records it sent.
+ * Its copy is then masked (maskUnresent): the working tokens of a message nothing will send do not stay at rest.
  */
 async function leaveUnresent(deps: Deps, notice: Notice): Promise<void> {
   let logged = false;
   for (let attempt = 0; attempt < 3; attempt++) {
     const out = await deps.store.getOutbound(noticeOutboundId(notice));
-    if (!out || out.state !== 'sending' || out.notResent) return;
+    if (!out || out.state !== 'sending') return;
+    // marked before (a retry, or a crash before its copy was masked)
+    if (out.notResent) return maskUnresent(deps, out.id);
     if (!logged) {
       const sending = (out.parts ?? []).filter((p) => p.state === 'sending').map((p) => p.index);
       // the event first: a crash in between repeats it rather than loses it
@@ -73,7 +75,7 @@ async function leaveUnresent(deps: Deps, notice: Notice): Promise<void> {
     }
     try {
       await deps.store.saveOutbound({ ...out, notResent: { at: deps.clock.now().toISOString(), noticeState: notice.state }, version: out.version + 1 });
-      return;
+      return maskUnresent(deps, out.id);
     } catch (e) {
       // saved in between (a proof of delivery): read it again, and mark it only if it is still unknown
       if (!(e instanceof StaleWriteError)) throw e;
