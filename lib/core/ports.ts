@@ -27,10 +27,23 @@ export interface Workflows {
    * execution never started (or forgotten: AWS keeps a closed one's name 90 days, the embedded engine in memory).
    */
   describe(workflow: WorkflowName, name: string): Promise<ExecutionStatus>;
+  /**
+   * The names of `workflow`'s executions that run, and of those that ended without success (failed, timed out,
+   * aborted) and are still known: what the sweeper asks in a call per thousand executions, where a describe per live
+   * notice cost a call each (a big operation's 20,000 notices, one after the other, every sweep). A name in neither
+   * is described. Optional: a sweep on an engine without it describes each execution.
+   */
+  census?(workflow: WorkflowName): Promise<ExecutionCensus>;
 }
 
 /** An execution as the sweeper sees it (Workflows.describe). */
 export type ExecutionStatus = 'running' | 'succeeded' | 'failed' | 'absent';
+
+/** The executions of one workflow that run, and those that ended without success (Workflows.census). */
+export interface ExecutionCensus {
+  readonly running: ReadonlySet<string>;
+  readonly failed: ReadonlySet<string>;
+}
 
 /** A message ready to compose; the adapter turns it into exact bytes. */
 export interface MailDraft {

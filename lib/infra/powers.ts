@@ -28,6 +28,8 @@ export interface Powers {
   readonly resolvesParties?: true;
   /** the workflows whose executions it asks about (DescribeExecution) */
   readonly describes?: readonly WorkflowName[];
+  /** the workflows whose executions it lists by status (ListExecutions: the sweeper's census) */
+  readonly lists?: readonly WorkflowName[];
   /** it reads uploaded files (the campaign workflow's reading loop) */
   readonly readsUploads?: true;
 }
@@ -74,7 +76,7 @@ export const INBOUND_MAIL_POWERS: Powers = { entry: 'lambdas/inbound-mail.ts', t
 export const SES_EVENTS_POWERS: Powers = { entry: 'lambdas/ses-events.ts', timeout: Duration.minutes(1), starts: ['notice'], completesTokens: true };
 
 // starts again what failed: a campaign or a notice as a new round, a verification under a new name
-export const SWEEPER_POWERS: Powers = { entry: 'lambdas/sweeper.ts', timeout: Duration.minutes(10), starts: ['campaign', 'notice', 'verify'], describes: ['campaign', 'notice', 'verify'] };
+export const SWEEPER_POWERS: Powers = { entry: 'lambdas/sweeper.ts', timeout: Duration.minutes(10), starts: ['campaign', 'notice', 'verify'], describes: ['campaign', 'notice', 'verify'], lists: ['notice', 'verify'] };
 
 /** How often the sweeper looks for campaigns, live notices and verifications whose execution failed. */
 export const SWEEP_EVERY = Duration.minutes(15);
@@ -117,6 +119,11 @@ export function grant(fn: IFunction, powers: Powers, table: Table, arns: Record<
         actions: ['states:DescribeExecution'],
         resources: powers.describes.map((w) => `${arns[w].replace(':stateMachine:', ':execution:')}:*`),
       }),
+    );
+  }
+  if (powers.lists && powers.lists.length > 0) {
+    fn.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:ListExecutions'], resources: powers.lists.map((w) => arns[w]) }),
     );
   }
   if (powers.completesTokens) {

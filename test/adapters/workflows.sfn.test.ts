@@ -15,6 +15,9 @@ interface Received {
 /** What the fake answers to the next request of an operation: a JSON body, or an error as HTTP 400. */
 type Reply = { body: Record<string, unknown> } | { error: string };
 
+/** A reply made from the request's body (a page asked for), where one reply for every request will not do. */
+type Answerer = (body: Record<string, unknown>) => Reply;
+
 const ARNS = {
   campaign: 'arn:aws:states:us-east-1:123456789012:stateMachine:takedown-campaign',
   notice: 'arn:aws:states:us-east-1:123456789012:stateMachine:takedown-notice',
@@ -23,7 +26,7 @@ const ARNS = {
 
 let server: Server;
 let received: Received[] = [];
-const replies = new Map<string, Reply>();
+const replies = new Map<string, Reply | Answerer>();
 
 /** Speaks the SFN JSON 1.0 protocol: POST /, the operation in x-amz-target, the body JSON. */
 function startFakeSfn(): Promise<Server> {
@@ -32,9 +35,11 @@ function startFakeSfn(): Promise<Server> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const target = String(req.headers['x-amz-target'] ?? '');
-      received.push({ target, headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') });
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      received.push({ target, headers: req.headers, body });
       const operation = target.replace('AWSStepFunctions.', '');
-      const reply = replies.get(operation) ?? { body: {} };
+      const stored = replies.get(operation) ?? { body: {} };
+      const reply = typeof stored === 'function' ? stored(body) : stored;
       const failed = 'error' in reply;
       res.writeHead(failed ? 400 : 200, { 'content-type': 'application/x-amz-json-1.0' });
       res.end(JSON.stringify(failed ? { __type: reply.error, message: `fake ${reply.error}` } : reply.body));
@@ -148,5 +153,33 @@ describe('SfnWorkflows.describe', () => {
   it('lets any other refusal through', async () => {
     replies.set('DescribeExecution', { error: 'AccessDeniedException' });
     await expect(workflows().describe('notice', 'notice-n1-r1')).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+});
+
+describe('SfnWorkflows.census', () => {
+  it('lists the running and the failed, timed out and aborted executions of the state machine, every page of each', async () => {
+    // 2,500 running (three pages), a page each of the ended ones
+    const running = Array.from({ length: 2500 }, (_, i) => `notice-n${i}-r1`);
+    const ended: Record<string, string[]> = { FAILED: ['notice-a-r1'], TIMED_OUT: ['notice-b-r2'], ABORTED: ['notice-c-r1'], RUNNING: running };
+    replies.set('ListExecutions', (body) => {
+      const all = ended[String(body.statusFilter)] ?? [];
+      const from = body.nextToken ? Number(body.nextToken) : 0;
+      const size = Number(body.maxResults);
+      const page = all.slice(from, from + size).map((name) => ({ name, executionArn: `x:${name}`, stateMachineArn: body.stateMachineArn, status: body.statusFilter, startDate: 0 }));
+      return { body: { executions: page, ...(from + size < all.length ? { nextToken: String(from + size) } : {}) } };
+    });
+    const census = await workflows().census('notice');
+    expect(census.running.size).toBe(2500);
+    expect(census.running.has('notice-n2499-r1')).toBe(true);
+    expect([...census.failed].sort()).toEqual(['notice-a-r1', 'notice-b-r2', 'notice-c-r1']);
+    const asked = received.filter((r) => r.target === 'AWSStepFunctions.ListExecutions').map((r) => r.body);
+    expect(asked).toHaveLength(6);
+    expect(asked.every((b) => b.stateMachineArn === ARNS.notice && b.maxResults === 1000)).toBe(true);
+    expect(asked.filter((b) => b.statusFilter === 'RUNNING').map((b) => b.nextToken ?? null)).toEqual([null, '1000', '2000']);
+  });
+
+  it('lets a refusal through rather than answer with a partial census', async () => {
+    replies.set('ListExecutions', { error: 'ThrottlingException' });
+    await expect(workflows().census('verify')).rejects.toMatchObject({ name: 'ThrottlingException' });
   });
 });

@@ -39,6 +39,11 @@ describe('failures on the AWS host', () => {
     expect(aws.executions('notice')).toHaveLength(2);
     expect(sentTo(aws, 'abuse@hosting.example')).toHaveLength(1);
     expect(aws.denials()).toEqual([]);
+    // the sweeper learnt what became of the notice's executions from their lists (a call per thousand), not by a
+    // DescribeExecution per live notice, which for a big operation is 20,000 calls a sweep, one after the other
+    const [, sweeper] = Object.entries(aws.endpoint.counts()).find(([fn]) => fn.startsWith('SweeperFunction'))!;
+    expect(sweeper.byOperation['states:ListExecutions']).toBeGreaterThan(0);
+    expect(sweeper.byOperation['states:DescribeExecution'] ?? 0).toBe(0);
   });
 
   it("tells a client polling a campaign's progress that its workflow failed while routing, and the sweeper routes and sends it as its next round", async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweep } from '../../lib/core/campaign/index.js';
-import type { ExecutionStatus, WorkflowName } from '../../lib/core/ports.js';
+import type { ExecutionStatus, WorkflowName, Workflows } from '../../lib/core/ports.js';
 import { VERIFYING } from '../../lib/core/verify/index.js';
 import { UPLOAD_KIND } from '../../lib/core/campaign/upload.js';
 import { RESTART_BACKOFF } from '../../lib/core/executions.js';
@@ -232,5 +232,23 @@ describe('sweep', () => {
     later += RESTART_BACKOFF.firstMs;
     expect(await sweep(sent.deps)).toMatchObject({ uploads: 1 });
     expect(started().slice(-2)).toEqual(['campaign-cmp_of_upl_again-r2', 'campaign-cmp_of_upl_again-r3']);
+  });
+  it("takes what became of the notices' and verifications' executions from the engine's census, and describes only a name it does not know", async () => {
+    const id = sent.notice.id;
+    const described: string[] = [];
+    const answer = sent.workflows.describe;
+    sent.workflows.describe = async (workflow, name) => (described.push(name), answer(workflow, name));
+    const census = { notice: { running: new Set<string>(), failed: new Set([`notice-${id}-r1`]) }, verify: { running: new Set<string>(), failed: new Set<string>() } };
+    (sent.workflows as Workflows).census = async (workflow) => (workflow === 'notice' || workflow === 'verify' ? census[workflow] : { running: new Set(), failed: new Set() });
+    await sent.store.putRecord({ kind: VERIFYING, key: id, value: JSON.stringify({ execution: `verify-${id}-abc` }), version: 1 });
+    census.verify.failed.add(`verify-${id}-abc`);
+    expect(await sweep(sent.deps)).toMatchObject({ notices: 1, verifications: 1 });
+    expect(started()).toEqual([`notice-${id}-r2`, `verify-${id}-abc-s1`]);
+    // the census named both: neither was described (the campaign, which it does not cover, was)
+    expect(described.filter((name) => !name.startsWith('campaign-'))).toEqual([]);
+    // the next sweep: the new round runs as the census says; the new verification, started since, it does not know
+    census.notice.running.add(`notice-${id}-r2`);
+    expect(await sweep(sent.deps)).toMatchObject({ notices: 0, verifications: 0 });
+    expect(described.filter((name) => !name.startsWith('campaign-'))).toEqual([`verify-${id}-abc-s1`]);
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { TaskTokenExpiredError } from '../../core/errors.js';
-import { WORKFLOW_NAMES, type ExecutionStatus, type Logger, type WorkflowName, type Workflows } from '../../core/ports.js';
+import { WORKFLOW_NAMES, type ExecutionCensus, type ExecutionStatus, type Logger, type WorkflowName, type Workflows } from '../../core/ports.js';
 import { TASK_NAMES, type TaskName, placeholderOf } from '../../core/tasks.js';
 
 /** Runs one task's work; the host binds it to `runTask(name, deps, input)`. */
@@ -250,6 +250,17 @@ export class LocalWorkflows implements Workflows {
     clearTimeout(p.timer);
     this.pending.delete(taskToken);
     p.resolve(output);
+  }
+
+  async census(workflow: WorkflowName): Promise<ExecutionCensus> {
+    const running = new Set<string>();
+    const failed = new Set<string>();
+    for (const record of this.executions.values()) {
+      if (record.workflow !== workflow) continue;
+      if (record.status === 'running') running.add(record.name);
+      else if (record.status !== 'succeeded') failed.add(record.name);
+    }
+    return { running, failed };
   }
 
   async describe(workflow: WorkflowName, name: string): Promise<ExecutionStatus> {

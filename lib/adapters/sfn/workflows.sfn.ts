@@ -1,6 +1,6 @@
-import { DescribeExecutionCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ListExecutionsCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand, type ExecutionStatus as SfnStatus } from '@aws-sdk/client-sfn';
 import { TaskTokenExpiredError } from '../../core/errors.js';
-import type { ExecutionStatus, WorkflowName, Workflows } from '../../core/ports.js';
+import type { ExecutionCensus, ExecutionStatus, WorkflowName, Workflows } from '../../core/ports.js';
 
 /** The SFN errors that mean nothing waits on a task token any more. */
 const EXPIRED_TOKEN_ERRORS: ReadonlySet<string> = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
@@ -52,6 +52,23 @@ export class SfnWorkflows implements Workflows {
       if (errorName(error) === 'ExecutionDoesNotExist') return 'absent';
       throw error;
     }
+  }
+
+  /** ListExecutions by status, a thousand a page: running, then failed, timed out and aborted (kept 90 days). */
+  async census(workflow: WorkflowName): Promise<ExecutionCensus> {
+    const [running, ...ended] = await Promise.all((['RUNNING', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const).map((status) => this.names(workflow, status)));
+    return { running: new Set(running), failed: new Set(ended.flat()) };
+  }
+
+  private async names(workflow: WorkflowName, statusFilter: SfnStatus): Promise<string[]> {
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(new ListExecutionsCommand({ stateMachineArn: this.arns[workflow], statusFilter, maxResults: 1000, nextToken }));
+      for (const e of page.executions ?? []) if (e.name) names.push(e.name);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return names;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Campaign, CampaignState, Notice, NoticeState } from '../model.js';
-import type { Deps, ExecutionStatus } from '../ports.js';
+import type { Deps, ExecutionStatus, WorkflowName } from '../ports.js';
 import { backoffOver, campaignExecution, executionName, restartDue, sweeperRestart } from '../executions.js';
 import { listAll } from '../paging.js';
 import { finishEscalations, resendUnsent, startNoticeRun } from '../notices/index.js';
@@ -148,12 +148,13 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     if (!campaigns.has(id)) campaigns.set(id, (await deps.store.getCampaign(id))?.state);
     return campaigns.get(id);
   };
+  const noticeStatus = await statusBy(deps, 'notice');
   for (const state of LIVE_NOTICE_STATES) {
     for (const notice of await listAll((p) => deps.store.listNotices({ state }, p))) {
       // planned notices of a campaign not yet running wait for the campaign workflow to start them
       if (notice.state === 'planned' && (await campaignState(notice.campaignId)) !== 'running') continue;
       checked++;
-      const status = await deps.workflows.describe('notice', executionName('notice', notice.id, notice.round));
+      const status = await noticeStatus(executionName('notice', notice.id, notice.round));
       if (status === 'running' || status === 'succeeded') continue;
       if (status === 'absent') {
         await startNoticeRun(deps, notice);
@@ -178,6 +179,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
       notices++;
     }
   }
+  const verifyStatus = await statusBy(deps, 'verify');
   let after: string | undefined;
   do {
     const page = await deps.store.listRecords(VERIFYING, { after, limit: 1000 });
@@ -185,7 +187,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
       const mark = parseVerifyingMark(record.value);
       if (!mark.execution) continue;
       checked++;
-      const status = await deps.workflows.describe('verify', mark.execution);
+      const status = await verifyStatus(mark.execution);
       if (status === 'running' || status === 'succeeded') continue;
       // a verification the sweeper started that failed again waits, as a notice's round does
       if (mark.sweeps && mark.at && !backoffOver(mark.sweeps, mark.at, now)) {
@@ -211,6 +213,21 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     verifications,
     ...(waiting ? { waiting } : {}),
     ...(messagesSent ? { messagesSent } : {}),
+  };
+}
+
+/**
+ * How the sweep learns what became of a workflow's executions: from the engine's census, taken once (a few calls
+ * for thousands of executions), and by a describe for a name the census does not know (started since, succeeded,
+ * or never started); by a describe each on an engine without one. A name the census saw running that failed since
+ * is found by the next sweep.
+ */
+async function statusBy(deps: Pick<Deps, 'workflows'>, workflow: WorkflowName): Promise<(name: string) => Promise<ExecutionStatus>> {
+  const census = await deps.workflows.census?.(workflow);
+  return async (name) => {
+    if (census?.running.has(name)) return 'running';
+    if (census?.failed.has(name)) return 'failed';
+    return deps.workflows.describe(workflow, name);
   };
 }
 
