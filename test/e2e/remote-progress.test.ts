@@ -78,7 +78,7 @@ describe('waitOnHost', () => {
       [`/campaigns/${CAMPAIGN}/progress`]: [200, { campaign: { id: CAMPAIGN, state: 'routing' }, notices: { out: 0, total: 0 }, workflow: 'failed' }],
     });
     const wait = waitOnHost(remoteProgress(base, CAMPAIGN, dataDir!), (p) => p.campaign.state !== 'routing', 10);
-    await expect(wait).rejects.toThrow(`the host's workflow for campaign ${CAMPAIGN} failed while it was routing: the host's log says why. The campaign is kept: the host starts its workflow again at its next sweep (within 15 minutes); \`takedown status ${CAMPAIGN}\` follows it`);
+    await expect(wait).rejects.toThrow(`the host's workflow for campaign ${CAMPAIGN} failed while it was routing: the host's log says why. The campaign is kept: the host's sweep starts its workflow again (within 15 minutes; later if it keeps failing); \`takedown status ${CAMPAIGN}\` follows it`);
     expect(asked).toHaveLength(1);
   });
 

@@ -169,7 +169,7 @@ export async function waitOnHost(progressOf: () => Promise<CampaignProgress>, do
     if (p.workflow === 'failed') {
       throw new Error(
         `the host's workflow for campaign ${p.campaign.id} failed while it was ${p.campaign.state}: the host's log says why. ` +
-          `The campaign is kept: the host starts its workflow again at its next sweep (within 15 minutes); \`takedown status ${p.campaign.id}\` follows it`,
+          `The campaign is kept: the host's sweep starts its workflow again (within 15 minutes; later if it keeps failing); \`takedown status ${p.campaign.id}\` follows it`,
       );
     }
     await sleep(everyMs);
