@@ -1,7 +1,7 @@
 import type { Campaign, CampaignState, Notice, NoticeState } from '../model.js';
 import type { Deps, ExecutionStatus, WorkflowName } from '../ports.js';
 import { backoffOver, campaignExecution, executionName, restartDue, sweeperRestart } from '../executions.js';
-import { listAll } from '../paging.js';
+import { eachItem, listAll } from '../paging.js';
 import { finishEscalations, resendUnsent, startNoticeRun } from '../notices/index.js';
 import { applyAnswer } from '../answers/index.js';
 import { VERIFYING, parseVerifyingMark, resumeVerification } from '../verify/index.js';
@@ -150,7 +150,8 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   };
   const noticeStatus = await statusBy(deps, 'notice');
   for (const state of LIVE_NOTICE_STATES) {
-    for (const notice of await listAll((p) => deps.store.listNotices({ state }, p))) {
+    // a page at a time: the sweeper's function holds a page of a big operation's live notices, not all of them
+    for await (const notice of eachItem((p) => deps.store.listNotices({ state }, p))) {
       // planned notices of a campaign not yet running wait for the campaign workflow to start them
       if (notice.state === 'planned' && (await campaignState(notice.campaignId)) !== 'running') continue;
       checked++;
