@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweep } from '../../lib/core/campaign/index.js';
+import { campaignHistory } from '../../lib/core/audit/index.js';
 import type { ExecutionStatus, WorkflowName, Workflows } from '../../lib/core/ports.js';
 import { VERIFYING } from '../../lib/core/verify/index.js';
 import { UPLOAD_KIND } from '../../lib/core/campaign/upload.js';
@@ -93,6 +94,8 @@ describe('sweep', () => {
     expect([after.state, after.round, after.approvalToken]).toEqual(['awaiting-approval', 2, undefined]);
     const resumed = (await sent.store.listEvents({ campaignId })).filter((e) => e.type === 'campaign.restarted');
     expect(resumed.map((e) => [e.actor, e.data])).toEqual([['sweeper', { why: 'its workflow execution had failed', state: 'awaiting-approval', round: 2, inARow: 1 }]]);
+    // and the campaign's own history tells it
+    expect((await campaignHistory(sent.deps, campaignId)).at(-1)).toMatchObject({ type: 'campaign.restarted', actor: 'sweeper', tone: 'warn', text: 'Its workflow had failed; the sweeper started it again as round 2' });
     // the new round runs: a second sweep starts nothing
     expect(await sweep(sent.deps)).toMatchObject({ campaigns: 0 });
     expect(started()).toHaveLength(1);

@@ -120,6 +120,15 @@ describe('POST /campaigns', () => {
     const states = (await host.store.listNotices({ campaignId })).items.map((n) => n.state);
     expect(states.every((s) => s !== 'planned' && s !== 'sending')).toBe(true);
 
+    // the campaign itself, told: what it went through, not its cases' and notices' events
+    const one = await api<{ history: { type: string; actor: string; text: string; bookkeeping?: true }[] }>(host, 'GET', `/campaigns/${campaignId}`);
+    const told = one.body.history.filter((h) => !h.bookkeeping);
+    expect(told.map((h) => h.type)).toEqual(['campaign.submitted', 'campaign.planned', 'campaign.approved', 'campaign.running']);
+    expect(told[1]!.text).toBe('Routing plan built: 2 case(s) in 2 notice(s), 0 indicator(s) unroutable');
+    expect(told[3]!.text).toBe('Sending started: 2 notice(s)');
+    // the workflow's bookkeeping is there too, marked as such (the sources routing used)
+    expect(one.body.history.find((h) => h.type === 'routing.sources')?.bookkeeping).toBe(true);
+
     const unknown = await api<ErrorBody>(host, 'GET', '/campaigns/cmp_0000000000000000/progress');
     expect([unknown.status, unknown.body.error.code]).toEqual([404, 'CAMPAIGN.NOT_FOUND']);
     const malformed = await api<ErrorBody>(host, 'GET', '/campaigns/..%2F..%2Fetc/progress');

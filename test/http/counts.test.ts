@@ -35,6 +35,10 @@ describe('a campaign with an escalation', () => {
     const cli = await runCli(['status', campaignId, '--data-dir', host.files.dataDir]);
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(new RegExp(`counts:\\s+${LINE.replace(/[()]/g, '\\$&')}`));
+    // and what the campaign itself went through, told
+    expect(cli.stdout).toContain('the campaign itself:');
+    expect(cli.stdout).toMatch(/ {2}\S+ {2}Routing plan built: \d+ case\(s\) in \d+ notice\(s\), 0 indicator\(s\) unroutable\n/);
+    expect(cli.stdout).toMatch(/ {2}\S+ {2}Sending started: \d+ notice\(s\)/);
     const list = await runCli(['status', '--data-dir', host.files.dataDir]);
     expect(list.stdout).toContain(LINE);
 

@@ -13,7 +13,7 @@ import { applyReview, dismissReview, listReviews, reviewItem, ReviewResolvedErro
 import { onBehalfOfIn, requestActor } from './actor.js';
 import { campaignCounts, campaignStatus, search, sendingProgress } from '../../core/reports/index.js';
 import { FeedOrigin, recordCampaignOrigin } from '../../core/feeds/index.js';
-import { caseStory } from '../../core/audit/index.js';
+import { campaignHistory, caseStory } from '../../core/audit/index.js';
 import { answerRoutes } from './answer-routes.js';
 import { controlRoutes } from './control-routes.js';
 import { apiKeyPrincipals, guard, ROOT_REDIRECT_RULE, ROUTE_RULES, type PrincipalResolver } from './auth.js';
@@ -196,6 +196,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): Hono {
       notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n),
       // our own account or relay refuses every message: nothing moves until it is fixed, say so with the campaign
       ...(status.halt ? { sendingHalt: status.halt } : {}),
+      // the campaign's own events told (submitted, planned, approved, paused, restarted by the sweeper ...)
+      history: (await campaignHistory(deps, status.campaign.id)).map((l) => ({ at: l.at, type: l.type, actor: l.actor, text: l.text, tone: l.tone, ...(l.bookkeeping ? { bookkeeping: true } : {}) })),
     });
   });
 

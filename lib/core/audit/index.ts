@@ -9,4 +9,4 @@ export { canonicalize } from './jcs.js';
 export { sha256Hex } from './sha256.js';
 export { caseTimeline, type CaseTimeline, type TimelineEntry } from './timeline.js';
 export { chainOrder, verifyCampaign, verifyChains, type AuditReport, type ChainBreak, type ChainHead } from './verifier.js';
-export { ANSWER_WORDS, CHANNEL, WORD_VALUES, answerWord, caseStory, disagreementOf, fillTemplate, namesOf, sentence, storyLine, type CaseStory, type Disagreement, type StoryLine, type StoryNames, type StoryTone, type ToldLine } from './story.js';
+export { ANSWER_WORDS, CHANNEL, WORD_VALUES, answerWord, campaignHistory, caseStory, disagreementOf, fillTemplate, namesOf, sentence, storyLine, type CaseStory, type Disagreement, type HistoryLine, type StoryLine, type StoryNames, type StoryTone, type ToldLine } from './story.js';

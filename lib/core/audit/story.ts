@@ -1,6 +1,7 @@
 import type { AuditEvent } from '../model.js';
 import type { Deps } from '../ports.js';
 import { caseTimeline, type CaseTimeline, type TimelineEntry } from './timeline.js';
+import { campaignChain, GENESIS_TYPE } from './events.js';
 
 /**
  * A case's history told in sentences: "Notice sent to X", "Auto-reply received, ticket 4711", "Escalated to KE
@@ -74,6 +75,25 @@ function eventLine(e: AuditEvent, names: StoryNames): StoryLine {
       return line('Campaign submitted by {by}', { by });
     case 'campaign.approved':
       return line('Routing plan approved by {by}', { by }, 'good');
+    case 'campaign.planned':
+      return line('Routing plan built: {cases} case(s) in {notices} notice(s), {unroutable} indicator(s) unroutable', { cases: text(d.cases), notices: text(d.notices), unroutable: text(d.unroutable) });
+    case 'campaign.running':
+      return line('Sending started: {notices} notice(s)', { notices: text(d.notices) });
+    case 'campaign.paused':
+      return line('Campaign paused by {by}: {reason}', { by, reason: text(d.reason) }, 'warn');
+    case 'campaign.resumed':
+      return line('Campaign resumed by {by}: {reason}', { by, reason: text(d.reason) });
+    case 'campaign.cancelled':
+      if (!text(d.reason)) return line('Campaign cancelled by {by}', { by }, 'bad');
+      return line('Campaign cancelled by {by}: {reason}', { by, reason: text(d.reason) }, 'bad');
+    case 'campaign.force-escalated':
+      return line('Every open case escalated at once by {by}: {reason}', { by, reason: text(d.reason) }, 'warn');
+    case 'campaign.restarted':
+      return line('Its workflow had failed; the sweeper started it again as round {round}', { round: text(d.round) }, 'warn');
+    case 'campaign.done':
+      return line('Campaign done: every case settled', {}, 'good');
+    case 'campaign.reopened':
+      return line('Campaign reopened: {reason}', { reason: text(d.reason) }, 'warn');
     case 'case.withheld':
       return line('Withheld by the TLP gate: {reason}', { reason: text(d.reason) }, 'warn');
     case 'notice.sent':
@@ -278,4 +298,28 @@ export async function caseStory(deps: Pick<Deps, 'store'>, caseId: string): Prom
   const party = (c.ladder[c.step] ?? c.ladder[0]!).party.name;
   const disagreement = disagreementOf(c, saidDown, party);
   return { timeline, lines, ...(disagreement ? { disagreement } : {}) };
+}
+
+/** One line of a campaign's own history, with when it happened and the event it tells. */
+export interface HistoryLine extends StoryLine {
+  readonly at: string;
+  readonly type: string;
+  readonly actor: string;
+  readonly text: string;
+}
+
+/**
+ * A campaign's own history told in sentences: its chain's events (submitted, planned, approved, paused, its
+ * workflow started again by the sweeper, done ...), not its cases' and notices', which each case's story tells.
+ * A read of one chain: a handful of events, whatever the campaign's size.
+ */
+export async function campaignHistory(deps: Pick<Deps, 'store'>, campaignId: string): Promise<HistoryLine[]> {
+  const events = await deps.store.listChain(campaignChain(campaignId));
+  const names: StoryNames = { party: () => undefined };
+  return events
+    .filter((e) => e.type !== GENESIS_TYPE)
+    .map((e) => {
+      const l = eventLine(e, names);
+      return { ...l, at: e.at, type: e.type, actor: e.actor, text: sentence(l) };
+    });
 }

@@ -373,6 +373,7 @@ export function addStatusCommand(prog: Command): void {
       const store = await openStore(dataDir);
       try {
         const { campaignCounts, campaignStatus } = await import('../../core/reports/index.js');
+        const { campaignHistory } = await import('../../core/audit/index.js');
         const { listAll } = await import('../../core/paging.js');
         const deps = { store } as unknown as Host['deps'];
         if (!id) {
@@ -385,10 +386,11 @@ export function addStatusCommand(prog: Command): void {
         }
         const status = await campaignStatus(deps, id);
         const counts = await campaignCounts(deps, status.campaign);
+        const history = (await campaignHistory(deps, id)).map(({ at, type, actor, text, bookkeeping }) => ({ at, type, actor, text, ...(bookkeeping ? { bookkeeping } : {}) }));
         if (opts.json) {
           const cases = await listAll((p) => store.listCases({ campaignId: id }, p));
           const { approvalToken: _a, ...campaign } = status.campaign;
-          return out(JSON.stringify({ campaign, counts, notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n), cases }, null, 2));
+          return out(JSON.stringify({ campaign, counts, notices: status.notices.map(({ taskToken: _t, tokenHash: _h, ...n }) => n), cases, history }, null, 2));
         }
         out(campaignSummary(status.campaign, status.notices, counts, status.halt) + '\n');
         out(
@@ -398,6 +400,9 @@ export function addStatusCommand(prog: Command): void {
           ),
         );
         out('\ncases by state: ' + Object.entries(status.cases).map(([s, n]) => `${s} ${n}`).join(', '));
+        // the workflow's bookkeeping (its archived histories, the sources routing used) stays in --json
+        const told = history.filter((h) => !h.bookkeeping);
+        if (told.length) out('\nthe campaign itself:\n' + told.map((h) => `  ${h.at}  ${h.text}`).join('\n'));
         out(`one case's story: takedown find <case id> --data-dir ${dataDir}`);
       } finally {
         store.close();
