@@ -44,6 +44,9 @@ describe('a campaign with an escalation', () => {
 
     const page = await (await fetch(`${host.httpUrl}/ui/campaigns/${campaignId}`, { headers: { authorization: `Bearer ${(await import('../../lib/local/keys.js')).readLocalKey(host.files.dataDir)}` } })).text();
     expect(page).toContain(`<p class="counts" data-counts="${LINE}">${LINE}</p>`);
+    // the campaign's own history, a line an event
+    expect(page).toMatch(/<ol class="story campaign-history"><li class="tone-info" data-tone="info" data-type="campaign.submitted"><time[^>]*>[^<]*<\/time>Campaign submitted by [^<]+<\/li>/);
+    expect(page).toContain('data-type="campaign.running"');
     // the progress table counts indicators: the escalated one once
     expect(page).toMatch(/<td>All indicators<\/td><td class="num">2<\/td><td class="num">2<\/td>/);
   });

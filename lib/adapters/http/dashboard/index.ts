@@ -9,7 +9,7 @@ import { campaignCounts, CaseFilter, caseMatches, countryOf, partyOf, search } f
 import { listAll } from '../../../core/paging.js';
 import { control, ControlAction, targetOf } from '../../../core/campaign/index.js';
 import { campaignStats } from '../../../core/reports/index.js';
-import { caseStory } from '../../../core/audit/index.js';
+import { campaignHistory, caseStory } from '../../../core/audit/index.js';
 import { maskTokens } from '../../../core/notices/index.js';
 import { answerQuestion, applyReview, dismissReview, reviewQueue, ReviewResolvedError } from '../../../core/answers/index.js';
 import { closeSession, openSession, sameSecret, SESSION_SECONDS, useSignInToken } from '../api-keys.js';
@@ -206,11 +206,12 @@ export function dashboard(deps: Deps, options: DashboardOptions = {}): Hono {
     const offsetText = c.req.query('offset') ?? '0';
     if (!/^\d{1,7}$/.test(offsetText)) throw new InvalidInputError('that page of cases does not exist', [{ where: 'offset', reason: 'not a whole number' }]);
     const offset = Number(offsetText);
-    const [notices, stats, chain, all] = await Promise.all([
+    const [notices, stats, chain, all, told] = await Promise.all([
       listAll((p) => deps.store.listNotices({ campaignId: id }, p)),
       campaignStats(deps, id),
       chainStatusFor(deps, id),
       listAll((p) => deps.store.listCases({ campaignId: id }, p)),
+      campaignHistory(deps, id),
     ]);
     const matched = all.filter((k) => caseMatches(k, filter.data));
     const providers = new Map(all.map((k) => [partyOf(k).id, partyOf(k).name]));
@@ -231,6 +232,7 @@ export function dashboard(deps: Deps, options: DashboardOptions = {}): Hono {
           options: { countries: [...new Set(all.map(countryOf))].sort(), providers: [...providers.entries()].map(([pid, name]) => ({ id: pid, name })).sort((a, b) => a.name.localeCompare(b.name)) },
           ...(offset + CASES_PER_PAGE < matched.length ? { nextOffset: offset + CASES_PER_PAGE } : {}),
           now: deps.clock.now(),
+          history: told,
           ...(controlFlash(c, f) ? { flash: controlFlash(c, f)! } : {}),
         },
         f,

@@ -1,6 +1,7 @@
 import { CaseState, PartyKind, type Campaign, type Case, type Notice } from '../../../core/model.js';
 import type { CampaignCounts, CampaignStats, CaseFilter, Progress, ProgressRow, DurationStats, SearchResult } from '../../../core/reports/index.js';
 import { countryOf, partyOf } from '../../../core/reports/index.js';
+import type { HistoryLine } from '../../../core/audit/index.js';
 import type { ChainStatus } from './chain.js';
 import { progressChart, timeToTakedownChart } from './charts.js';
 import { duration, href, html, when, type Html } from './html.js';
@@ -125,6 +126,8 @@ export interface CampaignPageData {
   /** the offset of the next page of cases */
   readonly nextOffset?: number;
   readonly now: Date;
+  /** the campaign's own events told (campaignHistory) */
+  readonly history: readonly HistoryLine[];
   /** what the last action did, said once after it */
   readonly flash?: string;
 }
@@ -150,6 +153,14 @@ function filterQuery(f: CaseFilter, extra: Record<string, string> = {}): string 
   for (const [k, v] of Object.entries({ ...f, ...extra })) if (v !== undefined && v !== '') params.set(k, String(v));
   const text = params.toString();
   return text ? `?${text}` : '';
+}
+
+/** What the campaign itself went through, a line an event; the workflow's bookkeeping left to the audit trail. */
+function history(lines: readonly HistoryLine[], t: Translate): Html {
+  const told = lines.filter((l) => !l.bookkeeping);
+  if (!told.length) return html``;
+  return html`<h2>${t('History')}</h2>
+<ol class="story campaign-history">${told.map((l) => html`<li class="tone-${l.tone}" data-tone="${l.tone}" data-type="${l.type}"><time datetime="${l.at}">${when(l.at)}</time>${t(l.template, l.values)}</li>`)}</ol>`;
 }
 
 /** A flash line: what the action just done did. */
@@ -181,6 +192,7 @@ ${c.legalBasis ? html`<dt>${t('Legal basis')}</dt><dd>${c.legalBasis}</dd>` : ''
 <dt>${t('Audit')}</dt><dd class="chain">${chainLine(d.chain, t)}</dd></dl>
 ${approval}${hand}
 ${downloads(c.id, t)}
+${history(d.history, t)}
 <h2>${t('Progress over time')}</h2>
 ${progressChart(d.stats.overTime, d.stats.counts.indicators - d.stats.counts.unroutable, d.now, t)}
 <h2>${t('Progress')}</h2>

@@ -342,4 +342,5 @@ export const AR: Readonly<Record<string, string>> = {
   "Its workflow had failed; the sweeper started it again as round {round}": "تعثّر سير عملها؛ فأعاد الماسح تشغيله في الجولة {round}",
   "Campaign done: every case settled": "انتهت الحملة: سُوّيت كل القضايا",
   "Campaign reopened: {reason}": "أُعيد فتح الحملة: {reason}",
+  "History": "السجل",
 };

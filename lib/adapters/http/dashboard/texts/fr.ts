@@ -342,4 +342,5 @@ export const FR: Readonly<Record<string, string>> = {
   "Its workflow had failed; the sweeper started it again as round {round}": "Son déroulement avait échoué ; le balayage l’a relancé (tour {round})",
   "Campaign done: every case settled": "Campagne terminée : chaque dossier est réglé",
   "Campaign reopened: {reason}": "Campagne rouverte : {reason}",
+  "History": "Historique",
 };

@@ -342,4 +342,5 @@ export const PT: Readonly<Record<string, string>> = {
   "Its workflow had failed; the sweeper started it again as round {round}": "O seu fluxo tinha falhado; a varredura recomeçou-o como ronda {round}",
   "Campaign done: every case settled": "Campanha concluída: todos os casos resolvidos",
   "Campaign reopened: {reason}": "Campanha reaberta: {reason}",
+  "History": "Histórico",
 };
