@@ -37,15 +37,16 @@ export async function completeQuietly(deps: Deps, token: string, output: Record<
  * (15 minutes) after its first start, twice as long at each failure after, up to a day. A failure that lasts (a
  * registry down for hours, a fault in a step) so costs 7 rounds on its first day and one a day after, where a
  * restart at every sweep cost 96 a day, each with an audit event and an archived history. A round started by
- * anything else (an answer, an escalation, a coordinator's resume) starts the count again. A sweep a minute early
- * counts as on time: schedules and timers are not exact.
+ * anything else (an answer, an escalation, a coordinator's resume) starts the count again. A sweep a tenth of the
+ * wait early counts as on time: schedules and timers are not exact (the embedded host's sweep may wait behind its
+ * pass over the unsent messages).
  */
-export const RESTART_BACKOFF = { firstMs: 15 * 60_000, maxMs: 86_400_000, slackMs: 60_000 } as const;
+export const RESTART_BACKOFF = { firstMs: 15 * 60_000, maxMs: 86_400_000, slack: 0.1 } as const;
 
 /** Whether the wait after `count` starts in a row, the last one `at`, is over `now`. */
 export function backoffOver(count: number, at: string, now: Date): boolean {
   const wait = Math.min(RESTART_BACKOFF.maxMs, RESTART_BACKOFF.firstMs * 2 ** (count - 1));
-  return now.getTime() - Date.parse(at) >= wait - RESTART_BACKOFF.slackMs;
+  return now.getTime() - Date.parse(at) >= wait * (1 - RESTART_BACKOFF.slack);
 }
 
 /** Whether the sweeper may start again now the failed execution of `round`: at once, unless it started that round itself. */

@@ -87,4 +87,16 @@ describe('directorySync', () => {
     await closing;
     expect([closed, b.done(), h.counts().closed]).toEqual([true, true, 1]);
   });
+
+  it('syncs a message stored after close on a handle of its own, closed after it', async () => {
+    const h = handles();
+    const dir = directorySync(h.open);
+    await dir.close();
+    const late = watch(dir.sync());
+    await settle();
+    h.syncs[0]!.end();
+    await settle();
+    expect(late.done()).toBe(true);
+    expect(h.counts()).toEqual({ opened: 1, closed: 1 });
+  });
 });

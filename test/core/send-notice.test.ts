@@ -9,6 +9,7 @@ import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import { sendNotice } from '../../lib/core/notices/sending/send.js';
 import { receiveMail } from '../../lib/core/answers/inbound.js';
 import { recordAnswer } from '../../lib/core/answers/record.js';
+import { control } from '../../lib/core/campaign/index.js';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
 import { MailTransientError } from '../../lib/core/errors.js';
 import type { Deps, Mailer, MessageStore, Store, Workflows } from '../../lib/core/ports.js';
@@ -292,6 +293,69 @@ describe('sendNotice', () => {
     await sendNotice(d, noticeId, 1);
     await expectOnlyMaskedCopy(d, marked!);
     expect((await store.listEvents({ noticeId })).filter((e) => e.type === 'message.not-resent')).toHaveLength(1);
+  });
+
+  it('removes the exact bytes a crash left beside the masked copy of a message left unresent', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    const [handedOver] = await store.listOutbound(noticeId);
+    await recordAnswer(d, noticeId, { intent: 'actioned', source: 'api' }, 'coordinator');
+    // the masked copy is kept and recorded; the step dies as it removes the exact bytes
+    const dying: MessageStore = Object.create(d.messages, { delete: { value: async () => Promise.reject(new Error('process killed')) } });
+    await expect(sendNotice({ ...d, messages: dying }, noticeId, 1)).rejects.toThrow('process killed');
+    expect((await store.listOutbound(noticeId))[0]!.parts![0]!.maskedSha256).toBeDefined();
+    expect(await d.messages.get(handedOver!.parts![0]!.rawKey)).toBeDefined();
+    // its retry removes them
+    await sendNotice(d, noticeId, 1);
+    await expectOnlyMaskedCopy(d, handedOver!);
+  });
+
+  it('masks the copy of a message composed and never handed over once its notice ended', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    const down: Mailer = { compose: (draft) => smtp.compose(draft), sendRaw: async () => Promise.reject(new MailTransientError('the relay refused the connection (ECONNREFUSED)')) };
+    await expect(sendNotice(await deps({ mailer: down }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    const [composed] = await store.listOutbound(noticeId);
+    const exactKey = composed!.parts![0]!.rawKey;
+    expect(composed!.state).toBe('composed');
+    expect(holdsNoToken((await d.messages.get(exactKey))!)).toBe(false);
+    // the coordinator cancels the notice; its send step, tried again, finds it ended
+    await control(d, noticeId, 'cancel', 'coordinator', 'reached them by phone');
+    expect((await store.getNotice(noticeId))?.state).toBe('cancelled');
+    await sendNotice(d, noticeId, 1);
+    expect(outboxFiles()).toHaveLength(0);
+    const part = (await store.listOutbound(noticeId))[0]!.parts![0]!;
+    expect(part).toMatchObject({ state: 'composed', rawKey: exactKey.replace(/\.eml$/, '.masked.eml'), sha256: composed!.parts![0]!.sha256 });
+    expect(holdsNoToken((await d.messages.get(part.rawKey))!)).toBe(true);
+    expect(await d.messages.get(exactKey)).toBeUndefined();
+  });
+
+  it('takes a proof of delivery that races the masking of a message left unresent: recorded sent all the same', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await recordAnswer(d, noticeId, { intent: 'actioned', source: 'api' }, 'coordinator');
+    // the proof has read the record (the exact bytes' key) when the send step masks the copy and removes them
+    let raced = false;
+    const racing: MessageStore = Object.create(d.messages, {
+      get: {
+        value: async (key: string) => {
+          if (!raced && !key.endsWith('.masked.eml')) {
+            raced = true;
+            await sendNotice(d, noticeId, 1);
+          }
+          return d.messages.get(key);
+        },
+      },
+    });
+    await replyToDelivered({ ...d, messages: racing }, noticeId, 'r3', 'Done.');
+    expect(raced).toBe(true);
+    const [out] = await store.listOutbound(noticeId);
+    expect(out).toMatchObject({ state: 'sent' });
+    expect(holdsNoToken((await d.messages.get(out!.parts![0]!.rawKey))!)).toBe(true);
   });
 
   it('takes a proof of delivery that races the mark of a notice that ended: recorded sent all the same', async () => {

@@ -79,6 +79,10 @@ describe('sweep', () => {
     expect(await sweep(sent.deps)).toMatchObject({ verifications: 1 });
     expect(started()).toEqual([`verify-${sent.notice.id}-abc-s1`, `verify-${sent.notice.id}-abc-s2`]);
     expect(await sweep(sent.deps)).toMatchObject({ verifications: 0 });
+    // one whose start was lost (marked, never started) does not wait
+    statuses.set(`verify-${sent.notice.id}-abc-s2`, 'absent');
+    expect(await sweep(sent.deps)).toMatchObject({ verifications: 1 });
+    expect(started().at(-1)).toBe(`verify-${sent.notice.id}-abc-s3`);
   });
 
   it("starts a campaign whose execution failed as its next round, once, and says so in the trail", async () => {
@@ -193,9 +197,10 @@ describe('sweep', () => {
     for (const [i, wait] of waits.entries()) {
       const round = i + 2;
       fail(round);
-      later += (wait - 2) * MINUTE;
+      // a sweep a tenth of the wait early is on time; one earlier than that is not
+      later += wait * 0.85 * MINUTE;
       expect(await sweep(sent.deps)).toMatchObject({ notices: 0, waiting: 1 });
-      later += 2 * MINUTE;
+      later += wait * 0.15 * MINUTE;
       expect(await sweep(sent.deps)).toMatchObject({ notices: 1 });
       expect(started().at(-1)).toBe(name(round + 1));
     }

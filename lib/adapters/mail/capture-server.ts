@@ -122,8 +122,10 @@ export function directorySync(openDirectory: () => Promise<Pick<FileHandle, 'syn
   // the sync under way, and the one every caller since it started waits for
   let running: Promise<void> | undefined;
   let next: Promise<void> | undefined;
+  // a message still being stored after close (a connection cut after closeTimeout) syncs on a handle of its own
+  let closed = false;
   const once = async (): Promise<void> => {
-    const opening = (handle ??= openDirectory());
+    const opening = closed ? openDirectory() : (handle ??= openDirectory());
     try {
       await (await opening).sync();
     } catch (err) {
@@ -132,6 +134,7 @@ export function directorySync(openDirectory: () => Promise<Pick<FileHandle, 'syn
       await opening.then((h) => h.close()).catch(() => undefined);
       throw err;
     }
+    if (opening !== handle) await (await opening).close();
   };
   const sync = (): Promise<void> => {
     if (!running) {
@@ -151,6 +154,7 @@ export function directorySync(openDirectory: () => Promise<Pick<FileHandle, 'syn
     sync,
     async close() {
       while (running || next) await (next ?? running)!.catch(() => undefined);
+      closed = true;
       await (await handle?.catch(() => undefined))?.close();
       handle = undefined;
     },

@@ -311,7 +311,8 @@ export interface HistoryLine extends StoryLine {
 /**
  * A campaign's own history told in sentences: its chain's events (submitted, planned, approved, paused, its
  * workflow started again by the sweeper, done ...), not its cases' and notices', which each case's story tells.
- * A read of one chain: a handful of events, whatever the campaign's size.
+ * A read of one chain, whatever the campaign's size: tens of events, the largest its workflow's archived execution
+ * histories and the list of the parties routing found (bookkeeping, told but marked).
  */
 export async function campaignHistory(deps: Pick<Deps, 'store'>, campaignId: string): Promise<HistoryLine[]> {
   const events = await deps.store.listChain(campaignChain(campaignId));

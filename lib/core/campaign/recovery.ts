@@ -190,8 +190,9 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
       checked++;
       const status = await verifyStatus(mark.execution);
       if (status === 'running' || status === 'succeeded') continue;
-      // a verification the sweeper started that failed again waits, as a notice's round does
-      if (mark.sweeps && mark.at && !backoffOver(mark.sweeps, mark.at, now)) {
+      // a verification the sweeper started that failed again waits, as a notice's round does (one never started
+      // starts at once)
+      if (status === 'failed' && mark.sweeps && mark.at && !backoffOver(mark.sweeps, mark.at, now)) {
         waiting++;
         continue;
       }

@@ -403,7 +403,7 @@ export function addStatusCommand(prog: Command): void {
         // the workflow's bookkeeping (its archived histories, the sources routing used) stays in --json
         const told = history.filter((h) => !h.bookkeeping);
         if (told.length) out('\nthe campaign itself:\n' + told.map((h) => `  ${h.at}  ${h.text}`).join('\n'));
-        out(`one case's story: takedown find <case id> --data-dir ${dataDir}`);
+        out(`\none case's story: takedown find <case id> --data-dir ${dataDir}`);
       } finally {
         store.close();
       }

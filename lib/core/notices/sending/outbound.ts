@@ -207,7 +207,11 @@ export async function provenDelivered(deps: Deps, outboundId: string, proof: str
     const notice = out && (await deps.store.getNotice(out.noticeId));
     if (!out || !part || part.state !== 'sending' || !notice) return false;
     const raw = await deps.messages.get(part.rawKey);
-    if (raw === undefined) return false;
+    if (raw === undefined) {
+      // masked meanwhile (maskUnresent: its record saved, then the exact bytes removed): read the record again
+      if (attempt < 3) continue;
+      return false;
+    }
     // a message its notice's end left unresent has only its masked copy left (maskUnresent)
     const masked = part.maskedSha256 ? raw : maskTokens(raw).masked;
     const maskedKey = maskedKeyOf(part.rawKey);
@@ -233,16 +237,25 @@ function maskedKeyOf(rawKey: string): string {
   return rawKey.endsWith('.masked.eml') ? rawKey : rawKey.replace(/\.eml$/, '.masked.eml');
 }
 
+/** Where a part's exact bytes were kept, from either key. */
+function exactKeyOf(key: string): string {
+  return key.replace(/\.masked\.eml$/, '.eml');
+}
+
 /**
- * A message its notice's end left unresent (notResent, see leaveUnresent) keeps no working token at rest: each part
- * not sent is replaced by its masked copy, as a sent one is. Nothing sends it again, since its notice ended; whether
- * the part handed over arrived stays unknown (it stays 'sending', with the sha-256 of the bytes handed over), and an
- * answer that proves it did (provenDelivered) still records it sent. Done again after a crash until it holds.
+ * A message its notice's end leaves unsent (see leaveUnresent) keeps no working token at rest: its hand-over
+ * uncertain (notResent), or composed and never handed over, each part not sent is replaced by its masked copy, as a
+ * sent one is. Nothing sends it again, since its notice ended; whether a part handed over arrived stays unknown (it
+ * stays 'sending', with the sha-256 of the bytes handed over), and an answer that proves it did (provenDelivered)
+ * still records it sent. Done again by the send step's retry until it holds: exact bytes a crash left beside their
+ * masked copy are removed then.
  */
 export async function maskUnresent(deps: Deps, outboundId: string): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const out = await deps.store.getOutbound(outboundId);
-    if (!out?.notResent || !out.parts) return;
+    if (!out?.parts || out.state === 'sent' || (!out.notResent && out.state !== 'composed')) return;
+    // masked before: the exact bytes go (a crash may have come between the record and their removal)
+    for (const part of out.parts) if (part.state !== 'sent' && part.maskedSha256) await deps.messages.delete(exactKeyOf(part.rawKey));
     const left = out.parts.filter((p) => p.state !== 'sent' && !p.maskedSha256);
     if (!left.length) return;
     const masked = new Map<number, OutboundPart>();

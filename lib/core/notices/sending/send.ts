@@ -58,6 +58,9 @@ async function leaveUnresent(deps: Deps, notice: Notice): Promise<void> {
   let logged = false;
   for (let attempt = 0; attempt < 3; attempt++) {
     const out = await deps.store.getOutbound(noticeOutboundId(notice));
+    // composed and never handed over (a part not yet sent, a send deferred), for a notice that ended: nothing will
+    // send it, and its copy holds working tokens
+    if (out?.state === 'composed' && NOTICE_ENDED.has(notice.state)) return maskUnresent(deps, out.id);
     if (!out || out.state !== 'sending') return;
     // marked before (a retry, or a crash before its copy was masked)
     if (out.notResent) return maskUnresent(deps, out.id);
