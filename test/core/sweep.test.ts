@@ -197,10 +197,10 @@ describe('sweep', () => {
     for (const [i, wait] of waits.entries()) {
       const round = i + 2;
       fail(round);
-      // a sweep a tenth of the wait early is on time; one earlier than that is not
+      // a sweep up to a tenth of the wait early is on time; one earlier than that is not
       later += wait * 0.85 * MINUTE;
       expect(await sweep(sent.deps)).toMatchObject({ notices: 0, waiting: 1 });
-      later += wait * 0.15 * MINUTE;
+      later += wait * 0.07 * MINUTE;
       expect(await sweep(sent.deps)).toMatchObject({ notices: 1 });
       expect(started().at(-1)).toBe(name(round + 1));
     }
