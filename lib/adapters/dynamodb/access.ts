@@ -136,10 +136,18 @@ export async function queryRange(
   return found;
 }
 
-/** Every item of one index partition, in sort-key order (or the reverse). */
-export async function queryAll(table: Table, index: IndexName, pk: string, ascending = true): Promise<Found[]> {
+/**
+ * Every item of one index partition, page after page (each up to 1 MB), in sort-key order or the reverse, each
+ * given to `take`; with `attribute`, only that attribute crosses the wire.
+ */
+async function eachInPartition(
+  table: Table,
+  index: IndexName,
+  pk: string,
+  options: { readonly ascending?: boolean; readonly attribute?: string },
+  take: (item: Record<string, unknown>) => void,
+): Promise<void> {
   const names = keyNames(index);
-  const found: Found[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const result = await table.doc.send(
@@ -147,15 +155,23 @@ export async function queryAll(table: Table, index: IndexName, pk: string, ascen
         TableName: table.tableName,
         IndexName: index,
         KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': names.pk },
+        ...(options.attribute === undefined ? {} : { ProjectionExpression: '#attribute' }),
+        ExpressionAttributeNames: { '#pk': names.pk, ...(options.attribute === undefined ? {} : { '#attribute': options.attribute }) },
         ExpressionAttributeValues: { ':pk': pk },
-        ScanIndexForward: ascending,
+        ScanIndexForward: options.ascending ?? true,
         ...(start === undefined ? {} : { ExclusiveStartKey: start }),
       }),
     );
-    for (const item of result.Items ?? []) found.push({ key: String(item[names.sk]), data: String(item['data']) });
+    for (const item of result.Items ?? []) take(item);
     start = result.LastEvaluatedKey;
   } while (start !== undefined);
+}
+
+/** Every item of one index partition, in sort-key order (or the reverse). */
+export async function queryAll(table: Table, index: IndexName, pk: string, ascending = true): Promise<Found[]> {
+  const sk = keyNames(index).sk;
+  const found: Found[] = [];
+  await eachInPartition(table, index, pk, { ascending }, (item) => found.push({ key: String(item[sk]), data: String(item['data']) }));
   return found;
 }
 
@@ -165,22 +181,7 @@ export async function queryAll(table: Table, index: IndexName, pk: string, ascen
  */
 export async function queryAttribute(table: Table, index: IndexName, pk: string, attribute: string): Promise<string[]> {
   const found: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const result = await table.doc.send(
-      new QueryCommand({
-        TableName: table.tableName,
-        IndexName: index,
-        KeyConditionExpression: '#pk = :pk',
-        ProjectionExpression: '#attribute',
-        ExpressionAttributeNames: { '#pk': keyNames(index).pk, '#attribute': attribute },
-        ExpressionAttributeValues: { ':pk': pk },
-        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-      }),
-    );
-    for (const item of result.Items ?? []) found.push(String(item[attribute]));
-    start = result.LastEvaluatedKey;
-  } while (start !== undefined);
+  await eachInPartition(table, index, pk, { attribute }, (item) => found.push(String(item[attribute])));
   return found;
 }
 
