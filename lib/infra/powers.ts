@@ -75,8 +75,9 @@ export const INBOUND_MAIL_POWERS: Powers = { entry: 'lambdas/inbound-mail.ts', t
 // a permanent bounce escalates to the next party at once
 export const SES_EVENTS_POWERS: Powers = { entry: 'lambdas/ses-events.ts', timeout: Duration.minutes(1), starts: ['notice'], completesTokens: true };
 
-// starts again what failed: a campaign or a notice as a new round, a verification under a new name
-export const SWEEPER_POWERS: Powers = { entry: 'lambdas/sweeper.ts', timeout: Duration.minutes(10), starts: ['campaign', 'notice', 'verify'], describes: ['campaign', 'notice', 'verify'], lists: ['notice', 'verify'] };
+// starts again what failed: a campaign or a notice as a new round, a verification under a new name; sends the
+// reminders and follow-ups left unsent (SES throttled them, a function died mid-send): their stored bytes, then masked
+export const SWEEPER_POWERS: Powers = { entry: 'lambdas/sweeper.ts', timeout: Duration.minutes(10), starts: ['campaign', 'notice', 'verify'], describes: ['campaign', 'notice', 'verify'], lists: ['notice', 'verify'], sendsMail: true };
 
 /** How often the sweeper looks for campaigns, live notices and verifications whose execution failed. */
 export const SWEEP_EVERY = Duration.minutes(15);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call, endedRounds, replyTo, sentTo, submitCampaign, useAccount } from './support.js';
+import { call, campaignView, endedRounds, replyTo, sentTo, submitCampaign, useAccount } from './support.js';
 
 /*
  * Failures on the AWS host are seen and recovered: an execution whose retries run out fails, its alarm notifies
@@ -92,5 +92,24 @@ describe('failures on the AWS host', () => {
     expect(JSON.stringify((queue![0] as { requestPayload: unknown }).requestPayload)).toContain('"eventSource":"aws:ses"');
     aws.services.evaluateAlarms();
     expect(alarmsNotified(aws).some((name) => name.includes('FailedInvocationsWaiting'))).toBe(true);
+  });
+
+  it('sends a follow-up SES throttled when it was asked for, at the next sweep', async () => {
+    const aws = account();
+    const id = await submitCampaign(aws, ['192.0.2.91,ip,KE,c2 server'], { name: 'Kept follow-up' });
+    const notice = await aws.waitFor('the notice sent', async () => (await campaignView(aws, id)).notices.find((n) => n.state === 'sent'));
+    // SES throttles the account: the follow-up is composed and kept, the request answered
+    aws.services.refuse('abuse@hosting.example', 'TooManyRequestsException');
+    const asked = await call(aws, 'POST', `/notices/${notice.id}/followups`, { message: 'The server at 192.0.2.91 is a C2 of the campaign; the logs are attached to the notice.' });
+    expect([asked.status, asked.json]).toMatchObject([201, {}]);
+    const before = sentTo(aws, 'abuse@hosting.example').length;
+    aws.services.accept('abuse@hosting.example');
+    aws.services.tick('Sweep');
+    await aws.services.settled();
+    const sent = sentTo(aws, 'abuse@hosting.example');
+    // before the fix, the sweeper's role could not read the stored bytes: the follow-up stayed unsent for good
+    expect(aws.denials()).toEqual([]);
+    expect(sent).toHaveLength(before + 1);
+    expect(sent.at(-1)!.raw).toContain('the logs are attached to the notice');
   });
 });

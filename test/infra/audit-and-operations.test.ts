@@ -59,13 +59,13 @@ describe('TakedownStack: the audit trail and operations', () => {
 
   it('counts a "sending halted" line of every sending function into an alarm on the operators\' topic', () => {
     const filters = ofType('AWS::Logs::MetricFilter').map(([, f]) => f.Properties);
-    expect(filters).toHaveLength(4);
+    expect(filters).toHaveLength(5);
     for (const f of filters) {
       expect(f.FilterPattern).toBe('{ $.message = "sending halted*" }');
       expect(f.MetricTransformations).toEqual([{ MetricNamespace: 'Takedown/Logs', MetricName: 'SendingHalted', MetricValue: '1' }]);
     }
     const groups = filters.map((f) => JSON.stringify(f.LogGroupName)).sort();
-    const senders = functions().filter(([id]) => /^(SendNotice|NoticeDeadline|VerifyNotice|Api)Function/.test(id)).map(([, fn]) => JSON.stringify(fn.Properties.LoggingConfig.LogGroup)).sort();
+    const senders = functions().filter(([id]) => /^(SendNotice|NoticeDeadline|VerifyNotice|Api|Sweeper)Function/.test(id)).map(([, fn]) => JSON.stringify(fn.Properties.LoggingConfig.LogGroup)).sort();
     expect(groups).toEqual(senders);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Takedown/Logs', MetricName: 'SendingHalted', Threshold: 1 });
   });

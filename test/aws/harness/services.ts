@@ -274,6 +274,11 @@ export class AccountServices {
     this.refused.set(address.toLowerCase(), code);
   }
 
+  /** SES takes messages to an address again (after refuse). */
+  accept(address: string): void {
+    this.refused.delete(address.toLowerCase());
+  }
+
   /** Make every message to an address bounce for good after SES accepted it (a Bounce event follows). */
   bounce(address: string): void {
     this.bouncing.add(address.toLowerCase());
