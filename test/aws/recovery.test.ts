@@ -112,4 +112,48 @@ describe('failures on the AWS host', () => {
     expect(sent).toHaveLength(before + 1);
     expect(sent.at(-1)!.raw).toContain('the logs are attached to the notice');
   });
+
+  it('applies a reply that proves a notice delivered whose send function died once SES had taken it', async () => {
+    const aws = account();
+    // the function dies between SES's answer and its record, and Lambda refuses it after: the notice's one part
+    // stays 'sending', its hand-over's outcome unknown, until the execution's retries run out
+    aws.services.onAccepted = (mail) => {
+      if (!mail.sender.startsWith('SendNoticeFunction') || !mail.raw.includes('192.0.2.93')) return;
+      aws.lambda.throttle('SendNoticeFunction', 1000);
+      aws.lambda.crash('SendNoticeFunction');
+    };
+    let id: string;
+    try {
+      id = await submitCampaign(aws, ['192.0.2.93,ip,KE,c2 server'], { name: 'Died mid-send' });
+      await aws.waitFor('the failed execution', async () => {
+        const [notice] = (await campaignView(aws, id)).notices;
+        return notice && aws.executions('notice').find((e) => e.status === 'FAILED' && e.name.includes(notice.id));
+      });
+    } finally {
+      aws.services.onAccepted = undefined;
+      aws.lambda.throttle('SendNoticeFunction', 0);
+    }
+    const [mail, ...more] = sentTo(aws, 'abuse@hosting.example').filter((m) => m.raw.includes('192.0.2.93'));
+    expect(more).toHaveLength(0);
+    // its reply token proves it arrived: the inbound function records it sent (masking its copy) and applies the answer
+    const reply = replyTo(mail!, 'abuse@hosting.example', 'We took it down.');
+    aws.services.receive(reply.raw, { from: 'abuse@hosting.example', recipients: [reply.to] });
+    await aws.services.settled();
+    expect(aws.denials()).toEqual([]);
+    expect([...aws.services.queues.values()].flat().filter((m) => JSON.stringify(m).includes('192.0.2.93'))).toEqual([]);
+    const { notice, cases } = (await call(aws, 'GET', `/notices/${(await campaignView(aws, id)).notices[0]!.id}`)).json;
+    expect(notice.sentAt).toBeDefined();
+    expect(notice.appliedAnswers).toHaveLength(1);
+    expect(cases.map((c: { state: string }) => c.state)).toEqual(['actioned']);
+    // only the masked copy of its bytes is kept: no working token at rest
+    const kept = [...aws.services.objects.keys()].filter((k) => k.includes(`/${notice.id}.notice.`));
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.every((k) => k.endsWith('.masked.eml'))).toBe(true);
+    // the sweeper's next round of the failed execution finds the message sent: nothing goes out again
+    aws.services.tick('Sweep');
+    await aws.waitFor('the next round past its send step', () => aws.executions('notice').find((e) => e.name === `notice-${notice.id}-r2` && (e.status !== 'RUNNING' || e.path.includes('AwaitAnswer'))));
+    await aws.services.settled();
+    expect(sentTo(aws, 'abuse@hosting.example').filter((m) => m.raw.includes('192.0.2.93'))).toHaveLength(1);
+    expect(aws.denials()).toEqual([]);
+  });
 });

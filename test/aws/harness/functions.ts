@@ -153,6 +153,11 @@ class Container {
     });
   }
 
+  /** The process dies where it stands (out of memory, the sandbox gone): the invocation under way fails. */
+  crash(): void {
+    this.child?.kill('SIGKILL');
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
@@ -271,6 +276,12 @@ export class LambdaService {
     const c = new Container(spec, env, this.options.onLog ? (line) => this.options.onLog!(spec, line) : undefined);
     if (this.offsetMs !== 0) void c.setClock(this.offsetMs);
     return c;
+  }
+
+  /** Kill the containers of a function that are running an invocation: each fails as Runtime.ExitError. */
+  crash(prefix: string): void {
+    const pool = this.pools.get(this.spec(prefix).logicalId);
+    for (const c of pool?.all ?? []) if (!pool!.idle.includes(c)) c.crash();
   }
 
   /** Make the next `count` invocations of a function fail as a throttled Lambda does. */

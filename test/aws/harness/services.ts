@@ -53,6 +53,8 @@ export class AccountServices {
   readonly published: Published[] = [];
   readonly queues = new Map<string, unknown[]>();
   readonly outbox: SentEmail[] = [];
+  /** called with each message SES took, before its answer leaves: a test may kill the sender there */
+  onAccepted?: (mail: SentEmail) => void;
   readonly objects = new Map<string, { body: Buffer; contentType?: string }>();
   readonly denials: string[] = [];
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -307,7 +309,9 @@ export class AccountServices {
       throw new AwsError('NotFoundException', `Configuration set <${request.ConfigurationSetName}> does not exist.`, 404);
     }
     const messageId = `0102${randomBytes(16).toString('hex')}-${randomUUID()}-000000`;
-    this.outbox.push({ messageId, from, to, raw, sender, ...(request.ConfigurationSetName ? { configurationSet: request.ConfigurationSetName } : {}) });
+    const mail: SentEmail = { messageId, from, to, raw, sender, ...(request.ConfigurationSetName ? { configurationSet: request.ConfigurationSetName } : {}) };
+    this.outbox.push(mail);
+    this.onAccepted?.(mail);
     const bounced = to.filter((a) => this.bouncing.has(a.toLowerCase()));
     if (bounced.length > 0 && request.ConfigurationSetName) this.sesEvent(request.ConfigurationSetName, 'bounce', { messageId, from, to }, bounced);
     return messageId;
