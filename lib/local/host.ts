@@ -411,7 +411,7 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
       writeAtomic(files.hostInfo, JSON.stringify({ pid: process.pid, state: 'ready', httpUrl, smtpPort, startedAt: new Date().toISOString() } satisfies HostInfo));
     }
     const resumed = options.resume === false || passive ? { campaigns: 0, notices: 0, answersApplied: 0 } : await resumeAll(deps);
-    if (resumed.campaigns || resumed.notices || resumed.answersApplied) log.info('resumed', { ...resumed });
+    if (Object.values(resumed).some((n) => n)) log.info('resumed', { ...resumed });
     // a follow-up the relay refused for now goes when it takes it, a failed execution starts again: not only at the
     // next start (a dry-run host, which must not send, neither resumes nor sweeps)
     if (!passive && options.resume !== false) closers.push(startSweeps(deps, options.sweepEveryMs));

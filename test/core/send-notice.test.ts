@@ -9,7 +9,7 @@ import { submitCampaign } from '../../lib/core/campaign/submit.js';
 import { sendNotice } from '../../lib/core/notices/sending/send.js';
 import { receiveMail } from '../../lib/core/answers/inbound.js';
 import { recordAnswer } from '../../lib/core/answers/record.js';
-import { control } from '../../lib/core/campaign/index.js';
+import { control, sweep } from '../../lib/core/campaign/index.js';
 import { parseMail } from '../../lib/adapters/mail/parse.js';
 import { MailTransientError } from '../../lib/core/errors.js';
 import type { Deps, Mailer, MessageStore, Store, Workflows } from '../../lib/core/ports.js';
@@ -73,8 +73,8 @@ async function deps(overrides: { mailer?: Mailer; store?: Store } = {}): Promise
 }
 
 /** A campaign routed and planned to one notice, as the campaign workflow leaves it. */
-async function plannedNotice(d: Deps): Promise<string> {
-  const { campaign } = await submitCampaign(d, { name: 'Op', submitter: 't', content: '198.51.100.5\n198.51.100.6\n', requireApproval: true });
+async function plannedNotice(d: Deps, content = '198.51.100.5\n198.51.100.6\n'): Promise<string> {
+  const { campaign } = await submitCampaign(d, { name: 'Op', submitter: 't', content, requireApproval: true });
   await routeCampaign(d, campaign.id);
   await buildNotices(d, campaign.id);
   await approveCampaign(d, campaign.id, 't');
@@ -293,6 +293,40 @@ describe('sendNotice', () => {
     await sendNotice(d, noticeId, 1);
     await expectOnlyMaskedCopy(d, marked!);
     expect((await store.listEvents({ noticeId })).filter((e) => e.type === 'message.not-resent')).toHaveLength(1);
+  });
+
+  it('leaves to the sweep the copy a kill left unmasked, since a notice that ended runs no step of its own again', async () => {
+    const d = await deps();
+    const noticeId = await plannedNotice(d);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    const [handedOver] = await store.listOutbound(noticeId);
+    await recordAnswer(d, noticeId, { intent: 'actioned', source: 'api' }, 'coordinator');
+    // the last run of its step: the host is killed as the message is marked unresent, then as its copy is masked
+    const killedAtMark: Store = Object.create(store, { saveOutbound: { value: async (o: Outbound) => (o.notResent ? Promise.reject(new Error('process killed')) : store.saveOutbound(o)) } });
+    await expect(sendNotice({ ...d, store: killedAtMark }, noticeId, 1)).rejects.toThrow('process killed');
+    expect((await store.listOutbound(noticeId))[0]).not.toHaveProperty('notResent');
+    expect((await sweep(d)).copiesMasked).toBe(1);
+    expect((await store.listOutbound(noticeId))[0]).toMatchObject({ notResent: { noticeState: 'closed' } });
+    await expectOnlyMaskedCopy(d, handedOver!);
+
+    // the same, killed once marked: the mark is kept, the copy masked
+    const other = await plannedNotice(d, '198.51.100.7\n');
+    await expect(sendNotice(await deps({ mailer: dropping() }), other)).rejects.toBeInstanceOf(MailTransientError);
+    await expect(sendNotice(await deps({ mailer: dropping() }), other)).rejects.toBeInstanceOf(MailTransientError);
+    const [second] = await store.listOutbound(other);
+    await recordAnswer(d, other, { intent: 'actioned', source: 'api' }, 'coordinator');
+    const killedAtMask: MessageStore = Object.create(d.messages, { put: { value: async () => Promise.reject(new Error('process killed')) } });
+    await expect(sendNotice({ ...d, messages: killedAtMask }, other, 1)).rejects.toThrow('process killed');
+    expect(holdsNoToken((await d.messages.get(second!.parts![0]!.rawKey))!)).toBe(false);
+    expect((await sweep(d)).copiesMasked).toBe(1);
+    await expectOnlyMaskedCopy(d, second!);
+    // nothing is left for the next pass. The trail says it twice where the kill came between the event and the
+    // mark (an event is repeated rather than lost), once where the mark was kept
+    expect((await store.listRecords('unmasked')).items).toEqual([]);
+    expect((await sweep(d)).copiesMasked).toBeUndefined();
+    const notResent = async (id: string) => (await store.listEvents({ noticeId: id })).filter((e) => e.type === 'message.not-resent').length;
+    expect([await notResent(noticeId), await notResent(other)]).toEqual([2, 1]);
   });
 
   it('removes the exact bytes a crash left beside the masked copy of a message left unresent', async () => {

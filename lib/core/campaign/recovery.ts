@@ -2,7 +2,7 @@ import type { Campaign, CampaignState, Notice, NoticeState } from '../model.js';
 import type { Deps, ExecutionStatus, WorkflowName } from '../ports.js';
 import { backoffOver, campaignExecution, executionName, restartDue, sweeperRestart } from '../executions.js';
 import { eachItem, listAll } from '../paging.js';
-import { finishEscalations, resendUnsent, startNoticeRun } from '../notices/index.js';
+import { finishEscalations, finishUnmasked, resendUnsent, startNoticeRun } from '../notices/index.js';
 import { applyAnswer } from '../answers/index.js';
 import { VERIFYING, parseVerifyingMark, resumeVerification } from '../verify/index.js';
 import { appendEvent } from '../audit/index.js';
@@ -30,6 +30,8 @@ export interface ResumeReport {
   readonly verifying?: number;
   /** reminders and follow-ups left unsent by a stop or a command, sent now */
   readonly messagesSent?: number;
+  /** messages nothing will send whose copy a stop left unmasked, masked now (finishUnmasked) */
+  readonly copiesMasked?: number;
   /** cases whose escalation a crash cut short, carried on to their next party now */
   readonly escalationsFinished?: number;
 }
@@ -72,6 +74,7 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
   // before any execution starts, since a notice's execution at its deadline sends its claimed reminder too, and two
   // senders of one message each take the other's hand-over in progress for one a crash left, and send it again
   const messagesSent = await resendUnsent(deps);
+  const copiesMasked = await finishUnmasked(deps);
   for (const campaign of campaignList) {
     if (HELD_BY_WORKFLOW.includes(campaign.state)) {
       await restartCampaignRun(deps, campaign);
@@ -88,6 +91,7 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
     answersApplied,
     verifying: await resumeVerification(deps),
     ...(messagesSent ? { messagesSent } : {}),
+    ...(copiesMasked ? { copiesMasked } : {}),
     ...(escalationsFinished ? { escalationsFinished } : {}),
   };
 }
@@ -123,6 +127,8 @@ export interface SweepReport {
   readonly waiting?: number;
   /** reminders and follow-ups left unsent (a function killed mid-send), sent now */
   readonly messagesSent?: number;
+  /** messages nothing will send whose copy a kill left unmasked, masked now (finishUnmasked) */
+  readonly copiesMasked?: number;
 }
 
 /**
@@ -206,6 +212,8 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   } while (after);
   // a reminder or follow-up whose function died between the hand-over and the record, its notice closed since
   const messagesSent = await sendUnsent(deps);
+  // the copy of a message nothing will send, whose masking a kill cut short (its notice runs no step again)
+  const copiesMasked = await finishUnmasked(deps);
   return {
     checked,
     campaigns: swept.started,
@@ -215,6 +223,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     verifications,
     ...(waiting ? { waiting } : {}),
     ...(messagesSent ? { messagesSent } : {}),
+    ...(copiesMasked ? { copiesMasked } : {}),
   };
 }
 

@@ -13,7 +13,7 @@ export { NoticeGrouper, groupIntoNotices, startNoticeRun } from './planning.js';
 export { casesOf, mustGetNotice } from './records.js';
 export { humanDuration, renderNotice } from './render/render.js';
 export { chooseLanguage, RTL_LANGUAGES } from './render/language.js';
-export { sendNotice } from './sending/send.js';
+export { finishUnmasked, sendNotice } from './sending/send.js';
 export { stepFor } from './step.js';
 export { findByTransportId } from './sending/transport-ids.js';
 export { awaitAnswer, noticeDeadline } from './wait.js';

@@ -253,11 +253,13 @@ function exactKeyOf(key: string): string {
 export async function maskUnresent(deps: Deps, outboundId: string): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const out = await deps.store.getOutbound(outboundId);
-    if (!out?.parts || out.state === 'sent' || (!out.notResent && out.state !== 'composed')) return;
+    if (!out?.parts || out.state === 'sent' || (!out.notResent && out.state !== 'composed')) return deps.store.deleteRecord(UNMASKED_KIND, outboundId);
     // masked before: the exact bytes go (a crash may have come between the record and their removal)
     for (const part of out.parts) if (part.state !== 'sent' && part.maskedSha256) await deps.messages.delete(exactKeyOf(part.rawKey));
     const left = out.parts.filter((p) => p.state !== 'sent' && !p.maskedSha256);
-    if (!left.length) return;
+    if (!left.length) return deps.store.deleteRecord(UNMASKED_KIND, outboundId);
+    // a kill from here on leaves it to the sweep (finishUnmasked), the notice's own step may never run again
+    await markUnmasked(deps, out);
     const masked = new Map<number, OutboundPart>();
     for (const part of left) {
       const raw = await deps.messages.get(part.rawKey);
@@ -275,8 +277,20 @@ export async function maskUnresent(deps: Deps, outboundId: string): Promise<void
       throw e;
     }
     for (const part of left) if (masked.has(part.index)) await deps.messages.delete(part.rawKey);
-    return;
+    return deps.store.deleteRecord(UNMASKED_KIND, outboundId);
   }
+}
+
+/**
+ * The records of the messages whose copy is to be masked (maskUnresent), kept from before the mark that nothing
+ * will send them until the masking ends: a kill in between leaves one, and the sweep and every start finish it
+ * (finishUnmasked), since a notice that ended runs no step of its own again.
+ */
+export const UNMASKED_KIND = 'unmasked';
+
+/** Marks a message as one whose copy is to be masked (see UNMASKED_KIND). */
+export function markUnmasked(deps: Deps, out: Pick<Outbound, 'id' | 'noticeId'>): Promise<void> {
+  return deps.store.putRecord({ kind: UNMASKED_KIND, key: out.id, value: JSON.stringify({ noticeId: out.noticeId }), version: 1 });
 }
 
 async function recordProven(deps: Deps, out: Outbound, part: OutboundPart, done: OutboundPart, notice: Notice, proof: string): Promise<void> {

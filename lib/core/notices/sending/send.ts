@@ -2,7 +2,7 @@ import type { Case, Notice } from '../../model.js';
 import type { Deps, RenderJob } from '../../ports.js';
 import { contentTlp, renderNotice } from '../render/render.js';
 import { MailRejectedError, MailTransientError, NotFoundError, SendingHaltedError, StaleWriteError } from '../../errors.js';
-import { maskUnresent, sendOutbound } from './outbound.js';
+import { markUnmasked, maskUnresent, sendOutbound, UNMASKED_KIND } from './outbound.js';
 import type { RenderContext } from './compose.js';
 import { holdForRefusal, noticeMessageNumber, noticeOutboundId } from './resend.js';
 import { settleCampaign } from '../settle.js';
@@ -77,6 +77,8 @@ async function leaveUnresent(deps: Deps, notice: Notice): Promise<void> {
       logged = true;
     }
     try {
+      // marked before the mark: a kill between the two leaves the copy to the sweep, not to a step that never comes
+      await markUnmasked(deps, out);
       await deps.store.saveOutbound({ ...out, notResent: { at: deps.clock.now().toISOString(), noticeState: notice.state }, version: out.version + 1 });
       return maskUnresent(deps, out.id);
     } catch (e) {
@@ -84,6 +86,35 @@ async function leaveUnresent(deps: Deps, notice: Notice): Promise<void> {
       if (!(e instanceof StaleWriteError)) throw e;
     }
   }
+}
+
+/**
+ * The sweep's and every start's part of leaveUnresent: each message a kill left between its mark (UNMASKED_KIND)
+ * and the end of its masking is marked unresent, if it was not yet, and masked. A notice that ended runs no step of
+ * its own again, so nothing else would. Returns how many it settled; one that fails stays for the next pass.
+ */
+export async function finishUnmasked(deps: Deps): Promise<number> {
+  let settled = 0;
+  let after: string | undefined;
+  do {
+    const page = await deps.store.listRecords(UNMASKED_KIND, { after, limit: 500 });
+    for (const { key } of page.items) {
+      try {
+        const out = await deps.store.getOutbound(key);
+        const notice = out && (await deps.store.getNotice(out.noticeId));
+        const ended = notice && (NOTICE_ENDED.has(notice.state) || (notice.state === 'paused' && notice.paused?.from === 'sent'));
+        // the message its notice stands on is the step's to leave; an earlier one (the notice moved on) is masked once marked
+        if (ended && noticeOutboundId(notice) === key) await leaveUnresent(deps, notice);
+        else if (out?.notResent) await maskUnresent(deps, key);
+        await deps.store.deleteRecord(UNMASKED_KIND, key);
+        settled++;
+      } catch (e) {
+        deps.log.warn('could not mask the copy of a message nothing will send; it stays for the next pass', { outbound: key, error: (e as Error).name });
+      }
+    }
+    after = page.next;
+  } while (after);
+  return settled;
 }
 
 /** Send a notice (once), mark its cases notified, and say how long to wait for an answer. */
