@@ -156,4 +156,32 @@ describe('failures on the AWS host', () => {
     expect(sentTo(aws, 'abuse@hosting.example').filter((m) => m.raw.includes('192.0.2.93'))).toHaveLength(1);
     expect(aws.denials()).toEqual([]);
   });
+
+  it('sends the same bytes once more when the send function died after SES took the notice, and says so in the trail', async () => {
+    const aws = account();
+    let killed = false;
+    aws.services.onAccepted = (mail) => {
+      if (killed || !mail.sender.startsWith('SendNoticeFunction') || !mail.raw.includes('192.0.2.94')) return;
+      killed = true;
+      aws.lambda.crash('SendNoticeFunction');
+    };
+    let id: string;
+    try {
+      id = await submitCampaign(aws, ['192.0.2.94,ip,KE,c2 server'], { name: 'Killed mid-send' });
+      await aws.waitFor('the notice sent', async () => (await campaignView(aws, id)).notices.find((n) => n.state === 'sent'));
+    } finally {
+      aws.services.onAccepted = undefined;
+    }
+    // the step's retry found the hand-over's outcome unknown and sent the very same bytes (SES gives each its own id)
+    const copies = sentTo(aws, 'abuse@hosting.example').filter((m) => m.raw.includes('192.0.2.94'));
+    expect(copies).toHaveLength(2);
+    const body = (m: { raw: string }) => m.raw.replace(/^(message-id|date):.*\r?\n/gim, '');
+    expect(body(copies[1]!)).toBe(body(copies[0]!));
+    const { cases } = (await call(aws, 'GET', `/notices/${(await campaignView(aws, id)).notices[0]!.id}`)).json;
+    const { story } = (await call(aws, 'GET', `/cases/${cases[0].id}`)).json as { story: { kind: string; entry: { type?: string; data?: Record<string, unknown> } }[] };
+    const events = story.filter((l) => l.kind === 'event').map((l) => l.entry);
+    expect(events.filter((e) => e.type === 'message.uncertain')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'message.sent')).toHaveLength(1);
+    expect(aws.denials()).toEqual([]);
+  });
 });

@@ -14,6 +14,13 @@ function placeholders(text: string): string[] {
   return [...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1] as string);
 }
 
+/**
+ * What Step Functions reports when a task's function died rather than threw: its process exited (Runtime.ExitError),
+ * ran out of memory (Runtime.OutOfMemory), reached the function's timeout (Sandbox.Timedout), or no error type came
+ * back at all (Lambda.Unknown).
+ */
+const FUNCTION_DIED = ['Lambda.Unknown', 'Runtime.ExitError', 'Runtime.OutOfMemory', 'Sandbox.Timedout'];
+
 /** Every ErrorEquals list anywhere in a definition (Retry and Catch, nested Map and Parallel states too). */
 function errorNames(node: unknown): string[] {
   if (Array.isArray(node)) return node.flatMap(errorNames);
@@ -42,12 +49,12 @@ describe('the workflow definitions', () => {
     expect(TASK_NAMES.filter((t) => !used.has(placeholderOf(t)))).toEqual([]);
   });
 
-  it('match only errors the code can throw, or States.* and Lambda.* ones', () => {
+  it('match only errors the code can throw, or States.* and Lambda.* ones, and the Lambda runtime\'s for a function that died', () => {
     const allowed = new Set<string>(WORKFLOW_ERROR_NAMES);
     for (const [file, text] of TEXTS) {
       const names = errorNames(JSON.parse(text));
       expect(names.length, file).toBeGreaterThan(0);
-      expect(names.filter((n) => !/^(States|Lambda)\.\w+$/.test(n) && !allowed.has(n)), file).toEqual([]);
+      expect(names.filter((n) => !/^(States|Lambda)\.\w+$/.test(n) && !FUNCTION_DIED.includes(n) && !allowed.has(n)), file).toEqual([]);
     }
   });
 
@@ -60,6 +67,18 @@ describe('the workflow definitions', () => {
       const text = JSON.stringify(loadDefinition(workflow));
       expect(text, workflow).not.toMatch(/\$\{/);
       if (TEXTS.get(`${workflow}.asl.json`)!.includes('${Partition}')) expect(text, workflow).toContain('arn:aws:states:::');
+    }
+  });
+
+  it('retry every Task whose function died: a crash, out of memory, its timeout (the task\'s own is longer)', () => {
+    for (const [file, text] of TEXTS) {
+      const states = JSON.parse(text).States as Record<string, { Type: string; Retry?: { ErrorEquals: string[]; MaxAttempts?: number }[] }>;
+      for (const [name, state] of Object.entries(states)) {
+        if (state.Type !== 'Task') continue;
+        // the first retrier that names the error is the one that applies
+        const first = (error: string) => (state.Retry ?? []).find((r) => r.ErrorEquals.includes(error) || r.ErrorEquals.includes('States.ALL'));
+        for (const error of FUNCTION_DIED) expect(first(error)?.MaxAttempts ?? 0, `${file} ${name} ${error}`).toBeGreaterThan(0);
+      }
     }
   });
 
