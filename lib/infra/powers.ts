@@ -22,13 +22,11 @@ export interface Powers {
   readonly starts?: readonly WorkflowName[];
   /** it completes task tokens (SendTaskSuccess) */
   readonly completesTokens?: true;
-  /** it sends mail through SES (and so reads, masks and deletes the stored parts it sends) */
-  readonly sendsMail?: true;
   /**
-   * it reads, masks and deletes stored parts without sending: an answer that proves a message delivered whose
-   * hand-over's outcome was unknown records it sent and masks its copy (provenDelivered)
+   * it sends mail through SES, and so reads, masks and deletes the stored parts of messages: those it sends, and
+   * one an answer proves delivered (provenDelivered)
    */
-  readonly masksMessages?: true;
+  readonly sendsMail?: true;
   /** it resolves parties, so it carries the directory */
   readonly resolvesParties?: true;
   /** the workflows whose executions it asks about (DescribeExecution) */
@@ -76,8 +74,9 @@ export const API_POWERS: Powers = {
 
 // an answer by mail may escalate (a bounce, "not ours") and start verification (taken down); SES invokes it
 // asynchronously, so it has more time than the API
-// a reply or report carrying a token only one message held proves that message delivered
-export const INBOUND_MAIL_POWERS: Powers = { entry: 'lambdas/inbound-mail.ts', timeout: Duration.minutes(2), memorySize: 1024, starts: ['notice', 'verify'], completesTokens: true, masksMessages: true };
+// a reply or report carrying a token only one message held proves that message delivered (its copy masked); a
+// late "taken down" tells the party the cases had gone on to that nothing more is needed (mail)
+export const INBOUND_MAIL_POWERS: Powers = { entry: 'lambdas/inbound-mail.ts', timeout: Duration.minutes(2), memorySize: 1024, starts: ['notice', 'verify'], completesTokens: true, sendsMail: true };
 // a permanent bounce escalates to the next party at once
 export const SES_EVENTS_POWERS: Powers = { entry: 'lambdas/ses-events.ts', timeout: Duration.minutes(1), starts: ['notice'], completesTokens: true };
 

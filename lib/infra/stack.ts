@@ -225,7 +225,7 @@ export class TakedownStack extends Stack {
       acknowledge(fn, `AwsSolutions-IAM5[Resource::<${this.getLogicalId(table.node.defaultChild as CfnElement)}.Arn>/index/*]`, 'the store queries the table\'s own indexes (TABLE_DESIGN), nothing else');
       for (const w of powers.describes ?? []) acknowledge(fn, `AwsSolutions-IAM5[Resource::${nagArn(this, 'states', `execution:${names[w]}:*`)}]`, 'the executions of its own state machine, whose names derive from ids and rounds');
       // the senders keep each part's bytes until it is sent, then a masked copy: read, write, delete
-      if (powers.sendsMail || powers.masksMessages) {
+      if (powers.sendsMail) {
         messages.grantReadWrite(fn);
         messages.grantDelete(fn);
         acknowledge(fn, `AwsSolutions-IAM5[Resource::<${this.getLogicalId(messages.node.defaultChild as CfnElement)}.Arn>/*]`, 'the message parts the function composes and sends, under keys the core derives from outbound ids');

@@ -65,7 +65,7 @@ describe('TakedownStack: the audit trail and operations', () => {
       expect(f.MetricTransformations).toEqual([{ MetricNamespace: 'Takedown/Logs', MetricName: 'SendingHalted', MetricValue: '1' }]);
     }
     const groups = filters.map((f) => JSON.stringify(f.LogGroupName)).sort();
-    const senders = functions().filter(([id]) => /^(SendNotice|NoticeDeadline|VerifyNotice|Api|Sweeper)Function/.test(id)).map(([, fn]) => JSON.stringify(fn.Properties.LoggingConfig.LogGroup)).sort();
+    const senders = functions().filter(([id]) => /^(SendNotice|NoticeDeadline|VerifyNotice|Api|Sweeper|InboundMail)Function/.test(id)).map(([, fn]) => JSON.stringify(fn.Properties.LoggingConfig.LogGroup)).sort();
     expect(groups).toEqual(senders);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'Takedown/Logs', MetricName: 'SendingHalted', Threshold: 1 });
   });
