@@ -81,8 +81,17 @@ export const INBOUND_MAIL_POWERS: Powers = { entry: 'lambdas/inbound-mail.ts', t
 export const SES_EVENTS_POWERS: Powers = { entry: 'lambdas/ses-events.ts', timeout: Duration.minutes(1), starts: ['notice'], completesTokens: true };
 
 // starts again what failed: a campaign or a notice as a new round, a verification under a new name; sends the
-// reminders and follow-ups left unsent (SES throttled them, a function died mid-send): their stored bytes, then masked
-export const SWEEPER_POWERS: Powers = { entry: 'lambdas/sweeper.ts', timeout: Duration.minutes(10), starts: ['campaign', 'notice', 'verify'], describes: ['campaign', 'notice', 'verify'], lists: ['notice', 'verify'], sendsMail: true };
+// reminders and follow-ups left unsent (SES throttled them, a function died mid-send): their stored bytes, then
+// masked; applies an answer a function died applying, which wakes its notice's wait
+export const SWEEPER_POWERS: Powers = {
+  entry: 'lambdas/sweeper.ts',
+  timeout: Duration.minutes(10),
+  starts: ['campaign', 'notice', 'verify'],
+  describes: ['campaign', 'notice', 'verify'],
+  lists: ['notice', 'verify'],
+  sendsMail: true,
+  completesTokens: true,
+};
 
 /** How often the sweeper looks for campaigns, live notices and verifications whose execution failed. */
 export const SWEEP_EVERY = Duration.minutes(15);

@@ -71,39 +71,77 @@ describe('answers on the AWS host', () => {
     const aws = account();
     const id = await submitCampaign(aws, ['http://mule.bank.test/x,url,KE,money mule site'], { name: 'Webhooks' });
     await aws.waitFor('the notice', () => sentTo(aws, 'abuse@test-registrar.example').find((m) => m.raw.includes('mule.bank.test')));
-    const view = await campaignView(aws, id);
-    const noticeId = view.notices[0]!.id;
-    const notice = (await call(aws, 'GET', `/notices/${noticeId}`)).json.notice;
-
-    // the operator seals the recipient's secret with the stack's key, as an administrator would
-    const config = aws.operatorClientConfig();
-    const keyId = aws.template.getAtt(aws.template.ofType('AWS::KMS::Key').find(([id]) => id.startsWith('WebhookSecrets'))![0], 'Arn');
-    const dynamo = new DynamoDBClient(config);
-    const kms = new KMSClient(config);
-    try {
-      const store = new DynamoDbStore({ tableName: aws.tableName, client: DynamoDBDocumentClient.from(dynamo) });
-      const issued = await createRecipientSecret({ store, clock: { now: () => new Date(), engineSeconds: (s: number) => s }, secrets: new KmsSecretBox({ keyId, client: kms }) } as never, notice.party.id);
-      const post = (secret: string, answerId: string) => {
-        const body = JSON.stringify({ recipient: notice.party.id, noticeId, intent: 'actioned', note: 'suspended', answerId });
-        const webhookId = `msg_${randomUUID()}`;
-        const timestamp = Math.floor(Date.now() / 1000);
-        return aws.request({
-          method: 'POST',
-          path: '/webhooks/answers',
-          headers: { 'content-type': 'application/json', 'webhook-id': webhookId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, webhookId, timestamp, body) },
-          body,
-        });
-      };
-      const forged = await post(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, 'forged-1');
-      expect(forged.status).toBe(401);
-      const signed = await post(issued.secret, 'ticket-7');
-      expect(signed.status).toBe(201);
-    } finally {
-      dynamo.destroy();
-      kms.destroy();
-    }
+    const noticeId = (await campaignView(aws, id)).notices[0]!.id;
+    const { secret, recipient } = await recipientSecret(aws, noticeId);
+    const forged = await postWebhook(aws, `whsec_${Buffer.alloc(32, 7).toString('base64')}`, { recipient, noticeId, intent: 'actioned', note: 'suspended', answerId: 'forged-1' });
+    expect(forged.status).toBe(401);
+    const signed = await postWebhook(aws, secret, { recipient, noticeId, intent: 'actioned', note: 'suspended', answerId: 'ticket-7' });
+    expect(signed.status).toBe(201);
     await aws.waitFor('verified down', async () => ((await campaignView(aws, id)).cases['verified-down'] === 1 ? true : undefined));
     expect(aws.requestCounts()[aws.lambda.spec('ApiFunction').logicalId]?.byOperation['kms:Decrypt']).toBeGreaterThanOrEqual(1);
     expect(aws.denials()).toEqual([]);
   });
+
+  it('applies at the next sweep a webhook answer whose function died once it was stored, though its retry is a replay', async () => {
+    const aws = account();
+    const id = await submitCampaign(aws, ['http://drop.bank.test/y,url,KE,money mule site'], { name: 'Webhook cut short' });
+    await aws.waitFor('the notice', () => sentTo(aws, 'abuse@test-registrar.example').find((m) => m.raw.includes('drop.bank.test')));
+    const noticeId = (await campaignView(aws, id)).notices[0]!.id;
+    const { secret, recipient } = await recipientSecret(aws, noticeId);
+    // the API function dies as it writes the answer's event: the answer is stored, not applied
+    aws.endpoint.killAt = (fn, operation, body) => fn.startsWith('ApiFunction') && operation.startsWith('dynamodb:') && body.includes('answer.received');
+    const body = { recipient, noticeId, intent: 'actioned', note: 'suspended', answerId: 'ticket-9' };
+    const headers = webhookHeaders(secret, body);
+    try {
+      const cut = await postWebhook(aws, secret, body, headers);
+      expect(cut.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      aws.endpoint.killAt = undefined;
+    }
+    // the sender's retry of the same delivery is a replay: refused, and nothing else would apply it
+    expect((await postWebhook(aws, secret, body, headers)).status).toBe(401);
+    expect((await campaignView(aws, id)).cases).toEqual({ notified: 1 });
+    // the sweep leaves it while a request may still be applying it, then applies it
+    await aws.advanceClock(11 * 60_000);
+    aws.services.tick('Sweep');
+    await aws.waitFor('verified down', async () => ((await campaignView(aws, id)).cases['verified-down'] === 1 ? true : undefined));
+    expect(aws.denials()).toEqual([]);
+  });
 });
+
+const issuedSecrets = new Map<string, string>();
+
+/** The recipient's webhook secret, issued once by an operator and sealed with the stack's key, as an administrator would. */
+async function recipientSecret(aws: ReturnType<ReturnType<typeof useAccount>['account']>, noticeId: string): Promise<{ secret: string; recipient: string }> {
+  const notice = (await call(aws, 'GET', `/notices/${noticeId}`)).json.notice;
+  const known = issuedSecrets.get(notice.party.id);
+  if (known) return { secret: known, recipient: notice.party.id };
+  const config = aws.operatorClientConfig();
+  const keyId = aws.template.getAtt(aws.template.ofType('AWS::KMS::Key').find(([id]) => id.startsWith('WebhookSecrets'))![0], 'Arn');
+  const dynamo = new DynamoDBClient(config);
+  const kms = new KMSClient(config);
+  try {
+    const store = new DynamoDbStore({ tableName: aws.tableName, client: DynamoDBDocumentClient.from(dynamo) });
+    const issued = await createRecipientSecret({ store, clock: { now: () => new Date(), engineSeconds: (s: number) => s }, secrets: new KmsSecretBox({ keyId, client: kms }) } as never, notice.party.id);
+    issuedSecrets.set(notice.party.id, issued.secret);
+    return { secret: issued.secret, recipient: notice.party.id };
+  } finally {
+    dynamo.destroy();
+    kms.destroy();
+  }
+}
+
+type WebhookAnswer = { recipient: string; noticeId: string; intent: string; note: string; answerId: string };
+
+const webhookBody = (body: WebhookAnswer) => JSON.stringify(body);
+
+function webhookHeaders(secret: string, body: WebhookAnswer): Record<string, string> {
+  const webhookId = `msg_${randomUUID()}`;
+  const timestamp = Math.floor(Date.now() / 1000);
+  return { 'content-type': 'application/json', 'webhook-id': webhookId, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, webhookId, timestamp, webhookBody(body)) };
+}
+
+/** The recipient's answer through POST /webhooks/answers; the same headers again are the sender's retry of one delivery. */
+function postWebhook(aws: ReturnType<ReturnType<typeof useAccount>['account']>, secret: string, body: WebhookAnswer, headers = webhookHeaders(secret, body)) {
+  return aws.request({ method: 'POST', path: '/webhooks/answers', headers, body: webhookBody(body) });
+}

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recordAnswer } from '../../lib/core/answers/index.js';
+import { recordAnswer, UNAPPLIED_KIND } from '../../lib/core/answers/index.js';
 import { control, resumeAll, sendUnsent, sweep } from '../../lib/core/campaign/index.js';
 import { MailTransientError } from '../../lib/core/errors.js';
 import { noticeDeadline, sendFollowup, UNSENT_KIND } from '../../lib/core/notices/index.js';
@@ -136,14 +136,19 @@ describe('resumeAll after a crash between storing an answer and applying it', ()
   it('applies it though its notice no longer waits: a late "taken down" to a notice that escalated', async () => {
     await control(sent.deps, sent.notice.id, 'escalate', 'coordinator');
     expect((await sent.store.getNotice(sent.notice.id))!.state).toBe('escalated');
-    // stored (1), then the host dies recording it (2): a webhook's retry is refused as a replay, so nobody repeats it
-    await expect(recordAnswer({ ...sent.deps, store: diesAtWrite(sent.store, 2) }, sent.notice.id, { intent: 'actioned', source: 'webhook', answerId: 'wh-1' })).rejects.toThrow('the process died');
+    // marked unapplied (1), stored (2), then the host dies recording it (3): a webhook's retry is refused as a
+    // replay, so nobody repeats it
+    await expect(recordAnswer({ ...sent.deps, store: diesAtWrite(sent.store, 3) }, sent.notice.id, { intent: 'actioned', source: 'webhook', answerId: 'wh-1' })).rejects.toThrow('the process died');
     expect((await sent.store.listAnswers(sent.notice.id)).map((a) => a.id)).toEqual([`${sent.notice.id}:wh-1`]);
 
     const report = await resumeAll(sent.deps);
 
     expect((await sent.store.getNotice(sent.notice.id))!.appliedAnswers).toContain(`${sent.notice.id}:wh-1`);
     expect(report.answersApplied).toBe(1);
+    // the trail says it was received, once, though the process died before it said so
+    const received = (await sent.store.listEvents({ noticeId: sent.notice.id })).filter((e) => e.type === 'answer.received');
+    expect(received.map((e) => e.data?.answer)).toEqual([`${sent.notice.id}:wh-1`]);
+    expect((await sent.store.listRecords(UNAPPLIED_KIND)).items).toEqual([]);
     // the late answer counts where the cases now stand: with the CERT, which is told nothing more is needed
     const [escalated] = (await sent.store.listCases({ noticeId: sent.notice.id })).items;
     expect((await sent.store.getCase(escalated!.onward!))!.state).toBe('actioned');
@@ -185,5 +190,21 @@ describe('sweep', () => {
     expect(deliveredTo(outbox) - before).toBe(1);
     const events = await sent.store.listEvents({ noticeId: sent.notice.id });
     expect(events.filter((e) => e.type === 'message.uncertain')).toEqual([]);
+  });
+
+  it('applies an answer a kill left stored once its application has had time to end, with the event it lacks', async () => {
+    // marked unapplied (1), stored (2), then the process dies recording it (3): on AWS no start follows
+    await expect(recordAnswer({ ...sent.deps, store: diesAtWrite(sent.store, 3) }, sent.notice.id, { intent: 'actioned', source: 'webhook', answerId: 'wh-2' })).rejects.toThrow('the process died');
+    const at = (minutes: number): Deps => ({ ...sent.deps, workflows: new EagerWorkflows(() => sent.deps, () => 'running'), clock: new ScaledClock({ anchorDomain: Date.now() + minutes * 60_000 }) });
+    // a sweep right after may find it being applied by the request that stored it: it waits
+    expect((await sweep(at(0))).answersApplied).toBeUndefined();
+    expect((await sent.store.getNotice(sent.notice.id))!.appliedAnswers).toEqual([]);
+    const report = await sweep(at(11));
+    expect(report.answersApplied).toBe(1);
+    expect((await sent.store.getNotice(sent.notice.id))!.appliedAnswers).toEqual([`${sent.notice.id}:wh-2`]);
+    expect((await sent.store.listCases({ noticeId: sent.notice.id })).items.map((c) => c.state)).toEqual(['actioned']);
+    const received = (await sent.store.listEvents({ noticeId: sent.notice.id })).filter((e) => e.type === 'answer.received');
+    expect(received.map((e) => e.data?.answer)).toEqual([`${sent.notice.id}:wh-2`]);
+    expect((await sweep(at(30))).answersApplied).toBeUndefined();
   });
 });

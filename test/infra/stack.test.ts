@@ -340,7 +340,7 @@ describe('TakedownStack operations', () => {
     expect(depth[0]!.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }]);
   });
 
-  it('runs the sweeper on a schedule, allowed to ask about and start campaign, notice and verify executions only, and to send the messages left unsent', () => {
+  it('runs the sweeper on a schedule, allowed to ask about and start campaign, notice and verify executions only, to send the messages left unsent and to wake a notice an answer applied', () => {
     const rule = resources[logicalId(stack.sweeper.node.defaultChild)]!.Properties;
     expect(rule.ScheduleExpression).toBe('rate(15 minutes)');
     const sweeperId = rule.Targets[0].Arn['Fn::GetAtt'][0] as string;
@@ -351,7 +351,8 @@ describe('TakedownStack operations', () => {
     const on = (action: string) => statements.filter((st) => actions(st).includes(action)).flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource])).map((r) => JSON.stringify(r));
     expect(on('states:DescribeExecution')).toEqual([expect.stringContaining(':execution:Test-campaign:*'), expect.stringContaining(':execution:Test-notice:*'), expect.stringContaining(':execution:Test-verify:*')]);
     expect(on('states:StartExecution')).toEqual([expect.stringContaining(':stateMachine:Test-campaign'), expect.stringContaining(':stateMachine:Test-notice'), expect.stringContaining(':stateMachine:Test-verify')]);
-    expect(on('states:SendTaskSuccess')).toEqual([]);
+    // an answer a function died applying, applied by the sweep, wakes its notice's wait (task tokens name no resource)
+    expect(on('states:SendTaskSuccess')).toEqual(['"*"']);
     // a reminder or follow-up SES throttled, or whose function died mid-send, is the sweeper's to send
     expect(on('ses:SendEmail').length).toBeGreaterThan(0);
     expect(on('ses:SendEmail').every((arn) => arn.includes(':identity/') || arn.includes(':configuration-set/'))).toBe(true);

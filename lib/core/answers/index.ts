@@ -8,7 +8,7 @@ export { LinkUnusableError, confirmLink, useLink } from './links.js';
 export { domainOf, verdictsFromMailauth, verdictsFromSesHeaders, verdictsFromSesReceipt, type MailAuthResolver } from './mail-auth.js';
 export { classifyMail, type Classification } from './mail/classify.js';
 export { RecipientId, createRecipientSecret, listRecipientSecrets, rotateRecipientSecret, type IssuedSecret, type SecretDeps } from './recipient-secrets.js';
-export { AnswerInput, applyAnswer, recordAnswer } from './record.js';
+export { AnswerInput, applyAnswer, finishAnswers, recordAnswer, UNAPPLIED_KIND } from './record.js';
 export { ReviewResolvedError, applyReview, dismissReview, reviewItem, reviewQueue, type ReviewQueue, type ReviewResolution } from './review-actions.js';
 export { listReviews, ReviewReason, type ReviewItem } from './review.js';
 export { answerQuestion } from './questions.js';

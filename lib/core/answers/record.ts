@@ -4,7 +4,7 @@ import { AnswerIntent, AnswerSource, actorFields, type ActorLike, type Answer, t
 import type { Deps } from '../ports.js';
 import { InvalidInputError } from '../errors.js';
 import { casesOf, mustGetNotice } from '../notices/index.js';
-import { appendEvent } from '../audit/index.js';
+import { appendEvent, type NewAuditEvent } from '../audit/index.js';
 import { updateCase } from '../updates.js';
 import { escalatedCasesOf, lateTakedown, noticeAnswered } from '../notices/index.js';
 import { queueForReview, settleQuestions } from './review.js';
@@ -81,27 +81,85 @@ export async function recordAnswer(deps: Deps, noticeId: string, raw: AnswerInpu
     ticket: input.ticket,
     receivedAt: deps.clock.now().toISOString(),
   };
+  // kept until the answer is applied: a process killed in between leaves it to the sweep (finishAnswers), since
+  // nobody may repeat it (a webhook's retry is refused as a replay)
+  await deps.store.putRecord({ kind: UNAPPLIED_KIND, key: answer.id, value: JSON.stringify({ noticeId, at: answer.receivedAt }), version: 1 });
   const fresh = await deps.store.putAnswer(answer);
-  if (fresh) {
-    const recorder = recordedBy === undefined ? undefined : actorFields(recordedBy);
-    await appendEvent(deps, {
-      campaignId: notice.campaignId,
-      noticeId,
-      type: 'answer.received',
-      actor: recorder?.actor ?? input.from ?? input.source,
-      data: {
-        answer: answer.id,
-        intent: answer.intent,
-        source: answer.source,
-        cases: answer.caseIds?.length ?? 'all',
-        ticket: answer.ticket,
-        ...(recorder && input.from && input.from !== recorder.actor ? { from: input.from } : {}),
-        ...recorder?.data,
-      },
-    });
+  const stored = fresh ? answer : ((await deps.store.listAnswers(noticeId)).find((a) => a.id === answer.id) ?? answer);
+  // stored before, not applied: a kill may have come before its event (a delivery racing this one, after it)
+  if (fresh || (!notice.appliedAnswers.includes(stored.id) && !(await receivedRecorded(deps, stored)))) {
+    await appendEvent(deps, receivedEvent(notice, stored, recordedBy === undefined ? undefined : actorFields(recordedBy)));
   }
-  return applyAnswer(deps, notice, fresh ? answer : ((await deps.store.listAnswers(noticeId)).find((a) => a.id === answer.id) ?? answer));
+  const result = await applyAnswer(deps, notice, stored);
+  await deps.store.deleteRecord(UNAPPLIED_KIND, answer.id);
+  return result;
 }
+
+/**
+ * The records of the answers stored and not yet applied, kept from before the answer's record until it is applied:
+ * a kill in between leaves one, and the sweep applies the answer (finishAnswers).
+ */
+export const UNAPPLIED_KIND = 'unapplied';
+
+/** How long an answer's application may take before the sweep takes it over: longer than any function that records one runs. */
+export const UNAPPLIED_AFTER_MS = 10 * 60_000;
+
+/** The event that says an answer was received: `recorder` is whoever entered it by hand, `from` whose answer it is. */
+function receivedEvent(notice: Notice, answer: Answer, recorder?: ReturnType<typeof actorFields>): NewAuditEvent {
+  return {
+    campaignId: notice.campaignId,
+    noticeId: notice.id,
+    type: 'answer.received',
+    actor: recorder?.actor ?? answer.from ?? answer.source,
+    data: {
+      answer: answer.id,
+      intent: answer.intent,
+      source: answer.source,
+      cases: answer.caseIds?.length ?? 'all',
+      ticket: answer.ticket,
+      ...(recorder && answer.from && answer.from !== recorder.actor ? { from: answer.from } : {}),
+      ...recorder?.data,
+    },
+  };
+}
+
+async function receivedRecorded(deps: Deps, answer: Answer): Promise<boolean> {
+  return (await deps.store.listEvents({ noticeId: answer.noticeId })).some((e) => e.type === 'answer.received' && e.data?.answer === answer.id);
+}
+
+/**
+ * The sweep's part of recordAnswer: each answer a kill left stored and not applied (UNAPPLIED_KIND, older than
+ * UNAPPLIED_AFTER_MS, or any at a start, when nothing is applying one) gets the event it lacks and is applied; on
+ * AWS nothing else would. Returns how many it applied; one that fails stays for the next sweep.
+ */
+export async function finishAnswers(deps: Deps, olderThanMs = UNAPPLIED_AFTER_MS): Promise<number> {
+  const before = new Date(deps.clock.now().getTime() - olderThanMs).toISOString();
+  let applied = 0;
+  let after: string | undefined;
+  do {
+    const page = await deps.store.listRecords(UNAPPLIED_KIND, { after, limit: 500 });
+    for (const record of page.items) {
+      const mark = UnappliedMark.safeParse(JSON.parse(record.value));
+      if (mark.success && mark.data.at > before) continue;
+      try {
+        const notice = mark.success ? await deps.store.getNotice(mark.data.noticeId) : undefined;
+        const answer = notice && (await deps.store.listAnswers(notice.id)).find((a) => a.id === record.key);
+        if (notice && answer && !notice.appliedAnswers.includes(answer.id)) {
+          // who entered it by hand, if anyone, went with the process: the event names whose answer it is
+          if (!(await receivedRecorded(deps, answer))) await appendEvent(deps, receivedEvent(notice, answer));
+          if ((await applyAnswer(deps, notice, answer)).applied) applied++;
+        }
+        await deps.store.deleteRecord(UNAPPLIED_KIND, record.key);
+      } catch (e) {
+        deps.log.warn('could not apply an answer a kill left stored; it stays for the next sweep', { answer: record.key, error: (e as Error).name });
+      }
+    }
+    after = page.next;
+  } while (after);
+  return applied;
+}
+
+const UnappliedMark = z.object({ noticeId: z.string().min(1), at: z.string() });
 
 /** Apply a stored answer to its notice's cases (once) and wake the notice workflow. */
 export async function applyAnswer(deps: Deps, notice: Notice, answer: Answer): Promise<AnswerResult> {

@@ -2,7 +2,7 @@
  * The audit trail: hash-chained events, their verification, the archive of workflow histories, a case's timeline.
  * This file is the context's public face: other contexts and the hosts import only what it exports.
  */
-export { appendEvent, appendEvents, campaignChain, caseChain, chainSlotTaken } from './events.js';
+export { appendEvent, appendEvents, campaignChain, caseChain, chainSlotTaken, type NewAuditEvent } from './events.js';
 export { Checkpointer, CheckpointRecord, chainHeadsOf, readCheckpoints, type CheckpointReading, type RecordedHeads } from './checkpoints.js';
 export { MAX_HISTORY_EVENTS, archiveExecution } from './history.js';
 export { canonicalize } from './jcs.js';

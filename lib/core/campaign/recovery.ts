@@ -3,7 +3,7 @@ import type { Deps, ExecutionStatus, WorkflowName } from '../ports.js';
 import { backoffOver, campaignExecution, executionName, restartDue, sweeperRestart } from '../executions.js';
 import { eachItem, listAll } from '../paging.js';
 import { finishEscalations, finishUnmasked, resendUnsent, startNoticeRun } from '../notices/index.js';
-import { applyAnswer } from '../answers/index.js';
+import { applyAnswer, finishAnswers } from '../answers/index.js';
 import { VERIFYING, parseVerifyingMark, resumeVerification } from '../verify/index.js';
 import { appendEvent } from '../audit/index.js';
 import { updateCampaign, updateNotice } from '../updates.js';
@@ -53,6 +53,8 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
   for (const campaign of campaignList) {
     if (campaign.state === 'running' || campaign.state === 'paused' || campaign.state === 'sending') escalationsFinished += await finishEscalations(deps, campaign.id);
   }
+  // answers a kill left stored and not applied, with the event they lack: at a start nothing is applying one
+  answersApplied += await finishAnswers(deps, 0);
   const toStart: Notice[] = [];
   // every notice's stored answers, not only a waiting notice's: an answer a crash stored and did not apply has
   // nobody to send it again when its channel refuses a repeat (a webhook's retry is a replay), and a notice that
@@ -129,6 +131,8 @@ export interface SweepReport {
   readonly messagesSent?: number;
   /** messages nothing will send whose copy a kill left unmasked, masked now (finishUnmasked) */
   readonly copiesMasked?: number;
+  /** answers a kill left stored and not applied, applied now (finishAnswers) */
+  readonly answersApplied?: number;
 }
 
 /**
@@ -214,6 +218,8 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   const messagesSent = await sendUnsent(deps);
   // the copy of a message nothing will send, whose masking a kill cut short (its notice runs no step again)
   const copiesMasked = await finishUnmasked(deps);
+  // an answer a kill left stored and not applied, which nobody repeats (a webhook's retry is refused as a replay)
+  const answersApplied = await finishAnswers(deps);
   return {
     checked,
     campaigns: swept.started,
@@ -224,6 +230,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     ...(waiting ? { waiting } : {}),
     ...(messagesSent ? { messagesSent } : {}),
     ...(copiesMasked ? { copiesMasked } : {}),
+    ...(answersApplied ? { answersApplied } : {}),
   };
 }
 

@@ -74,6 +74,11 @@ export class AccountEndpoint {
   readonly writeUnitsByKind = new Map<string, { writes: number; table: number; indexes: number }>();
 
   private lambda!: LambdaService;
+  /**
+   * Asked before each call a function makes (`dynamodb:PutItem`, `s3:PutObject` ...) with its body: true kills the
+   * function there, as a crash or Lambda's timeout would, and the call gets no answer.
+   */
+  killAt?: (functionId: string, operation: string, body: string) => boolean;
   private services!: AccountServices;
   private sfn!: () => StepFunctionsService;
 
@@ -147,6 +152,11 @@ export class AccountEndpoint {
     if (String(req.headers['content-encoding'] ?? '').includes('aws-chunked') || String(req.headers['x-amz-content-sha256'] ?? '').startsWith('STREAMING-')) body = unchunk(body);
     const target = String(req.headers['x-amz-target'] ?? '');
     const op = target.split('.')[1] ?? '';
+    if (caller.roleId && this.killAt?.(caller.functionId, `${service}:${op || req.method}`, body.toString('utf8'))) {
+      this.lambda.crash(caller.functionId);
+      req.socket.destroy();
+      return;
+    }
     try {
       switch (service) {
         case 'dynamodb':
