@@ -61,7 +61,7 @@ export function startSweeps(deps: Deps, sweepEveryMs = SWEEP_INTERVAL_MS): () =>
         everyMs: sweepEveryMs,
         run: async () => {
           const report = await sweep(deps);
-          if (report.campaigns || report.uploads || report.notices || report.verifications || report.messagesSent || report.copiesMasked || report.answersApplied || report.waiting) deps.log.info('swept', { ...report });
+          if (report.campaigns || report.uploads || report.notices || report.verifications || report.messagesSent || report.copiesMasked || report.answersApplied || report.escalationsFinished || report.waiting) deps.log.info('swept', { ...report });
           if (report.staleCampaigns) deps.log.warn('campaigns whose workflow stopped long ago are left for a person (takedown status)', { campaigns: report.staleCampaigns });
         },
       },

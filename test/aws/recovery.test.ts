@@ -184,4 +184,30 @@ describe('failures on the AWS host', () => {
     expect(events.filter((e) => e.type === 'message.sent')).toHaveLength(1);
     expect(aws.denials()).toEqual([]);
   });
+
+  it("carries a coordinator's 'escalate now' on to the next party at the next sweep when the API function died half-way", async () => {
+    const aws = account();
+    const id = await submitCampaign(aws, ['192.0.2.95,ip,KE,c2 server'], { name: 'Escalation cut short' });
+    const notice = await aws.waitFor('the notice sent', async () => (await campaignView(aws, id)).notices.find((n) => n.state === 'sent'));
+    // the function dies as it writes the case the next party is to get: the first party's case is claimed, the
+    // onward case never joins a notice
+    aws.endpoint.killAt = (fn, operation, body) => fn.startsWith('ApiFunction') && operation.startsWith('dynamodb:') && body.includes('previousCaseId');
+    try {
+      const cut = await call(aws, 'POST', `/notices/${notice.id}/escalate`, { reason: 'no answer by phone either' });
+      expect(cut.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      aws.endpoint.killAt = undefined;
+    }
+    // the coordinator's retry finds the case gone on already: nothing to escalate, and nobody else would carry it on
+    const retry = await call(aws, 'POST', `/notices/${notice.id}/escalate`, { reason: 'no answer by phone either' });
+    expect([retry.status, retry.json.result.escalatedTo]).toEqual([200, []]);
+    expect(sentTo(aws, 'incidents@cert-ke.example').filter((m) => m.raw.includes('192.0.2.95'))).toEqual([]);
+    await aws.advanceClock(11 * 60_000);
+    aws.services.tick('Sweep');
+    const toCert = await aws.waitFor('the CERT\'s notice', () => sentTo(aws, 'incidents@cert-ke.example').find((m) => m.raw.includes('192.0.2.95')));
+    expect(toCert.sender.startsWith('SendNoticeFunction')).toBe(true);
+    await aws.services.settled();
+    expect(sentTo(aws, 'incidents@cert-ke.example').filter((m) => m.raw.includes('192.0.2.95'))).toHaveLength(1);
+    expect(aws.denials()).toEqual([]);
+  });
 });

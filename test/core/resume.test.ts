@@ -109,8 +109,9 @@ function diesAtWrite(store: Store, n: number): Store {
 describe('resumeAll after a crash in an escalation nobody repeats', () => {
   it("carries a coordinator's 'escalate now' on to the next party when the host died before the onward case joined its notice", async () => {
     const [held] = (await sent.store.listCases({ noticeId: sent.notice.id })).items;
-    // claim (1), its event (2), the onward notice (3), the onward case (4): the host dies joining them (5)
-    await expect(control({ ...sent.deps, store: diesAtWrite(sent.store, 5) }, held!.id, 'escalate', 'coordinator')).rejects.toThrow('the process died');
+    // marked escalating (1), claim (2), its event (3), the onward notice (4), the onward case (5): the host dies
+    // joining them (6)
+    await expect(control({ ...sent.deps, store: diesAtWrite(sent.store, 6) }, held!.id, 'escalate', 'coordinator')).rejects.toThrow('the process died');
     const claimed = (await sent.store.getCase(held!.id))!;
     expect(claimed.state).toBe('escalated');
     const onward = (await sent.store.getCase(claimed.onward!))!;
@@ -206,5 +207,20 @@ describe('sweep', () => {
     const received = (await sent.store.listEvents({ noticeId: sent.notice.id })).filter((e) => e.type === 'answer.received');
     expect(received.map((e) => e.data?.answer)).toEqual([`${sent.notice.id}:wh-2`]);
     expect((await sweep(at(30))).answersApplied).toBeUndefined();
+  });
+
+  it("carries on a coordinator's 'escalate now' a kill cut short once it has had time to end", async () => {
+    const [held] = (await sent.store.listCases({ noticeId: sent.notice.id })).items;
+    await expect(control({ ...sent.deps, store: diesAtWrite(sent.store, 6) }, held!.id, 'escalate', 'coordinator')).rejects.toThrow('the process died');
+    const onward = (await sent.store.getCase((await sent.store.getCase(held!.id))!.onward!))!;
+    const at = (minutes: number): Deps => ({ ...sent.deps, workflows: new EagerWorkflows(() => sent.deps, () => 'running'), clock: new ScaledClock({ anchorDomain: Date.now() + minutes * 60_000 }) });
+    // a sweep right after may find it still under way: it waits
+    expect((await sweep(at(0))).escalationsFinished).toBeUndefined();
+    expect((await sent.store.getNotice(onward.noticeId!))?.escalatedFrom ?? []).not.toContain(sent.notice.id);
+    expect((await sweep(at(11))).escalationsFinished).toBe(1);
+    const carried = (await sent.store.getCase(onward.id))!;
+    expect((await sent.store.getNotice(carried.noticeId!))!.escalatedFrom).toContain(sent.notice.id);
+    expect((await sent.store.listRecords('escalating')).items).toEqual([]);
+    expect((await sweep(at(30))).escalationsFinished).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import type { Campaign, CampaignState, Notice, NoticeState } from '../model.js';
 import type { Deps, ExecutionStatus, WorkflowName } from '../ports.js';
 import { backoffOver, campaignExecution, executionName, restartDue, sweeperRestart } from '../executions.js';
 import { eachItem, listAll } from '../paging.js';
-import { finishEscalations, finishUnmasked, resendUnsent, startNoticeRun } from '../notices/index.js';
+import { finishEscalating, finishEscalations, finishUnmasked, resendUnsent, startNoticeRun } from '../notices/index.js';
 import { applyAnswer, finishAnswers } from '../answers/index.js';
 import { VERIFYING, parseVerifyingMark, resumeVerification } from '../verify/index.js';
 import { appendEvent } from '../audit/index.js';
@@ -133,6 +133,8 @@ export interface SweepReport {
   readonly copiesMasked?: number;
   /** answers a kill left stored and not applied, applied now (finishAnswers) */
   readonly answersApplied?: number;
+  /** cases whose escalation a kill cut short, carried on to their next party now (finishEscalating) */
+  readonly escalationsFinished?: number;
 }
 
 /**
@@ -220,6 +222,8 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
   const copiesMasked = await finishUnmasked(deps);
   // an answer a kill left stored and not applied, which nobody repeats (a webhook's retry is refused as a replay)
   const answersApplied = await finishAnswers(deps);
+  // an escalation a kill cut short, which nobody repeats (a coordinator's retry finds the cases escalated)
+  const escalationsFinished = await finishEscalating(deps);
   return {
     checked,
     campaigns: swept.started,
@@ -231,6 +235,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     ...(messagesSent ? { messagesSent } : {}),
     ...(copiesMasked ? { copiesMasked } : {}),
     ...(answersApplied ? { answersApplied } : {}),
+    ...(escalationsFinished ? { escalationsFinished } : {}),
   };
 }
 

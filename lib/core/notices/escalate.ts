@@ -154,7 +154,54 @@ async function gatheringNotice(deps: Deps, from: Notice, group: Onward, skip: Re
  * are created before the old ones are marked, so a crash half-way redoes the same (derived) records.
  */
 export async function escalateCases(deps: Deps, from: Notice, cases: readonly Case[], reason: string, options: EscalateOptions = {}): Promise<EscalationResult> {
-  return oneAtATime(deps, from.id, () => escalateNow(deps, from, cases, reason, options));
+  return oneAtATime(deps, from.id, async () => {
+    // kept until the cases joined the notices that send them: a kill in between leaves the escalation to the sweep
+    // (finishEscalating), since a coordinator's retry finds the cases escalated and refuses
+    const mark = { kind: ESCALATING_KIND, key: `${from.id}.${deps.ids.newId('e')}`, value: JSON.stringify({ noticeId: from.id, at: deps.clock.now().toISOString() }), version: 1 };
+    await deps.store.putRecord(mark);
+    const result = await escalateNow(deps, from, cases, reason, options);
+    await deps.store.deleteRecord(ESCALATING_KIND, mark.key);
+    return result;
+  });
+}
+
+/** The records of the escalations under way, one per escalateCases, from before its claims until its cases joined. */
+export const ESCALATING_KIND = 'escalating';
+
+/** How long an escalation may take before the sweep takes it over: longer than any function that escalates runs. */
+export const ESCALATING_AFTER_MS = 10 * 60_000;
+
+const EscalatingMark = z.object({ noticeId: z.string().min(1), at: z.string() });
+
+/**
+ * The sweep's part of escalateCases: each notice whose escalation a kill cut short (an ESCALATING_KIND record older
+ * than ESCALATING_AFTER_MS) has its claimed cases carried on. On the embedded host every start does it for every
+ * campaign (finishEscalations); on AWS nothing else would. Returns how many cases it carried on; a notice whose
+ * escalation fails again stays for the next sweep.
+ */
+export async function finishEscalating(deps: Deps): Promise<number> {
+  const before = new Date(deps.clock.now().getTime() - ESCALATING_AFTER_MS).toISOString();
+  const marks = await listAll((p) => deps.store.listRecords(ESCALATING_KIND, p));
+  const byNotice = new Map<string, string[]>();
+  for (const record of marks) {
+    const mark = EscalatingMark.safeParse(JSON.parse(record.value));
+    if (mark.success && mark.data.at > before) continue;
+    const noticeId = mark.success ? mark.data.noticeId : '';
+    byNotice.set(noticeId, [...(byNotice.get(noticeId) ?? []), record.key]);
+  }
+  let carried = 0;
+  for (const [noticeId, keys] of byNotice) {
+    try {
+      if (noticeId) {
+        const cases = await listAll((p) => deps.store.listCases({ noticeId }, p));
+        carried += await carryOn(deps, cases, (id) => deps.store.getCase(id));
+      }
+      for (const key of keys) await deps.store.deleteRecord(ESCALATING_KIND, key);
+    } catch (e) {
+      deps.log.warn('could not carry on an escalation a kill cut short; it stays for the next sweep', { notice: noticeId, error: (e as Error).name });
+    }
+  }
+  return carried;
 }
 
 // the escalations of one notice's cases under way in this process, by store
@@ -296,6 +343,11 @@ async function escalateNow(deps: Deps, from: Notice, cases: readonly Case[], rea
 export async function finishEscalations(deps: Deps, campaignId: string): Promise<number> {
   const cases = await listAll((p) => deps.store.listCases({ campaignId }, p));
   const byId = new Map(cases.map((c) => [c.id, c]));
+  return carryOn(deps, cases, async (id) => byId.get(id));
+}
+
+/** Carries on the cases claimed for the next party whose onward case never joined the notice that is to send it. */
+async function carryOn(deps: Deps, cases: readonly Case[], caseById: (id: string) => Promise<Case | undefined>): Promise<number> {
   const notices = new Map<string, Notice | undefined>();
   const noticeOf = async (id: string) => {
     if (!notices.has(id)) notices.set(id, await deps.store.getNotice(id));
@@ -304,7 +356,7 @@ export async function finishEscalations(deps: Deps, campaignId: string): Promise
   const unfinished = new Map<string, Case[]>();
   for (const c of cases) {
     if (!c.onward || !c.noticeId) continue;
-    const next = byId.get(c.onward);
+    const next = await caseById(c.onward);
     // the notice the onward case is in lists every notice whose cases it carries (join): then it is done
     if (next?.noticeId && (await noticeOf(next.noticeId))?.escalatedFrom?.includes(c.noticeId)) continue;
     unfinished.set(c.noticeId, [...(unfinished.get(c.noticeId) ?? []), c]);

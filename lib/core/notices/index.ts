@@ -6,7 +6,7 @@
  */
 export { contactUndeliverable, noticeAnswered } from './answered.js';
 export { pauseNotice, restartNotice, settleNotice } from './clock.js';
-export { escalateCases, finishEscalations, rerouteToNextContact } from './escalate.js';
+export { escalateCases, finishEscalating, finishEscalations, rerouteToNextContact } from './escalate.js';
 export { sendFollowup } from './followup.js';
 export { ANSWER_LINK_KIND, LinkValue, type LinkIntent } from './links.js';
 export { NoticeGrouper, groupIntoNotices, startNoticeRun } from './planning.js';
