@@ -102,11 +102,12 @@ describe('failures on the AWS host', () => {
     aws.services.refuse('abuse@hosting.example', 'TooManyRequestsException');
     const asked = await call(aws, 'POST', `/notices/${notice.id}/followups`, { message: 'The server at 192.0.2.91 is a C2 of the campaign; the logs are attached to the notice.' });
     expect([asked.status, asked.json]).toMatchObject([201, {}]);
-    const before = sentTo(aws, 'abuse@hosting.example').length;
+    const ours = () => sentTo(aws, 'abuse@hosting.example').filter((m) => m.raw.replace(/=\r\n/g, '').includes('192.0.2.91'));
+    const before = ours().length;
     aws.services.accept('abuse@hosting.example');
     aws.services.tick('Sweep');
     await aws.services.settled();
-    const sent = sentTo(aws, 'abuse@hosting.example');
+    const sent = ours();
     // before the fix, the sweeper's role could not read the stored bytes: the follow-up stayed unsent for good
     expect(aws.denials()).toEqual([]);
     expect(sent).toHaveLength(before + 1);

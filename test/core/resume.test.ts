@@ -106,6 +106,24 @@ function diesAtWrite(store: Store, n: number): Store {
   });
 }
 
+/** The store of a process that dies at the first write `at` picks (and at every call after it). */
+function diesAt(store: Store, at: (method: string, arg: unknown) => boolean): Store {
+  let dead = false;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (dead || (/^(put|save|create|append|delete)/.test(String(prop)) && at(String(prop), args[0]))) {
+          dead = true;
+          return Promise.reject(new Error('the process died'));
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 describe('resumeAll after a crash in an escalation nobody repeats', () => {
   it("carries a coordinator's 'escalate now' on to the next party when the host died before the onward case joined its notice", async () => {
     const [held] = (await sent.store.listCases({ noticeId: sent.notice.id })).items;
@@ -222,5 +240,33 @@ describe('sweep', () => {
     expect((await sent.store.getNotice(carried.noticeId!))!.escalatedFrom).toContain(sent.notice.id);
     expect((await sent.store.listRecords('escalating')).items).toEqual([]);
     expect((await sweep(at(30))).escalationsFinished).toBeUndefined();
+  });
+
+  it('carries on an answer whose application a kill cut short: the escalation of what was "not ours"', async () => {
+    const [only] = (await sent.store.listCases({ noticeId: sent.notice.id })).items;
+    // the case moved to not-ours, then the process dies as the escalation to the next party begins
+    const dying = diesAt(sent.store, (method, arg) => method === 'putRecord' && (arg as { kind: string }).kind === 'escalating');
+    await expect(recordAnswer({ ...sent.deps, store: dying }, sent.notice.id, { intent: 'not-ours', source: 'webhook', answerId: 'wh-3' })).rejects.toThrow('the process died');
+    expect((await sent.store.getCase(only!.id))!.state).toBe('not-ours');
+    const at = (minutes: number): Deps => ({ ...sent.deps, workflows: new EagerWorkflows(() => sent.deps, () => 'running'), clock: new ScaledClock({ anchorDomain: Date.now() + minutes * 60_000 }) });
+    expect((await sweep(at(11))).answersApplied).toBe(1);
+    // the case went on to the next party, in a notice that carries it
+    const moved = (await sent.store.getCase(only!.id))!;
+    const onward = (await sent.store.getCase(moved.onward!))!;
+    expect((await sent.store.getNotice(onward.noticeId!))!.escalatedFrom).toContain(sent.notice.id);
+    expect((await sent.store.getNotice(sent.notice.id))!.appliedAnswers).toEqual([`${sent.notice.id}:wh-3`]);
+  });
+
+  it('carries on an answer whose application a kill cut short after it was marked applied: its verification', async () => {
+    const dying = diesAt(sent.store, (method, arg) => method === 'appendEvent' && (arg as { type: string }).type === 'answer.applied');
+    await expect(recordAnswer({ ...sent.deps, store: dying }, sent.notice.id, { intent: 'actioned', source: 'webhook', answerId: 'wh-4' })).rejects.toThrow('the process died');
+    expect((await sent.store.getNotice(sent.notice.id))!.appliedAnswers).toEqual([`${sent.notice.id}:wh-4`]);
+    const at = (minutes: number): Deps => ({ ...sent.deps, workflows: new EagerWorkflows(() => sent.deps, () => 'running'), clock: new ScaledClock({ anchorDomain: Date.now() + minutes * 60_000 }) });
+    await sweep(at(11));
+    const events = await sent.store.listEvents({ noticeId: sent.notice.id });
+    // what followed the mark is done: the trail says it was applied, once, and the verification began
+    expect(events.filter((e) => e.type === 'answer.applied').map((e) => e.data?.answer)).toEqual([`${sent.notice.id}:wh-4`]);
+    expect(events.some((e) => e.type.startsWith('verify.')) || (await sent.store.getRecord('verifying', sent.notice.id)) !== undefined).toBe(true);
+    expect((await sent.store.listRecords(UNAPPLIED_KIND)).items).toEqual([]);
   });
 });

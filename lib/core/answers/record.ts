@@ -83,16 +83,32 @@ export async function recordAnswer(deps: Deps, noticeId: string, raw: AnswerInpu
   };
   // kept until the answer is applied: a process killed in between leaves it to the sweep (finishAnswers), since
   // nobody may repeat it (a webhook's retry is refused as a replay)
-  await deps.store.putRecord({ kind: UNAPPLIED_KIND, key: answer.id, value: JSON.stringify({ noticeId, at: answer.receivedAt }), version: 1 });
+  await markUnapplied(deps, answer);
   const fresh = await deps.store.putAnswer(answer);
   const stored = fresh ? answer : ((await deps.store.listAnswers(noticeId)).find((a) => a.id === answer.id) ?? answer);
   // stored before, not applied: a kill may have come before its event (a delivery racing this one, after it)
   if (fresh || (!notice.appliedAnswers.includes(stored.id) && !(await receivedRecorded(deps, stored)))) {
     await appendEvent(deps, receivedEvent(notice, stored, recordedBy === undefined ? undefined : actorFields(recordedBy)));
   }
-  const result = await applyAnswer(deps, notice, stored);
+  const result = await applyAnswer(deps, notice, stored, { beforeMoving: (ids) => markUnapplied(deps, stored, ids) });
   await deps.store.deleteRecord(UNAPPLIED_KIND, answer.id);
   return result;
+}
+
+/** Records an answer as not yet applied; `moving` names the cases its application is about to move. */
+function markUnapplied(deps: Deps, answer: Answer, moving?: readonly string[]): Promise<void> {
+  return deps.store.putRecord({ kind: UNAPPLIED_KIND, key: answer.id, value: JSON.stringify({ noticeId: answer.noticeId, at: answer.receivedAt, ...(moving ? { moving } : {}) }), version: 1 });
+}
+
+/** How an answer's application is told what a kill cut short (see finishAnswers). */
+export interface ApplyOptions {
+  /** called with the cases about to move, before the first moves */
+  readonly beforeMoving?: (ids: readonly string[]) => Promise<void>;
+  /**
+   * the cases an application a kill cut short was moving: the ones now in the answer's state count as moved by it,
+   * and what follows a move (the notice's clock, an escalation, a verification) is done again, idempotently
+   */
+  readonly resume?: readonly string[];
 }
 
 /**
@@ -144,10 +160,11 @@ export async function finishAnswers(deps: Deps, olderThanMs = UNAPPLIED_AFTER_MS
       try {
         const notice = mark.success ? await deps.store.getNotice(mark.data.noticeId) : undefined;
         const answer = notice && (await deps.store.listAnswers(notice.id)).find((a) => a.id === record.key);
-        if (notice && answer && !notice.appliedAnswers.includes(answer.id)) {
+        if (notice && answer) {
           // who entered it by hand, if anyone, went with the process: the event names whose answer it is
           if (!(await receivedRecorded(deps, answer))) await appendEvent(deps, receivedEvent(notice, answer));
-          if ((await applyAnswer(deps, notice, answer)).applied) applied++;
+          // its application may have begun: what it moved counts, and what follows a move is done again
+          if ((await applyAnswer(deps, notice, answer, { resume: mark.success ? (mark.data.moving ?? []) : [] })).applied) applied++;
         }
         await deps.store.deleteRecord(UNAPPLIED_KIND, record.key);
       } catch (e) {
@@ -159,16 +176,19 @@ export async function finishAnswers(deps: Deps, olderThanMs = UNAPPLIED_AFTER_MS
   return applied;
 }
 
-const UnappliedMark = z.object({ noticeId: z.string().min(1), at: z.string() });
+const UnappliedMark = z.object({ noticeId: z.string().min(1), at: z.string(), moving: z.array(z.string()).optional() });
 
 /** Apply a stored answer to its notice's cases (once) and wake the notice workflow. */
-export async function applyAnswer(deps: Deps, notice: Notice, answer: Answer): Promise<AnswerResult> {
-  if (notice.appliedAnswers.includes(answer.id)) return { answer, applied: false, notice };
+export async function applyAnswer(deps: Deps, notice: Notice, answer: Answer, options: ApplyOptions = {}): Promise<AnswerResult> {
+  if (notice.appliedAnswers.includes(answer.id) && !options.resume) return { answer, applied: false, notice };
   const to = STATE_FOR_INTENT[answer.intent];
   const cases = await casesOf(deps, notice.id);
   const wanted = answer.caseIds ? new Set(answer.caseIds) : undefined;
   const targets = cases.filter((c) => !wanted || wanted.has(c.id));
-  const moved: string[] = [];
+  const moving = targets.filter((c) => c.state !== to && !CASE_FINISHED.has(c.state) && canMoveCase(c.state, to)).map((c) => c.id);
+  if (moving.length) await options.beforeMoving?.(moving);
+  // moved by the application a kill cut short: they are in the answer's state now
+  const moved: string[] = targets.filter((c) => c.state === to && options.resume?.includes(c.id)).map((c) => c.id);
   for (const c of targets) {
     const after = await updateCase(deps, c.id, (cur) =>
       cur.state !== to && !CASE_FINISHED.has(cur.state) && canMoveCase(cur.state, to) ? { ...cur, state: to } : undefined,

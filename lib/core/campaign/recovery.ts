@@ -49,7 +49,8 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
   const campaignList = await deps.store.listCampaigns();
   for (const campaign of campaignList) campaignState.set(campaign.id, campaign.state);
   // escalations a crash cut short, which no execution takes up again (a coordinator's, a "not ours" answer's)
-  let escalationsFinished = 0;
+  // those recorded first, each as it was asked for (a coordinator's at once), then any other a crash left
+  let escalationsFinished = await finishEscalating(deps, 0);
   for (const campaign of campaignList) {
     if (campaign.state === 'running' || campaign.state === 'paused' || campaign.state === 'sending') escalationsFinished += await finishEscalations(deps, campaign.id);
   }
@@ -76,7 +77,8 @@ export async function resumeAll(deps: Deps): Promise<ResumeReport> {
   // before any execution starts, since a notice's execution at its deadline sends its claimed reminder too, and two
   // senders of one message each take the other's hand-over in progress for one a crash left, and send it again
   const messagesSent = await resendUnsent(deps);
-  const copiesMasked = await finishUnmasked(deps);
+  // at a start nothing is masking one
+  const copiesMasked = await finishUnmasked(deps, 0);
   for (const campaign of campaignList) {
     if (HELD_BY_WORKFLOW.includes(campaign.state)) {
       await restartCampaignRun(deps, campaign);

@@ -41,8 +41,11 @@ export async function noticeAnswered(deps: Deps, notice: Notice, outcome: Answer
   const now = deps.clock.now();
   let token: string | undefined;
   let resume: number | undefined;
+  let changed = false;
   const updated = await updateNotice(deps, notice.id, (cur) => {
+    changed = false;
     if (cur.appliedAnswers.includes(outcome.answerId)) return undefined;
+    changed = true;
     token = cur.taskToken;
     resume = undefined;
     const after = outcome.cases.map((c) => (outcome.moved.includes(c.id) ? outcome.movedTo : c.state));
@@ -83,13 +86,16 @@ export async function noticeAnswered(deps: Deps, notice: Notice, outcome: Answer
     }
     return { ...cur, state, deadline, paused, taskToken: undefined, appliedAnswers: [...cur.appliedAnswers, outcome.answerId] };
   });
-  await appendEvent(deps, {
-    campaignId: notice.campaignId,
-    noticeId: notice.id,
-    type: 'answer.applied',
-    actor: 'system',
-    data: { answer: outcome.answerId, intent: outcome.intent, cases: outcome.moved.length, notice: updated.state, deadline: updated.deadline },
-  });
+  // applied before (an application a kill cut short, taken up again; a delivery racing this one): said once
+  if (changed || !(await deps.store.listEvents({ noticeId: notice.id })).some((e) => e.type === 'answer.applied' && e.data?.answer === outcome.answerId)) {
+    await appendEvent(deps, {
+      campaignId: notice.campaignId,
+      noticeId: notice.id,
+      type: 'answer.applied',
+      actor: 'system',
+      data: { answer: outcome.answerId, intent: outcome.intent, cases: outcome.moved.length, notice: updated.state, deadline: updated.deadline },
+    });
+  }
   if (token) await completeQuietly(deps, token, stepFor(deps, updated));
   if (resume !== undefined) await restartNotice(deps, notice.id, outcome.by, resume, `the party answered (${outcome.intent}) after asking a question`);
   if (updated.state === 'closed' && notice.state !== 'closed') await settleCampaign(deps, notice.campaignId);

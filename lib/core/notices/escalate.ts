@@ -31,6 +31,8 @@ export interface EscalateOptions {
    * "escalate now", which is sent at once @default true
    */
   readonly gather?: boolean;
+  /** the sweep carrying on an escalation a kill cut short: its record is already there, and stays until this holds */
+  readonly recorded?: true;
 }
 
 interface Onward {
@@ -155,9 +157,11 @@ async function gatheringNotice(deps: Deps, from: Notice, group: Onward, skip: Re
  */
 export async function escalateCases(deps: Deps, from: Notice, cases: readonly Case[], reason: string, options: EscalateOptions = {}): Promise<EscalationResult> {
   return oneAtATime(deps, from.id, async () => {
+    if (options.recorded) return escalateNow(deps, from, cases, reason, options);
     // kept until the cases joined the notices that send them: a kill in between leaves the escalation to the sweep
-    // (finishEscalating), since a coordinator's retry finds the cases escalated and refuses
-    const mark = { kind: ESCALATING_KIND, key: `${from.id}.${deps.ids.newId('e')}`, value: JSON.stringify({ noticeId: from.id, at: deps.clock.now().toISOString() }), version: 1 };
+    // (finishEscalating), since a coordinator's retry finds the cases gone on and escalates nothing
+    const value = { noticeId: from.id, at: deps.clock.now().toISOString(), gather: options.gather ?? true };
+    const mark = { kind: ESCALATING_KIND, key: `${from.id}.${deps.ids.newId('e')}`, value: JSON.stringify(value), version: 1 };
     await deps.store.putRecord(mark);
     const result = await escalateNow(deps, from, cases, reason, options);
     await deps.store.deleteRecord(ESCALATING_KIND, mark.key);
@@ -171,30 +175,37 @@ export const ESCALATING_KIND = 'escalating';
 /** How long an escalation may take before the sweep takes it over: longer than any function that escalates runs. */
 export const ESCALATING_AFTER_MS = 10 * 60_000;
 
-const EscalatingMark = z.object({ noticeId: z.string().min(1), at: z.string() });
+const EscalatingMark = z.object({ noticeId: z.string().min(1), at: z.string(), gather: z.boolean().optional() });
 
 /**
  * The sweep's part of escalateCases: each notice whose escalation a kill cut short (an ESCALATING_KIND record older
- * than ESCALATING_AFTER_MS) has its claimed cases carried on. On the embedded host every start does it for every
+ * than ESCALATING_AFTER_MS, or any at a start) has its claimed cases carried on, as that escalation would have. On the embedded host every start does it for every
  * campaign (finishEscalations); on AWS nothing else would. Returns how many cases it carried on; a notice whose
  * escalation fails again stays for the next sweep.
  */
-export async function finishEscalating(deps: Deps): Promise<number> {
-  const before = new Date(deps.clock.now().getTime() - ESCALATING_AFTER_MS).toISOString();
+export async function finishEscalating(deps: Deps, olderThanMs = ESCALATING_AFTER_MS): Promise<number> {
+  const before = new Date(deps.clock.now().getTime() - olderThanMs).toISOString();
   const marks = await listAll((p) => deps.store.listRecords(ESCALATING_KIND, p));
-  const byNotice = new Map<string, string[]>();
+  const byNotice = new Map<string, { keys: string[]; gather: boolean }>();
+  // a notice with an escalation under way now is left to it: carried on, its cases would be escalated twice at once
+  const underWay = new Set<string>();
   for (const record of marks) {
     const mark = EscalatingMark.safeParse(JSON.parse(record.value));
-    if (mark.success && mark.data.at > before) continue;
     const noticeId = mark.success ? mark.data.noticeId : '';
-    byNotice.set(noticeId, [...(byNotice.get(noticeId) ?? []), record.key]);
+    if (mark.success && mark.data.at > before) underWay.add(noticeId);
+    else {
+      const cut = byNotice.get(noticeId) ?? { keys: [], gather: true };
+      byNotice.set(noticeId, { keys: [...cut.keys, record.key], gather: cut.gather && (mark.data?.gather ?? true) });
+    }
   }
   let carried = 0;
-  for (const [noticeId, keys] of byNotice) {
+  for (const [noticeId, { keys, gather }] of byNotice) {
+    if (underWay.has(noticeId)) continue;
     try {
       if (noticeId) {
         const cases = await listAll((p) => deps.store.listCases({ noticeId }, p));
-        carried += await carryOn(deps, cases, (id) => deps.store.getCase(id));
+        // a coordinator's "escalate now" goes on at once, as it would have
+        carried += await carryOn(deps, cases, (id) => deps.store.getCase(id), { gather, recorded: true });
       }
       for (const key of keys) await deps.store.deleteRecord(ESCALATING_KIND, key);
     } catch (e) {
@@ -347,7 +358,7 @@ export async function finishEscalations(deps: Deps, campaignId: string): Promise
 }
 
 /** Carries on the cases claimed for the next party whose onward case never joined the notice that is to send it. */
-async function carryOn(deps: Deps, cases: readonly Case[], caseById: (id: string) => Promise<Case | undefined>): Promise<number> {
+async function carryOn(deps: Deps, cases: readonly Case[], caseById: (id: string) => Promise<Case | undefined>, options: EscalateOptions = {}): Promise<number> {
   const notices = new Map<string, Notice | undefined>();
   const noticeOf = async (id: string) => {
     if (!notices.has(id)) notices.set(id, await deps.store.getNotice(id));
@@ -365,7 +376,7 @@ async function carryOn(deps: Deps, cases: readonly Case[], caseById: (id: string
   for (const [fromId, list] of unfinished) {
     const from = await noticeOf(fromId);
     if (!from) continue;
-    await escalateCases(deps, from, list, list[0]!.reason ?? 'escalated');
+    await escalateCases(deps, from, list, list[0]!.reason ?? 'escalated', options);
     carried += list.length;
   }
   return carried;

@@ -288,9 +288,12 @@ export async function maskUnresent(deps: Deps, outboundId: string): Promise<void
  */
 export const UNMASKED_KIND = 'unmasked';
 
+/** How long a masking may take before the sweep takes it over: longer than any function that sends runs. */
+export const UNMASKED_AFTER_MS = 10 * 60_000;
+
 /** Marks a message as one whose copy is to be masked (see UNMASKED_KIND). */
 export function markUnmasked(deps: Deps, out: Pick<Outbound, 'id' | 'noticeId'>): Promise<void> {
-  return deps.store.putRecord({ kind: UNMASKED_KIND, key: out.id, value: JSON.stringify({ noticeId: out.noticeId }), version: 1 });
+  return deps.store.putRecord({ kind: UNMASKED_KIND, key: out.id, value: JSON.stringify({ noticeId: out.noticeId, at: deps.clock.now().toISOString() }), version: 1 });
 }
 
 async function recordProven(deps: Deps, out: Outbound, part: OutboundPart, done: OutboundPart, notice: Notice, proof: string): Promise<void> {

@@ -1,8 +1,9 @@
+import { z } from 'zod';
 import type { Case, Notice } from '../../model.js';
 import type { Deps, RenderJob } from '../../ports.js';
 import { contentTlp, renderNotice } from '../render/render.js';
 import { MailRejectedError, MailTransientError, NotFoundError, SendingHaltedError, StaleWriteError } from '../../errors.js';
-import { markUnmasked, maskUnresent, sendOutbound, UNMASKED_KIND } from './outbound.js';
+import { markUnmasked, maskUnresent, sendOutbound, UNMASKED_AFTER_MS, UNMASKED_KIND } from './outbound.js';
 import type { RenderContext } from './compose.js';
 import { holdForRefusal, noticeMessageNumber, noticeOutboundId } from './resend.js';
 import { settleCampaign } from '../settle.js';
@@ -89,23 +90,32 @@ async function leaveUnresent(deps: Deps, notice: Notice): Promise<void> {
 }
 
 /**
- * The sweep's and every start's part of leaveUnresent: each message a kill left between its mark (UNMASKED_KIND)
- * and the end of its masking is marked unresent, if it was not yet, and masked. A notice that ended runs no step of
- * its own again, so nothing else would. Returns how many it settled; one that fails stays for the next pass.
+ * The sweep's and every start's part of leaveUnresent: each message a kill left between its mark (UNMASKED_KIND,
+ * older than UNMASKED_AFTER_MS, or any at a start) and the end of its masking is marked unresent, if it was not yet,
+ * and masked. A notice that ended runs no step of its own again, so nothing else would. Returns how many it settled;
+ * one still to mask (a proof of delivery kept racing it, a failure) stays for the next pass.
  */
-export async function finishUnmasked(deps: Deps): Promise<number> {
+export async function finishUnmasked(deps: Deps, olderThanMs = UNMASKED_AFTER_MS): Promise<number> {
+  const before = new Date(deps.clock.now().getTime() - olderThanMs).toISOString();
   let settled = 0;
   let after: string | undefined;
   do {
     const page = await deps.store.listRecords(UNMASKED_KIND, { after, limit: 500 });
-    for (const { key } of page.items) {
+    for (const record of page.items) {
+      const key = record.key;
+      // a step that marked it may be masking it now
+      if ((UnmaskedMark.safeParse(JSON.parse(record.value)).data?.at ?? '') > before) continue;
       try {
         const out = await deps.store.getOutbound(key);
         const notice = out && (await deps.store.getNotice(out.noticeId));
-        const ended = notice && (NOTICE_ENDED.has(notice.state) || (notice.state === 'paused' && notice.paused?.from === 'sent'));
+        const ended = !!notice && (NOTICE_ENDED.has(notice.state) || (notice.state === 'paused' && notice.paused?.from === 'sent'));
         // the message its notice stands on is the step's to leave; an earlier one (the notice moved on) is masked once marked
         if (ended && noticeOutboundId(notice) === key) await leaveUnresent(deps, notice);
         else if (out?.notResent) await maskUnresent(deps, key);
+        // the masking removes the record once it holds; a message that is no masking's to do drops it here
+        const now = await deps.store.getOutbound(key);
+        const toMask = now && now.state !== 'sent' && (now.notResent || (now.state === 'composed' && ended)) && now.parts?.some((p) => p.state !== 'sent' && !p.maskedSha256);
+        if (toMask) continue;
         await deps.store.deleteRecord(UNMASKED_KIND, key);
         settled++;
       } catch (e) {
@@ -116,6 +126,8 @@ export async function finishUnmasked(deps: Deps): Promise<number> {
   } while (after);
   return settled;
 }
+
+const UnmaskedMark = z.object({ at: z.string() });
 
 /** Send a notice (once), mark its cases notified, and say how long to wait for an answer. */
 export async function sendNotice(deps: Deps, noticeId: string, round?: number): Promise<NoticeStep> {
