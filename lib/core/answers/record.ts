@@ -95,9 +95,13 @@ export async function recordAnswer(deps: Deps, noticeId: string, raw: AnswerInpu
   return result;
 }
 
-/** Records an answer as not yet applied; `moving` names the cases its application is about to move. */
+/**
+ * Records an answer as not yet applied; `moving` names the cases its application is about to move. Stamped now, not
+ * with the answer's receipt: a repeat of an old answer is being applied now, and the sweep waits for it.
+ */
 function markUnapplied(deps: Deps, answer: Answer, moving?: readonly string[]): Promise<void> {
-  return deps.store.putRecord({ kind: UNAPPLIED_KIND, key: answer.id, value: JSON.stringify({ noticeId: answer.noticeId, at: answer.receivedAt, ...(moving ? { moving } : {}) }), version: 1 });
+  const value = { noticeId: answer.noticeId, at: deps.clock.now().toISOString(), ...(moving ? { moving } : {}) };
+  return deps.store.putRecord({ kind: UNAPPLIED_KIND, key: answer.id, value: JSON.stringify(value), version: 1 });
 }
 
 /** How an answer's application is told what a kill cut short (see finishAnswers). */

@@ -179,9 +179,9 @@ const EscalatingMark = z.object({ noticeId: z.string().min(1), at: z.string(), g
 
 /**
  * The sweep's part of escalateCases: each notice whose escalation a kill cut short (an ESCALATING_KIND record older
- * than ESCALATING_AFTER_MS, or any at a start) has its claimed cases carried on, as that escalation would have. On the embedded host every start does it for every
- * campaign (finishEscalations); on AWS nothing else would. Returns how many cases it carried on; a notice whose
- * escalation fails again stays for the next sweep.
+ * than ESCALATING_AFTER_MS, or any at a start) has its claimed cases carried on, as that escalation would have. On
+ * the embedded host every start also does it for every campaign (finishEscalations); on AWS nothing else would.
+ * Returns how many cases it carried on; a notice whose escalation fails again stays for the next sweep.
  */
 export async function finishEscalating(deps: Deps, olderThanMs = ESCALATING_AFTER_MS): Promise<number> {
   const before = new Date(deps.clock.now().getTime() - olderThanMs).toISOString();
