@@ -6,6 +6,7 @@ import { InvalidInputError } from '../errors.js';
 import { casesOf, mustGetNotice } from '../notices/index.js';
 import { appendEvent, type NewAuditEvent } from '../audit/index.js';
 import { updateCase } from '../updates.js';
+import { eachItem } from '../paging.js';
 import { escalatedCasesOf, lateTakedown, noticeAnswered } from '../notices/index.js';
 import { queueForReview, settleQuestions } from './review.js';
 import { startVerification } from '../verify/index.js';
@@ -155,28 +156,23 @@ async function receivedRecorded(deps: Deps, answer: Answer): Promise<boolean> {
 export async function finishAnswers(deps: Deps, olderThanMs = UNAPPLIED_AFTER_MS): Promise<number> {
   const before = new Date(deps.clock.now().getTime() - olderThanMs).toISOString();
   let applied = 0;
-  let after: string | undefined;
-  do {
-    const page = await deps.store.listRecords(UNAPPLIED_KIND, { after, limit: 500 });
-    for (const record of page.items) {
-      const mark = UnappliedMark.safeParse(JSON.parse(record.value));
-      if (mark.success && mark.data.at > before) continue;
-      try {
-        const notice = mark.success ? await deps.store.getNotice(mark.data.noticeId) : undefined;
-        const answer = notice && (await deps.store.listAnswers(notice.id)).find((a) => a.id === record.key);
-        if (notice && answer) {
-          // who entered it by hand, if anyone, went with the process: the event names whose answer it is
-          if (!(await receivedRecorded(deps, answer))) await appendEvent(deps, receivedEvent(notice, answer));
-          // its application may have begun: what it moved counts, and what follows a move is done again
-          if ((await applyAnswer(deps, notice, answer, { resume: mark.success ? (mark.data.moving ?? []) : [] })).applied) applied++;
-        }
-        await deps.store.deleteRecord(UNAPPLIED_KIND, record.key);
-      } catch (e) {
-        deps.log.warn('could not apply an answer a kill left stored; it stays for the next sweep', { answer: record.key, error: (e as Error).name });
+  for await (const record of eachItem((page) => deps.store.listRecords(UNAPPLIED_KIND, page), 500)) {
+    const mark = UnappliedMark.safeParse(JSON.parse(record.value));
+    if (mark.success && mark.data.at > before) continue;
+    try {
+      const notice = mark.success ? await deps.store.getNotice(mark.data.noticeId) : undefined;
+      const answer = notice && (await deps.store.listAnswers(notice.id)).find((a) => a.id === record.key);
+      if (notice && answer) {
+        // who entered it by hand, if anyone, went with the process: the event names whose answer it is
+        if (!(await receivedRecorded(deps, answer))) await appendEvent(deps, receivedEvent(notice, answer));
+        // its application may have begun: what it moved counts, and what follows a move is done again
+        if ((await applyAnswer(deps, notice, answer, { resume: mark.success ? (mark.data.moving ?? []) : [] })).applied) applied++;
       }
+      await deps.store.deleteRecord(UNAPPLIED_KIND, record.key);
+    } catch (e) {
+      deps.log.warn('could not apply an answer a kill left stored; it stays for the next sweep', { answer: record.key, error: (e as Error).name });
     }
-    after = page.next;
-  } while (after);
+  }
   return applied;
 }
 

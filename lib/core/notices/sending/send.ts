@@ -17,6 +17,7 @@ import { pauseNotice } from '../clock.js';
 import { completeQuietly } from '../../executions.js';
 import { engineWait } from '../../executions.js';
 import { templateSet } from '../render/templates.js';
+import { eachItem } from '../../paging.js';
 
 /** What a revival notice says came back: when it was verified down, and what the probe found. */
 function revivalOf(cases: readonly Case[]): { verifiedDownAt?: string; detail: string } {
@@ -98,32 +99,27 @@ async function leaveUnresent(deps: Deps, notice: Notice): Promise<void> {
 export async function finishUnmasked(deps: Deps, olderThanMs = UNMASKED_AFTER_MS): Promise<number> {
   const before = new Date(deps.clock.now().getTime() - olderThanMs).toISOString();
   let settled = 0;
-  let after: string | undefined;
-  do {
-    const page = await deps.store.listRecords(UNMASKED_KIND, { after, limit: 500 });
-    for (const record of page.items) {
-      const key = record.key;
-      // a step that marked it may be masking it now
-      if ((UnmaskedMark.safeParse(JSON.parse(record.value)).data?.at ?? '') > before) continue;
-      try {
-        const out = await deps.store.getOutbound(key);
-        const notice = out && (await deps.store.getNotice(out.noticeId));
-        const ended = !!notice && (NOTICE_ENDED.has(notice.state) || (notice.state === 'paused' && notice.paused?.from === 'sent'));
-        // the message its notice stands on is the step's to leave; an earlier one (the notice moved on) is masked once marked
-        if (ended && noticeOutboundId(notice) === key) await leaveUnresent(deps, notice);
-        else if (out?.notResent) await maskUnresent(deps, key);
-        // the masking removes the record once it holds; a message that is no masking's to do drops it here
-        const now = await deps.store.getOutbound(key);
-        const toMask = now && now.state !== 'sent' && (now.notResent || (now.state === 'composed' && ended)) && now.parts?.some((p) => p.state !== 'sent' && !p.maskedSha256);
-        if (toMask) continue;
-        await deps.store.deleteRecord(UNMASKED_KIND, key);
-        settled++;
-      } catch (e) {
-        deps.log.warn('could not mask the copy of a message nothing will send; it stays for the next pass', { outbound: key, error: (e as Error).name });
-      }
+  for await (const record of eachItem((page) => deps.store.listRecords(UNMASKED_KIND, page), 500)) {
+    const key = record.key;
+    // a step that marked it may be masking it now
+    if ((UnmaskedMark.safeParse(JSON.parse(record.value)).data?.at ?? '') > before) continue;
+    try {
+      const out = await deps.store.getOutbound(key);
+      const notice = out && (await deps.store.getNotice(out.noticeId));
+      const ended = !!notice && (NOTICE_ENDED.has(notice.state) || (notice.state === 'paused' && notice.paused?.from === 'sent'));
+      // the message its notice stands on is the step's to leave; an earlier one (the notice moved on) is masked once marked
+      if (ended && noticeOutboundId(notice) === key) await leaveUnresent(deps, notice);
+      else if (out?.notResent) await maskUnresent(deps, key);
+      // the masking removes the record once it holds; a message that is no masking's to do drops it here
+      const now = await deps.store.getOutbound(key);
+      const toMask = now && now.state !== 'sent' && (now.notResent || (now.state === 'composed' && ended)) && now.parts?.some((p) => p.state !== 'sent' && !p.maskedSha256);
+      if (toMask) continue;
+      await deps.store.deleteRecord(UNMASKED_KIND, key);
+      settled++;
+    } catch (e) {
+      deps.log.warn('could not mask the copy of a message nothing will send; it stays for the next pass', { outbound: key, error: (e as Error).name });
     }
-    after = page.next;
-  } while (after);
+  }
   return settled;
 }
 
