@@ -18,6 +18,7 @@ import { OfflineWorkflows } from '../adapters/local-sfn/workflows.offline.js';
 import { DeferringMailer } from '../adapters/mail/deferring.js';
 import { SmtpMailer } from '../adapters/mail/mailer.smtp.js';
 import { OffloadPool } from '../adapters/offload/pool.js';
+import { WalCheckpoints } from '../adapters/sqlite/wal-checkpoints.js';
 import { DomainRateLimitedMailer } from '../adapters/mail/rate-limit.js';
 import { startCaptureServer } from '../adapters/mail/capture-server.js';
 import { startInboundServer } from '../adapters/mail/inbound-server.js';
@@ -242,6 +243,11 @@ export async function startHost(input: HostConfig = {}, options: StartOptions = 
     closers.push(() => store.close());
     const messages = openMessageStore(files);
     closers.push(() => messages.close());
+    if (!passive) {
+      // the logs are copied back on a thread of its own, not in a commit on the event loop (a command writes little)
+      const checkpoints = new WalCheckpoints([files.database, messages.file], (m) => log.warn(m));
+      closers.push(() => checkpoints.close());
+    }
     // every audit event stored through the deps is counted, and shown to whoever asked (onEvent)
     const observers: ((event: AuditEvent) => void)[] = [];
     const observedStore = observeEvents(store, (event) => {
