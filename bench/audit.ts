@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CryptoIds } from '../lib/adapters/runtime/ids.js';
 import { SqliteStore } from '../lib/adapters/sqlite/store.sqlite.js';
+import { WalCheckpoints } from '../lib/adapters/sqlite/wal-checkpoints.js';
 import { appendEvent, appendEvents, verifyCampaign } from '../lib/core/audit/index.js';
 
 export interface AuditBenchFigures {
@@ -86,11 +87,15 @@ export async function runAuditBench(options: { events?: number; chains?: number;
   const dir = mkdtempSync(join(tmpdir(), 'takedown-bench-audit-'));
   // each way of appending on a store of its own, so that none finds the file the one before it grew
   const stores: SqliteStore[] = [];
+  const threads: WalCheckpoints[] = [];
   try {
     let tick = Date.parse('2025-03-01T08:00:00.000Z');
     const depsOf = (name: string): Deps => {
-      const store = new SqliteStore(join(dir, `${name}.db`));
+      const file = join(dir, `${name}.db`);
+      const store = new SqliteStore(file);
       stores.push(store);
+      // as a running host's: its log copied back on a thread of its own
+      threads.push(new WalCheckpoints([file], (m) => log(`audit: ${m}`)));
       return { store, ids: new CryptoIds(), clock: { now: () => new Date((tick += 1000)), engineSeconds: (s: number) => s } };
     };
     const campaignId = 'cmp_bench_audit';
@@ -135,6 +140,7 @@ export async function runAuditBench(options: { events?: number; chains?: number;
       met: report.ok && scaled < TARGET_SECONDS,
     };
   } finally {
+    for (const thread of threads) await thread.close();
     for (const store of stores) store.close();
     rmSync(dir, { recursive: true, force: true });
   }
