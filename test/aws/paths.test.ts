@@ -113,6 +113,14 @@ function sesPublishes(aws: Aws, mail: SentEmail, event: Record<string, unknown>)
   );
 }
 
+/** An SES permanent bounce of one recipient, with the status and diagnostic its server gave. */
+function permanentBounce(emailAddress: string, status: string, diagnosticCode: string): Record<string, unknown> {
+  return {
+    eventType: 'Bounce',
+    bounce: { bounceType: 'Permanent', bounceSubType: 'General', bouncedRecipients: [{ emailAddress, action: 'failed', status, diagnosticCode }], timestamp: new Date().toISOString(), feedbackId: randomUUID() },
+  };
+}
+
 function invocations(aws: Aws, prefix: string): number {
   return aws.lambda.invocations.get(aws.lambda.spec(prefix).logicalId) ?? 0;
 }
@@ -200,16 +208,7 @@ describe('paths of the AWS host', () => {
     const id = await submitCampaign(aws, ['198.51.100.150,ip,CI,c2 server'], { name: 'SES bounce, fallback' });
     const notice = await sentNotice(aws, id);
     const [mail] = mailFor(aws, 'abuse@demo-dc.example', '198.51.100.150');
-    sesPublishes(aws, mail!, {
-      eventType: 'Bounce',
-      bounce: {
-        bounceType: 'Permanent',
-        bounceSubType: 'General',
-        bouncedRecipients: [{ emailAddress: 'abuse@demo-dc.example', action: 'failed', status: '5.1.1', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }],
-        timestamp: new Date().toISOString(),
-        feedbackId: randomUUID(),
-      },
-    });
+    sesPublishes(aws, mail!, permanentBounce('abuse@demo-dc.example', '5.1.1', 'smtp; 550 5.1.1 user unknown'));
     const rerouted = await aws.waitFor('the notice at the fallback mailbox', () => mailFor(aws, 'noc@demo-dc.example', '198.51.100.150')[0]);
     expect(rerouted.sender.startsWith('SendNoticeFunction')).toBe(true);
     const { notice: after, cases } = await aws.waitFor('the rerouted notice sent', async () => {
@@ -232,16 +231,7 @@ describe('paths of the AWS host', () => {
     const id = await submitCampaign(aws, ['203.0.113.151,ip,ZA,c2 server'], { name: 'SES bounce, policy' });
     const notice = await sentNotice(aws, id);
     const [mail] = mailFor(aws, 'abuse@example-networks.example', '203.0.113.151');
-    sesPublishes(aws, mail!, {
-      eventType: 'Bounce',
-      bounce: {
-        bounceType: 'Permanent',
-        bounceSubType: 'General',
-        bouncedRecipients: [{ emailAddress: 'abuse@example-networks.example', action: 'failed', status: '5.7.1', diagnosticCode: 'smtp; 550 5.7.1 Message rejected per DMARC policy for takedown.example' }],
-        timestamp: new Date().toISOString(),
-        feedbackId: randomUUID(),
-      },
-    });
+    sesPublishes(aws, mail!, permanentBounce('abuse@example-networks.example', '5.7.1', 'smtp; 550 5.7.1 Message rejected per DMARC policy for takedown.example'));
     const held = await aws.waitFor('the notice held', async () => {
       const got = await noticeById(aws, notice.id);
       return got.notice.state === 'paused' ? got.notice : undefined;

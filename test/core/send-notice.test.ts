@@ -90,6 +90,12 @@ const dropping = (): Mailer => ({
   },
 });
 
+/** Hands a notice's message over twice, the outcome unknown both times (the resend makes the notice uncertain). */
+async function handedOverTwice(noticeId: string): Promise<void> {
+  await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+  await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+}
+
 const outboxFiles = () => readdirSync(join(dir, 'outbox')).filter((f) => f.endsWith('.eml'));
 
 /** The party's reply to the first message in the outbox, sent to its reply address (which carries its token). */
@@ -225,9 +231,7 @@ describe('sendNotice', () => {
   it('does not resend a message of unknown outcome once an answer closed its notice, and records it left unresent', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
-    // handed over twice, the outcome unknown both times (the resend makes the notice uncertain)
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await handedOverTwice(noticeId);
     expect((await store.getNotice(noticeId))?.state).toBe('uncertain');
     const [handedOver] = await store.listOutbound(noticeId);
     // the party tells the coordinator by phone, who records it: it proves nothing about the message
@@ -261,8 +265,7 @@ describe('sendNotice', () => {
   it('records a message of unknown outcome not resent when an answer paused its notice to resume as sent', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await handedOverTwice(noticeId);
     // the party asks a question through the coordinator: the clock stops until it is answered, then runs as sent
     await recordAnswer(d, noticeId, { intent: 'needs-info', source: 'api', note: 'which URL?' }, 'coordinator');
     expect((await store.getNotice(noticeId))?.paused?.from).toBe('sent');
@@ -277,8 +280,7 @@ describe('sendNotice', () => {
   it('masks the copy of a message marked unresent by a step that died before it masked it', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await handedOverTwice(noticeId);
     await recordAnswer(d, noticeId, { intent: 'actioned', source: 'api' }, 'coordinator');
     expect((await store.getNotice(noticeId))?.state).toBe('closed');
     // the mark is saved, and the step dies as it puts the masked copy
@@ -298,8 +300,7 @@ describe('sendNotice', () => {
   it('leaves to the sweep the copy a kill left unmasked, since a notice that ended runs no step of its own again', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await handedOverTwice(noticeId);
     const [handedOver] = await store.listOutbound(noticeId);
     await recordAnswer(d, noticeId, { intent: 'actioned', source: 'api' }, 'coordinator');
     // the last run of its step: the host is killed as the message is marked unresent, then as its copy is masked
@@ -315,8 +316,7 @@ describe('sendNotice', () => {
 
     // the same, killed once marked: the mark is kept, the copy masked
     const other = await plannedNotice(d, '198.51.100.7\n');
-    await expect(sendNotice(await deps({ mailer: dropping() }), other)).rejects.toBeInstanceOf(MailTransientError);
-    await expect(sendNotice(await deps({ mailer: dropping() }), other)).rejects.toBeInstanceOf(MailTransientError);
+    await handedOverTwice(other);
     const [second] = await store.listOutbound(other);
     await recordAnswer(d, other, { intent: 'actioned', source: 'api' }, 'coordinator');
     const killedAtMask: MessageStore = Object.create(d.messages, { put: { value: async () => Promise.reject(new Error('process killed')) } });
@@ -335,8 +335,7 @@ describe('sendNotice', () => {
   it('removes the exact bytes a crash left beside the masked copy of a message left unresent', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await handedOverTwice(noticeId);
     const [handedOver] = await store.listOutbound(noticeId);
     await recordAnswer(d, noticeId, { intent: 'actioned', source: 'api' }, 'coordinator');
     // the masked copy is kept and recorded; the step dies as it removes the exact bytes
@@ -372,8 +371,7 @@ describe('sendNotice', () => {
   it('takes a proof of delivery that races the masking of a message left unresent: recorded sent all the same', async () => {
     const d = await deps();
     const noticeId = await plannedNotice(d);
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
-    await expect(sendNotice(await deps({ mailer: dropping() }), noticeId)).rejects.toBeInstanceOf(MailTransientError);
+    await handedOverTwice(noticeId);
     await recordAnswer(d, noticeId, { intent: 'actioned', source: 'api' }, 'coordinator');
     // the proof has read the record (the exact bytes' key) when the send step masks the copy and removes them
     let raced = false;
