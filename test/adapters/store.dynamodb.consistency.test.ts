@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStore } from '../../lib/adapters/dynamodb/store.dynamodb.js';
-import { caseKey, casesOfCampaign, casesOfNotice, casesWithValue, createTable } from '../../lib/adapters/dynamodb/keys.js';
+import { caseKey, caseMembersOfCampaign, caseMembersOfValue, casesOfCampaign, casesOfNotice, casesWithValue, createTable } from '../../lib/adapters/dynamodb/keys.js';
 import { listAll } from '../../lib/core/paging.js';
 import { makeCase } from '../contract/store.contract.js';
 import { dynaliteClient, useDynalite } from '../support/dynalite.js';
@@ -52,18 +52,52 @@ describe('the DynamoDB store while the indexes lag', () => {
 });
 
 describe('the DynamoDB store and its case indexes', () => {
-  it('puts a case in the index of its indicator value only: memberships list it, and two index writes are spared', async () => {
+  it('puts a case in no index: its memberships list it, and no save of it writes an index', async () => {
     const { tableName, doc, store } = await dynamo.freshTable('idx');
     const c = makeCase('case_20', { campaignId: 'cmp_idx' });
     await store.putCases([c]);
     await store.saveCase({ ...c, state: 'notified', noticeId: 'ntc_x', version: 2 });
     const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: caseKey(c.id) }));
-    expect(Item).toMatchObject({ gsi3pk: casesWithValue(c.indicator.value), gsi3sk: c.id });
-    expect(Object.keys(Item!).filter((k) => /^gsi[12]/.test(k))).toEqual([]);
+    expect(Object.keys(Item!).sort()).toEqual(['data', 'pk', 'sk', 'version']);
+    const { Item: member } = await doc.send(new GetCommand({ TableName: tableName, Key: { pk: caseMembersOfValue(c.indicator.value), sk: c.id } }));
+    expect(member).toBeDefined();
     // and the store still finds it by campaign, by notice and by value
     expect((await store.listCases({ campaignId: 'cmp_idx' })).items.map((x) => x.id)).toEqual([c.id]);
     expect((await store.listCases({ noticeId: 'ntc_x' })).items.map((x) => x.id)).toEqual([c.id]);
     expect((await store.findCasesByIndicator([c.indicator.value], new Set(['notified']))).map((x) => x.id)).toEqual([c.id]);
+    expect(await store.findCasesByIndicator([c.indicator.value], new Set(['open']))).toEqual([]);
+  });
+
+  it('finds a case by its value the moment it is stored, while the indexes lag', async () => {
+    const store = await laggingStore();
+    const c = makeCase('case_21', { campaignId: 'cmp_lag' });
+    await store.putCases([c]);
+    expect((await store.findCasesByIndicator([c.indicator.value], new Set(['open']))).map((x) => x.id)).toEqual([c.id]);
+  });
+
+  it('finds nothing by a value membership whose case was never stored (a crash between the two writes)', async () => {
+    const { tableName, doc, store } = await dynamo.freshTable('orphan');
+    const c = makeCase('case_22', { campaignId: 'cmp_orphan' });
+    await doc.send(new PutCommand({ TableName: tableName, Item: { pk: caseMembersOfValue(c.indicator.value), sk: c.id, data: c.id } }));
+    expect(await store.findCasesByIndicator([c.indicator.value], new Set(['open', 'notified']))).toEqual([]);
+  });
+
+  it('still finds by value a case stored before value memberships, and keeps it in that index when it saves it', async () => {
+    const { tableName, doc, store } = await dynamo.freshTable('oldval');
+    const c = makeCase('case_23', { campaignId: 'cmp_oldval' });
+    // the items as the store wrote a case after campaign memberships and before value memberships
+    await doc.send(new PutCommand({ TableName: tableName, Item: { pk: caseMembersOfCampaign(c.campaignId), sk: c.id, data: c.id } }));
+    await doc.send(new PutCommand({ TableName: tableName, Item: { ...caseKey(c.id), gsi3pk: casesWithValue(c.indicator.value), gsi3sk: c.id, data: JSON.stringify(c), version: c.version } }));
+    expect((await store.findCasesByIndicator([c.indicator.value], new Set(['open']))).map((x) => x.id)).toEqual([c.id]);
+    await store.saveCase({ ...c, state: 'notified', noticeId: 'ntc_oldval', version: c.version + 1 });
+    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: caseKey(c.id) }));
+    expect(Item).toMatchObject({ gsi3pk: casesWithValue(c.indicator.value), gsi3sk: c.id, version: c.version + 1 });
+    const found = await store.findCasesByIndicator([c.indicator.value, c.indicator.value], new Set(['notified']));
+    expect(found.map((x) => [x.id, x.state])).toEqual([[c.id, 'notified']]);
+    // a stale save is refused as before, and changes nothing
+    await expect(store.saveCase({ ...c, state: 'actioned', version: c.version + 1 })).rejects.toThrow(/case/);
+    expect(await store.saveCases([{ ...c, state: 'actioned', version: c.version + 1 }])).toEqual([c.id]);
+    expect((await store.getCase(c.id))?.state).toBe('notified');
   });
 
   it('does not write the memberships of a case listed through its notice again when it saves it with that notice', async () => {
@@ -76,12 +110,14 @@ describe('the DynamoDB store and its case indexes', () => {
     const puts: string[] = [];
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        // the document client's input, marshalled or not yet
-        const pk = (args.input as { Item?: { pk?: string | { S?: string } } }).Item?.pk;
-        if ((context as { commandName?: string }).commandName === 'PutItemCommand') puts.push(typeof pk === 'string' ? pk : String(pk?.S));
+        // the document client's input, marshalled or not yet: a put names its item, an update its key
+        const input = args.input as { Item?: { pk?: string | { S?: string } }; Key?: { pk?: string | { S?: string } } };
+        const command = (context as { commandName?: string }).commandName;
+        const pk = command === 'PutItemCommand' ? input.Item?.pk : command === 'UpdateItemCommand' ? input.Key?.pk : undefined;
+        if (pk !== undefined) puts.push(typeof pk === 'string' ? pk : String(pk.S));
         return next(args);
       },
-      { step: 'initialize', name: 'countPuts' },
+      { step: 'initialize', name: 'countWrites' },
     );
     const store = new DynamoDbStore({ tableName, client: DynamoDBDocumentClient.from(client) });
     const listed = await listAll((p) => store.listCases({ noticeId: 'ntc_m' }, p));

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStore } from '../../lib/adapters/dynamodb/store.dynamodb.js';
@@ -61,6 +61,25 @@ describe('the AWS harness', () => {
       expect(page.status).toBe(200);
       // the session opens the dashboard only: the JSON API stays behind the authorizer
       expect((await aws.request({ method: 'GET', path: '/campaigns', headers: { cookie: cookie! } })).status).toBe(401);
+    } finally {
+      dynamo.destroy();
+    }
+  });
+
+  it('bills an update or a delete on the size of the item it changes, once more for each index the item is in', async () => {
+    const aws = account();
+    const dynamo = new DynamoDBClient(aws.operatorClientConfig());
+    const doc = DynamoDBDocumentClient.from(dynamo);
+    const key = { pk: 'TEST#capacity', sk: 'TEST' };
+    try {
+      await doc.send(new PutCommand({ TableName: aws.tableName, Item: { ...key, gsi3pk: 'TEST', gsi3sk: 'capacity', data: 'a'.repeat(3000) } }));
+      const before = aws.endpoint.capacity.writeUnits;
+      // 3 KB before, 5 KB after: DynamoDB bills the larger, for the table and for gsi3
+      await doc.send(new UpdateCommand({ TableName: aws.tableName, Key: key, UpdateExpression: 'SET #data = :data', ExpressionAttributeNames: { '#data': 'data' }, ExpressionAttributeValues: { ':data': 'b'.repeat(5000) } }));
+      expect(aws.endpoint.capacity.writeUnits - before).toBe(10);
+      const updated = aws.endpoint.capacity.writeUnits;
+      await doc.send(new DeleteCommand({ TableName: aws.tableName, Key: key }));
+      expect(aws.endpoint.capacity.writeUnits - updated).toBe(10);
     } finally {
       dynamo.destroy();
     }

@@ -3,6 +3,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -58,6 +59,31 @@ export async function saveItem(table: Table, item: Item): Promise<boolean> {
         ConditionExpression: '#version = :previous',
         ExpressionAttributeNames: { '#version': 'version' },
         ExpressionAttributeValues: { ':previous': (item.version ?? 0) - 1 },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * saveItem for an item whose stored copy may carry attributes the store no longer writes (the index keys of a record
+ * stored by an earlier version): only its record and version are set, so whatever else it carries stays, and an
+ * item stored since carries nothing an index reads, which spares the index writes. False as saveItem's.
+ */
+export async function saveData(table: Table, item: Item): Promise<boolean> {
+  try {
+    await table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { pk: item.pk, sk: item.sk },
+        UpdateExpression: 'SET #data = :data, #version = :version',
+        // a missing item has no version: nothing is created
+        ConditionExpression: '#version = :previous',
+        ExpressionAttributeNames: { '#data': 'data', '#version': 'version' },
+        ExpressionAttributeValues: { ':data': item.data, ':version': item.version, ':previous': (item.version ?? 0) - 1 },
       }),
     );
     return true;
@@ -137,12 +163,12 @@ export async function queryRange(
 }
 
 /**
- * Every item of one index partition, page after page (each up to 1 MB), in sort-key order or the reverse, each
- * given to `take`; with `attribute`, only that attribute crosses the wire.
+ * Every item of one partition (of an index, or of the table, read consistently), page after page (each up to 1 MB),
+ * in sort-key order or the reverse, each given to `take`; with `attribute`, only that attribute crosses the wire.
  */
 async function eachInPartition(
   table: Table,
-  index: IndexName,
+  index: IndexName | undefined,
   pk: string,
   options: { readonly ascending?: boolean; readonly attribute?: string },
   take: (item: Record<string, unknown>) => void,
@@ -153,7 +179,8 @@ async function eachInPartition(
     const result = await table.doc.send(
       new QueryCommand({
         TableName: table.tableName,
-        IndexName: index,
+        // the table's own partitions are read consistently, as queryRange reads them
+        ...(index === undefined ? { ConsistentRead: true } : { IndexName: index }),
         KeyConditionExpression: '#pk = :pk',
         ...(options.attribute === undefined ? {} : { ProjectionExpression: '#attribute' }),
         ExpressionAttributeNames: { '#pk': names.pk, ...(options.attribute === undefined ? {} : { '#attribute': options.attribute }) },
@@ -167,8 +194,8 @@ async function eachInPartition(
   } while (start !== undefined);
 }
 
-/** Every item of one index partition, in sort-key order (or the reverse). */
-export async function queryAll(table: Table, index: IndexName, pk: string, ascending = true): Promise<Found[]> {
+/** Every item of one partition (of an index, or of the table), in sort-key order (or the reverse). */
+export async function queryAll(table: Table, index: IndexName | undefined, pk: string, ascending = true): Promise<Found[]> {
   const sk = keyNames(index).sk;
   const found: Found[] = [];
   await eachInPartition(table, index, pk, { ascending }, (item) => found.push({ key: String(item[sk]), data: String(item['data']) }));

@@ -15,11 +15,11 @@ import {
   queryAll,
   queryPage,
   queryRange,
-  saveItem,
-  saveOrThrow,
+  saveData,
   type Table,
 } from './access.js';
-import { caseKey, caseKeys, caseMembersOfCampaign, caseMembersOfNotice, casesOfCampaign, casesOfNotice, casesWithValue, type Item } from './keys.js';
+import { StaleWriteError } from '../../core/errors.js';
+import { caseKey, caseKeys, caseMembersOfCampaign, caseMembersOfNotice, caseMembersOfValue, casesOfCampaign, casesOfNotice, casesWithValue, type Item } from './keys.js';
 
 // memberships this container wrote or read already: a case saved again with the same notice needs no second write
 const MAX_REMEMBERED = 50_000;
@@ -51,6 +51,8 @@ export function dynamoCases(table: Table): CaseMethods {
   return {
     async putCases(cases) {
       await eachLimit(cases, CONCURRENCY, async (c) => {
+        // a case's value never changes: its value membership is written once, with the case
+        await putMarker(table, caseMembersOfValue(c.indicator.value), c.id);
         await members(c);
         await createItem(table, caseItem(c));
       });
@@ -62,14 +64,14 @@ export function dynamoCases(table: Table): CaseMethods {
 
     async saveCase(c) {
       await members(c);
-      await saveOrThrow(table, caseItem(c), 'case', c.id);
+      if (!(await saveData(table, caseItem(c)))) throw new StaleWriteError('case', c.id);
     },
 
     async saveCases(cases) {
       const stale: string[] = [];
       await eachLimit(cases, 16, async (c) => {
         await members(c);
-        if (!(await saveItem(table, caseItem(c)))) stale.push(c.id);
+        if (!(await saveData(table, caseItem(c)))) stale.push(c.id);
       });
       return stale;
     },
@@ -100,13 +102,21 @@ export function dynamoCases(table: Table): CaseMethods {
     },
 
     async findCasesByIndicator(values, states) {
-      const cases: Case[] = [];
+      const found = new Map<string, Case>();
+      const listed = new Set<string>();
       await eachLimit([...new Set(values)], CONCURRENCY, async (value) => {
-        for (const c of parseAll<Case>(await queryAll(table, 'gsi3', casesWithValue(value)))) {
-          if (states.has(c.state)) cases.push(c);
-        }
+        const [memberships, earlier] = await Promise.all([
+          queryAll(table, undefined, caseMembersOfValue(value)),
+          // cases stored before value memberships are in the value's index partition, with their records
+          queryAll(table, 'gsi3', casesWithValue(value)),
+        ]);
+        for (const c of parseAll<Case>(earlier)) found.set(c.id, c);
+        for (const row of memberships) listed.add(row.key);
       });
-      return cases.sort((a, b) => compareText(a.id, b.id));
+      const ids = [...listed].filter((id) => !found.has(id));
+      // a membership whose case was never stored (a crash between the two writes) finds nothing
+      for (const c of await getMany<Case>(table, ids.map(caseKey))) if (c) found.set(c.id, c);
+      return [...found.values()].filter((c) => states.has(c.state)).sort((a, b) => compareText(a.id, b.id));
     },
   };
 }

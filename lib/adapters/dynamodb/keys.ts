@@ -27,13 +27,16 @@ import type { QueuedReview } from '../../core/ports.js';
  * - campaign   pk CMP#<id>                 sk CMP    gsi1 CAMPAIGNS / <createdAt>#<id>
  * - indicators pk IND#<campaignId>#<block> sk <seq, zero-padded>; blocks of 100 seqs spread a 200,000-indicator
  *              campaign over 2,000 partition keys; pk CMP#<campaignId> sk IND holds the highest seq stored
- * - case       pk CASE#<id>                sk CASE   gsi3 VAL#<indicator value> / <id>
+ * - case       pk CASE#<id>                sk CASE   (in no index: its memberships list it)
  *              a case stored before memberships existed is also in gsi1 CMP#<campaignId>#CASE / <id> and
- *              gsi2 NTC#<noticeId>#CASE / <id>, where its campaign's and notice's listings still find it; a case
- *              stored since is listed from its memberships alone, and spares two index writes (of the item's
- *              whole size, projection ALL) at every write: 25.3 -> 17.3 write units an indicator in the AWS bench
+ *              gsi2 NTC#<noticeId>#CASE / <id>, where its campaign's and notice's listings still find it; one
+ *              stored before value memberships is in gsi3 VAL#<indicator value> / <id>, where a search by value
+ *              still finds it. A save sets only a case's record and version (saveData), so those stay. Each index
+ *              a case is in costs a write of its whole size (projection ALL) at every save: 25.3 -> 17.3 write
+ *              units an indicator in the AWS bench without gsi1 and gsi2, 15.3 -> 11.5 without gsi3
  * - membership pk CMPCASES#<campaignId>      sk <caseId>   (written before the case: a campaign's cases)
  *              pk NTCCASES#<noticeId>        sk <caseId>   (written before the case is saved with that notice)
+ *              pk VALCASES#<indicator value> sk <caseId>   (written before the case: the cases of one value)
  *              what a workflow sends is decided from these, read consistently: an index may not show a case
  *              written a moment ago. A notice's membership stays when a case moves on; the case's own noticeId
  *              decides, read consistently too
@@ -199,12 +202,15 @@ export const caseMembersOfCampaign = (campaignId: string): string => `CMPCASES#$
 /** The partition of a notice's case memberships (base table, read consistently). */
 export const caseMembersOfNotice = (noticeId: string): string => `NTCCASES#${noticeId}`;
 
-/** The gsi3 partition of the cases of one indicator value. */
+/** The partition of the memberships of the cases of one indicator value (base table, read consistently). */
+export const caseMembersOfValue = (value: string): string => `VALCASES#${value}`;
+
+/** The gsi3 partition of the cases of one indicator value stored before value memberships. */
 export const casesWithValue = (value: string): string => `VAL#${value}`;
 
-/** Where a case lives: its key and its place among the cases of its indicator value (memberships list it). */
+/** Where a case lives: its key alone (its memberships list it). */
 export function caseKeys(c: Case): Keys {
-  return { ...caseKey(c.id), gsi3pk: casesWithValue(c.indicator.value), gsi3sk: c.id };
+  return caseKey(c.id);
 }
 
 /** The key of a notice. */

@@ -67,11 +67,14 @@ export class AccountEndpoint {
   /**
    * DynamoDB's capacity units as on-demand bills them, from the items' sizes: a write is 1 unit per KB of the
    * item, once for the table and once per index it appears in; a read 1 unit per 4 KB read consistently, half
-   * that eventually. Updates and deletes count 1 (their items' sizes are not in the request).
+   * that eventually. An update or a delete is billed on the item's size too, the larger of before and after: the
+   * harness reads both from dynalite (reads not counted).
    */
   readonly capacity = { writeUnits: 0, readUnits: 0 };
   /** the write units by the kind of item (its partition key's prefix: CASE, EVT, NTC ...), the table's and its indexes' apart */
   readonly writeUnitsByKind = new Map<string, { writes: number; table: number; indexes: number }>();
+  /** the requests being handled, awaited by close() */
+  private readonly inflight = new Set<Promise<void>>();
 
   private lambda!: LambdaService;
   /**
@@ -97,10 +100,12 @@ export class AccountEndpoint {
 
   async listen(): Promise<string> {
     const server = createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => {
+      const handled = this.handle(req, res).catch((e: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ __type: 'InternalFailure', message: (e as Error).message }));
       });
+      this.inflight.add(handled);
+      void handled.finally(() => this.inflight.delete(handled));
     });
     this.server = server;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -113,6 +118,8 @@ export class AccountEndpoint {
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    // a request whose caller is gone may still be on its way to dynalite: it ends before dynalite closes
+    await Promise.all(this.inflight);
   }
 
   /** Requests per function, by `service:Operation`, and their total. */
@@ -217,18 +224,32 @@ export class AccountEndpoint {
       resources.push(tableArn(inner.TableName));
     }
     this.authorize(caller, `dynamodb:${op}`, [...new Set(resources)], { 'dynamodb:leadingkeys': leadingKeys(request) });
+    // an update or delete is billed on the stored item's size, which its request does not carry
+    const before = op === 'UpdateItem' || op === 'DeleteItem' ? await this.storedItem(req, request) : undefined;
     const answer = await fetch(this.dynaliteUrl, {
       method: 'POST',
       headers: { 'content-type': String(req.headers['content-type']), 'x-amz-target': String(req.headers['x-amz-target']), authorization: String(req.headers.authorization), 'x-amz-date': String(req.headers['x-amz-date'] ?? '') },
       body,
     });
     const text = Buffer.from(await answer.arrayBuffer());
-    if (answer.status === 200) this.countCapacity(op, request, text);
+    const after = answer.status === 200 && op === 'UpdateItem' ? await this.storedItem(req, request) : undefined;
+    if (answer.status === 200) this.countCapacity(op, request, text, before, after);
     res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/x-amz-json-1.0', 'x-amz-crc32': answer.headers.get('x-amz-crc32') ?? '' });
     res.end(text);
   }
 
-  private countCapacity(op: string, request: Record<string, any>, response: Buffer): void {
+  /** The item an update or delete names, as dynalite holds it now (undefined when there is none). */
+  private async storedItem(req: IncomingMessage, request: Record<string, any>): Promise<Record<string, any> | undefined> {
+    const answer = await fetch(this.dynaliteUrl, {
+      method: 'POST',
+      headers: { 'content-type': String(req.headers['content-type']), 'x-amz-target': 'DynamoDB_20120810.GetItem', authorization: String(req.headers.authorization), 'x-amz-date': String(req.headers['x-amz-date'] ?? '') },
+      body: JSON.stringify({ TableName: request.TableName, Key: request.Key, ConsistentRead: true }),
+    });
+    if (answer.status !== 200) throw new Error(`the harness could not read the item an ${String(request.TableName)} write names: ${answer.status}`);
+    return ((await answer.json()) as { Item?: Record<string, any> }).Item;
+  }
+
+  private countCapacity(op: string, request: Record<string, any>, response: Buffer, before?: Record<string, any>, after?: Record<string, any>): void {
     const byKind = (key: Record<string, any> | undefined, table: number, indexes: number) => {
       const kind = String(key?.pk?.S ?? '?').split('#')[0]!;
       const entry = this.writeUnitsByKind.get(kind) ?? { writes: 0, table: 0, indexes: 0 };
@@ -249,8 +270,11 @@ export class AccountEndpoint {
     };
     if (op === 'PutItem') write(request.Item ?? {});
     else if (op === 'UpdateItem' || op === 'DeleteItem') {
-      this.capacity.writeUnits += 1;
-      byKind(request.Key, 1, 0);
+      // the larger of the item before and after; each index the item is (or was) in is written as well
+      const units = Math.max(1, ...[before, after].map((item) => (item ? Math.ceil(dynamoItemSize(item) / 1024) : 0)));
+      const indexes = new Set([before, after].flatMap((item) => Object.keys(item ?? {}).filter((k) => /^gsi\dpk$/.test(k)))).size;
+      this.capacity.writeUnits += units * (1 + indexes);
+      byKind(request.Key, units, units * indexes);
     } else if (op === 'BatchWriteItem') {
       for (const rs of Object.values(request.RequestItems ?? {}) as any[]) {
         for (const r of rs) {
