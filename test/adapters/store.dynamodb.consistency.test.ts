@@ -75,6 +75,40 @@ describe('the DynamoDB store and its case indexes', () => {
     expect((await store.findCasesByIndicator([c.indicator.value], new Set(['open']))).map((x) => x.id)).toEqual([c.id]);
   });
 
+  it('puts the memberships of many cases in batches, and again what DynamoDB leaves unprocessed', async () => {
+    const { tableName, store: fresh } = await dynamo.freshTable('batch');
+    const client = dynaliteClient(await endpointOf());
+    const batches: number[] = [];
+    let held = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if ((context as { commandName?: string }).commandName !== 'BatchWriteItemCommand') return next(args);
+        const input = args.input as { RequestItems: Record<string, unknown[]> };
+        const requests = input.RequestItems[tableName]!;
+        batches.push(requests.length);
+        // as a throttled table answers: the last third of every other batch is left unprocessed
+        const kept = batches.length % 2 === 1 ? requests.slice(0, Math.ceil((requests.length * 2) / 3)) : requests;
+        const left = requests.slice(kept.length);
+        held += left.length;
+        const out = await next({ ...args, input: { ...input, RequestItems: { [tableName]: kept } } });
+        if (left.length) (out.output as { UnprocessedItems?: Record<string, unknown[]> }).UnprocessedItems = { [tableName]: left };
+        return out;
+      },
+      { step: 'initialize', name: 'throttleBatches' },
+    );
+    const store = new DynamoDbStore({ tableName, client: DynamoDBDocumentClient.from(client) });
+    const cases = Array.from({ length: 30 }, (_, i) => ({ ...makeCase(`case_5${String(i).padStart(2, '0')}`, { campaignId: 'cmp_batch' }), noticeId: 'ntc_batch' }));
+    // a case named twice is put once
+    await store.putCases([cases[0]!, ...cases]);
+    // 30 cases, three memberships each: four batches of at most 25, and the unprocessed sent again
+    expect(Math.max(...batches)).toBeLessThanOrEqual(25);
+    expect(held).toBeGreaterThan(0);
+    // read by another store (another container), which knows of no membership
+    expect((await listAll((p) => fresh.listCases({ campaignId: 'cmp_batch' }, p))).map((c) => c.id)).toEqual(cases.map((c) => c.id));
+    expect((await listAll((p) => fresh.listCases({ noticeId: 'ntc_batch' }, p))).map((c) => c.id)).toEqual(cases.map((c) => c.id));
+    expect((await fresh.findCasesByIndicator(cases.map((c) => c.indicator.value), new Set(['open']))).map((c) => c.id)).toEqual(cases.map((c) => c.id));
+  });
+
   it('finds nothing by a value membership whose case was never stored (a crash between the two writes)', async () => {
     const { tableName, doc, store } = await dynamo.freshTable('orphan');
     const c = makeCase('case_22', { campaignId: 'cmp_orphan' });

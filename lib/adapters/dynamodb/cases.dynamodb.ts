@@ -12,6 +12,7 @@ import {
   pageLimit,
   parseAll,
   putMarker,
+  putMarkers,
   queryAll,
   queryPage,
   queryRange,
@@ -50,10 +51,16 @@ export function dynamoCases(table: Table): CaseMethods {
   };
   return {
     async putCases(cases) {
+      // every membership first (in batches: a membership is put without condition), then the cases; a case's value
+      // never changes, so its value membership is written once, here
+      const ofValue = cases.map((c) => ({ pk: caseMembersOfValue(c.indicator.value), sk: c.id }));
+      const listed = cases.flatMap((c) => [
+        { pk: caseMembersOfCampaign(c.campaignId), sk: c.id },
+        ...(c.noticeId === undefined ? [] : [{ pk: caseMembersOfNotice(c.noticeId), sk: c.id }]),
+      ]);
+      await putMarkers(table, [...ofValue, ...listed.filter((m) => !known.has(`${m.pk}|${m.sk}`))]);
+      for (const m of listed) remember(m.pk, m.sk);
       await eachLimit(cases, CONCURRENCY, async (c) => {
-        // a case's value never changes: its value membership is written once, with the case
-        await putMarker(table, caseMembersOfValue(c.indicator.value), c.id);
-        await members(c);
         await createItem(table, caseItem(c));
       });
     },
