@@ -109,6 +109,23 @@ describe('the DynamoDB store and its case indexes', () => {
     expect((await fresh.findCasesByIndicator(cases.map((c) => c.indicator.value), new Set(['open']))).map((c) => c.id)).toEqual(cases.map((c) => c.id));
   });
 
+  it('stores and finds a case whose value is longer than a key may be (a long phishing URL), by its hash', async () => {
+    const { store } = await dynamo.freshTable('long');
+    const url = (tail: string) => `http://login.bank.example/verify?session=${'a'.repeat(3000)}&u=${tail}`;
+    const long = ['case_60', 'case_61'].map((id, i) => {
+      const c = makeCase(id, { campaignId: 'cmp_long' });
+      return { ...c, indicator: { ...c.indicator, value: url(String(i)), kind: 'url' as const, host: 'login.bank.example', hostKind: 'domain' as const } };
+    });
+    const short = makeCase('case_62', { campaignId: 'cmp_long' });
+    await store.putCases([...long, short]);
+    expect(caseMembersOfValue(url('0'))).toMatch(/^VALCASES#sha256#[0-9a-f]{64}$/);
+    // each value finds its own case, not the other long one
+    expect((await store.findCasesByIndicator([url('0')], new Set(['open']))).map((c) => c.id)).toEqual(['case_60']);
+    expect((await store.findCasesByIndicator([url('1'), short.indicator.value], new Set(['open']))).map((c) => c.id)).toEqual(['case_61', 'case_62']);
+    await store.saveCase({ ...long[0]!, state: 'notified', noticeId: 'ntc_long', version: 2 });
+    expect((await store.findCasesByIndicator([url('0')], new Set(['notified']))).map((c) => c.id)).toEqual(['case_60']);
+  });
+
   it('finds nothing by a value membership whose case was never stored (a crash between the two writes)', async () => {
     const { tableName, doc, store } = await dynamo.freshTable('orphan');
     const c = makeCase('case_22', { campaignId: 'cmp_orphan' });

@@ -111,11 +111,13 @@ export function dynamoCases(table: Table): CaseMethods {
     async findCasesByIndicator(values, states) {
       const found = new Map<string, Case>();
       const listed = new Set<string>();
-      await eachLimit([...new Set(values)], CONCURRENCY, async (value) => {
+      const wanted = new Set(values);
+      await eachLimit([...wanted], CONCURRENCY, async (value) => {
+        const earlierPk = casesWithValue(value);
         const [memberships, earlier] = await Promise.all([
           queryAll(table, undefined, caseMembersOfValue(value)),
           // cases stored before value memberships are in the value's index partition, with their records
-          queryAll(table, 'gsi3', casesWithValue(value)),
+          earlierPk === undefined ? [] : queryAll(table, 'gsi3', earlierPk),
         ]);
         for (const c of parseAll<Case>(earlier)) found.set(c.id, c);
         for (const row of memberships) listed.add(row.key);
@@ -123,7 +125,8 @@ export function dynamoCases(table: Table): CaseMethods {
       const ids = [...listed].filter((id) => !found.has(id));
       // a membership whose case was never stored (a crash between the two writes) finds nothing
       for (const c of await getMany<Case>(table, ids.map(caseKey))) if (c) found.set(c.id, c);
-      return [...found.values()].filter((c) => states.has(c.state)).sort((a, b) => compareText(a.id, b.id));
+      // a long value's memberships are found by its hash: each case found says its own value
+      return [...found.values()].filter((c) => states.has(c.state) && wanted.has(c.indicator.value)).sort((a, b) => compareText(a.id, b.id));
     },
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -202,11 +203,29 @@ export const caseMembersOfCampaign = (campaignId: string): string => `CMPCASES#$
 /** The partition of a notice's case memberships (base table, read consistently). */
 export const caseMembersOfNotice = (noticeId: string): string => `NTCCASES#${noticeId}`;
 
-/** The partition of the memberships of the cases of one indicator value (base table, read consistently). */
-export const caseMembersOfValue = (value: string): string => `VALCASES#${value}`;
+/** DynamoDB's largest partition key, in bytes (of a table's or an index's). */
+const MAX_PARTITION_KEY_BYTES = 2048;
 
-/** The gsi3 partition of the cases of one indicator value stored before value memberships. */
-export const casesWithValue = (value: string): string => `VAL#${value}`;
+// a value longer than this (a long URL) is named by its sha-256 in a key: no canonical value holds a '#' before ':'
+const MAX_VALUE_IN_KEY_BYTES = 1024;
+
+/**
+ * The partition of the memberships of the cases of one indicator value (base table, read consistently). A value too
+ * long for a key is named by its sha-256 (`VALCASES#sha256#<hex>`); the reader checks the cases' own values.
+ */
+export function caseMembersOfValue(value: string): string {
+  if (Buffer.byteLength(value, 'utf8') <= MAX_VALUE_IN_KEY_BYTES) return `VALCASES#${value}`;
+  return `VALCASES#sha256#${createHash('sha256').update(value, 'utf8').digest('hex')}`;
+}
+
+/**
+ * The gsi3 partition of the cases of one indicator value stored before value memberships; undefined for a value too
+ * long for a key, which no case was ever stored under (its write was refused).
+ */
+export function casesWithValue(value: string): string | undefined {
+  const pk = `VAL#${value}`;
+  return Buffer.byteLength(pk, 'utf8') <= MAX_PARTITION_KEY_BYTES ? pk : undefined;
+}
 
 /** Where a case lives: its key alone (its memberships list it). */
 export function caseKeys(c: Case): Keys {
