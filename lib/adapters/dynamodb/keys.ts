@@ -34,10 +34,11 @@ import type { QueuedReview } from '../../core/ports.js';
  *              stored before value memberships is in gsi3 VAL#<indicator value> / <id>, where a search by value
  *              still finds it. A save sets only a case's record and version (saveData), so those stay. Each index
  *              a case is in costs a write of its whole size (projection ALL) at every save: 25.3 -> 17.3 write
- *              units an indicator in the AWS bench without gsi1 and gsi2, 15.3 -> 11.5 without gsi3
+ *              units an indicator in the AWS bench without gsi1 and gsi2, 15.3 -> 11.7 without gsi3
  * - membership pk CMPCASES#<campaignId>      sk <caseId>   (written before the case: a campaign's cases)
  *              pk NTCCASES#<noticeId>        sk <caseId>   (written before the case is saved with that notice)
- *              pk VALCASES#<indicator value> sk <caseId>   (written before the case: the cases of one value)
+ *              pk VALCASES#<indicator value> sk <caseId>   (written before the case: the cases of one value; a
+ *              value over 1 KB is named by its sha-256, VALCASES#sha256#<hex>)
  *              what a workflow sends is decided from these, read consistently: an index may not show a case
  *              written a moment ago. A notice's membership stays when a case moves on; the case's own noticeId
  *              decides, read consistently too
@@ -206,7 +207,8 @@ export const caseMembersOfNotice = (noticeId: string): string => `NTCCASES#${not
 /** DynamoDB's largest partition key, in bytes (of a table's or an index's). */
 const MAX_PARTITION_KEY_BYTES = 2048;
 
-// a value longer than this (a long URL) is named by its sha-256 in a key: no canonical value holds a '#' before ':'
+// a value longer than this (a long URL) is named by its sha-256 in a key: no canonical value (an IP address, a
+// domain, a URL with its scheme) can start with 'sha256#'
 const MAX_VALUE_IN_KEY_BYTES = 1024;
 
 /**
