@@ -23,6 +23,8 @@ import { TakedownStack } from '../lib/infra/stack.js';
  *   auditRetentionDays TAKEDOWN_AUDIT_RETENTION_DAYS default 400: days each audit checkpoint stays locked
  *   probeProxy    TAKEDOWN_PROBE_PROXY    default none: probes leave from the functions' own addresses; else the
  *                 egress proxy (http://host:port) they leave through, so the probed operator never sees the account
+ *   indexProjection TAKEDOWN_INDEX_PROJECTION default keys: the table's indexes hold keys; 'all' for a stack deployed
+ *                 before they did (CloudFormation cannot change an index's projection in place)
  */
 const app = new App();
 
@@ -51,4 +53,12 @@ new TakedownStack(app, setting('stackName', 'TAKEDOWN_STACK_NAME') ?? 'Takedown'
   ...(setting('auditRetentionDays', 'TAKEDOWN_AUDIT_RETENTION_DAYS') ? { auditRetentionDays: Number(setting('auditRetentionDays', 'TAKEDOWN_AUDIT_RETENTION_DAYS')) } : {}),
   ...(evidenceRetentionDays ? { evidenceBucket: { retentionDays: Number(evidenceRetentionDays) } } : {}),
   ...(setting('probeProxy', 'TAKEDOWN_PROBE_PROXY') ? { probes: { proxy: setting('probeProxy', 'TAKEDOWN_PROBE_PROXY') } } : {}),
+  indexesProjectAll: indexProjection(setting('indexProjection', 'TAKEDOWN_INDEX_PROJECTION')),
 });
+
+/** Whether the table's indexes project every attribute: `all` says so, `keys` (the default) not; anything else is refused. */
+function indexProjection(value: string | undefined): boolean {
+  if (value === undefined || value === 'keys') return false;
+  if (value === 'all') return true;
+  throw new Error(`indexProjection is "${value}": it takes "keys" (the default) or "all" (a stack deployed before the indexes held keys only)`);
+}

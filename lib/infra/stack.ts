@@ -70,6 +70,12 @@ export interface TakedownStackProps extends StackProps {
    */
   readonly probes?: { readonly enabled?: boolean; readonly proxy?: string };
   /**
+   * The table's indexes project every attribute, as they did before they held keys only. Only for a stack deployed
+   * before that: CloudFormation cannot change an index's projection in place, and the store reads either.
+   * @default false (keys only, StoreTable)
+   */
+  readonly indexesProjectAll?: boolean;
+  /**
    * Prefix of the state machines' names (`<prefix>-campaign`, `<prefix>-notice`); unique per account and region.
    * @default the stack name
    */
@@ -150,7 +156,7 @@ export class TakedownStack extends Stack {
 
     const operations = new Operations(this, 'Operations');
     this.operations = operations;
-    const { table } = new StoreTable(this, 'Store');
+    const { table } = new StoreTable(this, 'Store', { indexesProjectAll: props.indexesProjectAll });
     this.table = table;
     // who read or wrote a message we sent, an evidence pack or a stored reply
     const accessLogs = new AccessLogsBucket(this, 'AccessLogs').bucket;

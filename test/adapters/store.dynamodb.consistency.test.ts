@@ -1,9 +1,25 @@
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbStore } from '../../lib/adapters/dynamodb/store.dynamodb.js';
-import { caseKey, caseMembersOfCampaign, caseMembersOfValue, casesOfCampaign, casesOfNotice, casesWithValue, createTable } from '../../lib/adapters/dynamodb/keys.js';
+import {
+  caseKey,
+  caseMembersOfCampaign,
+  caseMembersOfValue,
+  casesOfCampaign,
+  casesOfNotice,
+  casesWithValue,
+  createTable,
+  eventsOfCampaign,
+  eventsOfCase,
+  eventsOfNotice,
+  noticesInState,
+  noticesOfCampaign,
+  outboundOfNotice,
+  TABLE_DESIGN,
+} from '../../lib/adapters/dynamodb/keys.js';
 import { listAll } from '../../lib/core/paging.js';
-import { makeCase } from '../contract/store.contract.js';
+import { makeCase, makeEvents, makeNotice, makeOutbound } from '../contract/store.contract.js';
 import { dynaliteClient, useDynalite } from '../support/dynalite.js';
 import { lagIndexes } from '../support/gsi-lag.js';
 
@@ -191,5 +207,165 @@ describe('the DynamoDB store and its case indexes', () => {
     }
     expect((await listAll((p) => store.listCases({ campaignId: 'cmp_old' }, p))).map((c) => c.id)).toEqual(['case_30', 'case_31']);
     expect((await listAll((p) => store.listCases({ noticeId: 'ntc_old' }, p))).map((c) => c.id)).toEqual(['case_30', 'case_31']);
+  });
+});
+
+describe('the DynamoDB store and its keys-only indexes', () => {
+  const T = '2026-03-02T08:00:00.000Z';
+
+  /** A notice, its first message and one event of its case, stored: what the listings should give back. */
+  async function storeOneOfEach(store: DynamoDbStore, n: string) {
+    const notice = makeNotice(`ntc_${n}`, { campaignId: `cmp_${n}` });
+    await store.putNotices([notice]);
+    const outbound = makeOutbound(notice.id, 'notice', 1, T);
+    await store.createOutbound(outbound);
+    const [event] = makeEvents([[`evt_${n}`, { campaignId: notice.campaignId, caseId: `case_${n}`, noticeId: notice.id, at: T }]]);
+    await store.appendEvent(event!);
+    return { notice, outbound, event: event! };
+  }
+
+  /** Each listing of a notice, its messages and its events gives back what storeOneOfEach stored. */
+  async function expectListed(store: DynamoDbStore, { notice, outbound, event }: Awaited<ReturnType<typeof storeOneOfEach>>) {
+    expect((await store.listNotices({ campaignId: notice.campaignId })).items).toEqual([notice]);
+    expect((await store.listNotices({ state: 'planned' })).items).toEqual([notice]);
+    expect(await store.listOutbound(notice.id)).toEqual([outbound]);
+    for (const by of [{ campaignId: notice.campaignId }, { caseId: event.caseId! }, { noticeId: notice.id }]) expect(await store.listEvents(by)).toEqual([event]);
+  }
+
+  it('keeps keys in the indexes, never a record, and lists each family from the table', async () => {
+    const { tableName, doc, store } = await dynamo.freshTable('keys');
+    const stored = await storeOneOfEach(store, 'k');
+    const partitions: [string, string][] = [
+      ['gsi1', noticesOfCampaign('cmp_k')],
+      ['gsi1', outboundOfNotice('ntc_k')],
+      ['gsi1', eventsOfCampaign('cmp_k')],
+      ['gsi2', noticesInState('planned')],
+      ['gsi2', eventsOfCase('case_k')],
+      ['gsi3', eventsOfNotice('ntc_k')],
+    ];
+    for (const [index, pk] of partitions) {
+      const { Items } = await doc.send(
+        new QueryCommand({ TableName: tableName, IndexName: index, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': `${index}pk` }, ExpressionAttributeValues: { ':pk': pk } }),
+      );
+      expect(Items, `${index} ${pk}`).toHaveLength(1);
+      // the table's key, the index's key, and in gsi1 a notice's (or an event's) gsi2 key: what countNotices reads
+      const allowed = ['pk', 'sk', `${index}pk`, `${index}sk`, ...(index === 'gsi1' ? ['gsi2pk'] : [])];
+      expect(Object.keys(Items![0]!).filter((name) => !allowed.includes(name)), `${index} ${pk}`).toEqual([]);
+    }
+    await expectListed(store, stored);
+  });
+
+  it('lists a notice as it was last saved, under its state of now', async () => {
+    const { store } = await dynamo.freshTable('saved');
+    const notice = makeNotice('ntc_s', { campaignId: 'cmp_s' });
+    await store.putNotices([notice]);
+    const reminded = { ...notice, remindersSent: 1, version: 2 };
+    await store.saveNotice(reminded);
+    expect((await store.listNotices({ campaignId: 'cmp_s' })).items).toEqual([reminded]);
+    const sent = { ...reminded, state: 'sent' as const, version: 3 };
+    await store.saveNotice(sent);
+    expect((await store.listNotices({ state: 'sent' })).items).toEqual([sent]);
+    expect((await store.listNotices({ state: 'planned' })).items).toEqual([]);
+    expect(await store.countNotices?.('cmp_s')).toEqual({ sent: 1 });
+  });
+
+  it('reads a table whose indexes project every attribute (one deployed before they held keys only) from its index rows', async () => {
+    const client = dynaliteClient(await endpointOf());
+    const tableName = 'all-projected';
+    const keyNames = [TABLE_DESIGN.partitionKey, TABLE_DESIGN.sortKey, ...TABLE_DESIGN.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])];
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: keyNames.map((k) => ({ AttributeName: k.name, AttributeType: 'S' })),
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        GlobalSecondaryIndexes: TABLE_DESIGN.globalSecondaryIndexes.map((i) => ({
+          IndexName: i.indexName,
+          KeySchema: [{ AttributeName: i.partitionKey.name, KeyType: 'HASH' }, { AttributeName: i.sortKey.name, KeyType: 'RANGE' }],
+          Projection: { ProjectionType: 'ALL' },
+        })),
+      }),
+    );
+    await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+    let batchGets = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if ((context as { commandName?: string }).commandName === 'BatchGetItemCommand') batchGets++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countBatchGets' },
+    );
+    const store = new DynamoDbStore({ tableName, client: DynamoDBDocumentClient.from(client) });
+    await expectListed(store, await storeOneOfEach(store, 'all'));
+    expect(await store.countNotices?.('cmp_all')).toEqual({ planned: 1 });
+    // each row carried its record: none was read again from the table
+    expect(batchGets).toBe(0);
+  });
+
+  it('reads the records of a listing 100 keys a request, and again those DynamoDB leaves unprocessed', async () => {
+    const { tableName, store: seed } = await dynamo.freshTable('unprocessed');
+    const notices = Array.from({ length: 150 }, (_, i) => makeNotice(`ntc_${String(i).padStart(3, '0')}`, { campaignId: 'cmp_u' }));
+    await seed.putNotices(notices);
+    const client = dynaliteClient(await endpointOf());
+    const asked: number[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if ((context as { commandName?: string }).commandName !== 'BatchGetItemCommand') return result;
+        const request = (args.input as { RequestItems: Record<string, { Keys: unknown[] }> }).RequestItems[tableName]!;
+        asked.push(request.Keys.length);
+        // a big request's answer leaves its last third unprocessed, as a throttled one may
+        if (request.Keys.length >= 50) {
+          const output = result.output as { Responses: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: Record<string, unknown> };
+          const answered = output.Responses[tableName]!;
+          const kept = answered.slice(0, Math.ceil((answered.length * 2) / 3));
+          const left = answered.slice(kept.length);
+          output.Responses[tableName] = kept;
+          output.UnprocessedKeys = { [tableName]: { ...request, Keys: left.map((item) => ({ pk: item['pk'], sk: item['sk'] })) } };
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'leaveUnprocessed' },
+    );
+    const store = new DynamoDbStore({ tableName, client: DynamoDBDocumentClient.from(client) });
+    expect((await store.listNotices({ campaignId: 'cmp_u' }, { limit: 1000 })).items).toEqual(notices);
+    expect(asked.sort((a, b) => b - a)).toEqual([100, 50, 33, 16]);
+  });
+
+  it("reads the records of a page's rows only, and leaves out a row whose item is gone", async () => {
+    const { tableName, store: seed } = await dynamo.freshTable('page');
+    const notices = [1, 2, 3, 4, 5].map((n) => makeNotice(`ntc_${n}`, { campaignId: 'cmp_p' }));
+    await seed.putNotices(notices);
+    const client = dynaliteClient(await endpointOf());
+    const asked: number[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const command = (context as { commandName?: string }).commandName;
+        const input = args.input as { IndexName?: string; ExclusiveStartKey?: unknown; ExpressionAttributeValues?: Record<string, unknown>; RequestItems?: Record<string, { Keys: unknown[] }> };
+        const result = await next(args);
+        if (command === 'BatchGetItemCommand') asked.push(Object.values(input.RequestItems ?? {}).reduce((n, r) => n + r.Keys.length, 0));
+        // an index row whose item was deleted a moment ago (the index has not caught up): first in the partition
+        if (command === 'QueryCommand' && input.IndexName === 'gsi1' && input.ExpressionAttributeValues?.[':after'] === undefined) {
+          const output = result.output as { Items?: Record<string, { S: string }>[] };
+          const ghost = { pk: { S: 'NTC#ntc_0' }, sk: { S: 'NTC' }, gsi1pk: { S: noticesOfCampaign('cmp_p') }, gsi1sk: { S: 'ntc_0' }, gsi2pk: { S: noticesInState('planned') } };
+          output.Items = [ghost, ...(output.Items ?? [])];
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'ghostRow' },
+    );
+    const store = new DynamoDbStore({ tableName, client: DynamoDBDocumentClient.from(client) });
+    const first = await store.listNotices({ campaignId: 'cmp_p' }, { limit: 2 });
+    // the ghost and ntc_1 make the page; the row after them only says there is more
+    expect(first.items.map((n) => n.id)).toEqual(['ntc_1']);
+    expect(asked).toEqual([2]);
+    const rest: string[] = [];
+    for (let after = first.next; after !== undefined; ) {
+      const page = await store.listNotices({ campaignId: 'cmp_p' }, { after, limit: 2 });
+      rest.push(...page.items.map((n) => n.id));
+      after = page.next;
+    }
+    expect(rest).toEqual(['ntc_2', 'ntc_3', 'ntc_4', 'ntc_5']);
+    expect(asked).toEqual([2, 2, 2]);
   });
 });

@@ -66,20 +66,32 @@ describe('the AWS harness', () => {
     }
   });
 
-  it('bills an update or a delete on the size of the item it changes, once more for each index the item is in', async () => {
+  it('bills a write on the larger of the item before and after, and each index on what the write changed in it', async () => {
     const aws = account();
     const dynamo = new DynamoDBClient(aws.operatorClientConfig());
     const doc = DynamoDBDocumentClient.from(dynamo);
-    const key = { pk: 'TEST#capacity', sk: 'TEST' };
-    try {
-      await doc.send(new PutCommand({ TableName: aws.tableName, Item: { ...key, gsi3pk: 'TEST', gsi3sk: 'capacity', data: 'a'.repeat(3000) } }));
+    const units = async (write: () => Promise<unknown>) => {
       const before = aws.endpoint.capacity.writeUnits;
-      // 3 KB before, 5 KB after: DynamoDB bills the larger, for the table and for gsi3
-      await doc.send(new UpdateCommand({ TableName: aws.tableName, Key: key, UpdateExpression: 'SET #data = :data', ExpressionAttributeNames: { '#data': 'data' }, ExpressionAttributeValues: { ':data': 'b'.repeat(5000) } }));
-      expect(aws.endpoint.capacity.writeUnits - before).toBe(10);
-      const updated = aws.endpoint.capacity.writeUnits;
-      await doc.send(new DeleteCommand({ TableName: aws.tableName, Key: key }));
-      expect(aws.endpoint.capacity.writeUnits - updated).toBe(10);
+      await write();
+      return aws.endpoint.capacity.writeUnits - before;
+    };
+    const key = { pk: 'TEST#capacity', sk: 'TEST' };
+    const set = (name: string, value: string) =>
+      doc.send(new UpdateCommand({ TableName: aws.tableName, Key: key, UpdateExpression: 'SET #a = :v', ExpressionAttributeNames: { '#a': name }, ExpressionAttributeValues: { ':v': value } }));
+    try {
+      // 3 KB in the table; gsi3 holds keys only: one small entry
+      expect(await units(() => doc.send(new PutCommand({ TableName: aws.tableName, Item: { ...key, gsi3pk: 'TEST', gsi3sk: 'capacity', data: 'a'.repeat(3000) } })))).toBe(3 + 1);
+      // 3 KB before, 5 KB after: the table bills the larger; gsi3 projects no `data`, so it is not written
+      expect(await units(() => set('data', 'b'.repeat(5000)))).toBe(5);
+      // a new index key: the old entry deleted, the new one put
+      expect(await units(() => set('gsi3sk', 'moved'))).toBe(5 + 2);
+      // a put over the stored item bills the larger of the two as well; nothing in gsi3 changed
+      expect(await units(() => doc.send(new PutCommand({ TableName: aws.tableName, Item: { ...key, gsi3pk: 'TEST', gsi3sk: 'moved', data: 'c' } })))).toBe(5);
+      // under 2 KB; gsi1 projects gsi2pk: a new gsi2 key rewrites the gsi2 entry (two writes) and the gsi1 one (one)
+      await doc.send(new PutCommand({ TableName: aws.tableName, Item: { ...key, gsi1pk: 'TEST', gsi1sk: 'capacity', gsi2pk: 'TEST#a', gsi2sk: 'capacity', data: 'd'.repeat(1900) } }));
+      expect(await units(() => set('gsi2pk', 'TEST#b'))).toBe(2 + 2 + 1);
+      // the item leaves both indexes
+      expect(await units(() => doc.send(new DeleteCommand({ TableName: aws.tableName, Key: key })))).toBe(2 + 1 + 1);
     } finally {
       dynamo.destroy();
     }

@@ -88,7 +88,7 @@ export function makeCase(
   });
 }
 
-function makeNotice(id: string, options: { campaignId: string; state?: NoticeState; version?: number }): Notice {
+export function makeNotice(id: string, options: { campaignId: string; state?: NoticeState; version?: number }): Notice {
   return Notice.parse({
     id,
     campaignId: options.campaignId,
@@ -108,7 +108,7 @@ function makeNotice(id: string, options: { campaignId: string; state?: NoticeSta
   });
 }
 
-function makeOutbound(noticeId: string, kind: 'notice' | 'reminder', n: number, createdAt: string): Outbound {
+export function makeOutbound(noticeId: string, kind: 'notice' | 'reminder', n: number, createdAt: string): Outbound {
   return Outbound.parse({
     id: `${noticeId}.${kind}.${n}`,
     noticeId,
@@ -133,7 +133,7 @@ function makeAnswer(id: string, noticeId: string, receivedAt: string, intent: An
 type EventOptions = { campaignId: string; caseId?: string; noticeId?: string; at: string };
 
 /** Events linked into their chains in the order given, as appendEvent links them (seq, prev, hash). */
-function makeEvents(specs: readonly (readonly [string, EventOptions])[]): AuditEvent[] {
+export function makeEvents(specs: readonly (readonly [string, EventOptions])[]): AuditEvent[] {
   const heads = new Map<string, AuditEvent>();
   return specs.map(([id, options]) => {
     const body = {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { TABLE_DESIGN } from '../../lib/adapters/dynamodb/store.dynamodb.js';
 import type { WorkflowName } from '../../lib/core/ports.js';
 import { TASK_NAMES, type TaskName } from '../../lib/core/tasks.js';
 import { TakedownStack } from '../../lib/infra/stack.js';
+import { StoreTable } from '../../lib/infra/storage/table.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -87,9 +88,15 @@ describe('TakedownStack', () => {
       ];
       expect(table.Properties.KeySchema).toEqual(keySchema(TABLE_DESIGN.partitionKey, TABLE_DESIGN.sortKey));
       const byName = (a: { IndexName: string }, b: { IndexName: string }) => a.IndexName.localeCompare(b.IndexName);
+      // keys only: a save that moves no index key writes no index (a campaign's notices are counted by state from gsi1)
+      const projections: Record<string, unknown> = {
+        gsi1: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['gsi2pk'] },
+        gsi2: { ProjectionType: 'KEYS_ONLY' },
+        gsi3: { ProjectionType: 'KEYS_ONLY' },
+      };
       expect([...table.Properties.GlobalSecondaryIndexes].sort(byName)).toEqual(
         TABLE_DESIGN.globalSecondaryIndexes
-          .map((i) => ({ IndexName: i.indexName, KeySchema: keySchema(i.partitionKey, i.sortKey), Projection: { ProjectionType: 'ALL' } }))
+          .map((i) => ({ IndexName: i.indexName, KeySchema: keySchema(i.partitionKey, i.sortKey), Projection: projections[i.indexName] }))
           .sort(byName),
       );
       const attributes = [TABLE_DESIGN.partitionKey, TABLE_DESIGN.sortKey, ...TABLE_DESIGN.globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])];
@@ -97,6 +104,17 @@ describe('TakedownStack', () => {
       expect(table.Properties.AttributeDefinitions).toEqual(
         expect.arrayContaining(attributes.map((a) => ({ AttributeName: a.name, AttributeType: 'S' }))),
       );
+    });
+
+    it('projects every attribute into its indexes only when told to, for a table deployed before they held keys only', () => {
+      const projections = (props: { indexesProjectAll?: boolean }) => {
+        const scope = new Stack(new App(), 'Table');
+        new StoreTable(scope, 'Store', props);
+        const [table] = Object.values(Template.fromStack(scope).findResources('AWS::DynamoDB::Table')) as Resource[];
+        return (table!.Properties.GlobalSecondaryIndexes as { IndexName: string; Projection: unknown }[]).map((i) => [i.IndexName, i.Projection]);
+      };
+      expect(projections({ indexesProjectAll: true })).toEqual(['gsi1', 'gsi2', 'gsi3'].map((name) => [name, { ProjectionType: 'ALL' }]));
+      expect(projections({}).map(([, projection]) => projection)).not.toContainEqual({ ProjectionType: 'ALL' });
     });
   });
 

@@ -122,7 +122,8 @@ export async function getData<T>(table: Table, key: Key): Promise<T | undefined>
 
 /**
  * Up to `limit` items of one partition (of the table, or of an index) in sort-key order, after `after`.
- * Follows LastEvaluatedKey, since a query stops at 1 MB whatever the limit.
+ * Follows LastEvaluatedKey, since a query stops at 1 MB whatever the limit. An index holds keys only: the records
+ * of the rows it finds are read from the table (consistently), and a row whose item is gone since is left out.
  */
 export async function queryRange(
   table: Table,
@@ -131,8 +132,26 @@ export async function queryRange(
   after: string | undefined,
   limit: number,
 ): Promise<Found[]> {
+  return withRecords(table, await queryRows(table, index, pk, after, limit));
+}
+
+/** One row of a query before its record is read: its sort key, the item's own key, and its record if at hand. */
+interface Row {
+  readonly key: string;
+  readonly item: Key;
+  readonly data?: string;
+}
+
+/** queryRange's rows, records only where the partition holds them (the table's, not an index's). */
+async function queryRows(
+  table: Table,
+  index: IndexName | undefined,
+  pk: string,
+  after: string | undefined,
+  limit: number,
+): Promise<Row[]> {
   const names = keyNames(index);
-  const found: Found[] = [];
+  const rows: Row[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     // DynamoDB refuses an expression name the expression does not use: #sk only with `after`
@@ -152,14 +171,33 @@ export async function queryRange(
       new QueryCommand({
         TableName: table.tableName,
         ...range,
-        Limit: limit - found.length,
+        Limit: limit - rows.length,
         ...(index === undefined ? { ConsistentRead: true } : { IndexName: index }),
         ...(start === undefined ? {} : { ExclusiveStartKey: start }),
       }),
     );
-    for (const item of result.Items ?? []) found.push({ key: String(item[names.sk]), data: String(item['data']) });
+    for (const item of result.Items ?? []) rows.push(rowOf(item, names.sk));
     start = result.LastEvaluatedKey;
-  } while (start !== undefined && found.length < limit);
+  } while (start !== undefined && rows.length < limit);
+  return rows;
+}
+
+/** A query's item as a row: an index's holds no record (undefined data), the table's does. */
+function rowOf(item: Record<string, unknown>, sk: string): Row {
+  const data = item['data'];
+  return { key: String(item[sk]), item: { pk: String(item['pk']), sk: String(item['sk']) }, ...(typeof data === 'string' ? { data } : {}) };
+}
+
+/** The rows with their records: those an index row lacks are read from the table; rows whose item is gone are left out. */
+async function withRecords(table: Table, rows: readonly Row[]): Promise<Found[]> {
+  const missing = rows.filter((row) => row.data === undefined);
+  const read = missing.length === 0 ? [] : await getManyData(table, missing.map((row) => row.item));
+  const records = new Map(missing.map((row, i) => [row, read[i]]));
+  const found: Found[] = [];
+  for (const row of rows) {
+    const data = row.data ?? records.get(row);
+    if (data !== undefined) found.push({ key: row.key, data });
+  }
   return found;
 }
 
@@ -195,17 +233,20 @@ async function eachInPartition(
   } while (start !== undefined);
 }
 
-/** Every item of one partition (of an index, or of the table), in sort-key order (or the reverse). */
+/**
+ * Every item of one partition (of an index, or of the table), in sort-key order (or the reverse). An index's rows
+ * are keys: their records are read from the table, as queryRange reads them.
+ */
 export async function queryAll(table: Table, index: IndexName | undefined, pk: string, ascending = true): Promise<Found[]> {
   const sk = keyNames(index).sk;
-  const found: Found[] = [];
-  await eachInPartition(table, index, pk, { ascending }, (item) => found.push({ key: String(item[sk]), data: String(item['data']) }));
-  return found;
+  const rows: Row[] = [];
+  await eachInPartition(table, index, pk, { ascending }, (item) => rows.push(rowOf(item, sk)));
+  return withRecords(table, rows);
 }
 
 /**
  * One attribute of every item of one index partition, in sort-key order: what a count or a set of keys needs, without
- * the items' JSON crossing the wire (the query still reads, and is billed for, the whole items).
+ * reading any record. The attribute is a key or one the index projects (TABLE_DESIGN).
  */
 export async function queryAttribute(table: Table, index: IndexName, pk: string, attribute: string): Promise<string[]> {
   const found: string[] = [];
@@ -213,7 +254,10 @@ export async function queryAttribute(table: Table, index: IndexName, pk: string,
   return found;
 }
 
-/** One page of an index partition after the request's cursor: the listing every paged family method shares. */
+/**
+ * One page of an index partition after the request's cursor: the listing every paged family method shares. The
+ * row after the page only tells whether another page exists: its record is not read.
+ */
 export async function queryPage<T>(
   table: Table,
   index: IndexName,
@@ -222,7 +266,10 @@ export async function queryPage<T>(
 ): Promise<Page<T>> {
   const limit = pageLimit(page);
   const after = page?.after === undefined ? undefined : decodeCursor(page.after);
-  return toPage(await queryRange(table, index, pk, after, limit + 1), limit);
+  const rows = await queryRows(table, index, pk, after, limit + 1);
+  const items = parseAll<T>(await withRecords(table, rows.slice(0, limit)));
+  const last = rows[limit - 1];
+  return rows.length > limit && last !== undefined ? { items, next: encodeCursor(last.key) } : { items };
 }
 
 /**
@@ -230,23 +277,34 @@ export async function queryPage<T>(
  * BatchGetItem takes 100 keys a call and may hand some back unprocessed under load: those are asked again.
  */
 export async function getMany<T>(table: Table, keys: readonly Key[]): Promise<(T | undefined)[]> {
-  const found = new Map<string, T>();
-  for (let i = 0; i < keys.length; i += 100) {
-    let pending: Record<string, unknown>[] = keys.slice(i, i + 100).map((k) => ({ pk: k.pk, sk: k.sk }));
+  return (await getManyData(table, keys)).map((data) => (data === undefined ? undefined : (JSON.parse(data) as T)));
+}
+
+/** getMany's records as stored (JSON), not parsed. */
+async function getManyData(table: Table, keys: readonly Key[]): Promise<(string | undefined)[]> {
+  const id = (pk: unknown, sk: unknown) => `${String(pk)}\u0000${String(sk)}`;
+  const found = new Map<string, string>();
+  // a key named twice is asked once: BatchGetItem refuses duplicates
+  const unique = [...new Map(keys.map((k) => [id(k.pk, k.sk), { pk: k.pk, sk: k.sk }])).values()];
+  const batches: Record<string, unknown>[][] = [];
+  for (let i = 0; i < unique.length; i += 100) batches.push(unique.slice(i, i + 100));
+  // a listing of a big partition (a campaign's events) reads its records a few batches at once
+  await eachLimit(batches, CONCURRENCY, async (batch) => {
+    let pending = batch;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
       const result = await table.doc.send(
         new BatchGetCommand({
-          RequestItems: { [table.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, #data', ExpressionAttributeNames: { '#data': 'data' } } },
+          RequestItems: { [table.tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'pk, sk, #data', ExpressionAttributeNames: { '#data': 'data' } } },
         }),
       );
       for (const item of result.Responses?.[table.tableName] ?? []) {
-        if (typeof item['data'] === 'string') found.set(String(item['pk']), JSON.parse(item['data']) as T);
+        if (typeof item['data'] === 'string') found.set(id(item['pk'], item['sk']), item['data']);
       }
       pending = (result.UnprocessedKeys?.[table.tableName]?.Keys ?? []) as Record<string, unknown>[];
     }
-  }
-  return keys.map((k) => found.get(k.pk));
+  });
+  return keys.map((k) => found.get(id(k.pk, k.sk)));
 }
 
 /** Puts an item that only says something belongs somewhere (no version: rewriting it changes nothing). */

@@ -9,6 +9,13 @@ export interface StoreTableProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Every index projects every attribute, as TABLE_DESIGN's did before its indexes held keys only: for a table
+   * deployed then, whose indexes CloudFormation cannot change in place (a projection is set when an index is
+   * made). The store reads a record from an index row that carries one, and from the table otherwise.
+   * @default false: TABLE_DESIGN's projections
+   */
+  readonly indexesProjectAll?: boolean;
 }
 
 /** The single table of the DynamoDB store, built from the adapter's own TABLE_DESIGN so the two cannot drift. */
@@ -31,12 +38,17 @@ export class StoreTable extends Construct {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     for (const index of TABLE_DESIGN.globalSecondaryIndexes) {
-      if (index.projection !== 'ALL') throw new Error(`TABLE_DESIGN index ${index.indexName}: only ALL projections are mapped`);
       this.table.addGlobalSecondaryIndex({
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
         sortKey: attribute(index.sortKey),
-        projectionType: ProjectionType.ALL,
+        ...(props.indexesProjectAll
+          ? { projectionType: ProjectionType.ALL }
+          : {
+              // ProjectionType's members are named as DynamoDB's projection types
+              projectionType: ProjectionType[index.projection],
+              ...('nonKeyAttributes' in index ? { nonKeyAttributes: [...index.nonKeyAttributes] } : {}),
+            }),
       });
     }
   }

@@ -7,7 +7,7 @@ import type { ConditionContext, IamPolicies } from './iam.js';
 import type { AccountServices } from './services.js';
 import type { StepFunctionsService } from './stepfunctions.js';
 import type { DeployedTemplate } from './template.js';
-import { dynamoItemSize } from './item-size.js';
+import { dynamoItemSize, indexWriteUnits, type IndexDesign } from './item-size.js';
 
 /** Who made a request: a function (by its role's credentials) or the operator setting the test up. */
 interface Caller {
@@ -66,9 +66,9 @@ export class AccountEndpoint {
   readonly denials: Denial[] = [];
   /**
    * DynamoDB's capacity units as on-demand bills them, from the items' sizes: a write is 1 unit per KB of the
-   * item, once for the table and once per index it appears in; a read 1 unit per 4 KB read consistently, half
-   * that eventually. An update or a delete is billed on the item's size too, the larger of before and after: the
-   * harness reads both from dynalite (reads not counted).
+   * item for the table, the larger of before and after, and what it changed in each index by the template's
+   * projections (indexWriteUnits); a read 1 unit per 4 KB read consistently, half that eventually. The harness reads
+   * the stored item from dynalite before a put, an update or a delete, and after an update (reads not counted).
    */
   readonly capacity = { writeUnits: 0, readUnits: 0 };
   /** the write units by the kind of item (its partition key's prefix: CASE, EVT, NTC ...), the table's and its indexes' apart */
@@ -224,8 +224,9 @@ export class AccountEndpoint {
       resources.push(tableArn(inner.TableName));
     }
     this.authorize(caller, `dynamodb:${op}`, [...new Set(resources)], { 'dynamodb:leadingkeys': leadingKeys(request) });
-    // an update or delete is billed on the stored item's size, which its request does not carry
-    const before = op === 'UpdateItem' || op === 'DeleteItem' ? await this.storedItem(req, request) : undefined;
+    // a write is billed on the stored item's size as well as the new one's, and its indexes on what changed in them:
+    // the request does not carry the stored item
+    const before = op === 'PutItem' || op === 'UpdateItem' || op === 'DeleteItem' ? await this.storedItem(req, request) : undefined;
     const answer = await fetch(this.dynaliteUrl, {
       method: 'POST',
       headers: { 'content-type': String(req.headers['content-type']), 'x-amz-target': String(req.headers['x-amz-target']), authorization: String(req.headers.authorization), 'x-amz-date': String(req.headers['x-amz-date'] ?? '') },
@@ -243,10 +244,34 @@ export class AccountEndpoint {
     const answer = await fetch(this.dynaliteUrl, {
       method: 'POST',
       headers: { 'content-type': String(req.headers['content-type']), 'x-amz-target': 'DynamoDB_20120810.GetItem', authorization: String(req.headers.authorization), 'x-amz-date': String(req.headers['x-amz-date'] ?? '') },
-      body: JSON.stringify({ TableName: request.TableName, Key: request.Key, ConsistentRead: true }),
+      body: JSON.stringify({ TableName: request.TableName, Key: request.Key ?? this.keyOf(request.Item ?? {}), ConsistentRead: true }),
     });
     if (answer.status !== 200) throw new Error(`the harness could not read the item an ${String(request.TableName)} write names: ${answer.status}`);
     return ((await answer.json()) as { Item?: Record<string, any> }).Item;
+  }
+
+  /** The table's key attributes and its indexes as the template declares them (the harness has one table). */
+  private get tableDesign(): { keys: string[]; indexes: IndexDesign[] } {
+    if (this.design === undefined) {
+      const [, table] = this.template.ofType('AWS::DynamoDB::Table')[0]!;
+      const p = this.template.resolveAny(table.Properties) as Record<string, any>;
+      const keysOf = (schema: { AttributeName: string }[]) => schema.map((k) => k.AttributeName);
+      this.design = {
+        keys: keysOf(p.KeySchema),
+        indexes: (p.GlobalSecondaryIndexes ?? []).map((g: Record<string, any>) => ({
+          keys: keysOf(g.KeySchema),
+          projection: g.Projection?.ProjectionType ?? 'ALL',
+          include: g.Projection?.NonKeyAttributes ?? [],
+        })),
+      };
+    }
+    return this.design;
+  }
+  private design?: { keys: string[]; indexes: IndexDesign[] };
+
+  /** The table key of an item. */
+  private keyOf(item: Record<string, any>): Record<string, any> {
+    return Object.fromEntries(this.tableDesign.keys.map((k) => [k, item[k]]));
   }
 
   private countCapacity(op: string, request: Record<string, any>, response: Buffer, before?: Record<string, any>, after?: Record<string, any>): void {
@@ -258,27 +283,24 @@ export class AccountEndpoint {
       entry.indexes += indexes;
       this.writeUnitsByKind.set(kind, entry);
     };
-    const write = (item: Record<string, any>) => {
-      const indexes = Object.keys(item).filter((k) => /^gsi\dpk$/.test(k)).length;
-      const units = Math.max(1, Math.ceil(dynamoItemSize(item) / 1024));
-      this.capacity.writeUnits += units * (1 + indexes);
-      byKind(item, units, units * indexes);
+    // the table bills the larger of the item before and after; each index what changed in it (indexWriteUnits)
+    const write = (key: Record<string, any> | undefined, was: Record<string, any> | undefined, now: Record<string, any> | undefined) => {
+      const units = Math.max(1, ...[was, now].map((item) => (item ? Math.ceil(dynamoItemSize(item) / 1024) : 0)));
+      const indexes = indexWriteUnits(was, now, this.tableDesign.keys, this.tableDesign.indexes);
+      this.capacity.writeUnits += units + indexes;
+      byKind(key, units, indexes);
     };
     const read = (items: Record<string, any>[], consistent: boolean) => {
       const bytes = items.reduce((n, i) => n + dynamoItemSize(i), 0);
       this.capacity.readUnits += Math.max(1, Math.ceil(bytes / 4096)) * (consistent ? 1 : 0.5);
     };
-    if (op === 'PutItem') write(request.Item ?? {});
-    else if (op === 'UpdateItem' || op === 'DeleteItem') {
-      // the larger of the item before and after; each index the item is (or was) in is written as well
-      const units = Math.max(1, ...[before, after].map((item) => (item ? Math.ceil(dynamoItemSize(item) / 1024) : 0)));
-      const indexes = new Set([before, after].flatMap((item) => Object.keys(item ?? {}).filter((k) => /^gsi\dpk$/.test(k)))).size;
-      this.capacity.writeUnits += units * (1 + indexes);
-      byKind(request.Key, units, units * indexes);
-    } else if (op === 'BatchWriteItem') {
+    if (op === 'PutItem') write(request.Item, before, request.Item ?? {});
+    else if (op === 'UpdateItem' || op === 'DeleteItem') write(request.Key, before, after);
+    else if (op === 'BatchWriteItem') {
       for (const rs of Object.values(request.RequestItems ?? {}) as any[]) {
         for (const r of rs) {
-          if (r.PutRequest) write(r.PutRequest.Item);
+          // billed as new items: the harness does not read what a batch overwrites (the store batches only markers)
+          if (r.PutRequest) write(r.PutRequest.Item, undefined, r.PutRequest.Item);
           else {
             this.capacity.writeUnits += 1;
             byKind(r.DeleteRequest?.Key, 1, 0);
