@@ -85,6 +85,8 @@ export async function runAwsBench(options: { log: (line: string) => void; indica
   // generated networks (documentation ranges are never asked), so the directory decides every route
   const dns = await startDnsStub();
   const aws = await AwsAccount.start({
+    // DynamoDB's capacity units, counted as on-demand bills them
+    billing: true,
     extraEnvironment: (fn): Record<string, string> => (fn.environment.RDAP_MODE === 'real' ? { RDAP_DNS: dns.server, RDAP_MODE: 'off' } : {}),
   });
   try {

@@ -69,6 +69,7 @@ export class AccountEndpoint {
    * item for the table, the larger of before and after, and what it changed in each index by the template's
    * projections (indexWriteUnits); a read 1 unit per 4 KB read consistently, half that eventually. The harness reads
    * the stored item from dynalite before a put, an update or a delete, and after an update (reads not counted).
+   * Counted only when the account bills (AccountOptions.billing).
    */
   readonly capacity = { writeUnits: 0, readUnits: 0 };
   /** the write units by the kind of item (its partition key's prefix: CASE, EVT, NTC ...), the table's and its indexes' apart */
@@ -89,6 +90,7 @@ export class AccountEndpoint {
     private readonly template: DeployedTemplate,
     private readonly iam: IamPolicies,
     private readonly dynaliteUrl: string,
+    private readonly billing: boolean,
   ) {}
 
   /** The services behind the endpoint, made once its URL is known (the functions are told it). */
@@ -226,15 +228,16 @@ export class AccountEndpoint {
     this.authorize(caller, `dynamodb:${op}`, [...new Set(resources)], { 'dynamodb:leadingkeys': leadingKeys(request) });
     // a write is billed on the stored item's size as well as the new one's, and its indexes on what changed in them:
     // the request does not carry the stored item
-    const before = op === 'PutItem' || op === 'UpdateItem' || op === 'DeleteItem' ? await this.storedItem(req, request) : undefined;
+    const bills = this.billing && (op === 'PutItem' || op === 'UpdateItem' || op === 'DeleteItem');
+    const before = bills ? await this.storedItem(req, request) : undefined;
     const answer = await fetch(this.dynaliteUrl, {
       method: 'POST',
       headers: { 'content-type': String(req.headers['content-type']), 'x-amz-target': String(req.headers['x-amz-target']), authorization: String(req.headers.authorization), 'x-amz-date': String(req.headers['x-amz-date'] ?? '') },
       body,
     });
     const text = Buffer.from(await answer.arrayBuffer());
-    const after = answer.status === 200 && op === 'UpdateItem' ? await this.storedItem(req, request) : undefined;
-    if (answer.status === 200) this.countCapacity(op, request, text, before, after);
+    const after = bills && answer.status === 200 && op === 'UpdateItem' ? await this.storedItem(req, request) : undefined;
+    if (this.billing && answer.status === 200) this.countCapacity(op, request, text, before, after);
     res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/x-amz-json-1.0', 'x-amz-crc32': answer.headers.get('x-amz-crc32') ?? '' });
     res.end(text);
   }
