@@ -26,9 +26,11 @@ export function dynamoNotices(table: Table): NoticeMethods {
     },
 
     async listNotices(by, page) {
-      return 'campaignId' in by
-        ? queryPage<Notice>(table, 'gsi1', noticesOfCampaign(by.campaignId), page)
-        : queryPage<Notice>(table, 'gsi2', noticesInState(by.state), page);
+      if ('campaignId' in by) return queryPage<Notice>(table, 'gsi1', noticesOfCampaign(by.campaignId), page);
+      const found = await queryPage<Notice>(table, 'gsi2', noticesInState(by.state), page);
+      // the index may still list a notice under the state it left a moment ago; its record, read from the table, is
+      // of now: only the notices in the state asked for are listed
+      return { ...found, items: found.items.filter((notice) => notice.state === by.state) };
     },
 
     async countNotices(campaignId) {
