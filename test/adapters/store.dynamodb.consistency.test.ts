@@ -207,6 +207,11 @@ describe('the DynamoDB store and its case indexes', () => {
     }
     expect((await listAll((p) => store.listCases({ campaignId: 'cmp_old' }, p))).map((c) => c.id)).toEqual(['case_30', 'case_31']);
     expect((await listAll((p) => store.listCases({ noticeId: 'ntc_old' }, p))).map((c) => c.id)).toEqual(['case_30', 'case_31']);
+    // one moved to another notice keeps its old index keys (a save sets only its record): its record decides
+    const moved = { ...(await store.getCase('case_31'))!, noticeId: 'ntc_new' };
+    await store.saveCase({ ...moved, version: moved.version + 1 });
+    expect((await listAll((p) => store.listCases({ noticeId: 'ntc_old' }, p))).map((c) => c.id)).toEqual(['case_30']);
+    expect((await listAll((p) => store.listCases({ noticeId: 'ntc_new' }, p))).map((c) => c.id)).toEqual(['case_31']);
   });
 });
 

@@ -88,9 +88,12 @@ export function dynamoCases(table: Table): CaseMethods {
       const limit = pageLimit(page);
       const after = page?.after === undefined ? undefined : decodeCursor(page.after);
       const found = await queryRange(table, undefined, ofCampaign ? caseMembersOfCampaign(by.campaignId) : caseMembersOfNotice(by.noticeId), after, limit + 1);
-      // cases stored before memberships existed are found through the index, as they always were
+      // cases stored before memberships existed are found through the index, as they always were; a save keeps
+      // their index keys (saveData), so one moved to another notice since is still under the first: its record decides
       if (found.length === 0 && after === undefined) {
-        return ofCampaign ? queryPage<Case>(table, 'gsi1', casesOfCampaign(by.campaignId), page) : queryPage<Case>(table, 'gsi2', casesOfNotice(by.noticeId), page);
+        if (ofCampaign) return queryPage<Case>(table, 'gsi1', casesOfCampaign(by.campaignId), page);
+        const earlier = await queryPage<Case>(table, 'gsi2', casesOfNotice(by.noticeId), page);
+        return { ...earlier, items: earlier.items.filter((c) => c.noticeId === by.noticeId) };
       }
       const ids = found.slice(0, limit).map((row) => row.key);
       const cases = await getMany<Case>(table, ids.map(caseKey));
