@@ -13,6 +13,7 @@ import { CryptoIds } from '../lib/adapters/runtime/ids.js';
 import { SqliteStore } from '../lib/adapters/sqlite/store.sqlite.js';
 import { WalCheckpoints } from '../lib/adapters/sqlite/wal-checkpoints.js';
 import { appendEvent, appendEvents, verifyCampaign } from '../lib/core/audit/index.js';
+import type { PhaseProfile, PhaseProfiler } from './profile.js';
 
 export interface AuditBenchFigures {
   readonly events: number;
@@ -58,6 +59,12 @@ function nthEvent(campaignId: string, n: number, chains: number): NewEvent {
 }
 type NewEvent = Parameters<typeof appendEvent>[1];
 
+/** What the commands get: the store, ids, and a clock a second further at each reading. */
+function depsOf(store: SqliteStore): Deps {
+  let tick = Date.parse('2025-03-01T08:00:00.000Z');
+  return { store, ids: new CryptoIds(), clock: { now: () => new Date((tick += 1000)), engineSeconds: (s: number) => s } };
+}
+
 /** Appends `total` events (a campaign event, then `total - 1` case events) the way `mode` says; the seconds it took. */
 async function appendAll(deps: Deps, campaignId: string, total: number, chains: number, mode: 'one' | 'concurrent' | 'batched'): Promise<number> {
   const started = performance.now();
@@ -79,6 +86,32 @@ async function appendAll(deps: Deps, campaignId: string, total: number, chains: 
   return (performance.now() - started) / 1000;
 }
 
+/**
+ * The appends at a running campaign's pace (APPENDERS in flight) once more, on a store of their own, the main
+ * thread sampled: where their time goes, for a report whose append bar is not met.
+ */
+export async function profileConcurrentAppends(
+  profiler: PhaseProfiler,
+  options: { events?: number; chains?: number } = {},
+): Promise<{ events: number; appenders: number; eventsPerSecond: number; profile: PhaseProfile & { file: string } }> {
+  const total = options.events ?? 100_000;
+  const dir = mkdtempSync(join(tmpdir(), 'takedown-bench-audit-'));
+  const file = join(dir, 'profiled.db');
+  const store = new SqliteStore(file);
+  const thread = new WalCheckpoints([file], () => undefined);
+  try {
+    const deps = depsOf(store);
+    await profiler.start();
+    const seconds = await appendAll(deps, 'cmp_bench_audit', total, options.chains ?? 2_000, 'concurrent');
+    const profile = await profiler.stop('audit-append');
+    return { events: total, appenders: APPENDERS, eventsPerSecond: Math.round(total / seconds), profile };
+  } finally {
+    await thread.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Append `events` events over `chains` case chains of one campaign, then verify the campaign; both timed. */
 export async function runAuditBench(options: { events?: number; chains?: number; log?: (text: string) => void } = {}): Promise<AuditBenchFigures> {
   const total = options.events ?? 100_000;
@@ -89,25 +122,24 @@ export async function runAuditBench(options: { events?: number; chains?: number;
   const stores: SqliteStore[] = [];
   const threads: WalCheckpoints[] = [];
   try {
-    let tick = Date.parse('2025-03-01T08:00:00.000Z');
-    const depsOf = (name: string): Deps => {
+    const storeOf = (name: string): Deps => {
       const file = join(dir, `${name}.db`);
       const store = new SqliteStore(file);
       stores.push(store);
       // as a running host's: its log copied back on a thread of its own
       threads.push(new WalCheckpoints([file], (m) => log(`audit: ${m}`)));
-      return { store, ids: new CryptoIds(), clock: { now: () => new Date((tick += 1000)), engineSeconds: (s: number) => s } };
+      return depsOf(store);
     };
     const campaignId = 'cmp_bench_audit';
     const count = total.toLocaleString('en-US');
     log(`audit: appending ${count} events over ${chains.toLocaleString('en-US')} case chains, one at a time ...`);
-    const deps = depsOf('one');
+    const deps = storeOf('one');
     const appendSeconds = await appendAll(deps, campaignId, total, chains, 'one');
     log(`audit: appended in ${appendSeconds.toFixed(1)} s; ${count} again, ${APPENDERS} appenders at once ...`);
-    const concurrent = depsOf('concurrent');
+    const concurrent = storeOf('concurrent');
     const concurrentSeconds = await appendAll(concurrent, campaignId, total, chains, 'concurrent');
     log(`audit: appended in ${concurrentSeconds.toFixed(1)} s; ${count} again, ${BATCH} events a call ...`);
-    const batched = depsOf('batched');
+    const batched = storeOf('batched');
     const batchedSeconds = await appendAll(batched, campaignId, total, chains, 'batched');
     log(`audit: appended in ${batchedSeconds.toFixed(1)} s; verifying ...`);
 

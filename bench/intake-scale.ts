@@ -5,11 +5,15 @@
  * its own, so its peak resident set (the kernel's maxrss) is that case's and nothing else's.
  *
  *   npx tsx bench/intake-scale.ts [--count 200000] [--cases stored-csv,stored-stix,plan-csv,plan-stix] [--json]
+ *                                 [--profile <dir>]
+ *
+ * With --profile, a stored case samples its main thread over routing (after intake) and reports where that time
+ * went, as `npm run bench` does for a 200k routing over its bar.
  *
  * `npm run bench` runs the stored cases as part of its report (see runIntakeScale).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +24,7 @@ import { fileSource } from '../lib/local/file-source.js';
 import { startHost } from '../lib/local/host.js';
 import { boundHeapGrowth } from '../lib/local/heap.js';
 import { DEFAULT_SPEC, generateBench } from './generate.js';
+import { PhaseProfiler, type PhaseProfile } from './profile.js';
 
 export const INTAKE_CASES = ['stored-csv', 'stored-stix', 'plan-csv', 'plan-stix'] as const;
 export type IntakeCase = (typeof INTAKE_CASES)[number];
@@ -38,6 +43,8 @@ export interface IntakeFigures {
   readonly cases?: number;
   readonly notices?: number;
   readonly withheld?: number;
+  /** where the main thread's routing time went (stored cases run with a profile folder) */
+  readonly profile?: PhaseProfile & { readonly file: string };
 }
 
 const GREEN = 'marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb';
@@ -97,7 +104,7 @@ export function writeIntakeFiles(dir: string, count: number, seed = DEFAULT_SPEC
 }
 
 /** One case, in this process; the parent reads the JSON line it prints. */
-async function runCase(which: IntakeCase, dir: string): Promise<IntakeFigures> {
+async function runCase(which: IntakeCase, dir: string, profileDir?: string): Promise<IntakeFigures> {
   const [mode, format] = which.split('-') as ['stored' | 'plan', 'csv' | 'stix'];
   const file = join(dir, format === 'csv' ? 'campaign.csv' : 'campaign.stix.json');
   const host = await startHost({ dataDir: join(dir, `host-${which}`), directory: join(dir, 'directory.json'), rdap: 'off', logLevel: 'silent', probes: 'off' }, { resume: false });
@@ -127,11 +134,15 @@ async function runCase(which: IntakeCase, dir: string): Promise<IntakeFigures> {
       };
     }
     const { campaign } = await submitCampaign(host.deps, input());
+    const profiler = profileDir ? new PhaseProfiler(profileDir) : undefined;
+    await profiler?.start();
     const t1 = performance.now();
     for (;;) {
       const c = await host.store.getCampaign(campaign.id);
       if (c && c.state !== 'routing') {
         const t2 = performance.now();
+        const profile = await profiler?.stop(`routing-${which}`);
+        profiler?.close();
         return {
           case: which,
           indicators: c.counts.submitted + (c.counts.excluded ?? 0),
@@ -142,6 +153,7 @@ async function runCase(which: IntakeCase, dir: string): Promise<IntakeFigures> {
           cases: c.counts.cases,
           notices: c.counts.notices,
           withheld: c.counts.withheld ?? 0,
+          ...(profile ? { profile } : {}),
         };
       }
       const failed = host.workflows.list().find((e) => e.status === 'failed');
@@ -167,10 +179,11 @@ function heapFlags(): string[] {
 }
 
 /** Runs one case in a child process of its own and returns what it measured. */
-function childCase(which: IntakeCase, dir: string): Promise<IntakeFigures> {
+function childCase(which: IntakeCase, dir: string, profileDir?: string): Promise<IntakeFigures> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...heapFlags(), '--import', 'tsx', self, '--child', which, '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const args = [...heapFlags(), '--import', 'tsx', self, '--child', which, '--dir', dir, ...(profileDir ? ['--profile', profileDir] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
     child.on('error', reject);
@@ -182,8 +195,13 @@ function childCase(which: IntakeCase, dir: string): Promise<IntakeFigures> {
   });
 }
 
-/** Generates the files once and runs each case in its own process. */
-export async function runIntakeScale(opts: { count?: number; cases?: readonly IntakeCase[]; log?: (s: string) => void } = {}): Promise<IntakeFigures[]> {
+/**
+ * Generates the files once and runs each case in its own process; with `profileDir`, the stored cases' routing is
+ * sampled (the figures then pay a few %) and each .cpuprofile is written there.
+ */
+export async function runIntakeScale(
+  opts: { count?: number; cases?: readonly IntakeCase[]; log?: (s: string) => void; profileDir?: string } = {},
+): Promise<IntakeFigures[]> {
   const count = opts.count ?? 200_000;
   const dir = mkdtempSync(join(tmpdir(), 'takedown-intake-'));
   try {
@@ -192,7 +210,7 @@ export async function runIntakeScale(opts: { count?: number; cases?: readonly In
     const out: IntakeFigures[] = [];
     for (const which of opts.cases ?? INTAKE_CASES) {
       opts.log?.(`intake case ${which}`);
-      out.push(await childCase(which, dir));
+      out.push(await childCase(which, dir, opts.profileDir));
     }
     return out;
   } finally {
@@ -210,12 +228,15 @@ async function main(argv: readonly string[]): Promise<void> {
     // a case runs as `takedown run` would: with the heap the CLI gives itself
     boundHeapGrowth();
     if (!(INTAKE_CASES as readonly string[]).includes(child)) throw new Error(`unknown case ${child}`);
-    process.stdout.write(JSON.stringify(await runCase(child as IntakeCase, arg('--dir')!)) + '\n');
+    process.stdout.write(JSON.stringify(await runCase(child as IntakeCase, arg('--dir')!, arg('--profile'))) + '\n');
     return;
   }
   const cases = (arg('--cases')?.split(',') ?? [...INTAKE_CASES]) as IntakeCase[];
   for (const c of cases) if (!(INTAKE_CASES as readonly string[]).includes(c)) throw new Error(`unknown case ${c}`);
-  const figures = await runIntakeScale({ count: Number(arg('--count') ?? 200_000), cases, log: (s) => process.stderr.write(`[intake] ${s}\n`) });
+  const profileDir = arg('--profile');
+  if (argv.includes('--profile') && (!profileDir || profileDir.startsWith('--'))) throw new Error('--profile takes the folder to write the .cpuprofile files to');
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
+  const figures = await runIntakeScale({ count: Number(arg('--count') ?? 200_000), cases, profileDir, log: (s) => process.stderr.write(`[intake] ${s}\n`) });
   if (argv.includes('--json')) process.stdout.write(JSON.stringify(figures, null, 2) + '\n');
   else for (const f of figures) process.stdout.write(`${JSON.stringify(f)}\n`);
 }

@@ -11,7 +11,7 @@ import { table } from '../lib/local/cli/shared/terminal.js';
  */
 
 /** A part of the system, told apart by the files its frames come from (the first rule that matches wins). */
-interface Part {
+export interface Part {
   readonly name: string;
   readonly files: RegExp;
 }
@@ -30,9 +30,15 @@ const PARTS: readonly Part[] = [
   { name: 'campaign steps', files: /\/lib\/core\/campaign\// },
   { name: 'rest of the code', files: /\/(lib|bench)\// },
 ];
+/** The parts of a command's start: loading and compiling modules, before any work. */
+export const STARTUP_PARTS: readonly Part[] = [
+  { name: 'TypeScript loader (tsx, esbuild)', files: /\/node_modules\/(tsx|esbuild|get-tsconfig)\// },
+  { name: "dependencies' modules (node_modules)", files: /\/node_modules\// },
+  { name: 'our modules (lib, bin)', files: /\/(lib|bin)\// },
+];
 const GC = 'garbage collection';
 const IDLE = 'idle (waiting on I/O or timers)';
-const NODE = 'Node.js (streams, sockets, files, timers)';
+const NODE = 'Node.js (module loader, streams, sockets, files, timers)';
 const OTHER = 'other (V8, native)';
 
 export interface PartTime {
@@ -58,13 +64,13 @@ export interface PhaseProfile {
 }
 
 /** The part a frame's file belongs to, or undefined for a frame of no known part (natives, Node.js internals). */
-function partOfUrl(url: string): string | undefined {
+function partOfUrl(url: string, parts: readonly Part[]): string | undefined {
   if (url === '' || url.startsWith('node:')) return undefined;
-  return PARTS.find((p) => p.files.test(url))?.name;
+  return parts.find((p) => p.files.test(url))?.name;
 }
 
-/** Sums a `.cpuprofile` by part and by function (self time). */
-export function summarizeProfile(profile: Profiler.Profile, topCount = 10): PhaseProfile {
+/** Sums a `.cpuprofile` by part (the bench's PARTS unless told others) and by function (self time). */
+export function summarizeProfile(profile: Profiler.Profile, topCount = 10, parts: readonly Part[] = PARTS): PhaseProfile {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parentOf = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
@@ -81,7 +87,7 @@ export function summarizeProfile(profile: Profiler.Profile, topCount = 10): Phas
       for (let cur: number | undefined = id; cur !== undefined && part === undefined; cur = parentOf.get(cur)) {
         const url = byId.get(cur)!.callFrame.url;
         if (url.startsWith('node:')) sawNode = true;
-        part = partOfUrl(url);
+        part = partOfUrl(url, parts);
       }
       part ??= sawNode ? NODE : OTHER;
     }
@@ -100,13 +106,13 @@ export function summarizeProfile(profile: Profiler.Profile, topCount = 10): Phas
     timeByNode.set(samples[i]!, (timeByNode.get(samples[i]!) ?? 0) + Math.max(0, gap));
   }
 
-  const parts = new Map<string, number>();
+  const byPart = new Map<string, number>();
   const functions = new Map<string, { part: string; us: number }>();
   let total = 0;
   for (const [id, us] of timeByNode) {
     total += us;
     const part = partOf(id);
-    parts.set(part, (parts.get(part) ?? 0) + us);
+    byPart.set(part, (byPart.get(part) ?? 0) + us);
     const f = byId.get(id)!.callFrame;
     if (part === IDLE) continue;
     // TypeScript runs transpiled (tsx): its line numbers are the transpiled code's, not the source's, so left out
@@ -119,8 +125,8 @@ export function summarizeProfile(profile: Profiler.Profile, topCount = 10): Phas
   const ms = (us: number) => Math.round(us / 100) / 10;
   return {
     ms: ms(total),
-    busyMs: ms(total - (parts.get(IDLE) ?? 0)),
-    parts: [...parts]
+    busyMs: ms(total - (byPart.get(IDLE) ?? 0)),
+    parts: [...byPart]
       .sort((a, b) => b[1] - a[1])
       .map(([part, us]) => ({ part, ms: ms(us), percent: total > 0 ? Math.round((us / total) * 1000) / 10 : 0 })),
     top: [...functions]
@@ -168,7 +174,7 @@ export class PhaseProfiler {
 }
 
 /** The phases' parts side by side, in ms and in ms per unit of work (a notice, an indicator). */
-export function profileText(phases: readonly { label: string; profile: PhaseProfile; per?: { count: number; unit: string } }[]): string {
+export function profileText(phases: readonly { label: string; profile: PhaseProfile; per?: { count: number; unit: string } }[], heading = 'main thread'): string {
   const names = new Set<string>();
   for (const { profile } of phases) for (const p of profile.parts) names.add(p.part);
   // the largest parts of the first phase first, idle last
@@ -179,7 +185,7 @@ export function profileText(phases: readonly { label: string; profile: PhaseProf
     const each = per ? `, ${(part.ms / per.count).toFixed(2)}` : '';
     return `${Math.round(part.ms)}${each} (${part.percent} %)`;
   };
-  const header = ['main thread', ...phases.map((p) => `${p.label}: ms${p.per ? `, ms a ${p.per.unit}` : ''}`)];
+  const header = [heading, ...phases.map((p) => `${p.label}: ms${p.per ? `, ms a ${p.per.unit}` : ''}`)];
   const rows = order.map((name) => [name, ...phases.map((p) => cell(p.profile, name, p.per))]);
   rows.push(['busy (all but idle)', ...phases.map((p) => `${Math.round(p.profile.busyMs)}${p.per ? `, ${(p.profile.busyMs / p.per.count).toFixed(2)}` : ''}`)]);
   const tops = phases.map(

@@ -1,6 +1,6 @@
 import type { Profiler } from 'node:inspector';
 import { describe, expect, it } from 'vitest';
-import { profileText, summarizeProfile } from '../../bench/profile.js';
+import { STARTUP_PARTS, profileText, summarizeProfile } from '../../bench/profile.js';
 
 /** A node of a synthetic .cpuprofile: its frame and children. */
 function node(id: number, functionName: string, url: string, children: number[] = []): Profiler.ProfileNode {
@@ -84,5 +84,37 @@ describe('bench profile summary', () => {
     const lines = text.split('\n');
     const idle = lines.findIndex((l) => l.startsWith('idle'));
     expect(lines[idle + 1]).toMatch(/^busy \(all but idle\)\s+9\s+9, 2\.25/);
+  });
+});
+
+describe('bench profile summary of a command start', () => {
+  // root -> our module's top level -> a dependency's top level (zod)
+  //      -> tsx's hook -> a Node.js internal -> a native leaf
+  //      -> our module's own code
+  //      -> the module loader alone
+  const start = [
+    node(1, '(root)', '', [2, 4, 7, 8]),
+    node(2, '(anonymous)', `${repo}/lib/local/cli/main.ts`, [3]),
+    node(3, '(anonymous)', `${repo}/node_modules/zod/lib/index.mjs`),
+    node(4, 'load', `${repo}/node_modules/tsx/dist/register.mjs`, [5]),
+    node(5, 'readFile', 'node:internal/fs/promises', [6]),
+    node(6, 'read', ''),
+    node(7, 'parseArgs', `${repo}/bin/takedown.ts`),
+    node(8, 'compileSourceTextModule', 'node:internal/modules/esm/utils'),
+  ];
+  const profile = (spans: [id: number, us: number][]): Profiler.Profile => ({ ...profileOf(spans), nodes: start });
+  const summary = summarizeProfile(profile([[3, 4_000], [6, 3_000], [7, 1_000], [8, 2_000]]), 10, STARTUP_PARTS);
+  const ms = (part: RegExp) => summary.parts.find((p) => part.test(p.part))?.ms;
+
+  it("charges a module's time to tsx, to the dependency it loads, or to our code, and the loader's own to Node.js", () => {
+    expect(ms(/^dependencies/)).toBe(4);
+    expect(ms(/^TypeScript loader/)).toBe(3);
+    expect(ms(/^our modules/)).toBe(1);
+    expect(ms(/^Node\.js/)).toBe(2);
+    expect(summary.busyMs).toBe(10);
+  });
+
+  it('names the first column as it is told', () => {
+    expect(profileText([{ label: 'main thread', profile: summary }], 'part of the start').split('\n')[0]).toMatch(/^part of the start\s+main thread: ms/);
   });
 });
