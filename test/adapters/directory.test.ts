@@ -146,7 +146,8 @@ networks:
     ]);
   });
 
-  it('resolves 20,674 indicators against 2,000 networks well under a second', async () => {
+  // its speed is the bench's to measure (npm run bench); a test asserts what it answers
+  it('resolves 20,674 indicators against 2,200 nested networks, each to its most specific network', async () => {
     const networks = new Map<string, { base: number; prefix: number }>();
     for (let i = 0; networks.size < 2000; i++) {
       const prefix = 12 + (i % 21);
@@ -154,22 +155,29 @@ networks:
       const base = ((((10 + (i % 200)) << 24) | (((i * 37) % 256) << 16) | (((i * 11) % 256) << 8) | i % 256) & mask) >>> 0;
       networks.set(`${dotted(base)}/${prefix}`, { base, prefix });
     }
+    // each inside a /8 of its own first octet: a lookup that stops at a shorter prefix answers the /8
+    const ranges = [...networks.values()];
+    for (let octet = 10; octet < 210; octet++) networks.set(`${octet}.0.0.0/8`, { base: (octet << 24) >>> 0, prefix: 8 });
     const yaml = [...networks.keys()].map((cidr, i) => `  - { cidr: ${cidr}, name: Net ${i}, abuse: abuse@net${i}.example }`);
     const big = new DirectoryResolver(parseDirectory(`networks:\n${yaml.join('\n')}\n`));
-    const ranges = [...networks.values()];
     const indicators = Array.from({ length: 20_674 }, (_, j) => {
       const { base, prefix } = ranges[j % ranges.length]!;
       const hostBits = prefix === 32 ? 0 : (0xffffffff >>> prefix) & (j * 2654435761);
       return indicator(dotted((base | hostBits) >>> 0));
     });
 
-    const started = performance.now();
     const lookups = await big.resolve(indicators);
-    const elapsed = performance.now() - started;
 
     expect(lookups).toHaveLength(20_674);
     expect(lookups.every((l) => l.hosting)).toBe(true);
-    expect(elapsed).toBeLessThan(1000);
+    // every 20th against a scan of all 2,000: the longest prefix that holds the address
+    const entries = [...networks];
+    for (let j = 0; j < indicators.length; j += 20) {
+      const address = Number(indicators[j]!.value.split('.').reduce((n, octet) => n * 256 + Number(octet), 0));
+      const holding = entries.filter(([, { base, prefix }]) => prefix === 0 || (address >>> (32 - prefix)) === (base >>> (32 - prefix)));
+      const [cidr] = holding.reduce((a, b) => (b[1].prefix > a[1].prefix ? b : a));
+      expect(lookups[j]!.hosting?.id, indicators[j]!.value).toBe(`hosting:${cidr}`);
+    }
   });
 });
 
