@@ -36,42 +36,58 @@ export interface OtherBarsUnmet {
   readonly startup?: { readonly bin: string; readonly args: readonly string[]; readonly env: NodeJS.ProcessEnv; readonly budgetSeconds: number };
 }
 
-/** Profiles, once more each, what `unmet` names; the files go to `dir`. */
+/**
+ * Profiles, once more each, what `unmet` names; the files go to `dir`. A part whose profiled run fails is left out
+ * of the answer with a line on the log, as the campaign's is: the figures measured before it still stand.
+ */
 export async function explainOtherBars(unmet: OtherBarsUnmet, dir: string, log: (text: string) => void): Promise<OtherWhy> {
   mkdirSync(dir, { recursive: true });
-  let routing200k: OtherWhy['routing200k'];
-  if (unmet.routing200k) {
-    log(`why: routing ${unmet.routing200k.cases.join(', ')} once more, profiled ...`);
-    const runs = await runIntakeScale({ cases: unmet.routing200k.cases, profileDir: dir, log });
-    routing200k = {
-      budgetSeconds: unmet.routing200k.budgetSeconds,
-      cases: runs.filter((r) => r.profile).map((r) => ({ case: r.case, indicators: r.indicators, seconds: r.routingSeconds ?? 0, profile: r.profile! })),
-    };
-  }
-  let audit: OtherWhy['audit'];
-  if (unmet.audit) {
-    log('why: the audit appends at a running campaign\'s pace once more, profiled ...');
-    const profiler = new PhaseProfiler(dir);
+  const attempt = async <T>(what: string, run: () => Promise<T>): Promise<T | undefined> => {
+    log(`why: ${what} once more, profiled ...`);
     try {
-      audit = { target: unmet.audit.target, ...(await profileConcurrentAppends(profiler)) };
-    } finally {
-      profiler.close();
+      return await run();
+    } catch (e) {
+      log(`why: the profiled run of ${what} failed (${(e as Error).message}); no profile of it in this report`);
+      return undefined;
     }
-  }
-  let startup: OtherWhy['startup'];
-  if (unmet.startup) {
-    const { bin, args, env, budgetSeconds } = unmet.startup;
-    const command = `takedown ${args.join(' ')}`;
-    log(`why: ${command} once more, profiled ...`);
-    const into = join(dir, 'startup');
-    mkdirSync(into, { recursive: true });
-    const t = performance.now();
-    const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${into}`, '--cpu-prof-interval=250', bin, ...args], { env, encoding: 'utf8' });
-    const seconds = Math.round(performance.now() - t) / 1000;
-    if (r.status !== 0) throw new Error(`${command}, profiled, exited with ${r.status}: ${r.stderr.slice(0, 500)}`);
-    startup = { budgetSeconds, command, seconds, threads: startupThreads(into) };
-  }
+  };
+  const slow = unmet.routing200k;
+  const routing200k = slow
+    ? await attempt(`routing ${slow.cases.join(', ')}`, async () => {
+        const runs = await runIntakeScale({ cases: slow.cases, profileDir: dir, log });
+        const cases = runs.filter((r) => r.profile).map((r) => ({ case: r.case, indicators: r.indicators, seconds: r.routingSeconds ?? 0, profile: r.profile! }));
+        return { budgetSeconds: slow.budgetSeconds, cases };
+      })
+    : undefined;
+  const target = unmet.audit?.target;
+  const audit =
+    target !== undefined
+      ? await attempt("the audit appends at a running campaign's pace", async () => {
+          const profiler = new PhaseProfiler(dir);
+          try {
+            return { target, ...(await profileConcurrentAppends(profiler)) };
+          } finally {
+            profiler.close();
+          }
+        })
+      : undefined;
+  const start = unmet.startup;
+  const startup = start ? await attempt(`takedown ${start.args.join(' ')}`, async () => profileStart(start, join(dir, 'startup'))) : undefined;
   return { dir, routing200k, audit, startup };
+}
+
+/** One command's start under `node --cpu-prof`, every thread's profile written to `into`. */
+function profileStart(start: NonNullable<OtherBarsUnmet['startup']>, into: string): NonNullable<OtherWhy['startup']> {
+  const command = `takedown ${start.args.join(' ')}`;
+  mkdirSync(into, { recursive: true });
+  const t = performance.now();
+  const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${into}`, '--cpu-prof-interval=250', start.bin, ...start.args], { env: start.env, encoding: 'utf8' });
+  const seconds = Math.round(performance.now() - t) / 1000;
+  if (r.status !== 0) {
+    const reason = r.stderr.split('\n').find((l) => /\bError\b/.test(l))?.trim() ?? r.stderr.trim().slice(0, 200);
+    throw new Error(`${command} exited with ${r.status ?? r.signal}: ${reason}`);
+  }
+  return { budgetSeconds: start.budgetSeconds, command, seconds, threads: startupThreads(into) };
 }
 
 /** The profiles `node --cpu-prof` wrote, one a thread (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile), main thread first. */
